@@ -1,0 +1,415 @@
+package io.pgha;
+
+import io.pgha.internal.InternalAccess;
+import io.pgha.internal.engine.EngineConfig;
+import io.pgha.internal.engine.HaEngine;
+import io.pgha.internal.engine.PlantedBug;
+import io.pgha.internal.engine.ThreadTaskScheduler;
+import io.pgha.spi.Dcs;
+import io.pgha.spi.PeerClient;
+import io.pgha.spi.PostgresController;
+import io.pgha.spi.SessionSpec;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.EnumSet;
+import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+
+/**
+ * One PostgreSQL high-availability node, embedded in your service: it elects a leader through a
+ * {@link Dcs}, keeps the leader lock alive, fails over, switches over and retargets replicas by
+ * driving a {@link PostgresController}, like a Patroni daemon would.
+ *
+ * <pre>{@code
+ * try (HaNode node = HaNode.builder()
+ *         .name("pg-1").scope("orders")
+ *         .dcs(EtcdDcs.builder().endpoints("http://127.0.0.1:2379").build())
+ *         .postgres(postgresController)
+ *         .ttl(Duration.ofSeconds(10)).loopWait(Duration.ofSeconds(2)).retryTimeout(Duration.ofSeconds(3))
+ *         .listener(event -> log.info("{}", event))
+ *         .build()
+ *         .start()) {
+ *     ... node.status().role() ...
+ * }
+ * }</pre>
+ *
+ * <p>Many nodes may live in one JVM: a node has no static state. {@link #close()} is graceful: a
+ * leader stops PostgreSQL and releases the leader key only after PostgreSQL stopped, so a replica
+ * takes over at once instead of after the ttl.
+ */
+public final class HaNode implements AutoCloseable {
+    static {
+        InternalAccess.register(new InternalAccess.Accessor() {
+            @Override
+            public HaEngine engine(HaNode node) {
+                return node.engine;
+            }
+
+            @Override
+            public void plantBug(Builder builder, PlantedBug bug) {
+                builder.bugs.add(bug);
+            }
+        });
+    }
+
+    private final HaEngine engine;
+    private final EngineConfig config;
+    private final List<AutoCloseable> owned;
+
+    private HaNode(EngineConfig config, List<AutoCloseable> owned) {
+        this.config = config;
+        this.owned = owned;
+        this.engine = new HaEngine(config);
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** Starts the HA loop; returns at once. A node starts once. */
+    public HaNode start() {
+        engine.start();
+        return this;
+    }
+
+    /** The node's state as of its last cycle. */
+    public NodeStatus status() {
+        return engine.status();
+    }
+
+    /** The settings this node was built with (the cluster's dynamic configuration may override them at run time). */
+    public HaSettings settings() {
+        return config.settings();
+    }
+
+    public String name() {
+        return config.name();
+    }
+
+    public String scope() {
+        return config.scope();
+    }
+
+    /** Runs an HA cycle now instead of at the next tick. */
+    public void wakeUp() {
+        engine.wake();
+    }
+
+    /** Stops gracefully without waiting; the stage completes when the node stopped. */
+    public CompletionStage<Void> closeAsync() {
+        return engine.shutdown().whenComplete((v, e) -> closeOwned());
+    }
+
+    /**
+     * Stops gracefully and waits: PostgreSQL is stopped (fast), then the leader key is released
+     * if this node held it, then the store session is closed. Waits at most the stop timeout plus
+     * {@code retry_timeout}, then gives up waiting.
+     */
+    @Override
+    public void close() {
+        CompletableFuture<Void> f = closeAsync().toCompletableFuture();
+        Duration wait = Duration.ofSeconds(60).plus(config.settings().primaryStartTimeout().compareTo(Duration.ofSeconds(60)) > 0
+                ? config.settings().primaryStartTimeout().minusSeconds(60) : Duration.ZERO).plus(config.settings().retryTimeout());
+        try {
+            f.get(wait.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (TimeoutException | java.util.concurrent.ExecutionException e) {
+            closeOwned();
+        }
+    }
+
+    private void closeOwned() {
+        for (AutoCloseable c : owned) {
+            try {
+                c.close();
+            } catch (Exception e) {
+                // closing our own threads cannot fail in a way the caller could act on
+            }
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "HaNode[" + config.scope() + "/" + config.name() + "]";
+    }
+
+    /**
+     * Builds an {@link HaNode}. Each setter checks its own argument; {@link #build()} checks the
+     * combination ({@code loop_wait + 2 * retry_timeout <= ttl}, the fencing margin) and that the
+     * required parts are present. Errors are {@link ConfigurationException}s naming the setting.
+     */
+    public static final class Builder {
+        private String name;
+        private String scope;
+        private Dcs dcs;
+        private PostgresController postgres;
+        private Duration ttl = Duration.ofSeconds(30);
+        private Duration loopWait = Duration.ofSeconds(10);
+        private Duration retryTimeout = Duration.ofSeconds(10);
+        private long maximumLagOnFailover = 1024 * 1024;
+        private Duration primaryStartTimeout = Duration.ofSeconds(300);
+        private Duration fencingMargin;
+        private Duration peerTimeout = Duration.ofSeconds(2);
+        private SynchronousMode synchronousMode = SynchronousMode.OFF;
+        private int synchronousNodeCount = 1;
+        private boolean usePgRewind = true;
+        private boolean checkTimeline;
+        private MemberTags tags = MemberTags.DEFAULT;
+        private PeerClient peerClient;
+        private String apiUrl;
+        private Ticker ticker;
+        private TaskScheduler scheduler;
+        private java.util.concurrent.Executor executor;
+        private Clock clock;
+        private final List<HaListener> listeners = new ArrayList<>();
+        private final Set<PlantedBug> bugs = EnumSet.noneOf(PlantedBug.class);
+
+        private Builder() {
+        }
+
+        /** This member's name: unique in the cluster; letters, digits, '.', '_', '-'. */
+        public Builder name(String name) {
+            requireUnset("name", this.name);
+            this.name = requireName("name", name);
+            return this;
+        }
+
+        /** The cluster's name (Patroni's {@code scope}). */
+        public Builder scope(String scope) {
+            requireUnset("scope", this.scope);
+            this.scope = requireName("scope", scope);
+            return this;
+        }
+
+        /** The store to elect the leader in. The node opens one session on it. */
+        public Builder dcs(Dcs dcs) {
+            requireUnset("dcs", this.dcs);
+            this.dcs = Objects.requireNonNull(dcs, "dcs");
+            return this;
+        }
+
+        /** The PostgreSQL server this node manages. */
+        public Builder postgres(PostgresController postgres) {
+            requireUnset("postgres", this.postgres);
+            this.postgres = Objects.requireNonNull(postgres, "postgres");
+            return this;
+        }
+
+        /** Lease time to live (default 30 s, at least 2 s). Failover after a silent crash takes about this long. */
+        public Builder ttl(Duration ttl) {
+            this.ttl = requireAtLeast("ttl", ttl, HaSettings.MIN_TTL);
+            return this;
+        }
+
+        /** Time between HA cycles (default 10 s). */
+        public Builder loopWait(Duration loopWait) {
+            this.loopWait = requireAtLeast("loop_wait", loopWait, HaSettings.MIN_LOOP_WAIT);
+            return this;
+        }
+
+        /** Bound on every store and PostgreSQL call (default 10 s). */
+        public Builder retryTimeout(Duration retryTimeout) {
+            this.retryTimeout = requireAtLeast("retry_timeout", retryTimeout, HaSettings.MIN_RETRY_TIMEOUT);
+            return this;
+        }
+
+        /** Bytes a replica may lag behind the leader's last optime and still be promoted (default 1 MiB). */
+        public Builder maximumLagOnFailover(long bytes) {
+            if (bytes < 0) {
+                throw new ConfigurationException("maximum_lag_on_failover", "must be >= 0, got " + bytes);
+            }
+            this.maximumLagOnFailover = bytes;
+            return this;
+        }
+
+        /** How long a crashed primary is restarted in place before failing over (default 300 s; 0 fails over at once). */
+        public Builder primaryStartTimeout(Duration timeout) {
+            Objects.requireNonNull(timeout, "primary_start_timeout");
+            if (timeout.isNegative()) {
+                throw new ConfigurationException("primary_start_timeout", "must be >= 0, got " + timeout);
+            }
+            this.primaryStartTimeout = timeout;
+            return this;
+        }
+
+        /**
+         * How long before the lease could expire a primary that could not renew stops writing
+         * (default: a tenth of the ttl, at least 100 ms, at most half of retry_timeout).
+         */
+        public Builder fencingMargin(Duration margin) {
+            this.fencingMargin = requireAtLeast("fencing_margin", margin, HaSettings.MIN_FENCING_MARGIN);
+            return this;
+        }
+
+        /** Bound on asking a peer for its status during a leader race (default 2 s). */
+        public Builder peerTimeout(Duration timeout) {
+            this.peerTimeout = requireAtLeast("peer_timeout", timeout, Duration.ofMillis(1));
+            return this;
+        }
+
+        /** Synchronous replication mode for a cluster this node bootstraps (default off). */
+        public Builder synchronousMode(SynchronousMode mode) {
+            this.synchronousMode = Objects.requireNonNull(mode, "synchronous_mode");
+            return this;
+        }
+
+        /** How many synchronous standbys to keep (default 1). */
+        public Builder synchronousNodeCount(int count) {
+            if (count < 1) {
+                throw new ConfigurationException("synchronous_node_count", "must be >= 1, got " + count);
+            }
+            this.synchronousNodeCount = count;
+            return this;
+        }
+
+        /** Rewind a diverged former primary (default true). */
+        public Builder usePgRewind(boolean use) {
+            this.usePgRewind = use;
+            return this;
+        }
+
+        /** Refuse to promote a member whose timeline is behind the cluster's (default false). */
+        public Builder checkTimeline(boolean check) {
+            this.checkTimeline = check;
+            return this;
+        }
+
+        /** This member's tags (nofailover, failover_priority, ...). */
+        public Builder tags(MemberTags tags) {
+            this.tags = Objects.requireNonNull(tags, "tags");
+            return this;
+        }
+
+        /** How to ask peers for their live status during a leader race (default: read their member entries). */
+        public Builder peerClient(PeerClient client) {
+            this.peerClient = Objects.requireNonNull(client, "peerClient");
+            return this;
+        }
+
+        /** This node's REST API address, published as {@code api_url} in its member entry. */
+        public Builder apiUrl(String url) {
+            Objects.requireNonNull(url, "api_url");
+            try {
+                java.net.URI u = new java.net.URI(url);
+                if (u.getScheme() == null || u.getHost() == null) {
+                    throw new ConfigurationException("api_url", "must be an absolute URL with a host, got '" + url + "'");
+                }
+            } catch (java.net.URISyntaxException e) {
+                throw new ConfigurationException("api_url", "not a URL: '" + url + "'");
+            }
+            this.apiUrl = url;
+            return this;
+        }
+
+        /** The monotonic clock (default {@link System#nanoTime()}). Must match {@link #scheduler}. */
+        public Builder ticker(Ticker ticker) {
+            this.ticker = Objects.requireNonNull(ticker, "ticker");
+            return this;
+        }
+
+        /**
+         * Where the loop and the lease guard run (default: two daemon threads of the node's own).
+         * A scheduler shared with other work must never block, or fencing may be late.
+         */
+        public Builder scheduler(TaskScheduler scheduler) {
+            this.scheduler = Objects.requireNonNull(scheduler, "scheduler");
+            return this;
+        }
+
+        /** Where listeners are called (default: one daemon thread of the node's own). */
+        public Builder executor(java.util.concurrent.Executor executor) {
+            this.executor = Objects.requireNonNull(executor, "executor");
+            return this;
+        }
+
+        /** Wall-clock time, for scheduled switchovers and history timestamps (default the system clock). */
+        public Builder clock(Clock clock) {
+            this.clock = Objects.requireNonNull(clock, "clock");
+            return this;
+        }
+
+        /** Adds a listener for every decision and role change. */
+        public Builder listener(HaListener listener) {
+            listeners.add(Objects.requireNonNull(listener, "listener"));
+            return this;
+        }
+
+        public HaNode build() {
+            requireSet("name", name);
+            requireSet("scope", scope);
+            requireSet("dcs", dcs);
+            requireSet("postgres", postgres);
+            if ((ticker == null) != (scheduler == null)) {
+                throw new ConfigurationException(ticker == null ? "ticker" : "scheduler",
+                        "ticker and scheduler go together: a custom scheduler needs the ticker whose time it runs on");
+            }
+            Duration margin = fencingMargin != null ? fencingMargin : HaSettings.defaultFencingMargin(ttl, retryTimeout);
+            HaSettings settings = new HaSettings(ttl, loopWait, retryTimeout, maximumLagOnFailover, primaryStartTimeout, margin,
+                    peerTimeout, synchronousMode, synchronousNodeCount, usePgRewind, checkTimeline);
+            List<AutoCloseable> owned = new ArrayList<>();
+            TaskScheduler loop = scheduler;
+            TaskScheduler guard = scheduler;
+            if (scheduler == null) {
+                ThreadTaskScheduler l = new ThreadTaskScheduler("pgha-" + name + "-loop");
+                ThreadTaskScheduler g = new ThreadTaskScheduler("pgha-" + name + "-guard");
+                owned.add(l);
+                owned.add(g);
+                loop = l;
+                guard = g;
+            }
+            java.util.concurrent.Executor events = executor;
+            if (events == null) {
+                ExecutorService es = Executors.newSingleThreadExecutor(r -> {
+                    Thread t = new Thread(r, "pgha-" + name + "-events");
+                    t.setDaemon(true);
+                    return t;
+                });
+                owned.add(es::shutdown);
+                events = es;
+            }
+            EngineConfig cfg = new EngineConfig(name, scope, settings, tags, dcs, postgres, Optional.ofNullable(peerClient),
+                    Optional.ofNullable(apiUrl), ticker != null ? ticker : Ticker.system(),
+                    clock != null ? clock : Clock.systemUTC(), loop, guard, events, listeners, bugs);
+            return new HaNode(cfg, owned);
+        }
+
+        private static String requireName(String setting, String value) {
+            Objects.requireNonNull(value, setting);
+            if (!SessionSpec.isValidName(value)) {
+                throw new ConfigurationException(setting, "'" + value
+                        + "' is not a valid name: use 1-63 letters, digits, '.', '_' or '-', starting with a letter or digit");
+            }
+            return value;
+        }
+
+        private static Duration requireAtLeast(String setting, Duration value, Duration min) {
+            Objects.requireNonNull(value, setting);
+            if (value.compareTo(min) < 0) {
+                throw new ConfigurationException(setting, "must be at least " + HaSettings.fmt(min) + ", got " + HaSettings.fmt(value));
+            }
+            return value;
+        }
+
+        private static void requireUnset(String setting, Object current) {
+            if (current != null) {
+                throw new ConfigurationException(setting, "was already set to " + current);
+            }
+        }
+
+        private static void requireSet(String setting, Object value) {
+            if (value == null) {
+                throw new ConfigurationException(setting, "is required");
+            }
+        }
+    }
+}

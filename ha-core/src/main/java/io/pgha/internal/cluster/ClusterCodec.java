@@ -1,0 +1,357 @@
+package io.pgha.internal.cluster;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.pgha.MemberTags;
+import io.pgha.spi.ClusterKey;
+import io.pgha.spi.ClusterSnapshot;
+import io.pgha.spi.DcsEntry;
+import io.pgha.spi.Lsn;
+import java.time.OffsetDateTime;
+import java.time.format.DateTimeParseException;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.OptionalLong;
+import java.util.Set;
+import java.util.TreeSet;
+
+/**
+ * Reads and writes the values of Patroni's DCS layout. Decoding never throws: an entry that cannot
+ * be decoded is left out of the {@link Cluster} and described in {@link Cluster#warnings()}, so one
+ * corrupt or foreign value cannot stop the HA loop.
+ */
+public final class ClusterCodec {
+    public static final ObjectMapper JSON = new ObjectMapper();
+    /** Published as the member entry's {@code version}. */
+    public static final String VERSION = "0.1.0";
+
+    private ClusterCodec() {
+    }
+
+    public static Cluster decode(ClusterSnapshot s) {
+        List<String> warnings = new ArrayList<>();
+
+        Optional<DcsEntry> init = s.get(ClusterKey.INITIALIZE);
+        Optional<String> initialize = init.map(e -> e.value().trim());
+        long initializeVersion = init.map(DcsEntry::version).orElse(DcsEntry.ABSENT);
+
+        Optional<ConfigEntry> config = s.get(ClusterKey.CONFIG).flatMap(e -> {
+            JsonNode n = parse(e.value(), "config", warnings);
+            if (n == null) {
+                return Optional.empty();
+            }
+            if (!n.isObject()) {
+                warnings.add("config: expected a JSON object, ignored");
+                return Optional.empty();
+            }
+            return Optional.of(new ConfigEntry(new DynamicConfig((ObjectNode) n), e.version()));
+        });
+
+        Optional<DcsEntry> leaderEntry = s.get(ClusterKey.LEADER);
+        Optional<String> leader = leaderEntry.map(e -> e.value().trim()).filter(v -> !v.isEmpty());
+        long leaderVersion = leaderEntry.map(DcsEntry::version).orElse(DcsEntry.ABSENT);
+
+        Map<String, Member> members = new LinkedHashMap<>();
+        for (Map.Entry<String, DcsEntry> m : s.members().entrySet()) {
+            decodeMember(m.getKey(), m.getValue(), warnings).ifPresent(mem -> members.put(mem.name(), mem));
+        }
+
+        Optional<FailoverRequest> failover = s.get(ClusterKey.FAILOVER).flatMap(e -> decodeFailover(e, warnings));
+        Optional<SyncState> sync = s.get(ClusterKey.SYNC).flatMap(e -> decodeSync(e, warnings));
+        TimelineHistory history = s.get(ClusterKey.HISTORY).map(e -> decodeHistory(e, warnings)).orElse(TimelineHistory.NONE);
+        OptionalLong optime = s.get(ClusterKey.STATUS).map(e -> decodeOptime(e, warnings)).orElse(OptionalLong.empty());
+
+        return new Cluster(s.revision(), initialize, initializeVersion, config, leader, leaderVersion, members, failover, sync,
+                history, optime, warnings);
+    }
+
+    // ---------------------------------------------------------------- members
+
+    static Optional<Member> decodeMember(String name, DcsEntry e, List<String> warnings) {
+        JsonNode n = parse(e.value(), "members/" + name, warnings);
+        if (n == null) {
+            return Optional.empty();
+        }
+        if (!n.isObject()) {
+            warnings.add("members/" + name + ": expected a JSON object, skipped");
+            return Optional.empty();
+        }
+        try {
+            String role = text(n, "role").orElse("uninitialized");
+            if ("master".equals(role)) {
+                role = "primary";
+            }
+            return Optional.of(new Member(name,
+                    text(n, "conn_url").orElse(""),
+                    text(n, "api_url"),
+                    text(n, "state").orElse("unknown"),
+                    role,
+                    lsn(n.get("xlog_location")),
+                    lsn(n.get("receive_lsn")),
+                    lsn(n.get("replay_lsn")),
+                    n.path("timeline").asInt(0),
+                    decodeTags(n.get("tags")),
+                    text(n, "replication_state"),
+                    e.version()));
+        } catch (RuntimeException ex) {
+            warnings.add("members/" + name + ": " + ex.getMessage() + ", skipped");
+            return Optional.empty();
+        }
+    }
+
+    static MemberTags decodeTags(JsonNode t) {
+        if (t == null || !t.isObject()) {
+            return MemberTags.DEFAULT;
+        }
+        boolean nofailover = truthy(t.get("nofailover"));
+        int priority = t.has("failover_priority") ? Math.max(0, t.get("failover_priority").asInt(1)) : 1;
+        Map<String, String> custom = new LinkedHashMap<>();
+        Iterator<Map.Entry<String, JsonNode>> it = t.fields();
+        while (it.hasNext()) {
+            Map.Entry<String, JsonNode> f = it.next();
+            switch (f.getKey()) {
+                case "nofailover", "failover_priority", "nosync", "noloadbalance", "clonefrom", "replicatefrom" -> {
+                }
+                default -> custom.put(f.getKey(), f.getValue().isTextual() ? f.getValue().asText() : f.getValue().toString());
+            }
+        }
+        Optional<String> replicatefrom = Optional.ofNullable(t.get("replicatefrom")).filter(JsonNode::isTextual).map(JsonNode::asText);
+        return new MemberTags(nofailover, priority, truthy(t.get("nosync")), truthy(t.get("noloadbalance")),
+                truthy(t.get("clonefrom")), replicatefrom, custom);
+    }
+
+    public static String encodeMember(Member m) {
+        ObjectNode n = JSON.createObjectNode();
+        n.put("conn_url", m.connUrl());
+        m.apiUrl().ifPresent(u -> n.put("api_url", u));
+        n.put("state", m.state());
+        n.put("role", m.role());
+        n.put("version", VERSION);
+        n.put("xlog_location", m.xlogLocation().value());
+        if (!m.receiveLsn().isZero()) {
+            n.put("receive_lsn", m.receiveLsn().value());
+        }
+        if (!m.replayLsn().isZero()) {
+            n.put("replay_lsn", m.replayLsn().value());
+        }
+        m.replicationState().ifPresent(r -> n.put("replication_state", r));
+        if (m.timeline() > 0) {
+            n.put("timeline", m.timeline());
+        }
+        ObjectNode tags = encodeTags(m.tags());
+        if (!tags.isEmpty()) {
+            n.set("tags", tags);
+        }
+        return n.toString();
+    }
+
+    static ObjectNode encodeTags(MemberTags t) {
+        ObjectNode n = JSON.createObjectNode();
+        if (t.nofailover()) {
+            n.put("nofailover", true);
+        }
+        if (t.failoverPriority() != 1) {
+            n.put("failover_priority", t.failoverPriority());
+        }
+        if (t.nosync()) {
+            n.put("nosync", true);
+        }
+        if (t.noloadbalance()) {
+            n.put("noloadbalance", true);
+        }
+        if (t.clonefrom()) {
+            n.put("clonefrom", true);
+        }
+        t.replicatefrom().ifPresent(r -> n.put("replicatefrom", r));
+        t.custom().forEach(n::put);
+        return n;
+    }
+
+    // ---------------------------------------------------------------- failover
+
+    static Optional<FailoverRequest> decodeFailover(DcsEntry e, List<String> warnings) {
+        String v = e.value().trim();
+        if (v.isEmpty()) {
+            return Optional.of(new FailoverRequest(Optional.empty(), Optional.empty(), Optional.empty(), e.version()));
+        }
+        if (!v.startsWith("{")) {
+            // Patroni's legacy "leader:member" form
+            int colon = v.indexOf(':');
+            Optional<String> leader = colon < 0 ? Optional.of(v) : Optional.of(v.substring(0, colon)).filter(s -> !s.isEmpty());
+            Optional<String> member = colon < 0 ? Optional.empty() : Optional.of(v.substring(colon + 1)).filter(s -> !s.isEmpty());
+            return Optional.of(new FailoverRequest(leader, member, Optional.empty(), e.version()));
+        }
+        JsonNode n = parse(v, "failover", warnings);
+        if (n == null || !n.isObject()) {
+            if (n != null) {
+                warnings.add("failover: expected a JSON object, ignored");
+            }
+            return Optional.empty();
+        }
+        Optional<OffsetDateTime> at = Optional.empty();
+        Optional<String> when = text(n, "scheduled_at");
+        if (when.isPresent()) {
+            try {
+                at = Optional.of(OffsetDateTime.parse(when.get()));
+            } catch (DateTimeParseException ex) {
+                warnings.add("failover: scheduled_at '" + when.get() + "' is not an ISO-8601 time with an offset, ignored");
+                return Optional.empty();
+            }
+        }
+        return Optional.of(new FailoverRequest(text(n, "leader"), text(n, "member"), at, e.version()));
+    }
+
+    public static String encodeFailover(Optional<String> leader, Optional<String> candidate, Optional<OffsetDateTime> at) {
+        ObjectNode n = JSON.createObjectNode();
+        leader.ifPresent(l -> n.put("leader", l));
+        candidate.ifPresent(c -> n.put("member", c));
+        at.ifPresent(t -> n.put("scheduled_at", t.toString()));
+        return n.toString();
+    }
+
+    // ---------------------------------------------------------------- sync
+
+    static Optional<SyncState> decodeSync(DcsEntry e, List<String> warnings) {
+        JsonNode n = parse(e.value(), "sync", warnings);
+        if (n == null || !n.isObject()) {
+            if (n != null) {
+                warnings.add("sync: expected a JSON object, ignored");
+            }
+            return Optional.empty();
+        }
+        Set<String> standbys = new TreeSet<>();
+        JsonNode s = n.get("sync_standby");
+        if (s != null && s.isTextual()) {
+            for (String part : s.asText().split(",")) {
+                if (!part.isBlank()) {
+                    standbys.add(part.trim());
+                }
+            }
+        } else if (s != null && s.isArray()) {
+            s.forEach(x -> standbys.add(x.asText()));
+        }
+        return Optional.of(new SyncState(text(n, "leader"), standbys, e.version()));
+    }
+
+    public static String encodeSync(String leader, Set<String> standbys) {
+        ObjectNode n = JSON.createObjectNode();
+        n.put("leader", leader);
+        if (standbys.isEmpty()) {
+            n.putNull("sync_standby");
+        } else {
+            n.put("sync_standby", String.join(",", new TreeSet<>(standbys)));
+        }
+        return n.toString();
+    }
+
+    // ---------------------------------------------------------------- history
+
+    static TimelineHistory decodeHistory(DcsEntry e, List<String> warnings) {
+        JsonNode n = parse(e.value(), "history", warnings);
+        if (n == null || !n.isArray()) {
+            if (n != null) {
+                warnings.add("history: expected a JSON list, ignored");
+            }
+            return new TimelineHistory(List.of(), e.version());
+        }
+        List<HistoryEntry> entries = new ArrayList<>();
+        for (JsonNode line : n) {
+            if (!line.isArray() || line.size() < 2 || !line.get(0).canConvertToInt()) {
+                warnings.add("history: skipped a malformed line " + line);
+                continue;
+            }
+            entries.add(new HistoryEntry(line.get(0).asInt(), line.get(1).asLong(),
+                    line.size() > 2 ? line.get(2).asText() : "",
+                    line.size() > 3 && !line.get(3).isNull() ? Optional.of(line.get(3).asText()) : Optional.empty(),
+                    line.size() > 4 && !line.get(4).isNull() ? Optional.of(line.get(4).asText()) : Optional.empty()));
+        }
+        return new TimelineHistory(entries, e.version());
+    }
+
+    public static String encodeHistory(List<HistoryEntry> entries) {
+        ArrayNode a = JSON.createArrayNode();
+        for (HistoryEntry h : entries) {
+            ArrayNode line = a.addArray();
+            line.add(h.timeline());
+            line.add(h.lsn());
+            line.add(h.reason());
+            h.timestamp().ifPresentOrElse(line::add, line::addNull);
+            h.newLeader().ifPresent(line::add);
+        }
+        return a.toString();
+    }
+
+    // ---------------------------------------------------------------- status
+
+    static OptionalLong decodeOptime(DcsEntry e, List<String> warnings) {
+        String v = e.value().trim();
+        if (!v.startsWith("{")) {
+            try {
+                return OptionalLong.of(Long.parseLong(v));
+            } catch (NumberFormatException ex) {
+                warnings.add("status: not JSON and not an LSN number, ignored");
+                return OptionalLong.empty();
+            }
+        }
+        JsonNode n = parse(v, "status", warnings);
+        if (n == null || !n.path("optime").canConvertToLong()) {
+            return OptionalLong.empty();
+        }
+        return OptionalLong.of(n.get("optime").asLong());
+    }
+
+    public static String encodeStatus(Lsn optime) {
+        ObjectNode n = JSON.createObjectNode();
+        n.put("optime", optime.value());
+        n.putObject("slots");
+        return n.toString();
+    }
+
+    // ---------------------------------------------------------------- helpers
+
+    private static JsonNode parse(String value, String what, List<String> warnings) {
+        try {
+            return JSON.readTree(value);
+        } catch (JsonProcessingException e) {
+            warnings.add(what + ": not valid JSON (" + e.getOriginalMessage() + "), skipped");
+            return null;
+        }
+    }
+
+    private static Optional<String> text(JsonNode n, String field) {
+        JsonNode v = n.get(field);
+        return v == null || v.isNull() ? Optional.empty() : Optional.of(v.asText());
+    }
+
+    private static Lsn lsn(JsonNode n) {
+        if (n == null || n.isNull()) {
+            return Lsn.ZERO;
+        }
+        if (n.isIntegralNumber()) {
+            return Lsn.of(n.asLong());
+        }
+        if (n.isTextual()) {
+            String t = n.asText();
+            return t.contains("/") ? Lsn.parse(t) : Lsn.of(Long.parseLong(t));
+        }
+        throw new IllegalArgumentException("not an LSN: " + n);
+    }
+
+    private static boolean truthy(JsonNode n) {
+        if (n == null || n.isNull()) {
+            return false;
+        }
+        if (n.isBoolean()) {
+            return n.booleanValue();
+        }
+        String t = n.asText().trim().toLowerCase(java.util.Locale.ROOT);
+        return t.equals("true") || t.equals("on") || t.equals("yes") || t.equals("1");
+    }
+}

@@ -1,0 +1,174 @@
+package io.pgha.internal.cluster;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.pgha.SynchronousMode;
+import java.math.BigDecimal;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.OptionalInt;
+import java.util.OptionalLong;
+
+/**
+ * The cluster-wide dynamic configuration ({@code config} key) in Patroni's JSON. The raw document
+ * is kept whole (so {@code PATCH /config} can merge into it and unknown keys survive); the typed
+ * getters read the keys the engine uses and collect a {@link #problems() problem} for any value of
+ * the wrong type instead of failing.
+ */
+public final class DynamicConfig {
+    public static final DynamicConfig EMPTY = new DynamicConfig(JsonNodeFactory.instance.objectNode());
+
+    private final ObjectNode root;
+    private final List<String> problems = new ArrayList<>();
+
+    public DynamicConfig(ObjectNode root) {
+        this.root = root.deepCopy();
+    }
+
+    /** A deep copy of the raw document. */
+    public ObjectNode toJson() {
+        return root.deepCopy();
+    }
+
+    public Optional<Duration> ttl() {
+        return seconds("ttl");
+    }
+
+    public Optional<Duration> loopWait() {
+        return seconds("loop_wait");
+    }
+
+    public Optional<Duration> retryTimeout() {
+        return seconds("retry_timeout");
+    }
+
+    public OptionalLong maximumLagOnFailover() {
+        return longValue(root.get("maximum_lag_on_failover"), "maximum_lag_on_failover");
+    }
+
+    public Optional<Duration> primaryStartTimeout() {
+        Optional<Duration> v = seconds("primary_start_timeout");
+        return v.isPresent() ? v : seconds("master_start_timeout");
+    }
+
+    public Optional<Boolean> paused() {
+        return bool(root.get("pause"), "pause");
+    }
+
+    public Optional<Boolean> checkTimeline() {
+        return bool(root.get("check_timeline"), "check_timeline");
+    }
+
+    public Optional<Boolean> usePgRewind() {
+        JsonNode pg = root.get("postgresql");
+        return pg == null || !pg.isObject() ? Optional.empty() : bool(pg.get("use_pg_rewind"), "postgresql.use_pg_rewind");
+    }
+
+    public OptionalInt synchronousNodeCount() {
+        OptionalLong v = longValue(root.get("synchronous_node_count"), "synchronous_node_count");
+        return v.isPresent() ? OptionalInt.of((int) v.getAsLong()) : OptionalInt.empty();
+    }
+
+    /** {@code synchronous_mode} ({@code true/false/"on"/"off"}) combined with {@code synchronous_mode_strict}. */
+    public Optional<SynchronousMode> synchronousMode() {
+        JsonNode mode = root.get("synchronous_mode");
+        if (mode == null || mode.isNull()) {
+            return Optional.empty();
+        }
+        Optional<Boolean> on = bool(mode, "synchronous_mode");
+        if (on.isEmpty()) {
+            return Optional.empty();
+        }
+        if (!on.get()) {
+            return Optional.of(SynchronousMode.OFF);
+        }
+        boolean strict = bool(root.get("synchronous_mode_strict"), "synchronous_mode_strict").orElse(false);
+        return Optional.of(strict ? SynchronousMode.STRICT : SynchronousMode.ON);
+    }
+
+    /** Values that had the wrong type and were ignored, each naming its key. */
+    public List<String> problems() {
+        return List.copyOf(problems);
+    }
+
+    private Optional<Duration> seconds(String key) {
+        JsonNode n = root.get(key);
+        if (n == null || n.isNull()) {
+            return Optional.empty();
+        }
+        BigDecimal d = null;
+        if (n.isNumber()) {
+            d = n.decimalValue();
+        } else if (n.isTextual()) {
+            try {
+                d = new BigDecimal(n.asText().trim());
+            } catch (NumberFormatException e) {
+                d = null;
+            }
+        }
+        if (d == null || d.signum() < 0) {
+            problems.add(key + ": expected a non-negative number of seconds, got " + n);
+            return Optional.empty();
+        }
+        return Optional.of(Duration.ofNanos(d.movePointRight(9).longValue()));
+    }
+
+    private OptionalLong longValue(JsonNode n, String key) {
+        if (n == null || n.isNull()) {
+            return OptionalLong.empty();
+        }
+        if (n.canConvertToLong() && n.isIntegralNumber()) {
+            return OptionalLong.of(n.longValue());
+        }
+        if (n.isTextual()) {
+            try {
+                return OptionalLong.of(Long.parseLong(n.asText().trim()));
+            } catch (NumberFormatException e) {
+                // fall through to the problem below
+            }
+        }
+        problems.add(key + ": expected an integer, got " + n);
+        return OptionalLong.empty();
+    }
+
+    private Optional<Boolean> bool(JsonNode n, String key) {
+        if (n == null || n.isNull()) {
+            return Optional.empty();
+        }
+        if (n.isBoolean()) {
+            return Optional.of(n.booleanValue());
+        }
+        if (n.isTextual()) {
+            switch (n.asText().trim().toLowerCase(java.util.Locale.ROOT)) {
+                case "on", "true", "yes", "1" -> {
+                    return Optional.of(true);
+                }
+                case "off", "false", "no", "0" -> {
+                    return Optional.of(false);
+                }
+                default -> {
+                }
+            }
+        }
+        problems.add(key + ": expected a boolean, got " + n);
+        return Optional.empty();
+    }
+
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof DynamicConfig other && root.equals(other.root);
+    }
+
+    @Override
+    public int hashCode() {
+        return root.hashCode();
+    }
+
+    @Override
+    public String toString() {
+        return root.toString();
+    }
+}

@@ -1,0 +1,36 @@
+package io.pgha.internal.cluster;
+
+import io.pgha.MemberTags;
+import io.pgha.spi.Lsn;
+import java.util.Objects;
+import java.util.Optional;
+
+/**
+ * A member entry ({@code members/<name>}) as decoded from Patroni's JSON.
+ *
+ * @param role             {@code primary}, {@code replica}, {@code uninitialized}, ... ({@code master} is read as {@code primary})
+ * @param state            {@code running}, {@code stopped}, {@code starting}, {@code crashed}, ...
+ * @param xlogLocation     the member's WAL position when it wrote the entry
+ * @param replicationState {@code streaming} when a standby streams
+ */
+public record Member(String name, String connUrl, Optional<String> apiUrl, String state, String role,
+                     Lsn xlogLocation, Lsn receiveLsn, Lsn replayLsn, int timeline, MemberTags tags,
+                     Optional<String> replicationState, long version) {
+    public Member {
+        Objects.requireNonNull(name, "name");
+        Objects.requireNonNull(connUrl, "connUrl");
+        Objects.requireNonNull(apiUrl, "apiUrl");
+        Objects.requireNonNull(state, "state");
+        Objects.requireNonNull(role, "role");
+        Objects.requireNonNull(tags, "tags");
+        Objects.requireNonNull(replicationState, "replicationState");
+    }
+
+    public boolean isRunning() {
+        return "running".equals(state);
+    }
+
+    public boolean isPrimary() {
+        return "primary".equals(role);
+    }
+}

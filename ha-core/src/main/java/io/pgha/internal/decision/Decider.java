@@ -1,0 +1,723 @@
+package io.pgha.internal.decision;
+
+import io.pgha.MemberTags;
+import io.pgha.Role;
+import io.pgha.SynchronousMode;
+import io.pgha.internal.cluster.Cluster;
+import io.pgha.internal.cluster.FailoverRequest;
+import io.pgha.internal.cluster.HistoryEntry;
+import io.pgha.internal.cluster.Member;
+import io.pgha.internal.cluster.SyncState;
+import io.pgha.internal.decision.Action.AcquireLock;
+import io.pgha.internal.decision.Action.CancelAction;
+import io.pgha.internal.decision.Action.CheckDivergence;
+import io.pgha.internal.decision.Action.ClaimInitialize;
+import io.pgha.internal.decision.Action.ClearFailover;
+import io.pgha.internal.decision.Action.CloneFrom;
+import io.pgha.internal.decision.Action.DeleteSync;
+import io.pgha.internal.decision.Action.Demote;
+import io.pgha.internal.decision.Action.Fail;
+import io.pgha.internal.decision.Action.Follow;
+import io.pgha.internal.decision.Action.Promote;
+import io.pgha.internal.decision.Action.ReleaseLock;
+import io.pgha.internal.decision.Action.RenewLock;
+import io.pgha.internal.decision.Action.Rewind;
+import io.pgha.internal.decision.Action.SetSyncStandbys;
+import io.pgha.internal.decision.Action.StartPostgres;
+import io.pgha.internal.decision.Action.WriteConfig;
+import io.pgha.internal.decision.Action.WriteHistory;
+import io.pgha.internal.decision.Action.WriteInitialize;
+import io.pgha.internal.decision.Action.WriteSync;
+import io.pgha.internal.decision.NodeMemory.DivergenceResult;
+import io.pgha.spi.DcsEntry;
+import io.pgha.spi.DivergenceCheck;
+import io.pgha.spi.Lsn;
+import io.pgha.spi.PeerStatus;
+import io.pgha.spi.PostgresState;
+import io.pgha.spi.ReplicationConnection;
+import io.pgha.spi.RunState;
+import io.pgha.spi.SynchronousStandbys;
+import io.pgha.spi.Upstream;
+import java.time.Duration;
+import java.time.OffsetDateTime;
+import java.time.ZoneOffset;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeSet;
+
+/**
+ * The HA decision: Patroni's HA cycle ({@code ha.py: Ha._run_cycle}) as a pure function. It reads
+ * one {@link DecisionInput} and returns the steps to take with one line saying why. No I/O, no
+ * clock, no threads: the loop observes, this decides, the loop acts.
+ *
+ * <p>Branches follow Patroni's order: store unreachable; long action in progress; empty data
+ * directory (bootstrap race, clone); cluster identity; PostgreSQL down (restart in place, fail
+ * over after {@code primary_start_timeout}, start as a replica, rewind); no leader (automatic and
+ * manual failover); a leader (renew, switchover, synchronous replication, history; follow and
+ * retarget).
+ */
+public final class Decider {
+    /** Named in {@code synchronous_standby_names} in strict mode when no standby qualifies: writes block. */
+    public static final String STRICT_PLACEHOLDER = "__pgha_strict_sync_placeholder__";
+
+    private Decider() {
+    }
+
+    public static Decision decide(DecisionInput in) {
+        if (in.memory().fatal().isPresent()) {
+            return Decision.nothing("node stopped: " + in.memory().fatal().get());
+        }
+        if (in.cluster().isEmpty()) {
+            return dcsUnreachable(in);
+        }
+        Cluster c = in.cluster().get();
+        boolean iLead = c.isLeader(in.me());
+        if (in.memory().action().isPresent()) {
+            return actionInProgress(in, c, iLead);
+        }
+        if (in.pg().isEmpty()) {
+            String why = in.pgError().orElse("unknown error");
+            return iLead
+                    ? Decision.of("could not observe postgres (" + why + "); keeping the leader lock", new RenewLock())
+                    : Decision.nothing("could not observe postgres (" + why + ")");
+        }
+        PostgresState pg = in.pg().get();
+        if (pg.runState() == RunState.UNINITIALIZED) {
+            return uninitialized(in, c, iLead);
+        }
+        Optional<Decision> identity = identity(in, c, pg, iLead);
+        if (identity.isPresent()) {
+            return identity.get();
+        }
+        if (pg.runState().isDown()) {
+            return recover(in, c, pg, iLead);
+        }
+        if (pg.runState() == RunState.STARTING) {
+            return starting(in, c, iLead);
+        }
+        if (!c.hasLeader()) {
+            return unhealthyCluster(in, c, pg);
+        }
+        return healthyCluster(in, c, pg, iLead);
+    }
+
+    /**
+     * Whether the loop should ask peers for their live status before deciding: during a leader race
+     * (no leader key) and when a leader serves a manual failover request.
+     */
+    public static boolean wantsPeerStatus(Cluster c, String me) {
+        return !c.hasLeader() || (c.isLeader(me) && c.failover().isPresent());
+    }
+
+    /** The role implied by an observation and our hold on the lock. */
+    public static Role roleOf(Optional<PostgresState> pg, boolean holdsLock, boolean fatal) {
+        if (fatal) {
+            return Role.FAILED;
+        }
+        if (pg.isEmpty()) {
+            return Role.STOPPED;
+        }
+        PostgresState p = pg.get();
+        return switch (p.runState()) {
+            case UNINITIALIZED -> Role.UNINITIALIZED;
+            case STOPPED, CRASHED -> Role.STOPPED;
+            case STARTING -> Role.STARTING;
+            case RUNNING -> p.inRecovery() ? Role.REPLICA : (holdsLock ? Role.PRIMARY : Role.DEMOTING);
+        };
+    }
+
+    // ------------------------------------------------------------------ store unreachable (Patroni step 16)
+
+    private static Decision dcsUnreachable(DecisionInput in) {
+        String why = in.dcsError().orElse("unknown error");
+        Optional<PostgresState> pg = in.pg();
+        boolean promoting = in.memory().action().map(a -> a.action() instanceof Promote).orElse(false);
+        if (promoting && !in.lease().isValid(in.now())) {
+            return Decision.of("DCS is not accessible (" + why + ") and the lease may have expired: abandoning the promotion",
+                    new CancelAction(), new Demote(DemoteMode.IMMEDIATE_NOLOCK));
+        }
+        if (pg.isPresent() && pg.get().isRunningPrimary()) {
+            if (in.config().paused()) {
+                return Decision.nothing("DCS is not accessible (" + why + "); paused: leaving postgres as it is");
+            }
+            if (in.lease().isValid(in.now())) {
+                long left = Duration.ofNanos(in.lease().validUntil() - in.now()).toMillis();
+                return Decision.nothing("DCS is not accessible (" + why + "); staying primary while the lease is certainly valid ("
+                        + left + " ms left)");
+            }
+            if (in.memory().action().map(a -> a.action() instanceof Demote).orElse(false)) {
+                return Decision.nothing("DCS is not accessible (" + why + "); demotion in progress");
+            }
+            String reason = "DCS is not accessible (" + why + ") and the lease may have expired: demoting";
+            return in.memory().action().isPresent()
+                    ? Decision.of(reason, new CancelAction(), new Demote(DemoteMode.OFFLINE))
+                    : Decision.of(reason, new Demote(DemoteMode.OFFLINE));
+        }
+        return Decision.nothing("DCS is not accessible (" + why + "); " + describeLocal(pg) + " keeps running as it is");
+    }
+
+    private static String describeLocal(Optional<PostgresState> pg) {
+        return pg.map(p -> p.isRunningReplica() ? "the replica" : "postgres").orElse("postgres");
+    }
+
+    // ------------------------------------------------------------------ long action in progress (step 5)
+
+    private static Decision actionInProgress(DecisionInput in, Cluster c, boolean iLead) {
+        Action running = in.memory().action().get().action();
+        String what = running.describe();
+        boolean primaryNow = in.pg().map(PostgresState::isRunningPrimary).orElse(false);
+        if (iLead) {
+            if (running instanceof StartPostgres && startTimedOut(in) && failoverPossible(in, c)) {
+                return Decision.of("primary did not start within primary_start_timeout: failing over",
+                        new CancelAction(), new Demote(DemoteMode.IMMEDIATE));
+            }
+            return Decision.of(what + " in progress; renewing the leader lock", new RenewLock());
+        }
+        if (in.config().paused() || running instanceof Action.Bootstrap || running instanceof Demote) {
+            return Decision.nothing(what + " in progress");
+        }
+        if (running instanceof Promote) {
+            return Decision.of("lost the leader lock before the promotion finished", new CancelAction(),
+                    new Demote(DemoteMode.IMMEDIATE_NOLOCK));
+        }
+        if (primaryNow) {
+            return Decision.of("running as primary without the leader lock while " + what + " is in progress: demoting",
+                    new CancelAction(), new Demote(DemoteMode.IMMEDIATE_NOLOCK));
+        }
+        return Decision.nothing(what + " in progress");
+    }
+
+    // ------------------------------------------------------------------ empty data directory (step 9)
+
+    private static Decision uninitialized(DecisionInput in, Cluster c, boolean iLead) {
+        if (iLead) {
+            return Decision.of("data directory is empty: releasing the leader lock", new ReleaseLock());
+        }
+        if (in.config().paused()) {
+            return Decision.nothing("paused: data directory is empty, not bootstrapping");
+        }
+        if (c.hasLeader()) {
+            Optional<Upstream> source = cloneSource(in, c);
+            return source.map(s -> Decision.of("trying to bootstrap from " + (c.isLeader(s.member()) ? "leader" : "replica")
+                            + " '" + s.member() + "'", new CloneFrom(s)))
+                    .orElseGet(() -> Decision.nothing("waiting for leader '" + c.leader().get() + "' to run before cloning"));
+        }
+        if (c.initialize().isEmpty()) {
+            if (!in.tags().canFailover()) {
+                return Decision.nothing("waiting for leader to bootstrap (this member is nofailover)");
+            }
+            return Decision.of("trying to bootstrap a new cluster", new ClaimInitialize(), new Action.Bootstrap());
+        }
+        if (c.initialize().get().isEmpty()) {
+            return Decision.nothing("waiting for leader to bootstrap: another member is bootstrapping");
+        }
+        return Decision.nothing("waiting for a leader to clone from: the cluster is initialized but has no leader");
+    }
+
+    private static Optional<Upstream> cloneSource(DecisionInput in, Cluster c) {
+        Optional<Member> tagged = c.members().values().stream()
+                .filter(m -> !m.name().equals(in.me()) && m.tags().clonefrom() && m.isRunning() && !m.connUrl().isEmpty())
+                .min(Comparator.comparing(Member::name));
+        Optional<Member> source = tagged.isPresent() ? tagged
+                : c.leaderMember().filter(m -> m.isRunning() && !m.connUrl().isEmpty());
+        return source.map(m -> new Upstream(m.name(), m.connUrl()));
+    }
+
+    // ------------------------------------------------------------------ identity (steps 4 and 10)
+
+    private static Optional<Decision> identity(DecisionInput in, Cluster c, PostgresState pg, boolean iLead) {
+        Optional<String> sysid = pg.systemId();
+        Optional<String> init = c.initialize();
+        if (init.isPresent() && !init.get().isEmpty() && sysid.isPresent() && !init.get().equals(sysid.get())) {
+            String why = "system ID mismatch: the data directory has system identifier " + sysid.get()
+                    + " but the cluster was initialized with " + init.get();
+            if (in.config().paused()) {
+                return Optional.of(iLead ? Decision.of("paused; " + why + ": releasing the leader lock", new ReleaseLock())
+                        : Decision.nothing("paused; " + why));
+            }
+            return Optional.of(Decision.of(why, new Fail(why)));
+        }
+        if (sysid.isEmpty()) {
+            return Optional.empty();
+        }
+        boolean initMissing = init.isEmpty() || init.get().isEmpty();
+        if (initMissing && iLead && in.memory().action().isEmpty()) {
+            return Optional.of(Decision.soon("the cluster has no system identifier yet: writing initialize key",
+                    new RenewLock(), new WriteInitialize(sysid.get(), c.initializeVersion())));
+        }
+        if (init.isEmpty() && !c.hasLeader()) {
+            if (pg.inRecovery() && pg.isRunning()) {
+                return Optional.of(Decision.nothing("the cluster has no initialize key and this node runs as a replica: "
+                        + "start pgha on the primary first"));
+            }
+            return Optional.of(Decision.soon("taking over an existing data directory: writing initialize key",
+                    new WriteInitialize(sysid.get(), DcsEntry.ABSENT)));
+        }
+        return Optional.empty();
+    }
+
+    // ------------------------------------------------------------------ postgres down (step 11)
+
+    private static Decision recover(DecisionInput in, Cluster c, PostgresState pg, boolean iLead) {
+        if (in.config().paused()) {
+            return iLead ? Decision.of("paused: postgres is not running: releasing the leader lock", new ReleaseLock())
+                    : Decision.nothing("paused: postgres is not running");
+        }
+        if (iLead) {
+            Duration startTimeout = in.config().settings().primaryStartTimeout();
+            if (failoverPossible(in, c) && (startTimeout.isZero() || startTimedOut(in))) {
+                return Decision.of(startTimeout.isZero()
+                                ? "primary is not running and primary_start_timeout is 0: failing over"
+                                : "primary did not come back within primary_start_timeout (" + startTimeout.toSeconds() + "s): failing over",
+                        new Demote(DemoteMode.IMMEDIATE));
+            }
+            if (!pg.inRecovery()) {
+                return Decision.of("starting primary after " + (pg.runState() == RunState.CRASHED ? "a crash" : "a stop")
+                        + " (holding the leader lock)", new RenewLock(), new StartPostgres());
+            }
+            return Decision.of("holding the leader lock with a standby's data: starting read-only, will promote",
+                    new RenewLock(), new Follow(Optional.empty()));
+        }
+        if (c.hasLeader()) {
+            Optional<Upstream> up = upstreamFor(in, c);
+            if (up.isEmpty()) {
+                return Decision.nothing("waiting for leader '" + c.leader().get() + "' to publish its member entry");
+            }
+            Optional<Decision> gate = divergenceGate(in, c, up.get(), false);
+            if (gate.isPresent()) {
+                return gate.get();
+            }
+            return Decision.of("starting as a replica of '" + up.get().member() + "'", new Follow(up));
+        }
+        return Decision.of("starting as a read-only replica: the cluster has no leader", new Follow(Optional.empty()));
+    }
+
+    private static Decision starting(DecisionInput in, Cluster c, boolean iLead) {
+        if (iLead) {
+            if (failoverPossible(in, c) && startTimedOut(in) && !in.config().paused()) {
+                return Decision.of("primary did not start within primary_start_timeout: failing over",
+                        new Demote(DemoteMode.IMMEDIATE));
+            }
+            return Decision.of("postgres is starting; renewing the leader lock", new RenewLock());
+        }
+        return Decision.nothing("postgres is starting");
+    }
+
+    private static boolean startTimedOut(DecisionInput in) {
+        long since = in.memory().primaryUnhealthySince().orElse(in.now());
+        return in.now() - since >= in.config().settings().primaryStartTimeout().toNanos();
+    }
+
+    /** Whether another member could take over: running, failover-capable, allowed by synchronous mode. */
+    static boolean failoverPossible(DecisionInput in, Cluster c) {
+        boolean sync = in.config().syncMode().enabled();
+        Optional<SyncState> s = c.sync();
+        return c.members().values().stream().anyMatch(m -> !m.name().equals(in.me()) && m.isRunning()
+                && m.tags().canFailover() && !m.isPrimary()
+                && (!sync || s.map(st -> st.allowsPromotionOf(m.name())).orElse(false)));
+    }
+
+    // ------------------------------------------------------------------ no leader (step 12)
+
+    private static Decision unhealthyCluster(DecisionInput in, Cluster c, PostgresState pg) {
+        Optional<FailoverRequest> fo = c.failover();
+        if (in.config().paused()) {
+            if (pg.isRunningPrimary()) {
+                return Decision.of("paused: the running primary takes the free leader lock", new AcquireLock());
+            }
+            if (fo.flatMap(FailoverRequest::candidate).map(in.me()::equals).orElse(false)) {
+                List<Action> steps = new ArrayList<>();
+                steps.add(new AcquireLock());
+                steps.add(new ClearFailover(fo.get().version()));
+                steps.addAll(prePromote(in, c));
+                steps.add(new Promote());
+                return new Decision("paused: promoting on manual failover request", steps, false);
+            }
+            return Decision.nothing("paused: no leader, not racing for the lock");
+        }
+        int clusterTimeline = c.history().clusterTimeline();
+        if (pg.isRunningPrimary() && pg.timeline() > 0 && pg.timeline() < clusterTimeline) {
+            return Decision.of("running as a stale primary (timeline " + pg.timeline() + " < cluster timeline "
+                    + clusterTimeline + "): demoting", new Demote(DemoteMode.IMMEDIATE_NOLOCK));
+        }
+        Verdict v = healthiest(in, c, pg);
+        if (!v.ok()) {
+            if (pg.isRunningPrimary()) {
+                return Decision.of("demoting self because I am not the healthiest node: " + v.reason(),
+                        new Demote(DemoteMode.IMMEDIATE_NOLOCK));
+            }
+            return Decision.nothing("following a different leader because I am not the healthiest node: " + v.reason());
+        }
+        List<Action> steps = new ArrayList<>();
+        steps.add(new AcquireLock());
+        fo.ifPresent(f -> steps.add(new ClearFailover(f.version())));
+        if (pg.inRecovery()) {
+            steps.addAll(prePromote(in, c));
+            steps.add(new Promote());
+            return new Decision("promoted self to leader by acquiring the session lock (" + v.reason() + ")", steps, false);
+        }
+        return new Decision("acquired the session lock as a running primary (" + v.reason() + ")", steps, false);
+    }
+
+    /** Synchronous mode: publish ourselves as the sync leader (with no standby yet) before promoting. */
+    private static List<Action> prePromote(DecisionInput in, Cluster c) {
+        SynchronousMode mode = in.config().syncMode();
+        if (!mode.enabled()) {
+            return List.of();
+        }
+        List<Action> steps = new ArrayList<>();
+        steps.add(new WriteSync(in.me(), Set.of(), c.sync().map(SyncState::version).orElse(DcsEntry.ABSENT)));
+        if (mode == SynchronousMode.STRICT) {
+            steps.add(new SetSyncStandbys(SynchronousStandbys.all(List.of(STRICT_PLACEHOLDER))));
+        }
+        return steps;
+    }
+
+    record Verdict(boolean ok, String reason) {
+        static Verdict yes(String reason) {
+            return new Verdict(true, reason);
+        }
+
+        static Verdict no(String reason) {
+            return new Verdict(false, reason);
+        }
+    }
+
+    /** Patroni's {@code is_healthiest_node} with {@code manual_failover_process_no_leader}. */
+    static Verdict healthiest(DecisionInput in, Cluster c, PostgresState pg) {
+        String me = in.me();
+        if (!in.tags().canFailover()) {
+            return Verdict.no("this member is tagged nofailover");
+        }
+        if (!pg.isRunning()) {
+            return Verdict.no("postgres is not running");
+        }
+        Optional<FailoverRequest> fo = c.failover();
+        boolean manual = fo.isPresent();
+        Optional<String> oldLeader = fo.flatMap(FailoverRequest::leader);
+        if (manual) {
+            Optional<String> candidate = fo.get().candidate();
+            if (candidate.map(me::equals).orElse(false)) {
+                return Verdict.yes("this member is the manual failover candidate");
+            }
+            if (candidate.isPresent()) {
+                PeerStatus p = in.peers().get(candidate.get());
+                if (p != null && p.running()) {
+                    return Verdict.no("manual failover to '" + candidate.get() + "' is in progress");
+                }
+            }
+            if (oldLeader.map(me::equals).orElse(false)) {
+                Optional<PeerStatus> other = in.peers().values().stream()
+                        .filter(p -> !p.member().equals(me) && p.running() && !p.nofailover() && p.failoverPriority() > 0)
+                        .findFirst();
+                if (other.isPresent()) {
+                    return Verdict.no("the former leader defers to '" + other.get().member() + "' after a manual failover");
+                }
+            }
+        }
+        boolean sync = in.config().syncMode().enabled();
+        if (sync && !c.sync().map(s -> s.allowsPromotionOf(me)).orElse(false)) {
+            return Verdict.no("synchronous mode: this member is not a synchronous standby");
+        }
+        Lsn mine = pg.walPosition();
+        if (!manual && c.leaderOptime().isPresent()) {
+            long lag = c.leaderOptime().getAsLong() - mine.value();
+            if (lag > in.config().settings().maximumLagOnFailover()) {
+                return Verdict.no("lag " + lag + " bytes exceeds maximum_lag_on_failover ("
+                        + in.config().settings().maximumLagOnFailover() + ")");
+            }
+        }
+        int clusterTimeline = c.history().clusterTimeline();
+        if ((in.config().settings().checkTimeline() || !pg.inRecovery()) && pg.timeline() > 0 && pg.timeline() < clusterTimeline) {
+            return Verdict.no("timeline " + pg.timeline() + " is behind the cluster timeline " + clusterTimeline);
+        }
+        for (PeerStatus p : in.peers().values()) {
+            if (p.member().equals(me) || !p.running() || p.nofailover() || p.failoverPriority() <= 0) {
+                continue;
+            }
+            if (sync && !c.sync().map(s -> s.allowsPromotionOf(p.member())).orElse(false)) {
+                continue;
+            }
+            if (manual && oldLeader.map(p.member()::equals).orElse(false)) {
+                continue;
+            }
+            if (!p.inRecovery()) {
+                return Verdict.no("primary '" + p.member() + "' is still alive");
+            }
+            int cmp = p.walPosition().compareTo(mine);
+            if (cmp > 0) {
+                return Verdict.no("'" + p.member() + "' has more WAL (" + p.walPosition() + " > " + mine + ")");
+            }
+            if (cmp == 0 && p.failoverPriority() > in.tags().failoverPriority()) {
+                return Verdict.no("'" + p.member() + "' has the same WAL and a higher failover_priority");
+            }
+        }
+        return Verdict.yes(manual ? "manual failover: no better candidate" : "the healthiest node at " + mine);
+    }
+
+    // ------------------------------------------------------------------ a leader exists (step 13)
+
+    private static Decision healthyCluster(DecisionInput in, Cluster c, PostgresState pg, boolean iLead) {
+        return iLead ? asLeader(in, c, pg) : asFollower(in, c, pg);
+    }
+
+    private static Decision asLeader(DecisionInput in, Cluster c, PostgresState pg) {
+        boolean paused = in.config().paused();
+        if (paused && !pg.isRunningPrimary()) {
+            return Decision.of("paused: postgres is not a running primary: releasing the leader lock", new ReleaseLock());
+        }
+        if (pg.inRecovery()) {
+            List<Action> steps = new ArrayList<>();
+            steps.add(new RenewLock());
+            steps.addAll(prePromote(in, c));
+            steps.add(new Promote());
+            return new Decision("promoted self to leader because I had the session lock", steps, false);
+        }
+        if (c.failover().isPresent() && !paused) {
+            return leaderSideFailover(in, c, pg, c.failover().get());
+        }
+        if (c.config().isEmpty()) {
+            return Decision.of("the cluster has no dynamic configuration: writing this node's", new RenewLock(), new WriteConfig());
+        }
+        if (!paused) {
+            Optional<Decision> sync = synchronousStep(in, c, pg);
+            if (sync.isPresent()) {
+                return sync.get();
+            }
+        }
+        int clusterTimeline = c.history().clusterTimeline();
+        if (pg.timeline() > clusterTimeline) {
+            List<HistoryEntry> entries = new ArrayList<>(c.history().entries());
+            entries.add(new HistoryEntry(pg.timeline() - 1, pg.timelineStart().value(), "no recovery target specified",
+                    Optional.of(OffsetDateTime.ofInstant(in.wallNow(), ZoneOffset.UTC).toString()), Optional.of(in.me())));
+            return Decision.of("recording the end of timeline " + (pg.timeline() - 1) + " in the history",
+                    new RenewLock(), new WriteHistory(entries, c.history().version()));
+        }
+        return Decision.of((paused ? "PAUSE: " : "") + "no action. I am (" + in.me() + "), the leader with the lock", new RenewLock());
+    }
+
+    private static Decision leaderSideFailover(DecisionInput in, Cluster c, PostgresState pg, FailoverRequest fo) {
+        RenewLock renew = new RenewLock();
+        ClearFailover clear = new ClearFailover(fo.version());
+        if (fo.scheduledAt().isPresent()) {
+            long untilNanos = Duration.between(in.wallNow(), fo.scheduledAt().get().toInstant()).toNanos();
+            long loopWait = in.config().loopWaitNanos();
+            if (untilNanos > loopWait) {
+                return Decision.of("awaiting scheduled switchover at " + fo.scheduledAt().get(), renew);
+            }
+            if (-untilNanos > loopWait + loopWait / 2) {
+                return Decision.of("discarding the switchover scheduled at " + fo.scheduledAt().get() + ": it is too late", renew, clear);
+            }
+        }
+        if (fo.leader().isPresent() && !fo.leader().get().equals(in.me())) {
+            return Decision.of("the failover request names leader '" + fo.leader().get() + "', not me: clearing it", renew, clear);
+        }
+        if (fo.candidate().map(in.me()::equals).orElse(false)) {
+            return Decision.of("manual failover: I am already the leader", renew, clear);
+        }
+        boolean switchover = fo.leader().isPresent();
+        List<String> candidates = fo.candidate().map(List::of).orElseGet(() -> c.members().keySet().stream()
+                .filter(n -> !n.equals(in.me())).sorted().toList());
+        List<String> problems = new ArrayList<>();
+        for (String name : candidates) {
+            Optional<String> problem = candidateProblem(in, c, pg, name, switchover);
+            if (problem.isEmpty()) {
+                return Decision.of("manual " + (switchover ? "switchover" : "failover") + ": demoting myself in favour of '"
+                        + name + "'", renew, new Demote(DemoteMode.GRACEFUL));
+            }
+            problems.add(name + ": " + problem.get());
+        }
+        return Decision.of("manual " + (switchover ? "switchover" : "failover") + ": no healthy candidate ("
+                + (problems.isEmpty() ? "no other members" : String.join("; ", problems)) + "); clearing the request", renew, clear);
+    }
+
+    /** Why {@code name} cannot take over in a manual failover from us, or empty when it can. */
+    private static Optional<String> candidateProblem(DecisionInput in, Cluster c, PostgresState pg, String name, boolean switchover) {
+        Optional<Member> m = c.member(name);
+        if (m.isEmpty()) {
+            return Optional.of("not a member");
+        }
+        if (!m.get().tags().canFailover()) {
+            return Optional.of("tagged nofailover");
+        }
+        PeerStatus p = in.peers().get(name);
+        if (p == null) {
+            return Optional.of("did not answer");
+        }
+        if (!p.running() || !p.inRecovery()) {
+            return Optional.of("not a running replica");
+        }
+        long lag = pg.walPosition().minus(p.walPosition());
+        if (lag > in.config().settings().maximumLagOnFailover()) {
+            return Optional.of("lag " + lag + " bytes exceeds maximum_lag_on_failover");
+        }
+        if (switchover && in.config().syncMode().enabled()
+                && !c.sync().map(s -> s.standbys().contains(name)).orElse(false)) {
+            return Optional.of("not a synchronous standby");
+        }
+        return Optional.empty();
+    }
+
+    /**
+     * One step of synchronous replication bookkeeping, or empty when nothing needs to change. Keeps
+     * the invariant that every standby published in the {@code sync} key has every commit that was
+     * acknowledged since it was published: a standby is named in {@code synchronous_standby_names}
+     * (with every named standby required) before it is published, counts as synchronous only once it
+     * flushed past the position at which the setting changed, and is unpublished before it leaves
+     * the setting.
+     */
+    static Optional<Decision> synchronousStep(DecisionInput in, Cluster c, PostgresState pg) {
+        SynchronousMode mode = in.config().syncMode();
+        Optional<SyncState> key = c.sync();
+        Set<String> current = new TreeSet<>(pg.synchronousStandbys().names());
+        RenewLock renew = new RenewLock();
+        if (!mode.enabled()) {
+            if (key.isPresent()) {
+                return Optional.of(Decision.soon("synchronous mode is off: deleting the sync key", renew,
+                        new DeleteSync(key.get().version())));
+            }
+            if (!current.isEmpty()) {
+                return Optional.of(Decision.of("synchronous mode is off: clearing synchronous_standby_names", renew,
+                        new SetSyncStandbys(SynchronousStandbys.NONE)));
+            }
+            return Optional.empty();
+        }
+        long version = key.map(SyncState::version).orElse(DcsEntry.ABSENT);
+        if (key.isEmpty() || !key.get().leader().map(in.me()::equals).orElse(false)) {
+            return Optional.of(Decision.soon("synchronous mode: taking over the sync key", renew,
+                    new WriteSync(in.me(), Set.of(), version)));
+        }
+        Set<String> published = key.get().standbys();
+        Map<String, ReplicationConnection> rows = new java.util.HashMap<>();
+        for (ReplicationConnection r : pg.replication()) {
+            rows.put(r.applicationName(), r);
+        }
+        List<ReplicationConnection> eligible = pg.replication().stream()
+                .filter(ReplicationConnection::isStreaming)
+                .filter(r -> !r.applicationName().equals(in.me()))
+                .filter(r -> c.member(r.applicationName()).map(m -> !m.tags().nosync()).orElse(false))
+                .sorted(Comparator.<ReplicationConnection, Boolean>comparing(r -> !published.contains(r.applicationName()))
+                        .thenComparing(ReplicationConnection::flushLsn, Comparator.reverseOrder())
+                        .thenComparing(ReplicationConnection::applicationName))
+                .toList();
+        int want = in.config().settings().synchronousNodeCount();
+        Set<String> desired = new LinkedHashSet<>();
+        for (ReplicationConnection r : eligible) {
+            if (desired.size() < want) {
+                desired.add(r.applicationName());
+            }
+        }
+        boolean strictKeep = mode == SynchronousMode.STRICT && desired.isEmpty();
+        if (!strictKeep) {
+            Set<String> unpublish = new TreeSet<>(published);
+            unpublish.removeAll(desired);
+            if (!unpublish.isEmpty()) {
+                Set<String> keep = new TreeSet<>(published);
+                keep.retainAll(desired);
+                return Optional.of(Decision.soon("synchronous mode: unpublishing " + unpublish
+                        + " before removing them from synchronous_standby_names", renew, new WriteSync(in.me(), keep, version)));
+            }
+        }
+        Set<String> wantedSetting = strictKeep ? (published.isEmpty() ? Set.of(STRICT_PLACEHOLDER) : published) : desired;
+        if (!new TreeSet<>(wantedSetting).equals(current)) {
+            List<String> names = new ArrayList<>(new TreeSet<>(wantedSetting));
+            SynchronousStandbys value = names.isEmpty() ? SynchronousStandbys.NONE : SynchronousStandbys.all(names);
+            return Optional.of(Decision.soon("synchronous mode: setting synchronous_standby_names to '" + value.toSetting() + "'",
+                    renew, new SetSyncStandbys(value)));
+        }
+        Set<String> confirmed = new TreeSet<>();
+        for (String name : desired) {
+            ReplicationConnection r = rows.get(name);
+            if (!published.contains(name) && r != null && r.flushLsn().compareTo(in.memory().syncChangedAtFlush()) >= 0) {
+                confirmed.add(name);
+            }
+        }
+        if (!confirmed.isEmpty()) {
+            Set<String> next = new TreeSet<>(published);
+            next.addAll(confirmed);
+            return Optional.of(Decision.soon("synchronous mode: publishing " + confirmed + " as synchronous", renew,
+                    new WriteSync(in.me(), next, version)));
+        }
+        return Optional.empty();
+    }
+
+    private static Decision asFollower(DecisionInput in, Cluster c, PostgresState pg) {
+        String leader = c.leader().get();
+        if (pg.isRunningPrimary()) {
+            if (in.config().paused()) {
+                return Decision.nothing("paused: running as primary without the lock ('" + leader + "' holds it); not demoting");
+            }
+            return Decision.of("demoting self because I do not have the lock and I was a leader ('" + leader + "' holds it)",
+                    new Demote(DemoteMode.IMMEDIATE_NOLOCK));
+        }
+        Optional<Upstream> up = upstreamFor(in, c);
+        if (up.isEmpty()) {
+            return Decision.nothing("no action. leader '" + leader + "' has not published its member entry yet");
+        }
+        Upstream upstream = up.get();
+        if (in.config().paused()) {
+            return Decision.nothing("PAUSE: no action. I am (" + in.me() + "), a secondary, and following '"
+                    + pg.upstream().map(Upstream::member).orElse("nobody") + "'");
+        }
+        boolean sameUpstream = pg.upstream().map(upstream::equals).orElse(false);
+        if (!sameUpstream) {
+            Optional<Decision> gate = divergenceGate(in, c, upstream, false);
+            if (gate.isPresent()) {
+                return gate.get();
+            }
+            return Decision.of(pg.upstream().map(u -> "changing upstream from '" + u.member() + "' to '" + upstream.member() + "'")
+                    .orElse("following '" + upstream.member() + "'"), new Follow(up));
+        }
+        if (!pg.streaming()) {
+            Optional<Decision> gate = divergenceGate(in, c, upstream, true);
+            if (gate.isPresent()) {
+                return gate.get();
+            }
+        }
+        return Decision.nothing("no action. I am (" + in.me() + "), a secondary, and following a leader ('" + leader + "')");
+    }
+
+    /**
+     * Before following {@code upstream}: ask whether we diverged, and rewind when we did. With
+     * {@code notStreaming}, a previous all-clear is re-checked once it is older than the ttl.
+     */
+    private static Optional<Decision> divergenceGate(DecisionInput in, Cluster c, Upstream upstream, boolean notStreaming) {
+        int upstreamTimeline = c.member(upstream.member()).map(Member::timeline).orElse(0);
+        Optional<DivergenceResult> last = in.memory().divergence()
+                .filter(d -> d.upstream().equals(upstream.member()) && d.upstreamTimeline() == upstreamTimeline);
+        long age = last.map(d -> in.now() - d.checkedAt()).orElse(Long.MAX_VALUE);
+        boolean stale = last.isEmpty()
+                || (last.get().result() == DivergenceCheck.UNKNOWN && age >= in.config().loopWaitNanos())
+                || (notStreaming && last.get().result() == DivergenceCheck.NOT_DIVERGED && age >= in.config().ttlNanos());
+        if (stale) {
+            return Optional.of(Decision.soon("checking whether local data diverged from '" + upstream.member() + "'",
+                    new CheckDivergence(upstream)));
+        }
+        if (last.get().result() == DivergenceCheck.DIVERGED) {
+            if (in.config().settings().usePgRewind()) {
+                return Optional.of(Decision.of("local data diverged from '" + upstream.member() + "': rewinding", new Rewind(upstream)));
+            }
+            return Optional.of(Decision.nothing("local data diverged from '" + upstream.member()
+                    + "' and use_pg_rewind is off: reinitialize this member"));
+        }
+        return Optional.empty();
+    }
+
+    /** The member to stream from: the {@code replicatefrom} member when it runs, else the leader. */
+    static Optional<Upstream> upstreamFor(DecisionInput in, Cluster c) {
+        MemberTags tags = in.tags();
+        if (tags.replicatefrom().isPresent() && !tags.replicatefrom().get().equals(in.me())) {
+            Optional<Member> cascade = c.member(tags.replicatefrom().get())
+                    .filter(m -> m.isRunning() && !m.connUrl().isEmpty());
+            if (cascade.isPresent()) {
+                return cascade.map(m -> new Upstream(m.name(), m.connUrl()));
+            }
+        }
+        return c.leaderMember().filter(m -> !m.connUrl().isEmpty()).map(m -> new Upstream(m.name(), m.connUrl()));
+    }
+}

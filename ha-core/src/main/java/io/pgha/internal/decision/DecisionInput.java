@@ -1,0 +1,51 @@
+package io.pgha.internal.decision;
+
+import io.pgha.MemberTags;
+import io.pgha.internal.cluster.Cluster;
+import io.pgha.spi.PeerStatus;
+import io.pgha.spi.PostgresState;
+import java.time.Instant;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+
+/**
+ * Everything one decision looks at. Built by the loop from one observation; the decision reads
+ * no clock and performs no I/O.
+ *
+ * @param me          this member's name
+ * @param tags        this member's tags
+ * @param cluster     the cluster as read this cycle, or empty when the store could not be read
+ * @param dcsError    why the store could not be read (present exactly when {@code cluster} is empty)
+ * @param pg          PostgreSQL as observed this cycle, or empty when it could not be observed
+ * @param pgError     why PostgreSQL could not be observed
+ * @param lease       our belief about our lease
+ * @param peers       peers that answered a status request this cycle (asked only during leader races
+ *                    and manual failovers)
+ * @param config      the effective settings
+ * @param memory      what the loop remembers
+ * @param connectionUrl our {@code conn_url}, for upstream comparisons
+ * @param now         ticker time of this cycle
+ * @param wallNow     wall-clock time (scheduled switchovers and history timestamps only)
+ */
+public record DecisionInput(String me, MemberTags tags, Optional<Cluster> cluster, Optional<String> dcsError,
+                            Optional<PostgresState> pg, Optional<String> pgError, LeaseView lease,
+                            Map<String, PeerStatus> peers, EffectiveConfig config, NodeMemory memory,
+                            long now, Instant wallNow) {
+    public DecisionInput {
+        Objects.requireNonNull(me);
+        Objects.requireNonNull(tags);
+        Objects.requireNonNull(cluster);
+        Objects.requireNonNull(dcsError);
+        Objects.requireNonNull(pg);
+        Objects.requireNonNull(pgError);
+        Objects.requireNonNull(lease);
+        peers = Map.copyOf(peers);
+        Objects.requireNonNull(config);
+        Objects.requireNonNull(memory);
+        Objects.requireNonNull(wallNow);
+        if (cluster.isPresent() == dcsError.isPresent()) {
+            throw new IllegalArgumentException("exactly one of cluster and dcsError must be present");
+        }
+    }
+}

@@ -1,0 +1,25 @@
+package io.pgha.internal.decision;
+
+import java.util.Objects;
+import java.util.Optional;
+
+/**
+ * What the node believes about its own leader lease.
+ *
+ * @param held       we acquired or renewed the lock and have not released it
+ * @param validUntil ticker time until which the lease is certainly still ours (the send time of the
+ *                   last successful renewal plus ttl); meaningless unless {@code held}
+ * @param lost       the store told us the lease or lock is gone (renewal answered "not yours",
+ *                   session expired)
+ */
+public record LeaseView(boolean held, long validUntil, Optional<String> lost) {
+    public static final LeaseView NOT_HELD = new LeaseView(false, 0, Optional.empty());
+
+    public LeaseView {
+        Objects.requireNonNull(lost, "lost");
+    }
+
+    public boolean isValid(long now) {
+        return held && lost.isEmpty() && now - validUntil < 0;
+    }
+}

@@ -1,0 +1,60 @@
+package io.pgha.internal.decision;
+
+import io.pgha.spi.DivergenceCheck;
+import io.pgha.spi.Lsn;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.OptionalLong;
+
+/**
+ * What the node remembers between cycles that is not in the store nor in PostgreSQL. Kept by the
+ * loop, passed to the decision as data.
+ *
+ * @param action                the long action in progress, if any
+ * @param primaryUnhealthySince since when we hold the lock while our PostgreSQL is not a running primary
+ * @param divergence            the last divergence check and against whom
+ * @param syncChangedAtFlush    the primary's flush position right after {@code synchronous_standby_names} last changed;
+ *                              a standby counts as synchronous only once it flushed this far
+ * @param fatal                 the reason the node stopped for good
+ */
+public record NodeMemory(Optional<RunningAction> action, OptionalLong primaryUnhealthySince,
+                         Optional<DivergenceResult> divergence, Lsn syncChangedAtFlush, Optional<String> fatal) {
+    public static final NodeMemory INITIAL = new NodeMemory(Optional.empty(), OptionalLong.empty(), Optional.empty(), Lsn.ZERO,
+            Optional.empty());
+
+    public NodeMemory {
+        Objects.requireNonNull(action);
+        Objects.requireNonNull(primaryUnhealthySince);
+        Objects.requireNonNull(divergence);
+        Objects.requireNonNull(syncChangedAtFlush);
+        Objects.requireNonNull(fatal);
+    }
+
+    /** A long action running in the async slot. */
+    public record RunningAction(Action action, long startedAt) {
+    }
+
+    /** The outcome of a divergence check against {@code upstream} while it published {@code upstreamTimeline}. */
+    public record DivergenceResult(String upstream, int upstreamTimeline, DivergenceCheck result, long checkedAt) {
+    }
+
+    public NodeMemory withAction(Optional<RunningAction> a) {
+        return new NodeMemory(a, primaryUnhealthySince, divergence, syncChangedAtFlush, fatal);
+    }
+
+    public NodeMemory withPrimaryUnhealthySince(OptionalLong since) {
+        return new NodeMemory(action, since, divergence, syncChangedAtFlush, fatal);
+    }
+
+    public NodeMemory withDivergence(Optional<DivergenceResult> d) {
+        return new NodeMemory(action, primaryUnhealthySince, d, syncChangedAtFlush, fatal);
+    }
+
+    public NodeMemory withSyncChangedAtFlush(Lsn lsn) {
+        return new NodeMemory(action, primaryUnhealthySince, divergence, lsn, fatal);
+    }
+
+    public NodeMemory withFatal(String reason) {
+        return new NodeMemory(action, primaryUnhealthySince, divergence, syncChangedAtFlush, Optional.of(reason));
+    }
+}

@@ -1,0 +1,34 @@
+package io.pgha.internal.engine;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.pgha.HaSettings;
+import io.pgha.internal.cluster.ClusterCodec;
+import java.math.BigDecimal;
+import java.time.Duration;
+
+/** Writes a node's settings as Patroni's dynamic configuration document. */
+final class DynamicConfigs {
+    private DynamicConfigs() {
+    }
+
+    static String encode(HaSettings s) {
+        ObjectNode n = ClusterCodec.JSON.createObjectNode();
+        n.put("ttl", seconds(s.ttl()));
+        n.put("loop_wait", seconds(s.loopWait()));
+        n.put("retry_timeout", seconds(s.retryTimeout()));
+        n.put("maximum_lag_on_failover", s.maximumLagOnFailover());
+        n.put("primary_start_timeout", seconds(s.primaryStartTimeout()));
+        n.put("synchronous_mode", s.synchronousMode().enabled());
+        n.put("synchronous_mode_strict", s.synchronousMode() == io.pgha.SynchronousMode.STRICT);
+        n.put("synchronous_node_count", s.synchronousNodeCount());
+        n.put("check_timeline", s.checkTimeline());
+        n.putObject("postgresql").put("use_pg_rewind", s.usePgRewind());
+        return n.toString();
+    }
+
+    /** Whole seconds as an integer (what Patroni writes), fractions as a decimal. */
+    private static BigDecimal seconds(Duration d) {
+        BigDecimal s = BigDecimal.valueOf(d.toMillis()).movePointLeft(3);
+        return s.stripTrailingZeros().scale() <= 0 ? new BigDecimal(s.toBigInteger()) : s.stripTrailingZeros();
+    }
+}

@@ -1,0 +1,60 @@
+package io.pgha.internal.engine;
+
+import io.pgha.TaskScheduler;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ExecutionException;
+import java.util.function.Supplier;
+
+/** Small helpers for the engine's asynchronous calls into the SPIs. */
+final class Futures {
+    private Futures() {
+    }
+
+    /**
+     * Calls an SPI method that returns a stage, turning a synchronous throw (an implementation bug)
+     * or a {@code null} into a failed stage, so the loop never dies from it.
+     */
+    static <T> CompletableFuture<T> call(Supplier<? extends CompletionStage<T>> call) {
+        try {
+            CompletionStage<T> s = call.get();
+            if (s == null) {
+                return CompletableFuture.failedFuture(new IllegalStateException("the call returned null instead of a stage"));
+            }
+            return s.toCompletableFuture();
+        } catch (RuntimeException | Error e) {
+            return CompletableFuture.failedFuture(e);
+        }
+    }
+
+    /** {@code stage}, or a failure made by {@code onTimeout} if it has not completed within {@code nanos} on {@code scheduler}. */
+    static <T> CompletableFuture<T> withTimeout(CompletionStage<T> stage, long nanos, TaskScheduler scheduler,
+                                                Supplier<? extends Throwable> onTimeout) {
+        CompletableFuture<T> out = new CompletableFuture<>();
+        TaskScheduler.Cancellable timer = scheduler.schedule(() -> out.completeExceptionally(onTimeout.get()), nanos);
+        stage.whenComplete((v, e) -> {
+            timer.cancel();
+            if (e != null) {
+                out.completeExceptionally(unwrap(e));
+            } else {
+                out.complete(v);
+            }
+        });
+        return out;
+    }
+
+    static Throwable unwrap(Throwable e) {
+        while ((e instanceof CompletionException || e instanceof ExecutionException) && e.getCause() != null) {
+            e = e.getCause();
+        }
+        return e;
+    }
+
+    /** One line for an event or log: the exception's message, or its type when it has none. */
+    static String describe(Throwable e) {
+        Throwable t = unwrap(e);
+        String m = t.getMessage();
+        return m == null || m.isBlank() ? t.getClass().getSimpleName() : m;
+    }
+}

@@ -1,0 +1,734 @@
+package io.pgha.internal.engine;
+
+import io.pgha.HaEvent;
+import io.pgha.HaListener;
+import io.pgha.NodeStatus;
+import io.pgha.Role;
+import io.pgha.TaskScheduler;
+import io.pgha.internal.cluster.Cluster;
+import io.pgha.internal.cluster.ClusterCodec;
+import io.pgha.internal.cluster.Member;
+import io.pgha.internal.decision.Action;
+import io.pgha.internal.decision.Decider;
+import io.pgha.internal.decision.Decision;
+import io.pgha.internal.decision.DecisionInput;
+import io.pgha.internal.decision.DemoteMode;
+import io.pgha.internal.decision.EffectiveConfig;
+import io.pgha.internal.decision.LeaseView;
+import io.pgha.internal.decision.NodeMemory;
+import io.pgha.internal.decision.NodeMemory.DivergenceResult;
+import io.pgha.internal.decision.NodeMemory.RunningAction;
+import io.pgha.spi.ClusterKey;
+import io.pgha.spi.ClusterSnapshot;
+import io.pgha.spi.DcsEntry;
+import io.pgha.spi.DcsListener;
+import io.pgha.spi.DcsSession;
+import io.pgha.spi.DcsUnreachableException;
+import io.pgha.spi.DivergenceCheck;
+import io.pgha.spi.Lsn;
+import io.pgha.spi.PeerStatus;
+import io.pgha.spi.PostgresController;
+import io.pgha.spi.PostgresException;
+import io.pgha.spi.PostgresState;
+import io.pgha.spi.SessionSpec;
+import io.pgha.spi.StopMode;
+import io.pgha.spi.Subscription;
+import io.pgha.spi.Upstream;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.OptionalLong;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The loop around the pure {@link Decider}: observe, decide, act, wake. All of its state is
+ * confined to one {@link SerialLane}; the store and PostgreSQL complete their calls on whatever
+ * threads they like and the results hop back onto the lane. Long actions run in one async slot
+ * while the cycles go on. The {@link LeaseKeeper} fences independently of this loop.
+ */
+public final class HaEngine {
+    private static final Logger LOG = LoggerFactory.getLogger(HaEngine.class);
+    private static final int MAX_SOON_CYCLES = 10;
+    private static final Duration MIN_ACTION_TIMEOUT = Duration.ofSeconds(60);
+
+    private final EngineConfig cfg;
+    private final String me;
+    private final PostgresController pg;
+    private final SerialLane lane;
+    private final Set<String> warned = new HashSet<>();
+
+    // lane-confined state
+    private DcsSession session;
+    private LeaseKeeper lease;
+    private EffectiveConfig config;
+    private NodeMemory memory = NodeMemory.INITIAL;
+    private Optional<Cluster> lastCluster = Optional.empty();
+    private Optional<PostgresState> lastPg = Optional.empty();
+    private Optional<Instant> dcsLastSeen = Optional.empty();
+    private boolean dcsReachable;
+    private Role role = Role.STOPPED;
+    private String lastReason = "not started";
+    private String lastMemberJson;
+    private boolean started;
+    private boolean stopping;
+    private boolean cycleRunning;
+    private boolean wakeRequested;
+    private int soonCycles;
+    private long cycles;
+    private TaskScheduler.Cancellable nextTick;
+    private CompletableFuture<?> asyncAction;
+    private final List<Subscription> subscriptions = new ArrayList<>();
+    private final CompletableFuture<Void> stopped = new CompletableFuture<>();
+
+    private volatile NodeStatus status;
+
+    public HaEngine(EngineConfig cfg) {
+        this.cfg = cfg;
+        this.me = cfg.name();
+        this.pg = cfg.postgres();
+        this.lane = new SerialLane(cfg.loopScheduler());
+        this.config = EffectiveConfig.of(cfg.settings());
+        this.status = new NodeStatus(me, cfg.scope(), Role.STOPPED, Optional.empty(), false, Optional.empty(), false,
+                Optional.empty(), false, lastReason, 0);
+    }
+
+    // ================================================================== lifecycle
+
+    /** Opens the store session and starts the loop. Returns at once. */
+    public void start() {
+        synchronized (this) {
+            if (started) {
+                throw new IllegalStateException("node '" + me + "' was already started");
+            }
+            started = true;
+        }
+        session = cfg.dcs().open(SessionSpec.member(cfg.scope(), me, cfg.settings().ttl(), cfg.settings().retryTimeout()));
+        lease = new LeaseKeeper(me, session, pg, cfg.ticker(), cfg.guardScheduler(), new EngineCallbacks() {
+            @Override
+            public void fenced(String reason) {
+                emit(new HaEvent.Fenced(me, reason));
+            }
+
+            @Override
+            public void wake() {
+                HaEngine.this.wake();
+            }
+        }, config, cfg.bugs().contains(PlantedBug.NO_FENCING));
+        subscriptions.add(session.watch(new DcsListener() {
+            @Override
+            public void clusterChanged() {
+                wake();
+            }
+
+            @Override
+            public void leaseLost(String reason) {
+                lease.leaseLost(reason);
+            }
+        }));
+        subscriptions.add(pg.onStateChange(this::wake));
+        LOG.info("{}: starting pgha node in cluster '{}'", me, cfg.scope());
+        wake();
+    }
+
+    /** Runs a cycle now, or right after the running one. Safe from any thread. */
+    public void wake() {
+        lane.execute(() -> {
+            if (stopping || memory.fatal().isPresent()) {
+                return;
+            }
+            if (cycleRunning) {
+                wakeRequested = true;
+                return;
+            }
+            if (nextTick != null) {
+                nextTick.cancel();
+                nextTick = null;
+            }
+            runCycle();
+        });
+    }
+
+    /**
+     * Graceful stop: no more cycles; PostgreSQL stopped (fast); the leader key released only after
+     * PostgreSQL stopped; the session closed (which removes the member entry). In maintenance mode
+     * PostgreSQL and the key are left alone, as in Patroni.
+     */
+    public CompletableFuture<Void> shutdown() {
+        lane.execute(() -> {
+            if (stopping) {
+                return;
+            }
+            stopping = true;
+            if (!started || session == null) {
+                stopped.complete(null);
+                return;
+            }
+            if (nextTick != null) {
+                nextTick.cancel();
+            }
+            if (asyncAction != null) {
+                asyncAction.cancel(true);
+            }
+            boolean leader = lastCluster.map(c -> c.isLeader(me)).orElse(false) || lease.view().held();
+            CompletableFuture<Void> stopPg = config.paused() ? CompletableFuture.completedFuture(null)
+                    : timedPg(pg.stop(StopMode.FAST, actionTimeout()), actionTimeout()).thenApply(v -> (Void) null);
+            stopPg.handle((v, e) -> {
+                if (e != null) {
+                    LOG.warn("{}: stopping postgres on shutdown failed: {}", me, Futures.describe(e));
+                }
+                CompletableFuture<?> release = (leader && !config.paused() && e == null)
+                        ? lease.release().handle((ok, err) -> null)
+                        : CompletableFuture.completedFuture(null);
+                return release;
+            }).thenCompose(x -> x).whenComplete((v, e) -> lane.execute(this::finishShutdown));
+        });
+        return stopped;
+    }
+
+    private void finishShutdown() {
+        for (Subscription s : subscriptions) {
+            try {
+                s.close();
+            } catch (RuntimeException e) {
+                LOG.debug("closing a subscription failed", e);
+            }
+        }
+        lease.close();
+        session.close();
+        setRole(Role.STOPPED, "node stopped");
+        publishStatus();
+        LOG.info("{}: stopped", me);
+        stopped.complete(null);
+    }
+
+    /** Abrupt stop for crash simulation: no cleanup, no more cycles, nothing released. */
+    public void kill() {
+        lane.execute(() -> {
+            stopping = true;
+            if (nextTick != null) {
+                nextTick.cancel();
+            }
+            subscriptions.forEach(Subscription::close);
+            if (lease != null) {
+                lease.close();
+            }
+            stopped.complete(null);
+        });
+    }
+
+    public NodeStatus status() {
+        return status;
+    }
+
+    /** Test hook: freeze or unfreeze the loop lane (a loop thread stuck in a call). */
+    public void setLoopFrozen(boolean frozen) {
+        lane.setFrozen(frozen);
+    }
+
+    // ================================================================== the cycle
+
+    private void runCycle() {
+        cycleRunning = true;
+        wakeRequested = false;
+        cycles++;
+        long start = cfg.ticker().read();
+        lease.loopAlive(start);
+        long retry = config.settings().retryTimeout().toNanos();
+        CompletableFuture<ClusterSnapshot> read = Futures.withTimeout(Futures.call(session::read), retry, cfg.loopScheduler(),
+                () -> new DcsUnreachableException("the store did not answer within retry_timeout"));
+        CompletableFuture<PostgresState> observed = timedPg(Futures.call(pg::observe), config.settings().retryTimeout());
+        read.handle((s, e) -> observed.handle((p, pe) -> {
+            lane.execute(() -> afterObserve(start, s, e, p, pe));
+            return null;
+        }));
+    }
+
+    private void afterObserve(long start, ClusterSnapshot snapshot, Throwable readError, PostgresState observed, Throwable pgError) {
+        Optional<Cluster> cluster = Optional.empty();
+        Optional<String> dcsError = Optional.empty();
+        if (readError != null) {
+            dcsError = Optional.of(Futures.describe(readError));
+            dcsReachable = false;
+        } else {
+            Cluster c = ClusterCodec.decode(snapshot);
+            c.warnings().forEach(w -> warnOnce("store: " + w));
+            cluster = Optional.of(c);
+            dcsReachable = true;
+            dcsLastSeen = Optional.of(cfg.wallClock().instant());
+            EffectiveConfig merged = EffectiveConfig.merge(cfg.settings(), c.dynamicConfig());
+            merged.warnings().forEach(w -> warnOnce("config: " + w));
+            config = merged;
+            lease.configure(merged);
+            noteLeader(c);
+        }
+        Optional<PostgresState> pgState = Optional.ofNullable(observed);
+        Optional<String> pgErr = pgError == null ? Optional.empty() : Optional.of(Futures.describe(pgError));
+        if (pgState.isPresent()) {
+            lastPg = pgState;
+        }
+        long now = cfg.ticker().read();
+        trackPrimaryHealth(cluster, pgState, now);
+        Optional<Cluster> c = cluster;
+        CompletableFuture<Map<String, PeerStatus>> peers = c.isPresent() && Decider.wantsPeerStatus(c.get(), me)
+                ? fetchPeers(c.get())
+                : CompletableFuture.completedFuture(Map.of());
+        Optional<String> dErr = dcsError;
+        peers.whenComplete((p, e) -> lane.execute(() ->
+                decideAndAct(start, c, dErr, pgState, pgErr, p == null ? Map.of() : p)));
+    }
+
+    private void decideAndAct(long start, Optional<Cluster> cluster, Optional<String> dcsError, Optional<PostgresState> pgState,
+                              Optional<String> pgErr, Map<String, PeerStatus> peers) {
+        if (stopping) {
+            cycleRunning = false;
+            return;
+        }
+        long now = cfg.ticker().read();
+        LeaseView leaseView = lease.view();
+        DecisionInput in = new DecisionInput(me, cfg.tags(), cluster, dcsError, pgState, pgErr, leaseView, peers, config,
+                memory, now, cfg.wallClock().instant());
+        Decision d = Decider.decide(in);
+        if (!d.reason().equals(lastReason)) {
+            LOG.info("{}: {}{}", me, d.reason(), d.isNothing() ? "" : " -> " + d.describe());
+        } else {
+            LOG.debug("{}: {}", me, d.reason());
+        }
+        lastReason = d.reason();
+        cluster.ifPresent(c -> lastCluster = Optional.of(c));
+        updateRole(pgState, cluster, "cycle");
+        emit(new HaEvent.Decision(me, d.reason(), d.describe()));
+        ActionContext ctx = new ActionContext(cluster, pgState);
+        execute(d.actions(), 0, ctx).whenComplete((v, e) -> lane.execute(() -> finishCycle(start, d, ctx)));
+    }
+
+    private void finishCycle(long start, Decision d, ActionContext ctx) {
+        CompletableFuture<Void> touch = ctx.cluster.isPresent() && memory.fatal().isEmpty() ? touchMember(ctx) : CompletableFuture.completedFuture(null);
+        touch.whenComplete((v, e) -> lane.execute(() -> {
+            cycleRunning = false;
+            publishStatus();
+            if (stopping || memory.fatal().isPresent()) {
+                return;
+            }
+            boolean soon = wakeRequested || (d.recheckSoon() && soonCycles < MAX_SOON_CYCLES);
+            soonCycles = d.recheckSoon() ? soonCycles + 1 : 0;
+            long elapsed = cfg.ticker().read() - start;
+            long delay = soon ? 0 : Math.max(0, config.loopWaitNanos() - elapsed);
+            if (delay == 0) {
+                runCycle();
+            } else {
+                nextTick = cfg.loopScheduler().schedule(this::wake, delay);
+            }
+        }));
+    }
+
+    // ================================================================== observation helpers
+
+    private void noteLeader(Cluster c) {
+        Optional<String> before = lastCluster.flatMap(Cluster::leader);
+        if (!before.equals(c.leader())) {
+            memory = memory.withDivergence(Optional.empty());
+            if (lastCluster.isPresent()) {
+                emit(new HaEvent.LeaderChanged(me, before, c.leader()));
+            }
+        }
+    }
+
+    private void trackPrimaryHealth(Optional<Cluster> cluster, Optional<PostgresState> pgState, long now) {
+        if (cluster.isEmpty()) {
+            return;
+        }
+        boolean iLead = cluster.get().isLeader(me);
+        boolean healthyPrimary = pgState.map(PostgresState::isRunningPrimary).orElse(false);
+        if (!iLead || healthyPrimary) {
+            if (memory.primaryUnhealthySince().isPresent()) {
+                memory = memory.withPrimaryUnhealthySince(OptionalLong.empty());
+            }
+        } else if (memory.primaryUnhealthySince().isEmpty()) {
+            memory = memory.withPrimaryUnhealthySince(OptionalLong.of(now));
+        }
+    }
+
+    private CompletableFuture<Map<String, PeerStatus>> fetchPeers(Cluster c) {
+        List<Member> others = c.members().values().stream().filter(m -> !m.name().equals(me)).toList();
+        if (others.isEmpty()) {
+            return CompletableFuture.completedFuture(Map.of());
+        }
+        if (cfg.peerClient().isEmpty()) {
+            Map<String, PeerStatus> fromStore = new LinkedHashMap<>();
+            for (Member m : others) {
+                fromStore.put(m.name(), new PeerStatus(m.name(), m.isRunning(), !m.isPrimary(), m.xlogLocation(), m.timeline(),
+                        m.tags().nofailover(), m.tags().failoverPriority()));
+            }
+            return CompletableFuture.completedFuture(fromStore);
+        }
+        Duration timeout = config.settings().peerTimeout();
+        Map<String, PeerStatus> answers = new java.util.concurrent.ConcurrentHashMap<>();
+        List<CompletableFuture<?>> calls = new ArrayList<>();
+        for (Member m : others) {
+            CompletableFuture<Optional<PeerStatus>> f = Futures.withTimeout(
+                    Futures.call(() -> cfg.peerClient().get().fetch(m.name(), m.apiUrl(), timeout)),
+                    timeout.toNanos(), cfg.loopScheduler(), () -> new java.util.concurrent.TimeoutException("peer timeout"));
+            calls.add(f.handle((opt, e) -> {
+                if (e == null && opt != null) {
+                    opt.ifPresent(p -> answers.put(m.name(), p));
+                }
+                return null;
+            }));
+        }
+        return CompletableFuture.allOf(calls.toArray(CompletableFuture[]::new)).thenApply(v -> Map.copyOf(answers));
+    }
+
+    // ================================================================== acting
+
+    /** What the steps of one decision share. */
+    private static final class ActionContext {
+        final Optional<Cluster> cluster;
+        final Optional<PostgresState> pg;
+
+        ActionContext(Optional<Cluster> cluster, Optional<PostgresState> pg) {
+            this.cluster = cluster;
+            this.pg = pg;
+        }
+    }
+
+    private CompletableFuture<Void> execute(List<Action> steps, int i, ActionContext ctx) {
+        if (i >= steps.size() || stopping) {
+            return CompletableFuture.completedFuture(null);
+        }
+        Action a = steps.get(i);
+        if (a.isLong()) {
+            startLong(a, ctx);
+            return CompletableFuture.completedFuture(null);
+        }
+        CompletableFuture<Void> next = new CompletableFuture<>();
+        Futures.call(() -> quick(a, ctx)).whenComplete((ok, e) -> lane.execute(() -> {
+            boolean success = e == null && Boolean.TRUE.equals(ok);
+            if (e != null) {
+                actionFailed(a, e);
+            } else if (!success && a.isGate()) {
+                LOG.info("{}: {} did not succeed; skipping the rest of this decision", me, a.describe());
+                wakeRequested = true;
+            }
+            if (!success && a.isGate()) {
+                next.complete(null);
+            } else {
+                execute(steps, i + 1, ctx).whenComplete((v, e2) -> next.complete(null));
+            }
+        }));
+        return next;
+    }
+
+    /** Runs a quick step; completes with whether it succeeded. */
+    private CompletionStage<Boolean> quick(Action a, ActionContext ctx) {
+        long retry = config.settings().retryTimeout().toNanos();
+        if (a instanceof Action.AcquireLock) {
+            return lease.acquire();
+        }
+        if (a instanceof Action.RenewLock) {
+            return lease.renew(ctx.pg.map(PostgresState::walPosition).orElse(Lsn.ZERO));
+        }
+        if (a instanceof Action.ReleaseLock) {
+            return lease.release();
+        }
+        if (a instanceof Action.ClaimInitialize) {
+            return dcs(s -> s.compareAndSet(ClusterKey.INITIALIZE, "", DcsEntry.ABSENT), retry);
+        }
+        if (a instanceof Action.WriteInitialize w) {
+            return dcs(s -> s.compareAndSet(ClusterKey.INITIALIZE, w.systemId(), w.expectedVersion()), retry);
+        }
+        if (a instanceof Action.WriteConfig) {
+            return dcs(s -> s.compareAndSet(ClusterKey.CONFIG, DynamicConfigs.encode(cfg.settings()), DcsEntry.ABSENT), retry);
+        }
+        if (a instanceof Action.ClearFailover c) {
+            return dcs(s -> s.compareAndDelete(ClusterKey.FAILOVER, c.expectedVersion()), retry);
+        }
+        if (a instanceof Action.WriteSync w) {
+            return dcs(s -> s.compareAndSet(ClusterKey.SYNC, ClusterCodec.encodeSync(w.leader(), w.standbys()), w.expectedVersion()), retry);
+        }
+        if (a instanceof Action.DeleteSync d) {
+            return dcs(s -> s.compareAndDelete(ClusterKey.SYNC, d.expectedVersion()), retry);
+        }
+        if (a instanceof Action.WriteHistory h) {
+            return dcs(s -> s.compareAndSet(ClusterKey.HISTORY, ClusterCodec.encodeHistory(h.entries()), h.expectedVersion()), retry);
+        }
+        if (a instanceof Action.SetSyncStandbys s) {
+            return timedPg(Futures.call(() -> pg.setSynchronousStandbys(s.value())), config.settings().retryTimeout())
+                    .thenCompose(v -> timedPg(Futures.call(pg::observe), config.settings().retryTimeout()))
+                    .thenApply(p -> {
+                        lane.execute(() -> memory = memory.withSyncChangedAtFlush(p.walPosition()));
+                        return true;
+                    });
+        }
+        if (a instanceof Action.CheckDivergence c) {
+            long now = cfg.ticker().read();
+            int tl = ctx.cluster.flatMap(cl -> cl.member(c.upstream().member())).map(Member::timeline).orElse(0);
+            return timedPg(Futures.call(() -> pg.checkDivergence(c.upstream())), config.settings().retryTimeout())
+                    .handle((r, e) -> {
+                        DivergenceCheck result = e == null && r != null ? r : DivergenceCheck.UNKNOWN;
+                        if (e != null) {
+                            LOG.info("{}: divergence check against {} failed: {}", me, c.upstream().member(), Futures.describe(e));
+                        }
+                        lane.execute(() -> memory = memory.withDivergence(
+                                Optional.of(new DivergenceResult(c.upstream().member(), tl, result, now))));
+                        return true;
+                    });
+        }
+        if (a instanceof Action.CancelAction) {
+            if (asyncAction != null) {
+                asyncAction.cancel(true);
+                asyncAction = null;
+            }
+            memory = memory.withAction(Optional.empty());
+            return CompletableFuture.completedFuture(true);
+        }
+        if (a instanceof Action.Fail f) {
+            memory = memory.withFatal(f.reason());
+            LOG.error("{}: stopping the node: {}", me, f.reason());
+            emit(new HaEvent.NodeFailed(me, f.reason()));
+            setRole(Role.FAILED, f.reason());
+            return CompletableFuture.completedFuture(true);
+        }
+        return CompletableFuture.failedFuture(new IllegalStateException("not a quick action: " + a));
+    }
+
+    private CompletableFuture<Boolean> dcs(java.util.function.Function<DcsSession, CompletionStage<Boolean>> call, long timeout) {
+        return Futures.withTimeout(Futures.call(() -> call.apply(session)), timeout, cfg.loopScheduler(),
+                () -> new DcsUnreachableException("the store did not answer within retry_timeout"));
+    }
+
+    private <T> CompletableFuture<T> timedPg(CompletionStage<T> stage, Duration timeout) {
+        return Futures.withTimeout(stage, timeout.toNanos(), cfg.loopScheduler(),
+                () -> new PostgresException("postgres did not answer within " + timeout.toMillis() + " ms"));
+    }
+
+    private Duration actionTimeout() {
+        Duration t = config.settings().primaryStartTimeout();
+        return t.compareTo(MIN_ACTION_TIMEOUT) < 0 ? MIN_ACTION_TIMEOUT : t;
+    }
+
+    // ------------------------------------------------------------------ long actions
+
+    private void startLong(Action a, ActionContext ctx) {
+        long now = cfg.ticker().read();
+        memory = memory.withAction(Optional.of(new RunningAction(a, now)));
+        Duration timeout = actionTimeout();
+        CompletableFuture<Void> work = Futures.call(() -> runLong(a, ctx, timeout));
+        CompletableFuture<Void> guarded = Futures.withTimeout(work, timeout.plus(config.settings().retryTimeout()).toNanos(),
+                cfg.loopScheduler(), () -> new PostgresException(a.describe() + " did not finish within " + timeout.toSeconds() + " s"));
+        asyncAction = guarded;
+        guarded.whenComplete((v, e) -> lane.execute(() -> {
+            if (asyncAction != guarded) {
+                return; // cancelled and replaced
+            }
+            asyncAction = null;
+            memory = memory.withAction(Optional.empty());
+            if (e != null) {
+                actionFailed(a, e);
+            } else {
+                LOG.info("{}: {} done", me, a.describe());
+            }
+            if (a instanceof Action.Promote || a instanceof Action.Demote || a instanceof Action.StartPostgres
+                    || a instanceof Action.Bootstrap) {
+                memory = memory.withDivergence(Optional.empty());
+            }
+            if (!stopping) {
+                wake();
+            }
+        }));
+    }
+
+    private CompletionStage<Void> runLong(Action a, ActionContext ctx, Duration timeout) {
+        if (a instanceof Action.Bootstrap) {
+            return bootstrap();
+        }
+        if (a instanceof Action.CloneFrom c) {
+            return pg.cloneFrom(c.source())
+                    .thenCompose(v -> pg.follow(Optional.of(c.source()), timeout))
+                    .thenRun(() -> lane.execute(() -> memory = memory.withDivergence(Optional.of(
+                            new DivergenceResult(c.source().member(), memberTimeline(ctx, c.source()), DivergenceCheck.NOT_DIVERGED,
+                                    cfg.ticker().read())))));
+        }
+        if (a instanceof Action.StartPostgres) {
+            return pg.start(timeout);
+        }
+        if (a instanceof Action.Follow f) {
+            return pg.follow(f.upstream(), timeout);
+        }
+        if (a instanceof Action.Promote) {
+            return pg.promote(timeout).thenAccept(took -> LOG.info("{}: promoted in {} ms", me, took.toMillis()));
+        }
+        if (a instanceof Action.Demote d) {
+            return demote(d.mode(), timeout);
+        }
+        if (a instanceof Action.Rewind r) {
+            boolean running = ctx.pg.map(PostgresState::isRunning).orElse(false);
+            CompletionStage<Void> stop = running ? pg.stop(StopMode.FAST, timeout) : CompletableFuture.completedFuture(null);
+            return stop.thenCompose(v -> pg.rewind(r.source()))
+                    .thenCompose(v -> pg.follow(Optional.of(r.source()), timeout))
+                    .thenRun(() -> lane.execute(() -> memory = memory.withDivergence(Optional.of(
+                            new DivergenceResult(r.source().member(), memberTimeline(ctx, r.source()), DivergenceCheck.NOT_DIVERGED,
+                                    cfg.ticker().read())))));
+        }
+        return CompletableFuture.failedFuture(new IllegalStateException("not a long action: " + a));
+    }
+
+    private static int memberTimeline(ActionContext ctx, Upstream u) {
+        return ctx.cluster.flatMap(c -> c.member(u.member())).map(Member::timeline).orElse(0);
+    }
+
+    private CompletionStage<Void> demote(DemoteMode mode, Duration timeout) {
+        if (!mode.releasesLock()) {
+            lease.markNotHeld();
+        }
+        CompletionStage<Void> checkpoint = mode.checkpointFirst()
+                ? pg.checkpoint().exceptionally(e -> {
+                    LOG.warn("{}: checkpoint before demotion failed: {}", me, Futures.describe(e));
+                    return null;
+                })
+                : CompletableFuture.completedFuture(null);
+        CompletionStage<Void> stop = checkpoint.thenCompose(v -> pg.stop(mode.stopMode(), timeout));
+        CompletionStage<Void> release = mode.releasesLock()
+                ? stop.thenCompose(v -> lease.release()).thenApply(ok -> (Void) null)
+                : stop;
+        return mode == DemoteMode.OFFLINE ? release.thenCompose(v -> pg.follow(Optional.empty(), timeout)) : release;
+    }
+
+    private CompletionStage<Void> bootstrap() {
+        long retry = config.settings().retryTimeout().toNanos();
+        return pg.bootstrap().thenCompose(sysid -> Futures.withTimeout(Futures.call(session::read), retry, cfg.loopScheduler(),
+                        () -> new DcsUnreachableException("the store did not answer within retry_timeout"))
+                .thenCompose(snapshot -> {
+                    long version = snapshot.get(ClusterKey.INITIALIZE).map(DcsEntry::version).orElse(DcsEntry.ABSENT);
+                    return dcs(s -> s.compareAndSet(ClusterKey.INITIALIZE, sysid, version), retry);
+                })
+                .thenCompose(ok -> dcs(s -> s.compareAndSet(ClusterKey.CONFIG, DynamicConfigs.encode(cfg.settings()), DcsEntry.ABSENT), retry))
+                .thenCompose(ok -> lease.acquire())
+                .thenAccept(acquired -> LOG.info("{}: bootstrapped a new cluster (system identifier {}){}", me, sysid,
+                        acquired ? " and took the leader lock" : ", but the leader lock was taken"))
+        ).exceptionallyCompose(e -> {
+            LOG.error("{}: bootstrap failed: {}; releasing the initialize key", me, Futures.describe(e));
+            return Futures.call(session::read)
+                    .thenCompose(s -> s.get(ClusterKey.INITIALIZE).filter(x -> x.value().isEmpty())
+                            .map(x -> dcs(ss -> ss.compareAndDelete(ClusterKey.INITIALIZE, x.version()), retry))
+                            .orElse(CompletableFuture.completedFuture(false)))
+                    .handle((x, e2) -> {
+                        throw new java.util.concurrent.CompletionException(Futures.unwrap(e));
+                    });
+        });
+    }
+
+    private void actionFailed(Action a, Throwable e) {
+        String why = Futures.describe(e);
+        LOG.warn("{}: {} failed: {}", me, a.describe(), why);
+        emit(new HaEvent.ActionFailed(me, a.describe(), why));
+    }
+
+    // ================================================================== member entry, role, status, events
+
+    private CompletableFuture<Void> touchMember(ActionContext ctx) {
+        Optional<PostgresState> p = lastPg;
+        String state = p.map(x -> switch (x.runState()) {
+            case RUNNING -> "running";
+            case STARTING -> "starting";
+            case STOPPED -> "stopped";
+            case CRASHED -> "crashed";
+            case UNINITIALIZED -> "uninitialized";
+        }).orElse("unknown");
+        if (memory.action().map(a -> a.action() instanceof Action.CloneFrom).orElse(false)) {
+            state = "creating replica";
+        } else if (memory.action().map(a -> a.action() instanceof Action.Bootstrap).orElse(false)) {
+            state = "initializing new cluster";
+        }
+        String roleName = switch (role) {
+            case PRIMARY -> "primary";
+            case REPLICA -> "replica";
+            case UNINITIALIZED -> "uninitialized";
+            case DEMOTING -> "demoted";
+            default -> p.map(x -> x.inRecovery() ? "replica" : "primary").orElse("uninitialized");
+        };
+        Member m = new Member(me, safeConnUrl(), cfg.apiUrl(), state, roleName,
+                p.map(PostgresState::walPosition).orElse(Lsn.ZERO),
+                p.map(PostgresState::receiveLsn).orElse(Lsn.ZERO),
+                p.map(PostgresState::replayLsn).orElse(Lsn.ZERO),
+                p.map(PostgresState::timeline).orElse(0), cfg.tags(),
+                p.filter(PostgresState::streaming).map(x -> "streaming"), 0);
+        String json = ClusterCodec.encodeMember(m);
+        boolean leader = ctx.cluster.map(c -> c.isLeader(me)).orElse(false) && lease.view().held();
+        boolean missing = ctx.cluster.map(c -> c.member(me).isEmpty()).orElse(true);
+        if (leader && json.equals(lastMemberJson) && !missing) {
+            return CompletableFuture.completedFuture(null);
+        }
+        return Futures.withTimeout(Futures.call(() -> session.touchMember(json)), config.settings().retryTimeout().toNanos(),
+                        cfg.loopScheduler(), () -> new DcsUnreachableException("the store did not answer within retry_timeout"))
+                .handle((v, e) -> {
+                    if (e != null) {
+                        LOG.debug("{}: could not write the member entry: {}", me, Futures.describe(e));
+                    } else {
+                        lane.execute(() -> lastMemberJson = json);
+                    }
+                    return null;
+                });
+    }
+
+    private String safeConnUrl() {
+        try {
+            return pg.connectionUrl();
+        } catch (RuntimeException e) {
+            return "";
+        }
+    }
+
+    private void updateRole(Optional<PostgresState> pgState, Optional<Cluster> cluster, String why) {
+        boolean holds = cluster.map(c -> c.isLeader(me)).orElse(false) && lease.view().isValid(cfg.ticker().read());
+        Role next = Decider.roleOf(pgState.isPresent() ? pgState : lastPg, holds, memory.fatal().isPresent());
+        setRole(next, why);
+    }
+
+    private void setRole(Role next, String why) {
+        if (next != role) {
+            Role before = role;
+            role = next;
+            LOG.info("{}: role {} -> {}", me, before, next);
+            emit(new HaEvent.RoleChanged(me, before, next, lastReason));
+        }
+    }
+
+    private void publishStatus() {
+        long now = cfg.ticker().read();
+        LeaseView lv = lease == null ? LeaseView.NOT_HELD : lease.view();
+        boolean holds = lastCluster.map(c -> c.isLeader(me)).orElse(false) && lv.isValid(now);
+        status = new NodeStatus(me, cfg.scope(), role, lastCluster.flatMap(Cluster::leader), holds, lastPg, dcsReachable,
+                dcsLastSeen, config.paused(), lastReason, cycles);
+    }
+
+    private void warnOnce(String warning) {
+        if (warned.add(warning)) {
+            LOG.warn("{}: {}", me, warning);
+        }
+    }
+
+    private void emit(HaEvent e) {
+        for (HaListener l : cfg.listeners()) {
+            try {
+                cfg.listenerExecutor().execute(() -> {
+                    try {
+                        l.onEvent(e);
+                    } catch (RuntimeException ex) {
+                        LOG.warn("{}: an event listener failed on {}", me, e, ex);
+                    }
+                });
+            } catch (RuntimeException ex) {
+                LOG.warn("{}: could not deliver {}", me, e, ex);
+            }
+        }
+    }
+}

@@ -1,0 +1,289 @@
+package io.pgha.internal.engine;
+
+import io.pgha.TaskScheduler;
+import io.pgha.Ticker;
+import io.pgha.internal.cluster.ClusterCodec;
+import io.pgha.internal.decision.EffectiveConfig;
+import io.pgha.internal.decision.LeaseView;
+import io.pgha.spi.DcsSession;
+import io.pgha.spi.DcsUnreachableException;
+import io.pgha.spi.Lsn;
+import io.pgha.spi.PostgresController;
+import io.pgha.spi.StopMode;
+import java.time.Duration;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Owns this node's hold on the leader lock: acquisition, renewal, release, and the fence.
+ *
+ * <p>The belief rule: after a renewal that was <em>sent</em> at {@code t} succeeds, the lease is
+ * ours until {@code t + ttl} and not a nanosecond longer, measured on the monotonic ticker. Two
+ * timers on the guard scheduler (independent of the loop, which may be stuck in a call) act on it:
+ * <ul>
+ *   <li>the <b>fence</b> fires at {@code t + ttl - fencing_margin} unless a later renewal moved it,
+ *       stops PostgreSQL immediately and drops the belief; the controller's own fence, armed for
+ *       {@code t + ttl - fencing_margin / 2}, covers a frozen JVM;</li>
+ *   <li>the <b>heartbeat</b> renews when the loop has not done so for 1.5 × {@code loop_wait},
+ *       provided the loop itself made progress within the last {@code ttl} — so a busy loop does
+ *       not cost the lease, but a dead one does.</li>
+ * </ul>
+ */
+final class LeaseKeeper {
+    private static final Logger LOG = LoggerFactory.getLogger(LeaseKeeper.class);
+
+    private final String member;
+    private final DcsSession session;
+    private final PostgresController postgres;
+    private final Ticker ticker;
+    private final TaskScheduler guard;
+    private final EngineCallbacks callbacks;
+    private final boolean noFencing;
+
+    private volatile long ttl;
+    private volatile long loopWait;
+    private volatile long retryTimeout;
+    private volatile long margin;
+
+    // guarded by this
+    private boolean held;
+    private long validUntil;
+    private String lost;
+    private long lastSentAt;
+    private long lastLoopAlive;
+    private Lsn lastOptime = Lsn.ZERO;
+    private TaskScheduler.Cancellable fenceTimer;
+    private TaskScheduler.Cancellable heartbeatTimer;
+    private CompletableFuture<Boolean> inflight;
+    private boolean closed;
+
+    LeaseKeeper(String member, DcsSession session, PostgresController postgres, Ticker ticker, TaskScheduler guard,
+                EngineCallbacks callbacks, EffectiveConfig config, boolean noFencing) {
+        this.member = member;
+        this.session = session;
+        this.postgres = postgres;
+        this.ticker = ticker;
+        this.guard = guard;
+        this.callbacks = callbacks;
+        this.noFencing = noFencing;
+        configure(config);
+        this.lastLoopAlive = ticker.read();
+    }
+
+    void configure(EffectiveConfig c) {
+        ttl = c.ttlNanos();
+        loopWait = c.loopWaitNanos();
+        retryTimeout = c.settings().retryTimeout().toNanos();
+        margin = c.settings().fencingMargin().toNanos();
+    }
+
+    synchronized LeaseView view() {
+        return new LeaseView(held, validUntil, Optional.ofNullable(lost));
+    }
+
+    synchronized void loopAlive(long now) {
+        lastLoopAlive = now;
+    }
+
+    /** Takes the lock if it is free. */
+    CompletableFuture<Boolean> acquire() {
+        long sentAt = ticker.read();
+        return timed(Futures.call(session::acquireLeader)).thenApply(ok -> {
+            if (ok) {
+                renewed(sentAt);
+            }
+            return ok;
+        });
+    }
+
+    /** Renews the lease and confirms the lock, publishing {@code optime}; joins a renewal already in flight. */
+    CompletableFuture<Boolean> renew(Lsn optime) {
+        CompletableFuture<Boolean> mine;
+        long sentAt;
+        synchronized (this) {
+            lastOptime = optime;
+            if (inflight != null) {
+                return inflight;
+            }
+            sentAt = ticker.read();
+            lastSentAt = sentAt;
+            mine = new CompletableFuture<>();
+            inflight = mine;
+        }
+        String status = ClusterCodec.encodeStatus(optime);
+        timed(Futures.call(() -> session.renewLeader(Optional.of(status)))).whenComplete((ok, err) -> {
+            synchronized (this) {
+                inflight = null;
+            }
+            if (err == null && ok) {
+                renewed(sentAt);
+            } else if (err == null) {
+                lose("the leader key no longer names this member");
+            } else {
+                LOG.warn("{}: could not renew the leader lease: {}", member, Futures.describe(err));
+            }
+            scheduleHeartbeat();
+            if (err != null) {
+                mine.completeExceptionally(err);
+            } else {
+                mine.complete(ok);
+            }
+        });
+        return mine;
+    }
+
+    /** Deletes the leader key if it is still ours; afterwards this node does not hold the lock, whatever the store said. */
+    CompletableFuture<Boolean> release() {
+        return timed(Futures.call(session::releaseLeader)).whenComplete((ok, err) -> drop(null));
+    }
+
+    /** We no longer hold the lock (a demotion without a lock to release). */
+    void markNotHeld() {
+        drop(null);
+    }
+
+    /** The store says our lease is gone: fence at once if we held it. */
+    void leaseLost(String reason) {
+        lose("the store reports the lease lost: " + reason);
+    }
+
+    void close() {
+        synchronized (this) {
+            closed = true;
+        }
+        drop(null);
+    }
+
+    // ------------------------------------------------------------------------------------------
+
+    private <T> CompletableFuture<T> timed(CompletableFuture<T> f) {
+        return Futures.withTimeout(f, retryTimeout, guard,
+                () -> new DcsUnreachableException("no answer within retry_timeout (" + Duration.ofNanos(retryTimeout).toMillis() + " ms)"));
+    }
+
+    private void renewed(long sentAt) {
+        synchronized (this) {
+            if (closed) {
+                return;
+            }
+            long until = noFencing ? sentAt + (1L << 62) : sentAt + ttl;
+            if (!held || until - validUntil > 0) {
+                validUntil = until;
+            }
+            held = true;
+            lost = null;
+            armFence();
+        }
+    }
+
+    private void armFence() {
+        if (noFencing) {
+            return;
+        }
+        long now = ticker.read();
+        if (fenceTimer != null) {
+            fenceTimer.cancel();
+        }
+        fenceTimer = guard.schedule(this::fenceIfDue, Math.max(0, validUntil - margin - now));
+        postgres.armFence(Duration.ofNanos(Math.max(0, validUntil - margin / 2 - now)));
+    }
+
+    private void fenceIfDue() {
+        synchronized (this) {
+            if (!held) {
+                return;
+            }
+            long now = ticker.read();
+            long due = validUntil - margin;
+            if (now - due < 0) {
+                fenceTimer = guard.schedule(this::fenceIfDue, due - now);
+                return;
+            }
+            held = false;
+            lost = "lease not renewed in time";
+        }
+        fence("could not renew the leader lease within ttl - fencing_margin: stopped postgres writes");
+    }
+
+    private void lose(String reason) {
+        boolean wasHeld;
+        synchronized (this) {
+            wasHeld = held;
+            held = false;
+            lost = reason;
+        }
+        if (wasHeld) {
+            fence(reason);
+        }
+        callbacks.wake();
+    }
+
+    private void fence(String reason) {
+        cancelTimers();
+        LOG.warn("{}: fencing: {}", member, reason);
+        Futures.call(() -> postgres.stop(StopMode.IMMEDIATE, Duration.ofNanos(Math.max(retryTimeout, Duration.ofSeconds(5).toNanos()))))
+                .whenComplete((v, e) -> {
+                    if (e != null) {
+                        LOG.error("{}: fencing stop failed: {}", member, Futures.describe(e));
+                    }
+                });
+        postgres.disarmFence();
+        callbacks.fenced(reason);
+        callbacks.wake();
+    }
+
+    private void drop(String reason) {
+        synchronized (this) {
+            held = false;
+            lost = reason;
+        }
+        cancelTimers();
+        postgres.disarmFence();
+    }
+
+    private synchronized void cancelTimers() {
+        if (fenceTimer != null) {
+            fenceTimer.cancel();
+            fenceTimer = null;
+        }
+        if (heartbeatTimer != null) {
+            heartbeatTimer.cancel();
+            heartbeatTimer = null;
+        }
+    }
+
+    private void scheduleHeartbeat() {
+        synchronized (this) {
+            if (!held || closed) {
+                return;
+            }
+            if (heartbeatTimer != null) {
+                heartbeatTimer.cancel();
+            }
+            long at = lastSentAt + loopWait + loopWait / 2;
+            heartbeatTimer = guard.schedule(this::heartbeat, Math.max(0, at - ticker.read()));
+        }
+    }
+
+    private void heartbeat() {
+        Lsn optime;
+        synchronized (this) {
+            heartbeatTimer = null;
+            if (!held || closed) {
+                return;
+            }
+            long now = ticker.read();
+            if (now - lastLoopAlive > ttl) {
+                LOG.warn("{}: the HA loop made no progress for more than ttl; letting the lease lapse", member);
+                return;
+            }
+            if (now - lastSentAt < loopWait) {
+                return;
+            }
+            optime = lastOptime;
+        }
+        renew(optime);
+    }
+}

@@ -1,0 +1,21 @@
+package io.pgha.spi;
+
+import java.time.Duration;
+import java.util.Optional;
+import java.util.concurrent.CompletionStage;
+
+/**
+ * Asks a peer for its live status during a leader race. The REST module implements it with
+ * {@code GET <api_url>} (Patroni's {@code /patroni}); the simulator calls peers directly.
+ *
+ * <p>A peer that does not answer within {@code timeout} is treated as unhealthy and ignored:
+ * the stage fails (any exception) or completes with empty.
+ */
+@FunctionalInterface
+public interface PeerClient {
+    /**
+     * @param member the peer's member name
+     * @param apiUrl the peer's {@code api_url} from its member entry, if it published one
+     */
+    CompletionStage<Optional<PeerStatus>> fetch(String member, Optional<String> apiUrl, Duration timeout);
+}

@@ -1,0 +1,107 @@
+package io.pgha.spi;
+
+import java.time.Duration;
+import java.util.Optional;
+import java.util.concurrent.CompletionStage;
+
+/**
+ * The engine's hands on one PostgreSQL server: the part Patroni keeps in {@code patroni/postgresql/}.
+ * {@code io.pgha.postgres} (module {@code pg-driver}) implements it with initdb, pg_ctl,
+ * pg_basebackup, pg_rewind and JDBC; {@code io.pgha.testkit.FakePostgres} implements it in memory.
+ *
+ * <h2>Rules every implementation follows</h2>
+ * <ul>
+ *   <li>Methods return at once; the work happens elsewhere and the stage completes when it is done.
+ *       The engine runs at most one long operation (bootstrap, clone, start, stop, promote, rewind,
+ *       restart) at a time, but may call {@link #observe()} and the quick methods concurrently.</li>
+ *   <li>Failures complete the stage exceptionally with a {@link PostgresException} subtype that
+ *       names the problem. Messages, logs and process arguments never contain passwords.</li>
+ *   <li>{@link #observe()} is bounded by a timeout the implementation owns (connect and statement
+ *       timeouts), so a hung server never stalls the engine.</li>
+ * </ul>
+ */
+public interface PostgresController extends AutoCloseable {
+
+    /** Observes the server: run state, role, identity, WAL positions, replication. Never fails for a stopped server. */
+    CompletionStage<PostgresState> observe();
+
+    /**
+     * Creates a new cluster in an empty data directory (initdb, the managed configuration, the
+     * users), starts it as a primary, and completes with its system identifier. Fails if the data
+     * directory is not empty.
+     */
+    CompletionStage<String> bootstrap();
+
+    /** Copies a running member's data into the empty data directory (pg_basebackup); leaves it stopped. */
+    CompletionStage<Void> cloneFrom(Upstream source);
+
+    /**
+     * Starts the server as it is configured (a former primary comes back as a primary, a standby
+     * as a standby) and completes when it accepts connections or has failed.
+     */
+    CompletionStage<Void> start(Duration timeout);
+
+    /** Stops the server in the given mode; completes when the postmaster is gone. Stopping a stopped server succeeds. */
+    CompletionStage<Void> stop(StopMode mode, Duration timeout);
+
+    /** Stops (in {@code mode}) and starts again with the same role. */
+    CompletionStage<Void> restart(StopMode mode, Duration timeout);
+
+    /** Rereads the configuration files (SIGHUP). */
+    CompletionStage<Void> reload();
+
+    /** Promotes a running standby; completes with the time the promotion took. */
+    CompletionStage<Duration> promote(Duration timeout);
+
+    /**
+     * Makes this server a standby of {@code upstream} (or of nothing: read-only, no streaming):
+     * writes the recovery configuration, starts the server if it is stopped, and reloads or
+     * restarts it if it runs as a standby of someone else. Fails for a running primary: the engine
+     * stops it first.
+     */
+    CompletionStage<Void> follow(Optional<Upstream> upstream, Duration timeout);
+
+    /** Tells whether local data diverged from {@code upstream}'s timeline history. */
+    CompletionStage<DivergenceCheck> checkDivergence(Upstream upstream);
+
+    /** Rewinds the stopped local data to {@code source}'s timeline (pg_rewind); leaves it stopped. */
+    CompletionStage<Void> rewind(Upstream source);
+
+    /** Sets {@code synchronous_standby_names} and reloads; completes when the server runs with it. */
+    CompletionStage<Void> setSynchronousStandbys(SynchronousStandbys value);
+
+    /** Runs {@code CHECKPOINT}. */
+    CompletionStage<Void> checkpoint();
+
+    /** This server's {@code conn_url} for its member entry, e.g. {@code postgres://10.0.0.5:5432/postgres}. */
+    String connectionUrl();
+
+    /**
+     * Arms (or re-arms, moving it later) a write fence that does not depend on the calling JVM: unless
+     * armed again within {@code within}, the server must stop accepting writes when it elapses, even
+     * if the JVM that armed it is frozen (a helper process, or the server's own timer). The engine
+     * arms it with the remaining lease time each time the lease is renewed.
+     *
+     * @return {@code false} if this controller has no such fence (then only the engine's in-process
+     *     fence protects against a frozen JVM)
+     */
+    default boolean armFence(Duration within) {
+        return false;
+    }
+
+    /** Disarms the fence armed by {@link #armFence}: the node no longer holds the leader lease. */
+    default void disarmFence() {
+    }
+
+    /**
+     * Registers a callback for state changes the controller notices on its own (the postmaster
+     * exited): the engine then runs a cycle at once instead of at its next tick.
+     */
+    default Subscription onStateChange(Runnable callback) {
+        return () -> { };
+    }
+
+    /** Releases the controller's resources (connections, helper processes). Does not stop the server. */
+    @Override
+    void close();
+}

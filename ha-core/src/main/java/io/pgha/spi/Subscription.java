@@ -1,0 +1,8 @@
+package io.pgha.spi;
+
+/** A registration that stops when closed. Closing twice is harmless. */
+@FunctionalInterface
+public interface Subscription extends AutoCloseable {
+    @Override
+    void close();
+}
