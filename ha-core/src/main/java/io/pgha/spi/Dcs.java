@@ -14,10 +14,13 @@ package io.pgha.spi;
  */
 public interface Dcs extends AutoCloseable {
     /**
-     * Opens a session. For a member session this creates the lease/session whose TTL is
-     * {@code spec.ttl()}; nothing is written to the store until the session's first write.
+     * Opens a session. Returns at once and sends nothing: a member session creates its
+     * lease/session (TTL {@code spec.ttl()}) with its first lease-bound call, and creates a new one
+     * whenever the previous one is found expired. Opening never fails for an unreachable store; the
+     * session's calls do.
      *
-     * @throws DcsUnreachableException if the store cannot be reached within {@code spec.retryTimeout()}
+     * @throws IllegalArgumentException if the spec cannot be served by this store (for example a ttl
+     *                                  below the store's minimum), with a message naming the limit
      */
     DcsSession open(SessionSpec spec);
 

@@ -28,6 +28,11 @@ import java.util.concurrent.CompletionStage;
  *       the cluster prefix) is left out of a snapshot, with a warning.</li>
  *   <li><b>Threads.</b> Methods may be called from any thread and must not block the caller for
  *       network I/O; stages may complete on the store client's own threads.</li>
+ *   <li><b>Who keeps the lease alive.</b> The engine does, by calling {@link #renewLeader} (the
+ *       leader) or {@link #touchMember} (everyone) once per HA cycle. A session does not refresh
+ *       the lease on its own: a node whose loop stopped must lose its keys after {@code ttl}. A store
+ *       whose client library keeps sessions alive by itself (ZooKeeper) documents that exception;
+ *       the engine's fence covers it.</li>
  * </ul>
  *
  * <p>Observer sessions (no member name) support only {@link #read}, {@link #compareAndSet},
@@ -97,8 +102,10 @@ public interface DcsSession extends AutoCloseable {
 
     /**
      * Writes this member's entry ({@code members/<name>}), bound to the lease, replacing the
-     * previous value unconditionally. Time bound: {@code retry_timeout}.
-     * Unreachable: {@link DcsUnreachableException}.
+     * previous value unconditionally, and refreshes the lease. An implementation may skip the write
+     * of a value identical to its last successful one, but still refreshes the lease. If the lease
+     * had expired, a new one is created and the entry written under it. Time bound:
+     * {@code retry_timeout}. Unreachable: {@link DcsUnreachableException}.
      */
     CompletionStage<Void> touchMember(String value);
 
