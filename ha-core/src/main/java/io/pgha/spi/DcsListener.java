@@ -1,16 +1,21 @@
 package io.pgha.spi;
 
+import java.util.Optional;
+
 /**
  * Receives what a {@link DcsSession} learns without being asked. Called from the store client's
  * threads: implementations must be quick and must not block (the engine only schedules a wake-up).
  */
 public interface DcsListener {
     /**
-     * Something under the cluster changed, or may have (a watch that resumed after a reconnect
-     * reports this too, because changes might have been missed). Spurious calls are allowed;
-     * missed changes are not.
+     * Something under the cluster changed, or may have. Spurious calls are allowed; missed changes
+     * are not.
+     *
+     * @param path the changed key relative to the cluster prefix ({@code "leader"},
+     *             {@code "members/n1"}, ...), or empty when the store cannot tell (a watch that
+     *             resumed after a reconnect, where changes might have been missed, reports empty)
      */
-    void clusterChanged();
+    void clusterChanged(Optional<String> path);
 
     /**
      * The lease or session that binds this member's leader key and member entry is gone for

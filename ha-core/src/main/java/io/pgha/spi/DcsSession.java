@@ -59,6 +59,10 @@ public interface DcsSession extends AutoCloseable {
      * Takes the leader lock: atomically creates {@link ClusterKey#LEADER} with this member's name,
      * bound to this session's lease, <em>only if the key does not exist</em>.
      *
+     * <p>The lease is refreshed as part of the call (before the key is created), so a caller that
+     * noted the time <em>before</em> calling may believe in its leadership until that time plus
+     * {@code ttl}, exactly as after {@link #renewLeader}.
+     *
      * <p>Atomicity: a single create-if-absent (etcd txn on {@code create_revision == 0}, ZooKeeper
      * ephemeral create, Consul {@code ?acquire}). Completes {@code true} when the key is now ours,
      * {@code false} when it already existed, whoever it names (a stale key carrying our own name
@@ -138,11 +142,12 @@ public interface DcsSession extends AutoCloseable {
     CompletionStage<Void> deleteCluster();
 
     /**
-     * Watches the whole cluster prefix: {@link DcsListener#clusterChanged()} is called after every
-     * change, including lease expiry of someone else's keys, within a bounded delay (milliseconds on
-     * a healthy store). After a reconnect the watch resumes where it stopped, or, if that position is
-     * gone (etcd compaction), calls {@code clusterChanged()} so the engine reads afresh. The session
-     * also reports a certain loss of its own lease through {@link DcsListener#leaseLost}.
+     * Watches the whole cluster prefix: {@link DcsListener#clusterChanged} is called after every
+     * change, naming the changed key, including lease expiry of someone else's keys, within a bounded
+     * delay (milliseconds on a healthy store). After a reconnect the watch resumes where it stopped,
+     * or, if that position is gone (etcd compaction), reports an unknown change so the engine reads
+     * afresh. The session also reports a certain loss of its own lease through
+     * {@link DcsListener#leaseLost}.
      *
      * <p>The subscription ends when closed or when the session closes.
      */

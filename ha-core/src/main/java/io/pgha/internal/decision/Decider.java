@@ -400,27 +400,36 @@ public final class Decider {
         Optional<FailoverRequest> fo = c.failover();
         boolean manual = fo.isPresent();
         Optional<String> oldLeader = fo.flatMap(FailoverRequest::leader);
+        boolean syncMode = in.config().syncMode().enabled();
         if (manual) {
             Optional<String> candidate = fo.get().candidate();
             if (candidate.map(me::equals).orElse(false)) {
+                // a switchover keeps synchronous guarantees; only an explicit failover may pick an async node
+                if (oldLeader.isPresent() && syncMode && !c.sync().map(s -> s.allowsPromotionOf(me)).orElse(false)) {
+                    return Verdict.no("synchronous mode: a switchover candidate must be a synchronous standby");
+                }
                 return Verdict.yes("this member is the manual failover candidate");
             }
             if (candidate.isPresent()) {
                 PeerStatus p = in.peers().get(candidate.get());
-                if (p != null && p.running()) {
+                boolean candidateCan = p != null && p.running() && !p.nofailover() && p.failoverPriority() > 0
+                        && !(oldLeader.isPresent() && syncMode
+                        && !c.sync().map(s -> s.allowsPromotionOf(candidate.get())).orElse(false));
+                if (candidateCan) {
                     return Verdict.no("manual failover to '" + candidate.get() + "' is in progress");
                 }
             }
             if (oldLeader.map(me::equals).orElse(false)) {
                 Optional<PeerStatus> other = in.peers().values().stream()
                         .filter(p -> !p.member().equals(me) && p.running() && !p.nofailover() && p.failoverPriority() > 0)
+                        .filter(p -> !syncMode || c.sync().map(s -> s.allowsPromotionOf(p.member())).orElse(false))
                         .findFirst();
                 if (other.isPresent()) {
                     return Verdict.no("the former leader defers to '" + other.get().member() + "' after a manual failover");
                 }
             }
         }
-        boolean sync = in.config().syncMode().enabled();
+        boolean sync = syncMode;
         if (sync && !c.sync().map(s -> s.allowsPromotionOf(me)).orElse(false)) {
             return Verdict.no("synchronous mode: this member is not a synchronous standby");
         }
@@ -601,7 +610,9 @@ public final class Decider {
                 .filter(ReplicationConnection::isStreaming)
                 .filter(r -> !r.applicationName().equals(in.me()))
                 .filter(r -> c.member(r.applicationName()).map(m -> !m.tags().nosync()).orElse(false))
+                // keep who is already published, then who is already named, so the choice does not flap
                 .sorted(Comparator.<ReplicationConnection, Boolean>comparing(r -> !published.contains(r.applicationName()))
+                        .thenComparing(r -> !current.contains(r.applicationName()))
                         .thenComparing(ReplicationConnection::flushLsn, Comparator.reverseOrder())
                         .thenComparing(ReplicationConnection::applicationName))
                 .toList();

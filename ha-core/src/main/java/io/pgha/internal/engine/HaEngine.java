@@ -59,6 +59,12 @@ public final class HaEngine {
     private static final Logger LOG = LoggerFactory.getLogger(HaEngine.class);
     private static final int MAX_SOON_CYCLES = 10;
     private static final Duration MIN_ACTION_TIMEOUT = Duration.ofSeconds(60);
+    /**
+     * Changes that wake the loop at once. Member entries and the leader's status change every
+     * cycle and would only make every node spin; they are read at the next tick.
+     */
+    private static final Set<String> WAKING_KEYS = Set.of(ClusterKey.LEADER.path(), ClusterKey.FAILOVER.path(),
+            ClusterKey.CONFIG.path(), ClusterKey.SYNC.path(), ClusterKey.INITIALIZE.path(), ClusterKey.HISTORY.path());
 
     private final EngineConfig cfg;
     private final String me;
@@ -84,9 +90,12 @@ public final class HaEngine {
     private boolean wakeRequested;
     private int soonCycles;
     private long cycles;
+    /** Moves whenever a long action starts or ends: an observation begun before that is stale. */
+    private long actionEpoch;
     private TaskScheduler.Cancellable nextTick;
     private CompletableFuture<?> asyncAction;
-    private final List<Subscription> subscriptions = new ArrayList<>();
+    private final List<Subscription> subscriptions = new java.util.concurrent.CopyOnWriteArrayList<>();
+    private volatile boolean killed;
     private final CompletableFuture<Void> stopped = new CompletableFuture<>();
 
     private volatile NodeStatus status;
@@ -125,8 +134,10 @@ public final class HaEngine {
         }, config, cfg.bugs().contains(PlantedBug.NO_FENCING));
         subscriptions.add(session.watch(new DcsListener() {
             @Override
-            public void clusterChanged() {
-                wake();
+            public void clusterChanged(Optional<String> path) {
+                if (path.isEmpty() || WAKING_KEYS.contains(path.get())) {
+                    wake();
+                }
             }
 
             @Override
@@ -141,6 +152,9 @@ public final class HaEngine {
 
     /** Runs a cycle now, or right after the running one. Safe from any thread. */
     public void wake() {
+        if (killed) {
+            return;
+        }
         lane.execute(() -> {
             if (stopping || memory.fatal().isPresent()) {
                 return;
@@ -210,16 +224,20 @@ public final class HaEngine {
         stopped.complete(null);
     }
 
-    /** Abrupt stop for crash simulation: no cleanup, no more cycles, nothing released. */
+    /**
+     * Crash simulation: from this call on the node does nothing at all, as if its process died: no
+     * more cycles, no events, nothing released or disarmed. Its lease expires in the store by itself.
+     */
     public void kill() {
+        killed = true;
+        if (lease != null) {
+            lease.abandon();
+        }
+        subscriptions.forEach(Subscription::close);
         lane.execute(() -> {
             stopping = true;
             if (nextTick != null) {
                 nextTick.cancel();
-            }
-            subscriptions.forEach(Subscription::close);
-            if (lease != null) {
-                lease.close();
             }
             stopped.complete(null);
         });
@@ -241,13 +259,24 @@ public final class HaEngine {
         wakeRequested = false;
         cycles++;
         long start = cfg.ticker().read();
+        long epoch = actionEpoch;
         lease.loopAlive(start);
         long retry = config.settings().retryTimeout().toNanos();
         CompletableFuture<ClusterSnapshot> read = Futures.withTimeout(Futures.call(session::read), retry, cfg.loopScheduler(),
                 () -> new DcsUnreachableException("the store did not answer within retry_timeout"));
         CompletableFuture<PostgresState> observed = timedPg(Futures.call(pg::observe), config.settings().retryTimeout());
         read.handle((s, e) -> observed.handle((p, pe) -> {
-            lane.execute(() -> afterObserve(start, s, e, p, pe));
+            lane.execute(() -> {
+                if (epoch != actionEpoch) {
+                    // a long action finished while we observed: what we saw may predate its effects
+                    cycleRunning = false;
+                    if (!stopping) {
+                        runCycle();
+                    }
+                    return;
+                }
+                afterObserve(start, s, e, p, pe);
+            });
             return null;
         }));
     }
@@ -282,14 +311,20 @@ public final class HaEngine {
                 ? fetchPeers(c.get())
                 : CompletableFuture.completedFuture(Map.of());
         Optional<String> dErr = dcsError;
+        long epoch = actionEpoch;
         peers.whenComplete((p, e) -> lane.execute(() ->
-                decideAndAct(start, c, dErr, pgState, pgErr, p == null ? Map.of() : p)));
+                decideAndAct(start, c, dErr, pgState, pgErr, p == null ? Map.of() : p, epoch)));
     }
 
     private void decideAndAct(long start, Optional<Cluster> cluster, Optional<String> dcsError, Optional<PostgresState> pgState,
-                              Optional<String> pgErr, Map<String, PeerStatus> peers) {
+                              Optional<String> pgErr, Map<String, PeerStatus> peers, long epoch) {
         if (stopping) {
             cycleRunning = false;
+            return;
+        }
+        if (epoch != actionEpoch) {
+            cycleRunning = false;
+            runCycle();
             return;
         }
         long now = cfg.ticker().read();
@@ -486,6 +521,7 @@ public final class HaEngine {
             if (asyncAction != null) {
                 asyncAction.cancel(true);
                 asyncAction = null;
+                actionEpoch++;
             }
             memory = memory.withAction(Optional.empty());
             return CompletableFuture.completedFuture(true);
@@ -519,6 +555,7 @@ public final class HaEngine {
 
     private void startLong(Action a, ActionContext ctx) {
         long now = cfg.ticker().read();
+        actionEpoch++;
         memory = memory.withAction(Optional.of(new RunningAction(a, now)));
         Duration timeout = actionTimeout();
         CompletableFuture<Void> work = Futures.call(() -> runLong(a, ctx, timeout));
@@ -530,6 +567,7 @@ public final class HaEngine {
                 return; // cancelled and replaced
             }
             asyncAction = null;
+            actionEpoch++;
             memory = memory.withAction(Optional.empty());
             if (e != null) {
                 actionFailed(a, e);
@@ -688,7 +726,8 @@ public final class HaEngine {
     }
 
     private void updateRole(Optional<PostgresState> pgState, Optional<Cluster> cluster, String why) {
-        boolean holds = cluster.map(c -> c.isLeader(me)).orElse(false) && lease.view().isValid(cfg.ticker().read());
+        boolean named = cluster.or(() -> lastCluster).map(c -> c.isLeader(me)).orElse(false);
+        boolean holds = named && lease.view().isValid(cfg.ticker().read());
         Role next = Decider.roleOf(pgState.isPresent() ? pgState : lastPg, holds, memory.fatal().isPresent());
         setRole(next, why);
     }
@@ -717,6 +756,9 @@ public final class HaEngine {
     }
 
     private void emit(HaEvent e) {
+        if (killed) {
+            return;
+        }
         for (HaListener l : cfg.listeners()) {
             try {
                 cfg.listenerExecutor().execute(() -> {

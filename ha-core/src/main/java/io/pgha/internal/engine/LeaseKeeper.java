@@ -156,6 +156,18 @@ final class LeaseKeeper {
         drop(null);
     }
 
+    /**
+     * The process died (crash simulation): stop all timers, touch nothing. An out-of-process fence
+     * stays armed, as it would after a real crash.
+     */
+    void abandon() {
+        synchronized (this) {
+            closed = true;
+            held = false;
+        }
+        cancelTimers();
+    }
+
     // ------------------------------------------------------------------------------------------
 
     private <T> CompletableFuture<T> timed(CompletableFuture<T> f) {
@@ -210,6 +222,9 @@ final class LeaseKeeper {
     private void lose(String reason) {
         boolean wasHeld;
         synchronized (this) {
+            if (closed) {
+                return;
+            }
             wasHeld = held;
             held = false;
             lost = reason;
