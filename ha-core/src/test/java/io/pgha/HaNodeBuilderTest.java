@@ -1,0 +1,123 @@
+package io.pgha;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.pgha.spi.Dcs;
+import io.pgha.spi.DcsSession;
+import io.pgha.spi.PostgresController;
+import io.pgha.spi.SessionSpec;
+import java.lang.reflect.Proxy;
+import java.time.Duration;
+import org.junit.jupiter.api.Test;
+
+class HaNodeBuilderTest {
+
+    private static final Dcs DCS = new Dcs() {
+        @Override
+        public DcsSession open(SessionSpec spec) {
+            throw new UnsupportedOperationException();
+        }
+
+        @Override
+        public void close() {
+        }
+    };
+    private static final PostgresController PG = (PostgresController) Proxy.newProxyInstance(
+            HaNodeBuilderTest.class.getClassLoader(), new Class<?>[] {PostgresController.class}, (p, m, a) -> {
+                throw new UnsupportedOperationException(m.getName());
+            });
+
+    private static HaNode.Builder complete() {
+        return HaNode.builder().name("n1").scope("orders").dcs(DCS).postgres(PG);
+    }
+
+    @Test
+    void aCompleteBuilderBuildsANodeWithPatronisDefaults() {
+        HaNode node = complete().build();
+        assertThat(node.settings().ttl()).isEqualTo(Duration.ofSeconds(30));
+        assertThat(node.settings().loopWait()).isEqualTo(Duration.ofSeconds(10));
+        assertThat(node.settings().retryTimeout()).isEqualTo(Duration.ofSeconds(10));
+        assertThat(node.settings().maximumLagOnFailover()).isEqualTo(1024 * 1024);
+        assertThat(node.settings().fencingMargin()).isEqualTo(Duration.ofSeconds(3));
+        assertThat(node.status().role()).isEqualTo(Role.STOPPED);
+        node.close();
+    }
+
+    @Test
+    void buildRejectsTimingsThatCouldLetALeaseExpireBeforeTheDemotion() {
+        assertThatThrownBy(() -> complete().ttl(Duration.ofSeconds(20)).loopWait(Duration.ofSeconds(10))
+                .retryTimeout(Duration.ofSeconds(10)).build())
+                .isInstanceOf(ConfigurationException.class)
+                .hasMessageContaining("ttl:")
+                .hasMessageContaining("loop_wait (10s) + 2 * retry_timeout (10s) = 30s must not exceed ttl (20s)")
+                .satisfies(e -> assertThat(((ConfigurationException) e).setting()).isEqualTo("ttl"));
+    }
+
+    @Test
+    void buildRejectsAFencingMarginThatDoesNotFit() {
+        assertThatThrownBy(() -> complete().ttl(Duration.ofSeconds(3)).loopWait(Duration.ofSeconds(1))
+                .retryTimeout(Duration.ofSeconds(1)).fencingMargin(Duration.ofMillis(1500)).build())
+                .isInstanceOf(ConfigurationException.class)
+                .hasMessageStartingWith("fencing_margin:");
+    }
+
+    @Test
+    void aSmallTtlWithMatchingTimingsIsAccepted() {
+        HaNode node = complete().ttl(Duration.ofSeconds(3)).loopWait(Duration.ofSeconds(1)).retryTimeout(Duration.ofSeconds(1)).build();
+        assertThat(node.settings().fencingMargin()).isEqualTo(Duration.ofMillis(300));
+        node.close();
+    }
+
+    @Test
+    void eachSetterRejectsABadValueNamingTheSetting() {
+        assertThatThrownBy(() -> HaNode.builder().ttl(Duration.ofSeconds(1))).hasMessage("ttl: must be at least 2s, got 1s");
+        assertThatThrownBy(() -> HaNode.builder().loopWait(Duration.ofMillis(10))).hasMessage("loop_wait: must be at least 100ms, got 10ms");
+        assertThatThrownBy(() -> HaNode.builder().retryTimeout(Duration.ZERO)).hasMessageStartingWith("retry_timeout:");
+        assertThatThrownBy(() -> HaNode.builder().maximumLagOnFailover(-1)).hasMessageStartingWith("maximum_lag_on_failover:");
+        assertThatThrownBy(() -> HaNode.builder().primaryStartTimeout(Duration.ofSeconds(-1))).hasMessageStartingWith("primary_start_timeout:");
+        assertThatThrownBy(() -> HaNode.builder().synchronousNodeCount(0)).hasMessageStartingWith("synchronous_node_count:");
+        assertThatThrownBy(() -> HaNode.builder().apiUrl("not a url")).hasMessageStartingWith("api_url:");
+        assertThatThrownBy(() -> MemberTags.DEFAULT.withFailoverPriority(-1)).hasMessageStartingWith("failover_priority:");
+    }
+
+    @Test
+    void namesMustBeUsableAsKeysInTheStore() {
+        assertThatThrownBy(() -> HaNode.builder().name("node 1")).isInstanceOf(ConfigurationException.class)
+                .hasMessageStartingWith("name: 'node 1' is not a valid name");
+        assertThatThrownBy(() -> HaNode.builder().scope("a/b")).hasMessageStartingWith("scope: 'a/b' is not a valid name");
+        assertThatThrownBy(() -> HaNode.builder().name("_x")).hasMessageStartingWith("name:");
+        assertThatThrownBy(() -> HaNode.builder().name("x".repeat(64))).hasMessageStartingWith("name:");
+    }
+
+    @Test
+    void requiredPartsAreNamedWhenMissing() {
+        assertThatThrownBy(() -> HaNode.builder().scope("s").dcs(DCS).postgres(PG).build()).hasMessage("name: is required");
+        assertThatThrownBy(() -> HaNode.builder().name("n").dcs(DCS).postgres(PG).build()).hasMessage("scope: is required");
+        assertThatThrownBy(() -> HaNode.builder().name("n").scope("s").postgres(PG).build()).hasMessage("dcs: is required");
+        assertThatThrownBy(() -> HaNode.builder().name("n").scope("s").dcs(DCS).build()).hasMessage("postgres: is required");
+    }
+
+    @Test
+    void aNameCannotBeSetTwice() {
+        assertThatThrownBy(() -> HaNode.builder().name("a").name("b")).hasMessage("name: was already set to a");
+    }
+
+    @Test
+    void aCustomSchedulerNeedsItsTicker() {
+        assertThatThrownBy(() -> complete().scheduler((task, delay) -> () -> { }).build())
+                .hasMessageStartingWith("ticker: ticker and scheduler go together");
+    }
+
+    @Test
+    void manyNodesLiveInOneJvmWithoutSharingState() {
+        HaNode a = complete().build();
+        HaNode b = HaNode.builder().name("n2").scope("orders").dcs(DCS).postgres(PG).ttl(Duration.ofSeconds(10))
+                .loopWait(Duration.ofSeconds(2)).retryTimeout(Duration.ofSeconds(3)).build();
+        assertThat(a.settings().ttl()).isNotEqualTo(b.settings().ttl());
+        assertThat(a.name()).isEqualTo("n1");
+        assertThat(b.name()).isEqualTo("n2");
+        a.close();
+        b.close();
+    }
+}

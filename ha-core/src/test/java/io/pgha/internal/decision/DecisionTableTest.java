@@ -1,0 +1,352 @@
+package io.pgha.internal.decision;
+
+import static io.pgha.internal.decision.Situation.ME;
+import static io.pgha.internal.decision.Situation.down;
+import static io.pgha.internal.decision.Situation.primary;
+import static io.pgha.internal.decision.Situation.replica;
+import static io.pgha.internal.decision.Situation.standby;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.pgha.MemberTags;
+import io.pgha.SynchronousMode;
+import io.pgha.internal.decision.Action.AcquireLock;
+import io.pgha.internal.decision.Action.Bootstrap;
+import io.pgha.internal.decision.Action.CancelAction;
+import io.pgha.internal.decision.Action.CheckDivergence;
+import io.pgha.internal.decision.Action.ClaimInitialize;
+import io.pgha.internal.decision.Action.ClearFailover;
+import io.pgha.internal.decision.Action.CloneFrom;
+import io.pgha.internal.decision.Action.DeleteSync;
+import io.pgha.internal.decision.Action.Demote;
+import io.pgha.internal.decision.Action.Fail;
+import io.pgha.internal.decision.Action.Follow;
+import io.pgha.internal.decision.Action.Promote;
+import io.pgha.internal.decision.Action.ReleaseLock;
+import io.pgha.internal.decision.Action.RenewLock;
+import io.pgha.internal.decision.Action.Rewind;
+import io.pgha.internal.decision.Action.SetSyncStandbys;
+import io.pgha.internal.decision.Action.StartPostgres;
+import io.pgha.internal.decision.Action.WriteConfig;
+import io.pgha.internal.decision.Action.WriteHistory;
+import io.pgha.internal.decision.Action.WriteInitialize;
+import io.pgha.internal.decision.Action.WriteSync;
+import io.pgha.spi.DivergenceCheck;
+import io.pgha.spi.RunState;
+import io.pgha.spi.SynchronousStandbys;
+import java.time.Duration;
+import java.util.List;
+import java.util.function.Predicate;
+import java.util.stream.Stream;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * One row per branch of the decision: the situation, the steps expected in order, and a phrase the
+ * one-line reason must contain. Rows are grouped like Patroni's HA cycle.
+ */
+class DecisionTableTest {
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("rows")
+    void decides(String sentence, Situation situation, String reason, List<Class<? extends Action>> steps, Predicate<Decision> extra) {
+        Decision d = situation.decide();
+        assertThat(d.actions()).as("steps of: " + d).extracting(a -> (Object) a.getClass()).containsExactlyElementsOf(steps);
+        assertThat(d.reason()).as("reason").contains(reason);
+        assertThat(extra.test(d)).as("details of " + d).isTrue();
+    }
+
+    static Stream<Arguments> rows() {
+        return Stream.of(
+                // ------------------------------------------------------------------ bootstrap
+                row("an empty node races for the initialize key when the cluster has never been bootstrapped",
+                        Situation.of().uninitialized().noInitializeKey(),
+                        "trying to bootstrap a new cluster", List.of(ClaimInitialize.class, Bootstrap.class)),
+                row("an empty node waits while another member bootstraps",
+                        Situation.of().uninitialized().initializeKey(""),
+                        "another member is bootstrapping", List.of()),
+                row("an empty nofailover node never bootstraps the cluster",
+                        Situation.of().uninitialized().noInitializeKey().tags(MemberTags.DEFAULT.withNofailover(true)),
+                        "nofailover", List.of()),
+                row("an empty node clones from the running leader",
+                        Situation.of().uninitialized().leader("n2").member("n2", "primary", 500),
+                        "trying to bootstrap from leader 'n2'", List.of(CloneFrom.class),
+                        d -> ((CloneFrom) d.actions().get(0)).source().member().equals("n2")),
+                row("an empty node prefers a running replica tagged clonefrom",
+                        Situation.of().uninitialized().leader("n2").member("n2", "primary", 500)
+                                .member("n3", "replica", 500, MemberTags.DEFAULT.withClonefrom(true)),
+                        "from replica 'n3'", List.of(CloneFrom.class)),
+                row("an empty node waits for a leader that is not running yet",
+                        Situation.of().uninitialized().leader("n2").stoppedMember("n2"),
+                        "to run before cloning", List.of()),
+                row("a leader whose data directory is empty releases the lock",
+                        Situation.of().uninitialized().iLead(),
+                        "data directory is empty", List.of(ReleaseLock.class)),
+                row("a running primary taking over an existing data directory writes the initialize key",
+                        Situation.of().noInitializeKey().runningPrimary(800),
+                        "taking over an existing data directory", List.of(WriteInitialize.class)),
+                row("a leader whose cluster has no system identifier yet records its own",
+                        Situation.of().initializeKey("").iLead().runningPrimary(800).member(ME, "primary", 800),
+                        "writing initialize key", List.of(RenewLock.class, WriteInitialize.class)),
+                row("a node whose system identifier differs from the cluster's stops with a clear error",
+                        Situation.of().initializeKey("7999999999999999999").leader("n2").member("n2", "primary", 500),
+                        "system ID mismatch", List.of(Fail.class)),
+                row("the leader writes its settings when the cluster has no dynamic configuration",
+                        Situation.of().iLead().runningPrimary(800).noConfig(),
+                        "no dynamic configuration", List.of(RenewLock.class, WriteConfig.class)),
+
+                // ------------------------------------------------------------------ the lock
+                row("a healthiest replica takes the free leader lock and promotes",
+                        Situation.of().runningReplicaOf("n2", 1000).member("n3", "replica", 900).peer("n3", true, 900, 1),
+                        "promoted self to leader by acquiring the session lock", List.of(AcquireLock.class, Promote.class)),
+                row("a running primary without the lock takes the free lock without promoting",
+                        Situation.of().runningPrimary(1000),
+                        "acquired the session lock as a running primary", List.of(AcquireLock.class)),
+                row("the leader renews its lock each cycle",
+                        Situation.of().iLead().runningPrimary(800).member(ME, "primary", 800),
+                        "no action. I am (n1), the leader with the lock", List.of(RenewLock.class)),
+                row("a lock holder still in recovery promotes after renewing",
+                        Situation.of().iLead().runningReplicaOf("n2", 800),
+                        "because I had the session lock", List.of(RenewLock.class, Promote.class)),
+                row("a primary that lost the lock to another member demotes at once, without the lock",
+                        Situation.of().leader("n2").member("n2", "primary", 900).runningPrimary(800),
+                        "I do not have the lock", List.of(Demote.class), demote(DemoteMode.IMMEDIATE_NOLOCK)),
+                row("a primary cut off from the store stays primary while its lease is certainly valid",
+                        Situation.of().dcsDown().runningPrimary(800).lease(true),
+                        "staying primary while the lease is certainly valid", List.of()),
+                row("a primary cut off from the store demotes once its lease may have expired",
+                        Situation.of().dcsDown().runningPrimary(800).lease(false),
+                        "the lease may have expired", List.of(Demote.class), demote(DemoteMode.OFFLINE)),
+                row("a replica cut off from the store keeps running as it is",
+                        Situation.of().dcsDown().runningReplicaOf("n2", 800),
+                        "DCS is not accessible", List.of()),
+                row("a promotion in flight is abandoned when the store is gone and the lease may have expired",
+                        Situation.of().dcsDown().runningReplicaOf(null, 800).running(new Promote()),
+                        "abandoning the promotion", List.of(CancelAction.class, Demote.class)),
+
+                // ------------------------------------------------------------------ following
+                row("a streaming replica of the leader has nothing to do",
+                        Situation.of().leader("n2").member("n2", "primary", 900).runningReplicaOf("n2", 900),
+                        "a secondary, and following a leader ('n2')", List.of()),
+                row("a replica checks for divergence before following a new leader",
+                        Situation.of().leader("n3").member("n3", "primary", 900).runningReplicaOf("n2", 900),
+                        "checking whether local data diverged from 'n3'", List.of(CheckDivergence.class), Decision::recheckSoon),
+                row("a replica that did not diverge is retargeted to the new leader",
+                        Situation.of().leader("n3").member("n3", "primary", 900).runningReplicaOf("n2", 900)
+                                .divergence("n3", DivergenceCheck.NOT_DIVERGED),
+                        "changing upstream from 'n2' to 'n3'", List.of(Follow.class),
+                        d -> ((Follow) d.actions().get(0)).upstream().get().member().equals("n3")),
+                row("a replica that diverged from the new leader is rewound",
+                        Situation.of().leader("n3").member("n3", "primary", 900).runningReplicaOf("n2", 990)
+                                .divergence("n3", DivergenceCheck.DIVERGED),
+                        "rewinding", List.of(Rewind.class)),
+                row("a diverged replica stays put when use_pg_rewind is off",
+                        Situation.of().leader("n3").member("n3", "primary", 900).runningReplicaOf("n2", 990)
+                                .divergence("n3", DivergenceCheck.DIVERGED).usePgRewind(false),
+                        "use_pg_rewind is off", List.of()),
+                row("a replica tagged replicatefrom streams from that member",
+                        Situation.of().leader("n2").member("n2", "primary", 900).member("n3", "replica", 900)
+                                .tags(MemberTags.DEFAULT.withReplicatefrom("n3")).runningReplicaOf("n3", 900),
+                        "following a leader ('n2')", List.of()),
+                row("a stopped replica is started as a standby of the leader",
+                        Situation.of().leader("n2").member("n2", "primary", 900).pg(down(RunState.STOPPED, true))
+                                .divergence("n2", DivergenceCheck.NOT_DIVERGED),
+                        "starting as a replica of 'n2'", List.of(Follow.class)),
+                row("a stopped node with no leader starts read-only",
+                        Situation.of().pg(down(RunState.STOPPED, true)),
+                        "starting as a read-only replica", List.of(Follow.class),
+                        d -> ((Follow) d.actions().get(0)).upstream().isEmpty()),
+
+                // ------------------------------------------------------------------ automatic failover
+                row("a nofailover replica does not race",
+                        Situation.of().runningReplicaOf("n2", 1000).tags(MemberTags.DEFAULT.withNofailover(true)),
+                        "nofailover", List.of()),
+                row("a replica with failover_priority 0 does not race",
+                        Situation.of().runningReplicaOf("n2", 1000).tags(MemberTags.DEFAULT.withFailoverPriority(0)),
+                        "nofailover", List.of()),
+                row("a replica lagging more than maximum_lag_on_failover behind the leader's last optime does not race",
+                        Situation.of().runningReplicaOf("n2", 1000).leaderOptime(1000 + 2 * 1024 * 1024),
+                        "exceeds maximum_lag_on_failover", List.of()),
+                row("a replica within maximum_lag_on_failover races",
+                        Situation.of().runningReplicaOf("n2", 1000).leaderOptime(1000 + 1024),
+                        "promoted self", List.of(AcquireLock.class, Promote.class)),
+                row("a replica defers to a reachable peer that is still primary",
+                        Situation.of().runningReplicaOf("n2", 1000).peer("n2", false, 1000, 1),
+                        "primary 'n2' is still alive", List.of()),
+                row("a replica defers to a peer with more WAL",
+                        Situation.of().runningReplicaOf("n2", 1000).peer("n3", true, 1200, 1),
+                        "'n3' has more WAL", List.of()),
+                row("a replica defers to a peer with the same WAL and a higher failover_priority",
+                        Situation.of().runningReplicaOf("n2", 1000).peer("n3", true, 1000, 5),
+                        "higher failover_priority", List.of()),
+                row("a replica wins a tie against a peer with a lower failover_priority",
+                        Situation.of().runningReplicaOf("n2", 1000).tags(MemberTags.DEFAULT.withFailoverPriority(3))
+                                .peer("n3", true, 1000, 2),
+                        "promoted self", List.of(AcquireLock.class, Promote.class)),
+                row("a nofailover peer with more WAL does not stop a replica from racing",
+                        Situation.of().runningReplicaOf("n2", 1000).nofailoverPeer("n3", 5000),
+                        "promoted self", List.of(AcquireLock.class, Promote.class)),
+                row("a peer that did not answer is ignored",
+                        Situation.of().runningReplicaOf("n2", 1000).member("n3", "replica", 5000),
+                        "promoted self", List.of(AcquireLock.class, Promote.class)),
+                row("a primary on a timeline older than the cluster's demotes instead of racing",
+                        Situation.of().pg(primary(1000, 1, List.of(), SynchronousStandbys.NONE)).history(1),
+                        "stale primary", List.of(Demote.class)),
+                row("a running primary that is not the healthiest demotes",
+                        Situation.of().runningPrimary(1000).peer("n3", true, 1200, 1),
+                        "demoting self because I am not the healthiest node", List.of(Demote.class)),
+
+                // ------------------------------------------------------------------ manual switchover and failover
+                row("the leader demotes gracefully for a switchover when the candidate is healthy",
+                        Situation.of().iLead().runningPrimary(1000).member("n2", "replica", 1000).failover(ME, "n2")
+                                .peer("n2", true, 1000, 1),
+                        "demoting myself in favour of 'n2'", List.of(RenewLock.class, Demote.class), demote(DemoteMode.GRACEFUL)),
+                row("the leader drops a switchover request when no candidate is healthy",
+                        Situation.of().iLead().runningPrimary(5_000_000).member("n2", "replica", 1000).failover(ME, "n2")
+                                .peer("n2", true, 1000, 1),
+                        "no healthy candidate", List.of(RenewLock.class, ClearFailover.class)),
+                row("the leader drops a switchover request to a member that does not answer",
+                        Situation.of().iLead().runningPrimary(1000).member("n2", "replica", 1000).failover(ME, "n2"),
+                        "did not answer", List.of(RenewLock.class, ClearFailover.class)),
+                row("the leader waits for a switchover scheduled later",
+                        Situation.of().iLead().runningPrimary(1000).member("n2", "replica", 1000)
+                                .scheduledSwitchover(ME, "n2", Duration.ofMinutes(5)),
+                        "awaiting scheduled switchover", List.of(RenewLock.class)),
+                row("the leader discards a scheduled switchover that is too late",
+                        Situation.of().iLead().runningPrimary(1000).member("n2", "replica", 1000)
+                                .scheduledSwitchover(ME, "n2", Duration.ofMinutes(-5)),
+                        "too late", List.of(RenewLock.class, ClearFailover.class)),
+                row("the leader clears a request that names another leader",
+                        Situation.of().iLead().runningPrimary(1000).failover("n9", "n2"),
+                        "names leader 'n9'", List.of(RenewLock.class, ClearFailover.class)),
+                row("the named candidate takes the free lock without a lag check",
+                        Situation.of().runningReplicaOf("n2", 1000).leaderOptime(99_000_000).failover("n2", ME),
+                        "manual failover candidate", List.of(AcquireLock.class, ClearFailover.class, Promote.class)),
+                row("other members stay out while the named candidate is healthy",
+                        Situation.of().runningReplicaOf("n2", 5000).failover("n2", "n3").peer("n3", true, 1000, 1),
+                        "manual failover to 'n3' is in progress", List.of()),
+                row("the former leader defers to the other members after a switchover",
+                        Situation.of().pg(replica(null, false, 1000, 1)).failover(ME, null).peer("n3", true, 900, 1),
+                        "the former leader defers", List.of()),
+
+                // ------------------------------------------------------------------ crashed primary
+                row("a crashed primary holding the lock is restarted in place",
+                        Situation.of().iLead().pg(down(RunState.CRASHED, false)).member("n2", "replica", 900)
+                                .primaryUnhealthyFor(Duration.ofSeconds(5)),
+                        "starting primary after a crash", List.of(RenewLock.class, StartPostgres.class)),
+                row("a crashed primary fails over once primary_start_timeout has passed",
+                        Situation.of().iLead().pg(down(RunState.CRASHED, false)).member("n2", "replica", 900)
+                                .primaryUnhealthyFor(Duration.ofSeconds(301)),
+                        "did not come back within primary_start_timeout", List.of(Demote.class), demote(DemoteMode.IMMEDIATE)),
+                row("a crashed primary fails over at once when primary_start_timeout is 0",
+                        Situation.of().iLead().pg(down(RunState.CRASHED, false)).member("n2", "replica", 900)
+                                .primaryStartTimeout(Duration.ZERO),
+                        "primary_start_timeout is 0", List.of(Demote.class)),
+                row("a crashed primary keeps restarting when no other member could take over",
+                        Situation.of().iLead().pg(down(RunState.CRASHED, false)).stoppedMember("n2")
+                                .primaryUnhealthyFor(Duration.ofSeconds(301)),
+                        "starting primary after a crash", List.of(RenewLock.class, StartPostgres.class)),
+                row("a starting primary renews its lock while it starts",
+                        Situation.of().iLead().pg(down(RunState.STARTING, false)),
+                        "postgres is starting", List.of(RenewLock.class)),
+                row("a starting primary fails over after primary_start_timeout",
+                        Situation.of().iLead().pg(down(RunState.STARTING, false)).member("n2", "replica", 900)
+                                .primaryUnhealthyFor(Duration.ofSeconds(301)),
+                        "did not start within primary_start_timeout", List.of(Demote.class)),
+
+                // ------------------------------------------------------------------ synchronous mode
+                row("in synchronous mode a replica that is not a synchronous standby does not race",
+                        Situation.of().syncMode(SynchronousMode.ON).syncKey("n2", "n3").runningReplicaOf("n2", 1000),
+                        "not a synchronous standby", List.of()),
+                row("in synchronous mode a synchronous standby publishes itself as sync leader before promoting",
+                        Situation.of().syncMode(SynchronousMode.ON).syncKey("n2", ME).runningReplicaOf("n2", 1000),
+                        "promoted self", List.of(AcquireLock.class, WriteSync.class, Promote.class),
+                        d -> ((WriteSync) d.actions().get(1)).standbys().isEmpty()),
+                row("in strict mode the new primary blocks writes until a standby is confirmed",
+                        Situation.of().syncMode(SynchronousMode.STRICT).syncKey("n2", ME).runningReplicaOf("n2", 1000),
+                        "promoted self", List.of(AcquireLock.class, WriteSync.class, SetSyncStandbys.class, Promote.class),
+                        d -> ((SetSyncStandbys) d.actions().get(2)).value().names().equals(List.of(Decider.STRICT_PLACEHOLDER))),
+                row("the synchronous leader names a new standby in synchronous_standby_names before publishing it",
+                        Situation.of().syncMode(SynchronousMode.ON).iLead().syncKey(ME)
+                                .member("n2", "replica", 1000).pg(primary(1000, 1, List.of(standby("n2", 1000)), SynchronousStandbys.NONE)),
+                        "setting synchronous_standby_names", List.of(RenewLock.class, SetSyncStandbys.class),
+                        d -> ((SetSyncStandbys) d.actions().get(1)).value().names().equals(List.of("n2"))),
+                row("the synchronous leader publishes a named standby once it flushed past the change",
+                        Situation.of().syncMode(SynchronousMode.ON).iLead().syncKey(ME).syncChangedAt(900)
+                                .member("n2", "replica", 1000)
+                                .pg(primary(1000, 1, List.of(standby("n2", 950)), SynchronousStandbys.all(List.of("n2")))),
+                        "publishing [n2]", List.of(RenewLock.class, WriteSync.class),
+                        d -> ((WriteSync) d.actions().get(1)).standbys().equals(java.util.Set.of("n2"))),
+                row("the synchronous leader does not publish a standby that has not caught up",
+                        Situation.of().syncMode(SynchronousMode.ON).iLead().syncKey(ME).syncChangedAt(990)
+                                .member("n2", "replica", 1000)
+                                .pg(primary(1000, 1, List.of(standby("n2", 950)), SynchronousStandbys.all(List.of("n2")))),
+                        "the leader with the lock", List.of(RenewLock.class)),
+                row("the synchronous leader unpublishes a standby that left before removing it from the setting",
+                        Situation.of().syncMode(SynchronousMode.ON).iLead().syncKey(ME, "n2")
+                                .pg(primary(1000, 1, List.of(), SynchronousStandbys.all(List.of("n2")))),
+                        "unpublishing [n2]", List.of(RenewLock.class, WriteSync.class),
+                        d -> ((WriteSync) d.actions().get(1)).standbys().isEmpty()),
+                row("the synchronous leader drops to asynchronous once nothing is published",
+                        Situation.of().syncMode(SynchronousMode.ON).iLead().syncKey(ME)
+                                .pg(primary(1000, 1, List.of(), SynchronousStandbys.all(List.of("n2")))),
+                        "setting synchronous_standby_names to ''", List.of(RenewLock.class, SetSyncStandbys.class)),
+                row("in strict mode the leader keeps the published standby in the setting when no replacement streams",
+                        Situation.of().syncMode(SynchronousMode.STRICT).iLead().syncKey(ME, "n2")
+                                .pg(primary(1000, 1, List.of(), SynchronousStandbys.all(List.of("n2")))),
+                        "the leader with the lock", List.of(RenewLock.class)),
+                row("in strict mode a leader with no standby at all names the placeholder",
+                        Situation.of().syncMode(SynchronousMode.STRICT).iLead().syncKey(ME)
+                                .pg(primary(1000, 1, List.of(), SynchronousStandbys.NONE)),
+                        "__pgha_strict_sync_placeholder__", List.of(RenewLock.class, SetSyncStandbys.class)),
+                row("a nosync member is never chosen as a synchronous standby",
+                        Situation.of().syncMode(SynchronousMode.ON).iLead().syncKey(ME)
+                                .member("n2", "replica", 1000, MemberTags.DEFAULT.withNosync(true))
+                                .pg(primary(1000, 1, List.of(standby("n2", 1000)), SynchronousStandbys.NONE)),
+                        "the leader with the lock", List.of(RenewLock.class)),
+                row("with synchronous mode turned off the leader deletes the sync key",
+                        Situation.of().iLead().syncKey(ME, "n2").runningPrimary(1000),
+                        "synchronous mode is off", List.of(RenewLock.class, DeleteSync.class)),
+
+                // ------------------------------------------------------------------ pause
+                row("a paused leader only renews",
+                        Situation.of().paused().iLead().runningPrimary(1000),
+                        "PAUSE: no action", List.of(RenewLock.class)),
+                row("paused replicas do not race for a free lock",
+                        Situation.of().paused().runningReplicaOf("n2", 1000),
+                        "paused: no leader", List.of()),
+                row("a paused primary without the lock is not demoted",
+                        Situation.of().paused().leader("n2").member("n2", "primary", 900).runningPrimary(1000),
+                        "not demoting", List.of()),
+                row("a paused node does not start a stopped postgres",
+                        Situation.of().paused().leader("n2").member("n2", "primary", 900).pg(down(RunState.STOPPED, true)),
+                        "paused: postgres is not running", List.of()),
+                row("a paused leader whose postgres stopped releases the lock",
+                        Situation.of().paused().iLead().pg(down(RunState.STOPPED, false)),
+                        "releasing the leader lock", List.of(ReleaseLock.class)),
+
+                // ------------------------------------------------------------------ actions in progress, history
+                row("a leader renews while its promotion is in progress",
+                        Situation.of().iLead().runningReplicaOf(null, 1000).running(new Promote()),
+                        "promote in progress", List.of(RenewLock.class)),
+                row("a node that lost the lock before its promotion finished abandons it",
+                        Situation.of().leader("n2").member("n2", "primary", 900).runningReplicaOf(null, 1000).running(new Promote()),
+                        "lost the leader lock before the promotion finished", List.of(CancelAction.class, Demote.class)),
+                row("a new leader records the end of the previous timeline",
+                        Situation.of().iLead().pg(primary(1000, 2, List.of(), SynchronousStandbys.NONE)),
+                        "recording the end of timeline 1", List.of(RenewLock.class, WriteHistory.class)));
+    }
+
+    private static Arguments row(String sentence, Situation s, String reason, List<Class<? extends Action>> steps) {
+        return row(sentence, s, reason, steps, d -> true);
+    }
+
+    private static Arguments row(String sentence, Situation s, String reason, List<Class<? extends Action>> steps,
+                                 Predicate<Decision> extra) {
+        return Arguments.of(sentence, s, reason, steps, extra);
+    }
+
+    private static Predicate<Decision> demote(DemoteMode mode) {
+        return d -> d.actions().stream().anyMatch(a -> a instanceof Demote dm && dm.mode() == mode);
+    }
+}
