@@ -318,8 +318,9 @@ public final class HaNode implements AutoCloseable {
         }
 
         /**
-         * Where the loop and the lease guard run (default: two daemon threads of the node's own).
-         * A scheduler shared with other work must never block, or fencing may be late.
+         * Where the loop, the lease heartbeat and the fence timer run (default: three daemon threads
+         * of the node's own, so that a store call stuck on one cannot delay the fence on another).
+         * A single scheduler given here runs all three: it must never block, or fencing may be late.
          */
         public Builder scheduler(TaskScheduler scheduler) {
             this.scheduler = Objects.requireNonNull(scheduler, "scheduler");
@@ -359,13 +360,17 @@ public final class HaNode implements AutoCloseable {
             List<AutoCloseable> owned = new ArrayList<>();
             TaskScheduler loop = scheduler;
             TaskScheduler guard = scheduler;
+            TaskScheduler heartbeat = scheduler;
             if (scheduler == null) {
                 ThreadTaskScheduler l = new ThreadTaskScheduler("pgha-" + name + "-loop");
                 ThreadTaskScheduler g = new ThreadTaskScheduler("pgha-" + name + "-guard");
+                ThreadTaskScheduler h = new ThreadTaskScheduler("pgha-" + name + "-lease");
                 owned.add(l);
                 owned.add(g);
+                owned.add(h);
                 loop = l;
                 guard = g;
+                heartbeat = h;
             }
             java.util.concurrent.Executor events = executor;
             if (events == null) {
@@ -379,7 +384,7 @@ public final class HaNode implements AutoCloseable {
             }
             EngineConfig cfg = new EngineConfig(name, scope, settings, tags, dcs, postgres, Optional.ofNullable(peerClient),
                     Optional.ofNullable(apiUrl), ticker != null ? ticker : Ticker.system(),
-                    clock != null ? clock : Clock.systemUTC(), loop, guard, events, listeners, bugs);
+                    clock != null ? clock : Clock.systemUTC(), loop, guard, heartbeat, events, listeners, bugs);
             return new HaNode(cfg, owned);
         }
 

@@ -128,6 +128,7 @@ public final class FakePostgres implements PostgresController {
     private final List<Pending> pending = new ArrayList<>();
     private boolean fenceArmed;
     private long fenceDeadline;
+    private boolean externalFence = true;
     private long generation;
     private boolean replicationScheduled;
 
@@ -596,10 +597,26 @@ public final class FakePostgres implements PostgresController {
         return "fake://" + name;
     }
 
+    /**
+     * Whether this server offers the out-of-process write fence (default yes). Tests that prove the
+     * engine's own fence switch it off.
+     */
+    public void setExternalFence(boolean enabled) {
+        synchronized (lock) {
+            externalFence = enabled;
+            if (!enabled) {
+                fenceArmed = false;
+            }
+        }
+    }
+
     @Override
     public boolean armFence(Duration within) {
         long deadline;
         synchronized (lock) {
+            if (!externalFence) {
+                return false;
+            }
             fenceArmed = true;
             fenceDeadline = ticker.read() + within.toNanos();
             deadline = fenceDeadline;

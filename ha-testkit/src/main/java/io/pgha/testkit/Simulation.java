@@ -165,16 +165,14 @@ public final class Simulation {
     // ============================================================================ one run
 
     private static final int TRACE_LINES = 300;
-    private static final String SCOPE = "sim";
 
     private final Config cfg;
     private final Random random;
-    private final VirtualTime time = new VirtualTime();
+    private final VirtualCluster cluster;
+    private final VirtualTime time;
     private final InMemoryDcs dcs;
-    private final FakePostgres.Network network;
-    private final VirtualTime.Owner netOwner;
+    private final VirtualTime.Owner faultOwner;
     private final VirtualTime.Owner clientOwner;
-    private final List<SimNode> nodes = new ArrayList<>();
     private final ArrayDeque<String> trace = new ArrayDeque<>();
     private final List<String> faultLog = new ArrayList<>();
     private final Set<Long> acked = new HashSet<>();
@@ -183,97 +181,57 @@ public final class Simulation {
     private int leaderChanges;
     private final DcsSession operator;
 
-    private final class SimNode {
-        final int index;
-        final String name;
-        final FakePostgres pg;
-        VirtualTime.Owner owner;
-        HaNode node;
-        HaEngine engine;
-        boolean dead;
-        final MemberTags tags;
-
-        SimNode(int index, MemberTags tags) {
-            this.index = index;
-            this.name = "n" + index;
-            this.tags = tags;
-            this.pg = new FakePostgres(name, network, time, time.owner("pg-" + name).scheduler(), new FakePostgres.Timings());
-        }
-
-        void boot() {
-            owner = time.owner(name + "#" + time.steps());
-            HaNode.Builder b = HaNode.builder()
-                    .name(name).scope(SCOPE)
-                    .dcs(dcs).postgres(pg)
-                    .ttl(cfg.ttl()).loopWait(cfg.loopWait()).retryTimeout(cfg.retryTimeout())
-                    .primaryStartTimeout(cfg.primaryStartTimeout())
-                    .maximumLagOnFailover(cfg.maximumLagOnFailover())
-                    .synchronousMode(cfg.syncMode())
-                    .peerTimeout(Duration.ofMillis(Math.min(2000, cfg.retryTimeout().toMillis())))
-                    .tags(tags)
-                    .ticker(time).scheduler(owner.scheduler()).executor(Runnable::run)
-                    .clock(new VirtualClock(time))
-                    .peerClient((member, api, timeout) -> askPeer(member))
-                    .listener(this::onEvent);
-            cfg.bugs().forEach(bug -> InternalAccess.plantBug(b, bug));
-            node = b.build();
-            engine = InternalAccess.engine(node);
-            dead = false;
-            node.start();
-        }
-
-        void kill() {
-            engine.kill();
-            owner.freeze();
-            owner.discardAll();
-            dead = true;
-        }
-
-        private void onEvent(HaEvent e) {
-            String line;
-            if (e instanceof HaEvent.Decision d) {
-                line = d.reason() + (d.actions().isEmpty() ? "" : " " + d.actions());
-            } else if (e instanceof HaEvent.RoleChanged r) {
-                line = "ROLE " + r.from() + " -> " + r.to();
-            } else if (e instanceof HaEvent.LeaderChanged l) {
-                line = "LEADER " + l.from().orElse("-") + " -> " + l.to().orElse("-");
-            } else if (e instanceof HaEvent.Fenced f) {
-                line = "FENCED " + f.reason();
-            } else if (e instanceof HaEvent.ActionFailed a) {
-                line = "FAILED " + a.action() + ": " + a.error();
-            } else {
-                line = "NODE FAILED " + ((HaEvent.NodeFailed) e).reason();
-            }
-            note(name + ": " + line);
-        }
-    }
-
     private Simulation(Config cfg) {
         this.cfg = Objects.requireNonNull(cfg);
         this.random = new Random(cfg.seed());
-        this.network = new FakePostgres.Network(cfg.seed() * 31 + 7);
-        this.netOwner = time.owner("net");
+        Random tagDraw = new Random(cfg.seed() * 7 + 1);
+        MemberTags[] tags = new MemberTags[cfg.nodes() + 1];
+        for (int i = 1; i <= cfg.nodes(); i++) {
+            tags[i] = i > 1 && tagDraw.nextInt(6) == 0 ? MemberTags.DEFAULT.withFailoverPriority(2) : MemberTags.DEFAULT;
+        }
+        this.cluster = VirtualCluster.builder().nodes(cfg.nodes()).seed(cfg.seed()).scope("sim")
+                .tags(i -> tags[i])
+                .configure((m, b) -> {
+                    b.ttl(cfg.ttl()).loopWait(cfg.loopWait()).retryTimeout(cfg.retryTimeout())
+                            .primaryStartTimeout(cfg.primaryStartTimeout())
+                            .maximumLagOnFailover(cfg.maximumLagOnFailover())
+                            .synchronousMode(cfg.syncMode())
+                            .peerTimeout(Duration.ofMillis(Math.min(2000, cfg.retryTimeout().toMillis())));
+                    cfg.bugs().forEach(bug -> InternalAccess.plantBug(b, bug));
+                })
+                .events(this::onEvent)
+                .build();
+        this.time = cluster.time();
+        this.dcs = cluster.dcs();
+        this.faultOwner = time.owner("faults");
         this.clientOwner = time.owner("client");
-        VirtualTime.Owner dcsOwner = time.owner("dcs");
-        this.dcs = InMemoryDcs.builder().time(time, dcsOwner.scheduler()).seed(cfg.seed() * 17 + 3)
-                .latency(Duration.ofNanos(200_000), Duration.ofMillis(3)).build();
-        this.operator = dcs.open(SessionSpec.observer(SCOPE, Duration.ofSeconds(1)));
+        this.operator = cluster.operator();
+    }
+
+    private void onEvent(String member, HaEvent e) {
+        String line;
+        if (e instanceof HaEvent.Decision d) {
+            line = d.reason() + (d.actions().isEmpty() ? "" : " " + d.actions());
+        } else if (e instanceof HaEvent.RoleChanged r) {
+            line = "ROLE " + r.from() + " -> " + r.to();
+        } else if (e instanceof HaEvent.LeaderChanged l) {
+            line = "LEADER " + l.from().orElse("-") + " -> " + l.to().orElse("-");
+        } else if (e instanceof HaEvent.Fenced f) {
+            line = "FENCED " + f.reason();
+        } else if (e instanceof HaEvent.ActionFailed a) {
+            line = "FAILED " + a.action() + ": " + a.error();
+        } else {
+            line = "NODE FAILED " + ((HaEvent.NodeFailed) e).reason();
+        }
+        note(member + ": " + line);
     }
 
     private Result execute() {
-        for (int i = 1; i <= cfg.nodes(); i++) {
-            MemberTags tags = MemberTags.DEFAULT;
-            if (i > 1 && random.nextInt(6) == 0) {
-                tags = tags.withFailoverPriority(2);
-            }
-            nodes.add(new SimNode(i, tags));
-        }
         time.afterEachStep(this::checkStep);
-        nodes.forEach(SimNode::boot);
+        cluster.start();
 
         Optional<Duration> convergence = Optional.empty();
-        boolean formed = time.runUntil(this::formed, Duration.ofSeconds(120));
-        if (!formed) {
+        if (!time.runUntil(cluster::isHealthy, Duration.ofSeconds(120))) {
             fail("the cluster did not form within 120 s of virtual time");
         }
         if (violation == null) {
@@ -300,16 +258,16 @@ public final class Simulation {
             }
         }
         int lost = 0;
-        Optional<SimNode> primary = nodes.stream().filter(n -> n.pg.acceptsWrites()).findFirst();
-        if (primary.isPresent()) {
+        List<VirtualCluster.Member> writers = cluster.writers();
+        if (writers.size() == 1) {
             for (long id : acked) {
-                if (!primary.get().pg.contains(id)) {
+                if (!writers.get(0).postgres().contains(id)) {
                     lost++;
                 }
             }
         }
         if (violation == null && cfg.syncMode().enabled() && lost > 0) {
-            fail(lost + " acknowledged commits are missing from the final primary " + primary.get().name + " in synchronous mode");
+            fail(lost + " acknowledged commits are missing from the final primary " + writers.get(0).name() + " in synchronous mode");
         }
         return new Result(cfg, Optional.ofNullable(violation), convergence, time.steps(), time.elapsed(), acked.size(), lost,
                 leaderChanges, faultLog, List.copyOf(trace));
@@ -321,16 +279,10 @@ public final class Simulation {
         if (violation != null) {
             return;
         }
-        int writers = 0;
-        for (SimNode n : nodes) {
-            if (n.pg.acceptsWrites()) {
-                writers++;
-            }
-        }
-        if (writers > 1) {
+        if (cluster.writers().size() > 1) {
             fail("two servers accept writes at the same instant: " + describeWriters());
         }
-        Optional<String> leader = dcs.peek(SCOPE, ClusterKey.LEADER);
+        Optional<String> leader = cluster.leaderKey();
         if (!leader.equals(lastLeader)) {
             leaderChanges++;
             note("store: leader " + lastLeader.orElse("-") + " -> " + leader.orElse("-"));
@@ -339,24 +291,14 @@ public final class Simulation {
     }
 
     private String describeWriters() {
-        List<String> w = new ArrayList<>();
-        for (SimNode n : nodes) {
-            if (n.pg.acceptsWrites()) {
-                w.add(n.pg.toString());
-            }
-        }
-        return w + " (leader key: " + dcs.peek(SCOPE, ClusterKey.LEADER).orElse("none") + ")";
+        return cluster.writers().stream().map(m -> m.postgres().toString()).toList()
+                + " (leader key: " + cluster.leaderKey().orElse("none") + ")";
     }
 
-    private boolean formed() {
-        long writers = nodes.stream().filter(n -> n.pg.acceptsWrites()).count();
-        long streaming = nodes.stream().filter(n -> n.pg.isRunningReplica() && n.pg.isStreaming()).count();
-        return writers == 1 && streaming == nodes.size() - 1;
-    }
-
+    /** Exactly one writable primary, holding the leader key. */
     private boolean converged() {
-        List<SimNode> writers = nodes.stream().filter(n -> n.pg.acceptsWrites()).toList();
-        return writers.size() == 1 && dcs.peek(SCOPE, ClusterKey.LEADER).map(writers.get(0).name::equals).orElse(false);
+        List<VirtualCluster.Member> w = cluster.writers();
+        return w.size() == 1 && cluster.leaderKey().map(w.get(0).name()::equals).orElse(false);
     }
 
     private void fail(String why) {
@@ -379,37 +321,12 @@ public final class Simulation {
         clientOwner.scheduler().schedule(new Runnable() {
             @Override
             public void run() {
-                for (SimNode n : nodes) {
-                    n.pg.write(acked::add);
+                for (VirtualCluster.Member m : cluster.members()) {
+                    m.postgres().write(acked::add);
                 }
                 clientOwner.scheduler().schedule(this, Duration.ofMillis(40 + random.nextInt(60)).toNanos());
             }
         }, 0);
-    }
-
-    // ------------------------------------------------------------------ peers
-
-    private CompletableFuture<Optional<PeerStatus>> askPeer(String member) {
-        CompletableFuture<Optional<PeerStatus>> f = new CompletableFuture<>();
-        SimNode target = nodes.stream().filter(n -> n.name.equals(member)).findFirst().orElse(null);
-        if (target == null || target.dead) {
-            netOwner.scheduler().schedule(() -> f.completeExceptionally(new java.net.ConnectException("connection refused")),
-                    Duration.ofMillis(1).toNanos());
-            return f;
-        }
-        // answered by the peer's own JVM: a frozen peer does not answer at all
-        target.owner.scheduler().schedule(() -> {
-            f.complete(Optional.of(peerStatus(target)));
-        }, Duration.ofMillis(1).toNanos());
-        return f;
-    }
-
-    private PeerStatus peerStatus(SimNode n) {
-        FakePostgres pg = n.pg;
-        boolean running = pg.runState() == io.pgha.spi.RunState.RUNNING;
-        boolean replica = pg.isRunningReplica();
-        return new PeerStatus(n.name, running, replica, io.pgha.spi.Lsn.of(pg.walRecords() * FakePostgres.LSN_STEP), pg.timeline(),
-                n.tags.nofailover(), n.tags.failoverPriority());
     }
 
     // ------------------------------------------------------------------ faults
@@ -422,16 +339,17 @@ public final class Simulation {
             return heals;
         }
         int count = 1 + random.nextInt(cfg.maxFaults());
+        List<VirtualCluster.Member> nodes = cluster.members();
         long phase = cfg.faultPhase().toNanos();
         for (int i = 0; i < count; i++) {
             Fault kind = kinds.get(random.nextInt(kinds.size()));
             long at = (long) (random.nextDouble() * phase * 0.7);
             long ttl = cfg.ttl().toNanos();
             long length = (long) (ttl * (1.1 + 2 * random.nextDouble()));
-            int pick = random.nextInt(nodes.size());
+            int pick = random.nextInt(cfg.nodes());
             boolean preferLeader = random.nextInt(3) > 0;
             FaultRun run = new FaultRun(kind, pick, preferLeader, length);
-            netOwner.scheduler().schedule(run::begin, at);
+            faultOwner.scheduler().schedule(run::begin, at);
             heals.add(run::end);
         }
         return heals;
@@ -443,7 +361,7 @@ public final class Simulation {
         final int pick;
         final boolean preferLeader;
         final long length;
-        SimNode target;
+        VirtualCluster.Member target;
         boolean begun;
         boolean ended;
 
@@ -459,39 +377,35 @@ public final class Simulation {
                 return;
             }
             begun = true;
-            target = nodes.get(pick);
+            target = cluster.members().get(pick);
             if (preferLeader) {
-                Optional<String> leader = dcs.peek(SCOPE, ClusterKey.LEADER);
-                target = nodes.stream().filter(n -> leader.map(n.name::equals).orElse(false)).findFirst().orElse(target);
+                Optional<String> leader = cluster.leaderKey();
+                target = cluster.members().stream().filter(n -> leader.map(n.name()::equals).orElse(false)).findFirst().orElse(target);
             }
-            String what = kind + " on " + (kind == Fault.DCS_OUTAGE ? "the store" : target.name) + " for "
+            String what = kind + " on " + (kind == Fault.DCS_OUTAGE ? "the store" : target.name()) + " for "
                     + Duration.ofNanos(length).toMillis() + " ms";
             faultLog.add(String.format(Locale.ROOT, "%.3f %s", time.elapsed().toNanos() / 1e9, what));
             note("--- fault: " + what);
             switch (kind) {
                 case NODE_CRASH -> {
-                    if (target.dead) {
+                    if (target.isDead()) {
                         return;
                     }
-                    target.kill();
-                    target.pg.crash();
+                    target.killNode();
+                    target.postgres().crash();
                 }
-                case NODE_PAUSE -> target.owner.freeze();
-                case DCS_PARTITION -> dcs.partition(target.name);
+                case NODE_PAUSE -> target.pause();
+                case DCS_PARTITION -> dcs.partition(target.name());
                 case DCS_OUTAGE -> dcs.setOutage(true);
-                case POSTGRES_CRASH -> target.pg.crash();
+                case POSTGRES_CRASH -> target.postgres().crash();
                 case SLOW_PROMOTE -> {
-                    target.pg.timings().minPromote = cfg.ttl().dividedBy(2);
-                    target.pg.timings().maxPromote = cfg.ttl().multipliedBy(2);
+                    target.postgres().timings().minPromote = cfg.ttl().dividedBy(2);
+                    target.postgres().timings().maxPromote = cfg.ttl().multipliedBy(2);
                 }
-                case LOOP_STUCK -> {
-                    if (!target.dead) {
-                        target.engine.setLoopFrozen(true);
-                    }
-                }
+                case LOOP_STUCK -> target.setLoopStuck(true);
                 case SWITCHOVER -> requestSwitchover();
             }
-            netOwner.scheduler().schedule(this::end, length);
+            faultOwner.scheduler().schedule(this::end, length);
         }
 
         void end() {
@@ -502,66 +416,43 @@ public final class Simulation {
             if (!begun) {
                 return;
             }
-            note("--- end of fault: " + kind + (target == null ? "" : " on " + target.name));
+            note("--- end of fault: " + kind + (target == null ? "" : " on " + target.name()));
             switch (kind) {
                 case NODE_CRASH -> {
-                    if (target.dead) {
+                    if (target.isDead()) {
                         target.boot();
                     }
                 }
-                case NODE_PAUSE -> target.owner.thaw();
-                case DCS_PARTITION -> dcs.heal(target.name);
+                case NODE_PAUSE -> target.resume();
+                case DCS_PARTITION -> dcs.heal(target.name());
                 case DCS_OUTAGE -> dcs.setOutage(false);
                 case POSTGRES_CRASH, SWITCHOVER -> {
                 }
                 case SLOW_PROMOTE -> {
                     FakePostgres.Timings defaults = new FakePostgres.Timings();
-                    target.pg.timings().minPromote = defaults.minPromote;
-                    target.pg.timings().maxPromote = defaults.maxPromote;
+                    target.postgres().timings().minPromote = defaults.minPromote;
+                    target.postgres().timings().maxPromote = defaults.maxPromote;
                 }
-                case LOOP_STUCK -> {
-                    if (!target.dead) {
-                        target.engine.setLoopFrozen(false);
-                    }
-                }
+                case LOOP_STUCK -> target.setLoopStuck(false);
             }
         }
 
         private void requestSwitchover() {
-            Optional<String> leader = dcs.peek(SCOPE, ClusterKey.LEADER);
-            List<String> others = nodes.stream().map(n -> n.name).filter(n -> !leader.map(n::equals).orElse(false)).toList();
-            Optional<String> candidate = random.nextBoolean() ? Optional.of(others.get(random.nextInt(others.size())))
-                    : Optional.empty();
+            Optional<String> leader = cluster.leaderKey();
+            List<String> others = cluster.members().stream().map(VirtualCluster.Member::name)
+                    .filter(n -> !leader.map(n::equals).orElse(false)).toList();
+            boolean named = random.nextBoolean();
+            Optional<String> candidate = named ? Optional.of(others.get(random.nextInt(others.size()))) : Optional.empty();
+            if (cfg.syncMode().enabled() && leader.isEmpty()) {
+                // naming a candidate with no leader to name is an explicit failover, which may pick an
+                // asynchronous node on purpose: the operator would accept the loss, the invariant would not
+                candidate = Optional.empty();
+            }
             // a failover to a named member without naming the leader may pick an asynchronous node on
             // purpose (the operator accepts the loss), so in synchronous mode the operator names the leader
             boolean nameLeader = candidate.isEmpty() || cfg.syncMode().enabled() || random.nextBoolean();
             String value = ClusterCodec.encodeFailover(leader.filter(l -> nameLeader), candidate, Optional.empty());
             operator.compareAndSet(ClusterKey.FAILOVER, value, DcsEntry.ABSENT);
-        }
-    }
-
-    /** Wall-clock time that follows the virtual ticker (for scheduled switchovers and history). */
-    private static final class VirtualClock extends Clock {
-        private static final Instant EPOCH = Instant.parse("2026-01-01T00:00:00Z");
-        private final VirtualTime time;
-
-        VirtualClock(VirtualTime time) {
-            this.time = time;
-        }
-
-        @Override
-        public ZoneId getZone() {
-            return ZoneOffset.UTC;
-        }
-
-        @Override
-        public Clock withZone(ZoneId zone) {
-            return this;
-        }
-
-        @Override
-        public Instant instant() {
-            return EPOCH.plusNanos(time.elapsed().toNanos());
         }
     }
 }

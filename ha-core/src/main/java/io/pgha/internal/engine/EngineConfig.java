@@ -14,10 +14,16 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.Executor;
 
-/** Everything the engine is built from, validated by {@code HaNode.Builder}. */
+/**
+ * Everything the engine is built from, validated by {@code HaNode.Builder}. Three schedulers keep
+ * three duties apart in production: the loop (which calls the store and PostgreSQL), the lease
+ * heartbeat (which calls the store), and the guard (which only runs the fence timer, so nothing a
+ * store does can delay it).
+ */
 public record EngineConfig(String name, String scope, HaSettings settings, MemberTags tags, Dcs dcs,
                            PostgresController postgres, Optional<PeerClient> peerClient, Optional<String> apiUrl,
                            Ticker ticker, Clock wallClock, TaskScheduler loopScheduler, TaskScheduler guardScheduler,
+                           TaskScheduler leaseScheduler,
                            Executor listenerExecutor, List<HaListener> listeners, Set<PlantedBug> bugs) {
     public EngineConfig {
         listeners = List.copyOf(listeners);

@@ -121,7 +121,7 @@ public final class HaEngine {
             started = true;
         }
         session = cfg.dcs().open(SessionSpec.member(cfg.scope(), me, cfg.settings().ttl(), cfg.settings().retryTimeout()));
-        lease = new LeaseKeeper(me, session, pg, cfg.ticker(), cfg.guardScheduler(), new EngineCallbacks() {
+        lease = new LeaseKeeper(me, session, pg, cfg.ticker(), cfg.guardScheduler(), cfg.leaseScheduler(), new EngineCallbacks() {
             @Override
             public void fenced(String reason) {
                 emit(new HaEvent.Fenced(me, reason));

@@ -19,6 +19,10 @@ import org.slf4j.LoggerFactory;
 /**
  * Owns this node's hold on the leader lock: acquisition, renewal, release, and the fence.
  *
+ * <p>Threads: the fence timer runs on the guard scheduler, which calls nothing but
+ * {@link PostgresController#stop}; heartbeat renewals call the store from their own scheduler, so
+ * a store call that blocks its thread cannot delay the fence.
+ *
  * <p>The belief rule: after a renewal that was <em>sent</em> at {@code t} succeeds, the lease is
  * ours until {@code t + ttl} and not a nanosecond longer, measured on the monotonic ticker. Two
  * timers on the guard scheduler (independent of the loop, which may be stuck in a call) act on it:
@@ -39,6 +43,7 @@ final class LeaseKeeper {
     private final PostgresController postgres;
     private final Ticker ticker;
     private final TaskScheduler guard;
+    private final TaskScheduler heartbeatScheduler;
     private final EngineCallbacks callbacks;
     private final boolean noFencing;
 
@@ -60,12 +65,13 @@ final class LeaseKeeper {
     private boolean closed;
 
     LeaseKeeper(String member, DcsSession session, PostgresController postgres, Ticker ticker, TaskScheduler guard,
-                EngineCallbacks callbacks, EffectiveConfig config, boolean noFencing) {
+                TaskScheduler heartbeatScheduler, EngineCallbacks callbacks, EffectiveConfig config, boolean noFencing) {
         this.member = member;
         this.session = session;
         this.postgres = postgres;
         this.ticker = ticker;
         this.guard = guard;
+        this.heartbeatScheduler = heartbeatScheduler;
         this.callbacks = callbacks;
         this.noFencing = noFencing;
         configure(config);
@@ -278,7 +284,7 @@ final class LeaseKeeper {
                 heartbeatTimer.cancel();
             }
             long at = lastSentAt + loopWait + loopWait / 2;
-            heartbeatTimer = guard.schedule(this::heartbeat, Math.max(0, at - ticker.read()));
+            heartbeatTimer = heartbeatScheduler.schedule(this::heartbeat, Math.max(0, at - ticker.read()));
         }
     }
 

@@ -1,0 +1,325 @@
+package io.pgha.testkit;
+
+import io.pgha.HaEvent;
+import io.pgha.HaNode;
+import io.pgha.MemberTags;
+import io.pgha.internal.InternalAccess;
+import io.pgha.internal.engine.HaEngine;
+import io.pgha.spi.ClusterKey;
+import io.pgha.spi.DcsSession;
+import io.pgha.spi.Lsn;
+import io.pgha.spi.PeerStatus;
+import io.pgha.spi.RunState;
+import io.pgha.spi.SessionSpec;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneId;
+import java.time.ZoneOffset;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.function.BiConsumer;
+import java.util.function.BooleanSupplier;
+import java.util.function.IntFunction;
+
+/**
+ * A whole pgha cluster on one thread in {@link VirtualTime}: real {@link HaNode}s on an
+ * {@link InMemoryDcs} and {@link FakePostgres} servers, peers answering each other's status
+ * requests. Members can be killed and restarted (JVM and postmaster), paused (JVM frozen,
+ * PostgreSQL running) and resumed. The simulator builds on it; tests of your own HA logic can too.
+ */
+public final class VirtualCluster {
+    private static final Instant EPOCH = Instant.parse("2026-01-01T00:00:00Z");
+
+    private final VirtualTime time = new VirtualTime();
+    private final InMemoryDcs dcs;
+    private final FakePostgres.Network network;
+    private final VirtualTime.Owner net;
+    private final List<Member> members = new ArrayList<>();
+    private final String scope;
+    private final BiConsumer<Member, HaNode.Builder> configure;
+    private final BiConsumer<String, HaEvent> events;
+
+    private VirtualCluster(Builder b) {
+        this.scope = b.scope;
+        this.configure = b.configure;
+        this.events = b.events;
+        this.network = new FakePostgres.Network(b.seed * 31 + 7);
+        this.net = time.owner("net");
+        this.dcs = InMemoryDcs.builder().time(time, time.owner("dcs").scheduler()).seed(b.seed * 17 + 3)
+                .latency(b.minLatency, b.maxLatency).build();
+        for (int i = 1; i <= b.nodes; i++) {
+            members.add(new Member("n" + i, b.tags.apply(i)));
+        }
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** Builds a {@link VirtualCluster}. */
+    public static final class Builder {
+        private int nodes = 3;
+        private long seed = 1;
+        private String scope = "virtual";
+        private Duration minLatency = Duration.ofNanos(200_000);
+        private Duration maxLatency = Duration.ofMillis(3);
+        private IntFunction<MemberTags> tags = i -> MemberTags.DEFAULT;
+        private BiConsumer<Member, HaNode.Builder> configure = (m, b) -> { };
+        private BiConsumer<String, HaEvent> events = (m, e) -> { };
+
+        private Builder() {
+        }
+
+        public Builder nodes(int n) {
+            if (n < 1) {
+                throw new IllegalArgumentException("nodes: at least 1");
+            }
+            this.nodes = n;
+            return this;
+        }
+
+        public Builder seed(long seed) {
+            this.seed = seed;
+            return this;
+        }
+
+        public Builder scope(String scope) {
+            this.scope = Objects.requireNonNull(scope);
+            return this;
+        }
+
+        /** One-way latency of store requests. */
+        public Builder dcsLatency(Duration min, Duration max) {
+            this.minLatency = min;
+            this.maxLatency = max;
+            return this;
+        }
+
+        /** Tags of member {@code i} (1-based). */
+        public Builder tags(IntFunction<MemberTags> tags) {
+            this.tags = Objects.requireNonNull(tags);
+            return this;
+        }
+
+        /** Adjusts each member's builder (timings, listeners, ...) after the virtual parts are set. */
+        public Builder configure(BiConsumer<Member, HaNode.Builder> configure) {
+            this.configure = Objects.requireNonNull(configure);
+            return this;
+        }
+
+        /** Receives every member's events, in virtual-time order. */
+        public Builder events(BiConsumer<String, HaEvent> events) {
+            this.events = Objects.requireNonNull(events);
+            return this;
+        }
+
+        public VirtualCluster build() {
+            return new VirtualCluster(this);
+        }
+    }
+
+    /** One member: an HaNode incarnation (replaced on restart) and its PostgreSQL (kept). */
+    public final class Member {
+        private final String name;
+        private final MemberTags tags;
+        private final FakePostgres pg;
+        private VirtualTime.Owner owner;
+        private HaNode node;
+        private HaEngine engine;
+        private boolean dead = true;
+
+        private Member(String name, MemberTags tags) {
+            this.name = name;
+            this.tags = tags;
+            this.pg = new FakePostgres(name, network, time, time.owner("pg-" + name).scheduler(), new FakePostgres.Timings());
+        }
+
+        public String name() {
+            return name;
+        }
+
+        public MemberTags tags() {
+            return tags;
+        }
+
+        public FakePostgres postgres() {
+            return pg;
+        }
+
+        /** The current incarnation's node. */
+        public HaNode node() {
+            return node;
+        }
+
+        public boolean isDead() {
+            return dead;
+        }
+
+        /** Starts a new incarnation of this member's node. */
+        public void boot() {
+            owner = time.owner(name + "@" + time.steps());
+            HaNode.Builder b = HaNode.builder()
+                    .name(name).scope(scope)
+                    .dcs(dcs).postgres(pg).tags(tags)
+                    .ticker(time).scheduler(owner.scheduler()).executor(Runnable::run)
+                    .clock(new VirtualClock(time))
+                    .peerClient((member, api, timeout) -> askPeer(member))
+                    .listener(e -> events.accept(name, e));
+            configure.accept(this, b);
+            node = b.build();
+            engine = InternalAccess.engine(node);
+            dead = false;
+            node.start();
+        }
+
+        /** The node's process dies: nothing it scheduled runs again; its lease expires in the store by itself. */
+        public void killNode() {
+            if (dead) {
+                return;
+            }
+            engine.kill();
+            owner.freeze();
+            owner.discardAll();
+            dead = true;
+        }
+
+        /** The node's JVM freezes; PostgreSQL keeps running. */
+        public void pause() {
+            owner.freeze();
+        }
+
+        public void resume() {
+            owner.thaw();
+        }
+
+        public boolean isPaused() {
+            return owner != null && owner.isFrozen();
+        }
+
+        /** The HA loop gets stuck (its lease guard does not). */
+        public void setLoopStuck(boolean stuck) {
+            if (!dead) {
+                engine.setLoopFrozen(stuck);
+            }
+        }
+
+        /** Graceful stop of the current incarnation; the stage completes in virtual time. */
+        public CompletableFuture<Void> stopGracefully() {
+            CompletableFuture<Void> f = node.closeAsync().toCompletableFuture();
+            f.whenComplete((v, e) -> dead = true);
+            return f;
+        }
+
+        /** What this member would answer to a peer's status request. */
+        public PeerStatus peerStatus() {
+            boolean running = pg.runState() == RunState.RUNNING;
+            return new PeerStatus(name, running, pg.isRunningReplica(), Lsn.of(pg.walRecords() * FakePostgres.LSN_STEP),
+                    pg.timeline(), tags.nofailover(), tags.failoverPriority());
+        }
+
+        @Override
+        public String toString() {
+            return name + (dead ? " (dead)" : "") + " " + pg;
+        }
+    }
+
+    public VirtualTime time() {
+        return time;
+    }
+
+    public InMemoryDcs dcs() {
+        return dcs;
+    }
+
+    public String scope() {
+        return scope;
+    }
+
+    public List<Member> members() {
+        return List.copyOf(members);
+    }
+
+    public Member member(String name) {
+        return members.stream().filter(m -> m.name.equals(name)).findFirst()
+                .orElseThrow(() -> new IllegalArgumentException("no member " + name));
+    }
+
+    /** Boots every member. */
+    public VirtualCluster start() {
+        members.forEach(Member::boot);
+        return this;
+    }
+
+    /** An observer session for operator actions (a switchover request, a config edit). */
+    public DcsSession operator() {
+        return dcs.open(SessionSpec.observer(scope, Duration.ofSeconds(1)));
+    }
+
+    /** Members whose PostgreSQL accepts writes right now. */
+    public List<Member> writers() {
+        return members.stream().filter(m -> m.pg.acceptsWrites()).toList();
+    }
+
+    /** Who the leader key names. */
+    public Optional<String> leaderKey() {
+        return dcs.peek(scope, ClusterKey.LEADER);
+    }
+
+    /** One writable primary holding the leader key, every other live member a streaming replica. */
+    public boolean isHealthy() {
+        List<Member> w = writers();
+        if (w.size() != 1 || !leaderKey().map(w.get(0).name::equals).orElse(false)) {
+            return false;
+        }
+        return members.stream().filter(m -> m != w.get(0) && !m.dead).allMatch(m -> m.pg.isRunningReplica() && m.pg.isStreaming());
+    }
+
+    public boolean runUntil(BooleanSupplier condition, Duration limit) {
+        return time.runUntil(condition, limit);
+    }
+
+    public void advance(Duration d) {
+        time.advance(d);
+    }
+
+    private CompletableFuture<java.util.Optional<PeerStatus>> askPeer(String member) {
+        CompletableFuture<Optional<PeerStatus>> f = new CompletableFuture<>();
+        Member target = members.stream().filter(m -> m.name.equals(member)).findFirst().orElse(null);
+        if (target == null || target.dead) {
+            net.scheduler().schedule(() -> f.completeExceptionally(new java.net.ConnectException("connection refused")),
+                    Duration.ofMillis(1).toNanos());
+            return f;
+        }
+        // answered by the peer's own JVM: a frozen peer does not answer at all
+        target.owner.scheduler().schedule(() -> f.complete(Optional.of(target.peerStatus())), Duration.ofMillis(1).toNanos());
+        return f;
+    }
+
+    /** Wall-clock time that follows the virtual ticker (for scheduled switchovers and history). */
+    static final class VirtualClock extends Clock {
+        private final VirtualTime time;
+
+        VirtualClock(VirtualTime time) {
+            this.time = time;
+        }
+
+        @Override
+        public ZoneId getZone() {
+            return ZoneOffset.UTC;
+        }
+
+        @Override
+        public Clock withZone(ZoneId zone) {
+            return this;
+        }
+
+        @Override
+        public Instant instant() {
+            return EPOCH.plusNanos(time.elapsed().toNanos());
+        }
+    }
+}
