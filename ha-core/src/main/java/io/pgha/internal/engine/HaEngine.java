@@ -729,6 +729,9 @@ public final class HaEngine {
         boolean named = cluster.or(() -> lastCluster).map(c -> c.isLeader(me)).orElse(false);
         boolean holds = named && lease.view().isValid(cfg.ticker().read());
         Role next = Decider.roleOf(pgState.isPresent() ? pgState : lastPg, holds, memory.fatal().isPresent());
+        if (next == Role.DEMOTING && memory.action().map(a -> a.action() instanceof Action.Bootstrap).orElse(false)) {
+            next = Role.STARTING; // a new cluster runs as a primary just before its first leader lock
+        }
         setRole(next, why);
     }
 

@@ -1,0 +1,161 @@
+package io.pgha.testkit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.pgha.HaNode;
+import io.pgha.Role;
+import io.pgha.Ticker;
+import io.pgha.internal.engine.ThreadTaskScheduler;
+import io.pgha.spi.ClusterKey;
+import io.pgha.spi.ClusterSnapshot;
+import io.pgha.spi.Dcs;
+import io.pgha.spi.DcsListener;
+import io.pgha.spi.DcsSession;
+import io.pgha.spi.SessionSpec;
+import io.pgha.spi.Subscription;
+import java.time.Duration;
+import java.util.Optional;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicLong;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The fence on real threads: a store client that blocks its caller's thread (a synchronous client
+ * stuck on a dead connection) freezes the HA loop and the heartbeat, and still PostgreSQL stops
+ * taking writes before the lease can expire in the store.
+ */
+class FencingOnRealThreadsTest {
+    private final InMemoryDcs store = InMemoryDcs.create();
+    private final ThreadTaskScheduler pgThread = new ThreadTaskScheduler("fake-postgres");
+    private final CountDownLatch unblock = new CountDownLatch(1);
+    private volatile boolean blocking;
+    private HaNode node;
+
+    @AfterEach
+    void tearDown() {
+        unblock.countDown();
+        if (node != null) {
+            node.close();
+        }
+        pgThread.close();
+        store.close();
+    }
+
+    @Test
+    void writesStopBeforeTheLeaseExpiresWhenTheStoreClientBlocksTheLoopThread() {
+        FakePostgres pg = new FakePostgres("n1", new FakePostgres.Network(1), Ticker.system(), pgThread, new FakePostgres.Timings());
+        pg.setExternalFence(false); // only the engine's own fence may save us here
+        node = HaNode.builder().name("n1").scope("fencing").dcs(new BlockingDcs(store)).postgres(pg)
+                .ttl(Duration.ofSeconds(6)).loopWait(Duration.ofSeconds(1)).retryTimeout(Duration.ofSeconds(2))
+                .fencingMargin(Duration.ofSeconds(1))
+                .build().start();
+        await().atMost(Duration.ofSeconds(20)).until(() -> node.status().role() == Role.PRIMARY && pg.acceptsWrites());
+
+        DcsSession observer = store.open(SessionSpec.observer("fencing", Duration.ofSeconds(1)));
+        blocking = true;
+        AtomicLong fencedAt = new AtomicLong();
+        AtomicLong keyGoneAt = new AtomicLong();
+        await().atMost(Duration.ofSeconds(15)).pollInterval(Duration.ofMillis(10)).until(() -> {
+            long now = System.nanoTime();
+            if (fencedAt.get() == 0 && !pg.acceptsWrites()) {
+                fencedAt.set(now);
+            }
+            ClusterSnapshot s = observer.read().toCompletableFuture().join();
+            if (keyGoneAt.get() == 0 && s.get(ClusterKey.LEADER).isEmpty()) {
+                keyGoneAt.set(now);
+            }
+            return fencedAt.get() != 0 && keyGoneAt.get() != 0;
+        });
+        assertThat(fencedAt.get()).as("writes stopped before the leader key expired in the store").isLessThan(keyGoneAt.get());
+        observer.close();
+    }
+
+    /** Delegates to a store, but once {@code blocking} is set every call blocks the calling thread. */
+    private final class BlockingDcs implements Dcs {
+        private final Dcs delegate;
+
+        BlockingDcs(Dcs delegate) {
+            this.delegate = delegate;
+        }
+
+        @Override
+        public DcsSession open(SessionSpec spec) {
+            DcsSession s = delegate.open(spec);
+            return new DcsSession() {
+                private <T> T gate(java.util.function.Supplier<T> call) {
+                    if (blocking) {
+                        try {
+                            unblock.await();
+                        } catch (InterruptedException e) {
+                            Thread.currentThread().interrupt();
+                        }
+                    }
+                    return call.get();
+                }
+
+                @Override
+                public SessionSpec spec() {
+                    return s.spec();
+                }
+
+                @Override
+                public CompletionStage<ClusterSnapshot> read() {
+                    return gate(s::read);
+                }
+
+                @Override
+                public CompletionStage<Boolean> acquireLeader() {
+                    return gate(s::acquireLeader);
+                }
+
+                @Override
+                public CompletionStage<Boolean> renewLeader(Optional<String> status) {
+                    return gate(() -> s.renewLeader(status));
+                }
+
+                @Override
+                public CompletionStage<Boolean> releaseLeader() {
+                    return gate(s::releaseLeader);
+                }
+
+                @Override
+                public CompletionStage<Void> touchMember(String value) {
+                    return gate(() -> s.touchMember(value));
+                }
+
+                @Override
+                public CompletionStage<Boolean> compareAndSet(ClusterKey key, String value, long expectedVersion) {
+                    return gate(() -> s.compareAndSet(key, value, expectedVersion));
+                }
+
+                @Override
+                public CompletionStage<Boolean> compareAndDelete(ClusterKey key, long expectedVersion) {
+                    return gate(() -> s.compareAndDelete(key, expectedVersion));
+                }
+
+                @Override
+                public CompletionStage<Void> deleteCluster() {
+                    return gate(s::deleteCluster);
+                }
+
+                @Override
+                public Subscription watch(DcsListener listener) {
+                    return s.watch(listener);
+                }
+
+                @Override
+                public void close() {
+                    s.close();
+                }
+            };
+        }
+
+        @Override
+        public void close() {
+            delegate.close();
+        }
+    }
+}

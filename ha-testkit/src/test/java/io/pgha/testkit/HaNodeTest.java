@@ -1,0 +1,200 @@
+package io.pgha.testkit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.pgha.HaEvent;
+import io.pgha.NodeStatus;
+import io.pgha.Role;
+import io.pgha.spi.ClusterKey;
+import io.pgha.spi.DcsEntry;
+import io.pgha.spi.DcsSession;
+import io.pgha.spi.SessionSpec;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/** HaNode end to end in virtual time: an in-memory store, fake PostgreSQL servers, no sleeping. */
+class HaNodeTest {
+    private static final Duration TTL = Duration.ofSeconds(10);
+
+    private final List<String> log = new ArrayList<>();
+
+    private VirtualCluster cluster(int nodes) {
+        return VirtualCluster.builder().nodes(nodes).seed(7)
+                .configure((m, b) -> b.ttl(TTL).loopWait(Duration.ofSeconds(2)).retryTimeout(Duration.ofSeconds(3)))
+                .events((m, e) -> log.add(m + " " + e))
+                .build();
+    }
+
+    private static VirtualCluster.Member leader(VirtualCluster c) {
+        return c.member(c.leaderKey().orElseThrow());
+    }
+
+    @Test
+    void aSingleNodeBootstrapsAClusterAndBecomesPrimary() {
+        VirtualCluster c = cluster(1).start();
+        assertThat(c.runUntil(c::isHealthy, Duration.ofSeconds(30))).isTrue();
+        c.runUntil(() -> c.member("n1").node().status().role() == Role.PRIMARY, Duration.ofSeconds(1));
+        NodeStatus s = c.member("n1").node().status();
+        assertThat(s.role()).isEqualTo(Role.PRIMARY);
+        assertThat(s.leader()).contains("n1");
+        assertThat(s.leaseValid()).isTrue();
+        assertThat(c.dcs().peek(c.scope(), ClusterKey.INITIALIZE)).hasValueSatisfying(v -> assertThat(v).startsWith("7"));
+        assertThat(c.dcs().peek(c.scope(), ClusterKey.CONFIG)).hasValueSatisfying(v -> assertThat(v).contains("\"ttl\":10"));
+    }
+
+    @Test
+    void threeNodesElectOneLeaderAndTheOthersStreamFromIt() {
+        VirtualCluster c = cluster(3).start();
+        assertThat(c.runUntil(c::isHealthy, Duration.ofSeconds(60))).isTrue();
+        VirtualCluster.Member leader = leader(c);
+        for (VirtualCluster.Member m : c.members()) {
+            if (m != leader) {
+                assertThat(m.postgres().upstream()).hasValueSatisfying(u -> assertThat(u.member()).isEqualTo(leader.name()));
+                c.runUntil(() -> m.node().status().role() == Role.REPLICA, Duration.ofSeconds(5));
+                assertThat(m.node().status().role()).isEqualTo(Role.REPLICA);
+            }
+        }
+    }
+
+    @Test
+    void aCrashedLeaderIsReplacedAfterItsLeaseExpires() {
+        VirtualCluster c = cluster(3).start();
+        c.runUntil(c::isHealthy, Duration.ofSeconds(60));
+        VirtualCluster.Member old = leader(c);
+        long crashedAt = c.time().read();
+        old.killNode();
+        old.postgres().crash();
+        assertThat(c.runUntil(() -> c.writers().size() == 1 && c.writers().get(0) != old, TTL.multipliedBy(2))).isTrue();
+        long took = c.time().read() - crashedAt;
+        assertThat(Duration.ofNanos(took)).isLessThanOrEqualTo(TTL.plusSeconds(1));
+        old.boot();
+        assertThat(c.runUntil(c::isHealthy, Duration.ofSeconds(30))).as("the old leader rejoins as a replica").isTrue();
+        assertThat(old.postgres().isRunningReplica()).isTrue();
+    }
+
+    @Test
+    void aGracefulStopOfTheLeaderHandsOverWithoutWaitingForTheTtl() {
+        VirtualCluster c = cluster(3).start();
+        c.runUntil(c::isHealthy, Duration.ofSeconds(60));
+        VirtualCluster.Member old = leader(c);
+        boolean[] keyReleasedWhileWritable = {false};
+        c.time().afterEachStep(() -> {
+            if (c.leaderKey().isEmpty() && old.postgres().acceptsWrites()) {
+                keyReleasedWhileWritable[0] = true;
+            }
+        });
+        long stoppedAt = c.time().read();
+        old.stopGracefully();
+        assertThat(c.runUntil(() -> c.writers().size() == 1 && c.writers().get(0) != old, TTL)).isTrue();
+        assertThat(Duration.ofNanos(c.time().read() - stoppedAt)).isLessThan(Duration.ofSeconds(1));
+        assertThat(keyReleasedWhileWritable[0]).as("the key is released only after postgres stopped").isFalse();
+        assertThat(old.postgres().runState()).isIn(io.pgha.spi.RunState.STOPPED);
+    }
+
+    @Test
+    void aReplicaNoticesANewLeaderAtOnceNotAtItsNextTick() {
+        VirtualCluster c = cluster(3).start();
+        c.runUntil(c::isHealthy, Duration.ofSeconds(60));
+        VirtualCluster.Member old = leader(c);
+        DcsSession operator = c.operator();
+        String target = c.members().stream().map(VirtualCluster.Member::name).filter(n -> !n.equals(old.name())).findFirst().orElseThrow();
+        long requestedAt = c.time().read();
+        operator.compareAndSet(ClusterKey.FAILOVER, "{\"leader\":\"" + old.name() + "\",\"member\":\"" + target + "\"}", DcsEntry.ABSENT);
+        assertThat(c.runUntil(() -> c.leaderKey().map(target::equals).orElse(false) && c.isHealthy(), Duration.ofSeconds(10))).isTrue();
+        assertThat(Duration.ofNanos(c.time().read() - requestedAt)).as("switchover until every member streams again")
+                .isLessThan(Duration.ofSeconds(2));
+    }
+
+    @Test
+    void theFenceStopsWritesBeforeTheLeaseCanExpireEvenWhenTheLoopIsStuckInAStoreCall() {
+        VirtualCluster c = cluster(3).start();
+        c.runUntil(c::isHealthy, Duration.ofSeconds(60));
+        VirtualCluster.Member old = leader(c);
+        old.postgres().setExternalFence(false); // prove the engine's own fence, not the server's
+        c.dcs().partition(old.name());
+        old.setLoopStuck(true);
+        long[] fencedAt = {0};
+        long[] keyGoneAt = {0};
+        c.time().afterEachStep(() -> {
+            if (fencedAt[0] == 0 && !old.postgres().acceptsWrites()) {
+                fencedAt[0] = c.time().read();
+            }
+            if (keyGoneAt[0] == 0 && !c.leaderKey().map(old.name()::equals).orElse(false)) {
+                keyGoneAt[0] = c.time().read();
+            }
+        });
+        assertThat(c.runUntil(() -> c.writers().size() == 1 && c.writers().get(0) != old, TTL.multipliedBy(3))).isTrue();
+        assertThat(fencedAt[0]).as("fenced").isPositive();
+        assertThat(fencedAt[0]).as("fenced before the lease expired in the store").isLessThan(keyGoneAt[0]);
+        assertThat(log).anySatisfy(l -> assertThat(l).startsWith(old.name() + " Fenced["));
+    }
+
+    @Test
+    void aJvmFrozenLongerThanTheTtlNeverWritesAlongsideTheNewPrimary() {
+        VirtualCluster c = cluster(3).start();
+        c.runUntil(c::isHealthy, Duration.ofSeconds(60));
+        VirtualCluster.Member old = leader(c);
+        boolean[] twoWriters = {false};
+        c.time().afterEachStep(() -> twoWriters[0] |= c.writers().size() > 1);
+        old.pause();
+        assertThat(c.runUntil(() -> c.writers().size() == 1 && c.writers().get(0) != old, TTL.multipliedBy(3))).isTrue();
+        old.resume();
+        assertThat(c.runUntil(c::isHealthy, Duration.ofSeconds(30))).isTrue();
+        assertThat(twoWriters[0]).as("two writable primaries at one instant").isFalse();
+    }
+
+    @Test
+    void aCorruptMemberEntryIsSkippedAndTheLoopGoesOn() {
+        VirtualCluster c = cluster(1).start();
+        c.runUntil(c::isHealthy, Duration.ofSeconds(30));
+        DcsSession intruder = c.dcs().open(SessionSpec.member(c.scope(), "intruder", TTL, Duration.ofSeconds(1)));
+        intruder.touchMember("{definitely not json");
+        long cycles = c.member("n1").node().status().cycles();
+        c.advance(Duration.ofSeconds(20));
+        NodeStatus s = c.member("n1").node().status();
+        assertThat(s.cycles()).isGreaterThan(cycles + 5);
+        assertThat(s.role()).isEqualTo(Role.PRIMARY);
+        assertThat(c.isHealthy()).isTrue();
+    }
+
+    @Test
+    void aNodeWhoseDataBelongsToAnotherClusterStopsWithAClearError() {
+        VirtualCluster c = cluster(2);
+        c.member("n1").boot();
+        c.runUntil(() -> c.writers().size() == 1, Duration.ofSeconds(30));
+        // n2's data directory was initialized elsewhere: bootstrap it on its own first
+        c.member("n2").postgres().bootstrap();
+        c.advance(Duration.ofSeconds(1));
+        c.member("n2").boot();
+        c.advance(Duration.ofSeconds(5));
+        assertThat(log).anySatisfy(l -> assertThat(l).startsWith("n2 NodeFailed").contains("system ID mismatch"));
+        assertThat(c.member("n2").node().status().role()).isEqualTo(Role.FAILED);
+        assertThat(c.member("n1").node().status().role()).isEqualTo(Role.PRIMARY);
+    }
+
+    @Test
+    void everyDecisionAndRoleChangeIsAnEvent() {
+        VirtualCluster c = cluster(1).start();
+        c.runUntil(c::isHealthy, Duration.ofSeconds(30));
+        c.advance(Duration.ofSeconds(10));
+        assertThat(log).anySatisfy(l -> assertThat(l).startsWith("n1 RoleChanged[member=n1, from=UNINITIALIZED, to=STARTING"));
+        assertThat(log).anySatisfy(l -> assertThat(l).startsWith("n1 RoleChanged").contains("to=PRIMARY"));
+        long decisions = log.stream().filter(l -> l.startsWith("n1 Decision[")).count();
+        assertThat(decisions).isGreaterThanOrEqualTo(5);
+        assertThat(log).anySatisfy(l -> assertThat(l).contains("no action. I am (n1), the leader with the lock"));
+    }
+
+    @Test
+    void theLeaderRenewsOncePerLoopAndNoMoreWhenIdle() {
+        VirtualCluster c = cluster(1).start();
+        c.runUntil(c::isHealthy, Duration.ofSeconds(30));
+        c.advance(Duration.ofSeconds(10));
+        long before = c.dcs().requests();
+        c.advance(Duration.ofSeconds(100));
+        long perSecond = (c.dcs().requests() - before) / 100;
+        // one read and one renewal per 2 s loop
+        assertThat(perSecond).isLessThanOrEqualTo(1);
+    }
+}
