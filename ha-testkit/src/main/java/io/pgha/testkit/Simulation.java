@@ -6,18 +6,11 @@ import io.pgha.MemberTags;
 import io.pgha.SynchronousMode;
 import io.pgha.internal.InternalAccess;
 import io.pgha.internal.cluster.ClusterCodec;
-import io.pgha.internal.engine.HaEngine;
 import io.pgha.internal.engine.PlantedBug;
 import io.pgha.spi.ClusterKey;
 import io.pgha.spi.DcsEntry;
 import io.pgha.spi.DcsSession;
-import io.pgha.spi.PeerStatus;
-import io.pgha.spi.SessionSpec;
-import java.time.Clock;
 import java.time.Duration;
-import java.time.Instant;
-import java.time.ZoneId;
-import java.time.ZoneOffset;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.EnumSet;
@@ -28,7 +21,6 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.Random;
 import java.util.Set;
-import java.util.concurrent.CompletableFuture;
 
 /**
  * The deterministic cluster simulator: N {@link HaNode}s, an {@link InMemoryDcs} and N

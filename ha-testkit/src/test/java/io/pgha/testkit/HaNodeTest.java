@@ -2,7 +2,6 @@ package io.pgha.testkit;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.pgha.HaEvent;
 import io.pgha.NodeStatus;
 import io.pgha.Role;
 import io.pgha.spi.ClusterKey;

@@ -13,7 +13,6 @@ import io.pgha.spi.Lsn;
 import java.time.OffsetDateTime;
 import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
-import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -113,9 +112,7 @@ public final class ClusterCodec {
         boolean nofailover = truthy(t.get("nofailover"));
         int priority = t.has("failover_priority") ? Math.max(0, t.get("failover_priority").asInt(1)) : 1;
         Map<String, String> custom = new LinkedHashMap<>();
-        Iterator<Map.Entry<String, JsonNode>> it = t.fields();
-        while (it.hasNext()) {
-            Map.Entry<String, JsonNode> f = it.next();
+        for (Map.Entry<String, JsonNode> f : t.properties()) {
             switch (f.getKey()) {
                 case "nofailover", "failover_priority", "nosync", "noloadbalance", "clonefrom", "replicatefrom" -> {
                 }
