@@ -5,6 +5,9 @@ import io.pgha.internal.engine.EngineConfig;
 import io.pgha.internal.engine.HaEngine;
 import io.pgha.internal.engine.PlantedBug;
 import io.pgha.internal.engine.ThreadTaskScheduler;
+import io.pgha.internal.rest.HttpPeerClient;
+import io.pgha.internal.rest.RestServer;
+import java.net.InetSocketAddress;
 import io.pgha.spi.Dcs;
 import io.pgha.spi.PeerClient;
 import io.pgha.spi.PostgresController;
@@ -64,21 +67,41 @@ public final class HaNode implements AutoCloseable {
     private final HaEngine engine;
     private final EngineConfig config;
     private final List<AutoCloseable> owned;
+    private final Optional<RestServer> rest;
+    private final Optional<RestApiConfig> restApi;
+    private final boolean apiUrlGiven;
 
-    private HaNode(EngineConfig config, List<AutoCloseable> owned) {
+    private HaNode(EngineConfig config, List<AutoCloseable> owned, Optional<RestApiConfig> restApi, boolean apiUrlGiven) {
         this.config = config;
         this.owned = owned;
         this.engine = new HaEngine(config);
+        this.restApi = restApi;
+        this.apiUrlGiven = apiUrlGiven;
+        this.rest = restApi.map(r -> new RestServer(r, engine));
     }
 
     public static Builder builder() {
         return new Builder();
     }
 
-    /** Starts the HA loop; returns at once. A node starts once. */
+    /**
+     * Starts the REST API (if configured) and the HA loop; returns at once. A node starts once.
+     *
+     * @throws ConfigurationException if the REST API cannot listen (its port is taken)
+     */
     public HaNode start() {
-        engine.start();
+        rest.ifPresent(RestServer::start);
+        Optional<String> api = config.apiUrl();
+        if (rest.isPresent() && !apiUrlGiven) {
+            api = Optional.of(restApi.orElseThrow().apiUrl(rest.get().boundAddress().getPort()));
+        }
+        engine.start(api);
         return this;
+    }
+
+    /** Where the REST API listens (useful with port 0), if it is enabled and started. */
+    public Optional<InetSocketAddress> restAddress() {
+        return rest.map(RestServer::boundAddress);
     }
 
     /** The node's state as of its last cycle. */
@@ -106,6 +129,8 @@ public final class HaNode implements AutoCloseable {
 
     /** Stops gracefully without waiting; the stage completes when the node stopped. */
     public CompletionStage<Void> closeAsync() {
+        // health checks go first, so load balancers stop sending traffic before PostgreSQL stops
+        rest.ifPresent(RestServer::close);
         return engine.shutdown().whenComplete((v, e) -> closeOwned());
     }
 
@@ -167,6 +192,7 @@ public final class HaNode implements AutoCloseable {
         private MemberTags tags = MemberTags.DEFAULT;
         private PeerClient peerClient;
         private String apiUrl;
+        private RestApiConfig restApi;
         private Ticker ticker;
         private TaskScheduler scheduler;
         private java.util.concurrent.Executor executor;
@@ -290,7 +316,10 @@ public final class HaNode implements AutoCloseable {
             return this;
         }
 
-        /** How to ask peers for their live status during a leader race (default: read their member entries). */
+        /**
+         * How to ask peers for their live status during a leader race (default: {@code GET} on their
+         * {@code api_url}, Patroni's {@code /patroni}; a peer without one is judged by its member entry).
+         */
         public Builder peerClient(PeerClient client) {
             this.peerClient = Objects.requireNonNull(client, "peerClient");
             return this;
@@ -308,6 +337,15 @@ public final class HaNode implements AutoCloseable {
                 throw new ConfigurationException("api_url", "not a URL: '" + url + "'");
             }
             this.apiUrl = url;
+            return this;
+        }
+
+        /**
+         * Serves Patroni's REST API (health checks for HAProxy, status, switchover, ...). Also sets
+         * {@code api_url} unless {@link #apiUrl} was given.
+         */
+        public Builder restApi(RestApiConfig config) {
+            this.restApi = Objects.requireNonNull(config, "restapi");
             return this;
         }
 
@@ -382,10 +420,13 @@ public final class HaNode implements AutoCloseable {
                 owned.add(es::shutdown);
                 events = es;
             }
-            EngineConfig cfg = new EngineConfig(name, scope, settings, tags, dcs, postgres, Optional.ofNullable(peerClient),
-                    Optional.ofNullable(apiUrl), ticker != null ? ticker : Ticker.system(),
+            String api = apiUrl != null ? apiUrl : restApi != null ? restApi.apiUrl() : null;
+            PeerClient peers = peerClient != null ? peerClient
+                    : new HttpPeerClient(restApi == null ? Optional.empty() : restApi.tls());
+            EngineConfig cfg = new EngineConfig(name, scope, settings, tags, dcs, postgres, Optional.of(peers),
+                    Optional.ofNullable(api), ticker != null ? ticker : Ticker.system(),
                     clock != null ? clock : Clock.systemUTC(), loop, guard, heartbeat, events, listeners, bugs);
-            return new HaNode(cfg, owned);
+            return new HaNode(cfg, owned, Optional.ofNullable(restApi), apiUrl != null);
         }
 
         private static String requireName(String setting, String value) {

@@ -70,6 +70,15 @@ public interface PostgresController extends AutoCloseable {
     /** Sets {@code synchronous_standby_names} and reloads; completes when the server runs with it. */
     CompletionStage<Void> setSynchronousStandbys(SynchronousStandbys value);
 
+    /**
+     * Removes the stopped server's data directory, so the node can be cloned afresh (an operator's
+     * reinitialization, a failed rewind). Fails for a running server.
+     */
+    default CompletionStage<Void> removeData() {
+        return java.util.concurrent.CompletableFuture.failedFuture(
+                new UnsupportedOperationException(getClass().getSimpleName() + " cannot remove its data directory"));
+    }
+
     /** Runs {@code CHECKPOINT}. */
     CompletionStage<Void> checkpoint();
 

@@ -581,6 +581,26 @@ public final class FakePostgres implements PostgresController {
     }
 
     @Override
+    public CompletionStage<Void> removeData() {
+        return later(draw(timings.minQuick, timings.maxQuick), () -> {
+            synchronized (lock) {
+                if (runState == RunState.RUNNING || runState == RunState.STARTING) {
+                    throw new PostgresException("remove data: " + name + " is running");
+                }
+                wal.clear();
+                systemId = null;
+                timeline = 0;
+                timelineStart = 0;
+                standbySignal = false;
+                upstream = Optional.empty();
+                syncNames = SynchronousStandbys.NONE;
+                runState = RunState.UNINITIALIZED;
+            }
+            return null;
+        });
+    }
+
+    @Override
     public CompletionStage<Void> checkpoint() {
         return later(draw(timings.minQuick, timings.maxQuick), () -> {
             synchronized (lock) {

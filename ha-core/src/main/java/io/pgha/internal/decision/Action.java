@@ -147,6 +147,28 @@ public sealed interface Action {
         @Override public String describe() { return "rewind from " + source.member(); }
     }
 
+    /** Restart PostgreSQL in place (an operator's request). */
+    record RestartPostgres(java.time.Duration timeout) implements Action {
+        @Override public boolean isLong() { return true; }
+        @Override public String describe() { return "restart postgres"; }
+    }
+
+    /** Stop PostgreSQL and remove its data, to be cloned again (an operator's request). */
+    record Reinitialize() implements Action {
+        @Override public boolean isLong() { return true; }
+        @Override public String describe() { return "reinitialize: remove the data directory"; }
+    }
+
+    /** Reread PostgreSQL's configuration. */
+    record ReloadPostgres() implements Action {
+        @Override public String describe() { return "reload postgres"; }
+    }
+
+    /** Answer the operator's pending request. */
+    record AnswerRequest(boolean ok, String message) implements Action {
+        @Override public String describe() { return (ok ? "accept" : "refuse") + " request: " + message; }
+    }
+
     /** Cancel the long action in progress (a promotion after the lock was lost). */
     record CancelAction() implements Action {
         @Override public String describe() { return "cancel action in progress"; }

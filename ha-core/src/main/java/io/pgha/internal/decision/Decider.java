@@ -77,6 +77,9 @@ public final class Decider {
         }
         Cluster c = in.cluster().get();
         boolean iLead = c.isLeader(in.me());
+        if (in.memory().request().isPresent()) {
+            return request(in, c, iLead, in.memory().request().get());
+        }
         if (in.memory().action().isPresent()) {
             return actionInProgress(in, c, iLead);
         }
@@ -163,6 +166,40 @@ public final class Decider {
 
     private static String describeLocal(Optional<PostgresState> pg) {
         return pg.map(p -> p.isRunningReplica() ? "the replica" : "postgres").orElse("postgres");
+    }
+
+    // ------------------------------------------------------------------ an operator's request (REST API)
+
+    private static Decision request(DecisionInput in, Cluster c, boolean iLead, io.pgha.internal.engine.AdminRequest r) {
+        Optional<String> running = in.memory().action().map(a -> a.action().describe());
+        if (r instanceof io.pgha.internal.engine.AdminRequest.Reload) {
+            return Decision.soon("reload requested", new Action.ReloadPostgres(), new Action.AnswerRequest(true, "reloaded"));
+        }
+        if (r instanceof io.pgha.internal.engine.AdminRequest.Restart restart) {
+            if (running.isPresent()) {
+                return Decision.soon("restart requested while " + running.get() + " is in progress",
+                        new Action.AnswerRequest(false, running.get() + " is in progress"));
+            }
+            if (in.pg().map(p -> p.runState() == RunState.UNINITIALIZED).orElse(true)) {
+                return Decision.soon("restart requested but postgres has no data", new Action.AnswerRequest(false, "postgres is not initialized"));
+            }
+            return iLead ? Decision.of("restart requested: restarting postgres (keeping the leader lock)", new RenewLock(),
+                    new Action.RestartPostgres(restart.timeout()))
+                    : Decision.of("restart requested: restarting postgres", new Action.RestartPostgres(restart.timeout()));
+        }
+        io.pgha.internal.engine.AdminRequest.Reinitialize reinit = (io.pgha.internal.engine.AdminRequest.Reinitialize) r;
+        if (iLead) {
+            return Decision.soon("reinitialize refused", new Action.AnswerRequest(false, "I am the leader, can not reinitialize"));
+        }
+        if (!c.hasLeader()) {
+            return Decision.soon("reinitialize refused", new Action.AnswerRequest(false, "Cluster has no leader, can not reinitialize"));
+        }
+        if (running.isPresent()) {
+            return reinit.force()
+                    ? Decision.of("reinitialize requested (force): cancelling " + running.get(), new CancelAction(), new Action.Reinitialize())
+                    : Decision.soon("reinitialize refused", new Action.AnswerRequest(false, running.get() + " is in progress"));
+        }
+        return Decision.of("reinitialize requested: removing the data directory to clone from the leader", new Action.Reinitialize());
     }
 
     // ------------------------------------------------------------------ long action in progress (step 5)

@@ -1,5 +1,6 @@
 package io.pgha.internal.decision;
 
+import io.pgha.internal.engine.AdminRequest;
 import io.pgha.spi.DivergenceCheck;
 import io.pgha.spi.Lsn;
 import java.util.Objects;
@@ -16,11 +17,13 @@ import java.util.OptionalLong;
  * @param syncChangedAtFlush    the primary's flush position right after {@code synchronous_standby_names} last changed;
  *                              a standby counts as synchronous only once it flushed this far
  * @param fatal                 the reason the node stopped for good
+ * @param request               an operator's request waiting to be carried out
  */
 public record NodeMemory(Optional<RunningAction> action, OptionalLong primaryUnhealthySince,
-                         Optional<DivergenceResult> divergence, Lsn syncChangedAtFlush, Optional<String> fatal) {
+                         Optional<DivergenceResult> divergence, Lsn syncChangedAtFlush, Optional<String> fatal,
+                         Optional<AdminRequest> request) {
     public static final NodeMemory INITIAL = new NodeMemory(Optional.empty(), OptionalLong.empty(), Optional.empty(), Lsn.ZERO,
-            Optional.empty());
+            Optional.empty(), Optional.empty());
 
     public NodeMemory {
         Objects.requireNonNull(action);
@@ -28,6 +31,7 @@ public record NodeMemory(Optional<RunningAction> action, OptionalLong primaryUnh
         Objects.requireNonNull(divergence);
         Objects.requireNonNull(syncChangedAtFlush);
         Objects.requireNonNull(fatal);
+        Objects.requireNonNull(request);
     }
 
     /** A long action running in the async slot. */
@@ -39,22 +43,26 @@ public record NodeMemory(Optional<RunningAction> action, OptionalLong primaryUnh
     }
 
     public NodeMemory withAction(Optional<RunningAction> a) {
-        return new NodeMemory(a, primaryUnhealthySince, divergence, syncChangedAtFlush, fatal);
+        return new NodeMemory(a, primaryUnhealthySince, divergence, syncChangedAtFlush, fatal, request);
     }
 
     public NodeMemory withPrimaryUnhealthySince(OptionalLong since) {
-        return new NodeMemory(action, since, divergence, syncChangedAtFlush, fatal);
+        return new NodeMemory(action, since, divergence, syncChangedAtFlush, fatal, request);
     }
 
     public NodeMemory withDivergence(Optional<DivergenceResult> d) {
-        return new NodeMemory(action, primaryUnhealthySince, d, syncChangedAtFlush, fatal);
+        return new NodeMemory(action, primaryUnhealthySince, d, syncChangedAtFlush, fatal, request);
     }
 
     public NodeMemory withSyncChangedAtFlush(Lsn lsn) {
-        return new NodeMemory(action, primaryUnhealthySince, divergence, lsn, fatal);
+        return new NodeMemory(action, primaryUnhealthySince, divergence, lsn, fatal, request);
+    }
+
+    public NodeMemory withRequest(Optional<AdminRequest> r) {
+        return new NodeMemory(action, primaryUnhealthySince, divergence, syncChangedAtFlush, fatal, r);
     }
 
     public NodeMemory withFatal(String reason) {
-        return new NodeMemory(action, primaryUnhealthySince, divergence, syncChangedAtFlush, Optional.of(reason));
+        return new NodeMemory(action, primaryUnhealthySince, divergence, syncChangedAtFlush, Optional.of(reason), request);
     }
 }

@@ -73,8 +73,8 @@ public final class HaEngine {
     private final Set<String> warned = new HashSet<>();
 
     // lane-confined state
-    private DcsSession session;
-    private LeaseKeeper lease;
+    private volatile DcsSession session;
+    private volatile LeaseKeeper lease;
     private EffectiveConfig config;
     private NodeMemory memory = NodeMemory.INITIAL;
     private Optional<Cluster> lastCluster = Optional.empty();
@@ -96,9 +96,14 @@ public final class HaEngine {
     private CompletableFuture<?> asyncAction;
     private final List<Subscription> subscriptions = new java.util.concurrent.CopyOnWriteArrayList<>();
     private volatile boolean killed;
+    private volatile Optional<String> apiUrl = Optional.empty();
     private final CompletableFuture<Void> stopped = new CompletableFuture<>();
 
     private volatile NodeStatus status;
+    private volatile EngineView view;
+    private long lastCycleAt;
+    /** Completes the operator's request being carried out. */
+    private CompletableFuture<AdminRequest.Outcome> requestDone;
 
     public HaEngine(EngineConfig cfg) {
         this.cfg = cfg;
@@ -108,12 +113,20 @@ public final class HaEngine {
         this.config = EffectiveConfig.of(cfg.settings());
         this.status = new NodeStatus(me, cfg.scope(), Role.STOPPED, Optional.empty(), false, Optional.empty(), false,
                 Optional.empty(), false, lastReason, 0);
+        this.view = new EngineView(status, Optional.empty(), Optional.empty(), LeaseView.NOT_HELD, config, cfg.ticker().read(),
+                Optional.empty());
     }
 
     // ================================================================== lifecycle
 
     /** Opens the store session and starts the loop. Returns at once. */
     public void start() {
+        start(cfg.apiUrl());
+    }
+
+    /** As {@link #start()}, publishing {@code apiUrl} (known only once the REST API is bound). */
+    public void start(Optional<String> apiUrl) {
+        this.apiUrl = apiUrl;
         synchronized (this) {
             if (started) {
                 throw new IllegalStateException("node '" + me + "' was already started");
@@ -182,6 +195,9 @@ public final class HaEngine {
                 return;
             }
             stopping = true;
+            if (requestDone != null) {
+                answer(false, "the node is stopping");
+            }
             if (!started || session == null) {
                 stopped.complete(null);
                 return;
@@ -245,6 +261,62 @@ public final class HaEngine {
 
     public NodeStatus status() {
         return status;
+    }
+
+    /** The engine's knowledge as of its last cycle, for the REST API. */
+    public EngineView view() {
+        return view;
+    }
+
+    /** The lease belief right now (not as of the last cycle). */
+    public LeaseView leaseNow() {
+        LeaseKeeper k = lease;
+        return k == null ? LeaseView.NOT_HELD : k.view();
+    }
+
+    /** The engine's store session (the REST API writes failover requests and configuration through it). */
+    public DcsSession session() {
+        return session;
+    }
+
+    public EngineConfig config() {
+        return cfg;
+    }
+
+    /** Ticker time now. */
+    public long now() {
+        return cfg.ticker().read();
+    }
+
+    /**
+     * Hands an operator's request to the loop; completes when it was carried out (a restart), started
+     * (a reinitialization) or refused. One request at a time.
+     */
+    public CompletableFuture<AdminRequest.Outcome> submit(AdminRequest request) {
+        CompletableFuture<AdminRequest.Outcome> f = new CompletableFuture<>();
+        lane.execute(() -> {
+            if (stopping || !started) {
+                f.complete(new AdminRequest.Outcome(false, "the node is not running"));
+                return;
+            }
+            if (memory.request().isPresent() || requestDone != null) {
+                f.complete(new AdminRequest.Outcome(false, "another request is in progress"));
+                return;
+            }
+            memory = memory.withRequest(Optional.of(request));
+            requestDone = f;
+            wake();
+        });
+        return f;
+    }
+
+    private void answer(boolean ok, String message) {
+        CompletableFuture<AdminRequest.Outcome> f = requestDone;
+        requestDone = null;
+        memory = memory.withRequest(Optional.empty());
+        if (f != null) {
+            f.complete(new AdminRequest.Outcome(ok, message));
+        }
     }
 
     /** Test hook: freeze or unfreeze the loop lane (a loop thread stuck in a call). */
@@ -349,6 +421,7 @@ public final class HaEngine {
         CompletableFuture<Void> touch = ctx.cluster.isPresent() && memory.fatal().isEmpty() ? touchMember(ctx) : CompletableFuture.completedFuture(null);
         touch.whenComplete((v, e) -> lane.execute(() -> {
             cycleRunning = false;
+            lastCycleAt = cfg.ticker().read();
             publishStatus();
             if (stopping || memory.fatal().isPresent()) {
                 return;
@@ -397,18 +470,26 @@ public final class HaEngine {
         if (others.isEmpty()) {
             return CompletableFuture.completedFuture(Map.of());
         }
-        if (cfg.peerClient().isEmpty()) {
-            Map<String, PeerStatus> fromStore = new LinkedHashMap<>();
-            for (Member m : others) {
+        // with the default HTTP client, a peer that publishes no api_url (no REST API) is judged by its
+        // member entry; a client of the user's own decides for itself
+        boolean entriesForUnreachable = cfg.peerClient().map(p -> p instanceof io.pgha.internal.rest.HttpPeerClient).orElse(true);
+        Map<String, PeerStatus> fromStore = new java.util.concurrent.ConcurrentHashMap<>();
+        for (Member m : others) {
+            if (cfg.peerClient().isEmpty() || (entriesForUnreachable && m.apiUrl().isEmpty())) {
                 fromStore.put(m.name(), new PeerStatus(m.name(), m.isRunning(), !m.isPrimary(), m.xlogLocation(), m.timeline(),
                         m.tags().nofailover(), m.tags().failoverPriority()));
             }
-            return CompletableFuture.completedFuture(fromStore);
+        }
+        if (cfg.peerClient().isEmpty() || fromStore.size() == others.size()) {
+            return CompletableFuture.completedFuture(Map.copyOf(fromStore));
         }
         Duration timeout = config.settings().peerTimeout();
-        Map<String, PeerStatus> answers = new java.util.concurrent.ConcurrentHashMap<>();
+        Map<String, PeerStatus> answers = fromStore;
         List<CompletableFuture<?>> calls = new ArrayList<>();
         for (Member m : others) {
+            if (answers.containsKey(m.name())) {
+                continue;
+            }
             CompletableFuture<Optional<PeerStatus>> f = Futures.withTimeout(
                     Futures.call(() -> cfg.peerClient().get().fetch(m.name(), m.apiUrl(), timeout)),
                     timeout.toNanos(), cfg.loopScheduler(), () -> new java.util.concurrent.TimeoutException("peer timeout"));
@@ -517,6 +598,13 @@ public final class HaEngine {
                         return true;
                     });
         }
+        if (a instanceof Action.AnswerRequest r) {
+            answer(r.ok(), r.message());
+            return CompletableFuture.completedFuture(true);
+        }
+        if (a instanceof Action.ReloadPostgres) {
+            return timedPg(Futures.call(pg::reload), config.settings().retryTimeout()).thenApply(v -> true);
+        }
         if (a instanceof Action.CancelAction) {
             if (asyncAction != null) {
                 asyncAction.cancel(true);
@@ -557,6 +645,13 @@ public final class HaEngine {
         long now = cfg.ticker().read();
         actionEpoch++;
         memory = memory.withAction(Optional.of(new RunningAction(a, now)));
+        CompletableFuture<AdminRequest.Outcome> request = null;
+        if (a instanceof Action.RestartPostgres || a instanceof Action.Reinitialize) {
+            request = requestDone;
+            requestDone = null;
+            memory = memory.withRequest(Optional.empty());
+        }
+        CompletableFuture<AdminRequest.Outcome> answerWhenDone = request;
         Duration timeout = actionTimeout();
         CompletableFuture<Void> work = Futures.call(() -> runLong(a, ctx, timeout));
         CompletableFuture<Void> guarded = Futures.withTimeout(work, timeout.plus(config.settings().retryTimeout()).toNanos(),
@@ -574,8 +669,13 @@ public final class HaEngine {
             } else {
                 LOG.info("{}: {} done", me, a.describe());
             }
+            if (answerWhenDone != null) {
+                answerWhenDone.complete(e == null
+                        ? new AdminRequest.Outcome(true, a instanceof Action.Reinitialize ? "reinitialize started" : "restarted successfully")
+                        : new AdminRequest.Outcome(false, a.describe() + " failed: " + Futures.describe(e)));
+            }
             if (a instanceof Action.Promote || a instanceof Action.Demote || a instanceof Action.StartPostgres
-                    || a instanceof Action.Bootstrap) {
+                    || a instanceof Action.Bootstrap || a instanceof Action.Reinitialize) {
                 memory = memory.withDivergence(Optional.empty());
             }
             if (!stopping) {
@@ -606,6 +706,12 @@ public final class HaEngine {
         }
         if (a instanceof Action.Demote d) {
             return demote(d.mode(), timeout);
+        }
+        if (a instanceof Action.RestartPostgres r) {
+            return pg.restart(StopMode.FAST, r.timeout());
+        }
+        if (a instanceof Action.Reinitialize) {
+            return pg.stop(StopMode.IMMEDIATE, timeout).thenCompose(v -> pg.removeData());
         }
         if (a instanceof Action.Rewind r) {
             boolean running = ctx.pg.map(PostgresState::isRunning).orElse(false);
@@ -693,7 +799,7 @@ public final class HaEngine {
             case DEMOTING -> "demoted";
             default -> p.map(x -> x.inRecovery() ? "replica" : "primary").orElse("uninitialized");
         };
-        Member m = new Member(me, safeConnUrl(), cfg.apiUrl(), state, roleName,
+        Member m = new Member(me, safeConnUrl(), apiUrl, state, roleName,
                 p.map(PostgresState::walPosition).orElse(Lsn.ZERO),
                 p.map(PostgresState::receiveLsn).orElse(Lsn.ZERO),
                 p.map(PostgresState::replayLsn).orElse(Lsn.ZERO),
@@ -750,6 +856,8 @@ public final class HaEngine {
         boolean holds = lastCluster.map(c -> c.isLeader(me)).orElse(false) && lv.isValid(now);
         status = new NodeStatus(me, cfg.scope(), role, lastCluster.flatMap(Cluster::leader), holds, lastPg, dcsReachable,
                 dcsLastSeen, config.paused(), lastReason, cycles);
+        view = new EngineView(status, lastCluster, lastPg, lv, config, lastCycleAt,
+                memory.action().map(a -> a.action().describe()));
     }
 
     private void warnOnce(String warning) {

@@ -1,0 +1,122 @@
+package io.pgha.internal.rest;
+
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * Patroni's health-check endpoints as one decision each: 200 when the node fits the role the path
+ * asks for, 503 otherwise. HAProxy's {@code option httpchk} reads only the status line.
+ */
+final class HealthCheck {
+    private HealthCheck() {
+    }
+
+    /** Whether {@code path} is a health check (as opposed to a status or action endpoint). */
+    static boolean isHealthPath(String path) {
+        return switch (path) {
+            case "/", "/primary", "/master", "/leader", "/read-write", "/replica", "/read-only", "/sync", "/synchronous",
+                    "/async", "/asynchronous", "/health", "/liveness", "/readiness", "/read-only-sync", "/standby-leader",
+                    "/standby_leader" -> true;
+            default -> false;
+        };
+    }
+
+    /**
+     * The status code for {@code path} with its query parameters.
+     *
+     * @throws IllegalArgumentException for a malformed parameter (the caller answers 400)
+     */
+    static int evaluate(String path, Map<String, String> query, NodeFacts f, long ttlNanos, long maxLag) {
+        boolean ok = switch (path) {
+            case "/", "/primary", "/master", "/read-write", "/leader" -> f.leader();
+            case "/standby-leader", "/standby_leader" -> false;
+            case "/replica" -> replica(query, f, true);
+            case "/read-only" -> f.leader() || replica(query, f, false);
+            case "/sync", "/synchronous" -> f.inSyncKey() && replica(query, f, false);
+            case "/read-only-sync" -> f.leader() || (f.inSyncKey() && replica(query, f, false));
+            case "/async", "/asynchronous" -> !f.inSyncKey() && replica(query, f, false);
+            case "/health" -> f.running();
+            case "/liveness" -> f.paused() || f.sinceCycle() <= (f.leader() ? ttlNanos : 2 * ttlNanos);
+            case "/readiness" -> f.leader() || (f.replica() && f.streaming()
+                    && f.lag().map(l -> l <= lagParam(query).orElse(maxLag)).orElse(false));
+            default -> throw new IllegalArgumentException("not a health check: " + path);
+        };
+        return ok ? 200 : 503;
+    }
+
+    private static boolean replica(Map<String, String> query, NodeFacts f, boolean honourNoloadbalance) {
+        if (!f.running() || !f.replica()) {
+            return false;
+        }
+        if (honourNoloadbalance && f.tags().noloadbalance()) {
+            return false;
+        }
+        Optional<Long> maxLag = lagParam(query);
+        if (maxLag.isPresent() && f.lag().map(l -> l > maxLag.get()).orElse(true)) {
+            return false;
+        }
+        String state = query.get("replication_state");
+        if (state != null && !(state.equals("streaming") ? f.streaming() : !f.streaming())) {
+            return false;
+        }
+        for (Map.Entry<String, String> e : query.entrySet()) {
+            if (e.getKey().startsWith("tag_")) {
+                String tag = e.getKey().substring(4);
+                String value = tagValue(f, tag);
+                if (value == null || !value.equalsIgnoreCase(e.getValue())) {
+                    return false;
+                }
+            }
+        }
+        return true;
+    }
+
+    private static String tagValue(NodeFacts f, String tag) {
+        return switch (tag) {
+            case "nofailover" -> String.valueOf(f.tags().nofailover());
+            case "noloadbalance" -> String.valueOf(f.tags().noloadbalance());
+            case "nosync" -> String.valueOf(f.tags().nosync());
+            case "clonefrom" -> String.valueOf(f.tags().clonefrom());
+            case "failover_priority" -> String.valueOf(f.tags().failoverPriority());
+            case "replicatefrom" -> f.tags().replicatefrom().orElse(null);
+            default -> f.tags().custom().get(tag);
+        };
+    }
+
+    /** {@code ?lag=} as bytes: a number, or a number with a PostgreSQL unit (B, kB, MB, GB, TB). */
+    static Optional<Long> lagParam(Map<String, String> query) {
+        String v = query.get("lag");
+        if (v == null) {
+            return Optional.empty();
+        }
+        return Optional.of(parseBytes(v));
+    }
+
+    static long parseBytes(String text) {
+        String t = text.trim();
+        int i = 0;
+        while (i < t.length() && (Character.isDigit(t.charAt(i)) || t.charAt(i) == '.')) {
+            i++;
+        }
+        if (i == 0) {
+            throw new IllegalArgumentException("lag: not a size: '" + text + "'");
+        }
+        double n;
+        try {
+            n = Double.parseDouble(t.substring(0, i));
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("lag: not a size: '" + text + "'");
+        }
+        String unit = t.substring(i).trim().toLowerCase(Locale.ROOT);
+        long factor = switch (unit) {
+            case "", "b" -> 1;
+            case "kb", "k" -> 1024;
+            case "mb", "m" -> 1024L * 1024;
+            case "gb", "g" -> 1024L * 1024 * 1024;
+            case "tb", "t" -> 1024L * 1024 * 1024 * 1024;
+            default -> throw new IllegalArgumentException("lag: unknown unit '" + t.substring(i).trim() + "' in '" + text + "'");
+        };
+        return (long) (n * factor);
+    }
+}

@@ -1,0 +1,68 @@
+package io.pgha.internal.rest;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.pgha.internal.cluster.ClusterCodec;
+import io.pgha.spi.Lsn;
+import io.pgha.spi.PeerClient;
+import io.pgha.spi.PeerStatus;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import javax.net.ssl.SSLContext;
+
+/**
+ * Asks a peer for its status over its REST API ({@code GET <api_url>}, Patroni's {@code /patroni}),
+ * as Patroni does during a leader race. Works against Patroni nodes too.
+ */
+public final class HttpPeerClient implements PeerClient {
+    private final HttpClient client;
+
+    public HttpPeerClient(Optional<SSLContext> tls) {
+        HttpClient.Builder b = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).version(HttpClient.Version.HTTP_1_1);
+        tls.ifPresent(b::sslContext);
+        this.client = b.build();
+    }
+
+    @Override
+    public CompletionStage<Optional<PeerStatus>> fetch(String member, Optional<String> apiUrl, Duration timeout) {
+        if (apiUrl.isEmpty()) {
+            return CompletableFuture.completedFuture(Optional.empty());
+        }
+        HttpRequest request;
+        try {
+            request = HttpRequest.newBuilder(URI.create(apiUrl.get())).timeout(timeout).GET().build();
+        } catch (IllegalArgumentException e) {
+            return CompletableFuture.completedFuture(Optional.empty());
+        }
+        return client.sendAsync(request, HttpResponse.BodyHandlers.ofString())
+                .thenApply(r -> parse(member, r.body()));
+    }
+
+    /** Reads Patroni's {@code /patroni} document (pgha writes the same fields). */
+    static Optional<PeerStatus> parse(String member, String body) {
+        JsonNode n;
+        try {
+            n = ClusterCodec.JSON.readTree(body);
+        } catch (Exception e) {
+            return Optional.empty();
+        }
+        if (n == null || !n.isObject()) {
+            return Optional.empty();
+        }
+        boolean running = "running".equals(n.path("state").asText());
+        String role = n.path("role").asText("");
+        boolean primary = role.equals("primary") || role.equals("master") || role.equals("standby_leader");
+        JsonNode x = n.path("xlog");
+        long wal = primary ? x.path("location").asLong(0)
+                : Math.max(x.path("received_location").asLong(0), x.path("replayed_location").asLong(0));
+        JsonNode tags = n.path("tags");
+        boolean nofailover = tags.path("nofailover").asBoolean(false);
+        int priority = tags.has("failover_priority") ? tags.get("failover_priority").asInt(1) : 1;
+        return Optional.of(new PeerStatus(member, running, !primary, Lsn.of(wal), n.path("timeline").asInt(0), nofailover, priority));
+    }
+}

@@ -1,0 +1,50 @@
+package io.pgha.internal.rest;
+
+import io.pgha.MemberTags;
+import io.pgha.Role;
+import io.pgha.internal.cluster.Cluster;
+import io.pgha.internal.cluster.Member;
+import io.pgha.internal.decision.LeaseView;
+import io.pgha.internal.engine.EngineView;
+import io.pgha.spi.Lsn;
+import io.pgha.spi.PostgresState;
+import java.util.Optional;
+
+/**
+ * What the health checks and status documents need to know about this node right now, derived
+ * once per request from the engine's last cycle and its live lease belief.
+ *
+ * @param leader      holds the leader lock with a lease that is certainly valid <em>now</em> and runs as a primary
+ * @param replica     runs as a standby
+ * @param lag         bytes behind the leader's last optime, or empty when unknown
+ * @param sinceCycle  nanoseconds since the HA loop last finished a cycle
+ */
+record NodeFacts(String name, String scope, MemberTags tags, EngineView view, boolean running, boolean leader, boolean replica,
+                 boolean streaming, boolean inSyncKey, Optional<Long> lag, long sinceCycle, boolean paused, Optional<Cluster> cluster) {
+
+    static NodeFacts of(String name, String scope, MemberTags tags, EngineView view, LeaseView liveLease, long now) {
+        Optional<PostgresState> pg = view.postgres();
+        boolean running = pg.map(PostgresState::isRunning).orElse(false);
+        Optional<Cluster> cluster = view.cluster();
+        boolean named = cluster.map(c -> c.isLeader(name)).orElse(false);
+        boolean leader = named && liveLease.isValid(now) && pg.map(PostgresState::isRunningPrimary).orElse(false)
+                && view.status().role() == Role.PRIMARY;
+        boolean replica = pg.map(PostgresState::isRunningReplica).orElse(false);
+        boolean streaming = pg.map(PostgresState::streaming).orElse(false);
+        boolean inSync = cluster.flatMap(Cluster::sync).map(s -> s.standbys().contains(name)).orElse(false);
+        Optional<Long> lag = Optional.empty();
+        if (pg.isPresent() && cluster.isPresent()) {
+            long optime = cluster.get().leaderOptime().orElse(
+                    cluster.get().leaderMember().map(Member::xlogLocation).map(Lsn::value).orElse(0L));
+            if (optime > 0) {
+                lag = Optional.of(Math.max(0, optime - pg.get().walPosition().value()));
+            }
+        }
+        return new NodeFacts(name, scope, tags, view, running, leader, replica, streaming, inSync, lag, now - view.lastCycleAt(),
+                view.config().paused(), cluster);
+    }
+
+    Optional<PostgresState> pg() {
+        return view.postgres();
+    }
+}

@@ -1,0 +1,638 @@
+package io.pgha.internal.rest;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.sun.net.httpserver.HttpExchange;
+import com.sun.net.httpserver.HttpServer;
+import com.sun.net.httpserver.HttpsConfigurator;
+import com.sun.net.httpserver.HttpsParameters;
+import com.sun.net.httpserver.HttpsServer;
+import io.pgha.ConfigurationException;
+import io.pgha.RestApiConfig;
+import io.pgha.internal.cluster.Cluster;
+import io.pgha.internal.cluster.ClusterCodec;
+import io.pgha.internal.cluster.DynamicConfig;
+import io.pgha.internal.cluster.FailoverRequest;
+import io.pgha.internal.cluster.Member;
+import io.pgha.internal.engine.AdminRequest;
+import io.pgha.internal.engine.EngineView;
+import io.pgha.internal.engine.HaEngine;
+import io.pgha.spi.ClusterKey;
+import io.pgha.spi.ClusterSnapshot;
+import io.pgha.spi.DcsEntry;
+import io.pgha.spi.DcsSession;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.BindException;
+import java.net.InetSocketAddress;
+import java.net.URLDecoder;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.time.Duration;
+import java.time.OffsetDateTime;
+import java.time.format.DateTimeParseException;
+import java.util.Base64;
+import java.util.LinkedHashMap;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import javax.net.ssl.SSLParameters;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The REST API, Patroni-compatible: health checks for HAProxy, status documents for tools and
+ * peers, and operator actions. Served by the JDK's HTTP server on a small thread pool of its own.
+ * A bad request gets 400 with one line saying why, never a stack trace.
+ */
+public final class RestServer implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(RestServer.class);
+
+    private final RestApiConfig config;
+    private final HaEngine engine;
+    private HttpServer server;
+    private ExecutorService pool;
+
+    public RestServer(RestApiConfig config, HaEngine engine) {
+        this.config = config;
+        this.engine = engine;
+    }
+
+    /** Binds and starts serving. */
+    public void start() {
+        try {
+            if (config.tls().isPresent()) {
+                HttpsServer https = HttpsServer.create(config.listen(), 64);
+                https.setHttpsConfigurator(new HttpsConfigurator(config.tls().get()) {
+                    @Override
+                    public void configure(HttpsParameters params) {
+                        SSLParameters p = getSSLContext().getDefaultSSLParameters();
+                        p.setNeedClientAuth(config.clientAuth() == RestApiConfig.ClientAuth.REQUIRED);
+                        p.setWantClientAuth(config.clientAuth() == RestApiConfig.ClientAuth.OPTIONAL);
+                        params.setSSLParameters(p);
+                    }
+                });
+                server = https;
+            } else {
+                server = HttpServer.create(config.listen(), 64);
+            }
+        } catch (BindException e) {
+            throw new ConfigurationException("restapi.listen", config.listen().getHostString() + ":" + config.listen().getPort()
+                    + " is already in use or not available (" + e.getMessage() + ")");
+        } catch (IOException e) {
+            throw new ConfigurationException("restapi.listen", "cannot listen on " + config.listen() + ": " + e.getMessage());
+        }
+        String name = engine.config().name();
+        pool = Executors.newFixedThreadPool(config.threads(), r -> {
+            Thread t = new Thread(r, "pgha-" + name + "-rest");
+            t.setDaemon(true);
+            return t;
+        });
+        server.setExecutor(pool);
+        server.createContext("/", this::handle);
+        server.start();
+        LOG.info("{}: REST API listening on {} ({})", name, boundAddress(), config.apiUrl());
+    }
+
+    public InetSocketAddress boundAddress() {
+        return server.getAddress();
+    }
+
+    @Override
+    public void close() {
+        if (server != null) {
+            server.stop(0);
+        }
+        if (pool != null) {
+            pool.shutdownNow();
+        }
+    }
+
+    // ============================================================================ plumbing
+
+    /** A request the client got wrong: answered with this code and message. */
+    static final class HttpError extends RuntimeException {
+        final int code;
+
+        HttpError(int code, String message) {
+            super(message);
+            this.code = code;
+        }
+    }
+
+    private record Reply(int code, String contentType, String body) {
+        static Reply json(int code, JsonNode body) {
+            return new Reply(code, "application/json", body.toString());
+        }
+
+        static Reply text(int code, String body) {
+            return new Reply(code, "text/plain; charset=utf-8", body);
+        }
+    }
+
+    private void handle(HttpExchange ex) {
+        Reply reply;
+        String method = ex.getRequestMethod().toUpperCase(Locale.ROOT);
+        try {
+            String path = ex.getRequestURI().getPath();
+            if (path.length() > 1 && path.endsWith("/")) {
+                path = path.substring(0, path.length() - 1);
+            }
+            Map<String, String> query = query(ex.getRequestURI().getRawQuery());
+            boolean unsafe = method.equals("POST") || method.equals("PUT") || method.equals("PATCH") || method.equals("DELETE");
+            if (unsafe && !authorized(ex)) {
+                ex.getResponseHeaders().add("WWW-Authenticate", "Basic realm=\"pgha\"");
+                throw new HttpError(401, "no or wrong credentials");
+            }
+            String body = unsafe ? readBody(ex) : "";
+            reply = route(method, path, query, body);
+        } catch (HttpError e) {
+            reply = Reply.text(e.code, e.getMessage());
+        } catch (RuntimeException e) {
+            LOG.error("{}: REST request {} {} failed", engine.config().name(), method, ex.getRequestURI().getPath(), e);
+            reply = Reply.text(500, "internal error");
+        }
+        send(ex, method, reply);
+    }
+
+    private static void send(HttpExchange ex, String method, Reply reply) {
+        try (ex) {
+            byte[] bytes = reply.body().getBytes(StandardCharsets.UTF_8);
+            ex.getResponseHeaders().set("Content-Type", reply.contentType());
+            boolean noBody = method.equals("HEAD") || method.equals("OPTIONS");
+            ex.sendResponseHeaders(reply.code(), noBody ? -1 : bytes.length == 0 ? -1 : bytes.length);
+            if (!noBody && bytes.length > 0) {
+                try (OutputStream out = ex.getResponseBody()) {
+                    out.write(bytes);
+                }
+            }
+        } catch (IOException e) {
+            LOG.debug("could not send a REST reply: {}", e.toString());
+        }
+    }
+
+    private boolean authorized(HttpExchange ex) {
+        if (config.username().isEmpty()) {
+            return true;
+        }
+        String header = ex.getRequestHeaders().getFirst("Authorization");
+        if (header == null || !header.regionMatches(true, 0, "Basic ", 0, 6)) {
+            return false;
+        }
+        byte[] given;
+        try {
+            given = Base64.getDecoder().decode(header.substring(6).trim());
+        } catch (IllegalArgumentException e) {
+            return false;
+        }
+        char[] pw = config.password().orElse(new char[0]);
+        byte[] expected = (config.username().get() + ":" + new String(pw)).getBytes(StandardCharsets.UTF_8);
+        java.util.Arrays.fill(pw, '\0');
+        return MessageDigest.isEqual(given, expected);
+    }
+
+    private String readBody(HttpExchange ex) {
+        String length = ex.getRequestHeaders().getFirst("Content-Length");
+        if (length != null) {
+            try {
+                if (Long.parseLong(length.trim()) > config.maxBodyBytes()) {
+                    throw new HttpError(400, "request body too large (more than " + config.maxBodyBytes() + " bytes)");
+                }
+            } catch (NumberFormatException e) {
+                throw new HttpError(400, "bad Content-Length");
+            }
+        }
+        try (InputStream in = ex.getRequestBody()) {
+            byte[] data = in.readNBytes(config.maxBodyBytes() + 1);
+            if (data.length > config.maxBodyBytes()) {
+                throw new HttpError(400, "request body too large (more than " + config.maxBodyBytes() + " bytes)");
+            }
+            return new String(data, StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            throw new HttpError(400, "could not read the request body");
+        }
+    }
+
+    static Map<String, String> query(String raw) {
+        Map<String, String> q = new LinkedHashMap<>();
+        if (raw == null || raw.isEmpty()) {
+            return q;
+        }
+        for (String part : raw.split("&")) {
+            if (part.isEmpty()) {
+                continue;
+            }
+            int eq = part.indexOf('=');
+            try {
+                String k = URLDecoder.decode(eq < 0 ? part : part.substring(0, eq), StandardCharsets.UTF_8);
+                String v = eq < 0 ? "" : URLDecoder.decode(part.substring(eq + 1), StandardCharsets.UTF_8);
+                q.put(k, v);
+            } catch (IllegalArgumentException e) {
+                throw new HttpError(400, "malformed query string");
+            }
+        }
+        return q;
+    }
+
+    private static ObjectNode jsonObject(String body, boolean required) {
+        if (body.isBlank()) {
+            if (required) {
+                throw new HttpError(400, "a JSON object body is required");
+            }
+            return ClusterCodec.JSON.createObjectNode();
+        }
+        JsonNode n;
+        try {
+            n = ClusterCodec.JSON.readTree(body);
+        } catch (JsonProcessingException e) {
+            throw new HttpError(400, "the body is not valid JSON");
+        }
+        if (n == null || !n.isObject()) {
+            throw new HttpError(400, "the body must be a JSON object");
+        }
+        return (ObjectNode) n;
+    }
+
+    // ============================================================================ routing
+
+    private NodeFacts facts() {
+        EngineView v = engine.view();
+        return NodeFacts.of(engine.config().name(), engine.config().scope(), engine.config().tags(), v, engine.leaseNow(), engine.now());
+    }
+
+    private Reply route(String method, String path, Map<String, String> query, String body) {
+        if (HealthCheck.isHealthPath(path)) {
+            requireMethod(method, "GET", "HEAD", "OPTIONS");
+            NodeFacts f = facts();
+            int code;
+            try {
+                code = HealthCheck.evaluate(path, query, f, f.view().config().ttlNanos(), f.view().config().settings().maximumLagOnFailover());
+            } catch (IllegalArgumentException e) {
+                throw new HttpError(400, e.getMessage());
+            }
+            return Reply.json(code, StatusDocuments.patroni(f));
+        }
+        switch (path) {
+            case "/patroni" -> {
+                requireMethod(method, "GET", "HEAD");
+                return Reply.json(200, StatusDocuments.patroni(facts()));
+            }
+            case "/cluster" -> {
+                requireMethod(method, "GET", "HEAD");
+                return Reply.json(200, StatusDocuments.cluster(freshCluster()));
+            }
+            case "/history" -> {
+                requireMethod(method, "GET", "HEAD");
+                return Reply.json(200, StatusDocuments.history(freshCluster()));
+            }
+            case "/metrics" -> {
+                requireMethod(method, "GET", "HEAD");
+                return new Reply(200, "text/plain; version=0.0.4; charset=utf-8", StatusDocuments.metrics(facts()));
+            }
+            case "/config" -> {
+                requireMethod(method, "GET", "HEAD", "PATCH", "PUT");
+                return switch (method) {
+                    case "PATCH" -> patchConfig(body);
+                    case "PUT" -> putConfig(body);
+                    default -> getConfig();
+                };
+            }
+            case "/switchover", "/failover" -> {
+                if (method.equals("DELETE") && path.equals("/switchover")) {
+                    return cancelSwitchover();
+                }
+                requireMethod(method, "POST");
+                return switchover(path.equals("/failover"), jsonObject(body, true));
+            }
+            case "/restart" -> {
+                requireMethod(method, "POST");
+                return restart(jsonObject(body, false));
+            }
+            case "/reinitialize" -> {
+                requireMethod(method, "POST");
+                ObjectNode b = jsonObject(body, false);
+                AdminRequest.Outcome o = await(engine.submit(new AdminRequest.Reinitialize(b.path("force").asBoolean(false))),
+                        Duration.ofSeconds(30));
+                return Reply.text(o.ok() ? 200 : 503, o.message());
+            }
+            case "/reload" -> {
+                requireMethod(method, "POST");
+                engine.submit(new AdminRequest.Reload());
+                return Reply.text(202, "reload scheduled");
+            }
+            default -> throw new HttpError(404, "no such endpoint: " + path);
+        }
+    }
+
+    private static void requireMethod(String method, String... allowed) {
+        for (String a : allowed) {
+            if (a.equals(method)) {
+                return;
+            }
+        }
+        throw new HttpError(405, "method " + method + " is not allowed here");
+    }
+
+    private DcsSession session() {
+        DcsSession s = engine.session();
+        if (s == null) {
+            throw new HttpError(503, "the node has not started");
+        }
+        return s;
+    }
+
+    private ClusterSnapshot readSnapshot() {
+        try {
+            return session().read().toCompletableFuture().get(engine.view().config().settings().retryTimeout().toMillis() + 500,
+                    TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new HttpError(503, "interrupted");
+        } catch (Exception e) {
+            throw new HttpError(503, "the store cannot be read: " + describe(e));
+        }
+    }
+
+    private Cluster freshCluster() {
+        return ClusterCodec.decode(readSnapshot());
+    }
+
+    private boolean write(java.util.function.Function<DcsSession, java.util.concurrent.CompletionStage<Boolean>> call) {
+        try {
+            return call.apply(session()).toCompletableFuture().get(engine.view().config().settings().retryTimeout().toMillis() + 500,
+                    TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new HttpError(503, "interrupted");
+        } catch (HttpError e) {
+            throw e;
+        } catch (Exception e) {
+            throw new HttpError(503, "the store write failed: " + describe(e));
+        }
+    }
+
+    private static String describe(Throwable e) {
+        Throwable t = e;
+        while ((t instanceof java.util.concurrent.ExecutionException || t instanceof java.util.concurrent.CompletionException)
+                && t.getCause() != null) {
+            t = t.getCause();
+        }
+        return t.getMessage() == null ? t.getClass().getSimpleName() : t.getMessage();
+    }
+
+    private static <T> T await(java.util.concurrent.CompletableFuture<T> f, Duration max) {
+        try {
+            return f.get(max.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new HttpError(503, "interrupted");
+        } catch (java.util.concurrent.TimeoutException e) {
+            throw new HttpError(503, "no outcome within " + max.toSeconds() + " s");
+        } catch (java.util.concurrent.ExecutionException e) {
+            throw new HttpError(503, describe(e));
+        }
+    }
+
+    // ============================================================================ configuration
+
+    private Reply getConfig() {
+        Cluster c = freshCluster();
+        return c.config().map(e -> Reply.json(200, e.config().toJson()))
+                .orElseThrow(() -> new HttpError(502, "the cluster has no dynamic configuration"));
+    }
+
+    private Reply patchConfig(String body) {
+        ObjectNode patch = jsonObject(body, true);
+        ClusterSnapshot s = readSnapshot();
+        DcsEntry current = s.get(ClusterKey.CONFIG).orElseThrow(() -> new HttpError(503, "the cluster has no dynamic configuration"));
+        JsonNode base;
+        try {
+            base = ClusterCodec.JSON.readTree(current.value());
+        } catch (JsonProcessingException e) {
+            base = ClusterCodec.JSON.createObjectNode();
+        }
+        ObjectNode merged = base != null && base.isObject() ? ((ObjectNode) base).deepCopy() : ClusterCodec.JSON.createObjectNode();
+        mergeInto(merged, patch);
+        validate(merged);
+        if (!write(d -> d.compareAndSet(ClusterKey.CONFIG, merged.toString(), current.version()))) {
+            throw new HttpError(409, "the configuration changed meanwhile; read it again and retry");
+        }
+        engine.wake();
+        return Reply.json(200, merged);
+    }
+
+    private Reply putConfig(String body) {
+        ObjectNode replacement = jsonObject(body, true);
+        validate(replacement);
+        ClusterSnapshot s = readSnapshot();
+        long version = s.get(ClusterKey.CONFIG).map(DcsEntry::version).orElse(DcsEntry.ABSENT);
+        if (!write(d -> d.compareAndSet(ClusterKey.CONFIG, replacement.toString(), version))) {
+            throw new HttpError(409, "the configuration changed meanwhile; read it again and retry");
+        }
+        engine.wake();
+        return Reply.json(200, replacement);
+    }
+
+    /** Patroni's PATCH: objects merge recursively, {@code null} deletes a key, anything else replaces. */
+    static void mergeInto(ObjectNode target, JsonNode patch) {
+        for (Map.Entry<String, JsonNode> f : patch.properties()) {
+            JsonNode v = f.getValue();
+            if (v.isNull()) {
+                target.remove(f.getKey());
+            } else if (v.isObject() && target.get(f.getKey()) instanceof ObjectNode inner) {
+                mergeInto(inner, v);
+            } else {
+                target.set(f.getKey(), v.deepCopy());
+            }
+        }
+    }
+
+    private static void validate(ObjectNode config) {
+        DynamicConfig d = new DynamicConfig(config);
+        d.ttl();
+        d.loopWait();
+        d.retryTimeout();
+        d.maximumLagOnFailover();
+        d.primaryStartTimeout();
+        d.paused();
+        d.synchronousMode();
+        d.synchronousNodeCount();
+        d.usePgRewind();
+        d.checkTimeline();
+        if (!d.problems().isEmpty()) {
+            throw new HttpError(400, "invalid configuration: " + String.join("; ", d.problems()));
+        }
+    }
+
+    // ============================================================================ switchover and failover
+
+    private Reply switchover(boolean failover, ObjectNode body) {
+        Optional<String> leader = text(body, "leader").or(() -> text(body, "master"));
+        Optional<String> candidate = text(body, "candidate").or(() -> text(body, "member"));
+        Optional<OffsetDateTime> at = Optional.empty();
+        Optional<String> when = text(body, "scheduled_at");
+        if (when.isPresent()) {
+            if (failover) {
+                throw new HttpError(400, "Failover can't be scheduled");
+            }
+            try {
+                at = Optional.of(OffsetDateTime.parse(when.get()));
+            } catch (DateTimeParseException e) {
+                try {
+                    java.time.LocalDateTime.parse(when.get());
+                    throw new HttpError(400, "Timezone information is mandatory for the scheduled switchover");
+                } catch (DateTimeParseException e2) {
+                    throw new HttpError(400, "Unable to parse scheduled timestamp: '" + when.get() + "'");
+                }
+            }
+        }
+        if (failover && candidate.isEmpty()) {
+            throw new HttpError(400, "Failover could be performed only to a specific candidate");
+        }
+        if (!failover && leader.isEmpty()) {
+            throw new HttpError(400, "Switchover could be performed only from a specific leader");
+        }
+        if (candidate.isPresent() && leader.isPresent() && candidate.equals(leader)) {
+            throw new HttpError(400, "Switchover target and source are the same");
+        }
+        Cluster c = freshCluster();
+        boolean paused = c.dynamicConfig().paused().orElse(false);
+        if (paused && at.isPresent()) {
+            throw new HttpError(400, "Can't schedule switchover in the paused state");
+        }
+        if (paused && candidate.isEmpty()) {
+            throw new HttpError(400, "Switchover is possible only to a specific candidate in a paused state");
+        }
+        if (at.isPresent() && at.get().toInstant().isBefore(engine.config().wallClock().instant())) {
+            throw new HttpError(422, "Cannot schedule switchover in the past");
+        }
+        if (leader.isPresent() && !c.leader().equals(leader)) {
+            throw new HttpError(412, "leader name does not match");
+        }
+        if (candidate.isPresent()) {
+            Member m = c.member(candidate.get()).orElseThrow(() -> new HttpError(412, "candidate '" + candidate.get()
+                    + "' is not a member of the cluster"));
+            if (!m.tags().canFailover()) {
+                throw new HttpError(412, "candidate '" + candidate.get() + "' is tagged nofailover");
+            }
+            boolean syncMode = c.dynamicConfig().synchronousMode().map(io.pgha.SynchronousMode::enabled)
+                    .orElse(engine.view().config().syncMode().enabled());
+            if (!failover && syncMode && !c.sync().map(s -> s.standbys().contains(candidate.get())).orElse(false)) {
+                throw new HttpError(412, "candidate name does not match with sync_standby");
+            }
+        }
+        boolean anyCandidate = c.members().values().stream().anyMatch(m -> !c.isLeader(m.name()) && m.isRunning()
+                && m.tags().canFailover() && candidate.map(m.name()::equals).orElse(true));
+        if (!anyCandidate) {
+            throw new HttpError(412, "failover is not possible: no good candidates have been found");
+        }
+        String value = ClusterCodec.encodeFailover(leader, candidate, at);
+        long version = c.failover().map(FailoverRequest::version).orElse(DcsEntry.ABSENT);
+        if (!write(d -> d.compareAndSet(ClusterKey.FAILOVER, value, version))) {
+            throw new HttpError(503, "failed to write the failover key: it changed meanwhile");
+        }
+        engine.wake();
+        String what = failover ? "Failover" : "Switchover";
+        if (at.isPresent()) {
+            return Reply.text(202, what + " scheduled");
+        }
+        return pollResult(what, c.leader(), candidate);
+    }
+
+    /** Waits for the outcome the way Patroni does: up to 2 × max(10 s, loop_wait). */
+    private Reply pollResult(String what, Optional<String> oldLeader, Optional<String> candidate) {
+        Duration loopWait = engine.view().config().settings().loopWait();
+        Duration wait = (loopWait.compareTo(Duration.ofSeconds(10)) > 0 ? loopWait : Duration.ofSeconds(10)).multipliedBy(2);
+        long deadline = System.nanoTime() + wait.toNanos();
+        while (System.nanoTime() < deadline) {
+            Cluster now;
+            try {
+                now = freshCluster();
+            } catch (HttpError e) {
+                now = null;
+            }
+            if (now != null) {
+                Optional<String> l = now.leader();
+                if (l.isPresent() && !l.equals(oldLeader)) {
+                    if (candidate.isEmpty() || candidate.equals(l)) {
+                        return Reply.text(200, "Successfully " + (what.equals("Failover") ? "failed over" : "switched over") + " to \""
+                                + l.get() + "\"");
+                    }
+                    return Reply.text(200, what + " to \"" + l.get() + "\" instead of \"" + candidate.get() + "\"");
+                }
+                if (now.failover().isEmpty() && l.equals(oldLeader)) {
+                    return Reply.text(503, what + " failed");
+                }
+            }
+            try {
+                Thread.sleep(100);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+        }
+        return Reply.text(503, what + " status unknown");
+    }
+
+    private Reply cancelSwitchover() {
+        Cluster c = freshCluster();
+        Optional<FailoverRequest> fo = c.failover().filter(f -> f.scheduledAt().isPresent());
+        if (fo.isEmpty()) {
+            throw new HttpError(404, "no switchover is scheduled");
+        }
+        if (!write(d -> d.compareAndDelete(ClusterKey.FAILOVER, fo.get().version()))) {
+            throw new HttpError(409, "the switchover changed meanwhile");
+        }
+        return Reply.text(200, "scheduled switchover deleted");
+    }
+
+    // ============================================================================ restart
+
+    private Reply restart(ObjectNode body) {
+        if (body.hasNonNull("schedule")) {
+            throw new HttpError(400, "scheduled restarts are not supported by pgha yet");
+        }
+        Optional<String> role = text(body, "role");
+        if (role.isPresent()) {
+            String mine = StatusDocuments.role(facts());
+            boolean matches = switch (role.get()) {
+                case "primary", "master" -> mine.equals("primary");
+                case "replica" -> mine.equals("replica");
+                case "any" -> true;
+                default -> throw new HttpError(400, "role must be primary, replica or any, got '" + role.get() + "'");
+            };
+            if (!matches) {
+                return Reply.text(503, "restart conditions are not satisfied");
+            }
+        }
+        Duration timeout = Duration.ofSeconds(60);
+        if (body.has("timeout")) {
+            try {
+                timeout = Duration.ofMillis((long) (Double.parseDouble(body.get("timeout").asText()) * 1000));
+            } catch (NumberFormatException e) {
+                throw new HttpError(400, "timeout must be a number of seconds");
+            }
+            if (timeout.isNegative() || timeout.isZero()) {
+                throw new HttpError(400, "timeout must be positive");
+            }
+        }
+        AdminRequest.Outcome o = await(engine.submit(new AdminRequest.Restart(timeout)), timeout.plusSeconds(10));
+        return Reply.text(o.ok() ? 200 : 503, o.ok() ? "restarted successfully" : "restart failed: " + o.message());
+    }
+
+    private static Optional<String> text(ObjectNode n, String field) {
+        JsonNode v = n.get(field);
+        if (v == null || v.isNull()) {
+            return Optional.empty();
+        }
+        if (!v.isTextual()) {
+            throw new HttpError(400, field + " must be a string");
+        }
+        return Optional.of(v.asText()).filter(s -> !s.isBlank());
+    }
+}
