@@ -1,0 +1,88 @@
+package io.pgha.internal.config;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.pgha.ConfigurationException;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+
+class AgentConfigTest {
+    private static String seed() throws IOException {
+        try (InputStream in = AgentConfigTest.class.getResourceAsStream("/config/seed-patroni.yml")) {
+            return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+        }
+    }
+
+    @Test
+    void theSeedChaptersPatroniYmlIsAccepted() throws IOException {
+        AgentConfig c = AgentConfig.parse(seed(), "seed-patroni.yml");
+        assertThat(c.scope()).isEqualTo("batman");
+        assertThat(c.namespace()).isEqualTo("/service");
+        assertThat(c.dcs()).isInstanceOfSatisfying(AgentConfig.DcsConfig.Etcd.class, e ->
+                assertThat(e.endpoints()).containsExactly("http://127.0.0.1:2379", "http://127.0.0.2:2379", "http://127.0.0.3:2379"));
+        assertThat(c.warnings()).anySatisfy(w -> assertThat(w).startsWith("bootstrap.dcs.etcd: the store belongs at the top level"));
+        assertThat(c.bootstrap().dcs().path("ttl").asInt()).isEqualTo(30);
+        assertThat(c.bootstrap().dcs().has("etcd")).as("the store section is not dynamic configuration").isFalse();
+        assertThat(c.bootstrap().initdb()).containsExactly("--auth-method=md5", "--encoding=UTF8", "--locale=en_US.UTF-8");
+        assertThat(c.bootstrap().pgHba()).hasSize(2);
+        assertThat(c.bootstrap().users()).containsKeys("admin", "replicator");
+        assertThat(c.postgresql().replication().username()).isEqualTo("replicator");
+        assertThat(c.postgresql().superuser()).isEmpty();
+        assertThat(c.postgresql().dataDir()).isEqualTo(Path.of("/data/postgresql"));
+        assertThat(c.postgresql().parameters()).containsEntry("shared_buffers", "256MB");
+        assertThat(c.restapi()).hasValueSatisfying(r -> assertThat(r.listen().port()).isEqualTo(8008));
+        assertThat(c.unsupported()).isEmpty();
+    }
+
+    @Test
+    void passwordsNeverShowInToString() throws IOException {
+        AgentConfig c = AgentConfig.parse(seed(), "seed-patroni.yml");
+        assertThat(c.toString()).doesNotContain("repl_password").doesNotContain("strong_password");
+    }
+
+    @Test
+    void keysPghaDoesNotSupportAreListedByName() {
+        AgentConfig c = AgentConfig.parse("""
+                scope: s
+                name: n
+                etcd3: {hosts: 127.0.0.1:2379}
+                watchdog: {mode: required}
+                postgresql:
+                  listen: 127.0.0.1:5432
+                  data_dir: /tmp/d
+                  callbacks: {on_start: /bin/true}
+                  authentication: {replication: {username: r, password: p}}
+                restapi: {listen: 127.0.0.1:8008, http_extra_headers: {X: y}}
+                """, "test");
+        assertThat(c.unsupported()).containsExactlyInAnyOrder("postgresql.callbacks", "restapi.http_extra_headers", "watchdog");
+    }
+
+    @Test
+    void aMissingRequiredKeyIsNamed() {
+        assertThatThrownBy(() -> AgentConfig.parse("name: n\netcd3: {host: 127.0.0.1:2379}\n", "test"))
+                .isInstanceOf(ConfigurationException.class).hasMessage("scope: is required");
+        assertThatThrownBy(() -> AgentConfig.parse("scope: s\nname: n\netcd3: {host: 127.0.0.1:2379}\npostgresql: {listen: 127.0.0.1:5432}\n", "test"))
+                .hasMessage("postgresql.data_dir: is required");
+        assertThatThrownBy(() -> AgentConfig.parse("scope: s\nname: n\npostgresql: {listen: 127.0.0.1:5432, data_dir: /x}\n", "test"))
+                .hasMessageStartingWith("etcd3: no store configured");
+    }
+
+    @Test
+    void aBadValueIsNamedWithTheKey() {
+        String base = "scope: s\nname: n\netcd3: {hosts: '127.0.0.1:2379'}\n"
+                + "postgresql: {listen: 127.0.0.1:5432, data_dir: /x, authentication: {replication: {username: r, password: p}}}\n";
+        assertThatThrownBy(() -> AgentConfig.parse(base + "bootstrap: {dcs: {ttl: soon}}\n", "test"))
+                .hasMessageStartingWith("bootstrap.dcs.ttl:");
+        assertThatThrownBy(() -> AgentConfig.parse(base + "restapi: {listen: '127.0.0.1:http'}\n", "test"))
+                .hasMessageStartingWith("restapi.listen: '127.0.0.1:http' has a port that is not a number");
+        assertThatThrownBy(() -> AgentConfig.parse(base + "tags: {nofailover: maybe}\n", "test"))
+                .hasMessage("tags.nofailover: expected true or false, got 'maybe'");
+        assertThatThrownBy(() -> AgentConfig.parse(base.replace("127.0.0.1:5432", "0.0.0.0:5432"), "test"))
+                .hasMessageStartingWith("postgresql.connect_address: is required");
+        assertThatThrownBy(() -> AgentConfig.parse("scope: [a\n", "test")).hasMessageStartingWith("config: test is not valid YAML");
+    }
+}
