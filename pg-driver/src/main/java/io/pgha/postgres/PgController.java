@@ -158,6 +158,11 @@ public final class PgController implements PostgresController {
         return files.serverLog();
     }
 
+    /** The write fence helper's pid while it runs (tests). */
+    Optional<Long> fenceHelperPid() {
+        return fence.helperPid();
+    }
+
     /** {@code pg_controldata}, parsed. */
     public CompletionStage<ControlData> controlData() {
         return async("pg_controldata", this::readControlData);
@@ -334,7 +339,10 @@ public final class PgController implements PostgresController {
             }
         }
         ControlData cd = readControlData();
-        return fileState(cd.state().isCleanShutdown() ? RunState.STOPPED : RunState.CRASHED, cd);
+        // a fresh pg_basebackup or pg_rewind result carries a backup_label and the source's
+        // "in production" state: that is a copy waiting for its first start, not a crash
+        boolean copy = Files.exists(cfg.dataDirectory().resolve("backup_label"));
+        return fileState(cd.state().isCleanShutdown() || copy ? RunState.STOPPED : RunState.CRASHED, cd);
     }
 
     private PostgresState runningState() {
@@ -917,18 +925,43 @@ public final class PgController implements PostgresController {
         return new LocalPosition(cd.systemIdentifier(), cd.checkpointTimeline(), endOfWal(cd.checkpointTimeline(), cd.checkpointRedo()));
     }
 
-    /** The end of valid WAL on {@code timeline} from {@code start}, read with pg_waldump. */
+    /**
+     * The end of valid WAL on {@code timeline} from {@code start}, read with pg_waldump. It is
+     * bounded with {@code -e} by the last segment file present: pg_waldump waits 5 s for a missing
+     * next segment otherwise (it retries the open ten times), which is common right at a segment end.
+     */
     private Optional<Lsn> endOfWal(int timeline, Lsn start) {
+        long segSize = walSegmentSize();
+        Optional<Lsn> lastSegmentEnd = lastSegmentEnd(timeline, segSize);
+        if (lastSegmentEnd.isEmpty() || lastSegmentEnd.get().compareTo(start) <= 0) {
+            return Optional.of(start);
+        }
         List<String> argv = new ArrayList<>(List.of(bin.path("pg_waldump").toString(),
                 "-p", cfg.dataDirectory().resolve("pg_wal").toString(),
-                "-t", Integer.toString(timeline), "-s", start.toString()));
+                "-t", Integer.toString(timeline), "-s", start.toString(), "-e", lastSegmentEnd.get().toString()));
         argv.add(bin.major() >= 15 ? "--quiet" : "--stats");
         Commands.Result r = cmds.run(Commands.Cmd.of(cfg.operationTimeout(), argv));
-        Optional<Lsn> end = parseEndOfWal(r.stderr(), walSegmentSize());
+        if (r.ok()) {
+            return lastSegmentEnd; // valid up to the end of the last segment file
+        }
+        Optional<Lsn> end = parseEndOfWal(r.stderr(), segSize);
         if (end.isEmpty()) {
             LOG.warn("{}: could not find the end of WAL with pg_waldump: {}", cfg.name(), r.tail());
         }
         return end;
+    }
+
+    /** The end of the newest complete-named WAL segment file of {@code timeline} in pg_wal. */
+    private Optional<Lsn> lastSegmentEnd(int timeline, long segSize) {
+        String prefix = String.format("%08X", timeline);
+        try (Stream<Path> s = Files.list(cfg.dataDirectory().resolve("pg_wal"))) {
+            return s.map(p -> p.getFileName().toString())
+                    .filter(n -> n.length() == 24 && n.startsWith(prefix) && n.matches("[0-9A-F]{24}"))
+                    .max(String::compareTo)
+                    .map(n -> segmentStart(n, segSize).plus(segSize));
+        } catch (IOException e) {
+            return Optional.empty();
+        }
     }
 
     private long walSegmentSize() {
