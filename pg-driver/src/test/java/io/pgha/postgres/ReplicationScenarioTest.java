@@ -251,8 +251,6 @@ class ReplicationScenarioTest {
         assertThat(e).isInstanceOf(AuthenticationFailedException.class).hasMessageContaining("replicator")
                 .hasMessageNotContaining(wrong);
         exceptionMessages.add(String.valueOf(e.getMessage()));
-        Throwable e2 = failure(d.checkDivergence(upstream(b)));
-        exceptionMessages.add(String.valueOf(e2.getMessage()));
     }
 
     @Test
