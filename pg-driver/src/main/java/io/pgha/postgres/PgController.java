@@ -45,6 +45,7 @@ import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Future;
 import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
@@ -101,6 +102,8 @@ public final class PgController implements PostgresController {
     private final Object roleLock = new Object();
     private final OptionalInt serverUid;
     private ManagedFiles.Role role;
+    /** initdb or pg_basebackup is filling the data directory: it is not a usable one yet. */
+    private volatile boolean creating;
     private volatile boolean closed;
 
     private PgController(PgConfig cfg, Binaries bin, OptionalInt uid, OptionalInt gid, List<PgListener> listeners) {
@@ -319,7 +322,7 @@ public final class PgController implements PostgresController {
     // =========================================================================== observe
 
     private PostgresState observeNow() {
-        if (!isInitialized()) {
+        if (creating || !isInitialized()) {
             return PostgresState.uninitialized();
         }
         Optional<PidFile> pf = livePostmaster();
@@ -476,8 +479,10 @@ public final class PgController implements PostgresController {
                     argv.add("--data-checksums");
                 }
                 created = true;
+                creating = true;
                 cmds.check(Commands.Cmd.of(cfg.operationTimeout(), argv));
             } finally {
+                creating = false;
                 Files.deleteIfExists(pw);
             }
             synchronized (roleLock) {
@@ -547,21 +552,26 @@ public final class PgController implements PostgresController {
                 "-D", cfg.dataDirectory().toString(),
                 "-X", "stream", "-c", "fast", "-P", "-w",
                 "-d", conninfo(u, cfg.replicationUser(), Optional.empty(), "pgha-clone-" + cfg.name()));
-        Commands.Result r = cmds.run(Commands.Cmd.of(cfg.operationTimeout(), argv).onStderr(line -> {
-            Matcher m = PROGRESS.matcher(line);
-            if (m.find()) {
-                emit(new PgEvent.CloneProgress(cfg.name(), source.member(), Long.parseLong(m.group(1)), Long.parseLong(m.group(2))));
+        creating = true;
+        try {
+            Commands.Result r = cmds.run(Commands.Cmd.of(cfg.operationTimeout(), argv).onStderr(line -> {
+                Matcher m = PROGRESS.matcher(line);
+                if (m.find()) {
+                    emit(new PgEvent.CloneProgress(cfg.name(), source.member(), Long.parseLong(m.group(1)), Long.parseLong(m.group(2))));
+                }
+            }));
+            if (!r.ok()) {
+                quietly(() -> Fs.deleteContents(cfg.dataDirectory()));
+                throw programFailure(r, u, cfg.replicationUser(), "clone from " + source.member());
             }
-        }));
-        if (!r.ok()) {
-            quietly(() -> Fs.deleteContents(cfg.dataDirectory()));
-            throw programFailure(r, u, cfg.replicationUser(), "clone from " + source.member());
-        }
-        synchronized (roleLock) {
-            // never start a fresh copy as a primary by mistake: it is a standby until told otherwise
-            role = new ManagedFiles.Role(Optional.empty(), SynchronousStandbys.NONE);
-            files.writeStandbySignal();
-            files.writeServerFiles(role);
+            synchronized (roleLock) {
+                // never start a fresh copy as a primary by mistake: it is a standby until told otherwise
+                role = new ManagedFiles.Role(Optional.empty(), SynchronousStandbys.NONE);
+                files.writeStandbySignal();
+                files.writeServerFiles(role);
+            }
+        } finally {
+            creating = false;
         }
         LOG.info("{}: cloned from {} ({}) in {} ms", cfg.name(), source.member(), u.hostPort(), (System.nanoTime() - t0) / 1_000_000);
     }
@@ -1186,7 +1196,9 @@ public final class PgController implements PostgresController {
         }
         int owner = Fs.ownerUid(d);
         int expected = serverUid.orElse(currentUid());
-        if (owner != expected) {
+        boolean ours = owner == currentUid() && Fs.isEmptyDir(d);
+        // an empty folder the JVM's own user (root) made is taken over: prepareDirectories gives it to the server's user
+        if (owner != expected && !ours) {
             throw new DataDirectoryException("cannot " + what + ": " + d + " is owned by " + ownerName(d) + " (uid " + owner
                     + "), not by " + cfg.runAsUser().orElse(System.getProperty("user.name")) + " (uid " + expected
                     + ") who runs PostgreSQL");
@@ -1246,6 +1258,9 @@ public final class PgController implements PostgresController {
                         : new InetSocketAddress(InetAddress.getByName(a), cfg.port());
                 s.bind(where);
             } catch (BindException e) {
+                if (e.getMessage() == null || !e.getMessage().contains("in use")) {
+                    continue; // "cannot assign requested address": not ours to judge, PostgreSQL will say
+                }
                 throw new PortInUseException(cfg.name() + ": port " + cfg.port() + " on " + a
                         + " is already in use by another process", cfg.port());
             } catch (IOException e) {
@@ -1389,15 +1404,23 @@ public final class PgController implements PostgresController {
         }
     }
 
-    /** Runs on a worker thread; failures become {@link PostgresException}s with scrubbed messages. */
+    /**
+     * Runs on a worker thread; failures become {@link PostgresException}s with scrubbed messages.
+     * Cancelling the returned future interrupts the work, which kills a running program.
+     */
     private <T> CompletableFuture<T> async(String what, Callable<T> work) {
         CompletableFuture<T> f = new CompletableFuture<>();
         try {
-            workers.execute(() -> {
+            Future<?> task = workers.submit(() -> {
                 try {
                     f.complete(work.call());
                 } catch (Throwable e) {
                     f.completeExceptionally(asPostgresException(what, e));
+                }
+            });
+            f.whenComplete((v, e) -> {
+                if (f.isCancelled()) {
+                    task.cancel(true);
                 }
             });
         } catch (RejectedExecutionException e) {
