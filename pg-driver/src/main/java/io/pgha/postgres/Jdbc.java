@@ -62,7 +62,13 @@ final class Jdbc implements AutoCloseable {
 
     /** Runs {@code work} on a fresh connection that is closed afterwards. */
     <T> T remote(String what, String host, int port, PgUser user, boolean replication, SqlWork<T> work) {
-        try (Connection c = open(host, port, "postgres", user, replication)) {
+        return remote(what, host, port, user, replication, cfg.statementTimeout(), work);
+    }
+
+    /** Like {@link #remote(String, String, int, PgUser, boolean, SqlWork)} for statements that may run up to {@code statementTimeout}. */
+    <T> T remote(String what, String host, int port, PgUser user, boolean replication, java.time.Duration statementTimeout,
+                 SqlWork<T> work) {
+        try (Connection c = open(host, port, "postgres", user, replication, statementTimeout)) {
             return work.apply(c);
         } catch (SQLException e) {
             throw translate(e, what, hostPort(host, port), user);
@@ -70,13 +76,18 @@ final class Jdbc implements AutoCloseable {
     }
 
     Connection open(String host, int port, String db, PgUser user, boolean replication) throws SQLException {
+        return open(host, port, db, user, replication, cfg.statementTimeout());
+    }
+
+    Connection open(String host, int port, String db, PgUser user, boolean replication, java.time.Duration statementTimeout)
+            throws SQLException {
         Properties p = new Properties();
         p.setProperty("user", user.name());
         p.setProperty("password", user.password());
         int connect = seconds(cfg.connectTimeout());
         p.setProperty("connectTimeout", Integer.toString(connect));
         p.setProperty("loginTimeout", Integer.toString(connect));
-        p.setProperty("socketTimeout", Integer.toString(seconds(cfg.statementTimeout()) + 1));
+        p.setProperty("socketTimeout", Integer.toString(seconds(statementTimeout) + 1));
         p.setProperty("ApplicationName", "pgha-" + cfg.name());
         p.setProperty("tcpKeepAlive", "true");
         if (replication) {
@@ -85,7 +96,7 @@ final class Jdbc implements AutoCloseable {
             p.setProperty("preferQueryMode", "simple");
             p.setProperty("assumeMinServerVersion", "10");
         } else {
-            p.setProperty("options", "-c statement_timeout=" + cfg.statementTimeout().toMillis());
+            p.setProperty("options", "-c statement_timeout=" + statementTimeout.toMillis());
         }
         String h = host.contains(":") ? "[" + host + "]" : host;
         Connection c = DRIVER.connect("jdbc:postgresql://" + h + ":" + port + "/" + db, p);
@@ -165,6 +176,9 @@ final class Jdbc implements AutoCloseable {
     PostgresException translate(SQLException e, String what, String target, PgUser user) {
         String msg = redactor.scrub(e.getMessage());
         String state = e.getSQLState();
+        if (isNotAcceptingYet(e)) {
+            return new NotAcceptingConnectionsException(what + ": " + target + " is starting up or shutting down: " + msg);
+        }
         if ("28P01".equals(state) || "28000".equals(state)) {
             return new AuthenticationFailedException(what + ": " + target + " rejected user '" + user.name() + "': " + msg);
         }
@@ -178,5 +192,12 @@ final class Jdbc implements AutoCloseable {
             }
         }
         return new PostgresException(what + " on " + target + " failed: " + msg + (state == null ? "" : " (SQLSTATE " + state + ")"));
+    }
+
+    /** SQLSTATE 57P03: the postmaster runs but does not take connections yet (recovery) or any more (shutdown). */
+    static final class NotAcceptingConnectionsException extends PostgresException {
+        NotAcceptingConnectionsException(String message) {
+            super(message);
+        }
     }
 }

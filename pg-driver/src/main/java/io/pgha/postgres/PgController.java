@@ -333,12 +333,8 @@ public final class PgController implements PostgresController {
             }
             try {
                 return runningState();
-            } catch (PostgresException e) {
-                if (e.getMessage() != null && (e.getMessage().contains("57P03") || e.getMessage().contains("starting up")
-                        || e.getMessage().contains("shutting down") || e.getMessage().contains("not yet accepting"))) {
-                    return fileState(RunState.STARTING);
-                }
-                throw e;
+            } catch (Jdbc.NotAcceptingConnectionsException e) {
+                return fileState(RunState.STARTING);
             }
         }
         ControlData cd = readControlData();
@@ -764,8 +760,12 @@ public final class PgController implements PostgresController {
     private void followNow(Optional<Upstream> upstream, Duration timeout) {
         requireInitialized();
         upstream.ifPresent(u -> ConnUrl.parse(u.connectionUrl()));
-        boolean running = livePostmaster().isPresent();
-        if (running && !isInRecoveryNow()) {
+        Optional<PidFile> pm = livePostmaster();
+        boolean running = pm.isPresent();
+        boolean ready = pm.filter(PidFile::ready).isPresent();
+        // a server that is still starting cannot be asked; standby.signal says what it starts as
+        boolean primary = ready ? !isInRecoveryNow() : running && !files.hasStandbySignal();
+        if (primary) {
             throw new ServerStateException(cfg.name() + ": cannot follow " + upstream.map(Upstream::member).orElse("nobody")
                     + " while running as a primary: stop it first");
         }
@@ -791,7 +791,9 @@ public final class PgController implements PostgresController {
         if (bin.major() >= 13) {
             // primary_conninfo and primary_slot_name are reloadable since 13: the walreceiver restarts on its own
             reloadNow();
-            awaitSetting("primary_conninfo", upstream.map(files::primaryConninfo).orElse(""));
+            if (ready) {
+                awaitSetting("primary_conninfo", upstream.map(files::primaryConninfo).orElse(""));
+            }
         } else {
             stopNow(StopMode.FAST, timeout);
             startNow(timeout);
@@ -1058,8 +1060,8 @@ public final class PgController implements PostgresController {
                 quietly(files::writeStandbySignal);
                 throw failure;
             }
-            LOG.warn("{}: {}; remove_data_directory_on_rewind_failure is on: wiping the data directory and cloning from {}",
-                    cfg.name(), failure.getMessage(), source.member());
+            LOG.warn("{}; remove_data_directory_on_rewind_failure is on: wiping the data directory and cloning from {}",
+                    failure.getMessage(), source.member());
             Fs.deleteContents(cfg.dataDirectory());
             cloneNow(source);
             return;
@@ -1106,7 +1108,7 @@ public final class PgController implements PostgresController {
 
     /** pg_rewind reads the source's timeline from its pg_control, which moves only at a checkpoint after promotion. */
     private void ensureSourceCheckpointed(Upstream source, ConnUrl u) {
-        jdbc.remote("checkpoint on " + source.member(), u.host(), u.port(), cfg.superuser(), false, c -> {
+        jdbc.remote("checkpoint on " + source.member(), u.host(), u.port(), cfg.superuser(), false, cfg.operationTimeout(), c -> {
             try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery("""
                     SELECT pg_is_in_recovery(),
                            (SELECT timeline_id FROM pg_control_checkpoint()),
@@ -1116,7 +1118,6 @@ public final class PgController implements PostgresController {
                 if (!rs.getBoolean(1) && rs.getInt(2) < rs.getInt(3)) {
                     LOG.info("{}: {} has not checkpointed since its promotion: asking for a CHECKPOINT", cfg.name(), source.member());
                     try (Statement cp = c.createStatement()) {
-                        cp.execute("SET statement_timeout = " + cfg.operationTimeout().toMillis());
                         cp.execute("CHECKPOINT");
                     }
                 }
@@ -1141,15 +1142,11 @@ public final class PgController implements PostgresController {
         LOG.info("{}: synchronous_standby_names = '{}'", cfg.name(), value.toSetting());
     }
 
+    /** On its own connection: a CHECKPOINT may take far longer than pgha's usual statement timeout. */
     private void checkpointNow() {
-        jdbc.local("checkpoint", c -> {
+        jdbc.remote("checkpoint", cfg.localHost(), cfg.port(), cfg.superuser(), false, cfg.operationTimeout(), c -> {
             try (Statement st = c.createStatement()) {
-                st.execute("SET statement_timeout = " + cfg.operationTimeout().toMillis());
-                try {
-                    st.execute("CHECKPOINT");
-                } finally {
-                    st.execute("SET statement_timeout = " + cfg.statementTimeout().toMillis());
-                }
+                st.execute("CHECKPOINT");
             }
             return null;
         });

@@ -68,10 +68,10 @@ final class PostmasterWatch implements AutoCloseable {
     synchronized AutoCloseable expectingExit() {
         expectedExits++;
         return () -> {
+            poll(); // an exit we caused is settled while still expected, not attributed to the next crash
             synchronized (PostmasterWatch.this) {
                 expectedExits--;
             }
-            poll(); // an exit we caused is settled now, not attributed to the next crash
         };
     }
 

@@ -8,6 +8,10 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -115,6 +119,37 @@ class WriteFenceTest {
 
         await().atMost(T).until(() -> !Proc.isAlive(helper));
         await().during(Duration.ofMillis(1500)).atMost(Duration.ofSeconds(3)).until(() -> await(pg.observe()).isRunning());
+    }
+
+    @Test
+    void a_fence_whose_jvm_is_frozen_with_sigstop_still_fires() throws Exception {
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        Process holder = new ProcessBuilder(java, "-Dorg.slf4j.simpleLogger.logFile=System.err",
+                "-cp", System.getProperty("java.class.path"), FenceHolder.class.getName(),
+                "fenced", pg.dataDirectory().toString(), Integer.toString(portOf(pg)))
+                .redirectError(ProcessBuilder.Redirect.DISCARD).start();
+        long helper = 0;
+        try {
+            BufferedReader out = new BufferedReader(new InputStreamReader(holder.getInputStream(), StandardCharsets.UTF_8));
+            String first = out.readLine();
+            assertThat(first).startsWith("helper ");
+            helper = Long.parseLong(first.substring(7));
+            assertThat(ProcessHandle.of(helper).flatMap(h -> h.info().command()).orElse("")).as("the helper is bash itself")
+                    .endsWith("bash");
+            for (int i = 0; i < 8; i++) {
+                assertThat(out.readLine()).isEqualTo("armed"); // 1.6 s of re-arming with a 1 s deadline
+            }
+            assertThat(await(pg.observe()).isRunning()).isTrue();
+
+            Proc.signal(holder.pid(), "STOP");
+
+            await().atMost(T).until(() -> await(pg.observe()).runState() == RunState.CRASHED);
+        } finally {
+            holder.destroyForcibly();
+            if (helper != 0) {
+                Proc.signal(helper, "KILL");
+            }
+        }
     }
 
     @Test
