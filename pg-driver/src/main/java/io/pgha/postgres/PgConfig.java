@@ -22,6 +22,7 @@ import java.util.Optional;
  * @param localHost         the host pgha itself connects to over TCP
  * @param parameters        extra server settings, in order, written after pgha's defaults (so they win)
  * @param hba               the lines of the managed {@code pg_hba.conf}
+ * @param syncDataFiles     initdb, pg_basebackup and pg_rewind fsync what they write (off only for throwaway clusters)
  * @param operationTimeout  the bound for work without a timeout of its own (initdb, pg_basebackup, pg_rewind, CHECKPOINT)
  */
 record PgConfig(
@@ -45,6 +46,7 @@ record PgConfig(
         Map<String, String> parameters,
         boolean useReplicationSlots,
         boolean removeDataDirectoryOnRewindFailure,
+        boolean syncDataFiles,
         Duration connectTimeout,
         Duration statementTimeout,
         Duration operationTimeout,

@@ -474,6 +474,9 @@ public final class PgController implements PostgresController {
                 if (cfg.dataChecksums()) {
                     argv.add("--data-checksums");
                 }
+                if (!cfg.syncDataFiles()) {
+                    argv.add("--no-sync");
+                }
                 created = true;
                 creating = true;
                 cmds.check(Commands.Cmd.of(cfg.operationTimeout(), argv));
@@ -544,10 +547,13 @@ public final class PgController implements PostgresController {
         requireEmptyDataDirectory("clone");
         prepareDirectories();
         files.writePassFile();
-        List<String> argv = List.of(bin.path("pg_basebackup").toString(),
+        List<String> argv = new ArrayList<>(List.of(bin.path("pg_basebackup").toString(),
                 "-D", cfg.dataDirectory().toString(),
                 "-X", "stream", "-c", "fast", "-P", "-w",
-                "-d", conninfo(u, cfg.replicationUser(), Optional.empty(), "pgha-clone-" + cfg.name()));
+                "-d", conninfo(u, cfg.replicationUser(), Optional.empty(), "pgha-clone-" + cfg.name())));
+        if (!cfg.syncDataFiles()) {
+            argv.add("--no-sync");
+        }
         creating = true;
         try {
             Commands.Result r = cmds.run(Commands.Cmd.of(cfg.operationTimeout(), argv).onStderr(line -> {
@@ -1050,8 +1056,11 @@ public final class PgController implements PostgresController {
         Path backup = cfg.workDirectory().resolve("rewind-backup");
         List<String> keep = List.of("postgresql.conf", "pg_ident.conf", "postgresql.auto.conf");
         copyFiles(cfg.dataDirectory(), backup, keep);
-        List<String> argv = List.of(bin.path("pg_rewind").toString(), "-D", cfg.dataDirectory().toString(),
-                "--source-server=" + conninfo(u, cfg.rewindRole(), Optional.of("postgres"), "pgha-rewind-" + cfg.name()));
+        List<String> argv = new ArrayList<>(List.of(bin.path("pg_rewind").toString(), "-D", cfg.dataDirectory().toString(),
+                "--source-server=" + conninfo(u, cfg.rewindRole(), Optional.of("postgres"), "pgha-rewind-" + cfg.name())));
+        if (!cfg.syncDataFiles()) {
+            argv.add("--no-sync");
+        }
         Commands.Result r = cmds.run(Commands.Cmd.of(cfg.operationTimeout(), argv));
         if (!r.ok()) {
             PostgresException failure = programFailure(r, u, cfg.rewindRole(), "rewind from " + source.member());
@@ -1518,6 +1527,7 @@ public final class PgController implements PostgresController {
         private final Map<String, String> parameters = new LinkedHashMap<>();
         private Boolean useReplicationSlots;
         private Boolean removeDataDirectoryOnRewindFailure;
+        private Boolean syncDataFiles;
         private Duration connectTimeout;
         private Duration statementTimeout;
         private Duration operationTimeout;
@@ -1700,6 +1710,16 @@ public final class PgController implements PostgresController {
             return this;
         }
 
+        /**
+         * Whether initdb, pg_basebackup and pg_rewind fsync the files they write; default on. Turn it
+         * off only for throwaway clusters (tests): a machine crash can then corrupt the copy.
+         */
+        public Builder syncDataFiles(boolean on) {
+            requireUnset(this.syncDataFiles, "syncDataFiles");
+            this.syncDataFiles = on;
+            return this;
+        }
+
         /** JDBC connect (and login) timeout; default 2 s. */
         public Builder connectTimeout(Duration d) {
             requireUnset(this.connectTimeout, "connectTimeout");
@@ -1803,6 +1823,7 @@ public final class PgController implements PostgresController {
                     encoding != null ? encoding : "UTF8", Optional.ofNullable(locale), Boolean.TRUE.equals(dataChecksums),
                     hba != null ? hba : ManagedFiles.defaultHba(), parameters,
                     useReplicationSlots == null || useReplicationSlots, Boolean.TRUE.equals(removeDataDirectoryOnRewindFailure),
+                    syncDataFiles == null || syncDataFiles,
                     ct, stt, operationTimeout != null ? operationTimeout : Duration.ofHours(1),
                     crashPollInterval != null ? crashPollInterval : Duration.ofMillis(100));
             return new PgController(cfg, bin, uid, gid, listeners);

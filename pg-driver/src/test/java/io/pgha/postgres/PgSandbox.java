@@ -80,6 +80,7 @@ final class PgSandbox implements AfterEachCallback, AfterAllCallback {
                 .rewindUser("rewinder", REWIND_PASSWORD)
                 .parameter("shared_buffers", "16MB")
                 .parameter("max_connections", "30")
+                .syncDataFiles(false)
                 .parameter("fsync", "off")
                 .parameter("wal_keep_size", "64MB");
     }
