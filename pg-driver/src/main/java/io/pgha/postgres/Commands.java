@@ -60,18 +60,8 @@ final class Commands {
             return new Cmd(argv, true, timeout, Optional.empty(), Optional.empty(), Map.of());
         }
 
-        Cmd asJvmUser() {
-            return new Cmd(argv, false, timeout, stdin, stderrLines, env);
-        }
-
         Cmd onStderr(Consumer<String> lines) {
             return new Cmd(argv, asServerUser, timeout, stdin, Optional.of(lines), env);
-        }
-
-        Cmd withEnv(Map<String, String> more) {
-            Map<String, String> m = new java.util.HashMap<>(env);
-            m.putAll(more);
-            return new Cmd(argv, asServerUser, timeout, stdin, stderrLines, m);
         }
 
         String program() {

@@ -641,7 +641,8 @@ public final class PgController implements PostgresController {
             return;
         }
         long pid = pf.get().pid();
-        try (AutoCloseable expected = watch.expectingExit()) {
+        Runnable endOfExpectedExit = watch.expectingExit();
+        try {
             Commands.Result r = cmds.run(Commands.Cmd.of(timeout.plusSeconds(15), List.of(bin.path("pg_ctl").toString(),
                     "stop", "-D", cfg.dataDirectory().toString(), "-m", mode.name().toLowerCase(Locale.ROOT),
                     "-w", "-t", Long.toString(seconds(timeout)), "-s")));
@@ -656,10 +657,8 @@ public final class PgController implements PostgresController {
                 }
                 throw Commands.failed(r);
             }
-        } catch (PostgresException e) {
-            throw e;
-        } catch (Exception e) {
-            throw new PostgresException(cfg.name() + ": stop failed: " + redactor.scrub(e.getMessage()));
+        } finally {
+            endOfExpectedExit.run();
         }
         LOG.info("{}: PostgreSQL stopped ({})", cfg.name(), mode.name().toLowerCase(Locale.ROOT));
     }

@@ -63,9 +63,9 @@ final class PostmasterWatch implements AutoCloseable {
 
     /**
      * Brackets a stop or restart pgha itself performs: an exit inside is not reported to the
-     * subscribers as a crash. Returns the closer that ends the bracket.
+     * subscribers as a crash. Returns what ends the bracket.
      */
-    synchronized AutoCloseable expectingExit() {
+    synchronized Runnable expectingExit() {
         expectedExits++;
         return () -> {
             poll(); // an exit we caused is settled while still expected, not attributed to the next crash
