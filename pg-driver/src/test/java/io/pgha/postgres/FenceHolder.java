@@ -4,7 +4,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 
 /**
- * A separate JVM that holds a write fence and re-arms it every 200 ms, for {@link WriteFenceTest}
+ * A separate JVM that holds a write fence and re-arms it (2 s deadline) every 200 ms, for {@link WriteFenceTest}
  * to freeze with SIGSTOP. Arguments: member name, data directory, port. No real password is
  * needed: arming the fence talks to no server.
  */
@@ -20,12 +20,12 @@ public final class FenceHolder {
                 .superuser("postgres", "unused")
                 .replicationUser("replicator", "unused")
                 .build();
-        c.armFence(Duration.ofSeconds(1));
+        c.armFence(Duration.ofSeconds(2));
         System.out.println("helper " + c.fenceHelperPid().orElseThrow());
         System.out.flush();
         while (true) {
             Thread.sleep(200);
-            c.armFence(Duration.ofSeconds(1));
+            c.armFence(Duration.ofSeconds(2));
             System.out.println("armed");
             System.out.flush();
         }
