@@ -657,6 +657,12 @@ public final class PgController implements PostgresController {
                 }
                 throw Commands.failed(r);
             }
+            // pg_ctl returns once postmaster.pid is gone, a moment before the process itself is:
+            // keep the exit "expected" until it is, or the watch would report our own stop as a crash
+            long until = System.nanoTime() + Duration.ofSeconds(5).toNanos();
+            while (Proc.isAliveIn(pid, realDataDir()) && System.nanoTime() - until < 0) {
+                pause(10);
+            }
         } finally {
             endOfExpectedExit.run();
         }

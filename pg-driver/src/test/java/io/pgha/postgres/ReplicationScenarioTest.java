@@ -213,6 +213,9 @@ class ReplicationScenarioTest {
         assertThat(await(b.observe()).synchronousStandbys()).isEqualTo(SynchronousStandbys.all(List.of("c")));
 
         await(c.stop(StopMode.FAST, T));
+        assertThat(events).as("a stop pgha made is not reported as a crash")
+                .anyMatch(e -> e instanceof PgEvent.PostmasterExited x && x.member().equals("c") && x.expected())
+                .noneMatch(e -> e instanceof PgEvent.PostmasterExited x && x.member().equals("c") && !x.expected());
         PostgresState stopped = await(c.observe());
         assertThat(stopped.runState()).isEqualTo(RunState.STOPPED);
         assertThat(stopped.inRecovery()).as("standby.signal").isTrue();
