@@ -83,7 +83,6 @@ import java.util.stream.Stream;
 public final class PgController implements PostgresController {
     private static final Logger LOG = LoggerFactory.getLogger(PgController.class);
     private static final Pattern PROGRESS = Pattern.compile("(\\d+)/(\\d+) kB");
-    private static final Pattern LSN_TOKEN = Pattern.compile("\\b[0-9A-F]{1,8}/[0-9A-F]{1,8}\\b");
     private static final Duration SETTING_WAIT = Duration.ofSeconds(10);
 
     private final PgConfig cfg;
@@ -864,14 +863,10 @@ public final class PgController implements PostgresController {
 
     // =========================================================================== divergence and rewind
 
-    /** Local timeline and WAL position, as far as it could matter for streaming from another timeline. */
-    record LocalPosition(String systemId, int timeline, Optional<Lsn> lsn) {
-    }
-
     private DivergenceCheck checkDivergenceNow(Upstream upstream) {
         requireInitialized();
         ConnUrl u = ConnUrl.parse(upstream.connectionUrl());
-        LocalPosition local = localPosition();
+        Divergence.LocalPosition local = localPosition();
         record Remote(Walsender.Identity id, Optional<TimelineHistory> history) {
         }
         Remote remote = jdbc.remote("divergence check against " + upstream.member(), u.host(), u.port(), cfg.replicationUser(), true,
@@ -885,46 +880,19 @@ public final class PgController implements PostgresController {
             throw new ServerStateException(cfg.name() + ": " + upstream.member() + " belongs to another cluster (system identifier "
                     + remote.id().systemId() + ", local " + local.systemId() + ")");
         }
-        DivergenceCheck result = decideDivergence(local, remote.id().timeline(), remote.history());
+        DivergenceCheck result = Divergence.decide(local, remote.id().timeline(), remote.history());
         LOG.info("{}: local timeline {} at {}, {} on timeline {}: {}", cfg.name(), local.timeline(),
                 local.lsn().map(Lsn::toString).orElse("?"), upstream.member(), remote.id().timeline(), result);
         return result;
     }
 
-    /**
-     * Patroni's rule (rewind.py): same timeline - fine; local timeline newer - diverged; otherwise
-     * find where the upstream's history left the local timeline and compare the local end of WAL
-     * with that switchpoint. Past it, the local server wrote (or received) WAL the upstream never had.
-     */
-    static DivergenceCheck decideDivergence(LocalPosition local, int upstreamTimeline, Optional<TimelineHistory> history) {
-        if (local.timeline() == upstreamTimeline) {
-            return DivergenceCheck.NOT_DIVERGED;
-        }
-        if (local.timeline() > upstreamTimeline) {
-            return DivergenceCheck.DIVERGED;
-        }
-        if (history.isEmpty()) {
-            return DivergenceCheck.UNKNOWN;
-        }
-        for (TimelineHistory.Entry e : history.get().entries()) {
-            if (e.parent() == local.timeline()) {
-                return local.lsn().isPresent() && local.lsn().get().compareTo(e.switchpoint()) <= 0
-                        ? DivergenceCheck.NOT_DIVERGED : DivergenceCheck.DIVERGED;
-            }
-            if (e.parent() > local.timeline()) {
-                return DivergenceCheck.DIVERGED;
-            }
-        }
-        return DivergenceCheck.DIVERGED;
-    }
-
-    private LocalPosition localPosition() {
+    private Divergence.LocalPosition localPosition() {
         if (livePostmaster().filter(PidFile::ready).isPresent()) {
             if (isInRecoveryNow()) {
                 // the walsender answers with the replay timeline and the furthest WAL on it
                 Walsender.Identity id = jdbc.remote("IDENTIFY_SYSTEM (local)", cfg.localHost(), cfg.port(), cfg.superuser(), true,
                         Walsender::identifySystem);
-                return new LocalPosition(id.systemId(), id.timeline(), Optional.of(id.xlogPos()));
+                return new Divergence.LocalPosition(id.systemId(), id.timeline(), Optional.of(id.xlogPos()));
             }
             return jdbc.local("local WAL position", c -> {
                 try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery("""
@@ -932,7 +900,7 @@ public final class PgController implements PostgresController {
                                ('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))::bit(32)::int,
                                pg_current_wal_lsn()::text""")) {
                     rs.next();
-                    return new LocalPosition(rs.getString(1), rs.getInt(2), Optional.of(Lsn.parse(rs.getString(3))));
+                    return new Divergence.LocalPosition(rs.getString(1), rs.getInt(2), Optional.of(Lsn.parse(rs.getString(3))));
                 }
             });
         }
@@ -942,10 +910,10 @@ public final class PgController implements PostgresController {
             Optional<Lsn> end = cd.minRecoveryEndTimeline() == cd.checkpointTimeline()
                     ? endOfWal(cd.checkpointTimeline(), cd.checkpointRedo()) : Optional.empty();
             Lsn lsn = end.map(e -> Lsn.max(e, cd.minRecoveryEnd())).orElse(cd.minRecoveryEnd());
-            return new LocalPosition(cd.systemIdentifier(), cd.minRecoveryEndTimeline(), Optional.of(lsn));
+            return new Divergence.LocalPosition(cd.systemIdentifier(), cd.minRecoveryEndTimeline(), Optional.of(lsn));
         }
         // a stopped or crashed primary: everything after its last checkpoint's redo point counts
-        return new LocalPosition(cd.systemIdentifier(), cd.checkpointTimeline(), endOfWal(cd.checkpointTimeline(), cd.checkpointRedo()));
+        return new Divergence.LocalPosition(cd.systemIdentifier(), cd.checkpointTimeline(), endOfWal(cd.checkpointTimeline(), cd.checkpointRedo()));
     }
 
     /**
@@ -967,7 +935,7 @@ public final class PgController implements PostgresController {
         if (r.ok()) {
             return lastSegmentEnd; // valid up to the end of the last segment file
         }
-        Optional<Lsn> end = parseEndOfWal(r.stderr(), segSize);
+        Optional<Lsn> end = Divergence.parseEndOfWal(r.stderr(), segSize);
         if (end.isEmpty()) {
             LOG.warn("{}: could not find the end of WAL with pg_waldump: {}", cfg.name(), r.tail());
         }
@@ -981,7 +949,7 @@ public final class PgController implements PostgresController {
             return s.map(p -> p.getFileName().toString())
                     .filter(n -> n.length() == 24 && n.startsWith(prefix) && n.matches("[0-9A-F]{24}"))
                     .max(String::compareTo)
-                    .map(n -> segmentStart(n, segSize).plus(segSize));
+                    .map(n -> Divergence.segmentStart(n, segSize).plus(segSize));
         } catch (IOException e) {
             return Optional.empty();
         }
@@ -993,57 +961,6 @@ public final class PgController implements PostgresController {
         } catch (RuntimeException e) {
             return 16L * 1024 * 1024;
         }
-    }
-
-    private static final Pattern INVALID_LENGTH = Pattern.compile("invalid record length at ([0-9A-F]+/[0-9A-F]+)");
-    private static final Pattern PREV_LINK = Pattern.compile("incorrect prev-link \\S+ at ([0-9A-F]+/[0-9A-F]+)");
-    private static final Pattern LSN_WORD = Pattern.compile("LSN ([0-9A-F]+/[0-9A-F]+)");
-    private static final Pattern SEGMENT_OFFSET = Pattern.compile("segment ([0-9A-F]{24}),? offset (\\d+)");
-    private static final Pattern MISSING_FILE = Pattern.compile("could not find file \"([0-9A-F]{24})\"");
-
-    /**
-     * Reads where pg_waldump stopped from its final error ("error in WAL record at A: invalid record
-     * length at B: ..." and its relatives across versions): B is where the next record would start,
-     * which is the end of the WAL.
-     */
-    static Optional<Lsn> parseEndOfWal(String stderr, long segmentSize) {
-        String last = "";
-        for (String line : stderr.split("\n")) {
-            if (line.contains("error")) {
-                last = line;
-            }
-        }
-        if (last.isEmpty()) {
-            return Optional.empty();
-        }
-        int colon = last.indexOf("error in WAL record at ");
-        String reason = colon >= 0 ? last.substring(last.indexOf(':', colon + "error in WAL record at ".length()) + 1) : last;
-        for (Pattern p : List.of(INVALID_LENGTH, PREV_LINK, LSN_WORD)) {
-            Matcher m = p.matcher(reason);
-            if (m.find()) {
-                return Optional.of(Lsn.parse(m.group(1)));
-            }
-        }
-        Matcher m = SEGMENT_OFFSET.matcher(reason);
-        if (m.find()) {
-            return Optional.of(segmentStart(m.group(1), segmentSize).plus(Long.parseLong(m.group(2))));
-        }
-        m = MISSING_FILE.matcher(reason);
-        if (m.find()) {
-            return Optional.of(segmentStart(m.group(1), segmentSize));
-        }
-        Matcher any = LSN_TOKEN.matcher(reason);
-        Lsn found = null;
-        while (any.find()) {
-            found = Lsn.parse(any.group());
-        }
-        return Optional.ofNullable(found);
-    }
-
-    private static Lsn segmentStart(String walFileName, long segmentSize) {
-        long log = Long.parseLong(walFileName.substring(8, 16), 16);
-        long seg = Long.parseLong(walFileName.substring(16, 24), 16);
-        return Lsn.of((log << 32) + seg * segmentSize);
     }
 
     private void rewindNow(Upstream source) {

@@ -52,56 +52,56 @@ class ParsingTest {
 
     @Test
     void the_end_of_wal_is_read_from_pg_waldump_errors_of_every_supported_version() {
-        assertThat(PgController.parseEndOfWal(
+        assertThat(Divergence.parseEndOfWal(
                 "pg_waldump: error: error in WAL record at 0/1500718: invalid record length at 0/1500790: wanted 24, got 0", SEG))
                 .contains(Lsn.parse("0/1500790"));
-        assertThat(PgController.parseEndOfWal(
+        assertThat(Divergence.parseEndOfWal(
                 "pg_waldump: error: error in WAL record at 0/1500718: invalid record length at 0/1500790: expected at least 24, got 0", SEG))
                 .contains(Lsn.parse("0/1500790"));
-        assertThat(PgController.parseEndOfWal(
+        assertThat(Divergence.parseEndOfWal(
                 "pg_waldump: error: error in WAL record at 0/3000100: record with incorrect prev-link 0/1000028 at 0/3000148", SEG))
                 .contains(Lsn.parse("0/3000148"));
         // PostgreSQL 15: a recycled segment; the stale page address must not be taken for the end
-        assertThat(PgController.parseEndOfWal(
+        assertThat(Divergence.parseEndOfWal(
                 "pg_waldump: error: error in WAL record at 0/2FFFF80: unexpected pageaddr 0/1000000 in log segment 000000010000000000000003, offset 0", SEG))
                 .contains(Lsn.parse("0/3000000"));
-        assertThat(PgController.parseEndOfWal(
+        assertThat(Divergence.parseEndOfWal(
                 "pg_waldump: error: error in WAL record at 0/2FFFF80: unexpected pageaddr 0/1000000 in WAL segment 000000010000000000000003, LSN 0/3000000, offset 0", SEG))
                 .contains(Lsn.parse("0/3000000"));
-        assertThat(PgController.parseEndOfWal("pg_waldump: error: could not find file \"000000010000000100000002\": No such file", SEG))
+        assertThat(Divergence.parseEndOfWal("pg_waldump: error: could not find file \"000000010000000100000002\": No such file", SEG))
                 .contains(Lsn.parse("1/2000000"));
-        assertThat(PgController.parseEndOfWal("nothing useful", SEG)).isEmpty();
+        assertThat(Divergence.parseEndOfWal("nothing useful", SEG)).isEmpty();
     }
 
     @Test
     void a_replica_on_the_upstreams_timeline_has_not_diverged() {
-        var local = new PgController.LocalPosition("1", 2, Optional.of(Lsn.parse("0/5000000")));
-        assertThat(PgController.decideDivergence(local, 2, Optional.empty())).isEqualTo(DivergenceCheck.NOT_DIVERGED);
+        var local = new Divergence.LocalPosition("1", 2, Optional.of(Lsn.parse("0/5000000")));
+        assertThat(Divergence.decide(local, 2, Optional.empty())).isEqualTo(DivergenceCheck.NOT_DIVERGED);
     }
 
     @Test
     void a_node_on_a_newer_timeline_than_its_upstream_has_diverged() {
-        var local = new PgController.LocalPosition("1", 3, Optional.of(Lsn.parse("0/5000000")));
-        assertThat(PgController.decideDivergence(local, 2, Optional.empty())).isEqualTo(DivergenceCheck.DIVERGED);
+        var local = new Divergence.LocalPosition("1", 3, Optional.of(Lsn.parse("0/5000000")));
+        assertThat(Divergence.decide(local, 2, Optional.empty())).isEqualTo(DivergenceCheck.DIVERGED);
     }
 
     @Test
     void a_node_that_stopped_at_or_before_the_switchpoint_has_not_diverged_and_one_past_it_has() {
         TimelineHistory h = TimelineHistory.parse("1\t0/3000148\tno recovery target specified\n");
-        var at = new PgController.LocalPosition("1", 1, Optional.of(Lsn.parse("0/3000148")));
-        var past = new PgController.LocalPosition("1", 1, Optional.of(Lsn.parse("0/3000150")));
-        var unknown = new PgController.LocalPosition("1", 1, Optional.empty());
-        assertThat(PgController.decideDivergence(at, 2, Optional.of(h))).isEqualTo(DivergenceCheck.NOT_DIVERGED);
-        assertThat(PgController.decideDivergence(past, 2, Optional.of(h))).isEqualTo(DivergenceCheck.DIVERGED);
-        assertThat(PgController.decideDivergence(unknown, 2, Optional.of(h))).as("unknown end of WAL: rewind to be safe")
+        var at = new Divergence.LocalPosition("1", 1, Optional.of(Lsn.parse("0/3000148")));
+        var past = new Divergence.LocalPosition("1", 1, Optional.of(Lsn.parse("0/3000150")));
+        var unknown = new Divergence.LocalPosition("1", 1, Optional.empty());
+        assertThat(Divergence.decide(at, 2, Optional.of(h))).isEqualTo(DivergenceCheck.NOT_DIVERGED);
+        assertThat(Divergence.decide(past, 2, Optional.of(h))).isEqualTo(DivergenceCheck.DIVERGED);
+        assertThat(Divergence.decide(unknown, 2, Optional.of(h))).as("unknown end of WAL: rewind to be safe")
                 .isEqualTo(DivergenceCheck.DIVERGED);
     }
 
     @Test
     void a_node_whose_timeline_is_not_in_the_upstreams_history_has_diverged() {
         TimelineHistory h = TimelineHistory.parse("1\t0/3000148\tx\n3\t0/5000000\tx\n");
-        var local = new PgController.LocalPosition("1", 2, Optional.of(Lsn.parse("0/4000000")));
-        assertThat(PgController.decideDivergence(local, 4, Optional.of(h))).isEqualTo(DivergenceCheck.DIVERGED);
+        var local = new Divergence.LocalPosition("1", 2, Optional.of(Lsn.parse("0/4000000")));
+        assertThat(Divergence.decide(local, 4, Optional.of(h))).isEqualTo(DivergenceCheck.DIVERGED);
         assertThat(h.lastSwitchpoint()).isEqualTo(Lsn.parse("0/5000000"));
     }
 
