@@ -1524,7 +1524,7 @@ public final class PgController implements PostgresController {
         }
 
         /**
-         * The host other members connect to, used in {@link #connectionUrl()}. Default: the listen
+         * The host other members connect to, used in {@link PgController#connectionUrl()}. Default: the listen
          * address when it is a single address; required when listening on all addresses.
          */
         public Builder connectHost(String host) {
