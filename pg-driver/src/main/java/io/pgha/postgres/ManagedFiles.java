@@ -1,0 +1,190 @@
+package io.pgha.postgres;
+
+import io.pgha.spi.SynchronousStandbys;
+import io.pgha.spi.Upstream;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.regex.Pattern;
+
+/**
+ * The files pgha owns. Server settings go to {@code pgha.conf} in the data directory, included by
+ * the last line of {@code postgresql.conf}: pgha rewrites its own file freely and never touches
+ * what a user put in {@code postgresql.conf} (above the include, so pgha's values win) or set with
+ * ALTER SYSTEM ({@code postgresql.auto.conf} wins over both, as always in PostgreSQL).
+ * {@code pgha.conf} also records the role pgha gave the server (upstream, synchronous standbys), so a
+ * restarted JVM reads it back. The include is relative, so the file travels with pg_basebackup and
+ * pg_rewind copies and is rewritten for the receiving member afterwards. The pass file lives outside
+ * the data directory, so no copy or backup of the data carries passwords.
+ */
+final class ManagedFiles {
+    static final String CONF = "pgha.conf";
+    static final String UPSTREAM_MEMBER = "pgha.upstream_member";
+    static final String UPSTREAM_URL = "pgha.upstream_url";
+    private static final Pattern INCLUDE = Pattern.compile("(?m)^\\s*include\\s*=?\\s*'pgha\\.conf'");
+
+    /** The role pgha wants the server to have; what {@code pgha.conf} encodes beyond the fixed settings. */
+    record Role(Optional<Upstream> upstream, SynchronousStandbys sync) {
+        static final Role PRIMARY = new Role(Optional.empty(), SynchronousStandbys.NONE);
+
+        Role withSync(SynchronousStandbys s) {
+            return new Role(upstream, s);
+        }
+    }
+
+    private final PgConfig cfg;
+    private final Fs fs;
+    private final Path data;
+
+    ManagedFiles(PgConfig cfg, Fs fs) {
+        this.cfg = cfg;
+        this.fs = fs;
+        this.data = cfg.dataDirectory();
+    }
+
+    Path passFile() {
+        return cfg.workDirectory().resolve("pgpass");
+    }
+
+    Path serverLog() {
+        return cfg.workDirectory().resolve("postgresql.log");
+    }
+
+    /** Writes pgha.conf and pg_hba.conf and makes sure postgresql.conf includes pgha.conf. */
+    void writeServerFiles(Role role) {
+        fs.write(data.resolve(CONF), renderConf(role));
+        fs.write(data.resolve("pg_hba.conf"), renderHba());
+        ensureInclude();
+    }
+
+    String renderConf(Role role) {
+        Map<String, String> s = new LinkedHashMap<>();
+        s.put("listen_addresses", cfg.listenAddresses());
+        s.put("port", Integer.toString(cfg.port()));
+        s.put("unix_socket_directories", cfg.unixSocketDirectories());
+        s.put("cluster_name", cfg.name());
+        s.put("password_encryption", "scram-sha-256");
+        s.put("wal_level", "replica");
+        s.put("hot_standby", "on");
+        s.put("max_wal_senders", "10");
+        s.put("max_replication_slots", "10");
+        // pg_rewind needs the WAL since the last common checkpoint on both sides
+        s.put("wal_keep_size", "128MB");
+        // bounds what an abandoned slot (a departed member's) can pin; pgha does not drop slots itself
+        s.put("max_slot_wal_keep_size", "1GB");
+        // pg_rewind needs hint-bit changes WAL-logged (data checksums do that too)
+        s.put("wal_log_hints", "on");
+        // a standby whose stream broke retries after this (PostgreSQL's default is 5 s)
+        s.put("wal_retrieve_retry_interval", "1s");
+        s.putAll(cfg.parameters());
+        s.put("recovery_target_timeline", "latest");
+        s.put("primary_conninfo", role.upstream().map(this::primaryConninfo).orElse(""));
+        s.put("primary_slot_name", role.upstream().isPresent() && cfg.useReplicationSlots() ? cfg.slotName() : "");
+        s.put("synchronous_standby_names", role.sync().toSetting());
+        s.put(UPSTREAM_MEMBER, role.upstream().map(Upstream::member).orElse(""));
+        s.put(UPSTREAM_URL, role.upstream().map(Upstream::connectionUrl).orElse(""));
+
+        StringBuilder sb = new StringBuilder();
+        sb.append("# Written by pgha for member '").append(cfg.name()).append("'. Rewritten on every start, follow,\n")
+                .append("# promote, rewind and synchronous-standby change: edits here are lost. Put your own\n")
+                .append("# settings in postgresql.conf above the include line, or use the builder's parameter().\n");
+        s.forEach((k, v) -> sb.append(k).append(" = ").append(Gucs.quote(v)).append('\n'));
+        return sb.toString();
+    }
+
+    /** No password inline: the walreceiver reads it from the pass file. */
+    String primaryConninfo(Upstream up) {
+        ConnUrl u = ConnUrl.parse(up.connectionUrl());
+        return "host=" + Gucs.conninfoValue(u.host())
+                + " port=" + u.port()
+                + " user=" + Gucs.conninfoValue(cfg.replicationUser().name())
+                + " passfile=" + Gucs.conninfoValue(passFile().toString())
+                + " application_name=" + Gucs.conninfoValue(cfg.name())
+                + " connect_timeout=5";
+    }
+
+    String renderHba() {
+        StringBuilder sb = new StringBuilder();
+        sb.append("# Written by pgha for member '").append(cfg.name())
+                .append("' on every start; configure it with PgController.Builder.hba(...).\n");
+        for (String line : cfg.hba()) {
+            sb.append(line).append('\n');
+        }
+        return sb.toString();
+    }
+
+    static List<String> defaultHba() {
+        return List.of(
+                "local   all           all                  peer",
+                "host    all           all        all       scram-sha-256",
+                "host    replication   all        all       scram-sha-256");
+    }
+
+    /** {@code *:*:*:user:password} lines; libpq picks the first line whose user matches. */
+    void writePassFile() {
+        StringBuilder sb = new StringBuilder();
+        Map<String, String> byUser = new LinkedHashMap<>();
+        byUser.putIfAbsent(cfg.replicationUser().name(), cfg.replicationUser().password());
+        cfg.rewindUser().ifPresent(u -> byUser.putIfAbsent(u.name(), u.password()));
+        byUser.putIfAbsent(cfg.superuser().name(), cfg.superuser().password());
+        byUser.forEach((u, p) -> sb.append("*:*:*:").append(passEscape(u)).append(':').append(passEscape(p)).append('\n'));
+        fs.write(passFile(), sb.toString(), Fs.FILE_600);
+    }
+
+    private static String passEscape(String s) {
+        return s.replace("\\", "\\\\").replace(":", "\\:");
+    }
+
+    void ensureInclude() {
+        Path conf = data.resolve("postgresql.conf");
+        try {
+            String text = Files.exists(conf) ? Files.readString(conf, StandardCharsets.UTF_8) : "";
+            if (!INCLUDE.matcher(text).find()) {
+                String sep = text.isEmpty() || text.endsWith("\n") ? "" : "\n";
+                fs.write(conf, text + sep + "\n# pgha: its managed settings; keep this the last line so they win\ninclude 'pgha.conf'\n");
+            }
+        } catch (IOException e) {
+            throw new DataDirectoryException("cannot read " + conf + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** The role recorded in pgha.conf; {@link Role#PRIMARY} when there is none. */
+    Role readRole() {
+        Path conf = data.resolve(CONF);
+        if (!Files.exists(conf)) {
+            return Role.PRIMARY;
+        }
+        try {
+            Map<String, String> v = Gucs.readQuoted(Files.readString(conf, StandardCharsets.UTF_8));
+            String member = v.getOrDefault(UPSTREAM_MEMBER, "");
+            String url = v.getOrDefault(UPSTREAM_URL, "");
+            Optional<Upstream> up = member.isEmpty() || url.isEmpty() ? Optional.empty() : Optional.of(new Upstream(member, url));
+            return new Role(up, SyncNames.parse(v.getOrDefault("synchronous_standby_names", "")));
+        } catch (IOException e) {
+            throw new DataDirectoryException("cannot read " + conf + ": " + e.getMessage(), e);
+        }
+    }
+
+    boolean hasStandbySignal() {
+        return Files.exists(data.resolve("standby.signal"));
+    }
+
+    void writeStandbySignal() {
+        fs.write(data.resolve("standby.signal"), "");
+    }
+
+    void removeRecoverySignals() {
+        try {
+            Files.deleteIfExists(data.resolve("standby.signal"));
+            Files.deleteIfExists(data.resolve("recovery.signal"));
+        } catch (IOException e) {
+            throw new DataDirectoryException("cannot remove the recovery signal files: " + e.getMessage(), e);
+        }
+    }
+}

@@ -1,0 +1,74 @@
+package io.pgha.postgres;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * Everything a {@link PgController} was built with, validated by {@link PgController.Builder#build()}.
+ * Immutable; {@link #toString()} hides passwords (through {@link PgUser}).
+ *
+ * @param name              the member name: {@code application_name} on the upstream, the slot name, {@code cluster_name}
+ * @param dataDirectory     absolute, normalized
+ * @param workDirectory     pgha's own files outside the data directory (pass file, server log); absolute
+ * @param runAsUser         run PostgreSQL programs as this user (the JVM is root); empty: as the JVM's user
+ * @param listenAddresses   {@code listen_addresses}
+ * @param port              {@code port}
+ * @param connectHost       the host other members reach this server at ({@link PgController#connectionUrl()})
+ * @param localHost         the host pgha itself connects to over TCP
+ * @param parameters        extra server settings, in order, written after pgha's defaults (so they win)
+ * @param hba               the lines of the managed {@code pg_hba.conf}
+ * @param syncDataFiles     initdb, pg_basebackup and pg_rewind fsync what they write (off only for throwaway clusters)
+ * @param operationTimeout  the bound for work without a timeout of its own (initdb, pg_basebackup, pg_rewind, CHECKPOINT)
+ */
+record PgConfig(
+        String name,
+        Path dataDirectory,
+        Path workDirectory,
+        Optional<Path> binDirectory,
+        Optional<String> runAsUser,
+        String listenAddresses,
+        int port,
+        String connectHost,
+        String localHost,
+        String unixSocketDirectories,
+        PgUser superuser,
+        PgUser replicationUser,
+        Optional<PgUser> rewindUser,
+        String encoding,
+        Optional<String> locale,
+        boolean dataChecksums,
+        List<String> hba,
+        Map<String, String> parameters,
+        boolean useReplicationSlots,
+        boolean removeDataDirectoryOnRewindFailure,
+        boolean syncDataFiles,
+        Duration connectTimeout,
+        Duration statementTimeout,
+        Duration operationTimeout,
+        Duration crashPollInterval) {
+
+    PgConfig {
+        hba = List.copyOf(hba);
+        parameters = Collections.unmodifiableMap(new LinkedHashMap<>(parameters));
+    }
+
+    /** The role pg_rewind connects as: the rewind user if one is configured, else the superuser. */
+    PgUser rewindRole() {
+        return rewindUser.orElse(superuser);
+    }
+
+    /** The replication slot this member uses on its upstream: the name, lower-cased, other characters as {@code _}. */
+    String slotName() {
+        return slotNameOf(name);
+    }
+
+    static String slotNameOf(String member) {
+        String s = member.toLowerCase(java.util.Locale.ROOT).replaceAll("[^a-z0-9_]", "_");
+        return s.length() > 63 ? s.substring(0, 63) : s;
+    }
+}
