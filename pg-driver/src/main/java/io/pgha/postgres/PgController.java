@@ -263,6 +263,21 @@ public final class PgController implements PostgresController {
     }
 
     @Override
+    public CompletionStage<Void> removeData() {
+        return changing("remove the data directory", () -> {
+            if (livePostmaster().isPresent()) {
+                throw new ServerStateException(cfg.name() + ": cannot remove the data directory while PostgreSQL runs: stop it first");
+            }
+            Fs.deleteContents(cfg.dataDirectory());
+            synchronized (roleLock) {
+                role = new ManagedFiles.Role(Optional.empty(), SynchronousStandbys.NONE);
+            }
+            LOG.info("{}: removed the data directory {}", cfg.name(), cfg.dataDirectory());
+            return null;
+        });
+    }
+
+    @Override
     public CompletionStage<Void> setSynchronousStandbys(SynchronousStandbys value) {
         Objects.requireNonNull(value, "value");
         return async("set synchronous_standby_names", () -> {

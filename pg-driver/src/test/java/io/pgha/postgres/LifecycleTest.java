@@ -112,4 +112,17 @@ class LifecycleTest {
         }
         throw new AssertionError("expected a failure");
     }
+
+    @Test
+    @Order(99)
+    void removing_the_data_directory_is_refused_while_running_and_leaves_an_uninitialized_node() throws Exception {
+        PgController z = sandbox.controller("z");
+        await(z.bootstrap());
+        assertThatThrownBy(() -> await(z.removeData())).hasMessageContaining("stop it first");
+        await(z.stop(StopMode.FAST, T));
+        await(z.removeData());
+        assertThat(await(z.observe()).runState()).isEqualTo(RunState.UNINITIALIZED);
+        await(z.bootstrap());
+        assertThat(await(z.observe()).isRunningPrimary()).as("an emptied node can be initialized again").isTrue();
+    }
 }
