@@ -45,6 +45,17 @@ public interface DcsSession extends AutoCloseable {
     SessionSpec spec();
 
     /**
+     * How long after a successful renewal (counted from before the call was made) the lease is
+     * certainly still valid in the store: the engine believes in its leadership no longer than this
+     * and fits its timings inside it. Most stores keep a lease exactly {@code ttl} (the default);
+     * Consul, whose sessions live between their TTL and twice that, uses sessions of half the ttl
+     * and so guarantees only half.
+     */
+    default java.time.Duration leaseGuarantee() {
+        return spec().ttl();
+    }
+
+    /**
      * Reads every key of the cluster as of one point in the store's history (one etcd range
      * request, one ZooKeeper multi-read or a read at one zxid, one recursive Consul request). A read
      * served from a watch-maintained cache is allowed if the cache is never older than the last

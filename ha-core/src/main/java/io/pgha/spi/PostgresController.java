@@ -11,6 +11,8 @@ import java.util.concurrent.CompletionStage;
  *
  * <h2>Rules every implementation follows</h2>
  * <ul>
+ *   <li>Cancelling a returned future stops the work it stands for (a running program is killed);
+ *       the engine cancels a long operation it gave up on.</li>
  *   <li>Methods return at once; the work happens elsewhere and the stage completes when it is done.
  *       The engine runs at most one long operation (bootstrap, clone, start, stop, promote, rewind,
  *       restart) at a time, but may call {@link #observe()} and the quick methods concurrently.</li>
@@ -41,7 +43,11 @@ public interface PostgresController extends AutoCloseable {
      */
     CompletionStage<Void> start(Duration timeout);
 
-    /** Stops the server in the given mode; completes when the postmaster is gone. Stopping a stopped server succeeds. */
+    /**
+     * Stops the server in the given mode; completes when the postmaster is gone. Stopping a stopped
+     * server succeeds. An {@link StopMode#IMMEDIATE} stop is how the engine fences: it may come at
+     * any time, concurrently with any operation in progress, and must not wait behind it.
+     */
     CompletionStage<Void> stop(StopMode mode, Duration timeout);
 
     /** Stops (in {@code mode}) and starts again with the same role. */

@@ -24,11 +24,26 @@ public record EffectiveConfig(HaSettings settings, boolean paused, List<String> 
     }
 
     public static EffectiveConfig merge(HaSettings local, DynamicConfig dynamic) {
+        return merge(local, dynamic, local.ttl());
+    }
+
+    /**
+     * @param leaseGuarantee how long the store certainly keeps a renewed lease (the session's
+     *                       {@code leaseGuarantee()}); when shorter than the ttl, it is the ttl the
+     *                       engine's belief and timings work with
+     */
+    public static EffectiveConfig merge(HaSettings local, DynamicConfig dynamic, Duration leaseGuarantee) {
         List<String> warnings = new ArrayList<>();
-        Duration ttl = local.ttl();
-        dynamic.ttl().filter(t -> !t.equals(ttl)).ifPresent(t -> warnings.add(
-                "ttl " + t.toMillis() + "ms in the dynamic configuration differs from this node's " + ttl.toMillis()
+        Duration requested = local.ttl();
+        dynamic.ttl().filter(t -> !t.equals(requested)).ifPresent(t -> warnings.add(
+                "ttl " + t.toMillis() + "ms in the dynamic configuration differs from this node's " + requested.toMillis()
                         + "ms; the lease keeps this node's ttl until the node restarts"));
+        Duration ttl = requested;
+        if (leaseGuarantee.compareTo(requested) < 0) {
+            ttl = leaseGuarantee;
+            warnings.add("the store guarantees a renewed lease for only " + leaseGuarantee.toMillis() + "ms of the ttl "
+                    + requested.toMillis() + "ms; leadership is believed, and timings fitted, within that");
+        }
         Duration loopWait = dynamic.loopWait().orElse(local.loopWait());
         Duration retry = dynamic.retryTimeout().orElse(local.retryTimeout());
         if (loopWait.compareTo(HaSettings.MIN_LOOP_WAIT) < 0) {

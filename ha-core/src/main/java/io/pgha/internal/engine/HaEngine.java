@@ -58,6 +58,7 @@ import org.slf4j.LoggerFactory;
 public final class HaEngine {
     private static final Logger LOG = LoggerFactory.getLogger(HaEngine.class);
     private static final int MAX_SOON_CYCLES = 10;
+    private static final Duration SYNC_SETTLE = Duration.ofMillis(100);
     private static final Duration MIN_ACTION_TIMEOUT = Duration.ofSeconds(60);
     /**
      * Changes that wake the loop at once. Member entries and the leader's status change every
@@ -94,9 +95,12 @@ public final class HaEngine {
     private long actionEpoch;
     private TaskScheduler.Cancellable nextTick;
     private CompletableFuture<?> asyncAction;
+    /** The controller operation the async action is waiting on. */
+    private volatile CompletableFuture<?> pgOp;
     private final List<Subscription> subscriptions = new java.util.concurrent.CopyOnWriteArrayList<>();
     private volatile boolean killed;
     private volatile Optional<String> apiUrl = Optional.empty();
+    private Duration leaseGuarantee;
     private final CompletableFuture<Void> stopped = new CompletableFuture<>();
 
     private volatile NodeStatus status;
@@ -134,6 +138,9 @@ public final class HaEngine {
             started = true;
         }
         session = cfg.dcs().open(SessionSpec.member(cfg.scope(), me, cfg.settings().ttl(), cfg.settings().retryTimeout()));
+        leaseGuarantee = session.leaseGuarantee();
+        config = EffectiveConfig.merge(cfg.settings(), io.pgha.internal.cluster.DynamicConfig.EMPTY, leaseGuarantee);
+        config.warnings().forEach(w -> warnOnce("config: " + w));
         lease = new LeaseKeeper(me, session, pg, cfg.ticker(), cfg.guardScheduler(), cfg.leaseScheduler(), new EngineCallbacks() {
             @Override
             public void fenced(String reason) {
@@ -207,6 +214,7 @@ public final class HaEngine {
             }
             if (asyncAction != null) {
                 asyncAction.cancel(true);
+                cancelPgOp();
             }
             boolean leader = lastCluster.map(c -> c.isLeader(me)).orElse(false) || lease.view().held();
             CompletableFuture<Void> stopPg = config.paused() ? CompletableFuture.completedFuture(null)
@@ -365,7 +373,7 @@ public final class HaEngine {
             cluster = Optional.of(c);
             dcsReachable = true;
             dcsLastSeen = Optional.of(cfg.wallClock().instant());
-            EffectiveConfig merged = EffectiveConfig.merge(cfg.settings(), c.dynamicConfig());
+            EffectiveConfig merged = EffectiveConfig.merge(cfg.settings(), c.dynamicConfig(), leaseGuarantee);
             merged.warnings().forEach(w -> warnOnce("config: " + w));
             config = merged;
             lease.configure(merged);
@@ -577,7 +585,10 @@ public final class HaEngine {
             return dcs(s -> s.compareAndSet(ClusterKey.HISTORY, ClusterCodec.encodeHistory(h.entries()), h.expectedVersion()), retry);
         }
         if (a instanceof Action.SetSyncStandbys s) {
+            // PostgreSQL makes commits wait only once its checkpointer has taken the new setting, a
+            // moment after the reload: the position that a new standby must reach is read after that
             return timedPg(Futures.call(() -> pg.setSynchronousStandbys(s.value())), config.settings().retryTimeout())
+                    .thenCompose(v -> delay(SYNC_SETTLE))
                     .thenCompose(v -> timedPg(Futures.call(pg::observe), config.settings().retryTimeout()))
                     .thenApply(p -> {
                         lane.execute(() -> memory = memory.withSyncChangedAtFlush(p.walPosition()));
@@ -609,6 +620,7 @@ public final class HaEngine {
             if (asyncAction != null) {
                 asyncAction.cancel(true);
                 asyncAction = null;
+                cancelPgOp();
                 actionEpoch++;
             }
             memory = memory.withAction(Optional.empty());
@@ -622,6 +634,12 @@ public final class HaEngine {
             return CompletableFuture.completedFuture(true);
         }
         return CompletableFuture.failedFuture(new IllegalStateException("not a quick action: " + a));
+    }
+
+    private CompletableFuture<Void> delay(Duration d) {
+        CompletableFuture<Void> f = new CompletableFuture<>();
+        cfg.loopScheduler().schedule(() -> f.complete(null), d.toNanos());
+        return f;
     }
 
     private CompletableFuture<Boolean> dcs(java.util.function.Function<DcsSession, CompletionStage<Boolean>> call, long timeout) {
@@ -665,6 +683,7 @@ public final class HaEngine {
             actionEpoch++;
             memory = memory.withAction(Optional.empty());
             if (e != null) {
+                cancelPgOp(); // gave up (timeout) or failed: nothing of it may go on in the background
                 actionFailed(a, e);
             } else {
                 LOG.info("{}: {} done", me, a.describe());
@@ -689,40 +708,54 @@ public final class HaEngine {
             return bootstrap();
         }
         if (a instanceof Action.CloneFrom c) {
-            return pg.cloneFrom(c.source())
-                    .thenCompose(v -> pg.follow(Optional.of(c.source()), timeout))
+            return op(pg.cloneFrom(c.source()))
+                    .thenCompose(v -> op(pg.follow(Optional.of(c.source()), timeout)))
                     .thenRun(() -> lane.execute(() -> memory = memory.withDivergence(Optional.of(
                             new DivergenceResult(c.source().member(), memberTimeline(ctx, c.source()), DivergenceCheck.NOT_DIVERGED,
                                     cfg.ticker().read())))));
         }
         if (a instanceof Action.StartPostgres) {
-            return pg.start(timeout);
+            return op(pg.start(timeout));
         }
         if (a instanceof Action.Follow f) {
-            return pg.follow(f.upstream(), timeout);
+            return op(pg.follow(f.upstream(), timeout));
         }
         if (a instanceof Action.Promote) {
-            return pg.promote(timeout).thenAccept(took -> LOG.info("{}: promoted in {} ms", me, took.toMillis()));
+            return op(pg.promote(timeout)).thenAccept(took -> LOG.info("{}: promoted in {} ms", me, took.toMillis()));
         }
         if (a instanceof Action.Demote d) {
             return demote(d.mode(), timeout);
         }
         if (a instanceof Action.RestartPostgres r) {
-            return pg.restart(StopMode.FAST, r.timeout());
+            return op(pg.restart(StopMode.FAST, r.timeout()));
         }
         if (a instanceof Action.Reinitialize) {
-            return pg.stop(StopMode.IMMEDIATE, timeout).thenCompose(v -> pg.removeData());
+            return op(pg.stop(StopMode.IMMEDIATE, timeout)).thenCompose(v -> op(pg.removeData()));
         }
         if (a instanceof Action.Rewind r) {
             boolean running = ctx.pg.map(PostgresState::isRunning).orElse(false);
-            CompletionStage<Void> stop = running ? pg.stop(StopMode.FAST, timeout) : CompletableFuture.completedFuture(null);
-            return stop.thenCompose(v -> pg.rewind(r.source()))
-                    .thenCompose(v -> pg.follow(Optional.of(r.source()), timeout))
+            CompletionStage<Void> stop = running ? op(pg.stop(StopMode.FAST, timeout)) : CompletableFuture.completedFuture(null);
+            return stop.thenCompose(v -> op(pg.rewind(r.source())))
+                    .thenCompose(v -> op(pg.follow(Optional.of(r.source()), timeout)))
                     .thenRun(() -> lane.execute(() -> memory = memory.withDivergence(Optional.of(
                             new DivergenceResult(r.source().member(), memberTimeline(ctx, r.source()), DivergenceCheck.NOT_DIVERGED,
                                     cfg.ticker().read())))));
         }
         return CompletableFuture.failedFuture(new IllegalStateException("not a long action: " + a));
+    }
+
+    /** Remembers the controller operation in flight, so giving up on the action cancels it too. */
+    private <T> CompletionStage<T> op(CompletionStage<T> stage) {
+        pgOp = stage.toCompletableFuture();
+        return stage;
+    }
+
+    private void cancelPgOp() {
+        CompletableFuture<?> f = pgOp;
+        pgOp = null;
+        if (f != null) {
+            f.cancel(true);
+        }
     }
 
     private static int memberTimeline(ActionContext ctx, Upstream u) {
