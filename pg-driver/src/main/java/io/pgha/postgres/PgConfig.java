@@ -50,10 +50,12 @@ record PgConfig(
         Duration connectTimeout,
         Duration statementTimeout,
         Duration operationTimeout,
-        Duration crashPollInterval) {
+        Duration crashPollInterval,
+        List<PgRole> bootstrapRoles) {
 
     PgConfig {
         hba = List.copyOf(hba);
+        bootstrapRoles = List.copyOf(bootstrapRoles);
         parameters = Collections.unmodifiableMap(new LinkedHashMap<>(parameters));
     }
 

@@ -540,6 +540,18 @@ public final class PgController implements PostgresController {
                     st.execute("GRANT EXECUTE ON FUNCTION pg_catalog.pg_read_binary_file(text) TO " + q);
                     st.execute("GRANT EXECUTE ON FUNCTION pg_catalog.pg_read_binary_file(text, bigint, bigint, boolean) TO " + q);
                 }
+                for (PgRole r : cfg.bootstrapRoles()) {
+                    String n = r.user().name();
+                    if (n.equals(cfg.superuser().name()) || n.equals(cfg.replicationUser().name())
+                            || cfg.rewindUser().map(u -> u.name().equals(n)).orElse(false)) {
+                        continue;
+                    }
+                    List<String> opts = new ArrayList<>(r.options());
+                    if (!opts.contains("NOLOGIN") && !opts.contains("LOGIN")) {
+                        opts.add("LOGIN");
+                    }
+                    createRole(c, st, r.user(), String.join(" ", opts));
+                }
             }
             return null;
         });
@@ -1470,8 +1482,32 @@ public final class PgController implements PostgresController {
         private Duration operationTimeout;
         private Duration crashPollInterval;
         private final List<PgListener> listeners = new ArrayList<>();
+        private final List<PgRole> bootstrapRoles = new ArrayList<>();
 
         private Builder() {
+        }
+
+        /** Role options Patroni's {@code bootstrap.users} accepts, as {@code CREATE ROLE} keywords. */
+        private static final Set<String> ROLE_OPTIONS = Set.of("SUPERUSER", "NOSUPERUSER", "CREATEDB", "NOCREATEDB", "CREATEROLE",
+                "NOCREATEROLE", "INHERIT", "NOINHERIT", "LOGIN", "NOLOGIN", "REPLICATION", "NOREPLICATION", "BYPASSRLS", "NOBYPASSRLS");
+
+        /**
+         * A role to create when a new cluster is bootstrapped (Patroni's {@code bootstrap.users}),
+         * with options such as {@code createdb} or {@code createrole}; it can log in unless told
+         * {@code nologin}.
+         */
+        public Builder bootstrapUser(String user, String password, List<String> options) {
+            Objects.requireNonNull(user, "bootstrapUser");
+            Objects.requireNonNull(options, "bootstrapUser options");
+            List<String> keywords = new ArrayList<>();
+            for (String o : options) {
+                String k = o.strip().toUpperCase(Locale.ROOT).replace("_", "");
+                require(ROLE_OPTIONS.contains(k), "bootstrapUser '" + user + "': unknown role option '" + o + "'");
+                keywords.add(k);
+            }
+            require(bootstrapRoles.stream().noneMatch(r -> r.user().name().equals(user)), "bootstrapUser '" + user + "' was already added");
+            bootstrapRoles.add(new PgRole(user("bootstrapUser", user, password), keywords));
+            return this;
         }
 
         /** The member name (required): {@code application_name} on the upstream, the replication slot name, {@code cluster_name}. */
@@ -1762,7 +1798,7 @@ public final class PgController implements PostgresController {
                     useReplicationSlots == null || useReplicationSlots, Boolean.TRUE.equals(removeDataDirectoryOnRewindFailure),
                     syncDataFiles == null || syncDataFiles,
                     ct, stt, operationTimeout != null ? operationTimeout : Duration.ofHours(1),
-                    crashPollInterval != null ? crashPollInterval : Duration.ofMillis(100));
+                    crashPollInterval != null ? crashPollInterval : Duration.ofMillis(100), bootstrapRoles);
             return new PgController(cfg, bin, uid, gid, listeners);
         }
 

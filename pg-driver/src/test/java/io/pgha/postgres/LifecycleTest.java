@@ -125,4 +125,20 @@ class LifecycleTest {
         await(z.bootstrap());
         assertThat(await(z.observe()).isRunningPrimary()).as("an emptied node can be initialized again").isTrue();
     }
+
+    @Test
+    @Order(100)
+    void users_from_the_bootstrap_section_are_created_with_their_options() throws Exception {
+        PgController w = sandbox.controller("w", b -> b.bootstrapUser("admin", "adm1n-pw", java.util.List.of("createdb", "createrole")));
+        await(w.bootstrap());
+        try (Connection c = sql(w); Statement st = c.createStatement();
+             java.sql.ResultSet rs = st.executeQuery("SELECT rolcanlogin, rolcreatedb, rolcreaterole FROM pg_roles WHERE rolname = 'admin'")) {
+            assertThat(rs.next()).isTrue();
+            assertThat(rs.getBoolean(1)).isTrue();
+            assertThat(rs.getBoolean(2)).isTrue();
+            assertThat(rs.getBoolean(3)).isTrue();
+        }
+        assertThatThrownBy(() -> PgController.builder().bootstrapUser("x", "y", java.util.List.of("drop table")))
+                .hasMessageContaining("unknown role option 'drop table'");
+    }
 }
