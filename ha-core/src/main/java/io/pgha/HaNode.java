@@ -193,6 +193,7 @@ public final class HaNode implements AutoCloseable {
         private PeerClient peerClient;
         private String apiUrl;
         private RestApiConfig restApi;
+        private com.fasterxml.jackson.databind.node.ObjectNode initialConfig;
         private Ticker ticker;
         private TaskScheduler scheduler;
         private java.util.concurrent.Executor executor;
@@ -349,6 +350,26 @@ public final class HaNode implements AutoCloseable {
             return this;
         }
 
+        /**
+         * The cluster's dynamic configuration, as a JSON object, that this node writes if it
+         * bootstraps the cluster (Patroni's {@code bootstrap.dcs}); the node's settings fill in what it
+         * leaves out, and keys pgha does not read are kept for other tools.
+         */
+        public Builder initialDynamicConfig(String json) {
+            Objects.requireNonNull(json, "bootstrap.dcs");
+            com.fasterxml.jackson.databind.JsonNode n;
+            try {
+                n = io.pgha.internal.cluster.ClusterCodec.JSON.readTree(json);
+            } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+                throw new ConfigurationException("bootstrap.dcs", "not valid JSON: " + e.getOriginalMessage());
+            }
+            if (n == null || !n.isObject()) {
+                throw new ConfigurationException("bootstrap.dcs", "must be a JSON object");
+            }
+            this.initialConfig = (com.fasterxml.jackson.databind.node.ObjectNode) n;
+            return this;
+        }
+
         /** The monotonic clock (default {@link System#nanoTime()}). Must match {@link #scheduler}. */
         public Builder ticker(Ticker ticker) {
             this.ticker = Objects.requireNonNull(ticker, "ticker");
@@ -425,7 +446,8 @@ public final class HaNode implements AutoCloseable {
                     : new HttpPeerClient(restApi == null ? Optional.empty() : restApi.tls());
             EngineConfig cfg = new EngineConfig(name, scope, settings, tags, dcs, postgres, Optional.of(peers),
                     Optional.ofNullable(api), ticker != null ? ticker : Ticker.system(),
-                    clock != null ? clock : Clock.systemUTC(), loop, guard, heartbeat, events, listeners, bugs);
+                    clock != null ? clock : Clock.systemUTC(), loop, guard, heartbeat, events, listeners, bugs,
+                    Optional.ofNullable(initialConfig));
             return new HaNode(cfg, owned, Optional.ofNullable(restApi), apiUrl != null);
         }
 

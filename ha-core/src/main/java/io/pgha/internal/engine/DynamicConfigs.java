@@ -11,6 +11,40 @@ final class DynamicConfigs {
     private DynamicConfigs() {
     }
 
+    /**
+     * The document a bootstrapping node writes: {@code base} (the user's {@code bootstrap.dcs},
+     * kept whole so keys pgha does not read survive) with the node's settings filled in where it is
+     * silent.
+     */
+    static String encode(HaSettings s, java.util.Optional<ObjectNode> base) {
+        ObjectNode mine = (ObjectNode) readTree(encode(s));
+        if (base.isEmpty()) {
+            return mine.toString();
+        }
+        ObjectNode out = base.get().deepCopy();
+        mine.properties().forEach(e -> {
+            if (!out.has(e.getKey())) {
+                out.set(e.getKey(), e.getValue());
+            } else if (e.getValue().isObject() && out.get(e.getKey()).isObject()) {
+                ObjectNode inner = (ObjectNode) out.get(e.getKey());
+                e.getValue().properties().forEach(f -> {
+                    if (!inner.has(f.getKey())) {
+                        inner.set(f.getKey(), f.getValue());
+                    }
+                });
+            }
+        });
+        return out.toString();
+    }
+
+    private static com.fasterxml.jackson.databind.JsonNode readTree(String json) {
+        try {
+            return ClusterCodec.JSON.readTree(json);
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
     static String encode(HaSettings s) {
         ObjectNode n = ClusterCodec.JSON.createObjectNode();
         n.put("ttl", seconds(s.ttl()));

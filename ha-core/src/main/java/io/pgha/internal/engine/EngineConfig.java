@@ -24,7 +24,8 @@ public record EngineConfig(String name, String scope, HaSettings settings, Membe
                            PostgresController postgres, Optional<PeerClient> peerClient, Optional<String> apiUrl,
                            Ticker ticker, Clock wallClock, TaskScheduler loopScheduler, TaskScheduler guardScheduler,
                            TaskScheduler leaseScheduler,
-                           Executor listenerExecutor, List<HaListener> listeners, Set<PlantedBug> bugs) {
+                           Executor listenerExecutor, List<HaListener> listeners, Set<PlantedBug> bugs,
+                           Optional<com.fasterxml.jackson.databind.node.ObjectNode> initialConfig) {
     public EngineConfig {
         listeners = List.copyOf(listeners);
         bugs = Set.copyOf(bugs);

@@ -570,7 +570,7 @@ public final class HaEngine {
             return dcs(s -> s.compareAndSet(ClusterKey.INITIALIZE, w.systemId(), w.expectedVersion()), retry);
         }
         if (a instanceof Action.WriteConfig) {
-            return dcs(s -> s.compareAndSet(ClusterKey.CONFIG, DynamicConfigs.encode(cfg.settings()), DcsEntry.ABSENT), retry);
+            return dcs(s -> s.compareAndSet(ClusterKey.CONFIG, DynamicConfigs.encode(cfg.settings(), cfg.initialConfig()), DcsEntry.ABSENT), retry);
         }
         if (a instanceof Action.ClearFailover c) {
             return dcs(s -> s.compareAndDelete(ClusterKey.FAILOVER, c.expectedVersion()), retry);
@@ -787,7 +787,7 @@ public final class HaEngine {
                     long version = snapshot.get(ClusterKey.INITIALIZE).map(DcsEntry::version).orElse(DcsEntry.ABSENT);
                     return dcs(s -> s.compareAndSet(ClusterKey.INITIALIZE, sysid, version), retry);
                 })
-                .thenCompose(ok -> dcs(s -> s.compareAndSet(ClusterKey.CONFIG, DynamicConfigs.encode(cfg.settings()), DcsEntry.ABSENT), retry))
+                .thenCompose(ok -> dcs(s -> s.compareAndSet(ClusterKey.CONFIG, DynamicConfigs.encode(cfg.settings(), cfg.initialConfig()), DcsEntry.ABSENT), retry))
                 .thenCompose(ok -> lease.acquire())
                 .thenAccept(acquired -> LOG.info("{}: bootstrapped a new cluster (system identifier {}){}", me, sysid,
                         acquired ? " and took the leader lock" : ", but the leader lock was taken"))
