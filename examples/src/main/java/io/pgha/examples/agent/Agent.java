@@ -1,0 +1,103 @@
+package io.pgha.examples.agent;
+
+import io.pgha.ConfigurationException;
+import io.pgha.HaEvent;
+import io.pgha.HaNode;
+import io.pgha.PghaException;
+import io.pgha.internal.config.AgentConfig;
+import io.pgha.postgres.PgController;
+import io.pgha.spi.Dcs;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Parameters;
+
+/**
+ * {@code pgha <config.yml>}: one pgha node as a daemon, configured by a YAML file in Patroni's
+ * format — HaNode, the etcd store, pg-driver and the REST API. SIGTERM stops it gracefully (a leader
+ * stops PostgreSQL, then hands the lock over at once).
+ */
+@Command(name = "pgha", mixinStandardHelpOptions = true, version = "pgha 0.1.0",
+        description = "Runs one pgha node from a Patroni-format YAML file.")
+public final class Agent implements Callable<Integer> {
+    private static final Logger LOG = LoggerFactory.getLogger(Agent.class);
+
+    @Parameters(index = "0", paramLabel = "CONFIG", description = "the node's configuration (Patroni's patroni.yml format)")
+    private Path config;
+
+    public static void main(String[] args) {
+        System.exit(new CommandLine(new Agent()).execute(args));
+    }
+
+    @Override
+    public Integer call() {
+        AgentConfig c;
+        Dcs dcs = null;
+        PgController pg = null;
+        try {
+            c = AgentConfig.read(config);
+            c.warnings().forEach(w -> LOG.warn("{}", w));
+            if (!c.unsupported().isEmpty()) {
+                LOG.warn("not supported by pgha, ignored: {}", String.join(", ", c.unsupported()));
+            }
+            dcs = Stores.open(c, NodeFromConfig.retryTimeout(c));
+            pg = PostgresFromConfig.build(c, w -> LOG.warn("{}", w));
+            HaNode node = NodeFromConfig.builder(c, dcs, pg).listener(Agent::log).build();
+            CountDownLatch stopped = new CountDownLatch(1);
+            Dcs store = dcs;
+            PgController postgres = pg;
+            Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+                LOG.info("{}: stopping", c.name());
+                node.close();
+                postgres.close();
+                store.close();
+                stopped.countDown();
+            }, "pgha-shutdown"));
+            node.start();
+            LOG.info("{}: pgha node of cluster '{}' running{}", c.name(), c.scope(),
+                    node.restAddress().map(a -> ", REST API on " + a).orElse(""));
+            stopped.await();
+            return 0;
+        } catch (ConfigurationException e) {
+            System.err.println("pgha: " + e.getMessage());
+            closeQuietly(pg, dcs);
+            return 2;
+        } catch (PghaException | IllegalArgumentException | IllegalStateException e) {
+            System.err.println("pgha: " + e.getMessage());
+            closeQuietly(pg, dcs);
+            return 1;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return 1;
+        }
+    }
+
+    private static void closeQuietly(PgController pg, Dcs dcs) {
+        try {
+            if (pg != null) {
+                pg.close();
+            }
+            if (dcs != null) {
+                dcs.close();
+            }
+        } catch (RuntimeException e) {
+            // we are failing anyway
+        }
+    }
+
+    private static void log(HaEvent e) {
+        if (e instanceof HaEvent.RoleChanged r) {
+            LOG.info("{}: role {} -> {} ({})", r.member(), r.from(), r.to(), r.reason());
+        } else if (e instanceof HaEvent.Fenced f) {
+            LOG.warn("{}: FENCED: {}", f.member(), f.reason());
+        } else if (e instanceof HaEvent.NodeFailed f) {
+            LOG.error("{}: stopped: {}", f.member(), f.reason());
+        } else if (e instanceof HaEvent.LeaderChanged l) {
+            LOG.info("{}: leader {} -> {}", l.member(), l.from().orElse("none"), l.to().orElse("none"));
+        }
+    }
+}

@@ -1,0 +1,73 @@
+package io.pgha.examples.agent;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.pgha.HaNode;
+import io.pgha.RestApiConfig;
+import io.pgha.SynchronousMode;
+import io.pgha.internal.config.AgentConfig;
+import io.pgha.internal.config.Secret;
+import io.pgha.spi.Dcs;
+import io.pgha.spi.PostgresController;
+import java.math.BigDecimal;
+import java.time.Duration;
+import java.util.Optional;
+
+/** Maps a Patroni-format configuration onto {@link HaNode.Builder}. */
+public final class NodeFromConfig {
+    private NodeFromConfig() {
+    }
+
+    /** The retry timeout the configuration asks for (Patroni's default 10 s), needed before the node exists. */
+    public static Duration retryTimeout(AgentConfig c) {
+        return seconds(c.bootstrap().dcs(), "retry_timeout").orElse(Duration.ofSeconds(10));
+    }
+
+    public static HaNode.Builder builder(AgentConfig c, Dcs dcs, PostgresController pg) {
+        JsonNode d = c.bootstrap().dcs();
+        HaNode.Builder b = HaNode.builder().name(c.name()).scope(c.scope()).dcs(dcs).postgres(pg).tags(c.tags())
+                .initialDynamicConfig(d.toString());
+        seconds(d, "ttl").ifPresent(b::ttl);
+        seconds(d, "loop_wait").ifPresent(b::loopWait);
+        seconds(d, "retry_timeout").ifPresent(b::retryTimeout);
+        if (d.has("maximum_lag_on_failover")) {
+            b.maximumLagOnFailover(d.get("maximum_lag_on_failover").asLong());
+        }
+        seconds(d, "primary_start_timeout").or(() -> seconds(d, "master_start_timeout")).ifPresent(b::primaryStartTimeout);
+        if (d.path("synchronous_mode").asBoolean(false) || "on".equals(d.path("synchronous_mode").asText())) {
+            b.synchronousMode(d.path("synchronous_mode_strict").asBoolean(false) ? SynchronousMode.STRICT : SynchronousMode.ON);
+        }
+        if (d.has("synchronous_node_count")) {
+            b.synchronousNodeCount(d.get("synchronous_node_count").asInt(1));
+        }
+        if (d.path("postgresql").has("use_pg_rewind")) {
+            b.usePgRewind(d.path("postgresql").path("use_pg_rewind").asBoolean(true));
+        }
+        if (d.has("check_timeline")) {
+            b.checkTimeline(d.get("check_timeline").asBoolean(false));
+        }
+        c.restapi().ifPresent(r -> b.restApi(restApi(r)));
+        return b;
+    }
+
+    static RestApiConfig restApi(AgentConfig.RestApi r) {
+        RestApiConfig.Builder b = RestApiConfig.builder().listen(r.listen().host(), r.listen().port());
+        r.connectAddress().ifPresent(ca -> b.connectAddress(ca.host(), ca.port()));
+        if (r.username().isPresent()) {
+            b.basicAuth(r.username().get(), r.password().map(Secret::reveal).orElse(new char[0]));
+        }
+        if (r.certfile().isPresent()) {
+            b.tls(Pem.serverContext("restapi", r.certfile().get(), r.keyfile().orElse(r.certfile().get()), r.cafile()));
+            r.verifyClient().ifPresent(v -> b.clientAuth(RestApiConfig.ClientAuth.valueOf(v.toUpperCase(java.util.Locale.ROOT))));
+        }
+        return b.build();
+    }
+
+    private static Optional<Duration> seconds(JsonNode d, String key) {
+        JsonNode n = d.get(key);
+        if (n == null || n.isNull()) {
+            return Optional.empty();
+        }
+        BigDecimal s = n.isNumber() ? n.decimalValue() : new BigDecimal(n.asText().trim());
+        return Optional.of(Duration.ofNanos(s.movePointRight(9).longValue()));
+    }
+}

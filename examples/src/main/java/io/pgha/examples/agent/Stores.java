@@ -1,0 +1,34 @@
+package io.pgha.examples.agent;
+
+import io.pgha.ConfigurationException;
+import io.pgha.dcs.etcd.EtcdDcs;
+import io.pgha.internal.config.AgentConfig;
+import io.pgha.internal.config.Secret;
+import io.pgha.spi.Dcs;
+import java.time.Duration;
+
+/** Opens the store a configuration names. */
+public final class Stores {
+    private Stores() {
+    }
+
+    public static Dcs open(AgentConfig c, Duration retryTimeout) {
+        AgentConfig.DcsConfig d = c.dcs();
+        if (d instanceof AgentConfig.DcsConfig.Etcd e) {
+            EtcdDcs.Builder b = EtcdDcs.builder().endpoints(e.endpoints()).namespace(c.namespace())
+                    .requestTimeout(retryTimeout);
+            if (e.username().isPresent()) {
+                b.credentials(e.username().get(), e.password().map(Secret::revealString).orElse(""));
+            }
+            e.cacert().ifPresent(b::trustedCa);
+            if (e.cert().isPresent() && e.key().isPresent()) {
+                b.clientCertificate(e.cert().get(), e.key().get());
+            } else if (e.cert().isPresent() != e.key().isPresent()) {
+                throw new ConfigurationException("etcd3.cert", "cert and key go together");
+            }
+            return b.build();
+        }
+        String section = d instanceof AgentConfig.DcsConfig.ZooKeeper ? "zookeeper" : "consul";
+        throw new ConfigurationException(section, "this build of the agent supports etcd only (add the dcs-" + section + " module)");
+    }
+}
