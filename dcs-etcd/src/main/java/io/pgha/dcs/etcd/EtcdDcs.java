@@ -101,7 +101,14 @@ public final class EtcdDcs implements Dcs {
             this.jetcdExecutor = null;
         } else {
             this.jetcdExecutor = new ContextExecutor(Executors.newCachedThreadPool(daemon("pgha-etcd-" + id + "-jetcd")));
-            this.client = buildClient(config, jetcdExecutor);
+            try {
+                this.client = buildClient(config, jetcdExecutor);
+            } catch (RuntimeException e) {
+                jetcdExecutor.shutdownNow();
+                timer.shutdownNow();
+                callbacks.shutdownNow();
+                throw e;
+            }
             this.ownsClient = true;
         }
         String where = config.sharedClient().isPresent() ? "(shared client)"
@@ -136,7 +143,7 @@ public final class EtcdDcs implements Dcs {
                 }
                 SslContext context = ssl.build();
                 b.sslContext(context);
-            } catch (SSLException | IllegalArgumentException e) {
+            } catch (SSLException | RuntimeException e) {
                 throw new ConfigurationException("tls", "cannot use the certificate files (" + e.getMessage()
                         + "); the private key must be PEM-encoded PKCS#8");
             }
@@ -260,8 +267,8 @@ public final class EtcdDcs implements Dcs {
 
         /**
          * The etcd members' client URLs, {@code http://host:port} or {@code https://host:port}
-         * (Patroni's {@code etcd3.hosts}). Requests are spread over all of them; one that is down is
-         * skipped.
+         * (Patroni's {@code etcd3.hosts}; a bare {@code host:port} means http). Requests are spread
+         * over all of them; one that is down is skipped.
          */
         public Builder endpoints(String... endpoints) {
             Objects.requireNonNull(endpoints, "endpoints");
@@ -291,10 +298,12 @@ public final class EtcdDcs implements Dcs {
         private static URI parseEndpoint(String e) {
             Objects.requireNonNull(e, "endpoint");
             URI u;
+            String s = e.trim();
             try {
-                u = new URI(e.trim());
+                // Patroni's etcd3 "hosts" are host:port, with the protocol set separately (default http)
+                u = new URI(s.contains("://") ? s : "http://" + s);
             } catch (URISyntaxException x) {
-                throw new ConfigurationException("endpoints", "'" + e + "' is not a URL");
+                throw new ConfigurationException("endpoints", "'" + e + "' is not a URL like http://127.0.0.1:2379");
             }
             if (!"http".equals(u.getScheme()) && !"https".equals(u.getScheme())) {
                 throw new ConfigurationException("endpoints", "'" + e + "' must start with http:// or https://");
