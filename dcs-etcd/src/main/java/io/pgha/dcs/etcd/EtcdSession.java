@@ -69,6 +69,8 @@ final class EtcdSession implements DcsSession {
     private CompletableFuture<Long> granting;
     /** mod_revision of the leader key as this session last wrote or confirmed it under {@link #leaseId}; 0: unknown. */
     private long leaderRevision;
+    /** The status last written while holding the key at {@link #leaderRevision}; null: unknown. */
+    private String statusWritten;
     private String memberValue;
     private long memberLease;
     private boolean closed;
@@ -150,7 +152,7 @@ final class EtcdSession implements DcsSession {
                     .commit()
                     .thenApply(r -> {
                         if (r.isSucceeded()) {
-                            confirmedLeader(lease, r.getHeader().getRevision());
+                            confirmedLeader(lease, r.getHeader().getRevision(), Optional.empty());
                             return true;
                         }
                         // A retry after a try whose outcome was unknown: if that try created the
@@ -158,7 +160,7 @@ final class EtcdSession implements DcsSession {
                         // existed before, whoever it names, and the answer is "no".
                         Optional<KeyValue> kv = single(r);
                         if (n > 0 && kv.isPresent() && kv.get().getValue().equals(name) && kv.get().getLease() == lease) {
-                            confirmedLeader(lease, kv.get().getModRevision());
+                            confirmedLeader(lease, kv.get().getModRevision(), Optional.empty());
                             return true;
                         }
                         return false;
@@ -170,8 +172,14 @@ final class EtcdSession implements DcsSession {
     public CompletionStage<Boolean> renewLeader(Optional<String> status) {
         ByteSequence name = requireMember();
         Objects.requireNonNull(status, "status");
-        Optional<ByteSequence> statusBytes = status.map(Keys::utf8);
-        return call("renew the leader key", b -> withLease(b, lease -> renewRound(b, name, lease, statusBytes, knownLeaderRevision(lease), 0)));
+        // Like Patroni, the status is written only when it changed: an unchanged one would cost a
+        // raft write and a watch event to every member each cycle, while the renewal itself is then
+        // a read-only transaction.
+        return call("renew the leader key", b -> withLease(b, lease -> {
+            long known = knownLeaderRevision(lease);
+            Optional<String> changed = known == 0 ? status : status.filter(st -> !st.equals(writtenStatus(lease)));
+            return renewRound(b, name, lease, changed, status, known, 0);
+        }));
     }
 
     /**
@@ -182,8 +190,8 @@ final class EtcdSession implements DcsSession {
      * restarted, or the lease was re-granted) is rebound with a compare on its mod_revision.
      * Every round is safe to repeat, so an unknown outcome is simply tried again.
      */
-    private CompletableFuture<Boolean> renewRound(Budget b, ByteSequence name, long lease, Optional<ByteSequence> status,
-                                                  long expected, int round) {
+    private CompletableFuture<Boolean> renewRound(Budget b, ByteSequence name, long lease, Optional<String> status,
+                                                  Optional<String> fullStatus, long expected, int round) {
         if (round >= MAX_RENEW_ROUNDS) {
             return CompletableFuture.failedFuture(new DcsException("the leader key kept changing while renewing it"));
         }
@@ -196,26 +204,26 @@ final class EtcdSession implements DcsSession {
         } else {
             cmp = new Cmp(leader, Cmp.Op.EQUAL, CmpTarget.modRevision(expected));
         }
-        status.ifPresent(s -> then.add(Op.put(keys.key(ClusterKey.STATUS), s, PutOption.DEFAULT)));
+        status.ifPresent(s -> then.add(Op.put(keys.key(ClusterKey.STATUS), Keys.utf8(s), PutOption.DEFAULT)));
         return calls.attempt(b, Retry.SAFE, n -> client.getKVClient().txn()
                         .If(cmp)
                         .Then(then.toArray(new Op[0]))
                         .Else(Op.get(leader, GetOption.DEFAULT))
                         .commit())
                 .thenCompose(r -> r.isSucceeded()
-                        ? CompletableFuture.completedFuture(confirmedLeader(lease, expected == 0 ? r.getHeader().getRevision() : expected))
-                        : mismatch(b, name, lease, status, single(r), round));
+                        ? CompletableFuture.completedFuture(confirmedLeader(lease, expected == 0 ? r.getHeader().getRevision() : expected, status))
+                        : mismatch(b, name, lease, fullStatus, single(r), round));
     }
 
     /** The leader key was not as expected; {@code current} is what it holds now. */
-    private CompletableFuture<Boolean> mismatch(Budget b, ByteSequence name, long lease, Optional<ByteSequence> status,
+    private CompletableFuture<Boolean> mismatch(Budget b, ByteSequence name, long lease, Optional<String> status,
                                                 Optional<KeyValue> current, int round) {
         if (round >= MAX_RENEW_ROUNDS) {
             return CompletableFuture.failedFuture(new DcsException("the leader key kept changing while renewing it"));
         }
         if (current.isEmpty()) {
             // the key is gone (expired, released, deleted): take it again unless someone else does first
-            return renewRound(b, name, lease, status, 0, round + 1);
+            return renewRound(b, name, lease, status, status, 0, round + 1);
         }
         KeyValue k = current.get();
         if (!k.getValue().equals(name)) {
@@ -226,9 +234,9 @@ final class EtcdSession implements DcsSession {
         }
         if (k.getLease() == lease) {
             // ours already (a try whose answer was lost did it): adopt it, then write the status
-            confirmedLeader(lease, k.getModRevision());
+            confirmedLeader(lease, k.getModRevision(), Optional.empty());
             return status.isEmpty() ? CompletableFuture.completedFuture(true)
-                    : renewRound(b, name, lease, status, k.getModRevision(), round + 1);
+                    : renewRound(b, name, lease, status, status, k.getModRevision(), round + 1);
         }
         // our name under another lease: this member restarted, or our lease was re-granted
         LOG.info("{}: rebinding the leader key from lease {} to this session's lease {}", spec.memberName(),
@@ -236,14 +244,14 @@ final class EtcdSession implements DcsSession {
         ByteSequence leader = keys.key(ClusterKey.LEADER);
         List<Op> then = new ArrayList<>();
         then.add(Op.put(leader, name, PutOption.builder().withLeaseId(lease).build()));
-        status.ifPresent(s -> then.add(Op.put(keys.key(ClusterKey.STATUS), s, PutOption.DEFAULT)));
+        status.ifPresent(s -> then.add(Op.put(keys.key(ClusterKey.STATUS), Keys.utf8(s), PutOption.DEFAULT)));
         return calls.attempt(b, Retry.SAFE, n -> client.getKVClient().txn()
                         .If(new Cmp(leader, Cmp.Op.EQUAL, CmpTarget.modRevision(k.getModRevision())))
                         .Then(then.toArray(new Op[0]))
                         .Else(Op.get(leader, GetOption.DEFAULT))
                         .commit())
                 .thenCompose(r -> r.isSucceeded()
-                        ? CompletableFuture.completedFuture(confirmedLeader(lease, r.getHeader().getRevision()))
+                        ? CompletableFuture.completedFuture(confirmedLeader(lease, r.getHeader().getRevision(), status))
                         : mismatch(b, name, lease, status, single(r), round + 1));
     }
 
@@ -502,16 +510,28 @@ final class EtcdSession implements DcsSession {
         return leaseId == lease ? leaderRevision : 0;
     }
 
-    /** Notes the leader key's revision under {@code lease}; returns true (the key is ours). */
-    private synchronized boolean confirmedLeader(long lease, long revision) {
+    /**
+     * Notes the leader key's revision under {@code lease} and the status written with it (empty:
+     * none written, so the next renewal writes it); returns true (the key is ours).
+     */
+    private synchronized boolean confirmedLeader(long lease, long revision, Optional<String> status) {
         if (leaseId == lease) {
+            if (revision != leaderRevision) {
+                statusWritten = null;
+            }
             leaderRevision = revision;
+            status.ifPresent(st -> statusWritten = st);
         }
         return true;
     }
 
+    private synchronized String writtenStatus(long lease) {
+        return leaseId == lease && leaderRevision != 0 ? statusWritten : null;
+    }
+
     private synchronized void forgetLeader() {
         leaderRevision = 0;
+        statusWritten = null;
     }
 
     // ================================================================== plumbing

@@ -179,6 +179,20 @@ class EtcdLayoutTest {
     }
 
     @Test
+    void theStatusIsWrittenOnlyWhenItChanged() {
+        try (EtcdDcs dcs = dcs()) {
+            DcsSession a = dcs.open(SessionSpec.member(scope, "n1", TTL, RETRY));
+            assertThat(get(a.acquireLeader())).isTrue();
+            assertThat(get(a.renewLeader(Optional.of("{\"optime\":1}")))).isTrue();
+            long written = rawGet("/service/" + scope + "/status").orElseThrow().getModRevision();
+            assertThat(get(a.renewLeader(Optional.of("{\"optime\":1}")))).isTrue();
+            assertThat(rawGet("/service/" + scope + "/status").orElseThrow().getModRevision()).as("unchanged: not rewritten").isEqualTo(written);
+            assertThat(get(a.renewLeader(Optional.of("{\"optime\":2}")))).isTrue();
+            assertThat(rawGet("/service/" + scope + "/status").map(EtcdLayoutTest::text)).contains("{\"optime\":2}");
+        }
+    }
+
+    @Test
     void aSharedClientIsUsedAndLeftOpen() {
         try (Client shared = Client.builder().endpoints(etcd.clientUrl()).build()) {
             try (EtcdDcs dcs = EtcdDcs.builder().client(shared).namespace("/shared").build()) {
