@@ -59,6 +59,19 @@ public final class EtcdCluster implements AutoCloseable {
 
     /** Like {@link #start(int)}, with extra etcd flags for every member (e.g. {@code --auto-compaction-retention}). */
     public static EtcdCluster start(int size, List<String> extraArgs) {
+        return start(size, extraArgs, "http");
+    }
+
+    /**
+     * One member whose client URL is https, serving {@code tls}'s server certificate and requiring
+     * a client certificate signed by its CA ({@code --client-cert-auth}). Peers stay on plain http.
+     */
+    public static EtcdCluster startTls(EtcdTls tls) {
+        return start(1, List.of("--cert-file", tls.serverCertificate().toString(), "--key-file", tls.serverKey().toString(),
+                "--trusted-ca-file", tls.ca().toString(), "--client-cert-auth"), "https");
+    }
+
+    private static EtcdCluster start(int size, List<String> extraArgs, String scheme) {
         if (size < 1) {
             throw new IllegalArgumentException("size must be >= 1");
         }
@@ -89,7 +102,7 @@ public final class EtcdCluster implements AutoCloseable {
         String initialCluster = String.join(",", initial);
         List<EtcdProcess> members = new ArrayList<>();
         for (int i = 0; i < size; i++) {
-            members.add(new EtcdProcess("e" + i, "127.0.0.1", clientPorts[i], peerPorts[i], root.resolve("e" + i + ".data"),
+            members.add(new EtcdProcess("e" + i, scheme, "127.0.0.1", clientPorts[i], peerPorts[i], root.resolve("e" + i + ".data"),
                     root.resolve("e" + i + ".log"), initialCluster, token, extraArgs));
         }
         EtcdCluster c = new EtcdCluster(root, members);

@@ -46,6 +46,7 @@ public final class EtcdProcess implements AutoCloseable {
     }
 
     private final String name;
+    private final String scheme;
     private final String host;
     private final int clientPort;
     private final int peerPort;
@@ -54,9 +55,10 @@ public final class EtcdProcess implements AutoCloseable {
     private final List<String> command;
     private volatile Process process;
 
-    EtcdProcess(String name, String host, int clientPort, int peerPort, Path dataDir, Path logFile, String initialCluster,
-                String clusterToken, List<String> extraArgs) {
+    EtcdProcess(String name, String scheme, String host, int clientPort, int peerPort, Path dataDir, Path logFile,
+                String initialCluster, String clusterToken, List<String> extraArgs) {
         this.name = name;
+        this.scheme = scheme;
         this.host = host;
         this.clientPort = clientPort;
         this.peerPort = peerPort;
@@ -106,9 +108,9 @@ public final class EtcdProcess implements AutoCloseable {
         return name;
     }
 
-    /** {@code http://host:port} of the client listener. */
+    /** {@code http://host:port} (or https) of the client listener. */
     public String clientUrl() {
-        return "http://" + host + ":" + clientPort;
+        return scheme + "://" + host + ":" + clientPort;
     }
 
     String peerUrl() {
@@ -157,7 +159,10 @@ public final class EtcdProcess implements AutoCloseable {
         }
     }
 
-    /** Waits until the member answers {@code /health} with true (it has a raft leader). */
+    /**
+     * Waits until the member answers {@code /health} with true (it has a raft leader). A member
+     * with TLS client URLs is only waited for until it accepts connections.
+     */
     public void awaitHealthy(Duration timeout) {
         long deadline = System.nanoTime() + timeout.toNanos();
         String last = "no answer";
@@ -165,6 +170,16 @@ public final class EtcdProcess implements AutoCloseable {
             Process p = process;
             if (p == null || !p.isAlive()) {
                 throw new IllegalStateException(name + " exited with " + (p == null ? "?" : p.exitValue()) + "; its log:\n" + logTail());
+            }
+            if ("https".equals(scheme)) {
+                try (java.net.Socket s = new java.net.Socket()) {
+                    s.connect(new java.net.InetSocketAddress(host, clientPort), 500);
+                    return;
+                } catch (IOException e) {
+                    last = e.toString();
+                    sleep(50);
+                    continue;
+                }
             }
             try {
                 HttpResponse<String> r = HTTP.send(HttpRequest.newBuilder(URI.create(clientUrl() + "/health"))
