@@ -33,11 +33,22 @@ final class Calls {
     private final ScheduledExecutorService timer;
     private final Executor callbacks;
     private final String endpoints;
+    private final Runnable reconnect;
 
-    Calls(ScheduledExecutorService timer, Executor callbacks, String endpoints) {
+    Calls(ScheduledExecutorService timer, Executor callbacks, String endpoints, Runnable reconnect) {
         this.timer = timer;
         this.callbacks = callbacks;
         this.endpoints = endpoints;
+        this.reconnect = reconnect;
+    }
+
+    /** A call is about to wait on the channel: do not let it wait for gRPC's reconnect back-off. */
+    void reconnectNow() {
+        try {
+            reconnect.run();
+        } catch (RuntimeException e) {
+            LOG.debug("resetting the reconnect back-off failed", e);
+        }
     }
 
     String endpoints() {
@@ -89,6 +100,7 @@ final class Calls {
     <T> CompletableFuture<T> call(String what, Duration budget, Duration attempt, Function<Budget, CompletableFuture<T>> body) {
         Budget b = new Budget(budget, attempt);
         CompletableFuture<T> out = new CompletableFuture<>();
+        reconnectNow();
         ScheduledFuture<?> deadline = schedule(() -> fail(out, new DcsUnreachableException("etcd at " + endpoints
                 + " did not answer within retry_timeout (" + budget.toMillis() + " ms) while trying to " + what)), b.remaining());
         CompletableFuture<T> inner;

@@ -182,7 +182,10 @@ final class ClusterWatch implements Subscription {
             failures++;
         }
         closeQuietly(old);
-        calls.schedule(this::open, TimeUnit.MILLISECONDS.toNanos(delay));
+        calls.schedule(() -> {
+            calls.reconnectNow();
+            open();
+        }, TimeUnit.MILLISECONDS.toNanos(delay));
     }
 
     /** Called with this lock held. */

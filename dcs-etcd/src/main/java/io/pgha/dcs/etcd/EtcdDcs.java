@@ -113,7 +113,7 @@ public final class EtcdDcs implements Dcs {
         }
         String where = config.sharedClient().isPresent() ? "(shared client)"
                 : config.endpoints().stream().map(u -> u.getHost() + ":" + u.getPort()).collect(Collectors.joining(",", "[", "]"));
-        this.calls = new Calls(timer, callbacks, where);
+        this.calls = new Calls(timer, callbacks, where, Reconnect.of(client)::kick);
     }
 
     private static Client buildClient(Config c, ExecutorService executor) {

@@ -70,6 +70,24 @@ class EtcdFaultTest {
     }
 
     @Test
+    void theFirstCallAfterALongOutageDoesNotWaitOutGrpcsReconnectBackOff() {
+        try (EtcdCluster etcd = EtcdCluster.single(); EtcdDcs dcs = dcs(etcd.clientUrls())) {
+            DcsSession observer = dcs.open(SessionSpec.observer(SCOPE, Duration.ofSeconds(2)));
+            get(observer.read());
+            etcd.member(0).kill();
+            // The outage itself: no calls meanwhile, so gRPC's reconnect back-off (1 s, x1.6 per
+            // failed attempt) grows to several seconds, which the next call would otherwise wait out.
+            await().pollDelay(Duration.ofSeconds(12)).atMost(Duration.ofSeconds(13)).until(() -> true);
+            etcd.member(0).start();
+            etcd.awaitHealthy();
+
+            long start = System.nanoTime();
+            get(observer.read());
+            assertThat((System.nanoTime() - start) / 1_000_000).as("first read after the outage, ms").isLessThan(1000);
+        }
+    }
+
+    @Test
     void aNodeWhoseRenewalsStopLosesTheLeaderKeyAfterTtlAndAnotherNodeTakesIt() {
         try (EtcdCluster etcd = EtcdCluster.single(); EtcdDcs dcsA = dcs(etcd.clientUrls()); EtcdDcs dcsB = dcs(etcd.clientUrls())) {
             DcsSession a = member(dcsA, "a", RETRY);
