@@ -63,7 +63,7 @@ class EtcdFaultTest {
                     a::deleteCluster);
             // all at once, as the engine and the lease guard may call concurrently
             long start = System.nanoTime();
-            List<CompletableFuture<?>> pending = calls.stream().map(c -> c.get().toCompletableFuture()).toList();
+            List<CompletableFuture<?>> pending = calls.stream().<CompletableFuture<?>>map(c -> c.get().toCompletableFuture()).toList();
             for (CompletableFuture<?> call : pending) {
                 Failure f = failure(() -> call, RETRY.multipliedBy(5));
                 assertThat(f.error()).isInstanceOf(DcsUnreachableException.class);
