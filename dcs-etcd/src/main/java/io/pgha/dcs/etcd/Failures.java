@@ -60,11 +60,14 @@ final class Failures {
         }
         String description = status.getDescription() == null ? "" : status.getDescription();
         switch (status.getCode()) {
+            case RESOURCE_EXHAUSTED:
+                // "database space exceeded" (the NOSPACE alarm) needs an operator; "too many
+                // requests" passes by itself
+                return description.contains("space exceeded") ? Kind.REFUSED : Kind.UNREACHABLE;
             case UNAVAILABLE:
             case DEADLINE_EXCEEDED:
             case CANCELLED:
             case ABORTED:
-            case RESOURCE_EXHAUSTED:
                 return Kind.UNREACHABLE;
             case NOT_FOUND:
                 return description.contains("lease not found") ? Kind.LEASE_NOT_FOUND : Kind.REFUSED;
