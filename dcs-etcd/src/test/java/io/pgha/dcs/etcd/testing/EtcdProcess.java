@@ -30,8 +30,9 @@ import java.util.concurrent.TimeUnit;
  */
 public final class EtcdProcess implements AutoCloseable {
     /** How to get the binary, in the one message a test run without it fails with. */
-    public static final String INSTALL_HINT = "etcd is not installed: install it with `apt-get install -y etcd-server` "
-            + "(Debian/Ubuntu; the tests need the etcd server binary, v3.4 or newer), or point -Dpgha.etcd.binary=/path/to/etcd at one";
+    public static final String INSTALL_HINT = "the etcd server binary was not found: install it with "
+            + "`apt-get install -y etcd-server` (Debian/Ubuntu; etcd 3.4 or newer), or point -Dpgha.etcd.binary "
+            + "(or ETCD_BINARY) at one";
 
     private static final Set<Process> LIVE = ConcurrentHashMap.newKeySet();
     private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(1)).build();
@@ -85,9 +86,18 @@ public final class EtcdProcess implements AutoCloseable {
 
     /** The etcd binary, or an {@link IllegalStateException} with {@link #INSTALL_HINT}. */
     public static Path binary() {
+        Optional<String> configured = Optional.ofNullable(System.getProperty("pgha.etcd.binary"))
+                .or(() -> Optional.ofNullable(System.getenv("ETCD_BINARY")));
+        if (configured.isPresent()) {
+            // an explicit choice is not second-guessed with another etcd found elsewhere
+            Path p = Paths.get(configured.get());
+            if (Files.isRegularFile(p) && Files.isExecutable(p)) {
+                return p;
+            }
+            throw new IllegalStateException("no executable etcd at " + p + " (from -Dpgha.etcd.binary or ETCD_BINARY); "
+                    + "install one with `apt-get install -y etcd-server`");
+        }
         List<String> candidates = new ArrayList<>();
-        Optional.ofNullable(System.getProperty("pgha.etcd.binary")).ifPresent(candidates::add);
-        Optional.ofNullable(System.getenv("ETCD_BINARY")).ifPresent(candidates::add);
         candidates.add("/usr/bin/etcd");
         candidates.add("/usr/local/bin/etcd");
         for (String dir : Optional.ofNullable(System.getenv("PATH")).orElse("").split(":")) {
