@@ -1,0 +1,238 @@
+package io.pgha.dcs.etcd;
+
+import io.etcd.jetcd.KeyValue;
+import io.etcd.jetcd.Watch;
+import io.etcd.jetcd.common.exception.CompactedException;
+import io.etcd.jetcd.options.WatchOption;
+import io.etcd.jetcd.watch.WatchEvent;
+import io.etcd.jetcd.watch.WatchResponse;
+import io.pgha.spi.ClusterKey;
+import io.pgha.spi.DcsListener;
+import io.pgha.spi.Subscription;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A watch on the whole cluster prefix that survives disconnections.
+ *
+ * <p>jetcd resumes a broken watch by itself, but not in every case (a stream that ends with
+ * {@code onCompleted}, "no leader", a cancelled watch are simply closed), and after its own resume it
+ * may skip events: it takes the revision of the "created" answer as the resume point even when
+ * the watch was still catching up. So this class keeps its own position, the first revision not
+ * yet delivered, closes jetcd's watcher on any error and opens a new one from that position.
+ * When the position was compacted away, it starts afresh from "now" and reports
+ * {@link Optional#empty()} so that the engine reads the whole cluster again.
+ *
+ * <p>A watch that starts from "now" also reports {@code empty} once it is established: a change
+ * made between the caller's last read and the moment etcd registered the watch is then not lost.
+ */
+final class ClusterWatch implements Subscription {
+    private static final Logger LOG = LoggerFactory.getLogger(ClusterWatch.class);
+    private static final long MIN_BACKOFF_MS = 50;
+    private static final long MAX_BACKOFF_MS = 1000;
+
+    private final EtcdSession session;
+    private final Keys keys;
+    private final Watch client;
+    private final Calls calls;
+    private final DcsListener listener;
+    private final String memberPath;
+
+    // guarded by this; listener calls happen under this lock too, so that nothing is delivered after close()
+    private boolean closed;
+    private int generation;
+    private Watch.Watcher watcher;
+    /** The first revision whose events have not been delivered; 0 = start from "now". */
+    private long next;
+    private int failures;
+
+    ClusterWatch(EtcdSession session, Keys keys, Watch client, Calls calls, DcsListener listener) {
+        this.session = session;
+        this.keys = keys;
+        this.client = client;
+        this.calls = calls;
+        this.listener = listener;
+        this.memberPath = session.memberName().map(m -> ClusterKey.MEMBERS_PREFIX + m).orElse(null);
+    }
+
+    void start() {
+        open();
+    }
+
+    private void open() {
+        Watch.Watcher old;
+        synchronized (this) {
+            if (closed) {
+                return;
+            }
+            old = watcher;
+            int gen = ++generation;
+            WatchOption.Builder o = WatchOption.builder()
+                    .isPrefix(true)
+                    .withPrevKV(true)
+                    .withCreateNotify(true)
+                    .withProgressNotify(true)
+                    // a member cut off from its raft leader cancels the watch instead of going quiet,
+                    // so we move to another member
+                    .withRequireLeader(true);
+            if (next > 0) {
+                o.withRevision(next);
+            }
+            try {
+                watcher = client.watch(keys.prefixBytes(), o.build(), new Listener(gen));
+            } catch (RuntimeException e) {
+                // the client is closed
+                LOG.debug("could not open a watch on {}: {}", keys.prefix(), Failures.describe(e));
+                watcher = null;
+                return;
+            }
+        }
+        closeQuietly(old);
+    }
+
+    private final class Listener implements Watch.Listener {
+        private final int gen;
+
+        Listener(int gen) {
+            this.gen = gen;
+        }
+
+        @Override
+        public void onNext(WatchResponse r) {
+            List<Optional<String>> report = new ArrayList<>();
+            List<Long> ownDeletes = new ArrayList<>();
+            boolean memberDeleted = false;
+            synchronized (ClusterWatch.this) {
+                if (closed || gen != generation) {
+                    return;
+                }
+                failures = 0;
+                if (r.isCreatedNotify()) {
+                    if (next == 0) {
+                        next = r.getHeader().getRevision() + 1;
+                        report.add(Optional.empty());
+                    }
+                } else if (r.isProgressNotify() || r.getEvents().isEmpty()) {
+                    next = Math.max(next, r.getHeader().getRevision() + 1);
+                } else {
+                    long lease = session.leaseIdForWatch();
+                    for (WatchEvent e : r.getEvents()) {
+                        KeyValue kv = e.getKeyValue();
+                        next = Math.max(next, kv.getModRevision() + 1);
+                        Optional<String> path = keys.relative(kv.getKey());
+                        report.add(path.isPresent() ? path : Optional.empty());
+                        if (e.getEventType() == WatchEvent.EventType.DELETE) {
+                            KeyValue prev = e.getPrevKV();
+                            if (prev != null && lease != 0 && prev.getLease() == lease) {
+                                ownDeletes.add(lease);
+                            }
+                            if (memberPath != null && path.filter(memberPath::equals).isPresent()) {
+                                memberDeleted = true;
+                            }
+                        }
+                    }
+                }
+                for (Optional<String> p : report) {
+                    deliver(p);
+                }
+            }
+            if (memberDeleted) {
+                session.memberKeyDeleted();
+            }
+            if (!ownDeletes.isEmpty()) {
+                session.ownKeyDeleted(ownDeletes.get(0));
+            }
+        }
+
+        @Override
+        public void onError(Throwable t) {
+            boolean compacted = Failures.unwrap(t) instanceof CompactedException
+                    || String.valueOf(t.getMessage()).contains("compacted")
+                    || String.valueOf(t.getMessage()).contains("future revision");
+            restart(gen, compacted, Failures.describe(t));
+        }
+
+        @Override
+        public void onCompleted() {
+            restart(gen, false, "the watch stream ended");
+        }
+    }
+
+    private void restart(int gen, boolean fromNow, String why) {
+        Watch.Watcher old;
+        long delay;
+        synchronized (this) {
+            if (closed || gen != generation) {
+                return;
+            }
+            generation++; // callbacks of the old watcher are ignored from here on
+            old = watcher;
+            watcher = null;
+            if (fromNow) {
+                LOG.warn("the watch on {} lost its position (revision {} was compacted): reading afresh", keys.prefix(), next);
+                next = 0;
+            } else {
+                LOG.debug("the watch on {} broke ({}); resuming from revision {}", keys.prefix(), why, next);
+            }
+            delay = Math.min(MAX_BACKOFF_MS, MIN_BACKOFF_MS << Math.min(failures, 5));
+            failures++;
+        }
+        closeQuietly(old);
+        calls.schedule(() -> {
+            calls.reconnectNow();
+            open();
+        }, TimeUnit.MILLISECONDS.toNanos(delay));
+    }
+
+    /** Called with this lock held. */
+    private void deliver(Optional<String> path) {
+        try {
+            listener.clusterChanged(path);
+        } catch (RuntimeException e) {
+            LOG.error("a DcsListener threw from clusterChanged", e);
+        }
+    }
+
+    void leaseLost(String reason) {
+        synchronized (this) {
+            if (closed) {
+                return;
+            }
+            try {
+                listener.leaseLost(reason);
+            } catch (RuntimeException e) {
+                LOG.error("a DcsListener threw from leaseLost", e);
+            }
+        }
+    }
+
+    @Override
+    public void close() {
+        Watch.Watcher old;
+        synchronized (this) {
+            if (closed) {
+                return;
+            }
+            closed = true;
+            generation++;
+            old = watcher;
+            watcher = null;
+        }
+        closeQuietly(old);
+        session.watchClosed(this);
+    }
+
+    private static void closeQuietly(Watch.Watcher w) {
+        if (w != null) {
+            try {
+                w.close();
+            } catch (RuntimeException e) {
+                LOG.debug("closing a watcher failed", e);
+            }
+        }
+    }
+}

@@ -1,0 +1,145 @@
+package io.pgha.dcs.etcd;
+
+import io.etcd.jetcd.common.exception.ClosedClientException;
+import io.etcd.jetcd.common.exception.EtcdException;
+import io.etcd.jetcd.support.Errors;
+import io.grpc.Status;
+import io.pgha.spi.DcsException;
+import io.pgha.spi.DcsUnreachableException;
+import java.io.IOException;
+import java.util.concurrent.CancellationException;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeoutException;
+
+/**
+ * Sorts what jetcd throws into the SPI's two outcomes: {@link DcsUnreachableException} (the store
+ * could not be reached or did not answer: the outcome is unknown) and {@link DcsException} (it
+ * answered "no": authentication, permissions, a malformed request).
+ */
+final class Failures {
+    enum Kind {
+        /** Not reached or no answer in time; a write may or may not have been applied. */
+        UNREACHABLE,
+        /** The member answered that it has no raft leader: the request was not applied, retrying is safe. */
+        NO_LEADER,
+        /** The lease named in the request does not exist (expired or revoked). */
+        LEASE_NOT_FOUND,
+        /** Refused for good (auth, permission, bad request) or a bug. */
+        REFUSED
+    }
+
+    private Failures() {
+    }
+
+    static Throwable unwrap(Throwable t) {
+        while ((t instanceof CompletionException || t instanceof ExecutionException) && t.getCause() != null) {
+            t = t.getCause();
+        }
+        return t;
+    }
+
+    static Kind classify(Throwable t) {
+        t = unwrap(t);
+        if (t instanceof DcsUnreachableException || t instanceof TimeoutException || t instanceof IOException
+                || t instanceof CancellationException) {
+            return Kind.UNREACHABLE;
+        }
+        if (t instanceof ClosedClientException) {
+            return Kind.REFUSED;
+        }
+        if (t instanceof DcsException) {
+            return Kind.REFUSED;
+        }
+        Status status = status(t);
+        if (status == null) {
+            return Kind.REFUSED;
+        }
+        if (Errors.isNoLeaderError(status)) {
+            return Kind.NO_LEADER;
+        }
+        String description = status.getDescription() == null ? "" : status.getDescription();
+        switch (status.getCode()) {
+            case RESOURCE_EXHAUSTED:
+                // "database space exceeded" (the NOSPACE alarm) needs an operator; "too many
+                // requests" passes by itself
+                return description.contains("space exceeded") ? Kind.REFUSED : Kind.UNREACHABLE;
+            case UNAVAILABLE:
+            case DEADLINE_EXCEEDED:
+            case CANCELLED:
+            case ABORTED:
+                return Kind.UNREACHABLE;
+            case NOT_FOUND:
+                return description.contains("lease not found") ? Kind.LEASE_NOT_FOUND : Kind.REFUSED;
+            case UNAUTHENTICATED:
+                // jetcd reports a failed token request as UNAUTHENTICATED with the real cause
+                // attached: a token request that never reached etcd is not a wrong password.
+                Throwable cause = status.getCause() != null ? status.getCause() : t.getCause();
+                if (cause != null && cause != t && classify(cause) == Kind.UNREACHABLE) {
+                    return Kind.UNREACHABLE;
+                }
+                return Kind.REFUSED;
+            case INTERNAL:
+            case UNKNOWN:
+                // a connection reset surfaces as INTERNAL/UNKNOWN with an I/O cause
+                return hasIoCause(t) || description.contains("Connection") || description.contains("RST_STREAM")
+                        ? Kind.UNREACHABLE : Kind.REFUSED;
+            default:
+                return Kind.REFUSED;
+        }
+    }
+
+    private static Status status(Throwable t) {
+        if (t instanceof EtcdException e) {
+            Status s = e.getErrorCode() == null ? Status.UNKNOWN : statusOf(e);
+            return s.withDescription(e.getMessage()).withCause(e.getCause());
+        }
+        Status s = Status.fromThrowable(t);
+        return s.getCode() == Status.Code.UNKNOWN && s.getCause() == t && !(t instanceof io.grpc.StatusRuntimeException)
+                && !(t instanceof io.grpc.StatusException) ? null : s;
+    }
+
+    private static Status statusOf(EtcdException e) {
+        try {
+            return Status.Code.valueOf(e.getErrorCode().name()).toStatus();
+        } catch (IllegalArgumentException x) {
+            return Status.UNKNOWN;
+        }
+    }
+
+    private static boolean hasIoCause(Throwable t) {
+        for (Throwable c = t; c != null; c = c.getCause()) {
+            if (c instanceof IOException) {
+                return true;
+            }
+            if (c.getCause() == c) {
+                break;
+            }
+        }
+        return false;
+    }
+
+    /** The SPI exception for a failure of {@code what} (a phrase like "renew the leader key"). */
+    static DcsException translate(Throwable t, String what, String endpoints) {
+        t = unwrap(t);
+        if (t instanceof DcsException d) {
+            return d;
+        }
+        return switch (classify(t)) {
+            case UNREACHABLE, NO_LEADER -> new DcsUnreachableException(
+                    "etcd at " + endpoints + " could not be reached to " + what + ": " + describe(t), t);
+            case LEASE_NOT_FOUND, REFUSED -> new DcsException("etcd at " + endpoints + " refused to " + what + ": " + describe(t), t);
+        };
+    }
+
+    /** One line: class and message, without stack or secrets (jetcd never echoes the password). */
+    static String describe(Throwable t) {
+        t = unwrap(t);
+        String m = t.getMessage();
+        String name = t.getClass().getSimpleName();
+        if (t instanceof EtcdException e && e.getErrorCode() != null) {
+            name = e.getErrorCode().name();
+        }
+        return m == null || m.isBlank() ? name : name + ": " + m;
+    }
+}

@@ -1,0 +1,86 @@
+package io.pgha.dcs.etcd;
+
+import io.pgha.spi.DcsListener;
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+
+/** Test helpers: wait for a stage, record what a watch reports. */
+final class Stages {
+    private Stages() {
+    }
+
+    /** The stage's value, or its failure rethrown as is; fails the test after {@code limit}. */
+    static <T> T get(CompletionStage<T> stage, Duration limit) {
+        try {
+            return stage.toCompletableFuture().get(limit.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof RuntimeException r) {
+                throw r;
+            }
+            throw new AssertionError(e.getCause());
+        } catch (TimeoutException e) {
+            throw new AssertionError("the stage did not complete within " + limit);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new AssertionError(e);
+        }
+    }
+
+    static <T> T get(CompletionStage<T> stage) {
+        return get(stage, Duration.ofSeconds(10));
+    }
+
+    /** The failure of a stage that must fail, with how long it took. */
+    record Failure(Throwable error, long millis) {
+    }
+
+    static Failure failure(java.util.function.Supplier<? extends CompletionStage<?>> call, Duration limit) {
+        long start = System.nanoTime();
+        try {
+            call.get().toCompletableFuture().get(limit.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (ExecutionException e) {
+            return new Failure(e.getCause(), (System.nanoTime() - start) / 1_000_000);
+        } catch (TimeoutException e) {
+            throw new AssertionError("the call did not complete within " + limit);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new AssertionError(e);
+        }
+        throw new AssertionError("the call succeeded");
+    }
+
+    /** Records every report of a watch. */
+    static final class Recorder implements DcsListener {
+        final List<Optional<String>> paths = new CopyOnWriteArrayList<>();
+        final List<String> leaseLost = new CopyOnWriteArrayList<>();
+
+        @Override
+        public void clusterChanged(Optional<String> path) {
+            paths.add(path);
+        }
+
+        @Override
+        public void leaseLost(String reason) {
+            leaseLost.add(reason);
+        }
+
+        boolean heard(String path) {
+            return paths.contains(Optional.of(path));
+        }
+
+        boolean heardUnknown() {
+            return paths.contains(Optional.empty());
+        }
+
+        void clear() {
+            paths.clear();
+            leaseLost.clear();
+        }
+    }
+}
