@@ -30,6 +30,7 @@ public final class Agent implements Callable<Integer> {
     private Path config;
 
     public static void main(String[] args) {
+        quietJul();
         System.exit(new CommandLine(new Agent()).execute(args));
     }
 
@@ -74,6 +75,11 @@ public final class Agent implements Callable<Integer> {
             Thread.currentThread().interrupt();
             return 1;
         }
+    }
+
+    /** gRPC logs through java.util.logging at INFO; only its warnings belong in the agent's log. */
+    public static void quietJul() {
+        java.util.logging.Logger.getLogger("").setLevel(java.util.logging.Level.WARNING);
     }
 
     private static void closeQuietly(PgController pg, Dcs dcs) {

@@ -67,6 +67,7 @@ public final class Ctl implements Callable<Integer> {
     private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(3)).build();
 
     public static void main(String[] args) {
+        io.pgha.examples.agent.Agent.quietJul();
         System.exit(run(args, new PrintWriter(System.out, true), new PrintWriter(System.err, true)));
     }
 
