@@ -1,0 +1,326 @@
+package io.pgha.examples.e2e;
+
+import io.pgha.dcs.etcd.testing.EtcdCluster;
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Properties;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A real cluster for end-to-end tests: one etcd, and N pgha agents each running as its own process
+ * ({@code java ... Agent node.yml}) with its own real PostgreSQL, on free loopback ports in a temp
+ * folder. Everything it starts is stopped by {@link #close()}.
+ */
+public final class AgentCluster implements AutoCloseable {
+    public static final String API_USER = "admin";
+    public static final String API_PASSWORD = "api-Secret-7";
+    public static final String SUPERUSER_PASSWORD = "su-Secret-7";
+    public static final String REPLICATION_PASSWORD = "repl-Secret-7";
+
+    /** One member: its config, ports and (when running) its agent process. */
+    public static final class Node {
+        public final String name;
+        public final int pgPort;
+        public final int apiPort;
+        public final Path config;
+        public final Path dataDir;
+        public final Path log;
+        Process process;
+
+        Node(String name, int pgPort, int apiPort, Path config, Path dataDir, Path log) {
+            this.name = name;
+            this.pgPort = pgPort;
+            this.apiPort = apiPort;
+            this.config = config;
+            this.dataDir = dataDir;
+            this.log = log;
+        }
+
+        public boolean running() {
+            return process != null && process.isAlive();
+        }
+
+        public long pid() {
+            return process.pid();
+        }
+    }
+
+    public final EtcdCluster etcd;
+    public final Path root;
+    public final String scope;
+    private final Map<String, Node> nodes = new LinkedHashMap<>();
+    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+
+    /**
+     * @param dcs the {@code bootstrap.dcs} section's inner lines (indented by 4), e.g. ttl and loop_wait
+     */
+    public AgentCluster(int size, String dcs) {
+        try {
+            this.etcd = EtcdCluster.single();
+            this.root = Files.createTempDirectory("pgha-e2e-", PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwxr-xr-x")));
+            this.scope = "e2e" + Long.toHexString(System.nanoTime() & 0xFFFF);
+            for (int i = 1; i <= size; i++) {
+                String name = "n" + i;
+                Path dir = Files.createDirectories(root.resolve(name));
+                Node n = new Node(name, freePort(), freePort(), dir.resolve(name + ".yml"), dir.resolve("data"), dir.resolve("agent.log"));
+                Files.writeString(n.config, config(n, dcs));
+                nodes.put(name, n);
+            }
+        } catch (IOException e) {
+            throw new IllegalStateException("cannot set up the cluster folder", e);
+        }
+    }
+
+    private String config(Node n, String dcs) {
+        return """
+                scope: %s
+                name: %s
+                etcd3:
+                  hosts: %s
+                restapi:
+                  listen: 127.0.0.1:%d
+                  authentication: {username: %s, password: '%s'}
+                bootstrap:
+                  dcs:
+                %s
+                  initdb:
+                  - encoding: UTF8
+                  pg_hba:
+                  - host all all 127.0.0.1/32 scram-sha-256
+                  - host replication replicator 127.0.0.1/32 scram-sha-256
+                  users:
+                    app: {password: 'app-Secret-7', options: [createdb]}
+                postgresql:
+                  listen: 127.0.0.1:%d
+                  data_dir: %s
+                  authentication:
+                    superuser: {username: postgres, password: '%s'}
+                    replication: {username: replicator, password: '%s'}
+                  parameters: {shared_buffers: 16MB, fsync: 'off', synchronous_commit: 'off', wal_keep_size: 64MB}
+                """.formatted(scope, n.name, etcd.clientUrl().replace("http://", ""), n.apiPort, API_USER, API_PASSWORD, dcs,
+                n.pgPort, n.dataDir, SUPERUSER_PASSWORD, REPLICATION_PASSWORD);
+    }
+
+    public List<Node> nodes() {
+        return new ArrayList<>(nodes.values());
+    }
+
+    public Node node(String name) {
+        return nodes.get(name);
+    }
+
+    public void startAll() {
+        nodes.values().forEach(this::start);
+    }
+
+    /** Starts the member's agent as a separate JVM. */
+    public void start(Node n) {
+        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-Xms16m", "-Xmx96m", "-XX:+UseSerialGC", "-cp", System.getProperty("java.class.path"),
+                "io.pgha.examples.agent.Agent", n.config.toString()));
+        try {
+            n.process = new ProcessBuilder(cmd).redirectErrorStream(true)
+                    .redirectOutput(ProcessBuilder.Redirect.appendTo(n.log.toFile())).start();
+        } catch (IOException e) {
+            throw new IllegalStateException("cannot start the agent of " + n.name, e);
+        }
+    }
+
+    /** SIGTERM: a graceful stop; waits for the agent to exit. */
+    public void stop(Node n) {
+        if (n.process == null) {
+            return;
+        }
+        n.process.destroy();
+        try {
+            if (!n.process.waitFor(60, TimeUnit.SECONDS)) {
+                n.process.destroyForcibly();
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /** kill -9 of the agent and its postmaster: a node crash. */
+    public void crash(Node n) {
+        Optional<Long> pm = postmasterPid(n);
+        n.process.destroyForcibly();
+        pm.ifPresent(AgentCluster::kill9);
+        try {
+            n.process.waitFor(10, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /** kill -9 of the postmaster only (the agent lives on). */
+    public void crashPostgres(Node n) {
+        postmasterPid(n).ifPresent(AgentCluster::kill9);
+    }
+
+    public Optional<Long> postmasterPid(Node n) {
+        try {
+            Path pidFile = n.dataDir.resolve("postmaster.pid");
+            if (!Files.exists(pidFile)) {
+                return Optional.empty();
+            }
+            return Optional.of(Long.parseLong(Files.readAllLines(pidFile).get(0).strip()));
+        } catch (IOException | RuntimeException e) {
+            return Optional.empty();
+        }
+    }
+
+    private static void kill9(long pid) {
+        ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly);
+    }
+
+    /** The leader key's value. */
+    public Optional<String> leader() {
+        try {
+            HttpRequest r = HttpRequest.newBuilder(URI.create(etcd.clientUrl() + "/v3/kv/range")).timeout(Duration.ofSeconds(3))
+                    .POST(HttpRequest.BodyPublishers.ofString("{\"key\":\"" + Base64.getEncoder().encodeToString(
+                            ("/service/" + scope + "/leader").getBytes(StandardCharsets.UTF_8)) + "\"}")).build();
+            String body = http.send(r, HttpResponse.BodyHandlers.ofString()).body();
+            int v = body.indexOf("\"value\":\"");
+            if (v < 0) {
+                return Optional.empty();
+            }
+            String b64 = body.substring(v + 9, body.indexOf('"', v + 9));
+            return Optional.of(new String(Base64.getDecoder().decode(b64), StandardCharsets.UTF_8));
+        } catch (IOException e) {
+            return Optional.empty();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return Optional.empty();
+        }
+    }
+
+    /** GET on a member's REST API; the status code, or -1 when it does not answer. */
+    public int get(Node n, String path) {
+        return call(n, "GET", path, null, false).statusCode();
+    }
+
+    public HttpResponse<String> call(Node n, String method, String path, String body, boolean auth) {
+        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + n.apiPort + path)).timeout(Duration.ofSeconds(60))
+                .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));
+        if (auth) {
+            b.header("Authorization", "Basic " + Base64.getEncoder().encodeToString((API_USER + ":" + API_PASSWORD)
+                    .getBytes(StandardCharsets.UTF_8)));
+        }
+        try {
+            return http.send(b.build(), HttpResponse.BodyHandlers.ofString());
+        } catch (IOException e) {
+            return new FailedResponse(e.toString());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return new FailedResponse("interrupted");
+        }
+    }
+
+    /** A SQL connection to a member's PostgreSQL as the superuser. */
+    public Connection sql(int port) throws SQLException {
+        Properties p = new Properties();
+        p.setProperty("user", "postgres");
+        p.setProperty("password", SUPERUSER_PASSWORD);
+        p.setProperty("connectTimeout", "3");
+        p.setProperty("socketTimeout", "10");
+        return DriverManager.getConnection("jdbc:postgresql://127.0.0.1:" + port + "/postgres", p);
+    }
+
+    /** One writable leader (the key holder), every other running member a streaming replica of it. */
+    public boolean healthy() {
+        Optional<String> l = leader();
+        if (l.isEmpty() || !node(l.get()).running() || get(node(l.get()), "/primary") != 200) {
+            return false;
+        }
+        for (Node n : nodes.values()) {
+            if (n.running() && !n.name.equals(l.get())
+                    && get(n, "/replica?replication_state=streaming") != 200) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** The last lines of every agent's log, for a failing test's report. */
+    public String logs(int lines) {
+        StringBuilder sb = new StringBuilder();
+        for (Node n : nodes.values()) {
+            sb.append("---- ").append(n.name).append(" ----\n");
+            try {
+                List<String> all = Files.readAllLines(n.log);
+                all.subList(Math.max(0, all.size() - lines), all.size()).forEach(l -> sb.append(l).append('\n'));
+            } catch (IOException e) {
+                sb.append("(no log)\n");
+            }
+        }
+        return sb.toString();
+    }
+
+    @Override
+    public void close() {
+        for (Node n : nodes.values()) {
+            if (n.process != null && n.process.isAlive()) {
+                n.process.destroy();
+            }
+        }
+        for (Node n : nodes.values()) {
+            try {
+                if (n.process != null && !n.process.waitFor(30, TimeUnit.SECONDS)) {
+                    n.process.destroyForcibly();
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            postmasterPid(n).ifPresent(AgentCluster::kill9);
+        }
+        etcd.close();
+        deleteTree(root);
+    }
+
+    private static void deleteTree(Path p) {
+        try (var s = Files.walk(p)) {
+            s.sorted(java.util.Comparator.reverseOrder()).forEach(x -> x.toFile().delete());
+        } catch (IOException e) {
+            // best effort
+        }
+    }
+
+    public static int freePort() {
+        try (ServerSocket s = new ServerSocket(0)) {
+            return s.getLocalPort();
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** A response for a member that did not answer. */
+    private record FailedResponse(String error) implements HttpResponse<String> {
+        @Override public int statusCode() { return -1; }
+        @Override public HttpRequest request() { return null; }
+        @Override public Optional<HttpResponse<String>> previousResponse() { return Optional.empty(); }
+        @Override public java.net.http.HttpHeaders headers() { return java.net.http.HttpHeaders.of(Map.of(), (a, b) -> true); }
+        @Override public String body() { return error; }
+        @Override public Optional<javax.net.ssl.SSLSession> sslSession() { return Optional.empty(); }
+        @Override public URI uri() { return null; }
+        @Override public HttpClient.Version version() { return HttpClient.Version.HTTP_1_1; }
+    }
+}

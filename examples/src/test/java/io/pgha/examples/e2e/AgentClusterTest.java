@@ -1,0 +1,158 @@
+package io.pgha.examples.e2e;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.pgha.examples.ctl.Ctl;
+import io.pgha.examples.e2e.AgentCluster.Node;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.net.http.HttpResponse;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.List;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.TestMethodOrder;
+import org.junit.jupiter.api.extension.ExtensionContext;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.extension.TestWatcher;
+
+/**
+ * Three pgha agents as separate processes on real PostgreSQL and a real etcd: the REST API's health
+ * checks and actions, and pghactl, end to end.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class AgentClusterTest {
+    private AgentCluster cluster;
+
+    @RegisterExtension
+    final TestWatcher dumpLogsOnFailure = new TestWatcher() {
+        @Override
+        public void testFailed(ExtensionContext context, Throwable cause) {
+            System.out.println(cluster == null ? "" : cluster.logs(60));
+        }
+    };
+
+    @BeforeAll
+    void startCluster() {
+        cluster = new AgentCluster(3, "    ttl: 5\n    loop_wait: 1\n    retry_timeout: 2\n    maximum_lag_on_failover: 1048576");
+        cluster.startAll();
+        await().atMost(Duration.ofSeconds(90)).pollInterval(Duration.ofMillis(500)).until(cluster::healthy);
+    }
+
+    @AfterAll
+    void stopCluster() {
+        if (cluster != null) {
+            cluster.close();
+        }
+    }
+
+    private Node leader() {
+        return cluster.node(cluster.leader().orElseThrow());
+    }
+
+    private Node aReplica() {
+        String l = cluster.leader().orElseThrow();
+        return cluster.nodes().stream().filter(n -> !n.name.equals(l) && n.running()).findFirst().orElseThrow();
+    }
+
+    private String ctl(String... args) {
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        String[] all = new String[args.length + 2];
+        all[0] = "-c";
+        all[1] = cluster.node("n1").config.toString();
+        System.arraycopy(args, 0, all, 2, args.length);
+        int rc = Ctl.run(all, new PrintWriter(out, true), new PrintWriter(err, true));
+        assertThat(rc).as("pghactl " + Arrays.toString(args) + " failed: " + err + out).isZero();
+        return out.toString();
+    }
+
+    @Test
+    @Order(1)
+    void pghactlListShowsTheThreeAgentsAsOneCluster() {
+        String table = ctl("list");
+        System.out.println(table);
+        assertThat(table).startsWith("+ Cluster: " + cluster.scope + " (");
+        assertThat(table.lines().filter(l -> l.contains("| Leader ")).count()).isEqualTo(1);
+        assertThat(table.lines().filter(l -> l.contains("| Replica ") && l.contains("streaming")).count()).isEqualTo(2);
+    }
+
+    @Test
+    @Order(2)
+    void everyHealthEndpointAnswersTheRightCodeOnThePrimaryAndOnAReplica() {
+        Node p = leader();
+        Node r = aReplica();
+        for (String path : List.of("/", "/primary", "/master", "/leader", "/read-write", "/read-only", "/health", "/liveness",
+                "/readiness", "/patroni", "/cluster", "/history", "/config", "/metrics")) {
+            assertThat(cluster.get(p, path)).as("primary " + path).isEqualTo(200);
+        }
+        for (String path : List.of("/replica", "/sync", "/async", "/standby-leader")) {
+            assertThat(cluster.get(p, path)).as("primary " + path).isEqualTo(503);
+        }
+        for (String path : List.of("/replica", "/read-only", "/async", "/health", "/liveness", "/readiness", "/replica?lag=1MB",
+                "/replica?replication_state=streaming")) {
+            assertThat(cluster.get(r, path)).as("replica " + path).isEqualTo(200);
+        }
+        for (String path : List.of("/", "/primary", "/master", "/read-write", "/sync")) {
+            assertThat(cluster.get(r, path)).as("replica " + path).isEqualTo(503);
+        }
+    }
+
+    @Test
+    @Order(3)
+    void badBodiesGet400AndBadCredentials401() {
+        Node p = leader();
+        assertThat(cluster.call(p, "POST", "/switchover", "{\"leader\":", true).statusCode()).isEqualTo(400);
+        assertThat(cluster.call(p, "POST", "/failover", "{}", true).statusCode()).isEqualTo(400);
+        assertThat(cluster.call(p, "PATCH", "/config", "[]", true).statusCode()).isEqualTo(400);
+        assertThat(cluster.call(p, "POST", "/switchover", "{\"leader\":\"" + p.name + "\"}", false).statusCode()).isEqualTo(401);
+        assertThat(cluster.call(p, "POST", "/restart", "{}", false).statusCode()).isEqualTo(401);
+    }
+
+    @Test
+    @Order(4)
+    void aSwitchoverThroughTheRestApiMovesThePrimaryAndTheOldPrimaryFollows() throws Exception {
+        Node old = leader();
+        Node target = aReplica();
+        HttpResponse<String> r = cluster.call(old, "POST", "/switchover",
+                "{\"leader\":\"" + old.name + "\",\"candidate\":\"" + target.name + "\"}", true);
+        assertThat(r.body()).isEqualTo("Successfully switched over to \"" + target.name + "\"");
+        assertThat(r.statusCode()).isEqualTo(200);
+        await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(200)).until(cluster::healthy);
+        assertThat(cluster.leader()).contains(target.name);
+        assertThat(cluster.get(old, "/replica?replication_state=streaming")).isEqualTo(200);
+        try (Connection c = cluster.sql(target.pgPort); Statement st = c.createStatement();
+             ResultSet rs = st.executeQuery("SELECT pg_is_in_recovery()")) {
+            rs.next();
+            assertThat(rs.getBoolean(1)).isFalse();
+        }
+    }
+
+    @Test
+    @Order(5)
+    void pghactlSwitchesOverPausesAndEditsTheConfiguration() {
+        Node old = leader();
+        Node target = aReplica();
+        String out = ctl("switchover", "--candidate", target.name, "--force");
+        assertThat(out).contains("Successfully switched over to \"" + target.name + "\"");
+        await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(200)).until(cluster::healthy);
+        assertThat(ctl("pause")).contains("paused");
+        assertThat(ctl("list")).contains("Maintenance mode: on");
+        assertThat(ctl("resume")).contains("resumed");
+        assertThat(ctl("edit-config", "-s", "maximum_lag_on_failover=2097152", "--force")).contains("Configuration changed");
+        assertThat(ctl("show-config")).contains("maximum_lag_on_failover: 2097152");
+        assertThat(ctl("history")).contains("no recovery target specified");
+        assertThat(cluster.leader()).contains(target.name);
+        assertThat(old.running()).isTrue();
+    }
+}
