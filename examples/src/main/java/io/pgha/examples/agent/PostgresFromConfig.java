@@ -5,12 +5,7 @@ import io.pgha.ConfigurationException;
 import io.pgha.internal.config.AgentConfig;
 import io.pgha.internal.config.Secret;
 import io.pgha.postgres.PgController;
-import java.io.IOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermissions;
-import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.LinkedHashMap;
@@ -43,10 +38,10 @@ final class PostgresFromConfig {
                     + ") must be the listen port (" + p.listen().port() + "): pgha does not support a port-forwarding proxy here");
         }
         p.binDir().ifPresent(b::binDirectory);
-        Path work = p.dataDir().resolveSibling(p.dataDir().getFileName() + ".pgha");
         AgentConfig.Credentials su = p.superuser().orElseGet(() -> {
-            warn.accept("postgresql.authentication.superuser: not set; using 'postgres' with a generated password kept in " + work);
-            return new AgentConfig.Credentials("postgres", Optional.of(generatedPassword(work)));
+            warn.accept("postgresql.authentication.superuser: not set; using 'postgres' with a password derived from the "
+                    + "replication password and the scope (every member derives the same one; set one to choose it)");
+            return new AgentConfig.Credentials("postgres", Optional.of(derivedPassword(c)));
         });
         b.superuser(su.username(), password("postgresql.authentication.superuser.password", su));
         b.replicationUser(p.replication().username(), password("postgresql.authentication.replication.password", p.replication()));
@@ -99,23 +94,21 @@ final class PostgresFromConfig {
                 .orElseThrow(() -> new ConfigurationException(setting, "is required for user '" + c.username() + "'"));
     }
 
-    /** A superuser password made once per node and kept beside the data directory (mode 0600). */
-    private static Secret generatedPassword(Path work) {
-        Path file = work.resolve("agent-superuser.password");
+    /**
+     * A superuser password every member computes alike without storing it anywhere: HMAC-SHA256 of
+     * the scope keyed by the replication password, which every member already shares. Members must
+     * agree: a replica cloned from the leader carries the leader's superuser password.
+     */
+    static Secret derivedPassword(AgentConfig c) {
+        Secret replication = c.postgresql().replication().password()
+                .orElseThrow(() -> new ConfigurationException("postgresql.authentication.replication.password", "is required"));
         try {
-            if (Files.exists(file)) {
-                return new Secret(Files.readString(file, StandardCharsets.UTF_8).strip());
-            }
-            Files.createDirectories(work);
-            byte[] raw = new byte[24];
-            new SecureRandom().nextBytes(raw);
-            String pw = Base64.getUrlEncoder().withoutPadding().encodeToString(raw);
-            Files.writeString(file, pw + "\n", StandardCharsets.UTF_8);
-            Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("rw-------"));
-            return new Secret(pw);
-        } catch (IOException e) {
-            throw new ConfigurationException("postgresql.authentication.superuser", "cannot keep a generated password in " + file
-                    + ": " + e.getMessage());
+            javax.crypto.Mac mac = javax.crypto.Mac.getInstance("HmacSHA256");
+            mac.init(new javax.crypto.spec.SecretKeySpec(replication.revealString().getBytes(StandardCharsets.UTF_8), "HmacSHA256"));
+            byte[] h = mac.doFinal(("pgha-superuser:" + c.scope()).getBytes(StandardCharsets.UTF_8));
+            return new Secret(Base64.getUrlEncoder().withoutPadding().encodeToString(h));
+        } catch (java.security.GeneralSecurityException e) {
+            throw new IllegalStateException("HmacSHA256 is not available", e);
         }
     }
 }

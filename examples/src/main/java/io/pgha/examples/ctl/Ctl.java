@@ -89,18 +89,29 @@ public final class Ctl implements Callable<Integer> {
 
     // ------------------------------------------------------------------ shared plumbing
 
+    /** The file, read once; a CLUSTER argument stands in for a missing scope, and the CLI needs no member name. */
     AgentConfig config() {
         if (config == null) {
-            config = AgentConfig.read(configFile);
+            java.util.Map<String, String> env = new java.util.HashMap<>(System.getenv());
+            env.putIfAbsent("PATRONI_NAME", "pghactl");
+            if (clusterArgument != null) {
+                env.put("PATRONI_SCOPE", clusterArgument);
+            }
+            config = AgentConfig.read(configFile, env);
         }
         return config;
     }
+
+    private String clusterArgument;
 
     String scope(String override) {
         return override != null ? override : config().scope();
     }
 
     DcsSession session(String cluster) {
+        if (cluster != null) {
+            clusterArgument = cluster;
+        }
         if (dcs == null) {
             dcs = Stores.open(config(), NodeFromConfig.retryTimeout(config()));
         }

@@ -44,6 +44,7 @@ public final class AgentCluster implements AutoCloseable {
         public final Path dataDir;
         public final Path log;
         Process process;
+        boolean stopped;
 
         Node(String name, int pgPort, int apiPort, Path config, Path dataDir, Path log) {
             this.name = name;
@@ -73,6 +74,14 @@ public final class AgentCluster implements AutoCloseable {
      * @param dcs the {@code bootstrap.dcs} section's inner lines (indented by 4), e.g. ttl and loop_wait
      */
     public AgentCluster(int size, String dcs) {
+        this(size, dcs, null);
+    }
+
+    /**
+     * @param configFor when given, writes each member's configuration instead of the default one
+     *                  (it gets the member and the etcd address {@code host:port})
+     */
+    public AgentCluster(int size, String dcs, java.util.function.BiFunction<Node, String, String> configFor) {
         try {
             this.etcd = EtcdCluster.single();
             this.root = Files.createTempDirectory("pgha-e2e-", PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwxr-xr-x")));
@@ -81,7 +90,8 @@ public final class AgentCluster implements AutoCloseable {
                 String name = "n" + i;
                 Path dir = Files.createDirectories(root.resolve(name));
                 Node n = new Node(name, freePort(), freePort(), dir.resolve(name + ".yml"), dir.resolve("data"), dir.resolve("agent.log"));
-                Files.writeString(n.config, config(n, dcs));
+                Files.writeString(n.config, configFor != null ? configFor.apply(n, etcd.clientUrl().replace("http://", ""))
+                        : config(n, dcs));
                 nodes.put(name, n);
             }
         } catch (IOException e) {
@@ -133,12 +143,20 @@ public final class AgentCluster implements AutoCloseable {
 
     /** Starts the member's agent as a separate JVM. */
     public void start(Node n) {
+        start(n, Map.of());
+    }
+
+    /** Starts the member's agent as a separate JVM with extra environment variables. */
+    public void start(Node n, Map<String, String> env) {
         List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "-Xms16m", "-Xmx96m", "-XX:+UseSerialGC", "-cp", System.getProperty("java.class.path"),
                 "io.pgha.examples.agent.Agent", n.config.toString()));
         try {
-            n.process = new ProcessBuilder(cmd).redirectErrorStream(true)
-                    .redirectOutput(ProcessBuilder.Redirect.appendTo(n.log.toFile())).start();
+            ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true)
+                    .redirectOutput(ProcessBuilder.Redirect.appendTo(n.log.toFile()));
+            pb.environment().putAll(env);
+            n.stopped = false;
+            n.process = pb.start();
         } catch (IOException e) {
             throw new IllegalStateException("cannot start the agent of " + n.name, e);
         }
@@ -149,6 +167,7 @@ public final class AgentCluster implements AutoCloseable {
         if (n.process == null) {
             return;
         }
+        n.stopped = true;
         n.process.destroy();
         try {
             if (!n.process.waitFor(60, TimeUnit.SECONDS)) {
@@ -161,6 +180,7 @@ public final class AgentCluster implements AutoCloseable {
 
     /** kill -9 of the agent and its postmaster: a node crash. */
     public void crash(Node n) {
+        n.stopped = true;
         Optional<Long> pm = postmasterPid(n);
         n.process.destroyForcibly();
         pm.ifPresent(AgentCluster::kill9);
@@ -258,6 +278,11 @@ public final class AgentCluster implements AutoCloseable {
             }
         }
         return true;
+    }
+
+    /** Whether an agent that was started has exited (a test should stop waiting for health then). */
+    public boolean anAgentDied() {
+        return nodes.values().stream().anyMatch(n -> n.process != null && !n.process.isAlive() && !n.stopped);
     }
 
     /** The last lines of every agent's log, for a failing test's report. */

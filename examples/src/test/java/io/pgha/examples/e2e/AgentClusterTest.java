@@ -46,7 +46,7 @@ class AgentClusterTest {
     void startCluster() {
         cluster = new AgentCluster(3, "    ttl: 5\n    loop_wait: 1\n    retry_timeout: 2\n    maximum_lag_on_failover: 1048576");
         cluster.startAll();
-        await().atMost(Duration.ofSeconds(90)).pollInterval(Duration.ofMillis(500)).until(cluster::healthy);
+        await().atMost(Duration.ofSeconds(90)).pollInterval(Duration.ofMillis(500)).failFast("an agent exited", cluster::anAgentDied).until(cluster::healthy);
     }
 
     @AfterAll
@@ -128,7 +128,7 @@ class AgentClusterTest {
                 "{\"leader\":\"" + old.name + "\",\"candidate\":\"" + target.name + "\"}", true);
         assertThat(r.body()).isEqualTo("Successfully switched over to \"" + target.name + "\"");
         assertThat(r.statusCode()).isEqualTo(200);
-        await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(200)).until(cluster::healthy);
+        await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(200)).failFast("an agent exited", cluster::anAgentDied).until(cluster::healthy);
         assertThat(cluster.leader()).contains(target.name);
         assertThat(cluster.get(old, "/replica?replication_state=streaming")).isEqualTo(200);
         try (Connection c = cluster.sql(target.pgPort); Statement st = c.createStatement();
@@ -145,7 +145,7 @@ class AgentClusterTest {
         Node target = aReplica();
         String out = ctl("switchover", "--candidate", target.name, "--force");
         assertThat(out).contains("Successfully switched over to \"" + target.name + "\"");
-        await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(200)).until(cluster::healthy);
+        await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(200)).failFast("an agent exited", cluster::anAgentDied).until(cluster::healthy);
         assertThat(ctl("pause")).contains("paused");
         assertThat(ctl("list")).contains("Maintenance mode: on");
         assertThat(ctl("resume")).contains("resumed");

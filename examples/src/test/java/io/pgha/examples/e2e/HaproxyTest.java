@@ -46,7 +46,7 @@ class HaproxyTest {
     void start() throws IOException {
         cluster = new AgentCluster(3, "    ttl: 5\n    loop_wait: 1\n    retry_timeout: 2");
         cluster.startAll();
-        await().atMost(Duration.ofSeconds(90)).pollInterval(Duration.ofMillis(500)).until(cluster::healthy);
+        await().atMost(Duration.ofSeconds(90)).pollInterval(Duration.ofMillis(500)).failFast("an agent exited", cluster::anAgentDied).until(cluster::healthy);
         StringBuilder servers = new StringBuilder();
         for (Node n : cluster.nodes()) {
             servers.append("    server ").append(n.name).append(" 127.0.0.1:").append(n.pgPort)
@@ -140,7 +140,7 @@ class HaproxyTest {
         var r = cluster.call(old, "POST", "/switchover", "{\"leader\":\"" + old.name + "\",\"candidate\":\"" + target.name + "\"}", true);
         assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
         await().atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(100)).until(() -> writesLandOn() == target.pgPort);
-        await().atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(200)).until(cluster::healthy);
+        await().atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(200)).failFast("an agent exited", cluster::anAgentDied).until(cluster::healthy);
         assertThat(readThrough(readPort)).isNotEqualTo(target.pgPort);
     }
 }

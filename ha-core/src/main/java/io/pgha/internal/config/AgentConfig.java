@@ -95,16 +95,77 @@ public record AgentConfig(String scope, String namespace, String name, Optional<
     }
 
     public static AgentConfig read(Path file) {
+        return read(file, System.getenv());
+    }
+
+    /** Reads the file, then applies Patroni's environment overrides ({@code PATRONI_NAME}, ...) from {@code env}. */
+    public static AgentConfig read(Path file, Map<String, String> env) {
         String text;
         try {
             text = Files.readString(file, StandardCharsets.UTF_8);
         } catch (IOException e) {
             throw new ConfigurationException("config", "cannot read " + file + ": " + e.getMessage());
         }
-        return parse(text, file.toString());
+        return parse(text, file.toString(), env);
     }
 
     public static AgentConfig parse(String yaml, String source) {
+        return parse(yaml, source, Map.of());
+    }
+
+    /** Patroni's environment variables that override the file, and where they go. */
+    private static final Map<String, String> ENV = Map.ofEntries(
+            Map.entry("PATRONI_SCOPE", "scope"),
+            Map.entry("PATRONI_NAME", "name"),
+            Map.entry("PATRONI_NAMESPACE", "namespace"),
+            Map.entry("PATRONI_RESTAPI_LISTEN", "restapi.listen"),
+            Map.entry("PATRONI_RESTAPI_CONNECT_ADDRESS", "restapi.connect_address"),
+            Map.entry("PATRONI_RESTAPI_USERNAME", "restapi.authentication.username"),
+            Map.entry("PATRONI_RESTAPI_PASSWORD", "restapi.authentication.password"),
+            Map.entry("PATRONI_POSTGRESQL_LISTEN", "postgresql.listen"),
+            Map.entry("PATRONI_POSTGRESQL_CONNECT_ADDRESS", "postgresql.connect_address"),
+            Map.entry("PATRONI_POSTGRESQL_DATA_DIR", "postgresql.data_dir"),
+            Map.entry("PATRONI_POSTGRESQL_BIN_DIR", "postgresql.bin_dir"),
+            Map.entry("PATRONI_POSTGRESQL_PGPASS", "postgresql.pgpass"),
+            Map.entry("PATRONI_SUPERUSER_USERNAME", "postgresql.authentication.superuser.username"),
+            Map.entry("PATRONI_SUPERUSER_PASSWORD", "postgresql.authentication.superuser.password"),
+            Map.entry("PATRONI_REPLICATION_USERNAME", "postgresql.authentication.replication.username"),
+            Map.entry("PATRONI_REPLICATION_PASSWORD", "postgresql.authentication.replication.password"),
+            Map.entry("PATRONI_REWIND_USERNAME", "postgresql.authentication.rewind.username"),
+            Map.entry("PATRONI_REWIND_PASSWORD", "postgresql.authentication.rewind.password"),
+            Map.entry("PATRONI_ETCD3_HOSTS", "etcd3.hosts"),
+            Map.entry("PATRONI_ETCD3_HOST", "etcd3.host"),
+            Map.entry("PATRONI_ETCD_HOSTS", "etcd.hosts"),
+            Map.entry("PATRONI_ETCD_HOST", "etcd.host"),
+            Map.entry("PATRONI_ZOOKEEPER_HOSTS", "zookeeper.hosts"),
+            Map.entry("PATRONI_CONSUL_HOST", "consul.host"),
+            Map.entry("PATRONI_CONSUL_URL", "consul.url"),
+            Map.entry("PATRONI_CONSUL_TOKEN", "consul.token"));
+
+    @SuppressWarnings("unchecked")
+    private static void applyEnv(Map<String, Object> doc, Map<String, String> env) {
+        for (Map.Entry<String, String> e : ENV.entrySet()) {
+            String value = env.get(e.getKey());
+            if (value == null || value.isBlank()) {
+                continue;
+            }
+            String[] path = e.getValue().split("\\.");
+            Map<String, Object> node = doc;
+            for (int i = 0; i < path.length - 1; i++) {
+                Object next = node.get(path[i]);
+                if (!(next instanceof Map)) {
+                    next = new LinkedHashMap<String, Object>();
+                    node.put(path[i], next);
+                }
+                node = (Map<String, Object>) next;
+            }
+            node.put(path[path.length - 1], value);
+        }
+    }
+
+    /** Parses a document and applies the environment overrides in {@code env}. */
+    @SuppressWarnings("unchecked")
+    public static AgentConfig parse(String yaml, String source, Map<String, String> env) {
         Object doc;
         try {
             doc = new Load(LoadSettings.builder().setLabel(source).build()).loadFromString(yaml);
@@ -115,7 +176,9 @@ public record AgentConfig(String scope, String namespace, String name, Optional<
         if (!(doc instanceof Map<?, ?> m)) {
             throw new ConfigurationException("config", source + " must be a YAML mapping");
         }
-        return new Parser(new YamlNode("", m)).parse();
+        Map<String, Object> mutable = new LinkedHashMap<>((Map<String, Object>) m);
+        applyEnv(mutable, env);
+        return new Parser(new YamlNode("", mutable)).parse();
     }
 
     private static final class Parser {
@@ -211,11 +274,17 @@ public record AgentConfig(String scope, String namespace, String name, Optional<
             }
             List<String> endpoints = new ArrayList<>();
             for (String h : hosts) {
+                String url;
                 if (h.contains("://")) {
-                    endpoints.add(h);
+                    url = h;
                 } else {
                     HostPort hp = HostPort.parse(e.key("hosts"), h, 2379);
-                    endpoints.add(protocol + "://" + hp.host() + ":" + hp.port());
+                    url = protocol + "://" + hp.host() + ":" + hp.port();
+                }
+                if (endpoints.contains(url)) {
+                    warnings.add(e.key("hosts") + ": " + url + " is listed more than once; using it once");
+                } else {
+                    endpoints.add(url);
                 }
             }
             Optional<String> user = e.optString("username");

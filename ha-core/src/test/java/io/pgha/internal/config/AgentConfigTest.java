@@ -85,4 +85,14 @@ class AgentConfigTest {
                 .hasMessageStartingWith("postgresql.connect_address: is required");
         assertThatThrownBy(() -> AgentConfig.parse("scope: [a\n", "test")).hasMessageStartingWith("config: test is not valid YAML");
     }
+
+    @Test
+    void patronisEnvironmentVariablesOverrideTheFile() throws IOException {
+        AgentConfig c = AgentConfig.parse(seed(), "seed-patroni.yml", java.util.Map.of("PATRONI_NAME", "node7", "PATRONI_SCOPE", "orders",
+                "PATRONI_POSTGRESQL_DATA_DIR", "/tmp/pg7", "PATRONI_RESTAPI_LISTEN", "127.0.0.1:8017"));
+        assertThat(c.name()).isEqualTo("node7");
+        assertThat(c.scope()).isEqualTo("orders");
+        assertThat(c.postgresql().dataDir()).isEqualTo(Path.of("/tmp/pg7"));
+        assertThat(c.restapi().orElseThrow().listen().port()).isEqualTo(8017);
+    }
 }
