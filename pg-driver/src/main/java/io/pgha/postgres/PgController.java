@@ -916,8 +916,9 @@ public final class PgController implements PostgresController {
     private Divergence.LocalPosition localPosition() {
         if (livePostmaster().filter(PidFile::ready).isPresent()) {
             if (isInRecoveryNow()) {
-                // the walsender answers with the replay timeline and the furthest WAL on it
-                Walsender.Identity id = jdbc.remote("IDENTIFY_SYSTEM (local)", cfg.localHost(), cfg.port(), cfg.superuser(), true,
+                // the walsender answers with the replay timeline and the furthest WAL on it; the replication
+                // role is the one pg_hba.conf surely admits for replication connections
+                Walsender.Identity id = jdbc.remote("IDENTIFY_SYSTEM (local)", cfg.localHost(), cfg.port(), cfg.replicationUser(), true,
                         Walsender::identifySystem);
                 return new Divergence.LocalPosition(id.systemId(), id.timeline(), Optional.of(id.xlogPos()));
             }

@@ -43,10 +43,13 @@ public final class AgentCluster implements AutoCloseable {
         public final Path config;
         public final Path dataDir;
         public final Path log;
+        /** This member's own link to etcd, which a test can cut. */
+        public final io.pgha.testkit.FaultProxy etcdLink;
         Process process;
         boolean stopped;
 
-        Node(String name, int pgPort, int apiPort, Path config, Path dataDir, Path log) {
+        Node(String name, int pgPort, int apiPort, Path config, Path dataDir, Path log, io.pgha.testkit.FaultProxy etcdLink) {
+            this.etcdLink = etcdLink;
             this.name = name;
             this.pgPort = pgPort;
             this.apiPort = apiPort;
@@ -89,9 +92,11 @@ public final class AgentCluster implements AutoCloseable {
             for (int i = 1; i <= size; i++) {
                 String name = "n" + i;
                 Path dir = Files.createDirectories(root.resolve(name));
-                Node n = new Node(name, freePort(), freePort(), dir.resolve(name + ".yml"), dir.resolve("data"), dir.resolve("agent.log"));
-                Files.writeString(n.config, configFor != null ? configFor.apply(n, etcd.clientUrl().replace("http://", ""))
-                        : config(n, dcs));
+                java.net.URI etcdUri = java.net.URI.create(etcd.clientUrl());
+                io.pgha.testkit.FaultProxy link = io.pgha.testkit.FaultProxy.to(etcdUri.getHost(), etcdUri.getPort());
+                Node n = new Node(name, freePort(), freePort(), dir.resolve(name + ".yml"), dir.resolve("data"), dir.resolve("agent.log"),
+                        link);
+                Files.writeString(n.config, configFor != null ? configFor.apply(n, link.address()) : config(n, dcs));
                 nodes.put(name, n);
             }
         } catch (IOException e) {
@@ -124,8 +129,8 @@ public final class AgentCluster implements AutoCloseable {
                   authentication:
                     superuser: {username: postgres, password: '%s'}
                     replication: {username: replicator, password: '%s'}
-                  parameters: {shared_buffers: 16MB, fsync: 'off', synchronous_commit: 'off', wal_keep_size: 64MB}
-                """.formatted(scope, n.name, etcd.clientUrl().replace("http://", ""), n.apiPort, API_USER, API_PASSWORD, dcs,
+                  parameters: {shared_buffers: 16MB, fsync: 'off', wal_keep_size: 64MB}
+                """.formatted(scope, n.name, n.etcdLink.address(), n.apiPort, API_USER, API_PASSWORD, dcs,
                 n.pgPort, n.dataDir, SUPERUSER_PASSWORD, REPLICATION_PASSWORD);
     }
 
@@ -288,6 +293,11 @@ public final class AgentCluster implements AutoCloseable {
     /** The last lines of every agent's log, for a failing test's report. */
     public String logs(int lines) {
         StringBuilder sb = new StringBuilder();
+        sb.append("leader key: ").append(leader().orElse("none")).append('\n');
+        for (Node n : nodes.values()) {
+            sb.append(n.name).append(n.running() ? " running" : " not running").append(": /patroni -> ")
+                    .append(n.running() ? call(n, "GET", "/patroni", null, false).body() : "-").append('\n');
+        }
         for (Node n : nodes.values()) {
             sb.append("---- ").append(n.name).append(" ----\n");
             try {
@@ -316,6 +326,7 @@ public final class AgentCluster implements AutoCloseable {
                 Thread.currentThread().interrupt();
             }
             postmasterPid(n).ifPresent(AgentCluster::kill9);
+            n.etcdLink.close();
         }
         etcd.close();
         deleteTree(root);

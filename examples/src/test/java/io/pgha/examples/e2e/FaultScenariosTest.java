@@ -1,0 +1,192 @@
+package io.pgha.examples.e2e;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.pgha.examples.e2e.AgentCluster.Node;
+import java.io.IOException;
+import java.time.Duration;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.TestMethodOrder;
+import org.junit.jupiter.api.extension.ExtensionContext;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.extension.TestWatcher;
+
+/**
+ * Real faults on a real cluster — three agent processes, real PostgreSQL, real etcd: crashes
+ * ({@code kill -9}), a PostgreSQL-only crash, a graceful stop, a manual failover, a primary cut off
+ * from etcd (through its own TCP fault proxy), and a primary agent frozen with SIGSTOP. After each,
+ * the cluster is whole again before the next begins. A write probe on every member checks that
+ * writes never land on two members in overlapping periods.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class FaultScenariosTest {
+    private static final Duration TTL = Duration.ofSeconds(5);
+    private AgentCluster cluster;
+    private WriteProbe probe;
+
+    @RegisterExtension
+    final TestWatcher dumpLogsOnFailure = new TestWatcher() {
+        @Override
+        public void testFailed(ExtensionContext context, Throwable cause) {
+            System.out.println(cluster == null ? "" : cluster.logs(300));
+        }
+    };
+
+    @BeforeAll
+    void startCluster() {
+        cluster = new AgentCluster(3, "    ttl: 5\n    loop_wait: 1\n    retry_timeout: 1.5");
+        cluster.startAll();
+        awaitHealthy();
+    }
+
+    @AfterEach
+    void stopProbe() {
+        if (probe != null) {
+            probe.close();
+            probe = null;
+        }
+    }
+
+    @AfterAll
+    void stopCluster() {
+        if (cluster != null) {
+            cluster.close();
+        }
+    }
+
+    private void awaitHealthy() {
+        await().atMost(Duration.ofSeconds(90)).pollInterval(Duration.ofMillis(200))
+                .failFast("an agent exited", cluster::anAgentDied).until(cluster::healthy);
+    }
+
+    private Node leader() {
+        return cluster.node(cluster.leader().orElseThrow());
+    }
+
+    private Node awaitNewLeader(Node old) {
+        await().atMost(TTL.multipliedBy(4)).pollInterval(Duration.ofMillis(50))
+                .until(() -> cluster.leader().filter(l -> !l.equals(old.name)).isPresent());
+        return leader();
+    }
+
+    private void startProbe() throws Exception {
+        probe = new WriteProbe(cluster, 50).start();
+    }
+
+    private static void signal(long pid, String sig) throws IOException, InterruptedException {
+        new ProcessBuilder("kill", "-" + sig, String.valueOf(pid)).start().waitFor();
+    }
+
+    @Test
+    @Order(1)
+    void aNodeCrashIsFollowedByAFailoverAndTheCrashedNodeRejoins() throws Exception {
+        startProbe();
+        Node old = leader();
+        await().atMost(Duration.ofSeconds(10)).until(() -> probe.lastWriteOn(old.name).isPresent());
+        long crashedAt = System.nanoTime();
+        cluster.crash(old);
+        Node now = awaitNewLeader(old);
+        await().atMost(Duration.ofSeconds(20)).until(() -> probe.firstWriteOn(now.name, crashedAt).isPresent());
+        await().atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(200)).until(cluster::healthy);
+        assertThat(probe.movedCleanly(old.name, now.name, crashedAt)).isTrue();
+
+        cluster.start(old);
+        awaitHealthy();
+        assertThat(cluster.get(old, "/replica?replication_state=streaming")).as("the crashed node streams again").isEqualTo(200);
+    }
+
+    @Test
+    @Order(2)
+    void aPostgresCrashOnThePrimaryIsRepairedInPlace() throws Exception {
+        startProbe();
+        Node p = leader();
+        await().atMost(Duration.ofSeconds(10)).until(() -> probe.lastWriteOn(p.name).isPresent());
+        long crashedAt = System.nanoTime();
+        cluster.crashPostgres(p);
+        await().atMost(Duration.ofSeconds(20)).until(() -> probe.firstWriteOn(p.name, crashedAt + 100_000_000L).isPresent());
+        assertThat(cluster.leader()).contains(p.name);
+        awaitHealthy();
+    }
+
+    @Test
+    @Order(3)
+    void withPrimaryStartTimeoutZeroAPostgresCrashFailsOverInstead() {
+        Node p = leader();
+        assertThat(cluster.call(p, "PATCH", "/config", "{\"primary_start_timeout\":0}", true).statusCode()).isEqualTo(200);
+        cluster.crashPostgres(p);
+        Node now = awaitNewLeader(p);
+        assertThat(now).isNotSameAs(p);
+        awaitHealthy();
+        assertThat(cluster.call(now, "PATCH", "/config", "{\"primary_start_timeout\":300}", true).statusCode()).isEqualTo(200);
+    }
+
+    @Test
+    @Order(4)
+    void aGracefulStopOfThePrimarysAgentHandsOverWithoutWaitingForTheTtl() throws Exception {
+        startProbe();
+        Node old = leader();
+        long stoppedAt = System.nanoTime();
+        cluster.stop(old);
+        Node now = awaitNewLeader(old);
+        await().atMost(Duration.ofSeconds(10)).until(() -> probe.firstWriteOn(now.name, stoppedAt).isPresent());
+        long tookMs = (probe.firstWriteOn(now.name, stoppedAt).get().atNanos() - stoppedAt) / 1_000_000;
+        assertThat(Duration.ofMillis(tookMs)).as("a write elsewhere after the stop").isLessThan(TTL);
+        assertThat(probe.movedCleanly(old.name, now.name, stoppedAt)).isTrue();
+        cluster.start(old);
+        awaitHealthy();
+    }
+
+    @Test
+    @Order(5)
+    void aManualFailoverMovesThePrimaryToTheNamedCandidate() {
+        Node old = leader();
+        Node target = cluster.nodes().stream().filter(n -> n != old).findFirst().orElseThrow();
+        var r = cluster.call(old, "POST", "/failover", "{\"candidate\":\"" + target.name + "\"}", true);
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+        assertThat(cluster.leader()).contains(target.name);
+        awaitHealthy();
+    }
+
+    @Test
+    @Order(6)
+    void aPrimaryCutOffFromEtcdStopsWritingBeforeAReplicaTakesOverAndRejoinsAfterTheHeal() throws Exception {
+        startProbe();
+        Node old = leader();
+        await().atMost(Duration.ofSeconds(10)).until(() -> probe.lastWriteOn(old.name).isPresent());
+        long cutAt = System.nanoTime();
+        old.etcdLink.blackhole();
+        Node now = awaitNewLeader(old);
+        await().atMost(Duration.ofSeconds(20)).until(() -> probe.firstWriteOn(now.name, cutAt).isPresent());
+        assertThat(probe.movedCleanly(old.name, now.name, cutAt)).as("the cut-off primary stopped writing first").isTrue();
+        old.etcdLink.pass();
+        awaitHealthy();
+        assertThat(cluster.get(old, "/replica")).isEqualTo(200);
+    }
+
+    @Test
+    @Order(7)
+    void aPrimaryAgentFrozenLongerThanTheTtlNeverLeavesTwoPrimariesAcceptingWrites() throws Exception {
+        startProbe();
+        Node old = leader();
+        await().atMost(Duration.ofSeconds(10)).until(() -> probe.lastWriteOn(old.name).isPresent());
+        long frozenAt = System.nanoTime();
+        signal(old.pid(), "STOP");
+        try {
+            Node now = awaitNewLeader(old);
+            await().atMost(Duration.ofSeconds(20)).until(() -> probe.firstWriteOn(now.name, frozenAt).isPresent());
+            assertThat(probe.movedCleanly(old.name, now.name, frozenAt)).as("the frozen primary's server was fenced first").isTrue();
+        } finally {
+            signal(old.pid(), "CONT");
+        }
+        awaitHealthy();
+        assertThat(cluster.get(old, "/replica")).isEqualTo(200);
+    }
+}
