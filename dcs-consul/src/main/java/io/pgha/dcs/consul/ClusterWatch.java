@@ -24,7 +24,8 @@ import org.slf4j.LoggerFactory;
  * was rewritten is reported by its relative path. The first answer, the first answer after an
  * error, and an answer whose index went backwards (a restarted {@code -dev} agent, a restored
  * snapshot) are reported as "unknown" ({@code Optional.empty()}), since changes may have been
- * missed before them; the differences are reported too. Errors back off exponentially up to a second.
+ * missed before them; the differences are reported too. Errors back off exponentially up to a second,
+ * and the query after an error is a plain read (index 0), never a blocking one.
  *
  * <p>When a key bound to our own session vanishes or changes hands without our doing, the watch
  * asks Consul whether the session still exists; if not, the session was invalidated and the
@@ -83,6 +84,7 @@ final class ClusterWatch {
 
     private void run() {
         long index = 0;
+        long lastIndex = 0;
         Map<String, Seen> previous = null;
         boolean unsure = true;
         int failures = 0;
@@ -96,6 +98,9 @@ final class ClusterWatch {
                 }
                 failures++;
                 unsure = true;
+                // start again with a plain read: an agent that restarted empty would hold a query for an index
+                // it has not reached yet for the whole wait
+                index = 0;
                 long backoff = Math.min(MAX_BACKOFF_MS, 50L << Math.min(failures, 10));
                 if (failures == 1 || failures % 30 == 0) {
                     LOG.debug("{}: watch query failed ({} in a row), retrying in {} ms: {}", spec.scope(), failures, backoff,
@@ -116,10 +121,10 @@ final class ClusterWatch {
             for (GetBinaryValue v : l.entries()) {
                 layout.relative(v.getKey()).ifPresent(rel -> current.put(rel, new Seen(v.getModifyIndex(), v.getSession())));
             }
-            boolean backwards = l.index() < index;
+            boolean backwards = l.index() < lastIndex;
             if (backwards) {
                 LOG.info("{}: the Consul index went backwards ({} -> {}): the store was reset; watching afresh", spec.scope(),
-                        index, l.index());
+                        lastIndex, l.index());
             }
             if (unsure || backwards) {
                 report(Optional.empty());
@@ -156,6 +161,7 @@ final class ClusterWatch {
             unsure = false;
             // a blocking query needs an index above zero, or it returns at once forever
             index = Math.max(1, l.index());
+            lastIndex = index;
         }
     }
 

@@ -113,11 +113,20 @@ public final class ConsulAgent implements AutoCloseable {
         return process != null && process.isAlive();
     }
 
+    /** The agent's process id, while it runs. */
+    public synchronized long pid() {
+        if (process == null) {
+            throw new IllegalStateException("the agent is not running");
+        }
+        return process.pid();
+    }
+
     /** Graceful stop: SIGTERM, then SIGKILL if it has not exited within 10 s. */
     public synchronized void stop() {
         if (process == null) {
             return;
         }
+        resumeQuietly();
         process.destroy();
         try {
             if (!process.waitFor(10, TimeUnit.SECONDS)) {
@@ -128,6 +137,14 @@ public final class ConsulAgent implements AutoCloseable {
             Thread.currentThread().interrupt();
         }
         reaped();
+    }
+
+    private void resumeQuietly() {
+        try {
+            new ProcessBuilder("kill", "-CONT", String.valueOf(process.pid())).start().waitFor(5, TimeUnit.SECONDS);
+        } catch (IOException | InterruptedException e) {
+            // a stopped process still dies of SIGKILL below
+        }
     }
 
     /** A crash: SIGKILL. */
@@ -142,6 +159,45 @@ public final class ConsulAgent implements AutoCloseable {
             Thread.currentThread().interrupt();
         }
         reaped();
+    }
+
+    /** Freezes the agent (SIGSTOP): it accepts connections but never answers, like a hung server. */
+    public synchronized void pause() {
+        signal("STOP");
+    }
+
+    /** Thaws a paused agent (SIGCONT). */
+    public synchronized void resume() {
+        signal("CONT");
+    }
+
+    private void signal(String sig) {
+        if (process == null) {
+            throw new IllegalStateException("the agent is not running");
+        }
+        try {
+            Process k = new ProcessBuilder("kill", "-" + sig, String.valueOf(process.pid())).start();
+            k.waitFor(5, TimeUnit.SECONDS);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /** A plain HTTP call to the agent's API (for tests that look behind the Dcs): the status and the body. */
+    public HttpResponse<String> http(String method, String path, String body) {
+        HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+        try {
+            return http.send(HttpRequest.newBuilder(URI.create(url() + path)).timeout(Duration.ofSeconds(5))
+                    .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body))
+                    .build(), HttpResponse.BodyHandlers.ofString());
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
     }
 
     /** Starts the agent again on the same ports (a {@code -dev} agent comes back empty). */
@@ -262,7 +318,12 @@ public final class ConsulAgent implements AutoCloseable {
                 HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(url() + "/v1/status/leader"))
                         .timeout(Duration.ofSeconds(1)).build(), HttpResponse.BodyHandlers.ofString());
                 if (r.statusCode() == 200 && r.body().contains(":")) {
-                    return true;
+                    // sessions need the agent's node in the catalog, which anti-entropy adds just after the election
+                    HttpResponse<String> n = http.send(HttpRequest.newBuilder(URI.create(url() + "/v1/catalog/node/" + node))
+                            .timeout(Duration.ofSeconds(1)).build(), HttpResponse.BodyHandlers.ofString());
+                    if (n.statusCode() == 200 && n.body().contains("\"Node\"")) {
+                        return true;
+                    }
                 }
             } catch (IOException e) {
                 // not listening yet
