@@ -32,7 +32,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.function.Supplier;
-import org.apache.http.Header;
+import org.apache.http.HttpRequestInterceptor;
 import org.apache.http.client.config.RequestConfig;
 import org.apache.http.config.RegistryBuilder;
 import org.apache.http.conn.socket.ConnectionSocketFactory;
@@ -41,7 +41,6 @@ import org.apache.http.conn.ssl.SSLConnectionSocketFactory;
 import org.apache.http.impl.client.CloseableHttpClient;
 import org.apache.http.impl.client.HttpClientBuilder;
 import org.apache.http.impl.conn.PoolingHttpClientConnectionManager;
-import org.apache.http.message.BasicHeader;
 
 /**
  * One HTTP client to the agent, with consul-api on top, for calls bounded by one timeout. Every
@@ -52,6 +51,7 @@ import org.apache.http.message.BasicHeader;
  */
 final class Agent implements AutoCloseable {
     private static final Gson GSON = new Gson();
+    private static final String TOKEN_HEADER = "X-Consul-Token";
     /**
      * consul-api's {@code makePutRequest(Request)} sends only the binary content and fails on a
      * request built with {@code setContent}: every PUT of ours carries bytes, even when empty.
@@ -92,12 +92,16 @@ final class Agent implements AutoCloseable {
                 .setConnectionRequestTimeout(call)
                 .setSocketTimeout(read)
                 .build();
-        List<Header> headers = new ArrayList<>();
-        config.token.ifPresent(t -> headers.add(new BasicHeader("X-Consul-Token", t)));
+        Optional<String> token = config.token;
         this.http = HttpClientBuilder.create()
                 .setConnectionManager(pool)
                 .setDefaultRequestConfig(rc)
-                .setDefaultHeaders(headers)
+                // consul-api adds "X-Consul-Token: <null>" to every request built from a Request (its token
+                // argument, which we never pass): replace it with ours, or drop it, as the last step
+                .addInterceptorLast((HttpRequestInterceptor) (request, context) -> {
+                    request.removeHeaders(TOKEN_HEADER);
+                    token.ifPresent(t -> request.addHeader(TOKEN_HEADER, t));
+                })
                 // a retried PUT could apply twice, and retries would break the time bound
                 .disableAutomaticRetries()
                 .disableCookieManagement()
@@ -259,6 +263,10 @@ final class Agent implements AutoCloseable {
             return request.get();
         } catch (TransportException e) {
             Throwable cause = e.getCause() != null ? e.getCause() : e;
+            if (cause instanceof javax.net.ssl.SSLHandshakeException || cause instanceof javax.net.ssl.SSLPeerUnverifiedException) {
+                // the agent answered, and the TLS settings do not fit it: a configuration error, not an outage
+                throw new DcsException("Consul agent " + url + " refused the TLS handshake (" + what + "): " + describe(cause), cause);
+            }
             throw new DcsUnreachableException("Consul agent " + url + " unreachable (" + what + "): " + describe(cause), cause);
         } catch (OperationException e) {
             throw refused(what, e.getStatusCode(), e.getStatusContent());

@@ -55,12 +55,14 @@ public final class ConsulAgent implements AutoCloseable {
     private int serfWanPort;
     private int serverPort;
     private int httpsPort;
+    private final String token;
     private Process process;
     private Process watchdog;
 
-    private ConsulAgent(String extraHcl, boolean https) {
+    private ConsulAgent(String extraHcl, boolean https, String token) {
         this.binary = binary();
         this.extraHcl = extraHcl;
+        this.token = token;
         this.node = "pgha-test-" + ProcessHandle.current().pid() + "-" + NODES.incrementAndGet();
         try {
             this.dir = Files.createTempDirectory("pgha-consul-");
@@ -79,14 +81,23 @@ public final class ConsulAgent implements AutoCloseable {
 
     /** Starts an agent with extra HCL configuration (ACLs, TLS, ...). */
     public static ConsulAgent start(String extraHcl) {
-        ConsulAgent a = new ConsulAgent(extraHcl, false);
+        ConsulAgent a = new ConsulAgent(extraHcl, false, null);
+        a.launchWithFreshPorts();
+        return a;
+    }
+
+    /** Starts an agent whose ACLs deny everything to anyone without a token; {@code masterToken} may do anything. */
+    public static ConsulAgent startWithAcls(String masterToken) {
+        String hcl = "acl {\n  enabled = true\n  default_policy = \"deny\"\n  enable_token_persistence = false\n"
+                + "  tokens {\n    master = \"" + masterToken + "\"\n    agent = \"" + masterToken + "\"\n  }\n}\n";
+        ConsulAgent a = new ConsulAgent(hcl, false, masterToken);
         a.launchWithFreshPorts();
         return a;
     }
 
     /** Starts an agent that also serves HTTPS on {@link #httpsPort()}; {@code extraHcl} names the certificate files. */
     public static ConsulAgent startWithHttps(String extraHcl) {
-        ConsulAgent a = new ConsulAgent(extraHcl, true);
+        ConsulAgent a = new ConsulAgent(extraHcl, true, null);
         a.launchWithFreshPorts();
         return a;
     }
@@ -187,11 +198,19 @@ public final class ConsulAgent implements AutoCloseable {
 
     /** A plain HTTP call to the agent's API (for tests that look behind the Dcs): the status and the body. */
     public HttpResponse<String> http(String method, String path, String body) {
+        return http(method, path, body == null ? null : body.getBytes(StandardCharsets.UTF_8), null);
+    }
+
+    /** A plain HTTP call with a binary body and an optional ACL token. */
+    public HttpResponse<String> http(String method, String path, byte[] body, String token) {
         HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
         try {
-            return http.send(HttpRequest.newBuilder(URI.create(url() + path)).timeout(Duration.ofSeconds(5))
-                    .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body))
-                    .build(), HttpResponse.BodyHandlers.ofString());
+            HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(url() + path)).timeout(Duration.ofSeconds(5))
+                    .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofByteArray(body));
+            if (token != null) {
+                b.header("X-Consul-Token", token);
+            }
+            return http.send(b.build(), HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8));
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         } catch (InterruptedException e) {
@@ -319,8 +338,12 @@ public final class ConsulAgent implements AutoCloseable {
                         .timeout(Duration.ofSeconds(1)).build(), HttpResponse.BodyHandlers.ofString());
                 if (r.statusCode() == 200 && r.body().contains(":")) {
                     // sessions need the agent's node in the catalog, which anti-entropy adds just after the election
-                    HttpResponse<String> n = http.send(HttpRequest.newBuilder(URI.create(url() + "/v1/catalog/node/" + node))
-                            .timeout(Duration.ofSeconds(1)).build(), HttpResponse.BodyHandlers.ofString());
+                    HttpRequest.Builder nb = HttpRequest.newBuilder(URI.create(url() + "/v1/catalog/node/" + node))
+                            .timeout(Duration.ofSeconds(1));
+                    if (token != null) {
+                        nb.header("X-Consul-Token", token);
+                    }
+                    HttpResponse<String> n = http.send(nb.build(), HttpResponse.BodyHandlers.ofString());
                     if (n.statusCode() == 200 && n.body().contains("\"Node\"")) {
                         return true;
                     }
