@@ -34,6 +34,7 @@ import java.util.Optional;
 import java.util.function.Supplier;
 import org.apache.http.HttpRequestInterceptor;
 import org.apache.http.client.config.RequestConfig;
+import org.apache.http.client.protocol.HttpClientContext;
 import org.apache.http.config.RegistryBuilder;
 import org.apache.http.conn.socket.ConnectionSocketFactory;
 import org.apache.http.conn.socket.PlainConnectionSocketFactory;
@@ -101,6 +102,17 @@ final class Agent implements AutoCloseable {
                 .addInterceptorLast((HttpRequestInterceptor) (request, context) -> {
                     request.removeHeaders(TOKEN_HEADER);
                     token.ifPresent(t -> request.addHeader(TOKEN_HEADER, t));
+                    long left = Deadline.remainingMillis();
+                    if (left == 0) {
+                        throw new java.net.SocketTimeoutException("retry_timeout passed before the request was sent");
+                    }
+                    if (left > 0 && left < read) {
+                        // the request config is read from the context after the interceptors ran
+                        int ms = (int) Math.max(1, left);
+                        HttpClientContext.adapt(context).setRequestConfig(RequestConfig.copy(rc)
+                                .setConnectTimeout(Math.min(call, ms)).setConnectionRequestTimeout(Math.min(call, ms))
+                                .setSocketTimeout(ms).build());
+                    }
                 })
                 // a retried PUT could apply twice, and retries would break the time bound
                 .disableAutomaticRetries()

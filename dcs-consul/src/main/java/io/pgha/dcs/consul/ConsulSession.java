@@ -406,16 +406,20 @@ final class ConsulSession implements DcsSession {
      */
     private <T> CompletableFuture<T> submit(String what, Callable<T> op) {
         CompletableFuture<T> f = new CompletableFuture<>();
+        long deadline = System.nanoTime() + spec.retryTimeout().toNanos();
         Future<?> task;
         try {
             task = pool.submit(() -> {
                 if (f.isDone()) {
                     return;
                 }
+                Deadline.set(deadline);
                 try {
                     f.complete(op.call());
                 } catch (Throwable e) {
                     f.completeExceptionally(e);
+                } finally {
+                    Deadline.clear();
                 }
             });
         } catch (RejectedExecutionException e) {

@@ -95,6 +95,36 @@ class HaNodeOnConsulTest {
                 tookMs, TTL.toMillis(), bound.toMillis());
     }
 
+    @Test
+    void aLeaderWhoseConsulSessionIsDestroyedStopsWritingAtOnceAndOnePrimaryComesBack(ConsulAgent consul) {
+        FakePostgres.Network network = new FakePostgres.Network(9);
+        List<Node> nodes = new ArrayList<>();
+        for (String name : List.of("n1", "n2")) {
+            nodes.add(start(name, consul, network));
+        }
+        await("a leader and a streaming replica").atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(100))
+                .until(() -> primaries(nodes).size() == 1
+                        && nodes.stream().anyMatch(n -> n.isStreamingFrom(primaries(nodes).get(0).name())));
+        Node leader = primaries(nodes).get(0);
+        String session = com.google.gson.JsonParser.parseString(consul.http("GET", "/v1/kv/service/" + scope + "/leader", (String) null)
+                .body()).getAsJsonArray().get(0).getAsJsonObject().get("Session").getAsString();
+
+        long destroyedAt = System.nanoTime();
+        consul.http("PUT", "/v1/session/destroy/" + session, "");
+
+        // the watch hears the key go, asks Consul about the session, and the engine fences on leaseLost
+        await("the old leader stops writing").atMost(Duration.ofSeconds(2)).pollInterval(Duration.ofMillis(5))
+                .until(() -> !leader.pg().acceptsWrites());
+        long stoppedMs = (System.nanoTime() - destroyedAt) / 1_000_000;
+        await("one writable primary again").atMost(TTL.plusSeconds(10)).pollInterval(Duration.ofMillis(20))
+                .until(() -> {
+                    assertThat(primaries(nodes).size()).as("never two writable primaries").isLessThanOrEqualTo(1);
+                    return primaries(nodes).size() == 1 && leaderKey(primaries(nodes).get(0)).isPresent();
+                });
+        System.out.printf("HaNodeOnConsulTest: the old leader stopped writing %d ms after its session was destroyed; %s leads now%n",
+                stoppedMs, primaries(nodes).get(0).name());
+    }
+
     private Node start(String name, ConsulAgent consul, FakePostgres.Network network) {
         ThreadTaskScheduler proc = closeLater(new ThreadTaskScheduler("pg-" + name));
         FakePostgres pg = new FakePostgres(name, network, Ticker.system(), proc, new FakePostgres.Timings());
