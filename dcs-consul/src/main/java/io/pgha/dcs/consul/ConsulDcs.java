@@ -58,6 +58,17 @@ import javax.net.ssl.SSLContext;
  * The agent's {@code session_ttl_min} (10 s unless configured) bounds {@code ttl/2} from below;
  * tell the builder with {@link Builder#minSessionTtl} if your agents allow less.
  *
+ * <p><b>Choose timings for half the ttl.</b> The engine fits {@code loop_wait + 2 × retry_timeout}
+ * into the lease guarantee, here {@code ttl/2}; Patroni's defaults (ttl 30 s, loop_wait 10 s,
+ * retry_timeout 10 s) do not fit into 15 s, so the engine would lower loop_wait to its 100 ms
+ * minimum (measured: about 22 requests per second from one idle node instead of 0.6). Use, for
+ * example, ttl 30 s, loop_wait 5 s, retry_timeout 5 s.
+ *
+ * <p>A session destroyed or invalidated in Consul is noticed by the watch within milliseconds
+ * (the keys bound to it vanish; Consul is asked whether the session still exists) and reported
+ * through {@link io.pgha.spi.DcsListener#leaseLost}, so a leader fences at once; the next
+ * lease-bound call creates a new session.
+ *
  * <h2>Threads and time bounds</h2>
  * consul-api's HTTP client blocks, so calls run on a small pool of this {@code Dcs}'s own
  * (daemon threads), with connect and read timeouts derived from the session's
