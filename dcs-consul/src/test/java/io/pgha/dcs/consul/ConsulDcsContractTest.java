@@ -30,6 +30,15 @@ class ConsulDcsContractTest extends DcsContractTest {
         return ConsulDcs.builder().url(consul.url()).minSessionTtl(Duration.ofSeconds(1)).build();
     }
 
+    /**
+     * Consul reaps a session up to twice its TTL (ttl/2) after the last renewal, that is up to ttl:
+     * the suite's default slack of one more ttl covers it with room for a slow agent.
+     */
+    @Override
+    protected Duration expirySlack() {
+        return ttl();
+    }
+
     @Override
     protected Dcs createUnreachableDcs() {
         return ConsulDcs.builder().url("http://127.0.0.1:" + ConsulAgent.closedPort()).minSessionTtl(Duration.ofSeconds(1)).build();
