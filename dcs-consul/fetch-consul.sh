@@ -7,12 +7,12 @@
 #   $PGHA_CONSUL_DEB, else ../shared/debs/consul_*.deb next to the repository.
 # ($PGHA_CONSUL_APT_MIRROR replaces the mirror taken from the machine's apt sources.)
 # Idempotent: does nothing when DEST/consul already runs.
-#   dcs-consul/fetch-consul.sh [DEST]     (default ~/.cache/pgha/consul)
+#   dcs-consul/fetch-consul.sh [DEST]     (default $PGHA_CONSUL_HOME, else ~/.cache/pgha/consul: where the tests look)
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
 repo="$(cd "$here/.." && pwd)"
-dest="${1:-${PGHA_CONSUL_HOME:-$HOME/.cache/pgha/consul}}"
+dest="${1:-${PGHA_CONSUL_HOME:-${HOME:-/tmp}/.cache/pgha/consul}}"
 mkdir -p "$dest"
 dest="$(cd "$dest" && pwd)"
 
