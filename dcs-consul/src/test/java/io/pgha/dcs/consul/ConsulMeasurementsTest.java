@@ -36,13 +36,14 @@ import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
 import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
- * Figures, printed, not asserted against a clock (opt-in, about 80 s):
+ * Figures, printed, not asserted against a clock (opt-in, about two minutes):
  * {@code ./mvnw -q -pl dcs-consul -am verify -Dtest=ConsulMeasurementsTest -Dsurefire.failIfNoSpecifiedTests=false -Dpgha.consul.measure=true}
  * <ol>
  *   <li>session destroyed → another member's watch hears the leader key go (median of 15);</li>
  *   <li>a leader's node killed → its key disappears how long after its last renewal (10 runs): the
  *       real failover bound under Consul's "up to twice the TTL" rule;</li>
- *   <li>HTTP requests per second that one idle HaNode sends to the agent, counted by a proxy.</li>
+ *   <li>HTTP requests per second that one idle HaNode sends to the agent, counted by a proxy: a lone
+ *       leader with timings fitted to Consul and with Patroni's defaults, then a leader and a replica.</li>
  * </ol>
  */
 @ExtendWith(ConsulAgentExtension.class)
@@ -155,6 +156,40 @@ class ConsulMeasurementsTest {
     void idleRequestsPerSecondOfOneHaNode(ConsulAgent consul) throws Exception {
         measureIdle(consul, Duration.ofSeconds(30), Duration.ofSeconds(5), Duration.ofSeconds(5));
         measureIdle(consul, Duration.ofSeconds(30), Duration.ofSeconds(10), Duration.ofSeconds(10));
+    }
+
+    @Test
+    void idleRequestsPerSecondOfAReplica(ConsulAgent consul) throws Exception {
+        Duration ttl = Duration.ofSeconds(30);
+        Duration loopWait = Duration.ofSeconds(5);
+        String scope = "m4-" + Long.toHexString(System.nanoTime() & 0xFFFFF);
+        ThreadTaskScheduler pgThread = closeLater(new ThreadTaskScheduler("fake-postgres"));
+        FakePostgres.Network network = new FakePostgres.Network(4);
+        List<CountingProxy> proxies = new ArrayList<>();
+        List<HaNode> nodes = new ArrayList<>();
+        for (String name : List.of("n1", "n2")) {
+            CountingProxy proxy = closeLater(new CountingProxy(consul.url()));
+            FakePostgres pg = new FakePostgres(name, network, Ticker.system(), pgThread, new FakePostgres.Timings());
+            ConsulDcs dcs = closeLater(ConsulDcs.builder().url(proxy.url()).build());
+            HaNode node = closeLater(HaNode.builder().name(name).scope(scope).dcs(dcs).postgres(pg)
+                    .ttl(ttl).loopWait(loopWait).retryTimeout(loopWait).build());
+            node.start();
+            proxies.add(proxy);
+            nodes.add(node);
+            if (name.equals("n1")) {
+                await().atMost(Duration.ofSeconds(30)).until(() -> node.status().role() == Role.PRIMARY);
+            }
+        }
+        await().atMost(Duration.ofSeconds(30)).until(() -> nodes.get(1).status().role() == Role.REPLICA);
+        await().pollDelay(Duration.ofSeconds(3)).until(() -> true);
+        proxies.forEach(CountingProxy::reset);
+        long start = System.nanoTime();
+        await().pollDelay(Duration.ofSeconds(30)).atMost(Duration.ofSeconds(31)).until(() -> true);
+        double secs = (System.nanoTime() - start) / 1e9;
+        for (int i = 0; i < 2; i++) {
+            System.out.printf("MEASURE idle %s HaNode of two (ttl 30s, loop_wait 5s, retry_timeout 5s): %d requests in %.1f s = %.2f req/s; %s%n",
+                    i == 0 ? "leader" : "replica", proxies.get(i).total(), secs, proxies.get(i).total() / secs, proxies.get(i).byEndpoint());
+        }
     }
 
     private void measureIdle(ConsulAgent consul, Duration ttl, Duration loopWait, Duration retry) throws Exception {
