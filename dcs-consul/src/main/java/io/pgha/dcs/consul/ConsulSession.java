@@ -1,0 +1,491 @@
+package io.pgha.dcs.consul;
+
+import static io.pgha.dcs.consul.Agent.lockOp;
+import static io.pgha.dcs.consul.Agent.op;
+
+import com.ecwid.consul.v1.kv.model.GetBinaryValue;
+import com.ecwid.consul.v1.kv.model.PutParams;
+import com.ecwid.consul.v1.session.model.NewSession;
+import com.ecwid.consul.v1.session.model.Session;
+import io.pgha.spi.ClusterKey;
+import io.pgha.spi.ClusterSnapshot;
+import io.pgha.spi.DcsEntry;
+import io.pgha.spi.DcsException;
+import io.pgha.spi.DcsListener;
+import io.pgha.spi.DcsSession;
+import io.pgha.spi.DcsUnreachableException;
+import io.pgha.spi.SessionSpec;
+import io.pgha.spi.Subscription;
+import java.time.Duration;
+import java.util.EnumMap;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Future;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One member's (or an observer's) view of one cluster, bound to one Consul session. See
+ * {@link ConsulDcs} for the session's shape and the time bounds that follow from it.
+ *
+ * <p>Every public method returns at once; the blocking consul-api calls run on the
+ * {@code ConsulDcs}'s pool, and the stage fails with {@link DcsUnreachableException} when the
+ * whole operation (which may be several HTTP requests) has not finished within
+ * {@code retry_timeout}. Operations that touch the Consul session are serialized on
+ * {@link #sessionLock}, so two concurrent calls never create two sessions.
+ */
+final class ConsulSession implements DcsSession {
+    private static final Logger LOG = LoggerFactory.getLogger(ConsulSession.class);
+
+    private final SessionSpec spec;
+    private final ConsulDcs.Config config;
+    private final Agent agent;
+    private final ExecutorService pool;
+    private final Consumer<ConsulSession> onClose;
+    private final Layout layout;
+    private final String leaderKey;
+    private final String statusKey;
+    private final Optional<String> memberKey;
+    private final List<ClusterWatch> watches = new CopyOnWriteArrayList<>();
+    private final Optional<ServiceRegistration> service;
+
+    private final Object sessionLock = new Object();
+    // guarded by sessionLock
+    private String sessionId;
+    private boolean closed;
+    /** The member entry and status we last wrote, and under which session; cleared when a read shows otherwise. */
+    private volatile String writtenMember;
+    private volatile String writtenMemberSession;
+    private volatile String writtenStatus;
+
+    ConsulSession(SessionSpec spec, ConsulDcs.Config config, Agent agent, ExecutorService pool, Consumer<ConsulSession> onClose) {
+        this.spec = spec;
+        this.config = config;
+        this.agent = agent;
+        this.pool = pool;
+        this.onClose = onClose;
+        this.layout = new Layout(config.namespace, spec.scope());
+        this.leaderKey = layout.key(ClusterKey.LEADER.path());
+        this.statusKey = layout.key(ClusterKey.STATUS.path());
+        this.memberKey = spec.member().map(m -> layout.key(ClusterKey.MEMBERS_PREFIX + m));
+        this.service = config.registerService && spec.member().isPresent()
+                ? Optional.of(new ServiceRegistration(agent, spec.scope(), spec.member().get()))
+                : Optional.empty();
+    }
+
+    @Override
+    public SessionSpec spec() {
+        return spec;
+    }
+
+    /**
+     * Half the ttl: the Consul session's TTL is {@code ttl / 2}, and Consul may invalidate a
+     * session as early as its TTL after the last renewal (it usually waits twice as long).
+     */
+    @Override
+    public Duration leaseGuarantee() {
+        return spec.ttl().dividedBy(2);
+    }
+
+    // ================================================================== reads
+
+    @Override
+    public CompletionStage<ClusterSnapshot> read() {
+        return submit("read", () -> {
+            Agent.Listing l = agent.list(layout.prefix(), config.consistency, 0, Optional.empty());
+            ClusterSnapshot s = layout.snapshot(l);
+            noteRead(l);
+            return s;
+        });
+    }
+
+    /** Forget what we wrote when the store no longer shows it, so the next call writes it again. */
+    private void noteRead(Agent.Listing l) {
+        Map<String, GetBinaryValue> byKey = new HashMap<>();
+        for (GetBinaryValue v : l.entries()) {
+            byKey.put(v.getKey(), v);
+        }
+        memberKey.ifPresent(k -> {
+            GetBinaryValue v = byKey.get(k);
+            String written = writtenMember;
+            if (written != null && (v == null || !Objects.equals(v.getSession(), writtenMemberSession)
+                    || !written.equals(Layout.text(v).orElse(null)))) {
+                writtenMember = null;
+            }
+        });
+        GetBinaryValue st = byKey.get(statusKey);
+        String ws = writtenStatus;
+        if (ws != null && (st == null || !ws.equals(Layout.text(st).orElse(null)))) {
+            writtenStatus = null;
+        }
+    }
+
+    // ================================================================== the leader key
+
+    @Override
+    public CompletionStage<Boolean> acquireLeader() {
+        String me = requireMember();
+        return submit("acquire the leader key", () -> {
+            synchronized (sessionLock) {
+                String sid = liveSession();
+                return createLeaderKey(me, sid);
+            }
+        });
+    }
+
+    /** Creates the leader key bound to {@code sid} only if it does not exist: one transaction. */
+    private boolean createLeaderKey(String me, String sid) {
+        Agent.TxnResult r = agent.txn(List.of(op("check-not-exists", leaderKey), lockOp(leaderKey, me, sid)));
+        if (!r.committed() && r.mentions("invalid session")) {
+            // invalidated between the renewal and the transaction: a new session, once
+            lost(sid, "Consul session " + sid + " was invalidated");
+            String fresh = liveSession();
+            r = agent.txn(List.of(op("check-not-exists", leaderKey), lockOp(leaderKey, me, fresh)));
+        }
+        if (!r.committed()) {
+            LOG.debug("{}/{}: leader key not created: {}", spec.scope(), me, r.errors());
+            return false;
+        }
+        writtenStatus = null;
+        return true;
+    }
+
+    @Override
+    public CompletionStage<Boolean> renewLeader(Optional<String> status) {
+        String me = requireMember();
+        Objects.requireNonNull(status, "status");
+        return submit("renew the leader key", () -> {
+            boolean ok;
+            synchronized (sessionLock) {
+                String sid = liveSession();
+                Optional<GetBinaryValue> cur = agent.get(leaderKey);
+                if (cur.isEmpty()) {
+                    ok = createLeaderKey(me, sid);
+                } else if (!me.equals(Layout.text(cur.get()).orElse(null))) {
+                    ok = false;
+                } else if (sid.equals(cur.get().getSession())) {
+                    ok = true;
+                } else {
+                    // our name under an older session of ours (a restart) or none: rebind, unless it moved meanwhile
+                    long idx = cur.get().getModifyIndex();
+                    ok = agent.txn(List.of(op("delete-cas", leaderKey, idx), lockOp(leaderKey, me, sid))).committed();
+                    if (ok) {
+                        LOG.info("{}/{}: leader key rebound to this member's current Consul session", spec.scope(), me);
+                    }
+                }
+            }
+            if (ok && status.isPresent() && !status.get().equals(writtenStatus)) {
+                // informational: a failure here does not undo the renewal
+                try {
+                    agent.put(statusKey, status.get(), new PutParams());
+                    writtenStatus = status.get();
+                } catch (DcsException e) {
+                    LOG.debug("{}/{}: status not written: {}", spec.scope(), me, e.getMessage());
+                }
+            }
+            return ok;
+        });
+    }
+
+    @Override
+    public CompletionStage<Boolean> releaseLeader() {
+        String me = requireMember();
+        return submit("release the leader key", () -> {
+            Optional<GetBinaryValue> cur = agent.get(leaderKey);
+            if (cur.isEmpty() || !me.equals(Layout.text(cur.get()).orElse(null))) {
+                return false;
+            }
+            long idx = cur.get().getModifyIndex();
+            // delete-cas alone answers "true" for a key that is already gone: check-index makes it false
+            return agent.txn(List.of(op("check-index", leaderKey, idx), op("delete-cas", leaderKey, idx))).committed();
+        });
+    }
+
+    // ================================================================== the member entry
+
+    @Override
+    public CompletionStage<Void> touchMember(String value) {
+        String me = requireMember();
+        Objects.requireNonNull(value, "value");
+        String key = memberKey.orElseThrow();
+        return submit("write the member entry", () -> {
+            synchronized (sessionLock) {
+                String sid = liveSession();
+                if (!(value.equals(writtenMember) && sid.equals(writtenMemberSession))) {
+                    writeMember(me, key, value, sid);
+                }
+            }
+            service.ifPresent(s -> s.update(value));
+            return null;
+        });
+    }
+
+    private void writeMember(String me, String key, String value, String sid) {
+        PutParams acquire = new PutParams();
+        acquire.setAcquireSession(sid);
+        boolean ok = agent.put(key, value, acquire);
+        if (!ok) {
+            // held by another session: ours from before a restart, or a namesake's; take it over as Patroni does
+            Optional<GetBinaryValue> cur = agent.get(key);
+            if (cur.isEmpty()) {
+                ok = agent.put(key, value, acquire);
+            } else if (!sid.equals(cur.get().getSession())) {
+                ok = agent.txn(List.of(op("delete-cas", key, cur.get().getModifyIndex()), lockOp(key, value, sid))).committed();
+            }
+        }
+        if (!ok) {
+            throw new DcsException("member entry " + key + " could not be written: it is held by another Consul session"
+                    + " (or in its lock-delay)");
+        }
+        writtenMember = value;
+        writtenMemberSession = sid;
+        LOG.trace("{}/{}: member entry written", spec.scope(), me);
+    }
+
+    // ================================================================== versioned keys
+
+    @Override
+    public CompletionStage<Boolean> compareAndSet(ClusterKey key, String value, long expectedVersion) {
+        requireVersioned(key);
+        Objects.requireNonNull(value, "value");
+        if (expectedVersion != DcsEntry.ABSENT && expectedVersion <= 0) {
+            // Consul's cas=0 means "create"; no existing key ever has this version
+            return CompletableFuture.completedFuture(false);
+        }
+        String k = layout.key(key.path());
+        return submit("compare-and-set " + key.path(), () -> {
+            PutParams p = new PutParams();
+            p.setCas(expectedVersion == DcsEntry.ABSENT ? 0L : expectedVersion);
+            return agent.put(k, value, p);
+        });
+    }
+
+    @Override
+    public CompletionStage<Boolean> compareAndDelete(ClusterKey key, long expectedVersion) {
+        requireVersioned(key);
+        if (expectedVersion <= 0) {
+            return CompletableFuture.completedFuture(false);
+        }
+        String k = layout.key(key.path());
+        return submit("compare-and-delete " + key.path(),
+                () -> agent.txn(List.of(op("check-index", k, expectedVersion), op("delete-cas", k, expectedVersion))).committed());
+    }
+
+    @Override
+    public CompletionStage<Void> deleteCluster() {
+        return submit("delete the cluster", () -> {
+            agent.deleteTree(layout.prefix());
+            writtenMember = null;
+            writtenStatus = null;
+            return null;
+        });
+    }
+
+    private static void requireVersioned(ClusterKey key) {
+        Objects.requireNonNull(key, "key");
+        if (key == ClusterKey.LEADER || key == ClusterKey.STATUS) {
+            throw new IllegalArgumentException(key + " is written only through the lease methods");
+        }
+    }
+
+    // ================================================================== watch
+
+    @Override
+    public Subscription watch(DcsListener listener) {
+        Objects.requireNonNull(listener, "listener");
+        ClusterWatch w = new ClusterWatch(config, spec, layout, this, listener);
+        synchronized (sessionLock) {
+            if (closed) {
+                throw new IllegalStateException("the session is closed");
+            }
+            watches.add(w);
+        }
+        w.start();
+        return () -> {
+            watches.remove(w);
+            w.close();
+        };
+    }
+
+    /**
+     * Called by a watch when a key bound to our session vanished or changed hands without us:
+     * if Consul no longer knows the session, it was invalidated (expired or destroyed).
+     */
+    void checkSession(Agent watchAgent) {
+        String sid;
+        synchronized (sessionLock) {
+            sid = sessionId;
+            if (sid == null || closed) {
+                return;
+            }
+        }
+        if (!watchAgent.sessionExists(sid)) {
+            synchronized (sessionLock) {
+                if (sid.equals(sessionId)) {
+                    lost(sid, "Consul session " + sid + " was invalidated (expired or destroyed)");
+                }
+            }
+        }
+    }
+
+    /** The session this member's keys are bound to right now, or null. */
+    String currentSession() {
+        synchronized (sessionLock) {
+            return sessionId;
+        }
+    }
+
+    // ================================================================== the Consul session
+
+    /** Renews the session, or creates one (the first time, or after the previous one was invalidated). Holds sessionLock. */
+    private String liveSession() {
+        if (closed) {
+            throw new IllegalStateException("the session is closed");
+        }
+        if (sessionId != null) {
+            if (agent.renewSession(sessionId)) {
+                return sessionId;
+            }
+            lost(sessionId, "Consul session " + sessionId + " was invalidated (expired or destroyed)");
+        }
+        NewSession s = new NewSession();
+        s.setName("pgha/" + spec.scope() + "/" + spec.memberName());
+        // TTL only: without an explicit empty list Consul binds the session to serfHealth, and an agent restart or
+        // a flapping gossip check would drop the leader key at once (Patroni issue #879)
+        s.setChecks(List.of());
+        s.setBehavior(Session.Behavior.DELETE);
+        // no lock-delay: it would keep the next leader from taking a dead leader's key
+        s.setLockDelay(0);
+        s.setTtl(leaseGuarantee().toMillis() + "ms");
+        sessionId = agent.createSession(s);
+        writtenMember = null;
+        writtenStatus = null;
+        LOG.debug("{}/{}: Consul session {} created (TTL {} ms)", spec.scope(), spec.memberName(), sessionId,
+                leaseGuarantee().toMillis());
+        return sessionId;
+    }
+
+    /** The session is gone for certain: tell the watchers. Holds sessionLock. */
+    private void lost(String sid, String reason) {
+        if (!sid.equals(sessionId)) {
+            return;
+        }
+        sessionId = null;
+        writtenMember = null;
+        writtenStatus = null;
+        if (closed) {
+            return;
+        }
+        LOG.warn("{}/{}: {}", spec.scope(), spec.member().orElse("observer"), reason);
+        for (ClusterWatch w : watches) {
+            w.leaseLost(reason);
+        }
+    }
+
+    private String requireMember() {
+        return spec.member().orElseThrow(() -> new IllegalStateException("an observer session cannot hold a lease"));
+    }
+
+    // ================================================================== calls
+
+    /**
+     * Runs a blocking operation on the pool; the stage fails with {@link DcsUnreachableException} at
+     * {@code retry_timeout}, whatever the socket does (the operation may still finish later: the
+     * outcome of a write is then unknown, as the SPI says).
+     */
+    private <T> CompletableFuture<T> submit(String what, Callable<T> op) {
+        CompletableFuture<T> f = new CompletableFuture<>();
+        long deadline = System.nanoTime() + spec.retryTimeout().toNanos();
+        Future<?> task;
+        try {
+            task = pool.submit(() -> {
+                if (f.isDone()) {
+                    return;
+                }
+                Deadline.set(deadline);
+                try {
+                    f.complete(op.call());
+                } catch (Throwable e) {
+                    f.completeExceptionally(e);
+                } finally {
+                    Deadline.clear();
+                }
+            });
+        } catch (RejectedExecutionException e) {
+            f.completeExceptionally(new IllegalStateException("the ConsulDcs is closed"));
+            return f;
+        }
+        long ms = spec.retryTimeout().toMillis();
+        CompletableFuture.delayedExecutor(ms, TimeUnit.MILLISECONDS).execute(() -> {
+            if (f.completeExceptionally(new DcsUnreachableException("Consul agent " + agent.url() + ": " + what
+                    + " did not finish within retry_timeout (" + ms + " ms)"))) {
+                task.cancel(false);
+            }
+        });
+        return f;
+    }
+
+    // ================================================================== close
+
+    /**
+     * Stops the watches, deregisters the service, and destroys the Consul session, so Consul deletes
+     * the member entry (and the leader key, if we still held it) now. Bounded by retry_timeout.
+     */
+    @Override
+    public void close() {
+        String sid;
+        synchronized (sessionLock) {
+            if (closed) {
+                return;
+            }
+            closed = true;
+            sid = sessionId;
+            sessionId = null;
+        }
+        for (ClusterWatch w : watches) {
+            w.close();
+        }
+        watches.clear();
+        if (sid != null || service.isPresent()) {
+            CompletableFuture<Void> done = new CompletableFuture<>();
+            try {
+                pool.submit(() -> {
+                    try {
+                        service.ifPresent(ServiceRegistration::deregister);
+                        if (sid != null) {
+                            agent.destroySession(sid);
+                        }
+                        done.complete(null);
+                    } catch (RuntimeException e) {
+                        done.completeExceptionally(e);
+                    }
+                });
+                done.get(spec.retryTimeout().toMillis(), TimeUnit.MILLISECONDS);
+            } catch (RejectedExecutionException | java.util.concurrent.TimeoutException e) {
+                LOG.debug("{}: Consul session {} not destroyed in time; it expires by its TTL", spec.scope(), sid);
+            } catch (java.util.concurrent.ExecutionException e) {
+                LOG.debug("{}: Consul session {} not destroyed ({}); it expires by its TTL", spec.scope(), sid,
+                        e.getCause().getMessage());
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        onClose.accept(this);
+    }
+
+    @Override
+    public String toString() {
+        return "ConsulSession[" + layout.prefix() + ", " + spec.member().orElse("observer") + "]";
+    }
+}
