@@ -413,7 +413,18 @@ public final class HaNode implements AutoCloseable {
                 throw new ConfigurationException(ticker == null ? "ticker" : "scheduler",
                         "ticker and scheduler go together: a custom scheduler needs the ticker whose time it runs on");
             }
-            Duration margin = fencingMargin != null ? fencingMargin : HaSettings.defaultFencingMargin(ttl, retryTimeout);
+            Duration guarantee = dcs.leaseGuarantee(ttl);
+            if (guarantee.compareTo(ttl) < 0) {
+                // the leadership belief lives within what the store certainly keeps (Consul: half the ttl)
+                Duration cycle = loopWait.plus(retryTimeout.multipliedBy(2));
+                if (cycle.compareTo(guarantee) > 0) {
+                    throw new ConfigurationException("ttl", "this store (" + dcs.getClass().getSimpleName()
+                            + ") certainly keeps a lease for only " + HaSettings.fmt(guarantee) + " of the ttl " + HaSettings.fmt(ttl)
+                            + "; loop_wait (" + HaSettings.fmt(loopWait) + ") + 2 * retry_timeout (" + HaSettings.fmt(retryTimeout)
+                            + ") = " + HaSettings.fmt(cycle) + " must fit in it: raise ttl or lower loop_wait and retry_timeout");
+                }
+            }
+            Duration margin = fencingMargin != null ? fencingMargin : HaSettings.defaultFencingMargin(guarantee, retryTimeout);
             HaSettings settings = new HaSettings(ttl, loopWait, retryTimeout, maximumLagOnFailover, primaryStartTimeout, margin,
                     peerTimeout, synchronousMode, synchronousNodeCount, usePgRewind, checkTimeline);
             List<AutoCloseable> owned = new ArrayList<>();

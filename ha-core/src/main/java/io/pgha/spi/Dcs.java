@@ -25,6 +25,15 @@ public interface Dcs extends AutoCloseable {
     DcsSession open(SessionSpec spec);
 
     /**
+     * What {@link DcsSession#leaseGuarantee()} will be for sessions opened with this ttl, so that a
+     * node's timings can be checked before it starts. Most stores keep a lease for exactly the ttl
+     * (the default).
+     */
+    default java.time.Duration leaseGuarantee(java.time.Duration ttl) {
+        return ttl;
+    }
+
+    /**
      * Closes the connection if this {@code Dcs} owns it. Sessions still open are closed first.
      * A client passed in by the host service is left open.
      */

@@ -117,6 +117,12 @@ public final class ConsulDcs implements Dcs {
      *                                  ({@link Builder#minSessionTtl}, 10 s by default)
      * @throws IllegalStateException    if this {@code ConsulDcs} is closed
      */
+    /** Sessions live between their TTL (ttl/2) and twice that: the engine may count on ttl/2. */
+    @Override
+    public Duration leaseGuarantee(Duration ttl) {
+        return ttl.dividedBy(2);
+    }
+
     @Override
     public DcsSession open(SessionSpec spec) {
         Objects.requireNonNull(spec, "spec");

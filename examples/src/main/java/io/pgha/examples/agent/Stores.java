@@ -1,6 +1,7 @@
 package io.pgha.examples.agent;
 
 import io.pgha.ConfigurationException;
+import io.pgha.dcs.consul.ConsulDcs;
 import io.pgha.dcs.etcd.EtcdDcs;
 import io.pgha.internal.config.AgentConfig;
 import io.pgha.internal.config.Secret;
@@ -28,7 +29,17 @@ public final class Stores {
             }
             return b.build();
         }
-        String section = d instanceof AgentConfig.DcsConfig.ZooKeeper ? "zookeeper" : "consul";
-        throw new ConfigurationException(section, "this build of the agent supports etcd only (add the dcs-" + section + " module)");
+        if (d instanceof AgentConfig.DcsConfig.Consul cs) {
+            ConsulDcs.Builder b = ConsulDcs.builder().url(cs.url()).namespace(c.namespace().replaceFirst("^/", ""))
+                    .consistency(ConsulDcs.Consistency.valueOf(cs.consistency().toUpperCase(java.util.Locale.ROOT)))
+                    .registerService(cs.registerService());
+            cs.token().ifPresent(t -> b.token(t.revealString()));
+            cs.cacert().ifPresent(b::caFile);
+            if (cs.cert().isPresent() && cs.key().isPresent()) {
+                b.clientCertificate(cs.cert().get(), cs.key().get());
+            }
+            return b.build();
+        }
+        throw new ConfigurationException("zookeeper", "this build of the agent does not include the ZooKeeper store yet");
     }
 }
