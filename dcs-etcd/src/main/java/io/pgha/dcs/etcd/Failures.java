@@ -81,12 +81,21 @@ final class Failures {
                 return Kind.REFUSED;
             case INTERNAL:
             case UNKNOWN:
-                // a connection reset surfaces as INTERNAL/UNKNOWN with an I/O cause
+                // a connection reset surfaces as INTERNAL/UNKNOWN with an I/O cause; so do etcd's own
+                // timeouts while it elects a leader ("context deadline exceeded", "etcdserver: request
+                // timed out", "leader changed"): the request may or may not have been applied
                 return hasIoCause(t) || description.contains("Connection") || description.contains("RST_STREAM")
-                        ? Kind.UNREACHABLE : Kind.REFUSED;
+                        || isTransientServerError(description) ? Kind.UNREACHABLE : Kind.REFUSED;
             default:
                 return Kind.REFUSED;
         }
+    }
+
+    /** etcd's answers while it has no stable leader, or is stopping: the outcome is unknown, not refused. */
+    static boolean isTransientServerError(String description) {
+        String d = description.toLowerCase(java.util.Locale.ROOT);
+        return d.contains("deadline exceeded") || d.contains("timed out") || d.contains("leader changed")
+                || d.contains("no leader") || d.contains("server stopped") || d.contains("too many requests");
     }
 
     private static Status status(Throwable t) {

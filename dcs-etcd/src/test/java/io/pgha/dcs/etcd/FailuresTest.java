@@ -72,4 +72,14 @@ class FailuresTest {
         DcsException already = new DcsException("x");
         assertThat(Failures.translate(new CompletionException(already), "write", "[h:1]")).isSameAs(already);
     }
+
+    @Test
+    void etcdsOwnTimeoutsDuringALeaderElectionAreAnUnknownOutcomeNotARefusal() {
+        for (String d : new String[] {"context deadline exceeded", "etcdserver: request timed out",
+                "etcdserver: leader changed", "etcdserver: request timed out, possibly due to previous leader failure"}) {
+            assertThat(Failures.classify(Status.UNKNOWN.withDescription(d).asRuntimeException())).as(d).isEqualTo(Kind.UNREACHABLE);
+        }
+        assertThat(Failures.classify(Status.UNKNOWN.withDescription("etcdserver: invalid auth token").asRuntimeException()))
+                .isEqualTo(Kind.REFUSED);
+    }
 }
