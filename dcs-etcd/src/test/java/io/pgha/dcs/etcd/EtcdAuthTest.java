@@ -8,7 +8,7 @@ import io.etcd.jetcd.ByteSequence;
 import io.etcd.jetcd.Client;
 import io.etcd.jetcd.auth.Permission;
 import io.pgha.dcs.etcd.Stages.Failure;
-import io.pgha.dcs.etcd.testing.EtcdCluster;
+import io.pgha.testkit.servers.EtcdCluster;
 import io.pgha.spi.ClusterKey;
 import io.pgha.spi.DcsEntry;
 import io.pgha.spi.DcsException;

@@ -1,6 +1,6 @@
 package io.pgha.dcs.etcd;
 
-import io.pgha.dcs.etcd.testing.EtcdCluster;
+import io.pgha.testkit.servers.EtcdCluster;
 import io.pgha.spi.Dcs;
 import io.pgha.testkit.DcsContractTest;
 import org.junit.jupiter.api.AfterAll;

@@ -8,7 +8,7 @@ import static org.awaitility.Awaitility.await;
 import io.etcd.jetcd.Client;
 import io.pgha.dcs.etcd.Stages.Failure;
 import io.pgha.dcs.etcd.Stages.Recorder;
-import io.pgha.dcs.etcd.testing.EtcdCluster;
+import io.pgha.testkit.servers.EtcdCluster;
 import io.pgha.spi.ClusterKey;
 import io.pgha.spi.DcsEntry;
 import io.pgha.spi.DcsSession;

@@ -15,7 +15,7 @@ import io.grpc.ClientCall;
 import io.grpc.ClientInterceptor;
 import io.grpc.MethodDescriptor;
 import io.pgha.dcs.etcd.Stages.Recorder;
-import io.pgha.dcs.etcd.testing.EtcdCluster;
+import io.pgha.testkit.servers.EtcdCluster;
 import io.pgha.spi.ClusterKey;
 import io.pgha.spi.ClusterSnapshot;
 import io.pgha.spi.DcsEntry;

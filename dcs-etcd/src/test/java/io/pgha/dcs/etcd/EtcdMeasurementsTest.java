@@ -9,7 +9,7 @@ import io.etcd.jetcd.Client;
 import io.pgha.HaNode;
 import io.pgha.Role;
 import io.pgha.Ticker;
-import io.pgha.dcs.etcd.testing.EtcdCluster;
+import io.pgha.testkit.servers.EtcdCluster;
 import io.pgha.internal.engine.ThreadTaskScheduler;
 import io.pgha.spi.DcsListener;
 import io.pgha.spi.DcsSession;

@@ -1,9 +1,9 @@
-package io.pgha.examples.e2e;
+package io.pgha.bench;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import io.pgha.examples.e2e.AgentCluster.Node;
+import io.pgha.bench.LocalCluster.Node;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -28,11 +28,11 @@ import org.junit.jupiter.api.extension.TestWatcher;
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class HaproxyTest {
-    private AgentCluster cluster;
+    private LocalCluster cluster;
     private Process haproxy;
     private Path haproxyCfg;
-    private final int writePort = AgentCluster.freePort();
-    private final int readPort = AgentCluster.freePort();
+    private final int writePort = LocalCluster.freePort();
+    private final int readPort = LocalCluster.freePort();
 
     @RegisterExtension
     final TestWatcher dumpLogsOnFailure = new TestWatcher() {
@@ -44,7 +44,7 @@ class HaproxyTest {
 
     @BeforeAll
     void start() throws IOException {
-        cluster = new AgentCluster(3, "    ttl: 5\n    loop_wait: 1\n    retry_timeout: 2");
+        cluster = new LocalCluster(3, "    ttl: 5\n    loop_wait: 1\n    retry_timeout: 2");
         cluster.startAll();
         await().atMost(Duration.ofSeconds(90)).pollInterval(Duration.ofMillis(500)).failFast("an agent exited", cluster::anAgentDied).until(cluster::healthy);
         StringBuilder servers = new StringBuilder();

@@ -1,4 +1,4 @@
-package io.pgha.examples.e2e;
+package io.pgha.bench;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
@@ -27,7 +27,7 @@ import org.junit.jupiter.api.extension.TestWatcher;
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class SeedConfigTest {
-    private AgentCluster cluster;
+    private LocalCluster cluster;
 
     @RegisterExtension
     final TestWatcher dumpLogsOnFailure = new TestWatcher() {
@@ -46,14 +46,14 @@ class SeedConfigTest {
     @BeforeAll
     void start() throws IOException {
         String seed = seed();
-        cluster = new AgentCluster(3, "", (n, etcd) -> seed
+        cluster = new LocalCluster(3, "", (n, etcd) -> seed
                 .replace("etcd1:2379", etcd).replace("etcd2:2379", etcd).replace("etcd3:2379", etcd)
                 .replace("'0.0.0.0:5432'", "'127.0.0.1:" + n.pgPort + "'")
                 .replace("'192.168.1.10:5432'", "'127.0.0.1:" + n.pgPort + "'")
                 .replace("'0.0.0.0:8008'", "'127.0.0.1:" + n.apiPort + "'")
                 .replace("'192.168.1.10:8008'", "'127.0.0.1:" + n.apiPort + "'")
                 .replace("/data/postgresql", n.dataDir.toString()));
-        for (AgentCluster.Node n : cluster.nodes()) {
+        for (LocalCluster.Node n : cluster.nodes()) {
             cluster.start(n, Map.of("PATRONI_SCOPE", cluster.scope, "PATRONI_NAME", n.name));
         }
     }

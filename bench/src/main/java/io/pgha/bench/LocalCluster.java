@@ -1,6 +1,6 @@
-package io.pgha.examples.e2e;
+package io.pgha.bench;
 
-import io.pgha.dcs.etcd.testing.EtcdCluster;
+import io.pgha.testkit.servers.EtcdCluster;
 import java.io.IOException;
 import java.net.ServerSocket;
 import java.net.URI;
@@ -29,7 +29,7 @@ import java.util.concurrent.TimeUnit;
  * ({@code java ... Agent node.yml}) with its own real PostgreSQL, on free loopback ports in a temp
  * folder. Everything it starts is stopped by {@link #close()}.
  */
-public final class AgentCluster implements AutoCloseable {
+public final class LocalCluster implements AutoCloseable {
     public static final String API_USER = "admin";
     public static final String API_PASSWORD = "api-Secret-7";
     public static final String SUPERUSER_PASSWORD = "su-Secret-7";
@@ -76,7 +76,7 @@ public final class AgentCluster implements AutoCloseable {
     /**
      * @param dcs the {@code bootstrap.dcs} section's inner lines (indented by 4), e.g. ttl and loop_wait
      */
-    public AgentCluster(int size, String dcs) {
+    public LocalCluster(int size, String dcs) {
         this(size, dcs, null);
     }
 
@@ -84,11 +84,11 @@ public final class AgentCluster implements AutoCloseable {
      * @param configFor when given, writes each member's configuration instead of the default one
      *                  (it gets the member and the etcd address {@code host:port})
      */
-    public AgentCluster(int size, String dcs, java.util.function.BiFunction<Node, String, String> configFor) {
+    public LocalCluster(int size, String dcs, java.util.function.BiFunction<Node, String, String> configFor) {
         try {
             this.etcd = EtcdCluster.single();
-            this.root = Files.createTempDirectory("pgha-e2e-", PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwxr-xr-x")));
-            this.scope = "e2e" + Long.toHexString(System.nanoTime() & 0xFFFF);
+            this.root = Files.createTempDirectory("pgha-cluster-", PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwxr-xr-x")));
+            this.scope = "pgha" + Long.toHexString(System.nanoTime() & 0xFFFF);
             for (int i = 1; i <= size; i++) {
                 String name = "n" + i;
                 Path dir = Files.createDirectories(root.resolve(name));
@@ -188,7 +188,7 @@ public final class AgentCluster implements AutoCloseable {
         n.stopped = true;
         Optional<Long> pm = postmasterPid(n);
         n.process.destroyForcibly();
-        pm.ifPresent(AgentCluster::kill9);
+        pm.ifPresent(LocalCluster::kill9);
         try {
             n.process.waitFor(10, TimeUnit.SECONDS);
         } catch (InterruptedException e) {
@@ -198,7 +198,7 @@ public final class AgentCluster implements AutoCloseable {
 
     /** kill -9 of the postmaster only (the agent lives on). */
     public void crashPostgres(Node n) {
-        postmasterPid(n).ifPresent(AgentCluster::kill9);
+        postmasterPid(n).ifPresent(LocalCluster::kill9);
     }
 
     public Optional<Long> postmasterPid(Node n) {
@@ -325,7 +325,7 @@ public final class AgentCluster implements AutoCloseable {
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             }
-            postmasterPid(n).ifPresent(AgentCluster::kill9);
+            postmasterPid(n).ifPresent(LocalCluster::kill9);
             n.etcdLink.close();
         }
         etcd.close();

@@ -1,9 +1,9 @@
-package io.pgha.examples.e2e;
+package io.pgha.bench;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import io.pgha.examples.e2e.AgentCluster.Node;
+import io.pgha.bench.LocalCluster.Node;
 import java.io.IOException;
 import java.time.Duration;
 import org.junit.jupiter.api.AfterAll;
@@ -29,7 +29,7 @@ import org.junit.jupiter.api.extension.TestWatcher;
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class FaultScenariosTest {
     private static final Duration TTL = Duration.ofSeconds(5);
-    private AgentCluster cluster;
+    private LocalCluster cluster;
     private WriteProbe probe;
 
     @RegisterExtension
@@ -42,7 +42,7 @@ class FaultScenariosTest {
 
     @BeforeAll
     void startCluster() {
-        cluster = new AgentCluster(3, "    ttl: 5\n    loop_wait: 1\n    retry_timeout: 1.5");
+        cluster = new LocalCluster(3, "    ttl: 5\n    loop_wait: 1\n    retry_timeout: 1.5");
         cluster.startAll();
         awaitHealthy();
     }

@@ -1,4 +1,4 @@
-package io.pgha.examples.e2e;
+package io.pgha.bench;
 
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -20,13 +20,13 @@ public final class WriteProbe implements AutoCloseable {
     public record Write(String member, long atNanos, long id) {
     }
 
-    private final AgentCluster cluster;
+    private final LocalCluster cluster;
     private final long intervalMs;
     private final List<Thread> threads = new ArrayList<>();
     private final List<Write> writes = new CopyOnWriteArrayList<>();
     private volatile boolean stopped;
 
-    public WriteProbe(AgentCluster cluster, long intervalMs) {
+    public WriteProbe(LocalCluster cluster, long intervalMs) {
         this.cluster = cluster;
         this.intervalMs = intervalMs;
     }
@@ -38,7 +38,7 @@ public final class WriteProbe implements AutoCloseable {
             st.execute("CREATE TABLE IF NOT EXISTS probe (id bigserial primary key, member text, at timestamptz default clock_timestamp())");
         }
         // replication is asynchronous: a crash right after the CREATE could lose the table itself
-        for (AgentCluster.Node n : cluster.nodes()) {
+        for (LocalCluster.Node n : cluster.nodes()) {
             if (n.running() && !n.name.equals(leader)) {
                 org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(20)).ignoreExceptions().until(() -> {
                     try (Connection c = cluster.sql(n.pgPort); Statement st = c.createStatement();
@@ -49,7 +49,7 @@ public final class WriteProbe implements AutoCloseable {
                 });
             }
         }
-        for (AgentCluster.Node n : cluster.nodes()) {
+        for (LocalCluster.Node n : cluster.nodes()) {
             Thread t = new Thread(() -> loop(n), "probe-" + n.name);
             t.setDaemon(true);
             t.start();
@@ -58,7 +58,7 @@ public final class WriteProbe implements AutoCloseable {
         return this;
     }
 
-    private void loop(AgentCluster.Node n) {
+    private void loop(LocalCluster.Node n) {
         Connection c = null;
         while (!stopped) {
             long next = System.nanoTime() + intervalMs * 1_000_000;

@@ -1,9 +1,9 @@
-package io.pgha.examples.e2e;
+package io.pgha.bench;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import io.pgha.examples.e2e.AgentCluster.Node;
+import io.pgha.bench.LocalCluster.Node;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.Statement;
@@ -25,7 +25,7 @@ import org.junit.jupiter.api.extension.TestWatcher;
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class SynchronousModeTest {
-    private AgentCluster cluster;
+    private LocalCluster cluster;
 
     @RegisterExtension
     final TestWatcher dumpLogsOnFailure = new TestWatcher() {
@@ -37,7 +37,7 @@ class SynchronousModeTest {
 
     @BeforeAll
     void start() {
-        cluster = new AgentCluster(3, "    ttl: 5\n    loop_wait: 1\n    retry_timeout: 1.5\n    synchronous_mode: true");
+        cluster = new LocalCluster(3, "    ttl: 5\n    loop_wait: 1\n    retry_timeout: 1.5\n    synchronous_mode: true");
         cluster.startAll();
         await().atMost(Duration.ofSeconds(90)).pollInterval(Duration.ofMillis(200))
                 .failFast("an agent exited", cluster::anAgentDied).until(cluster::healthy);

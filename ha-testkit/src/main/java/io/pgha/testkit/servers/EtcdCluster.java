@@ -1,4 +1,4 @@
-package io.pgha.dcs.etcd.testing;
+package io.pgha.testkit.servers;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;

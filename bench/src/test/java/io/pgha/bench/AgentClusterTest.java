@@ -1,10 +1,10 @@
-package io.pgha.examples.e2e;
+package io.pgha.bench;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import io.pgha.examples.ctl.Ctl;
-import io.pgha.examples.e2e.AgentCluster.Node;
+import io.pgha.bench.LocalCluster.Node;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.net.http.HttpResponse;
@@ -32,7 +32,7 @@ import org.junit.jupiter.api.extension.TestWatcher;
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class AgentClusterTest {
-    private AgentCluster cluster;
+    private LocalCluster cluster;
 
     @RegisterExtension
     final TestWatcher dumpLogsOnFailure = new TestWatcher() {
@@ -44,7 +44,7 @@ class AgentClusterTest {
 
     @BeforeAll
     void startCluster() {
-        cluster = new AgentCluster(3, "    ttl: 5\n    loop_wait: 1\n    retry_timeout: 2\n    maximum_lag_on_failover: 1048576");
+        cluster = new LocalCluster(3, "    ttl: 5\n    loop_wait: 1\n    retry_timeout: 2\n    maximum_lag_on_failover: 1048576");
         cluster.startAll();
         await().atMost(Duration.ofSeconds(90)).pollInterval(Duration.ofMillis(500)).failFast("an agent exited", cluster::anAgentDied).until(cluster::healthy);
     }

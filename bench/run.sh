@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# The failover benchmark: bench/run.sh [runs=5] [ttl=3] [loop_wait=1] [retry_timeout=1]
+# Starts a three-node cluster on real PostgreSQL and etcd, runs every scenario N times, prints a
+# table (min / median / max) with the settings. Leaves nothing running. Best on a quiet machine.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bin/install-test-deps
+cp="$(bin/bench-classpath)"
+exec java -Xms32m -Xmx512m -XX:+UseSerialGC -cp "$cp" io.pgha.bench.Bench "$@"

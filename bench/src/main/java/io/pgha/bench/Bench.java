@@ -1,0 +1,71 @@
+package io.pgha.bench;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * The failover benchmark: a three-node cluster on real PostgreSQL and etcd, each scenario run N
+ * times, min / median / max printed with the settings behind them.
+ *
+ * <pre>bench/run.sh [runs=5] [ttl=3] [loop_wait=1] [retry_timeout=1]</pre>
+ */
+public final class Bench {
+    private Bench() {
+    }
+
+    public static void main(String[] args) throws Exception {
+        io.pgha.examples.agent.Agent.quietJul();
+        int runs = args.length > 0 ? Integer.parseInt(args[0]) : 5;
+        String ttl = args.length > 1 ? args[1] : "3";
+        String loop = args.length > 2 ? args[2] : "1";
+        String retry = args.length > 3 ? args[3] : "1";
+        Map<String, List<Duration>> results = new LinkedHashMap<>();
+        Scenarios.Footprint fp;
+        System.out.printf("pgha benchmark: 3 nodes on loopback, PostgreSQL 15, etcd 3.4, ttl %s s, loop_wait %s s, "
+                + "retry_timeout %s s, %d runs per scenario, a write probe every 50 ms per member%n", ttl, loop, retry, runs);
+        try (LocalCluster cluster = new LocalCluster(3, "    ttl: " + ttl + "\n    loop_wait: " + loop + "\n    retry_timeout: " + retry)) {
+            Runtime.getRuntime().addShutdownHook(new Thread(cluster::close));
+            cluster.startAll();
+            Scenarios s = new Scenarios(cluster);
+            s.awaitHealthy();
+            for (int i = 1; i <= runs; i++) {
+                Scenarios.Crash c = s.nodeCrash();
+                add(results, "(a) node crash -> a write succeeds on the new primary", c.firstWrite());
+                add(results, "(b) node crash -> the remaining replica streams from the new primary", c.replicaStreams());
+                add(results, "(c) postgres-only crash on the primary -> writes work again", s.postgresCrash());
+                Scenarios.Switchover sw = s.switchover();
+                add(results, "(d) switchover: last write on the old primary -> first write on the new", sw.writeGap());
+                add(results, "(d) switchover: launch -> first write on the new primary", sw.firstWrite());
+                add(results, "(d) switchover: launch -> both others stream from the new primary", sw.allStreaming());
+                add(results, "(e) graceful stop of the primary's agent -> a write on another member", s.gracefulStop());
+                System.out.printf("run %d/%d done%n", i, runs);
+            }
+            fp = s.idleFootprint(Duration.ofSeconds(60));
+        }
+        System.out.println();
+        System.out.printf("| scenario (ttl %s s, loop_wait %s s, retry_timeout %s s) | min | median | max |%n", ttl, loop, retry);
+        System.out.println("|---|---|---|---|");
+        results.forEach((name, ds) -> {
+            List<Duration> sorted = new ArrayList<>(ds);
+            Collections.sort(sorted);
+            System.out.printf(Locale.ROOT, "| %s | %.2f s | %.2f s | %.2f s |%n", name, secs(sorted.get(0)),
+                    secs(sorted.get(sorted.size() / 2)), secs(sorted.get(sorted.size() - 1)));
+        });
+        System.out.printf(Locale.ROOT, "| (f) idle agent (the leader's process) | RSS %d MiB, heap in use %.1f MiB, %d threads, "
+                        + "%.2f %% of one core | DCS requests/s per node: %.2f | |%n",
+                fp.rssKib() / 1024, fp.heapUsedKib() / 1024.0, fp.threads(), fp.cpuPercent(), fp.dcsRequestsPerSecondPerNode());
+    }
+
+    private static void add(Map<String, List<Duration>> results, String name, Duration d) {
+        results.computeIfAbsent(name, k -> new ArrayList<>()).add(d);
+    }
+
+    private static double secs(Duration d) {
+        return d.toNanos() / 1e9;
+    }
+}

@@ -1,0 +1,214 @@
+package io.pgha.bench;
+
+import io.pgha.bench.LocalCluster.Node;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * The measured scenarios, each starting and ending with a whole cluster. Times come from the write
+ * probe (a write every 50 ms on a kept-open connection per member) and from polling PostgreSQL.
+ */
+final class Scenarios {
+    private final LocalCluster cluster;
+
+    Scenarios(LocalCluster cluster) {
+        this.cluster = cluster;
+    }
+
+    void awaitHealthy() {
+        Waits.until("a healthy cluster", cluster::healthy, Duration.ofSeconds(120), 100);
+    }
+
+    Node leader() {
+        return cluster.node(cluster.leader().orElseThrow());
+    }
+
+    /** The member names streaming from {@code primary} right now (its pg_stat_replication). */
+    Set<String> streamingFrom(Node primary) {
+        Set<String> names = new HashSet<>();
+        try (Connection c = cluster.sql(primary.pgPort); Statement st = c.createStatement();
+             ResultSet rs = st.executeQuery("SELECT application_name FROM pg_stat_replication WHERE state = 'streaming'")) {
+            while (rs.next()) {
+                names.add(rs.getString(1));
+            }
+        } catch (SQLException e) {
+            // not up yet
+        }
+        return names;
+    }
+
+    /** Result of a crash: until a write succeeds on the new primary, and until the other replica streams from it. */
+    record Crash(Duration firstWrite, Duration replicaStreams, String from, String to) {
+    }
+
+    /** kill -9 of the primary's agent and postmaster; the crashed node is brought back afterwards. */
+    Crash nodeCrash() throws SQLException {
+        awaitHealthy();
+        try (WriteProbe probe = new WriteProbe(cluster, 50).start()) {
+            Node old = leader();
+            Waits.until("a write on the primary", () -> probe.lastWriteOn(old.name).isPresent(), Duration.ofSeconds(10), 20);
+            long t0 = System.nanoTime();
+            cluster.crash(old);
+            Waits.until("a new leader", () -> cluster.leader().filter(l -> !l.equals(old.name)).isPresent(), Duration.ofSeconds(60), 10);
+            Node now = leader();
+            Waits.until("a write on the new primary", () -> probe.firstWriteOn(now.name, t0).isPresent(), Duration.ofSeconds(30), 10);
+            Duration write = Duration.ofNanos(probe.firstWriteOn(now.name, t0).get().atNanos() - t0);
+            List<Node> others = cluster.nodes().stream().filter(n -> n != old && n != now).toList();
+            Waits.until("the other replica streaming from the new primary",
+                    () -> streamingFrom(now).containsAll(others.stream().map(n -> n.name).toList()), Duration.ofSeconds(60), 10);
+            Duration streams = Duration.ofNanos(System.nanoTime() - t0);
+            cluster.start(old);
+            awaitHealthy();
+            return new Crash(write, streams, old.name, now.name);
+        }
+    }
+
+    /** kill -9 of the primary's postmaster only: until writes work again (anywhere). */
+    Duration postgresCrash() throws SQLException {
+        awaitHealthy();
+        try (WriteProbe probe = new WriteProbe(cluster, 50).start()) {
+            Node p = leader();
+            Waits.until("a write on the primary", () -> probe.lastWriteOn(p.name).isPresent(), Duration.ofSeconds(10), 20);
+            long t0 = System.nanoTime();
+            cluster.crashPostgres(p);
+            Waits.until("a write after the crash", () -> probe.writes().stream().anyMatch(w -> w.atNanos() > t0 + 20_000_000L),
+                    Duration.ofSeconds(60), 10);
+            Duration d = Duration.ofNanos(probe.writes().stream().filter(w -> w.atNanos() > t0 + 20_000_000L).findFirst().get().atNanos() - t0);
+            awaitHealthy();
+            return d;
+        }
+    }
+
+    /** A switchover: the write gap (last write on the old primary to the first on the new) and launch to both others streaming. */
+    record Switchover(Duration writeGap, Duration allStreaming, Duration firstWrite) {
+    }
+
+    Switchover switchover() throws SQLException {
+        awaitHealthy();
+        try (WriteProbe probe = new WriteProbe(cluster, 50).start()) {
+            Node old = leader();
+            Node target = cluster.nodes().stream().filter(n -> n != old).findFirst().orElseThrow();
+            Waits.until("a write on the primary", () -> probe.lastWriteOn(old.name).isPresent(), Duration.ofSeconds(10), 20);
+            long t0 = System.nanoTime();
+            var r = cluster.call(old, "POST", "/switchover", "{\"leader\":\"" + old.name + "\",\"candidate\":\"" + target.name + "\"}", true);
+            if (r.statusCode() != 200) {
+                throw new IllegalStateException("switchover refused: " + r.statusCode() + " " + r.body());
+            }
+            Waits.until("a write on the new primary", () -> probe.firstWriteOn(target.name, t0).isPresent(), Duration.ofSeconds(30), 10);
+            List<String> others = cluster.nodes().stream().filter(n -> n != target).map(n -> n.name).toList();
+            Waits.until("both others streaming from the new primary", () -> streamingFrom(target).containsAll(others),
+                    Duration.ofSeconds(60), 10);
+            long allStreaming = System.nanoTime() - t0;
+            long first = probe.firstWriteOn(target.name, t0).get().atNanos();
+            long lastOld = probe.writes().stream().filter(w -> w.member().equals(old.name) && w.atNanos() < first)
+                    .mapToLong(WriteProbe.Write::atNanos).max().orElse(t0);
+            awaitHealthy();
+            return new Switchover(Duration.ofNanos(first - lastOld), Duration.ofNanos(allStreaming), Duration.ofNanos(first - t0));
+        }
+    }
+
+    /** SIGTERM to the primary's agent: until a write succeeds on another member. */
+    Duration gracefulStop() throws SQLException {
+        awaitHealthy();
+        try (WriteProbe probe = new WriteProbe(cluster, 50).start()) {
+            Node old = leader();
+            Waits.until("a write on the primary", () -> probe.lastWriteOn(old.name).isPresent(), Duration.ofSeconds(10), 20);
+            long t0 = System.nanoTime();
+            Thread stopper = new Thread(() -> cluster.stop(old));
+            stopper.start();
+            Waits.until("a write elsewhere", () -> probe.writes().stream().anyMatch(w -> !w.member().equals(old.name) && w.atNanos() > t0),
+                    Duration.ofSeconds(60), 10);
+            Duration d = Duration.ofNanos(probe.writes().stream().filter(w -> !w.member().equals(old.name) && w.atNanos() > t0)
+                    .findFirst().get().atNanos() - t0);
+            try {
+                stopper.join();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            cluster.start(old);
+            awaitHealthy();
+            return d;
+        }
+    }
+
+    /** Footprint of one idle agent process and the store traffic of the whole cluster. */
+    record Footprint(long rssKib, long heapUsedKib, int threads, double cpuPercent, double dcsRequestsPerSecondPerNode) {
+    }
+
+    Footprint idleFootprint(Duration window) throws Exception {
+        awaitHealthy();
+        Node n = leader();
+        long pid = n.pid();
+        long ticks0 = cpuTicks(pid);
+        double req0 = etcdRequests();
+        long t0 = System.nanoTime();
+        Thread.sleep(window.toMillis());
+        long ticks1 = cpuTicks(pid);
+        double req1 = etcdRequests();
+        double secs = (System.nanoTime() - t0) / 1e9;
+        double cpu = (ticks1 - ticks0) / 100.0 / secs * 100;
+        return new Footprint(statusField(pid, "VmRSS"), heapUsed(pid), (int) statusField(pid, "Threads"), cpu,
+                (req1 - req0) / secs / cluster.nodes().size());
+    }
+
+    private static long cpuTicks(long pid) throws java.io.IOException {
+        String stat = java.nio.file.Files.readString(java.nio.file.Path.of("/proc", String.valueOf(pid), "stat"));
+        String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+        return Long.parseLong(f[11]) + Long.parseLong(f[12]);
+    }
+
+    private static long statusField(long pid, String field) throws java.io.IOException {
+        for (String l : java.nio.file.Files.readAllLines(java.nio.file.Path.of("/proc", String.valueOf(pid), "status"))) {
+            if (l.startsWith(field + ":")) {
+                return Long.parseLong(l.substring(field.length() + 1).trim().split("\\s+")[0]);
+            }
+        }
+        return -1;
+    }
+
+    /** Heap in use after a full GC, from jcmd (KiB). */
+    private static long heapUsed(long pid) {
+        try {
+            String jcmd = java.nio.file.Path.of(System.getProperty("java.home"), "bin", "jcmd").toString();
+            new ProcessBuilder(jcmd, String.valueOf(pid), "GC.run").redirectErrorStream(true).start().waitFor();
+            Process p = new ProcessBuilder(jcmd, String.valueOf(pid), "GC.heap_info").redirectErrorStream(true).start();
+            String out = new String(p.getInputStream().readAllBytes());
+            p.waitFor();
+            java.util.regex.Matcher m = java.util.regex.Pattern.compile("used (\\d+)K").matcher(out);
+            long used = 0;
+            if (m.find()) {
+                used = Long.parseLong(m.group(1));
+            }
+            return used;
+        } catch (Exception e) {
+            return -1;
+        }
+    }
+
+    /** gRPC requests etcd started so far (its own /metrics). */
+    private double etcdRequests() {
+        try {
+            String m = cluster.etcd.metrics(0);
+            double sum = 0;
+            for (String l : m.lines().toList()) {
+                if (l.startsWith("grpc_server_started_total{")) {
+                    sum += Double.parseDouble(l.substring(l.lastIndexOf(' ') + 1));
+                }
+            }
+            return sum;
+        } catch (RuntimeException e) {
+            return 0;
+        }
+    }
+
+    Optional<String> leaderName() {
+        return cluster.leader();
+    }
+}
