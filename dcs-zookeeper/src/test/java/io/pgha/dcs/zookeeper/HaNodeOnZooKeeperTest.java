@@ -10,6 +10,7 @@ import io.pgha.Ticker;
 import io.pgha.internal.InternalAccess;
 import io.pgha.internal.engine.ThreadTaskScheduler;
 import io.pgha.testkit.FakePostgres;
+import io.pgha.testkit.FaultProxy;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -65,9 +66,13 @@ class HaNodeOnZooKeeperTest {
         CuratorFramework raw = closeLater(ZkTestSupport.rawClient(server.getConnectString()));
         List<HaNode> nodes = new ArrayList<>();
         List<FakePostgres> pgs = new ArrayList<>();
+        List<FaultProxy> links = new ArrayList<>();
         for (int i = 1; i <= 3; i++) {
             FakePostgres pg = pg("n" + i);
-            ZooKeeperDcs dcs = closeLater(ZooKeeperDcs.builder().connectString(server.getConnectString()).build());
+            // each node reaches ZooKeeper through a link of its own, which its death silences
+            FaultProxy link = closeLater(FaultProxy.to("127.0.0.1", server.getPort()));
+            links.add(link);
+            ZooKeeperDcs dcs = closeLater(ZooKeeperDcs.builder().connectString(link.address()).build());
             HaNode node = closeLater(HaNode.builder().name("n" + i).scope("three").dcs(dcs).postgres(pg)
                     .ttl(Duration.ofSeconds(4)).loopWait(Duration.ofSeconds(1)).retryTimeout(Duration.ofSeconds(1))
                     .listener(events::add).build());
@@ -85,12 +90,12 @@ class HaNodeOnZooKeeperTest {
         int idx = Integer.parseInt(first.substring(1)) - 1;
         HaNode dying = nodes.get(idx);
 
-        // the leader's process dies: its loop stops, postgres dies, its ZooKeeper client goes silent
-        // (no closeSession is sent, so the server expires the session a session timeout later)
-        ZkSession session = (ZkSession) InternalAccess.engine(dying).session();
+        // the leader's process dies: its loop stops, postgres dies, nothing of its ZooKeeper client
+        // reaches the server any more (no closeSession either), so the server expires the session
+        // one session timeout (the ttl) after it last heard from it
         InternalAccess.engine(dying).kill();
         pgs.get(idx).crash();
-        session.connection().client().getZookeeperClient().getZooKeeper().getTestable().injectSessionExpiration();
+        links.get(idx).blackhole();
         long diedAt = System.nanoTime();
 
         await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(50)).until(() -> {
