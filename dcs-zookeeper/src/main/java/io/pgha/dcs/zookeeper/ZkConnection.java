@@ -141,9 +141,13 @@ final class ZkConnection {
      */
     private void refresh(ConnectionState state) {
         ZooKeeper zk = handle();
-        long sid = zk == null ? 0 : zk.getSessionId();
-        boolean alive = zk != null && zk.getState().isAlive();
-        boolean connected = zk != null && zk.getState().isConnected() && client.getZookeeperClient().isConnected();
+        if (zk == null) {
+            // no handle to look at (Curator handed us a queued background error instead): conclude nothing
+            return;
+        }
+        long sid = zk.getSessionId();
+        boolean alive = zk.getState().isAlive();
+        boolean connected = zk.getState().isConnected() && client.getZookeeperClient().isConnected();
         long ended = 0;
         boolean newSession = false;
         boolean resumed = false;

@@ -43,6 +43,7 @@ class EnsembleFaultTest {
     void startEnsemble() throws Exception {
         cluster = new TestingCluster(3);
         cluster.start();
+        ZkTestSupport.warmUp(cluster.getConnectString());
         raw = ZkTestSupport.rawClient(cluster.getConnectString());
     }
 

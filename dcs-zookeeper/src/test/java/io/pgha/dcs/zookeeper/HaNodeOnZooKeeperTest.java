@@ -63,6 +63,7 @@ class HaNodeOnZooKeeperTest {
     @Test
     void threeNodesElectALeaderAndAnotherTakesOverWhenTheLeaderDiesAbruptly() throws Exception {
         TestingServer server = closeLater(new TestingServer(true));
+        ZkTestSupport.warmUp(server.getConnectString());
         CuratorFramework raw = closeLater(ZkTestSupport.rawClient(server.getConnectString()));
         List<HaNode> nodes = new ArrayList<>();
         List<FakePostgres> pgs = new ArrayList<>();
@@ -117,6 +118,7 @@ class HaNodeOnZooKeeperTest {
         TestingCluster cluster = new TestingCluster(3);
         cluster.start();
         closeLater(cluster);
+        ZkTestSupport.warmUp(cluster.getConnectString());
         Duration ttl = Duration.ofSeconds(6);
         FakePostgres pg = pg("n1");
         pg.setExternalFence(false); // only the engine's own fence may stop the writes here

@@ -87,6 +87,16 @@ final class ZkTestSupport {
         return c;
     }
 
+    /** One session and one write, so that a test's first call does not pay for a fresh server's first transaction. */
+    static void warmUp(String connectString) {
+        try (CuratorFramework c = rawClient(connectString)) {
+            c.create().forPath("/warm-up");
+            c.delete().forPath("/warm-up");
+        } catch (Exception e) {
+            throw new IllegalStateException("warming up ZooKeeper at " + connectString + " failed", e);
+        }
+    }
+
     static Optional<Stat> stat(CuratorFramework raw, String path) {
         try {
             raw.sync().forPath(path);

@@ -15,6 +15,7 @@ class ZooKeeperDcsContractTest extends DcsContractTest {
     @BeforeAll
     static void startServer() throws Exception {
         server = new TestingServer(true);
+        ZkTestSupport.warmUp(server.getConnectString());
     }
 
     @AfterAll

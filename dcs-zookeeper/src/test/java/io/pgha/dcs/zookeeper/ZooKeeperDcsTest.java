@@ -53,6 +53,7 @@ class ZooKeeperDcsTest {
     @BeforeAll
     static void startServer() throws Exception {
         server = new TestingServer(true);
+        ZkTestSupport.warmUp(server.getConnectString());
         raw = ZkTestSupport.rawClient(server.getConnectString());
     }
 

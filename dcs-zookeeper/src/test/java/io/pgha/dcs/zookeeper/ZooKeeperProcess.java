@@ -54,6 +54,8 @@ final class ZooKeeperProcess implements AutoCloseable {
         cfg.put("4lw.commands.whitelist", "ruok,srvr,stat");
         cfg.put("minSessionTimeout", "1000");
         cfg.put("maxSessionTimeout", "60000");
+        // a 64 MB preallocated transaction log makes the first write of a fresh server slow on a busy disk
+        cfg.put("preAllocSize", "1024");
         cfg.putAll(extra);
         Files.createDirectories(dir.resolve("data"));
         StringBuilder text = new StringBuilder();
@@ -79,12 +81,18 @@ final class ZooKeeperProcess implements AutoCloseable {
                 throw new IOException("ZooKeeper exited with " + p.exitValue() + ":\n" + log);
             }
             if ("imok".equals(zk.fourLetterWordOrNull("ruok"))) {
+                zk.warmUp();
                 return zk;
             }
             Thread.sleep(50);
         }
         zk.close();
         throw new IOException("ZooKeeper did not answer 'ruok' within 20 s");
+    }
+
+    /** One session and one write, so the first test does not pay for the server's first transaction. */
+    private void warmUp() {
+        ZkTestSupport.warmUp(connectString());
     }
 
     /** The jars of this test's class path (surefire puts the real one in java.class.path). */
