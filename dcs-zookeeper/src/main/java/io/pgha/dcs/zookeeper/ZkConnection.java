@@ -12,6 +12,7 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.function.Supplier;
 import org.apache.curator.framework.CuratorFramework;
 import org.apache.curator.framework.imps.CuratorFrameworkState;
 import org.apache.curator.framework.state.ConnectionState;
@@ -53,7 +54,9 @@ final class ZkConnection {
     }
 
     private final String name;
-    private final CuratorFramework client;
+    /** Makes a new client for an owned connection (ending a session means replacing the client); null when shared. */
+    private final Supplier<CuratorFramework> factory;
+    private volatile CuratorFramework client;
     private final boolean owned;
     private final ScheduledExecutorService timer;
     private final ExecutorService blocking;
@@ -70,14 +73,26 @@ final class ZkConnection {
      * @param stallNanos after how long without an answer a connected server is taken for hung and the
      *                   socket closed, so the client moves to another server of the ensemble; 0 never
      */
-    ZkConnection(String name, CuratorFramework client, boolean owned, ScheduledExecutorService timer,
-                 ExecutorService blocking, long stallNanos) {
+    private ZkConnection(String name, Supplier<CuratorFramework> factory, CuratorFramework client, ScheduledExecutorService timer,
+                         ExecutorService blocking, long stallNanos) {
         this.name = name;
+        this.factory = factory;
         this.client = client;
-        this.owned = owned;
+        this.owned = factory != null;
         this.timer = timer;
         this.blocking = blocking;
         this.stallNanos = stallNanos;
+    }
+
+    /** A connection over clients of its own, made by {@code factory} (one now, another each time a session is ended). */
+    static ZkConnection owned(String name, Supplier<CuratorFramework> factory, ScheduledExecutorService timer, ExecutorService blocking,
+                              long stallNanos) {
+        return new ZkConnection(name, factory, factory.get(), timer, blocking, stallNanos);
+    }
+
+    /** A connection over the service's own client, which is neither started nor closed here. */
+    static ZkConnection shared(String name, CuratorFramework client, ScheduledExecutorService timer, ExecutorService blocking) {
+        return new ZkConnection(name, null, client, timer, blocking, 0);
     }
 
     boolean owned() {
@@ -334,27 +349,35 @@ final class ZkConnection {
     }
 
     /**
-     * Ends session {@code sessionId} now, if it is still the current one: the client closes it on the
-     * server (which deletes its ephemeral nodes at once) and opens a new one. Owned clients only.
+     * Ends session {@code sessionId} now, if it is still the current one: its client is closed (the
+     * server deletes the session's ephemeral nodes at once) and a new client, with a new session,
+     * takes its place. Owned connections only.
      */
     CompletableFuture<Void> endSession(long sessionId) {
         if (!owned) {
             throw new IllegalStateException("a shared client's session is not ours to end");
         }
         return CompletableFuture.runAsync(() -> {
+            CuratorFramework old;
+            CuratorFramework fresh;
             synchronized (this) {
-                if (closed) {
+                ZooKeeper zk = handle();
+                if (closed || zk == null || zk.getSessionId() != sessionId) {
                     return;
                 }
-            }
-            ZooKeeper zk = handle();
-            if (zk == null || zk.getSessionId() != sessionId) {
-                return;
+                old = client;
+                fresh = factory.get();
+                client = fresh;
+                if (started) {
+                    old.getConnectionStateListenable().removeListener(stateListener);
+                    fresh.getConnectionStateListenable().addListener(stateListener);
+                    fresh.start();
+                }
             }
             try {
-                client.getZookeeperClient().reset();
-            } catch (Exception e) {
-                LOG.warn("{}: could not end ZooKeeper session 0x{}: {}", name, Long.toHexString(sessionId), describe(e));
+                old.close();
+            } catch (RuntimeException e) {
+                LOG.warn("{}: closing ZooKeeper session 0x{} failed: {}", name, Long.toHexString(sessionId), describe(e));
             }
             refresh(null);
         }, blocking);
@@ -380,9 +403,10 @@ final class ZkConnection {
         if (!owned) {
             return;
         }
+        CuratorFramework last = client;
         CompletableFuture<Void> f = CompletableFuture.runAsync(() -> {
             try {
-                client.close();
+                last.close();
             } catch (RuntimeException e) {
                 LOG.debug("{}: closing the client failed: {}", name, e.toString());
             }

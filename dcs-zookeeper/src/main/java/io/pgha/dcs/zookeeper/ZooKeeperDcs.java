@@ -69,7 +69,7 @@ public final class ZooKeeperDcs implements Dcs {
         this.timer = new ScheduledThreadPoolExecutor(1, daemon(id + "-timer"));
         this.timer.setRemoveOnCancelPolicy(true);
         this.blocking = Executors.newCachedThreadPool(daemon(id + "-close"));
-        this.sharedConnection = shared == null ? null : new ZkConnection(id + "-shared", shared, false, timer, blocking, 0);
+        this.sharedConnection = shared == null ? null : ZkConnection.shared(id + "-shared", shared, timer, blocking);
     }
 
     public static Builder builder() {
@@ -103,13 +103,13 @@ public final class ZooKeeperDcs implements Dcs {
                 ownsConnection = false;
             } else if (spec.member().isPresent()) {
                 String name = id + "-" + spec.scope() + "-" + spec.memberName();
-                conn = new ZkConnection(name, newClient(name, spec.ttl(), spec.retryTimeout()), true, timer, blocking,
+                conn = ZkConnection.owned(name, () -> newClient(name, spec.ttl(), spec.retryTimeout()), timer, blocking,
                         stallNanos(spec.retryTimeout()));
                 ownsConnection = true;
             } else {
                 if (observerConnection == null) {
                     String name = id + "-observer";
-                    observerConnection = new ZkConnection(name, newClient(name, spec.ttl(), spec.retryTimeout()), true, timer,
+                    observerConnection = ZkConnection.owned(name, () -> newClient(name, spec.ttl(), spec.retryTimeout()), timer,
                             blocking, stallNanos(spec.retryTimeout()));
                 }
                 conn = observerConnection;
