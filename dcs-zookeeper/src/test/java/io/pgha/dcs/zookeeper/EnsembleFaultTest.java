@@ -150,8 +150,13 @@ class EnsembleFaultTest {
         long newSession = sessionId(a);
         assertThat(leaderStat().getEphemeralOwner()).as("rebound to the current session").isEqualTo(newSession);
 
-        // the old session's expiry in the ensemble no longer takes the key with it
+        // the watch was added again for the new session
         DcsSession b = member(dcs(cluster.getConnectString()), "b");
+        heard.changes.clear();
+        assertThat(get(b.compareAndSet(ClusterKey.CONFIG, "{}", DcsEntry.ABSENT), RETRY.plus(SLACK))).isTrue();
+        await().atMost(Duration.ofSeconds(2)).until(() -> heard.heard("config"));
+
+        // the old session's expiry in the ensemble no longer takes the key with it
         long until = System.nanoTime() + TTL.plus(Duration.ofSeconds(2)).toNanos();
         await().atMost(TTL.multipliedBy(2)).pollInterval(Duration.ofMillis(500)).until(() -> {
             assertThat(get(a.renewLeader(Optional.empty()), RETRY.plus(SLACK))).isTrue();
