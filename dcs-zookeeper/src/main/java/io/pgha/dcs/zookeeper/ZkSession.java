@@ -21,16 +21,18 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArraySet;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.apache.zookeeper.AddWatchMode;
 import org.apache.zookeeper.CreateMode;
-import org.apache.zookeeper.KeeperException;
 import org.apache.zookeeper.KeeperException.Code;
+import org.apache.zookeeper.KeeperException;
 import org.apache.zookeeper.Op;
 import org.apache.zookeeper.OpResult;
 import org.apache.zookeeper.WatchedEvent;
@@ -220,7 +222,7 @@ final class ZkSession implements DcsSession {
     private static void failOn(OpResult r, String path) {
         Code c = Zk.errorOf(r);
         if (c != Code.OK) {
-            throw new java.util.concurrent.CompletionException(KeeperException.create(c, path));
+            throw new CompletionException(KeeperException.create(c, path));
         }
     }
 
@@ -472,13 +474,13 @@ final class ZkSession implements DcsSession {
     public CompletionStage<Boolean> releaseLeader() {
         requireMember();
         String leader = paths.key(ClusterKey.LEADER);
-        java.util.concurrent.atomic.AtomicBoolean deleteSent = new java.util.concurrent.atomic.AtomicBoolean();
+        AtomicBoolean deleteSent = new AtomicBoolean();
         CompletableFuture<Boolean> f = conn.call("release the leader key", deadline(), true,
                 (zk, attempt) -> releaseOnce(zk, leader, deleteSent, 0));
         return finish("release the leader key", f);
     }
 
-    private CompletableFuture<Boolean> releaseOnce(ZooKeeper zk, String leader, java.util.concurrent.atomic.AtomicBoolean deleteSent,
+    private CompletableFuture<Boolean> releaseOnce(ZooKeeper zk, String leader, AtomicBoolean deleteSent,
                                                    int round) {
         CompletableFuture<Void> synced = Zk.sync(zk, paths.base);
         CompletableFuture<Zk.Node> read = Zk.getData(zk, leader);
@@ -850,7 +852,7 @@ final class ZkSession implements DcsSession {
             chain = chain.thenCompose(v -> Zk.create(zk, parent, new byte[0], acl, CreateMode.PERSISTENT)
                     .handle((s, e) -> {
                         if (e != null && !Zk.is(e, Code.NODEEXISTS)) {
-                            throw new java.util.concurrent.CompletionException(Zk.unwrap(e));
+                            throw new CompletionException(Zk.unwrap(e));
                         }
                         return null;
                     }));

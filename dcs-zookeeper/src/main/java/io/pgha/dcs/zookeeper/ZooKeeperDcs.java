@@ -15,20 +15,24 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.curator.framework.CuratorFramework;
 import org.apache.curator.framework.CuratorFrameworkFactory;
 import org.apache.curator.retry.RetryNTimes;
+import org.apache.zookeeper.ZooDefs;
 import org.apache.zookeeper.client.ConnectStringParser;
 import org.apache.zookeeper.client.ZKClientConfig;
 import org.apache.zookeeper.common.PathUtils;
 import org.apache.zookeeper.data.ACL;
-import org.apache.zookeeper.ZooDefs;
 
 /**
  * A {@link Dcs} on ZooKeeper, through Apache Curator, in Patroni's layout
@@ -173,8 +177,20 @@ public final class ZooKeeperDcs implements Dcs {
             closed = true;
             observers = observerConnection;
         }
+        // in parallel: each may wait up to its retry_timeout for an unreachable ensemble
+        List<CompletableFuture<Void>> closing = new ArrayList<>();
+        long longest = 0;
         for (ZkSession s : List.copyOf(sessions)) {
-            s.close();
+            closing.add(CompletableFuture.runAsync(s::close, blocking));
+            longest = Math.max(longest, s.spec().retryTimeout().toMillis());
+        }
+        try {
+            CompletableFuture.allOf(closing.toArray(CompletableFuture[]::new))
+                    .get(longest + 1000, TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (ExecutionException | TimeoutException e) {
+            // each session closes best effort and bounded; nothing more to do here
         }
         if (observers != null) {
             observers.close(Duration.ofSeconds(5));
