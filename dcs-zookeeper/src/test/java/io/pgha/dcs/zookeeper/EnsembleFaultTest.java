@@ -133,17 +133,23 @@ class EnsembleFaultTest {
 
     @Test
     void aClientThatGotANewSessionDoesNotTrustTheOldSessionsLeaderNodeButRebindsIt() throws Exception {
-        DcsSession a = member(dcs(cluster.getConnectString()), "a");
+        List<FaultProxy> links = proxies();
+        DcsSession a = member(dcs(links.stream().map(FaultProxy::address).collect(Collectors.joining(","))), "a");
         assertThat(get(a.acquireLeader(), RETRY.plus(SLACK))).isTrue();
         ZkTestSupport.Recorder heard = new ZkTestSupport.Recorder();
         closeables.add(a.watch(heard));
         long oldSession = sessionId(a);
 
         // the client gives its session up without telling the server (what Curator does when it
-        // simulates LOST after a session timeout in SUSPENDED): the old session and its leader
-        // node live on in the ensemble until they expire there
+        // simulates LOST after a session timeout in SUSPENDED): cut it off first so that not even a
+        // closeSession gets through, then let the new session connect. The old session and its
+        // leader node live on in the ensemble until they expire there.
+        links.forEach(FaultProxy::reset);
+        await().atMost(TTL).until(() -> !handle(a).getState().isConnected());
         handle(a).getTestable().injectSessionExpiration();
-        await().atMost(TTL).until(() -> !heard.lost.isEmpty() && sessionId(a) != 0 && sessionId(a) != oldSession);
+        await().atMost(TTL).until(() -> !heard.lost.isEmpty());
+        links.forEach(FaultProxy::pass);
+        await().atMost(TTL).until(() -> sessionId(a) != 0 && sessionId(a) != oldSession);
         assertThat(leaderStat().getEphemeralOwner()).as("the old session still owns the node").isEqualTo(oldSession);
 
         assertThat(get(a.renewLeader(Optional.empty()), RETRY.plus(SLACK))).isTrue();
@@ -164,6 +170,17 @@ class EnsembleFaultTest {
         });
         assertThat(get(b.acquireLeader(), RETRY.plus(SLACK))).isFalse();
         assertThat(leaderStat().getEphemeralOwner()).isEqualTo(newSession);
+    }
+
+    /** A fault proxy in front of each server of the ensemble. */
+    private List<FaultProxy> proxies() {
+        List<FaultProxy> proxies = new ArrayList<>();
+        for (InstanceSpec i : cluster.getInstances()) {
+            FaultProxy p = FaultProxy.to("127.0.0.1", i.getPort());
+            proxies.add(p);
+            closeables.add(p);
+        }
+        return proxies;
     }
 
     @Test
@@ -197,12 +214,7 @@ class EnsembleFaultTest {
 
     @Test
     void aServerThatHangsIsLeftForALiveOneWithinRetryTimeoutAndTheSessionSurvives() throws Exception {
-        List<FaultProxy> proxies = new ArrayList<>();
-        for (InstanceSpec i : cluster.getInstances()) {
-            FaultProxy p = FaultProxy.to("127.0.0.1", i.getPort());
-            proxies.add(p);
-            closeables.add(p);
-        }
+        List<FaultProxy> proxies = proxies();
         String viaProxies = proxies.stream().map(FaultProxy::address).collect(Collectors.joining(","));
         DcsSession a = member(dcs(viaProxies), "a");
         assertThat(get(a.acquireLeader(), RETRY.plus(SLACK))).isTrue();

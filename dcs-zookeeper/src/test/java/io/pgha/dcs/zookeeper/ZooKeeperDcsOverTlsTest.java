@@ -3,6 +3,7 @@ package io.pgha.dcs.zookeeper;
 import static io.pgha.dcs.zookeeper.ZkTestSupport.failure;
 import static io.pgha.dcs.zookeeper.ZkTestSupport.get;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import io.pgha.spi.ClusterKey;
 import io.pgha.spi.DcsEntry;
@@ -88,6 +89,9 @@ class ZooKeeperDcsOverTlsTest {
         try (ZooKeeperDcs dcs = ZooKeeperDcs.builder().connectString(secure())
                 .tls(dir.resolve("trust.p12"), PASSWORD).tlsClientCertificate(dir.resolve("client.p12"), PASSWORD).build()) {
             DcsSession a = dcs.open(SessionSpec.member("tls", "a", Duration.ofSeconds(6), RETRY));
+            // the first TLS connection of a JVM sets up its SSL context: let it, then hold the calls to their bound
+            await().atMost(Duration.ofSeconds(30)).ignoreExceptionsInstanceOf(DcsUnreachableException.class)
+                    .until(() -> get(a.read(), WAIT) != null);
             assertThat(get(a.acquireLeader(), WAIT)).isTrue();
             assertThat(get(a.compareAndSet(ClusterKey.CONFIG, "{}", DcsEntry.ABSENT), WAIT)).isTrue();
             assertThat(get(a.read(), WAIT).leaderName()).contains("a");
