@@ -1,0 +1,348 @@
+package io.pgha.dcs.zookeeper;
+
+import static io.pgha.dcs.zookeeper.ZkTestSupport.failure;
+import static io.pgha.dcs.zookeeper.ZkTestSupport.get;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+import io.pgha.ConfigurationException;
+import io.pgha.spi.ClusterKey;
+import io.pgha.spi.ClusterSnapshot;
+import io.pgha.spi.DcsEntry;
+import io.pgha.spi.DcsException;
+import io.pgha.spi.DcsSession;
+import io.pgha.spi.DcsUnreachableException;
+import io.pgha.spi.SessionSpec;
+import java.io.File;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.apache.curator.framework.CuratorFramework;
+import org.apache.curator.framework.CuratorFrameworkFactory;
+import org.apache.curator.framework.imps.CuratorFrameworkState;
+import org.apache.curator.retry.RetryOneTime;
+import org.apache.curator.test.InstanceSpec;
+import org.apache.curator.test.TestingServer;
+import org.apache.zookeeper.ZooDefs;
+import org.apache.zookeeper.data.Stat;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** What the contract suite does not cover: Patroni's layout, bad data, credentials, shared clients, the builder. */
+class ZooKeeperDcsTest {
+    private static final Duration TTL = Duration.ofSeconds(3);
+    private static final Duration RETRY = Duration.ofSeconds(1);
+    private static final Duration WAIT = Duration.ofSeconds(3);
+    private static final AtomicInteger SCOPES = new AtomicInteger();
+
+    private static TestingServer server;
+    private static CuratorFramework raw;
+    private final List<AutoCloseable> closeables = new ArrayList<>();
+    private final String scope = "dcs" + SCOPES.incrementAndGet();
+
+    @BeforeAll
+    static void startServer() throws Exception {
+        server = new TestingServer(true);
+        ZkTestSupport.warmUp(server.getConnectString());
+        raw = ZkTestSupport.rawClient(server.getConnectString());
+    }
+
+    @AfterAll
+    static void stopServer() throws Exception {
+        raw.close();
+        server.close();
+    }
+
+    @AfterEach
+    void closeAll() throws Exception {
+        for (int i = closeables.size() - 1; i >= 0; i--) {
+            closeables.get(i).close();
+        }
+    }
+
+    private <T extends AutoCloseable> T closeLater(T c) {
+        closeables.add(c);
+        return c;
+    }
+
+    private ZooKeeperDcs.Builder builder() {
+        return ZooKeeperDcs.builder().connectString(server.getConnectString());
+    }
+
+    private ZooKeeperDcs dcs() {
+        return closeLater(builder().build());
+    }
+
+    private DcsSession member(ZooKeeperDcs dcs, String name) {
+        return closeLater(dcs.open(SessionSpec.member(scope, name, TTL, RETRY)));
+    }
+
+    private DcsSession observer(ZooKeeperDcs dcs) {
+        return closeLater(dcs.open(SessionSpec.observer(scope, RETRY)));
+    }
+
+    private static String text(String path) throws Exception {
+        return new String(raw.getData().forPath(path), StandardCharsets.UTF_8);
+    }
+
+    private static Stat stat(String path) {
+        return ZkTestSupport.stat(raw, path).orElse(null);
+    }
+
+    // ------------------------------------------------------------------ layout
+
+    @Test
+    void everyKeyLivesAtPatronisPathAsTheExactUtf8Text() throws Exception {
+        DcsSession a = member(dcs(), "a");
+        String member = "{\"conn_url\":\"postgres://10.0.0.1:5432/postgres\",\"api_url\":\"http://10.0.0.1:8008/patroni\",\"state\":\"running\"}";
+        get(a.touchMember(member), WAIT);
+        assertThat(get(a.acquireLeader(), WAIT)).isTrue();
+        assertThat(get(a.renewLeader(Optional.of("{\"optime\":67108960}")), WAIT)).isTrue();
+        assertThat(get(a.compareAndSet(ClusterKey.INITIALIZE, "7123456789012345678", DcsEntry.ABSENT), WAIT)).isTrue();
+        assertThat(get(a.compareAndSet(ClusterKey.CONFIG, "{\"ttl\":30,\"loop_wait\":10}", DcsEntry.ABSENT), WAIT)).isTrue();
+        assertThat(get(a.compareAndSet(ClusterKey.FAILOVER, "{\"leader\":\"a\",\"member\":\"b\"}", DcsEntry.ABSENT), WAIT)).isTrue();
+        assertThat(get(a.compareAndSet(ClusterKey.SYNC, "{\"leader\":\"a\",\"sync_standby\":null}", DcsEntry.ABSENT), WAIT)).isTrue();
+        assertThat(get(a.compareAndSet(ClusterKey.HISTORY, "[]", DcsEntry.ABSENT), WAIT)).isTrue();
+
+        String base = "/service/" + scope;
+        assertThat(text(base + "/leader")).isEqualTo("a");
+        assertThat(text(base + "/members/a")).isEqualTo(member);
+        assertThat(text(base + "/status")).isEqualTo("{\"optime\":67108960}");
+        assertThat(text(base + "/initialize")).isEqualTo("7123456789012345678");
+        assertThat(text(base + "/config")).isEqualTo("{\"ttl\":30,\"loop_wait\":10}");
+        assertThat(text(base + "/failover")).isEqualTo("{\"leader\":\"a\",\"member\":\"b\"}");
+        assertThat(text(base + "/sync")).isEqualTo("{\"leader\":\"a\",\"sync_standby\":null}");
+        assertThat(text(base + "/history")).isEqualTo("[]");
+        long session = ZkTestSupport.sessionId(a);
+        assertThat(stat(base + "/leader").getEphemeralOwner()).as("the leader key is an ephemeral node of the session").isEqualTo(session);
+        assertThat(stat(base + "/members/a").getEphemeralOwner()).isEqualTo(session);
+        for (String persistent : List.of("status", "initialize", "config", "failover", "sync", "history")) {
+            assertThat(stat(base + "/" + persistent).getEphemeralOwner()).as(persistent).isZero();
+        }
+
+        ClusterSnapshot s = get(observer(dcs()).read(), WAIT);
+        assertThat(s.get(ClusterKey.CONFIG).orElseThrow().version()).as("a new znode's version").isZero();
+        assertThat(s.members().get("a").value()).isEqualTo(member);
+        assertThat(s.revision()).isPositive();
+    }
+
+    @Test
+    void aChrootAndANamespaceMoveTheWholeCluster() throws Exception {
+        DcsSession a = member(closeLater(builder().chroot("/pgha").namespace("/svc").build()), "a");
+        assertThat(get(a.acquireLeader(), WAIT)).isTrue();
+        assertThat(text("/pgha/svc/" + scope + "/leader")).isEqualTo("a");
+        assertThat(stat("/service/" + scope + "/leader")).isNull();
+        assertThat(get(observer(dcs()).read(), WAIT).leaderName()).as("the default namespace sees nothing").isEmpty();
+    }
+
+    @Test
+    void aCorruptOrForeignValueIsSkippedWithAWarningNotAFailure() throws Exception {
+        String base = "/service/" + scope;
+        raw.create().creatingParentsIfNeeded().forPath(base + "/config", new byte[] {(byte) 0xC3, 0x28});
+        raw.create().creatingParentsIfNeeded().forPath(base + "/members/x", new byte[] {(byte) 0xFF, (byte) 0xFE});
+        raw.create().creatingParentsIfNeeded().forPath(base + "/members/y", "{\"state\":\"running\"}".getBytes(StandardCharsets.UTF_8));
+        raw.create().creatingParentsIfNeeded().forPath(base + "/optime/leader", "123".getBytes(StandardCharsets.UTF_8));
+        raw.create().creatingParentsIfNeeded().forPath(base + "/somebody-elses", "x".getBytes(StandardCharsets.UTF_8));
+        raw.create().creatingParentsIfNeeded().forPath(base + "/initialize", new byte[0]);
+        DcsSession a = member(dcs(), "a");
+        assertThat(get(a.acquireLeader(), WAIT)).isTrue();
+
+        ClusterSnapshot s = get(a.read(), WAIT);
+        assertThat(s.get(ClusterKey.CONFIG)).as("non-UTF-8 bytes are not a value").isEmpty();
+        assertThat(s.members()).containsOnlyKeys("y");
+        assertThat(s.get(ClusterKey.INITIALIZE).orElseThrow().value()).as("an empty znode reads as \"\"").isEmpty();
+        assertThat(s.leaderName()).contains("a");
+        // the engine can still repair the broken key by compare-and-set on its version
+        Stat config = stat(base + "/config");
+        assertThat(get(a.compareAndSet(ClusterKey.CONFIG, "{}", config.getVersion()), WAIT)).isTrue();
+        assertThat(get(a.read(), WAIT).get(ClusterKey.CONFIG).orElseThrow().value()).isEqualTo("{}");
+    }
+
+    @Test
+    void aMemberListChangingDuringTheReadStillGivesOneConsistentSnapshot() {
+        ZooKeeperDcs d = dcs();
+        DcsSession o = observer(d);
+        List<DcsSession> members = new ArrayList<>();
+        for (int i = 0; i < 5; i++) {
+            DcsSession m = member(d, "m" + i);
+            members.add(m);
+            get(m.touchMember("{\"i\":" + i + "}"), WAIT);
+            ClusterSnapshot s = get(o.read(), WAIT);
+            assertThat(s.members()).hasSize(i + 1);
+        }
+        members.get(2).close();
+        assertThat(get(o.read(), WAIT).members()).doesNotContainKey("m2").hasSize(4);
+    }
+
+    // ------------------------------------------------------------------ the lease
+
+    @Test
+    void aLeaseNotRenewedWithinTtlEndsItsKeysGoAndItIsReportedLost() throws Exception {
+        DcsSession a = member(dcs(), "a");
+        ZkTestSupport.Recorder heard = new ZkTestSupport.Recorder();
+        closeLater(a.watch(heard));
+        get(a.touchMember("{}"), WAIT);
+        long sent = System.nanoTime();
+        assertThat(get(a.acquireLeader(), WAIT)).isTrue();
+        await().atMost(TTL.plus(WAIT)).until(() -> !heard.lost.isEmpty());
+        assertThat(System.nanoTime() - sent).as("not before the ttl").isGreaterThanOrEqualTo(TTL.toNanos());
+        assertThat(heard.lost.get(0)).contains("not renewed within ttl");
+        await().atMost(WAIT).until(() -> stat("/service/" + scope + "/leader") == null && stat("/service/" + scope + "/members/a") == null);
+        assertThat(get(a.renewLeader(Optional.empty()), WAIT)).as("an absent key is created again by renewal").isTrue();
+    }
+
+    @Test
+    void aServerThatGrantsAShorterSessionThanTheTtlIsRefusedWithTheFix(@TempDir File dir) throws Exception {
+        InstanceSpec spec = new InstanceSpec(dir, -1, -1, -1, false, -1, 500, -1, Map.of("maxSessionTimeout", "2000"));
+        try (TestingServer small = new TestingServer(spec, true);
+             ZooKeeperDcs d = ZooKeeperDcs.builder().connectString(small.getConnectString()).build()) {
+            DcsSession a = d.open(SessionSpec.member(scope, "a", Duration.ofSeconds(6), RETRY));
+            Throwable t = failure(a.acquireLeader(), WAIT);
+            assertThat(t).isInstanceOf(DcsException.class).isNotInstanceOf(DcsUnreachableException.class)
+                    .hasMessageContaining("2000 ms").hasMessageContaining("maxSessionTimeout");
+            assertThat(failure(a.renewLeader(Optional.empty()), WAIT)).isInstanceOf(DcsException.class);
+            assertThat(failure(a.touchMember("{}"), WAIT)).isInstanceOf(DcsException.class);
+            assertThat(get(a.read(), WAIT).leaderName()).as("reads still work").isEmpty();
+        }
+    }
+
+    // ------------------------------------------------------------------ credentials
+
+    @Test
+    void digestCredentialsAndAnAclKeepOthersOutWithoutThePasswordEverShowing() {
+        String password = "s3cret-Pa55";
+        ZooKeeperDcs owner = closeLater(builder().digestAuth("pgha", password).acl(ZooDefs.Ids.CREATOR_ALL_ACL).build());
+        DcsSession a = member(owner, "a");
+        assertThat(get(a.compareAndSet(ClusterKey.CONFIG, "{}", DcsEntry.ABSENT), WAIT)).isTrue();
+        assertThat(get(a.acquireLeader(), WAIT)).isTrue();
+
+        ZooKeeperDcs sameUser = closeLater(builder().digestAuth("pgha", password).build());
+        assertThat(get(observer(sameUser).read(), WAIT).leaderName()).contains("a");
+
+        ZooKeeperDcs stranger = closeLater(builder().digestAuth("pgha", "wrong").build());
+        DcsSession o = observer(stranger);
+        Throwable read = failure(o.read(), WAIT);
+        assertThat(read).isInstanceOf(DcsException.class).isNotInstanceOf(DcsUnreachableException.class)
+                .hasMessageContaining("NoAuth");
+        Throwable write = failure(o.compareAndSet(ClusterKey.CONFIG, "{\"x\":1}", 0), WAIT);
+        assertThat(write).isInstanceOf(DcsException.class).isNotInstanceOf(DcsUnreachableException.class);
+        for (Throwable t : List.of(read, write)) {
+            for (Throwable c = t; c != null; c = c.getCause()) {
+                assertThat(String.valueOf(c.getMessage())).doesNotContain(password);
+            }
+        }
+        assertThat(owner.toString()).doesNotContain(password).contains("pgha:***");
+    }
+
+    // ------------------------------------------------------------------ a shared client
+
+    private CuratorFramework hostClient(int sessionTimeoutMs) throws InterruptedException {
+        CuratorFramework c = CuratorFrameworkFactory.builder().connectString(server.getConnectString())
+                .sessionTimeoutMs(sessionTimeoutMs).connectionTimeoutMs(5000).retryPolicy(new RetryOneTime(100)).build();
+        c.start();
+        assertThat(c.blockUntilConnected(10, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+        return c;
+    }
+
+    @Test
+    void aSharedClientCarriesTheLeaseAndIsLeftOpen() throws Exception {
+        try (CuratorFramework host = hostClient(10_000)) {
+            ZooKeeperDcs d = ZooKeeperDcs.builder().client(host).build();
+            DcsSession a = d.open(SessionSpec.member(scope, "a", Duration.ofSeconds(6), RETRY));
+            get(a.touchMember("{}"), WAIT);
+            assertThat(get(a.acquireLeader(), WAIT)).isTrue();
+            long hostSession = host.getZookeeperClient().getZooKeeper().getSessionId();
+            assertThat(stat("/service/" + scope + "/leader").getEphemeralOwner()).isEqualTo(hostSession);
+            assertThat(get(a.renewLeader(Optional.empty()), WAIT)).isTrue();
+
+            a.close();
+            assertThat(stat("/service/" + scope + "/leader")).as("closing removes our keys").isNull();
+            assertThat(stat("/service/" + scope + "/members/a")).isNull();
+            d.close();
+            assertThat(host.getState()).isEqualTo(CuratorFrameworkState.STARTED);
+            assertThat(host.getZookeeperClient().getZooKeeper().getSessionId()).isEqualTo(hostSession);
+            assertThat(host.checkExists().forPath("/service/" + scope)).as("the host's client still works").isNotNull();
+        }
+    }
+
+    @Test
+    void withASharedClientAnUnrenewedLeaseDeletesOurKeysButLeavesTheHostsSession() throws Exception {
+        try (CuratorFramework host = hostClient(10_000); ZooKeeperDcs d = ZooKeeperDcs.builder().client(host).build()) {
+            DcsSession a = d.open(SessionSpec.member(scope, "a", TTL, RETRY));
+            ZkTestSupport.Recorder heard = new ZkTestSupport.Recorder();
+            a.watch(heard);
+            get(a.touchMember("{}"), WAIT);
+            assertThat(get(a.acquireLeader(), WAIT)).isTrue();
+            long hostSession = host.getZookeeperClient().getZooKeeper().getSessionId();
+            await().atMost(TTL.plus(WAIT)).until(() -> stat("/service/" + scope + "/leader") == null
+                    && stat("/service/" + scope + "/members/a") == null);
+            assertThat(heard.lost).isNotEmpty();
+            assertThat(host.getZookeeperClient().getZooKeeper().getSessionId()).isEqualTo(hostSession);
+        }
+    }
+
+    @Test
+    void aSharedClientWhoseSessionIsShorterThanTheTtlIsRefused() throws Exception {
+        try (CuratorFramework host = hostClient(2_000); ZooKeeperDcs d = ZooKeeperDcs.builder().client(host).build()) {
+            DcsSession a = d.open(SessionSpec.member(scope, "a", Duration.ofSeconds(6), RETRY));
+            assertThat(failure(a.acquireLeader(), WAIT)).isInstanceOf(DcsException.class)
+                    .hasMessageContaining("shared client's session timeout");
+        }
+    }
+
+    // ------------------------------------------------------------------ the builder
+
+    @Test
+    void theBuilderRejectsBadSettingsAndNamesThem(@TempDir Path dir) throws Exception {
+        assertThatThrownBy(() -> ZooKeeperDcs.builder().connectString("zk1:2181/pgha"))
+                .isInstanceOf(ConfigurationException.class).hasMessageContaining("zookeeper.hosts").hasMessageContaining("chroot");
+        assertThatThrownBy(() -> ZooKeeperDcs.builder().connectString(" ")).isInstanceOf(ConfigurationException.class);
+        assertThatThrownBy(() -> ZooKeeperDcs.builder().connectString("zk1:notaport")).isInstanceOf(ConfigurationException.class);
+        assertThatThrownBy(() -> ZooKeeperDcs.builder().connectString("a:1").connectString("b:2"))
+                .isInstanceOf(ConfigurationException.class).hasMessageContaining("already set");
+        assertThatThrownBy(() -> ZooKeeperDcs.builder().namespace("service"))
+                .isInstanceOf(ConfigurationException.class).hasMessageContaining("namespace");
+        assertThatThrownBy(() -> ZooKeeperDcs.builder().chroot("/a/")).isInstanceOf(ConfigurationException.class);
+        assertThatThrownBy(() -> ZooKeeperDcs.builder().digestAuth("a:b", "pw")).isInstanceOf(ConfigurationException.class);
+        assertThatThrownBy(() -> ZooKeeperDcs.builder().acl(List.of())).isInstanceOf(ConfigurationException.class);
+        assertThatThrownBy(() -> ZooKeeperDcs.builder().tls(dir.resolve("missing.p12"), "x"))
+                .isInstanceOf(ConfigurationException.class).hasMessageContaining("cannot read");
+        assertThatThrownBy(() -> ZooKeeperDcs.builder().build())
+                .isInstanceOf(ConfigurationException.class).hasMessageContaining("required");
+        try (CuratorFramework host = CuratorFrameworkFactory.newClient(server.getConnectString(), new RetryOneTime(1))) {
+            assertThatThrownBy(() -> ZooKeeperDcs.builder().client(host).connectString("a:1").build())
+                    .isInstanceOf(ConfigurationException.class).hasMessageContaining("cannot both");
+            assertThatThrownBy(() -> ZooKeeperDcs.builder().client(host).digestAuth("u", "topsecret").build())
+                    .isInstanceOf(ConfigurationException.class).hasMessageNotContaining("topsecret");
+        }
+        Path store = Files.writeString(dir.resolve("client.p12"), "not really a key store");
+        assertThatThrownBy(() -> ZooKeeperDcs.builder().connectString("a:1").tlsClientCertificate(store, "pw").build())
+                .isInstanceOf(ConfigurationException.class).hasMessageContaining("tls");
+        try (ZooKeeperDcs d = ZooKeeperDcs.builder().connectString("a:1").build()) {
+            assertThatThrownBy(() -> d.open(SessionSpec.member("s", "m", Duration.ofDays(30), RETRY)))
+                    .isInstanceOf(IllegalArgumentException.class);
+        }
+    }
+
+    @Test
+    void closingTheStoreEndsItsOpenSessionsAndTheirKeysGoAtOnce() {
+        ZooKeeperDcs d = builder().build();
+        DcsSession a = d.open(SessionSpec.member(scope, "a", Duration.ofSeconds(20), RETRY));
+        get(a.touchMember("{}"), WAIT);
+        assertThat(get(a.acquireLeader(), WAIT)).isTrue();
+        d.close();
+        assertThat(stat("/service/" + scope + "/leader")).isNull();
+        assertThat(stat("/service/" + scope + "/members/a")).isNull();
+        assertThatThrownBy(() -> d.open(SessionSpec.observer(scope, RETRY))).isInstanceOf(IllegalStateException.class);
+    }
+}
