@@ -6,4 +6,4 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bin/install-test-deps
 cp="$(bin/bench-classpath)"
-exec java -Xms32m -Xmx512m -XX:+UseSerialGC -cp "$cp" io.pgha.bench.Bench "$@"
+exec java -Xms32m -Xmx512m -XX:+UseSerialGC ${BENCH_JAVA_OPTS:-} -cp "$cp" io.pgha.bench.Bench "$@"

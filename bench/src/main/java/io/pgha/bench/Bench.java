@@ -45,7 +45,7 @@ public final class Bench {
                 add(results, "(e) graceful stop of the primary's agent -> a write on another member", s.gracefulStop());
                 System.out.printf("run %d/%d done%n", i, runs);
             }
-            fp = s.idleFootprint(Duration.ofSeconds(60));
+            fp = s.idleFootprint(Duration.ofSeconds(Long.getLong("pgha.bench.idleSeconds", 60)));
         }
         System.out.println();
         System.out.printf("| scenario (ttl %s s, loop_wait %s s, retry_timeout %s s) | min | median | max |%n", ttl, loop, retry);

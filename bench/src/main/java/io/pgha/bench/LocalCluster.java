@@ -71,6 +71,8 @@ public final class LocalCluster implements AutoCloseable {
     public final Path root;
     public final String scope;
     private final Map<String, Node> nodes = new LinkedHashMap<>();
+    /** The agents' store section when it is not this class's etcd, else null. */
+    private final String storeSection;
     private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
 
     /**
@@ -85,6 +87,20 @@ public final class LocalCluster implements AutoCloseable {
      *                  (it gets the member and the etcd address {@code host:port})
      */
     public LocalCluster(int size, String dcs, java.util.function.BiFunction<Node, String, String> configFor) {
+        this(size, dcs, configFor, null);
+    }
+
+    /**
+     * A cluster whose agents use another store: {@code storeSection} is that store's top-level YAML
+     * section (e.g. {@code "zookeeper:\n  hosts: 127.0.0.1:2181\n"}). The etcd this class starts is
+     * then unused, and {@link #leader()} asks the members' REST APIs instead.
+     */
+    public static LocalCluster onStore(int size, String dcs, String storeSection) {
+        return new LocalCluster(size, dcs, null, storeSection);
+    }
+
+    private LocalCluster(int size, String dcs, java.util.function.BiFunction<Node, String, String> configFor, String storeSection) {
+        this.storeSection = storeSection;
         try {
             this.etcd = EtcdCluster.single();
             this.root = Files.createTempDirectory("pgha-cluster-", PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwxr-xr-x")));
@@ -108,8 +124,7 @@ public final class LocalCluster implements AutoCloseable {
         return """
                 scope: %s
                 name: %s
-                etcd3:
-                  hosts: %s
+                %s
                 restapi:
                   listen: 127.0.0.1:%d
                   authentication: {username: %s, password: '%s'}
@@ -130,7 +145,8 @@ public final class LocalCluster implements AutoCloseable {
                     superuser: {username: postgres, password: '%s'}
                     replication: {username: replicator, password: '%s'}
                   parameters: {shared_buffers: 16MB, fsync: 'off', wal_keep_size: 64MB}
-                """.formatted(scope, n.name, n.etcdLink.address(), n.apiPort, API_USER, API_PASSWORD, dcs,
+                """.formatted(scope, n.name,
+                storeSection != null ? storeSection.strip() : "etcd3:\n  hosts: " + n.etcdLink.address(), n.apiPort, API_USER, API_PASSWORD, dcs,
                 n.pgPort, n.dataDir, SUPERUSER_PASSWORD, REPLICATION_PASSWORD);
     }
 
@@ -153,12 +169,14 @@ public final class LocalCluster implements AutoCloseable {
 
     /** Starts the member's agent as a separate JVM with extra environment variables. */
     public void start(Node n, Map<String, String> env) {
-        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-Xms16m", "-Xmx96m", "-XX:+UseSerialGC", "-cp", System.getProperty("java.class.path"),
-                "io.pgha.examples.agent.Agent", n.config.toString()));
+        List<String> cmd = new ArrayList<>();
+        cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        cmd.addAll(agentJvmOptions());
+        cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), "io.pgha.examples.agent.Agent", n.config.toString()));
         try {
             ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true)
                     .redirectOutput(ProcessBuilder.Redirect.appendTo(n.log.toFile()));
+            pb.environment().put("MALLOC_ARENA_MAX", "2");
             pb.environment().putAll(env);
             n.stopped = false;
             n.process = pb.start();
@@ -166,6 +184,24 @@ public final class LocalCluster implements AutoCloseable {
             throw new IllegalStateException("cannot start the agent of " + n.name, e);
         }
     }
+
+    /**
+     * The agent's JVM options: those of {@code bin/pgha} (a small heap, serial GC, C1 only), or
+     * {@code PGHA_JAVA_OPTS} when set, as {@code bin/pgha} does.
+     */
+    static List<String> agentJvmOptions() {
+        String opts = System.getenv("PGHA_JAVA_OPTS");
+        if (opts == null || opts.isBlank()) {
+            opts = DEFAULT_AGENT_JVM_OPTIONS;
+        }
+        return List.of(opts.trim().split("\\s+"));
+    }
+
+    /** Keep in step with bin/pgha. */
+    static final String DEFAULT_AGENT_JVM_OPTIONS =
+            "-Xms16m -Xmx64m -XX:+UseSerialGC -Xss512k -XX:TieredStopAtLevel=1 -XX:ReservedCodeCacheSize=24m "
+                    + "-XX:MaxMetaspaceSize=64m -XX:CICompilerCount=1 -Dio.netty.allocator.numDirectArenas=1 "
+                    + "-Dio.netty.allocator.numHeapArenas=1";
 
     /** SIGTERM: a graceful stop; waits for the agent to exit. */
     public void stop(Node n) {
@@ -217,8 +253,13 @@ public final class LocalCluster implements AutoCloseable {
         ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly);
     }
 
-    /** The leader key's value. */
+    /** The leader key's value (on another store: the one running member whose REST API says primary). */
     public Optional<String> leader() {
+        if (storeSection != null) {
+            List<String> primaries = nodes.values().stream().filter(Node::running)
+                    .filter(n -> get(n, "/primary") == 200).map(n -> n.name).toList();
+            return primaries.size() == 1 ? Optional.of(primaries.get(0)) : Optional.empty();
+        }
         try {
             HttpRequest r = HttpRequest.newBuilder(URI.create(etcd.clientUrl() + "/v3/kv/range")).timeout(Duration.ofSeconds(3))
                     .POST(HttpRequest.BodyPublishers.ofString("{\"key\":\"" + Base64.getEncoder().encodeToString(

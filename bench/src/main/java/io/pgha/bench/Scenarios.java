@@ -181,10 +181,15 @@ final class Scenarios {
             Process p = new ProcessBuilder(jcmd, String.valueOf(pid), "GC.heap_info").redirectErrorStream(true).start();
             String out = new String(p.getInputStream().readAllBytes());
             p.waitFor();
-            java.util.regex.Matcher m = java.util.regex.Pattern.compile("used (\\d+)K").matcher(out);
+            // One line per generation ("def new generation total 5184K, used 1234K", "tenured
+            // generation ..."); Metaspace and class space are not heap.
+            java.util.regex.Pattern gen = java.util.regex.Pattern.compile("generation\\s+total \\d+K, used (\\d+)K");
             long used = 0;
-            if (m.find()) {
-                used = Long.parseLong(m.group(1));
+            for (String line : out.lines().toList()) {
+                java.util.regex.Matcher m = gen.matcher(line);
+                if (m.find()) {
+                    used += Long.parseLong(m.group(1));
+                }
             }
             return used;
         } catch (Exception e) {

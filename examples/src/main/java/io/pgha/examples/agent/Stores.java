@@ -3,6 +3,7 @@ package io.pgha.examples.agent;
 import io.pgha.ConfigurationException;
 import io.pgha.dcs.consul.ConsulDcs;
 import io.pgha.dcs.etcd.EtcdDcs;
+import io.pgha.dcs.zookeeper.ZooKeeperDcs;
 import io.pgha.internal.config.AgentConfig;
 import io.pgha.internal.config.Secret;
 import io.pgha.spi.Dcs;
@@ -40,6 +41,11 @@ public final class Stores {
             }
             return b.build();
         }
-        throw new ConfigurationException("zookeeper", "this build of the agent does not include the ZooKeeper store yet");
+        if (d instanceof AgentConfig.DcsConfig.ZooKeeper z) {
+            // Patroni's layout: /<namespace>/<scope>/... from the root of the ensemble.
+            return ZooKeeperDcs.builder().connectString(String.join(",", z.hosts()))
+                    .namespace(c.namespace()).build();
+        }
+        throw new IllegalStateException("unknown store " + d.getClass().getSimpleName());
     }
 }
