@@ -45,7 +45,16 @@ public final class Bench {
                 add(results, "(e) graceful stop of the primary's agent -> a write on another member", s.gracefulStop());
                 System.out.printf("run %d/%d done%n", i, runs);
             }
-            fp = s.idleFootprint(Duration.ofSeconds(Long.getLong("pgha.bench.idleSeconds", 60)));
+            fp = s.idleFootprint(IDLE_WINDOW);
+        }
+        // Patroni's idle figure is at its defaults: measure ours there too
+        Scenarios.Footprint fpDefaults;
+        try (LocalCluster cluster = new LocalCluster(3, "    ttl: 30\n    loop_wait: 10\n    retry_timeout: 10")) {
+            Runtime.getRuntime().addShutdownHook(new Thread(cluster::close));
+            cluster.startAll();
+            Scenarios s = new Scenarios(cluster);
+            s.awaitHealthy();
+            fpDefaults = s.idleFootprint(IDLE_WINDOW);
         }
         System.out.println();
         System.out.printf("| scenario (ttl %s s, loop_wait %s s, retry_timeout %s s) | min | median | max |%n", ttl, loop, retry);
@@ -56,8 +65,15 @@ public final class Bench {
             System.out.printf(Locale.ROOT, "| %s | %.2f s | %.2f s | %.2f s |%n", name, secs(sorted.get(0)),
                     secs(sorted.get(sorted.size() / 2)), secs(sorted.get(sorted.size() - 1)));
         });
-        System.out.printf(Locale.ROOT, "| (f) idle agent (the leader's process) | RSS %d MiB, heap in use %.1f MiB, %d threads, "
-                        + "%.2f %% of one core | DCS requests/s per node: %.2f | |%n",
+        footprint("ttl " + ttl + " s, loop_wait " + loop + " s", fp);
+        footprint("Patroni's defaults: ttl 30 s, loop_wait 10 s", fpDefaults);
+    }
+
+    private static final Duration IDLE_WINDOW = Duration.ofSeconds(Long.getLong("pgha.bench.idleSeconds", 60));
+
+    private static void footprint(String settings, Scenarios.Footprint fp) {
+        System.out.printf(Locale.ROOT, "| (f) idle agent, the leader's process (%s) | RSS %d MiB, heap in use %.1f MiB, %d threads "
+                        + "| %.2f %% of one core | %.2f DCS requests/s per node |%n", settings,
                 fp.rssKib() / 1024, fp.heapUsedKib() / 1024.0, fp.threads(), fp.cpuPercent(), fp.dcsRequestsPerSecondPerNode());
     }
 

@@ -200,7 +200,7 @@ public final class LocalCluster implements AutoCloseable {
     /** Keep in step with bin/pgha. */
     static final String DEFAULT_AGENT_JVM_OPTIONS =
             "-Xms16m -Xmx64m -XX:+UseSerialGC -Xss512k -XX:TieredStopAtLevel=1 -XX:ReservedCodeCacheSize=24m "
-                    + "-XX:MaxMetaspaceSize=64m -XX:CICompilerCount=1 -Dio.netty.allocator.numDirectArenas=1 "
+                    + "-XX:MaxMetaspaceSize=64m -XX:CICompilerCount=1 -XX:-UsePerfData -Dio.netty.allocator.numDirectArenas=1 "
                     + "-Dio.netty.allocator.numHeapArenas=1";
 
     /** SIGTERM: a graceful stop; waits for the agent to exit. */

@@ -120,7 +120,7 @@ public final class PgController implements PostgresController {
         this.workers = Executors.newCachedThreadPool(daemon("pgha-pg-" + cfg.name()));
         this.scheduler = Executors.newSingleThreadScheduledExecutor(daemon("pgha-pg-watch-" + cfg.name()));
         this.fence = new WriteFence(cfg.dataDirectory(), pid -> emit(new PgEvent.FenceFired(cfg.name(), pid)));
-        this.watch = new PostmasterWatch(cfg.dataDirectory(), scheduler, workers, cfg.crashPollInterval(),
+        this.watch = new PostmasterWatch(scheduler, workers, cfg.crashPollInterval(),
                 (pid, expected) -> {
                     jdbc.invalidate();
                     if (!expected) {
@@ -349,6 +349,12 @@ public final class PgController implements PostgresController {
                 return runningState();
             } catch (Jdbc.NotAcceptingConnectionsException e) {
                 return fileState(RunState.STARTING);
+            } catch (PostgresException e) {
+                // it may have died between the pid check and the query (a crash, a fence):
+                // then what the files say is the answer, not the failed connection
+                if (livePostmaster().isPresent()) {
+                    throw e;
+                }
             }
         }
         ControlData cd = readControlData();
