@@ -351,6 +351,10 @@ public final class LocalCluster implements AutoCloseable {
         return sb.toString();
     }
 
+    /**
+     * Stops every agent and PostgreSQL and etcd, and deletes the folder; with
+     * {@code -Dpgha.bench.keepLogs=true} the agents' logs and configs stay (for a trace).
+     */
     @Override
     public void close() {
         for (Node n : nodes.values()) {
@@ -370,7 +374,14 @@ public final class LocalCluster implements AutoCloseable {
             n.etcdLink.close();
         }
         etcd.close();
-        deleteTree(root);
+        if (Boolean.getBoolean("pgha.bench.keepLogs")) {
+            for (Node n : nodes.values()) {
+                deleteTree(n.dataDir);
+            }
+            System.out.println("agent logs kept under " + root);
+        } else {
+            deleteTree(root);
+        }
     }
 
     private static void deleteTree(Path p) {

@@ -213,6 +213,11 @@ public final class Decider {
                 return Decision.of("primary did not start within primary_start_timeout: failing over",
                         new CancelAction(), new Demote(DemoteMode.IMMEDIATE));
             }
+            if (running instanceof Demote d && d.mode().releasesLock()) {
+                // the lock is about to be handed over: a renewal now would only delay the release
+                // behind it (the heartbeat still keeps the lease through a long shutdown checkpoint)
+                return Decision.nothing(what + " in progress; the leader lock is released when it ends");
+            }
             return Decision.of(what + " in progress; renewing the leader lock", new RenewLock());
         }
         if (in.config().paused() || running instanceof Action.Bootstrap || running instanceof Demote) {

@@ -533,6 +533,16 @@ public final class HaEngine {
             startLong(a, ctx);
             return CompletableFuture.completedFuture(null);
         }
+        if (a instanceof Action.ClearFailover) {
+            // nothing waits on it (a stale request is harmless once the lock is ours), so it does
+            // not delay a promotion that follows by a store round trip
+            Futures.call(() -> quick(a, ctx)).whenComplete((ok, e) -> {
+                if (e != null) {
+                    lane.execute(() -> actionFailed(a, e));
+                }
+            });
+            return execute(steps, i + 1, ctx);
+        }
         CompletableFuture<Void> next = new CompletableFuture<>();
         Futures.call(() -> quick(a, ctx)).whenComplete((ok, e) -> lane.execute(() -> {
             boolean success = e == null && Boolean.TRUE.equals(ok);

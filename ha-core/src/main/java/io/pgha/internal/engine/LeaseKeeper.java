@@ -62,6 +62,13 @@ final class LeaseKeeper {
     private TaskScheduler.Cancellable fenceTimer;
     private TaskScheduler.Cancellable heartbeatTimer;
     private CompletableFuture<Boolean> inflight;
+    /**
+     * Set when this node gives the lock up, cleared by the next acquisition: no renewal is sent
+     * after a release, and none sent before it may count, or a renewal decided on an older
+     * snapshot would take the key back (a renewal re-creates an absent key) right after a
+     * switchover handed it over.
+     */
+    private boolean released;
     private boolean closed;
 
     LeaseKeeper(String member, DcsSession session, PostgresController postgres, Ticker ticker, TaskScheduler guard,
@@ -98,6 +105,9 @@ final class LeaseKeeper {
         long sentAt = ticker.read();
         return timed(Futures.call(session::acquireLeader)).thenApply(ok -> {
             if (ok) {
+                synchronized (this) {
+                    released = false;
+                }
                 renewed(sentAt);
             }
             return ok;
@@ -110,6 +120,9 @@ final class LeaseKeeper {
         long sentAt;
         synchronized (this) {
             lastOptime = optime;
+            if (released) {
+                return CompletableFuture.completedFuture(false);
+            }
             if (inflight != null) {
                 return inflight;
             }
@@ -120,8 +133,14 @@ final class LeaseKeeper {
         }
         String status = ClusterCodec.encodeStatus(optime);
         timed(Futures.call(() -> session.renewLeader(Optional.of(status)))).whenComplete((ok, err) -> {
+            boolean releasedMeanwhile;
             synchronized (this) {
                 inflight = null;
+                releasedMeanwhile = released;
+            }
+            if (releasedMeanwhile) {
+                mine.complete(false); // the release that follows it decides
+                return;
             }
             if (err == null && ok) {
                 renewed(sentAt);
@@ -142,7 +161,15 @@ final class LeaseKeeper {
 
     /** Deletes the leader key if it is still ours; afterwards this node does not hold the lock, whatever the store said. */
     CompletableFuture<Boolean> release() {
-        return timed(Futures.call(session::releaseLeader)).whenComplete((ok, err) -> drop(null));
+        CompletableFuture<Boolean> before;
+        synchronized (this) {
+            released = true;
+            before = inflight;
+        }
+        // a renewal already sent goes first, so the delete comes after anything it wrote
+        CompletableFuture<Boolean> settled = before == null ? CompletableFuture.completedFuture(null)
+                : before.handle((ok, err) -> null);
+        return settled.thenCompose(x -> timed(Futures.call(session::releaseLeader))).whenComplete((ok, err) -> drop(null));
     }
 
     /** We no longer hold the lock (a demotion without a lock to release). */
@@ -183,7 +210,7 @@ final class LeaseKeeper {
 
     private void renewed(long sentAt) {
         synchronized (this) {
-            if (closed) {
+            if (closed || released) {
                 return;
             }
             long until = noFencing ? sentAt + (1L << 62) : sentAt + ttl;

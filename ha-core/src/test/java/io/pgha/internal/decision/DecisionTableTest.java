@@ -329,6 +329,10 @@ class DecisionTableTest {
                 row("a leader renews while its promotion is in progress",
                         Situation.of().iLead().runningReplicaOf(null, 1000).running(new Promote()),
                         "promote in progress", List.of(RenewLock.class)),
+                row("a leader handing the lock over in a graceful demotion does not renew it meanwhile",
+                        Situation.of().iLead().pg(primary(1000, 1, List.of(), SynchronousStandbys.NONE))
+                                .running(new Demote(DemoteMode.GRACEFUL)),
+                        "the leader lock is released when it ends", List.of()),
                 row("a node that lost the lock before its promotion finished abandons it",
                         Situation.of().leader("n2").member("n2", "primary", 900).runningReplicaOf(null, 1000).running(new Promote()),
                         "lost the leader lock before the promotion finished", List.of(CancelAction.class, Demote.class)),
