@@ -47,6 +47,20 @@ public final class Bench {
             }
             fp = s.idleFootprint(IDLE_WINDOW);
         }
+        // synchronous mode on two members: after a failover or a switchover no standby is left to confirm a commit
+        try (LocalCluster cluster = new LocalCluster(2, "    ttl: " + ttl + "\n    loop_wait: " + loop + "\n    retry_timeout: " + retry
+                + "\n    synchronous_mode: true")) {
+            Runtime.getRuntime().addShutdownHook(new Thread(cluster::close));
+            cluster.startAll();
+            Scenarios s = new Scenarios(cluster);
+            s.awaitHealthy();
+            for (int i = 1; i <= runs; i++) {
+                add(results, "(g) synchronous mode, 2 members: promotion -> a write acknowledged on the new primary", s.syncFailoverWrite());
+                add(results, "(g) synchronous mode, 2 members: switchover launch -> a write acknowledged on the new primary",
+                        s.syncSwitchoverWrite());
+            }
+            System.out.printf("synchronous mode done%n");
+        }
         // Patroni's idle figure is at its defaults: measure ours there too
         Scenarios.Footprint fpDefaults;
         try (LocalCluster cluster = new LocalCluster(3, "    ttl: 30\n    loop_wait: 10\n    retry_timeout: 10")) {

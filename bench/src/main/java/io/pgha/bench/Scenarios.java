@@ -86,6 +86,54 @@ final class Scenarios {
         }
     }
 
+    /**
+     * Synchronous mode, two members: kill -9 of the primary; from the moment the standby is
+     * promoted (pg_is_in_recovery() turns false) until a write on it is acknowledged — with no
+     * standby left, a non-strict new primary must stop waiting for one.
+     */
+    Duration syncFailoverWrite() throws SQLException {
+        awaitHealthy();
+        try (WriteProbe probe = new WriteProbe(cluster, 50).start()) {
+            Node old = leader();
+            Node next = cluster.nodes().stream().filter(n -> n != old).findFirst().orElseThrow();
+            Waits.until(next.name + " published as the synchronous standby", () -> cluster.get(next, "/sync") == 200,
+                    Duration.ofSeconds(30), 20);
+            Waits.until("a write on the primary", () -> probe.lastWriteOn(old.name).isPresent(), Duration.ofSeconds(10), 20);
+            try (Connection c = cluster.sql(next.pgPort); Statement st = c.createStatement()) {
+                cluster.crash(old);
+                long[] promoted = {0};
+                Waits.until(next.name + " promoted", () -> {
+                    try (ResultSet rs = st.executeQuery("SELECT pg_is_in_recovery()")) {
+                        rs.next();
+                        if (!rs.getBoolean(1)) {
+                            promoted[0] = System.nanoTime();
+                        }
+                        return promoted[0] != 0;
+                    } catch (SQLException e) {
+                        throw new IllegalStateException("lost the connection to " + next.name, e);
+                    }
+                }, Duration.ofSeconds(60), 5);
+                long p = promoted[0];
+                Waits.until("an acknowledged write on the new primary", () -> probe.firstWriteOn(next.name, p).isPresent(),
+                        Duration.ofSeconds(60), 10);
+                Duration d = Duration.ofNanos(probe.firstWriteOn(next.name, p).get().atNanos() - p);
+                cluster.start(old);
+                awaitHealthy();
+                return d;
+            }
+        }
+    }
+
+    /** Synchronous mode, two members: a switchover, from its launch until a write on the new primary is acknowledged. */
+    Duration syncSwitchoverWrite() throws SQLException {
+        awaitHealthy();
+        Node old = leader();
+        Node next = cluster.nodes().stream().filter(n -> n != old).findFirst().orElseThrow();
+        Waits.until(next.name + " published as the synchronous standby", () -> cluster.get(next, "/sync") == 200,
+                Duration.ofSeconds(30), 20);
+        return switchover().firstWrite();
+    }
+
     /** A switchover: the write gap (last write on the old primary to the first on the new) and launch to both others streaming. */
     record Switchover(Duration writeGap, Duration allStreaming, Duration firstWrite) {
     }

@@ -42,6 +42,8 @@ import java.util.function.LongConsumer;
 public final class FakePostgres implements PostgresController {
     /** Bytes of WAL per record: LSNs are {@code (index + 1) * LSN_STEP}. */
     public static final long LSN_STEP = 128;
+    private boolean failBootstraps;
+    private int bootstrapAttempts;
 
     /** The servers of one test, reachable from each other by connection URL. */
     public static final class Network {
@@ -290,9 +292,30 @@ public final class FakePostgres implements PostgresController {
                 running && inRecovery && streaming, rows, syncNames, Lsn.of(timelineStart), 150000);
     }
 
+    /**
+     * Makes every bootstrap fail (as initdb into an unwritable folder would) while {@code true};
+     * counts the attempts.
+     */
+    public void failBootstraps(boolean fail) {
+        synchronized (lock) {
+            failBootstraps = fail;
+        }
+    }
+
+    /** How many bootstraps were attempted. */
+    public int bootstrapAttempts() {
+        synchronized (lock) {
+            return bootstrapAttempts;
+        }
+    }
+
     @Override
     public CompletionStage<String> bootstrap() {
         synchronized (lock) {
+            bootstrapAttempts++;
+            if (failBootstraps) {
+                return failed("bootstrap: initdb of " + name + " failed (injected)");
+            }
             if (runState != RunState.UNINITIALIZED) {
                 return failed("bootstrap: the data directory of " + name + " is not empty");
             }

@@ -196,4 +196,16 @@ class HaNodeTest {
         // one read and one renewal per 2 s loop
         assertThat(perSecond).isLessThanOrEqualTo(1);
     }
+
+    @Test
+    void aBootstrapThatKeepsFailingIsRetriedOncePerLoopNotInATightLoop() {
+        VirtualCluster c = cluster(1);
+        c.member("n1").postgres().failBootstraps(true);
+        c.start();
+        c.advance(Duration.ofSeconds(20));
+        // loop_wait 2 s: about ten attempts in 20 s, not thousands
+        assertThat(c.member("n1").postgres().bootstrapAttempts()).isBetween(2, 12);
+        c.member("n1").postgres().failBootstraps(false);
+        assertThat(c.runUntil(c::isHealthy, Duration.ofSeconds(30))).isTrue();
+    }
 }

@@ -422,7 +422,25 @@ public final class HaEngine {
         updateRole(pgState, cluster, "cycle");
         emit(new HaEvent.Decision(me, d.reason(), d.describe()));
         ActionContext ctx = new ActionContext(cluster, pgState);
+        if (holdingOff(d, now)) {
+            LOG.debug("{}: {} failed less than loop_wait ago; retrying at the next regular cycle", me, failedLong.getSimpleName());
+            finishCycle(start, d, ctx);
+            return;
+        }
         execute(d.actions(), 0, ctx).whenComplete((v, e) -> lane.execute(() -> finishCycle(start, d, ctx)));
+    }
+
+    /**
+     * Whether the decision would start again, within loop_wait of its failure, a long action that
+     * just failed: a store change its failure path caused (a released initialize key) wakes the loop
+     * at once, which would otherwise retry a failing bootstrap in a tight loop. A demotion is never
+     * held back.
+     */
+    private boolean holdingOff(Decision d, long now) {
+        if (failedLong == null || now - failedLongAt >= config.loopWaitNanos()) {
+            return false;
+        }
+        return d.actions().stream().anyMatch(a -> a.isLong() && a.getClass() == failedLong && !(a instanceof Action.Demote));
     }
 
     private void finishCycle(long start, Decision d, ActionContext ctx) {
@@ -669,6 +687,10 @@ public final class HaEngine {
 
     // ------------------------------------------------------------------ long actions
 
+    /** The kind of long action that failed last, and when (ticker): see {@link #holdingOff}. */
+    private Class<? extends Action> failedLong;
+    private long failedLongAt;
+
     private void startLong(Action a, ActionContext ctx) {
         long now = cfg.ticker().read();
         actionEpoch++;
@@ -695,8 +717,13 @@ public final class HaEngine {
             if (e != null) {
                 cancelPgOp(); // gave up (timeout) or failed: nothing of it may go on in the background
                 actionFailed(a, e);
+                failedLong = a.getClass();
+                failedLongAt = cfg.ticker().read();
             } else {
                 LOG.info("{}: {} done", me, a.describe());
+                if (failedLong == a.getClass()) {
+                    failedLong = null;
+                }
             }
             if (answerWhenDone != null) {
                 answerWhenDone.complete(e == null
