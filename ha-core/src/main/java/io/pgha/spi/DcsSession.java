@@ -30,9 +30,10 @@ import java.util.concurrent.CompletionStage;
  *       network I/O; stages may complete on the store client's own threads.</li>
  *   <li><b>Who keeps the lease alive.</b> The engine does, by calling {@link #renewLeader} (the
  *       leader) or {@link #touchMember} (everyone) once per HA cycle. A session does not refresh
- *       the lease on its own: a node whose loop stopped must lose its keys after {@code ttl}. A store
- *       whose client library keeps sessions alive by itself (ZooKeeper) documents that exception;
- *       the engine's fence covers it.</li>
+ *       the lease on its own: a node whose loop stopped must lose its keys after {@code ttl}. Where
+ *       the client library pings on its own (ZooKeeper), those pings may carry a session across a
+ *       disconnection shorter than its timeout, but the keys still vanish {@code ttl} after the
+ *       last renewal: the session ends itself then.</li>
  * </ul>
  *
  * <p>Observer sessions (no member name) support only {@link #read}, {@link #compareAndSet},

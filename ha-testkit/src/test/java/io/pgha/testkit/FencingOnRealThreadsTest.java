@@ -10,10 +10,8 @@ import io.pgha.internal.engine.ThreadTaskScheduler;
 import io.pgha.spi.ClusterKey;
 import io.pgha.spi.ClusterSnapshot;
 import io.pgha.spi.Dcs;
-import io.pgha.spi.DcsListener;
 import io.pgha.spi.DcsSession;
 import io.pgha.spi.SessionSpec;
-import io.pgha.spi.Subscription;
 import java.time.Duration;
 import java.util.Optional;
 import java.util.concurrent.CompletionStage;
@@ -84,7 +82,7 @@ class FencingOnRealThreadsTest {
         @Override
         public DcsSession open(SessionSpec spec) {
             DcsSession s = delegate.open(spec);
-            return new DcsSession() {
+            return new ForwardingDcsSession(s) {
                 private <T> T gate(java.util.function.Supplier<T> call) {
                     if (blocking) {
                         try {
@@ -94,11 +92,6 @@ class FencingOnRealThreadsTest {
                         }
                     }
                     return call.get();
-                }
-
-                @Override
-                public SessionSpec spec() {
-                    return s.spec();
                 }
 
                 @Override
@@ -139,16 +132,6 @@ class FencingOnRealThreadsTest {
                 @Override
                 public CompletionStage<Void> deleteCluster() {
                     return gate(s::deleteCluster);
-                }
-
-                @Override
-                public Subscription watch(DcsListener listener) {
-                    return s.watch(listener);
-                }
-
-                @Override
-                public void close() {
-                    s.close();
                 }
             };
         }

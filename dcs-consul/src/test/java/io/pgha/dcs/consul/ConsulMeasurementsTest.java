@@ -13,13 +13,13 @@ import io.pgha.dcs.consul.testing.ConsulAgentExtension;
 import io.pgha.dcs.consul.testing.CountingProxy;
 import io.pgha.internal.InternalAccess;
 import io.pgha.internal.engine.ThreadTaskScheduler;
-import io.pgha.spi.ClusterKey;
 import io.pgha.spi.ClusterSnapshot;
 import io.pgha.spi.Dcs;
 import io.pgha.spi.DcsListener;
 import io.pgha.spi.DcsSession;
 import io.pgha.spi.SessionSpec;
 import io.pgha.spi.Subscription;
+import io.pgha.testkit.ForwardingDcsSession;
 import io.pgha.testkit.FakePostgres;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -242,22 +242,7 @@ class ConsulMeasurementsTest {
         @Override
         public DcsSession open(SessionSpec spec) {
             DcsSession s = delegate.open(spec);
-            return new DcsSession() {
-                @Override
-                public SessionSpec spec() {
-                    return s.spec();
-                }
-
-                @Override
-                public Duration leaseGuarantee() {
-                    return s.leaseGuarantee();
-                }
-
-                @Override
-                public CompletionStage<ClusterSnapshot> read() {
-                    return s.read();
-                }
-
+            return new ForwardingDcsSession(s) {
                 @Override
                 public CompletionStage<Boolean> acquireLeader() {
                     return record(s::acquireLeader);
@@ -269,38 +254,8 @@ class ConsulMeasurementsTest {
                 }
 
                 @Override
-                public CompletionStage<Boolean> releaseLeader() {
-                    return s.releaseLeader();
-                }
-
-                @Override
                 public CompletionStage<Void> touchMember(String value) {
                     return record(() -> s.touchMember(value));
-                }
-
-                @Override
-                public CompletionStage<Boolean> compareAndSet(ClusterKey key, String value, long expectedVersion) {
-                    return s.compareAndSet(key, value, expectedVersion);
-                }
-
-                @Override
-                public CompletionStage<Boolean> compareAndDelete(ClusterKey key, long expectedVersion) {
-                    return s.compareAndDelete(key, expectedVersion);
-                }
-
-                @Override
-                public CompletionStage<Void> deleteCluster() {
-                    return s.deleteCluster();
-                }
-
-                @Override
-                public Subscription watch(DcsListener listener) {
-                    return s.watch(listener);
-                }
-
-                @Override
-                public void close() {
-                    s.close();
                 }
             };
         }

@@ -1,13 +1,11 @@
 package io.pgha.dcs.zookeeper;
 
-import io.pgha.spi.ClusterKey;
-import io.pgha.spi.ClusterSnapshot;
 import io.pgha.spi.Dcs;
 import io.pgha.spi.DcsListener;
 import io.pgha.spi.DcsSession;
 import io.pgha.spi.SessionSpec;
 import io.pgha.spi.Subscription;
-import java.time.Duration;
+import io.pgha.testkit.ForwardingDcsSession;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletionStage;
@@ -37,22 +35,7 @@ final class RecordingDcs implements Dcs {
     public DcsSession open(SessionSpec spec) {
         DcsSession s = delegate.open(spec);
         sessions.add(s);
-        return new DcsSession() {
-            @Override
-            public SessionSpec spec() {
-                return s.spec();
-            }
-
-            @Override
-            public Duration leaseGuarantee() {
-                return s.leaseGuarantee();
-            }
-
-            @Override
-            public CompletionStage<ClusterSnapshot> read() {
-                return s.read();
-            }
-
+        return new ForwardingDcsSession(s) {
             @Override
             public CompletionStage<Boolean> acquireLeader() {
                 long sentAt = System.nanoTime();
@@ -74,31 +57,6 @@ final class RecordingDcs implements Dcs {
             }
 
             @Override
-            public CompletionStage<Boolean> releaseLeader() {
-                return s.releaseLeader();
-            }
-
-            @Override
-            public CompletionStage<Void> touchMember(String value) {
-                return s.touchMember(value);
-            }
-
-            @Override
-            public CompletionStage<Boolean> compareAndSet(ClusterKey key, String value, long expectedVersion) {
-                return s.compareAndSet(key, value, expectedVersion);
-            }
-
-            @Override
-            public CompletionStage<Boolean> compareAndDelete(ClusterKey key, long expectedVersion) {
-                return s.compareAndDelete(key, expectedVersion);
-            }
-
-            @Override
-            public CompletionStage<Void> deleteCluster() {
-                return s.deleteCluster();
-            }
-
-            @Override
             public Subscription watch(DcsListener listener) {
                 return s.watch(new DcsListener() {
                     @Override
@@ -112,11 +70,6 @@ final class RecordingDcs implements Dcs {
                         listener.leaseLost(reason);
                     }
                 });
-            }
-
-            @Override
-            public void close() {
-                s.close();
             }
         };
     }
