@@ -41,6 +41,8 @@ final class ClusterWatch implements Subscription {
     private final Calls calls;
     private final DcsListener listener;
     private final String memberPath;
+    /** The session's cache this watch keeps up to date, or null. */
+    private final WatchCache cache;
 
     // guarded by this; listener calls happen under this lock too, so that nothing is delivered after close()
     private boolean closed;
@@ -50,8 +52,9 @@ final class ClusterWatch implements Subscription {
     private long next;
     private int failures;
 
-    ClusterWatch(EtcdSession session, Keys keys, Watch client, Calls calls, DcsListener listener) {
+    ClusterWatch(EtcdSession session, Keys keys, Watch client, Calls calls, DcsListener listener, WatchCache cache) {
         this.session = session;
+        this.cache = cache;
         this.keys = keys;
         this.client = client;
         this.calls = calls;
@@ -112,12 +115,19 @@ final class ClusterWatch implements Subscription {
                 }
                 failures = 0;
                 if (r.isCreatedNotify()) {
-                    if (next == 0) {
+                    boolean resumed = next > 0;
+                    if (!resumed) {
                         next = r.getHeader().getRevision() + 1;
                         report.add(Optional.empty());
                     }
+                    if (cache != null) {
+                        cache.watchStarted(next, resumed);
+                    }
                 } else if (r.isProgressNotify() || r.getEvents().isEmpty()) {
                     next = Math.max(next, r.getHeader().getRevision() + 1);
+                    if (cache != null) {
+                        cache.watched(List.of(), next);
+                    }
                 } else {
                     long lease = session.leaseIdForWatch();
                     for (WatchEvent e : r.getEvents()) {
@@ -134,6 +144,10 @@ final class ClusterWatch implements Subscription {
                                 memberDeleted = true;
                             }
                         }
+                    }
+                    if (cache != null) {
+                        // before the engine hears of the change, so that its next read sees it
+                        cache.watched(r.getEvents(), next);
                     }
                 }
                 for (Optional<String> p : report) {
@@ -172,6 +186,9 @@ final class ClusterWatch implements Subscription {
             generation++; // callbacks of the old watcher are ignored from here on
             old = watcher;
             watcher = null;
+            if (cache != null) {
+                cache.watchBroken(fromNow);
+            }
             if (fromNow) {
                 LOG.warn("the watch on {} lost its position (revision {} was compacted): reading afresh", keys.prefix(), next);
                 next = 0;
@@ -194,6 +211,21 @@ final class ClusterWatch implements Subscription {
             listener.clusterChanged(path);
         } catch (RuntimeException e) {
             LOG.error("a DcsListener threw from clusterChanged", e);
+        }
+    }
+
+    /** Asks etcd for a progress report, which moves the watch (and the cache) to the store's current revision. */
+    void requestProgress() {
+        Watch.Watcher w;
+        synchronized (this) {
+            w = closed ? null : watcher;
+        }
+        if (w != null) {
+            try {
+                w.requestProgress();
+            } catch (RuntimeException e) {
+                LOG.debug("could not ask the watch on {} for progress: {}", keys.prefix(), Failures.describe(e));
+            }
         }
     }
 
@@ -221,6 +253,9 @@ final class ClusterWatch implements Subscription {
             generation++;
             old = watcher;
             watcher = null;
+            if (cache != null) {
+                cache.watchClosed();
+            }
         }
         closeQuietly(old);
         session.watchClosed(this);

@@ -79,13 +79,14 @@ public final class EtcdDcs implements Dcs {
     /** The settings, immutable once built. */
     record Config(List<URI> endpoints, String namespace, Optional<String> user, Optional<String> password,
                   Optional<Path> trustedCa, Optional<Path> clientCertificate, Optional<Path> clientKey,
-                  Duration connectTimeout, Optional<Duration> requestTimeout, Optional<Client> sharedClient) {
+                  Duration connectTimeout, Optional<Duration> requestTimeout, Optional<Client> sharedClient, boolean cachedReads) {
         @Override
         public String toString() {
             // never the password
             return "endpoints=" + (sharedClient.isPresent() ? "<shared client>" : endpoints) + ", namespace=" + namespace
                     + user.map(u -> ", user=" + u).orElse("") + (trustedCa.isPresent() || clientCertificate.isPresent() ? ", tls" : "")
-                    + ", connectTimeout=" + connectTimeout + requestTimeout.map(t -> ", requestTimeout=" + t).orElse("");
+                    + ", connectTimeout=" + connectTimeout + requestTimeout.map(t -> ", requestTimeout=" + t).orElse("")
+                    + (cachedReads ? "" : ", cachedReads=false");
         }
     }
 
@@ -181,7 +182,8 @@ public final class EtcdDcs implements Dcs {
         if (closed) {
             throw new IllegalStateException("this EtcdDcs is closed");
         }
-        EtcdSession s = new EtcdSession(this, spec, new Keys(config.namespace(), spec.scope()), calls, client, attemptTimeout(spec));
+        EtcdSession s = new EtcdSession(this, spec, new Keys(config.namespace(), spec.scope()), calls, client, attemptTimeout(spec),
+                config.cachedReads());
         sessions.add(s);
         if (closed) {
             s.close();
@@ -261,6 +263,7 @@ public final class EtcdDcs implements Dcs {
         private Duration connectTimeout;
         private Duration requestTimeout;
         private Client client;
+        private boolean cachedReads = true;
 
         private Builder() {
         }
@@ -393,6 +396,18 @@ public final class EtcdDcs implements Dcs {
         }
 
         /**
+         * Whether a member session with a watch answers reads, and renewals that change nothing,
+         * from what its watch delivered when that is provably as new as the store (default
+         * {@code true}). An idle member then sends etcd one keep-alive per HA cycle instead of a
+         * read, a keep-alive and a transaction. With {@code false} every read is a range request.
+         * Observer sessions always read from etcd.
+         */
+        public Builder cachedReads(boolean cachedReads) {
+            this.cachedReads = cachedReads;
+            return this;
+        }
+
+        /**
          * Uses a jetcd client the host service already has, instead of building one. Endpoints,
          * credentials, TLS and timeouts are then the client's; closing the {@code EtcdDcs} leaves it
          * open. Requests that a session abandons are not cancelled inside such a client.
@@ -442,7 +457,7 @@ public final class EtcdDcs implements Dcs {
             Config c = new Config(List.copyOf(endpoints), namespace, Optional.ofNullable(user), Optional.ofNullable(password),
                     Optional.ofNullable(trustedCa), Optional.ofNullable(clientCertificate), Optional.ofNullable(clientKey),
                     connectTimeout != null ? connectTimeout : Duration.ofSeconds(2), Optional.ofNullable(requestTimeout),
-                    Optional.ofNullable(client));
+                    Optional.ofNullable(client), cachedReads);
             return new EtcdDcs(c);
         }
     }

@@ -3,7 +3,7 @@ package io.pgha.dcs.etcd;
 import io.etcd.jetcd.ByteSequence;
 import io.etcd.jetcd.Client;
 import io.etcd.jetcd.KeyValue;
-import io.etcd.jetcd.kv.GetResponse;
+import io.etcd.jetcd.Response;
 import io.etcd.jetcd.kv.TxnResponse;
 import io.etcd.jetcd.op.Cmp;
 import io.etcd.jetcd.op.CmpTarget;
@@ -35,6 +35,7 @@ import java.util.concurrent.CompletionStage;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
+import java.util.function.IntFunction;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -48,6 +49,10 @@ import org.slf4j.LoggerFactory;
  * that stream ends quietly through {@code onCompleted} when a lease lapses (jetcd #965, #1383).
  * A keep-alive answered with TTL 0 / "lease not found" means the lease is gone for certain: the
  * listeners hear {@link DcsListener#leaseLost} and the next call grants a new lease.
+ *
+ * <p>A member session with a watch keeps a {@link WatchCache}: its reads, and the renewals that
+ * change nothing, are then answered from what the watch delivered, whenever the cache is provably
+ * as new as the store (see there). An idle member then sends one keep-alive per cycle.
  */
 final class EtcdSession implements DcsSession {
     private static final Logger LOG = LoggerFactory.getLogger(EtcdSession.class);
@@ -63,6 +68,8 @@ final class EtcdSession implements DcsSession {
     private final long ttlSeconds;
     private final Optional<ByteSequence> me;
     private final List<ClusterWatch> watches = new CopyOnWriteArrayList<>();
+    /** Null for an observer, or when the Dcs was built without cached reads. */
+    private final WatchCache cache;
 
     // guarded by this
     private long leaseId;
@@ -74,8 +81,10 @@ final class EtcdSession implements DcsSession {
     private String memberValue;
     private long memberLease;
     private boolean closed;
+    /** The watch that keeps {@link #cache} up to date: the first one opened. */
+    private ClusterWatch cacheFeeder;
 
-    EtcdSession(EtcdDcs dcs, SessionSpec spec, Keys keys, Calls calls, Client client, Duration attempt) {
+    EtcdSession(EtcdDcs dcs, SessionSpec spec, Keys keys, Calls calls, Client client, Duration attempt, boolean cachedReads) {
         this.dcs = dcs;
         this.spec = spec;
         this.keys = keys;
@@ -86,6 +95,8 @@ final class EtcdSession implements DcsSession {
         // so a leader that believes in its lease until start + ttl is never wrong.
         this.ttlSeconds = Math.max(1, (spec.ttl().toMillis() + 999) / 1000);
         this.me = spec.member().map(Keys::utf8);
+        // Only a member keeps a cache: its keep-alive every cycle is what proves the cache current.
+        this.cache = cachedReads && me.isPresent() ? new WatchCache(spec.ttl().toNanos(), System::nanoTime, calls) : null;
     }
 
     @Override
@@ -97,15 +108,51 @@ final class EtcdSession implements DcsSession {
 
     @Override
     public CompletionStage<ClusterSnapshot> read() {
-        return call("read the cluster", b -> calls.attempt(b, Retry.SAFE,
-                        n -> client.getKVClient().get(keys.prefixBytes(), GetOption.builder().isPrefix(true).build()))
-                .thenApply(this::snapshot));
+        if (cache != null) {
+            Optional<WatchCache.View> now = cache.view();
+            synchronized (this) {
+                if (now.isPresent() && !closed) {
+                    return CompletableFuture.completedFuture(snapshot(now.get().revision(), now.get().kvs()));
+                }
+            }
+            return call("read the cluster", b -> cache.caughtUp(this::askForProgress).thenCompose(ok -> {
+                Optional<WatchCache.View> v = ok ? cache.view() : Optional.empty();
+                return v.isPresent() ? CompletableFuture.completedFuture(snapshot(v.get().revision(), v.get().kvs())) : readDirectly(b);
+            }));
+        }
+        return call("read the cluster", this::readDirectly);
     }
 
-    private ClusterSnapshot snapshot(GetResponse r) {
+    /** One range request for the whole prefix; it also (re)fills the cache. */
+    private CompletableFuture<ClusterSnapshot> readDirectly(Budget b) {
+        return send(b, Retry.SAFE, n -> client.getKVClient().get(keys.prefixBytes(), GetOption.builder().isPrefix(true).build()))
+                .thenApply(r -> {
+                    if (cache != null) {
+                        cache.seed(r.getHeader().getRevision(), r.getKvs());
+                    }
+                    return snapshot(r.getHeader().getRevision(), r.getKvs());
+                });
+    }
+
+    /** Whether a read now would be answered from the watch cache (for tests). */
+    boolean readsFromCache() {
+        return cache != null && cache.view().isPresent();
+    }
+
+    private void askForProgress() {
+        ClusterWatch feeder;
+        synchronized (this) {
+            feeder = cacheFeeder;
+        }
+        if (feeder != null) {
+            feeder.requestProgress();
+        }
+    }
+
+    private ClusterSnapshot snapshot(long revision, List<KeyValue> kvs) {
         Map<ClusterKey, DcsEntry> known = new EnumMap<>(ClusterKey.class);
         Map<String, DcsEntry> members = new HashMap<>();
-        for (KeyValue kv : r.getKvs()) {
+        for (KeyValue kv : kvs) {
             Optional<String> path = keys.relative(kv.getKey());
             if (path.isEmpty()) {
                 dcs.warnOnce(keys.prefix() + "<non-UTF-8 key>", "a key under " + keys.prefix()
@@ -135,7 +182,7 @@ final class EtcdSession implements DcsSession {
             }
             dcs.warnOnce(keys.prefix() + p, "ignoring " + keys.prefix() + p + ": not a key of pgha's (Patroni's) layout");
         }
-        return new ClusterSnapshot(r.getHeader().getRevision(), known, members);
+        return new ClusterSnapshot(revision, known, members);
     }
 
     // ================================================================== the leader key
@@ -151,6 +198,7 @@ final class EtcdSession implements DcsSession {
                     .Else(Op.get(leader, GetOption.DEFAULT))
                     .commit()
                     .thenApply(r -> {
+                        answered(r);
                         if (r.isSucceeded()) {
                             confirmedLeader(lease, r.getHeader().getRevision(), Optional.empty());
                             return true;
@@ -178,8 +226,23 @@ final class EtcdSession implements DcsSession {
         return call("renew the leader key", b -> withLease(b, lease -> {
             long known = knownLeaderRevision(lease);
             Optional<String> changed = known == 0 ? status : status.filter(st -> !st.equals(writtenStatus(lease)));
+            if (changed.isEmpty() && known != 0 && stillOursInCache(name, lease, known)) {
+                // The keep-alive just refreshed the lease, and the watch shows the key unchanged
+                // since we wrote it, bound to that lease, as of the keep-alive's revision: the
+                // read-only transaction would prove nothing more.
+                return CompletableFuture.completedFuture(true);
+            }
             return renewRound(b, name, lease, changed, status, known, 0);
         }));
+    }
+
+    private boolean stillOursInCache(ByteSequence name, long lease, long revision) {
+        if (cache == null) {
+            return false;
+        }
+        Optional<KeyValue> kv = cache.get(keys.key(ClusterKey.LEADER)).orElse(Optional.empty());
+        return kv.isPresent() && kv.get().getModRevision() == revision && kv.get().getLease() == lease
+                && kv.get().getValue().equals(name);
     }
 
     /**
@@ -205,7 +268,7 @@ final class EtcdSession implements DcsSession {
             cmp = new Cmp(leader, Cmp.Op.EQUAL, CmpTarget.modRevision(expected));
         }
         status.ifPresent(s -> then.add(Op.put(keys.key(ClusterKey.STATUS), Keys.utf8(s), PutOption.DEFAULT)));
-        return calls.attempt(b, Retry.SAFE, n -> client.getKVClient().txn()
+        return send(b, Retry.SAFE, n -> client.getKVClient().txn()
                         .If(cmp)
                         .Then(then.toArray(new Op[0]))
                         .Else(Op.get(leader, GetOption.DEFAULT))
@@ -245,7 +308,7 @@ final class EtcdSession implements DcsSession {
         List<Op> then = new ArrayList<>();
         then.add(Op.put(leader, name, PutOption.builder().withLeaseId(lease).build()));
         status.ifPresent(s -> then.add(Op.put(keys.key(ClusterKey.STATUS), Keys.utf8(s), PutOption.DEFAULT)));
-        return calls.attempt(b, Retry.SAFE, n -> client.getKVClient().txn()
+        return send(b, Retry.SAFE, n -> client.getKVClient().txn()
                         .If(new Cmp(leader, Cmp.Op.EQUAL, CmpTarget.modRevision(k.getModRevision())))
                         .Then(then.toArray(new Op[0]))
                         .Else(Op.get(leader, GetOption.DEFAULT))
@@ -261,7 +324,7 @@ final class EtcdSession implements DcsSession {
         ByteSequence leader = keys.key(ClusterKey.LEADER);
         // Not repeated after an unknown outcome: a second try would find the key gone and answer
         // "it was not ours", which is wrong.
-        return call("release the leader key", b -> calls.attempt(b, Retry.UNSAFE, n -> client.getKVClient().txn()
+        return call("release the leader key", b -> send(b, Retry.UNSAFE, n -> client.getKVClient().txn()
                         .If(new Cmp(leader, Cmp.Op.EQUAL, CmpTarget.value(name)))
                         .Then(Op.delete(leader, DeleteOption.DEFAULT))
                         .commit())
@@ -286,7 +349,7 @@ final class EtcdSession implements DcsSession {
                     return CompletableFuture.completedFuture(null);
                 }
             }
-            return calls.attempt(b, Retry.SAFE, n -> client.getKVClient().put(key, bytes,
+            return send(b, Retry.SAFE, n -> client.getKVClient().put(key, bytes,
                             PutOption.builder().withLeaseId(lease).build()))
                     .thenApply(r -> {
                         synchronized (this) {
@@ -310,7 +373,7 @@ final class EtcdSession implements DcsSession {
         Cmp cmp = expectedVersion == DcsEntry.ABSENT
                 ? new Cmp(k, Cmp.Op.EQUAL, CmpTarget.createRevision(0))
                 : new Cmp(k, Cmp.Op.EQUAL, CmpTarget.modRevision(expectedVersion));
-        return call("compare-and-set " + key.path(), b -> calls.attempt(b, Retry.UNSAFE, n -> client.getKVClient().txn()
+        return call("compare-and-set " + key.path(), b -> send(b, Retry.UNSAFE, n -> client.getKVClient().txn()
                         .If(cmp)
                         .Then(Op.put(k, Keys.utf8(value), PutOption.DEFAULT))
                         .commit())
@@ -325,7 +388,7 @@ final class EtcdSession implements DcsSession {
             return CompletableFuture.completedFuture(false);
         }
         ByteSequence k = keys.key(key);
-        return call("compare-and-delete " + key.path(), b -> calls.attempt(b, Retry.UNSAFE, n -> client.getKVClient().txn()
+        return call("compare-and-delete " + key.path(), b -> send(b, Retry.UNSAFE, n -> client.getKVClient().txn()
                         .If(new Cmp(k, Cmp.Op.EQUAL, CmpTarget.modRevision(expectedVersion)))
                         .Then(Op.delete(k, DeleteOption.DEFAULT))
                         .commit())
@@ -335,7 +398,7 @@ final class EtcdSession implements DcsSession {
 
     @Override
     public CompletionStage<Void> deleteCluster() {
-        return call("delete the cluster", b -> calls.attempt(b, Retry.SAFE, n -> client.getKVClient()
+        return call("delete the cluster", b -> send(b, Retry.SAFE, n -> client.getKVClient()
                         .delete(keys.prefixBytes(), DeleteOption.builder().isPrefix(true).build()))
                 .thenApply(r -> {
                     synchronized (this) {
@@ -363,7 +426,11 @@ final class EtcdSession implements DcsSession {
             if (closed) {
                 throw new IllegalStateException("the session is closed");
             }
-            w = new ClusterWatch(this, keys, client.getWatchClient(), calls, listener);
+            boolean feeds = cache != null && cacheFeeder == null;
+            w = new ClusterWatch(this, keys, client.getWatchClient(), calls, listener, feeds ? cache : null);
+            if (feeds) {
+                cacheFeeder = w;
+            }
             watches.add(w);
         }
         w.start();
@@ -372,6 +439,11 @@ final class EtcdSession implements DcsSession {
 
     void watchClosed(ClusterWatch w) {
         watches.remove(w);
+        synchronized (this) {
+            if (cacheFeeder == w) {
+                cacheFeeder = null;
+            }
+        }
     }
 
     /** A watched delete of one of our lease's keys: if the lease itself is gone, say so now rather than at the next keep-alive. */
@@ -428,7 +500,7 @@ final class EtcdSession implements DcsSession {
         if (id == 0) {
             return grant(b);
         }
-        return calls.attempt(b, Retry.SAFE, n -> client.getLeaseClient().keepAliveOnce(id))
+        return send(b, Retry.SAFE, n -> client.getLeaseClient().keepAliveOnce(id))
                 .handle((r, e) -> {
                     if (e == null && r.getTTL() > 0) {
                         return CompletableFuture.completedFuture(id);
@@ -456,7 +528,7 @@ final class EtcdSession implements DcsSession {
         }
         // A grant whose answer was lost leaves an unused lease behind; it expires after ttl with no
         // keys, so repeating the request is harmless.
-        calls.attempt(b, Retry.SAFE, n -> client.getLeaseClient().grant(ttlSeconds)).whenComplete((r, e) -> {
+        send(b, Retry.SAFE, n -> client.getLeaseClient().grant(ttlSeconds)).whenComplete((r, e) -> {
             synchronized (this) {
                 granting = null;
                 if (e == null && !closed) {
@@ -542,7 +614,27 @@ final class EtcdSession implements DcsSession {
                 return CompletableFuture.failedFuture(new DcsException("cannot " + what + ": the session is closed"));
             }
         }
-        return calls.call(what, spec.retryTimeout(), attempt, body);
+        CompletableFuture<T> f = calls.call(what, spec.retryTimeout(), attempt, body);
+        if (cache != null) {
+            f.whenComplete((v, e) -> {
+                if (e != null) {
+                    cache.failed();
+                }
+            });
+        }
+        return f;
+    }
+
+    /** Sends one request through {@link Calls#attempt}, noting the store revision its answer carries. */
+    private <R extends Response> CompletableFuture<R> send(Budget b, Retry retry, IntFunction<CompletableFuture<R>> request) {
+        return calls.attempt(b, retry, request).thenApply(this::answered);
+    }
+
+    private <R extends Response> R answered(R r) {
+        if (cache != null) {
+            cache.answered(r.getHeader().getRevision());
+        }
+        return r;
     }
 
     private ByteSequence requireMember() {

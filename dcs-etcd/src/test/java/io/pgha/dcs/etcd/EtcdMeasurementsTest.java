@@ -24,8 +24,6 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.TreeMap;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
 
@@ -138,10 +136,10 @@ class EtcdMeasurementsTest {
                     && pgs.stream().filter(FakePostgres::isStreaming).count() == count - 1);
             // let it settle into the idle rhythm
             await().pollDelay(loopWait.multipliedBy(2)).atMost(loopWait.multipliedBy(3)).until(() -> true);
-            Map<String, Long> before = startedCalls(etcd.metrics(0));
+            Map<String, Long> before = Stages.startedCalls(etcd.metrics(0));
             long start = System.nanoTime();
             await().pollDelay(Duration.ofSeconds(IDLE_SECONDS)).atMost(Duration.ofSeconds(IDLE_SECONDS + 1)).until(() -> true);
-            Map<String, Long> after = startedCalls(etcd.metrics(0));
+            Map<String, Long> after = Stages.startedCalls(etcd.metrics(0));
             double seconds = (System.nanoTime() - start) / 1e9;
             Map<String, Long> delta = new TreeMap<>();
             long total = 0;
@@ -163,18 +161,6 @@ class EtcdMeasurementsTest {
                 }
             }
         }
-    }
-
-    /** etcd's own count of gRPC calls started, by method ({@code grpc_server_started_total}). */
-    private static Map<String, Long> startedCalls(String metrics) {
-        Map<String, Long> m = new TreeMap<>();
-        Matcher x = Pattern.compile("^grpc_server_started_total\\{([^}]*)\\} ([0-9.e+]+)$", Pattern.MULTILINE).matcher(metrics);
-        while (x.find()) {
-            Matcher method = Pattern.compile("grpc_method=\"([^\"]+)\"").matcher(x.group(1));
-            String name = method.find() ? method.group(1) : x.group(1);
-            m.merge(name, (long) Double.parseDouble(x.group(2)), Long::sum);
-        }
-        return m;
     }
 
     private static List<Double> sorted(List<Double> l) {

@@ -3,7 +3,11 @@ package io.pgha.dcs.etcd;
 import io.pgha.spi.DcsListener;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
+import java.util.TreeMap;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutionException;
@@ -53,6 +57,18 @@ final class Stages {
             throw new AssertionError(e);
         }
         throw new AssertionError("the call succeeded");
+    }
+
+    /** etcd's own count of gRPC calls started, by method ({@code grpc_server_started_total}). */
+    static Map<String, Long> startedCalls(String metrics) {
+        Map<String, Long> m = new TreeMap<>();
+        Matcher x = Pattern.compile("^grpc_server_started_total\\{([^}]*)\\} ([0-9.e+]+)$", Pattern.MULTILINE).matcher(metrics);
+        while (x.find()) {
+            Matcher method = Pattern.compile("grpc_method=\"([^\"]+)\"").matcher(x.group(1));
+            String name = method.find() ? method.group(1) : x.group(1);
+            m.merge(name, (long) Double.parseDouble(x.group(2)), Long::sum);
+        }
+        return m;
     }
 
     /** Records every report of a watch. */
