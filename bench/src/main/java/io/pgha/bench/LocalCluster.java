@@ -201,7 +201,8 @@ public final class LocalCluster implements AutoCloseable {
     static final String DEFAULT_AGENT_JVM_OPTIONS =
             "-Xms16m -Xmx64m -XX:+UseSerialGC -Xss512k -XX:TieredStopAtLevel=1 -XX:ReservedCodeCacheSize=24m "
                     + "-XX:MaxMetaspaceSize=64m -XX:CICompilerCount=1 -XX:-UsePerfData -Dio.netty.allocator.numDirectArenas=1 "
-                    + "-Dio.netty.allocator.numHeapArenas=1";
+                    + "-Dio.netty.allocator.numHeapArenas=1 -XX:+UnlockDiagnosticVMOptions -XX:GuaranteedSafepointInterval=0 "
+                    + "-XX:AsyncDeflationInterval=5000";
 
     /** SIGTERM: a graceful stop; waits for the agent to exit. */
     public void stop(Node n) {

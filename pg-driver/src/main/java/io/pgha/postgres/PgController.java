@@ -1721,7 +1721,11 @@ public final class PgController implements PostgresController {
             return this;
         }
 
-        /** How often the postmaster's pid is checked for an unexpected exit; default 100 ms. */
+        /**
+         * How often the postmaster's pid is checked for an unexpected exit; default 250 ms. Each
+         * check is one pread(2), but the wake-up around it costs about 0.15 ms of CPU on a small
+         * VM: at 250 ms that is 0.06 % of a core, and a crash is seen 125 ms after it on average.
+         */
         public Builder crashPollInterval(Duration d) {
             requireUnset(this.crashPollInterval, "crashPollInterval");
             this.crashPollInterval = positive(d, "crashPollInterval");
@@ -1805,7 +1809,7 @@ public final class PgController implements PostgresController {
                     useReplicationSlots == null || useReplicationSlots, Boolean.TRUE.equals(removeDataDirectoryOnRewindFailure),
                     syncDataFiles == null || syncDataFiles,
                     ct, stt, operationTimeout != null ? operationTimeout : Duration.ofHours(1),
-                    crashPollInterval != null ? crashPollInterval : Duration.ofMillis(100), bootstrapRoles);
+                    crashPollInterval != null ? crashPollInterval : Duration.ofMillis(250), bootstrapRoles);
             return new PgController(cfg, bin, uid, gid, listeners);
         }
 
