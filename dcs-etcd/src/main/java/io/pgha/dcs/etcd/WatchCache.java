@@ -136,7 +136,6 @@ final class WatchCache {
 
     /** Seeds the cache from a direct read of the whole prefix at {@code readRevision}, if that is consistent with the watch. */
     synchronized void seed(long readRevision, List<KeyValue> read) {
-        answered(readRevision);
         if (!live || watchNext == 0 || watchNext > readRevision + 1 || (seeded && readRevision <= revision)) {
             // the watch already delivered changes newer than the read (they would be lost), or the
             // cache is already as new

@@ -51,6 +51,7 @@ class WatchCacheTest {
     /** A watch started at revision 11, seeded by a read at revision 10 holding {@code a=1}. */
     private void seeded() {
         cache.watchStarted(11, false);
+        cache.answered(10);
         cache.seed(10, List.of(kv("a", "1", 10)));
     }
 
@@ -66,6 +67,7 @@ class WatchCacheTest {
     void aReadOlderThanWhatTheWatchAlreadyDeliveredDoesNotSeedIt() {
         cache.watchStarted(11, false);
         cache.watched(List.of(put("b", "2", 12)), 13);
+        cache.answered(11);
 
         cache.seed(11, List.of(kv("a", "1", 10)));
 
@@ -75,6 +77,7 @@ class WatchCacheTest {
     @Test
     void eventsAlreadyInTheSeedAreSkippedAndLaterOnesApplied() {
         cache.watchStarted(9, false);
+        cache.answered(10);
         cache.seed(10, List.of(kv("a", "1", 10)));
 
         cache.watched(List.of(delete("a", 10)), 11); // an event the seed already holds the outcome of
