@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The failover benchmark: bench/run.sh [runs=5] [ttl=3] [loop_wait=1] [retry_timeout=1]
+# The failover benchmark: bench/run.sh [runs=5] [ttl=3] [loop_wait=1] [retry_timeout=1]  (runs=0: the idle footprint only)
 # Starts a three-node cluster on real PostgreSQL and etcd, runs every scenario N times, prints a
 # table (min / median / max) with the settings. Leaves nothing running. Best on a quiet machine.
 set -euo pipefail

@@ -45,7 +45,7 @@ public final class Bench {
                 add(results, "(e) graceful stop of the primary's agent -> a write on another member", s.gracefulStop());
                 System.out.printf("run %d/%d done%n", i, runs);
             }
-            fp = s.idleFootprint(IDLE_WINDOW);
+            fp = s.idleFootprint(SETTLE, IDLE_WINDOW);
         }
         // synchronous mode on two members: after a failover or a switchover no standby is left to confirm a commit
         try (LocalCluster cluster = new LocalCluster(2, "    ttl: " + ttl + "\n    loop_wait: " + loop + "\n    retry_timeout: " + retry
@@ -68,7 +68,7 @@ public final class Bench {
             cluster.startAll();
             Scenarios s = new Scenarios(cluster);
             s.awaitHealthy();
-            fpDefaults = s.idleFootprint(IDLE_WINDOW);
+            fpDefaults = s.idleFootprint(SETTLE, IDLE_WINDOW);
         }
         System.out.println();
         System.out.printf("| scenario (ttl %s s, loop_wait %s s, retry_timeout %s s) | min | median | max |%n", ttl, loop, retry);
@@ -79,11 +79,15 @@ public final class Bench {
             System.out.printf(Locale.ROOT, "| %s | %.2f s | %.2f s | %.2f s |%n", name, secs(sorted.get(0)),
                     secs(sorted.get(sorted.size() / 2)), secs(sorted.get(sorted.size() - 1)));
         });
+        System.out.printf("(f) is measured over %d s after %d s of settling, from /proc and etcd's grpc_server_started_total%n",
+                IDLE_WINDOW.toSeconds(), SETTLE.toSeconds());
         footprint("ttl " + ttl + " s, loop_wait " + loop + " s", fp);
         footprint("Patroni's defaults: ttl 30 s, loop_wait 10 s", fpDefaults);
     }
 
     private static final Duration IDLE_WINDOW = Duration.ofSeconds(Long.getLong("pgha.bench.idleSeconds", 60));
+    /** Before the footprint window: start-up compilation and the last scenario's after-effects die down. */
+    private static final Duration SETTLE = Duration.ofSeconds(Long.getLong("pgha.bench.settleSeconds", 60));
 
     private static void footprint(String settings, Scenarios.Footprint fp) {
         System.out.printf(Locale.ROOT, "| (f) idle agent, the leader's process (%s) | RSS %d MiB, heap in use %.1f MiB, %d threads "

@@ -190,7 +190,9 @@ final class Scenarios {
     record Footprint(long rssKib, long heapUsedKib, int threads, double cpuPercent, double dcsRequestsPerSecondPerNode) {
     }
 
-    Footprint idleFootprint(Duration window) throws Exception {
+    Footprint idleFootprint(Duration settle, Duration window) throws Exception {
+        awaitHealthy();
+        Thread.sleep(settle.toMillis());
         awaitHealthy();
         Node n = leader();
         long pid = n.pid();
