@@ -43,7 +43,9 @@ class EtcdWatchCacheTest {
 
     @AfterAll
     static void stopEtcd() {
-        etcd.close();
+        if (etcd != null) {
+            etcd.close();
+        }
     }
 
     private static String scope() {
