@@ -24,9 +24,9 @@ import java.util.stream.Stream;
  * A standalone ZooKeeper server in a process of its own: {@code QuorumPeerMain} from the
  * zookeeper-3.9.3 jar on this test's class path, on a free loopback port, in a temp folder, with
  * the admin server off. Always killed by {@link #close()} (and by a shutdown hook if the test JVM
- * exits first).
+ * exits first). Other modules' tests use it from this module's test-jar.
  */
-final class ZooKeeperProcess implements AutoCloseable {
+public final class ZooKeeperProcess implements AutoCloseable {
     private final Path dir;
     private final int port;
     private final Process process;
@@ -40,7 +40,7 @@ final class ZooKeeperProcess implements AutoCloseable {
         Runtime.getRuntime().addShutdownHook(killer);
     }
 
-    static ZooKeeperProcess start(Map<String, String> extra) throws IOException, InterruptedException {
+    public static ZooKeeperProcess start(Map<String, String> extra) throws IOException, InterruptedException {
         Path dir = Files.createTempDirectory("pgha-zk-process");
         int port = freePort();
         Map<String, String> cfg = new LinkedHashMap<>();
@@ -110,13 +110,13 @@ final class ZooKeeperProcess implements AutoCloseable {
         return out.toString();
     }
 
-    static int freePort() throws IOException {
+    public static int freePort() throws IOException {
         try (ServerSocket s = new ServerSocket(0)) {
             return s.getLocalPort();
         }
     }
 
-    String connectString() {
+    public String connectString() {
         return "127.0.0.1:" + port;
     }
 

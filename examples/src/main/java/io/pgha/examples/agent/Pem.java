@@ -3,13 +3,16 @@ package io.pgha.examples.agent;
 import io.pgha.ConfigurationException;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
+import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.security.GeneralSecurityException;
 import java.security.KeyFactory;
 import java.security.KeyStore;
 import java.security.PrivateKey;
+import java.security.SecureRandom;
 import java.security.cert.Certificate;
 import java.security.cert.CertificateFactory;
 import java.security.spec.PKCS8EncodedKeySpec;
@@ -20,31 +23,24 @@ import javax.net.ssl.KeyManagerFactory;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.TrustManagerFactory;
 
-/** Builds an {@link SSLContext} from Patroni's PEM files (certfile, keyfile in PKCS#8, cafile). */
+/**
+ * Turns Patroni's PEM files (certificate, key in PKCS#8, CA) into what Java clients take: an
+ * {@link SSLContext}, or PKCS#12 store files for clients configured by file (ZooKeeper).
+ */
 final class Pem {
     private Pem() {
     }
 
     static SSLContext serverContext(String setting, Path certfile, Path keyfile, Optional<Path> cafile) {
         try {
-            Collection<? extends Certificate> chain = certificates(setting + ".certfile", certfile);
-            PrivateKey key = privateKey(setting + ".keyfile", keyfile);
             char[] pass = new char[0];
-            KeyStore ks = KeyStore.getInstance("PKCS12");
-            ks.load(null, null);
-            ks.setKeyEntry("pgha", key, pass, chain.toArray(Certificate[]::new));
+            KeyStore ks = keyStore(setting + ".certfile", certfile, setting + ".keyfile", keyfile, pass);
             KeyManagerFactory kmf = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
             kmf.init(ks, pass);
             TrustManagerFactory tmf = null;
             if (cafile.isPresent()) {
-                KeyStore ts = KeyStore.getInstance("PKCS12");
-                ts.load(null, null);
-                int i = 0;
-                for (Certificate c : certificates(setting + ".cafile", cafile.get())) {
-                    ts.setCertificateEntry("ca" + i++, c);
-                }
                 tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
-                tmf.init(ts);
+                tmf.init(trustStore(setting + ".cafile", cafile.get()));
             }
             SSLContext ctx = SSLContext.getInstance("TLS");
             ctx.init(kmf.getKeyManagers(), tmf == null ? null : tmf.getTrustManagers(), null);
@@ -52,6 +48,67 @@ final class Pem {
         } catch (GeneralSecurityException | IOException e) {
             throw new ConfigurationException(setting, "cannot set up TLS: " + e.getMessage());
         }
+    }
+
+    /**
+     * Writes a PKCS#12 store for a client that takes key and trust stores as files (ZooKeeper's),
+     * in a folder only this user can read, removed when the JVM exits. The password is random and
+     * lives only in this process.
+     *
+     * @param certfile with {@code keyfile}: a key store with that certificate chain and key;
+     *                 empty: a trust store with the certificates of {@code cafile}
+     */
+    static StoreFile writeStore(String setting, Optional<Path> certfile, Optional<Path> keyfile, Optional<Path> cafile) {
+        try {
+            char[] pass = randomPassword();
+            KeyStore ks = certfile.isPresent()
+                    ? keyStore(setting + ".cert", certfile.get(), setting + ".key", keyfile.orElseThrow(), pass)
+                    : trustStore(setting + ".cacert", cafile.orElseThrow());
+            Path dir = Files.createTempDirectory("pgha-tls", PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+            Path file = dir.resolve(certfile.isPresent() ? "client.p12" : "trust.p12");
+            try (OutputStream out = Files.newOutputStream(file)) {
+                ks.store(out, pass);
+            }
+            file.toFile().deleteOnExit();
+            dir.toFile().deleteOnExit();
+            return new StoreFile(file, new String(pass));
+        } catch (GeneralSecurityException | IOException e) {
+            throw new ConfigurationException(setting, "cannot set up TLS: " + e.getMessage());
+        }
+    }
+
+    /** A store written by {@link #writeStore}. */
+    record StoreFile(Path path, String password) {
+        @Override
+        public String toString() {
+            return "StoreFile[" + path + "]"; // never the password
+        }
+    }
+
+    private static KeyStore keyStore(String certSetting, Path certfile, String keySetting, Path keyfile, char[] pass)
+            throws GeneralSecurityException, IOException {
+        Collection<? extends Certificate> chain = certificates(certSetting, certfile);
+        PrivateKey key = privateKey(keySetting, keyfile);
+        KeyStore ks = KeyStore.getInstance("PKCS12");
+        ks.load(null, null);
+        ks.setKeyEntry("pgha", key, pass, chain.toArray(Certificate[]::new));
+        return ks;
+    }
+
+    private static KeyStore trustStore(String setting, Path cafile) throws GeneralSecurityException, IOException {
+        KeyStore ts = KeyStore.getInstance("PKCS12");
+        ts.load(null, null);
+        int i = 0;
+        for (Certificate c : certificates(setting, cafile)) {
+            ts.setCertificateEntry("ca" + i++, c);
+        }
+        return ts;
+    }
+
+    private static char[] randomPassword() {
+        byte[] b = new byte[18];
+        new SecureRandom().nextBytes(b);
+        return Base64.getUrlEncoder().withoutPadding().encodeToString(b).toCharArray();
     }
 
     private static Collection<? extends Certificate> certificates(String setting, Path file) throws IOException {

@@ -8,6 +8,7 @@ import io.pgha.internal.config.AgentConfig;
 import io.pgha.internal.config.Secret;
 import io.pgha.spi.Dcs;
 import java.time.Duration;
+import java.util.Optional;
 
 /** Opens the store a configuration names. */
 public final class Stores {
@@ -43,8 +44,20 @@ public final class Stores {
         }
         if (d instanceof AgentConfig.DcsConfig.ZooKeeper z) {
             // Patroni's layout: /<namespace>/<scope>/... from the root of the ensemble.
-            return ZooKeeperDcs.builder().connectString(String.join(",", z.hosts()))
-                    .namespace(c.namespace()).build();
+            ZooKeeperDcs.Builder b = ZooKeeperDcs.builder().connectString(String.join(",", z.hosts())).namespace(c.namespace());
+            if (z.useSsl()) {
+                // ZooKeeper's client reads its stores from files: PKCS#12 copies of the PEM files
+                Pem.StoreFile trust = Pem.writeStore("zookeeper", Optional.empty(), Optional.empty(), z.cacert());
+                b.tls(trust.path(), trust.password());
+                if (z.cert().isPresent()) {
+                    Pem.StoreFile client = Pem.writeStore("zookeeper", z.cert(), z.key(), Optional.empty());
+                    b.tlsClientCertificate(client.path(), client.password());
+                }
+                if (!z.verify()) {
+                    b.clientProperty("zookeeper.ssl.hostnameVerification", "false");
+                }
+            }
+            return b.build();
         }
         throw new IllegalStateException("unknown store " + d.getClass().getSimpleName());
     }

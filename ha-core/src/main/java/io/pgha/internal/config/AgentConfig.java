@@ -48,8 +48,13 @@ public record AgentConfig(String scope, String namespace, String name, Optional<
                     Optional<Path> cert, Optional<Path> key) implements DcsConfig {
         }
 
-        /** {@code zookeeper:}. */
-        record ZooKeeper(List<String> hosts) implements DcsConfig {
+        /**
+         * {@code zookeeper:}. With {@code use_ssl}, {@code cacert} (PEM) verifies the servers and
+         * {@code cert} / {@code key} (PEM, PKCS#8) are the client certificate; {@code verify: false}
+         * turns off host name verification only.
+         */
+        record ZooKeeper(List<String> hosts, boolean useSsl, Optional<Path> cacert, Optional<Path> cert, Optional<Path> key,
+                         boolean verify) implements DcsConfig {
         }
 
         /** {@code consul:}. */
@@ -247,13 +252,7 @@ public record AgentConfig(String scope, String namespace, String name, Optional<
             for (String section : List.of("etcd3", "etcd")) {
                 n.optObject(section).ifPresent(e -> found.add(etcd(e)));
             }
-            n.optObject("zookeeper").ifPresent(z -> {
-                List<String> hosts = z.stringList("hosts");
-                if (hosts.isEmpty()) {
-                    throw new ConfigurationException(z.key("hosts"), "is required");
-                }
-                found.add(new DcsConfig.ZooKeeper(hosts));
-            });
+            n.optObject("zookeeper").ifPresent(z -> found.add(zookeeper(z)));
             n.optObject("consul").ifPresent(c -> found.add(consul(c)));
             if (found.size() > 1) {
                 throw new ConfigurationException("etcd3", "more than one store is configured; keep exactly one of etcd3, etcd, zookeeper, consul");
@@ -294,6 +293,32 @@ public record AgentConfig(String scope, String namespace, String name, Optional<
             }
             return new DcsConfig.Etcd(endpoints, user, pw, e.optString("cacert").map(Path::of), e.optString("cert").map(Path::of),
                     e.optString("key").map(Path::of));
+        }
+
+        private DcsConfig zookeeper(YamlNode z) {
+            List<String> hosts = z.stringList("hosts");
+            if (hosts.isEmpty()) {
+                throw new ConfigurationException(z.key("hosts"), "is required");
+            }
+            boolean ssl = z.optBool("use_ssl").orElse(false);
+            Optional<Path> cacert = z.optString("cacert").map(Path::of);
+            Optional<Path> cert = z.optString("cert").map(Path::of);
+            Optional<Path> key = z.optString("key").map(Path::of);
+            boolean verify = z.optBool("verify").orElse(true);
+            if (z.optSecret("key_password").isPresent()) {
+                throw new ConfigurationException(z.key("key_password"), "encrypted keys are not supported; give an unencrypted "
+                        + "PKCS#8 key ('openssl pkcs8 -topk8 -nocrypt') readable only by the agent's user");
+            }
+            if (!ssl && (cacert.isPresent() || cert.isPresent() || key.isPresent())) {
+                throw new ConfigurationException(z.key("use_ssl"), "must be true when cacert, cert or key is set");
+            }
+            if (ssl && cacert.isEmpty()) {
+                throw new ConfigurationException(z.key("cacert"), "is required with use_ssl (the CA that signed the servers' certificates)");
+            }
+            if (cert.isPresent() != key.isPresent()) {
+                throw new ConfigurationException(z.key(cert.isPresent() ? "key" : "cert"), "cert and key go together");
+            }
+            return new DcsConfig.ZooKeeper(hosts, ssl, cacert, cert, key, verify);
         }
 
         private DcsConfig consul(YamlNode c) {
