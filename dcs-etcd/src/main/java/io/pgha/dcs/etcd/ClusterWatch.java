@@ -254,7 +254,7 @@ final class ClusterWatch implements Subscription {
             old = watcher;
             watcher = null;
             if (cache != null) {
-                cache.watchClosed();
+                cache.watchBroken(true);
             }
         }
         closeQuietly(old);

@@ -109,15 +109,15 @@ final class EtcdSession implements DcsSession {
     @Override
     public CompletionStage<ClusterSnapshot> read() {
         if (cache != null) {
-            Optional<WatchCache.View> now = cache.view();
+            Optional<ClusterSnapshot> now = cachedSnapshot();
             synchronized (this) {
                 if (now.isPresent() && !closed) {
-                    return CompletableFuture.completedFuture(snapshot(now.get().revision(), now.get().kvs()));
+                    return CompletableFuture.completedFuture(now.get());
                 }
             }
             return call("read the cluster", b -> cache.caughtUp(this::askForProgress).thenCompose(ok -> {
-                Optional<WatchCache.View> v = ok ? cache.view() : Optional.empty();
-                return v.isPresent() ? CompletableFuture.completedFuture(snapshot(v.get().revision(), v.get().kvs())) : readDirectly(b);
+                Optional<ClusterSnapshot> v = ok ? cachedSnapshot() : Optional.empty();
+                return v.isPresent() ? CompletableFuture.completedFuture(v.get()) : readDirectly(b);
             }));
         }
         return call("read the cluster", this::readDirectly);
@@ -134,12 +134,17 @@ final class EtcdSession implements DcsSession {
                 });
     }
 
+    private Optional<ClusterSnapshot> cachedSnapshot() {
+        return cache.view().map(v -> snapshot(v.revision(), v.kvs()));
+    }
+
     /** Whether a read now would be answered from the watch cache (for tests). */
     boolean readsFromCache() {
         return cache != null && cache.view().isPresent();
     }
 
-    private void askForProgress() {
+    /** Asks the cache's watch for a progress report (package-private for tests). */
+    void askForProgress() {
         ClusterWatch feeder;
         synchronized (this) {
             feeder = cacheFeeder;

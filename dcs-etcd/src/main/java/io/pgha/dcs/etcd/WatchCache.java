@@ -194,11 +194,6 @@ final class WatchCache {
         failWaiters();
     }
 
-    /** The watch is closed for good. */
-    synchronized void watchClosed() {
-        watchBroken(true);
-    }
-
     private void wakeWaiters() {
         for (Iterator<Waiter> it = waiters.iterator(); it.hasNext(); ) {
             Waiter w = it.next();

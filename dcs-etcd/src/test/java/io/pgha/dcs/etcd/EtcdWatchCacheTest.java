@@ -107,6 +107,9 @@ class EtcdWatchCacheTest {
 
             assertThat(get(b.compareAndSet(ClusterKey.CONFIG, "{\"ttl\":20}", DcsEntry.ABSENT))).isTrue();
             await().atMost(AWAIT).until(() -> heard.heard(ClusterKey.CONFIG.path()));
+            // the leader's next cycle (its keep-alive keeps the cache's proof fresh however slow this machine is)
+            assertThat(get(a.renewLeader(Optional.of(STATUS)))).isTrue();
+            await().atMost(AWAIT).until(a::readsFromCache);
 
             assertThat(get(a.read()).get(ClusterKey.CONFIG).map(DcsEntry::value)).contains("{\"ttl\":20}");
             assertThat(calls("Range") - ranges).as("range requests").isZero();
@@ -150,6 +153,10 @@ class EtcdWatchCacheTest {
                 // another cluster's write moves the store's revision without an event under our prefix
                 get(other.getKVClient().put(bytes("/service/someone-else/config"), bytes("{\"v\":" + i + "}")));
                 assertThat(get(a.renewLeader(Optional.of(STATUS)))).isTrue();
+                assertThat(a.readsFromCache()).as("behind the keep-alive's revision").isFalse();
+                // what a read that finds the cache behind does first; only the progress report can catch it up
+                a.askForProgress();
+                await().atMost(AWAIT).until(a::readsFromCache);
                 assertThat(get(a.read()).leaderName()).contains("a");
             }
 

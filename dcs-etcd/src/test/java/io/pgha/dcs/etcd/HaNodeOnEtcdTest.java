@@ -12,6 +12,7 @@ import io.pgha.internal.InternalAccess;
 import io.pgha.internal.engine.ThreadTaskScheduler;
 import io.pgha.spi.DcsSession;
 import io.pgha.spi.SessionSpec;
+import io.pgha.testkit.Closer;
 import io.pgha.testkit.FakePostgres;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -31,7 +32,7 @@ class HaNodeOnEtcdTest {
     private static final Duration RETRY = Duration.ofSeconds(1);
     private static final String SCOPE = "ha-it";
 
-    private final List<AutoCloseable> toClose = new ArrayList<>();
+    private final Closer closer = new Closer();
 
     /** One node: its store connection, its fake PostgreSQL and the node itself. */
     record Node(String name, EtcdDcs dcs, FakePostgres pg, HaNode node) {
@@ -45,26 +46,15 @@ class HaNodeOnEtcdTest {
     }
 
     @AfterEach
-    void closeAll() {
-        for (int i = toClose.size() - 1; i >= 0; i--) {
-            try {
-                toClose.get(i).close();
-            } catch (Exception e) {
-                // keep closing the rest
-            }
-        }
-    }
-
-    private <T extends AutoCloseable> T closeLater(T c) {
-        toClose.add(c);
-        return c;
+    void closeAll() throws Exception {
+        closer.close();
     }
 
     private Node start(String name, String endpoint, FakePostgres.Network network) {
-        ThreadTaskScheduler proc = closeLater(new ThreadTaskScheduler("pg-" + name));
+        ThreadTaskScheduler proc = closer.add(new ThreadTaskScheduler("pg-" + name));
         FakePostgres pg = new FakePostgres(name, network, Ticker.system(), proc, new FakePostgres.Timings());
-        EtcdDcs dcs = closeLater(EtcdDcs.builder().endpoints(endpoint).build());
-        HaNode node = closeLater(HaNode.builder().name(name).scope(SCOPE).dcs(dcs).postgres(pg)
+        EtcdDcs dcs = closer.add(EtcdDcs.builder().endpoints(endpoint).build());
+        HaNode node = closer.add(HaNode.builder().name(name).scope(SCOPE).dcs(dcs).postgres(pg)
                 .ttl(TTL).loopWait(LOOP_WAIT).retryTimeout(RETRY).build());
         node.start();
         return new Node(name, dcs, pg, node);
@@ -72,7 +62,7 @@ class HaNodeOnEtcdTest {
 
     @Test
     void threeNodesElectALeaderAndAnotherTakesOverAfterTheTtlWhenTheLeaderDies() {
-        EtcdCluster etcd = closeLater(EtcdCluster.single());
+        EtcdCluster etcd = closer.add(EtcdCluster.single());
         Warmup.once(etcd.clientUrl());
         FakePostgres.Network network = new FakePostgres.Network(7);
         List<Node> nodes = new ArrayList<>();

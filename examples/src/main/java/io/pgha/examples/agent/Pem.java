@@ -51,21 +51,28 @@ final class Pem {
     }
 
     /**
-     * Writes a PKCS#12 store for a client that takes key and trust stores as files (ZooKeeper's),
-     * in a folder only this user can read, removed when the JVM exits. The password is random and
-     * lives only in this process.
-     *
-     * @param certfile with {@code keyfile}: a key store with that certificate chain and key;
-     *                 empty: a trust store with the certificates of {@code cafile}
+     * Writes a PKCS#12 key store with the certificate chain of {@code certfile} and the key of
+     * {@code keyfile}, for a client that takes its stores as files (ZooKeeper's); see {@link #write}.
      */
-    static StoreFile writeStore(String setting, Optional<Path> certfile, Optional<Path> keyfile, Optional<Path> cafile) {
+    static StoreFile writeKeyStore(String setting, Path certfile, Path keyfile) {
+        char[] pass = randomPassword();
+        return write(setting, "client.p12", pass, () -> keyStore(setting + ".cert", certfile, setting + ".key", keyfile, pass));
+    }
+
+    /** Writes a PKCS#12 trust store with the certificates of {@code cafile}; see {@link #write}. */
+    static StoreFile writeTrustStore(String setting, Path cafile) {
+        return write(setting, "trust.p12", randomPassword(), () -> trustStore(setting + ".cacert", cafile));
+    }
+
+    /**
+     * Writes the store into a folder only this user can read, removed when the JVM exits. The
+     * password is random and lives only in this process.
+     */
+    private static StoreFile write(String setting, String name, char[] pass, StoreMaker make) {
         try {
-            char[] pass = randomPassword();
-            KeyStore ks = certfile.isPresent()
-                    ? keyStore(setting + ".cert", certfile.get(), setting + ".key", keyfile.orElseThrow(), pass)
-                    : trustStore(setting + ".cacert", cafile.orElseThrow());
+            KeyStore ks = make.make();
             Path dir = Files.createTempDirectory("pgha-tls", PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
-            Path file = dir.resolve(certfile.isPresent() ? "client.p12" : "trust.p12");
+            Path file = dir.resolve(name);
             try (OutputStream out = Files.newOutputStream(file)) {
                 ks.store(out, pass);
             }
@@ -77,7 +84,11 @@ final class Pem {
         }
     }
 
-    /** A store written by {@link #writeStore}. */
+    private interface StoreMaker {
+        KeyStore make() throws GeneralSecurityException, IOException;
+    }
+
+    /** A store written by {@link #writeKeyStore} or {@link #writeTrustStore}. */
     record StoreFile(Path path, String password) {
         @Override
         public String toString() {

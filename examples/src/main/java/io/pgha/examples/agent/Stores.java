@@ -8,7 +8,6 @@ import io.pgha.internal.config.AgentConfig;
 import io.pgha.internal.config.Secret;
 import io.pgha.spi.Dcs;
 import java.time.Duration;
-import java.util.Optional;
 
 /** Opens the store a configuration names. */
 public final class Stores {
@@ -47,10 +46,10 @@ public final class Stores {
             ZooKeeperDcs.Builder b = ZooKeeperDcs.builder().connectString(String.join(",", z.hosts())).namespace(c.namespace());
             if (z.useSsl()) {
                 // ZooKeeper's client reads its stores from files: PKCS#12 copies of the PEM files
-                Pem.StoreFile trust = Pem.writeStore("zookeeper", Optional.empty(), Optional.empty(), z.cacert());
+                Pem.StoreFile trust = Pem.writeTrustStore("zookeeper", z.cacert().orElseThrow());
                 b.tls(trust.path(), trust.password());
                 if (z.cert().isPresent()) {
-                    Pem.StoreFile client = Pem.writeStore("zookeeper", z.cert(), z.key(), Optional.empty());
+                    Pem.StoreFile client = Pem.writeKeyStore("zookeeper", z.cert().get(), z.key().orElseThrow());
                     b.tlsClientCertificate(client.path(), client.password());
                 }
                 if (!z.verify()) {
