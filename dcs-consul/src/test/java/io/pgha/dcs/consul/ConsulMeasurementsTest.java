@@ -20,6 +20,7 @@ import io.pgha.spi.DcsSession;
 import io.pgha.spi.SessionSpec;
 import io.pgha.spi.Subscription;
 import io.pgha.testkit.ForwardingDcsSession;
+import io.pgha.testkit.Closer;
 import io.pgha.testkit.FakePostgres;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -49,35 +50,24 @@ import org.junit.jupiter.api.extension.ExtendWith;
 @ExtendWith(ConsulAgentExtension.class)
 @EnabledIfSystemProperty(named = "pgha.consul.measure", matches = "true")
 class ConsulMeasurementsTest {
-    private final List<AutoCloseable> toClose = new ArrayList<>();
+    private final Closer closer = new Closer();
 
     @AfterEach
-    void closeAll() {
-        for (int i = toClose.size() - 1; i >= 0; i--) {
-            try {
-                toClose.get(i).close();
-            } catch (Exception e) {
-                // keep closing the rest
-            }
-        }
-    }
-
-    private <T extends AutoCloseable> T closeLater(T c) {
-        toClose.add(c);
-        return c;
+    void closeAll() throws Exception {
+        closer.close();
     }
 
     @Test
     void timeFromADestroyedSessionToAnotherMembersWakeUp(ConsulAgent consul) {
-        ConsulDcs dcs = closeLater(ConsulDcs.builder().url(consul.url()).minSessionTtl(Duration.ofSeconds(1)).build());
+        ConsulDcs dcs = closer.add(ConsulDcs.builder().url(consul.url()).minSessionTtl(Duration.ofSeconds(1)).build());
         List<Long> micros = new ArrayList<>();
         for (int run = 0; run < 15; run++) {
             String scope = "m1-" + run + "-" + Long.toHexString(System.nanoTime() & 0xFFFFF);
-            DcsSession a = closeLater(dcs.open(SessionSpec.member(scope, "a", Duration.ofSeconds(10), Duration.ofSeconds(2))));
-            DcsSession b = closeLater(dcs.open(SessionSpec.member(scope, "b", Duration.ofSeconds(10), Duration.ofSeconds(2))));
+            DcsSession a = closer.add(dcs.open(SessionSpec.member(scope, "a", Duration.ofSeconds(10), Duration.ofSeconds(2))));
+            DcsSession b = closer.add(dcs.open(SessionSpec.member(scope, "b", Duration.ofSeconds(10), Duration.ofSeconds(2))));
             AtomicLong heardAt = new AtomicLong();
             AtomicLong reports = new AtomicLong();
-            Subscription sub = closeLater(b.watch(new DcsListener() {
+            Subscription sub = closer.add(b.watch(new DcsListener() {
                 @Override
                 public void clusterChanged(Optional<String> path) {
                     reports.incrementAndGet();
@@ -109,21 +99,21 @@ class ConsulMeasurementsTest {
         Duration ttl = Duration.ofSeconds(4);
         int runs = 10;
         List<Run> all = new ArrayList<>();
-        ThreadTaskScheduler pgThread = closeLater(new ThreadTaskScheduler("fake-postgres"));
+        ThreadTaskScheduler pgThread = closer.add(new ThreadTaskScheduler("fake-postgres"));
         for (int i = 0; i < runs; i++) {
             String scope = "m2-" + i + "-" + Long.toHexString(System.nanoTime() & 0xFFFFF);
-            RecordingDcs dcs = new RecordingDcs(closeLater(ConsulDcs.builder().url(consul.url()).minSessionTtl(Duration.ofSeconds(1)).build()));
+            RecordingDcs dcs = new RecordingDcs(closer.add(ConsulDcs.builder().url(consul.url()).minSessionTtl(Duration.ofSeconds(1)).build()));
             FakePostgres pg = new FakePostgres("n1", new FakePostgres.Network(i), Ticker.system(), pgThread, new FakePostgres.Timings());
-            HaNode node = closeLater(HaNode.builder().name("n1").scope(scope).dcs(dcs).postgres(pg)
+            HaNode node = closer.add(HaNode.builder().name("n1").scope(scope).dcs(dcs).postgres(pg)
                     .ttl(ttl).loopWait(Duration.ofMillis(500)).retryTimeout(Duration.ofMillis(700)).build());
             node.start();
             all.add(new Run(scope, dcs, pg, node, new AtomicLong()));
         }
         await().atMost(Duration.ofSeconds(30)).until(() -> all.stream().allMatch(r -> r.node.status().role() == Role.PRIMARY));
-        ConsulDcs observerDcs = closeLater(ConsulDcs.builder().url(consul.url()).build());
+        ConsulDcs observerDcs = closer.add(ConsulDcs.builder().url(consul.url()).build());
         for (Run r : all) {
-            DcsSession o = closeLater(observerDcs.open(SessionSpec.observer(r.scope, Duration.ofSeconds(2))));
-            closeLater(o.watch(new DcsListener() {
+            DcsSession o = closer.add(observerDcs.open(SessionSpec.observer(r.scope, Duration.ofSeconds(2))));
+            closer.add(o.watch(new DcsListener() {
                 @Override
                 public void clusterChanged(Optional<String> path) {
                     if (path.isPresent() && path.get().equals("leader") && r.goneAt.get() == 0) {
@@ -163,15 +153,15 @@ class ConsulMeasurementsTest {
         Duration ttl = Duration.ofSeconds(30);
         Duration loopWait = Duration.ofSeconds(5);
         String scope = "m4-" + Long.toHexString(System.nanoTime() & 0xFFFFF);
-        ThreadTaskScheduler pgThread = closeLater(new ThreadTaskScheduler("fake-postgres"));
+        ThreadTaskScheduler pgThread = closer.add(new ThreadTaskScheduler("fake-postgres"));
         FakePostgres.Network network = new FakePostgres.Network(4);
         List<CountingProxy> proxies = new ArrayList<>();
         List<HaNode> nodes = new ArrayList<>();
         for (String name : List.of("n1", "n2")) {
-            CountingProxy proxy = closeLater(new CountingProxy(consul.url()));
+            CountingProxy proxy = closer.add(new CountingProxy(consul.url()));
             FakePostgres pg = new FakePostgres(name, network, Ticker.system(), pgThread, new FakePostgres.Timings());
-            ConsulDcs dcs = closeLater(ConsulDcs.builder().url(proxy.url()).build());
-            HaNode node = closeLater(HaNode.builder().name(name).scope(scope).dcs(dcs).postgres(pg)
+            ConsulDcs dcs = closer.add(ConsulDcs.builder().url(proxy.url()).build());
+            HaNode node = closer.add(HaNode.builder().name(name).scope(scope).dcs(dcs).postgres(pg)
                     .ttl(ttl).loopWait(loopWait).retryTimeout(loopWait).build());
             node.start();
             proxies.add(proxy);
@@ -193,12 +183,12 @@ class ConsulMeasurementsTest {
     }
 
     private void measureIdle(ConsulAgent consul, Duration ttl, Duration loopWait, Duration retry) throws Exception {
-        CountingProxy proxy = closeLater(new CountingProxy(consul.url()));
+        CountingProxy proxy = closer.add(new CountingProxy(consul.url()));
         String scope = "m3-" + Long.toHexString(System.nanoTime() & 0xFFFFF);
-        ThreadTaskScheduler pgThread = closeLater(new ThreadTaskScheduler("fake-postgres"));
+        ThreadTaskScheduler pgThread = closer.add(new ThreadTaskScheduler("fake-postgres"));
         FakePostgres pg = new FakePostgres("n1", new FakePostgres.Network(3), Ticker.system(), pgThread, new FakePostgres.Timings());
-        ConsulDcs dcs = closeLater(ConsulDcs.builder().url(proxy.url()).build());
-        HaNode node = closeLater(HaNode.builder().name("n1").scope(scope).dcs(dcs).postgres(pg)
+        ConsulDcs dcs = closer.add(ConsulDcs.builder().url(proxy.url()).build());
+        HaNode node = closer.add(HaNode.builder().name("n1").scope(scope).dcs(dcs).postgres(pg)
                 .ttl(ttl).loopWait(loopWait).retryTimeout(retry).build());
         node.start();
         await().atMost(Duration.ofSeconds(30)).until(() -> node.status().role() == Role.PRIMARY && pg.acceptsWrites());

@@ -13,6 +13,7 @@ import io.pgha.internal.InternalAccess;
 import io.pgha.internal.engine.ThreadTaskScheduler;
 import io.pgha.spi.DcsSession;
 import io.pgha.spi.SessionSpec;
+import io.pgha.testkit.Closer;
 import io.pgha.testkit.FakePostgres;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -35,7 +36,7 @@ class HaNodeOnConsulTest {
     private static final Duration RETRY = Duration.ofSeconds(1);
 
     private final String scope = "ha-" + Long.toHexString(System.nanoTime() & 0xFFFFFF);
-    private final List<AutoCloseable> toClose = new ArrayList<>();
+    private final Closer closer = new Closer();
 
     /** One node: its own store connection (as a separate process would have), its fake PostgreSQL, the node. */
     record Node(String name, ConsulDcs dcs, FakePostgres pg, HaNode node) {
@@ -49,14 +50,8 @@ class HaNodeOnConsulTest {
     }
 
     @AfterEach
-    void closeAll() {
-        for (int i = toClose.size() - 1; i >= 0; i--) {
-            try {
-                toClose.get(i).close();
-            } catch (Exception e) {
-                // keep closing the rest
-            }
-        }
+    void closeAll() throws Exception {
+        closer.close();
     }
 
     @Test
@@ -126,18 +121,13 @@ class HaNodeOnConsulTest {
     }
 
     private Node start(String name, ConsulAgent consul, FakePostgres.Network network) {
-        ThreadTaskScheduler proc = closeLater(new ThreadTaskScheduler("pg-" + name));
+        ThreadTaskScheduler proc = closer.add(new ThreadTaskScheduler("pg-" + name));
         FakePostgres pg = new FakePostgres(name, network, Ticker.system(), proc, new FakePostgres.Timings());
-        ConsulDcs dcs = closeLater(ConsulDcs.builder().url(consul.url()).minSessionTtl(Duration.ofSeconds(1)).build());
-        HaNode node = closeLater(HaNode.builder().name(name).scope(scope).dcs(dcs).postgres(pg)
+        ConsulDcs dcs = closer.add(ConsulDcs.builder().url(consul.url()).minSessionTtl(Duration.ofSeconds(1)).build());
+        HaNode node = closer.add(HaNode.builder().name(name).scope(scope).dcs(dcs).postgres(pg)
                 .ttl(TTL).loopWait(LOOP_WAIT).retryTimeout(RETRY).build());
         node.start();
         return new Node(name, dcs, pg, node);
-    }
-
-    private <T extends AutoCloseable> T closeLater(T c) {
-        toClose.add(c);
-        return c;
     }
 
     private static List<Node> primaries(List<Node> nodes) {

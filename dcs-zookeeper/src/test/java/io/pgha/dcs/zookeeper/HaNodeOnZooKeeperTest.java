@@ -9,6 +9,7 @@ import io.pgha.Role;
 import io.pgha.Ticker;
 import io.pgha.internal.InternalAccess;
 import io.pgha.internal.engine.ThreadTaskScheduler;
+import io.pgha.testkit.Closer;
 import io.pgha.testkit.FakePostgres;
 import io.pgha.testkit.FaultProxy;
 import java.nio.charset.StandardCharsets;
@@ -28,20 +29,16 @@ import org.junit.jupiter.api.Test;
 class HaNodeOnZooKeeperTest {
     private final ThreadTaskScheduler pgThread = new ThreadTaskScheduler("fake-postgres");
     private final FakePostgres.Network network = new FakePostgres.Network(7);
-    private final List<AutoCloseable> closeables = new ArrayList<>();
+    private final Closer closer = new Closer();
     private final List<HaEvent> events = new CopyOnWriteArrayList<>();
 
     @AfterEach
     void tearDown() throws Exception {
-        for (int i = closeables.size() - 1; i >= 0; i--) {
-            closeables.get(i).close();
+        try {
+            closer.close();
+        } finally {
+            pgThread.close();
         }
-        pgThread.close();
-    }
-
-    private <T extends AutoCloseable> T closeLater(T c) {
-        closeables.add(c);
-        return c;
     }
 
     private FakePostgres pg(String name) {
@@ -62,19 +59,19 @@ class HaNodeOnZooKeeperTest {
 
     @Test
     void threeNodesElectALeaderAndAnotherTakesOverWhenTheLeaderDiesAbruptly() throws Exception {
-        TestingServer server = closeLater(new TestingServer(true));
+        TestingServer server = closer.add(new TestingServer(true));
         ZkTestSupport.warmUp(server.getConnectString());
-        CuratorFramework raw = closeLater(ZkTestSupport.rawClient(server.getConnectString()));
+        CuratorFramework raw = closer.add(ZkTestSupport.rawClient(server.getConnectString()));
         List<HaNode> nodes = new ArrayList<>();
         List<FakePostgres> pgs = new ArrayList<>();
         List<FaultProxy> links = new ArrayList<>();
         for (int i = 1; i <= 3; i++) {
             FakePostgres pg = pg("n" + i);
             // each node reaches ZooKeeper through a link of its own, which its death silences
-            FaultProxy link = closeLater(FaultProxy.to("127.0.0.1", server.getPort()));
+            FaultProxy link = closer.add(FaultProxy.to("127.0.0.1", server.getPort()));
             links.add(link);
-            ZooKeeperDcs dcs = closeLater(ZooKeeperDcs.builder().connectString(link.address()).build());
-            HaNode node = closeLater(HaNode.builder().name("n" + i).scope("three").dcs(dcs).postgres(pg)
+            ZooKeeperDcs dcs = closer.add(ZooKeeperDcs.builder().connectString(link.address()).build());
+            HaNode node = closer.add(HaNode.builder().name("n" + i).scope("three").dcs(dcs).postgres(pg)
                     .ttl(Duration.ofSeconds(4)).loopWait(Duration.ofSeconds(1)).retryTimeout(Duration.ofSeconds(1))
                     .listener(events::add).build());
             nodes.add(node);
@@ -117,13 +114,13 @@ class HaNodeOnZooKeeperTest {
     void aPrimaryCutOffFromTheQuorumStopsWritesBeforeItsSessionCouldHaveExpired() throws Exception {
         TestingCluster cluster = new TestingCluster(3);
         cluster.start();
-        closeLater(cluster);
+        closer.add(cluster);
         ZkTestSupport.warmUp(cluster.getConnectString());
         Duration ttl = Duration.ofSeconds(6);
         FakePostgres pg = pg("n1");
         pg.setExternalFence(false); // only the engine's own fence may stop the writes here
-        RecordingDcs dcs = closeLater(new RecordingDcs(ZooKeeperDcs.builder().connectString(cluster.getConnectString()).build()));
-        HaNode node = closeLater(HaNode.builder().name("n1").scope("quorum").dcs(dcs).postgres(pg)
+        RecordingDcs dcs = closer.add(new RecordingDcs(ZooKeeperDcs.builder().connectString(cluster.getConnectString()).build()));
+        HaNode node = closer.add(HaNode.builder().name("n1").scope("quorum").dcs(dcs).postgres(pg)
                 .ttl(ttl).loopWait(Duration.ofSeconds(1)).retryTimeout(Duration.ofSeconds(2))
                 .listener(events::add).build());
         node.start();
