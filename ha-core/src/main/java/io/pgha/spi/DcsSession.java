@@ -36,7 +36,8 @@ import java.util.concurrent.CompletionStage;
  *       last renewal: the session ends itself then.</li>
  * </ul>
  *
- * <p>Observer sessions (no member name) support only {@link #read}, {@link #compareAndSet},
+ * <p>Observer sessions (no member name) support only {@link #read}, {@link #readAuthoritative},
+ * {@link #compareAndSet},
  * {@link #compareAndDelete}, {@link #deleteCluster} and {@link #watch}; the lease-bound methods
  * throw {@link IllegalStateException}.
  */
@@ -60,12 +61,46 @@ public interface DcsSession extends AutoCloseable {
      * Reads every key of the cluster as of one point in the store's history (one etcd range
      * request, one ZooKeeper multi-read or a read at one zxid, one recursive Consul request). A read
      * served from a watch-maintained cache is allowed if the cache is never older than the last
-     * change this session was told about through {@link DcsListener#clusterChanged()}.
+     * change this session was told about through {@link DcsListener#clusterChanged()}, nor than this
+     * session's own last successful write (read your writes).
      *
      * <p>Atomicity: one consistent snapshot. Time bound: {@code retry_timeout}.
      * Unreachable: {@link DcsUnreachableException}.
      */
     CompletionStage<ClusterSnapshot> read();
+
+    /**
+     * Reads every key of the cluster from the store itself, never from a cache, as of a moment no
+     * earlier than the call: a linearizable read where the store offers one (an etcd range request,
+     * a ZooKeeper {@code sync} followed by the read, a Consul {@code ?consistent} query). A session
+     * that keeps a cache refills it from this read.
+     *
+     * <p>The engine calls it when its view may be stale: for the first decision after any failed
+     * store call, when a {@link #read()} contradicts what this member itself wrote or holds (the
+     * leader key it just took), when peers report a primary that the read does not show, and when
+     * a read is older than {@link #writeRevision()}. The default calls {@link #read()}, which is
+     * right only for a store whose reads never come from a cache or a lagging replica.
+     *
+     * <p>Atomicity: one consistent snapshot. Time bound: {@code retry_timeout}.
+     * Unreachable: {@link DcsUnreachableException}.
+     */
+    default CompletionStage<ClusterSnapshot> readAuthoritative() {
+        return read();
+    }
+
+    /**
+     * The store position, on the scale of {@link ClusterSnapshot#revision()}, at which this
+     * session's newest successful write took effect: an acquired, rebound or released leader key, a
+     * written member entry or status, a compare-and-set or compare-and-delete that succeeded. A
+     * renewal that wrote nothing does not move it. {@code 0} when the store does not tell (the
+     * default).
+     *
+     * <p>The engine never acts on a snapshot older than this: a {@link #read()} with a smaller
+     * revision is read again with {@link #readAuthoritative()}. Thread-safe; never blocks.
+     */
+    default long writeRevision() {
+        return 0;
+    }
 
     /**
      * Takes the leader lock: atomically creates {@link ClusterKey#LEADER} with this member's name,

@@ -38,6 +38,16 @@ public class ForwardingDcsSession implements DcsSession {
     }
 
     @Override
+    public CompletionStage<ClusterSnapshot> readAuthoritative() {
+        return delegate.readAuthoritative();
+    }
+
+    @Override
+    public long writeRevision() {
+        return delegate.writeRevision();
+    }
+
+    @Override
     public CompletionStage<Boolean> acquireLeader() {
         return delegate.acquireLeader();
     }
