@@ -30,14 +30,29 @@ import java.util.concurrent.CompletionStage;
 import java.util.function.Function;
 
 /**
- * A linearizable {@link Dcs} in memory, with etcd-like leases: a lease expires {@code ttl} after the
- * last refresh <em>received</em>, and takes its keys with it. For the simulator it runs on
- * {@link VirtualTime} with random request latency; for ordinary tests it runs on real time.
+ * A {@link Dcs} in memory, with etcd-like leases: a lease expires {@code ttl} after the last
+ * refresh <em>received</em>, and takes its keys with it. For the simulator it runs on
+ * {@link VirtualTime} with random request latency; for ordinary tests it runs on real time. The
+ * server is linearizable; what a member sees of it can be as stale as a real client's view.
  *
- * <p>Faults: {@link #partition(String)} black-holes one member's requests and watch events (its
- * lease keeps ageing on the server); {@link #setOutage(boolean)} makes the whole store refuse
- * connections, and, like an etcd cluster that lost and regained its leader, extends every lease by a
- * full ttl when it comes back.
+ * <p>Faults, each as a real store and its clients produce them:
+ * <ul>
+ *   <li>{@link #partition(String)}: one member's requests and watch events vanish (its calls time
+ *       out) while its lease keeps ageing on the server;</li>
+ *   <li>{@link #setOutage(boolean)}: the whole store refuses connections; when it comes back every
+ *       lease is extended by a full ttl (an etcd that restarted, or whose cluster regained a
+ *       leader);</li>
+ *   <li>{@link #setFrozen(boolean)}: the whole store stops answering (an etcd under {@code SIGSTOP},
+ *       a stalled disk): requests are held, their callers time out, and when it resumes the held
+ *       requests are applied in order although nobody hears their answers any more (lost replies),
+ *       and every lease whose ttl ran out meanwhile ends at once, so every member races again;</li>
+ *   <li>with {@link Builder#cachedReads(boolean)}, a member session answers {@link DcsSession#read()}
+ *       from a copy its watch keeps, as etcd's watch cache does: the copy lags the store by the
+ *       watch's latency, even behind the member's own writes; {@link #staleReads(String, boolean)}
+ *       makes one member's copy skip changes while claiming their revision, as a watch cache misled
+ *       by an early progress report (etcd#15220) does, until a
+ *       {@link DcsSession#readAuthoritative()} refills it.</li>
+ * </ul>
  */
 public final class InMemoryDcs implements Dcs {
     private final Ticker ticker;
@@ -45,6 +60,7 @@ public final class InMemoryDcs implements Dcs {
     private final Random random;
     private final long minLatency;
     private final long maxLatency;
+    private final boolean cachedReads;
     private final AutoCloseable ownedScheduler;
 
     // server state, guarded by this
@@ -52,8 +68,15 @@ public final class InMemoryDcs implements Dcs {
     private final Map<Long, Lease> leases = new HashMap<>();
     private final List<Watcher> watchers = new ArrayList<>();
     private final Set<String> partitioned = new HashSet<>();
+    private final Set<String> skipping = new HashSet<>();
     private final Set<Watcher> missedWhilePartitioned = new HashSet<>();
+    /** Requests and watch deliveries held while the store is frozen, in arrival order. */
+    private final List<Runnable> heldWhileFrozen = new ArrayList<>();
     private boolean outage;
+    private boolean frozen;
+    /** The request being applied arrived after its caller gave up (see {@link Session#refreshLease}). */
+    private boolean applyingLate;
+    private final Set<String> losingReplies = new HashSet<>();
     private long revision;
     private long nextLeaseId = 1;
     private long requests;
@@ -79,17 +102,27 @@ public final class InMemoryDcs implements Dcs {
         }
     }
 
-    private record Watcher(Session session, DcsListener listener) {
+    private static final class Watcher {
+        final Session session;
+        final DcsListener listener;
+        /** Deliveries to one watcher keep their order, as events on one watch stream do. */
+        long lastDeliveryAt;
+
+        Watcher(Session session, DcsListener listener) {
+            this.session = session;
+            this.listener = listener;
+        }
     }
 
-    private record Change(String scope, Optional<String> path) {
+    /** One change as the watch reports it: the key's new entry (empty: deleted) at {@code revision}. */
+    private record Change(String scope, String path, Optional<Entry> entry, long revision) {
     }
 
     /** Changes not yet announced to watchers; guarded by this. */
     private final List<Change> journal = new ArrayList<>();
 
-    private void record(String scope, String path) {
-        journal.add(new Change(scope, Optional.of(path)));
+    private void record(String scope, String path, Optional<Entry> entry) {
+        journal.add(new Change(scope, path, entry, revision));
     }
 
     private List<Change> drainJournal() {
@@ -111,7 +144,7 @@ public final class InMemoryDcs implements Dcs {
                     }
                 }
             }
-            targets.forEach(w -> deliver(w, c.path(), true));
+            targets.forEach(w -> deliver(w, Optional.of(c), true));
         }
     }
 
@@ -129,6 +162,7 @@ public final class InMemoryDcs implements Dcs {
         this.random = new Random(b.seed);
         this.minLatency = b.minLatency.toNanos();
         this.maxLatency = b.maxLatency.toNanos();
+        this.cachedReads = b.cachedReads;
     }
 
     /** A store on real time with no added latency. */
@@ -147,6 +181,7 @@ public final class InMemoryDcs implements Dcs {
         private long seed = 1;
         private Duration minLatency = Duration.ZERO;
         private Duration maxLatency = Duration.ZERO;
+        private boolean cachedReads;
 
         private Builder() {
         }
@@ -170,6 +205,18 @@ public final class InMemoryDcs implements Dcs {
 
         public Builder seed(long seed) {
             this.seed = seed;
+            return this;
+        }
+
+        /**
+         * Member sessions with a watch answer {@link DcsSession#read()} from the copy their watch
+         * keeps, which lags the store by the watch's latency and does not wait for the session's own
+         * writes: meaner than the {@link DcsSession} contract allows, on purpose, so that a test
+         * shows the engine never acts on a view older than what it wrote. Off by default (the
+         * contract suite runs with it off).
+         */
+        public Builder cachedReads(boolean cachedReads) {
+            this.cachedReads = cachedReads;
             return this;
         }
 
@@ -201,7 +248,7 @@ public final class InMemoryDcs implements Dcs {
         partitioned.add(member);
     }
 
-    /** Reconnects a member; its watches report a change, as a resumed watch would. */
+    /** Reconnects a member; its watches catch up and report a change, as a resumed watch would. */
     public void heal(String member) {
         List<Watcher> notify = new ArrayList<>();
         synchronized (this) {
@@ -234,6 +281,7 @@ public final class InMemoryDcs implements Dcs {
                     }
                 }
                 notify.addAll(watchers);
+                missedWhilePartitioned.removeIf(w -> !partitioned.contains(w.session.member()));
             }
             outage = down;
         }
@@ -242,6 +290,64 @@ public final class InMemoryDcs implements Dcs {
 
     public synchronized boolean isDown() {
         return outage;
+    }
+
+    /**
+     * The whole store stops answering, or resumes. While frozen, requests and watch events are held
+     * and leases do not expire. On resuming, every lease whose ttl ran out ends at once (its keys
+     * go, its owner hears of it), then the held requests are applied in the order they arrived (a
+     * caller that gave up never hears the answer) and the held watch events are delivered.
+     */
+    public void setFrozen(boolean freeze) {
+        List<Runnable> held;
+        synchronized (this) {
+            if (frozen == freeze) {
+                return;
+            }
+            frozen = freeze;
+            if (freeze) {
+                return;
+            }
+            expireDue();
+            held = new ArrayList<>(heldWhileFrozen);
+            heldWhileFrozen.clear();
+        }
+        announce(drainJournal());
+        held.forEach(Runnable::run);
+        synchronized (this) {
+            for (Lease l : leases.values()) {
+                scheduleExpiry(l);
+            }
+        }
+    }
+
+    public synchronized boolean isFrozen() {
+        return frozen;
+    }
+
+    /**
+     * While on, {@code member}'s read cache skips every change its watch delivers, yet moves its
+     * revision past it; when turned off it applies changes again but stays wrong about what it
+     * skipped until its session reads from the store itself. Only with {@link Builder#cachedReads}.
+     */
+    public synchronized void staleReads(String member, boolean on) {
+        if (on) {
+            skipping.add(member);
+        } else {
+            skipping.remove(member);
+        }
+    }
+
+    /**
+     * While on, every other request of {@code member} is applied by the store but its answer is
+     * lost: the caller times out not knowing whether its write happened.
+     */
+    public synchronized void loseReplies(String member, boolean on) {
+        if (on) {
+            losingReplies.add(member);
+        } else {
+            losingReplies.remove(member);
+        }
     }
 
     /** Requests served so far (for footprint figures). */
@@ -271,7 +377,7 @@ public final class InMemoryDcs implements Dcs {
 
     /** Expires due leases (their keys go to the journal). Caller holds the lock. */
     private void expireDue() {
-        if (outage) {
+        if (outage || frozen) {
             return;
         }
         long now = ticker.read();
@@ -288,20 +394,19 @@ public final class InMemoryDcs implements Dcs {
         leases.values().removeIf(l -> !l.alive);
     }
 
-    private boolean deleteLeaseKeys(Lease l) {
-        boolean any = false;
+    private void deleteLeaseKeys(Lease l) {
+        List<String> gone = new ArrayList<>();
         for (Iterator<Map.Entry<String, Entry>> it = scope(l.scope).entrySet().iterator(); it.hasNext(); ) {
             Map.Entry<String, Entry> e = it.next();
             if (e.getValue().lease() == l.id) {
                 it.remove();
-                record(l.scope, e.getKey());
-                any = true;
+                gone.add(e.getKey());
             }
         }
-        if (any) {
+        if (!gone.isEmpty()) {
             revision++;
+            gone.forEach(path -> record(l.scope, path, Optional.empty()));
         }
-        return any;
     }
 
     private void scheduleExpiry(Lease l) {
@@ -314,19 +419,60 @@ public final class InMemoryDcs implements Dcs {
         }, delay);
     }
 
-    private void deliver(Watcher w, Optional<String> path, boolean delay) {
+    /**
+     * Delivers {@code change} (empty: "something may have changed", after a reconnect) to one watcher,
+     * after the watch's latency and never before an earlier delivery to the same watcher.
+     */
+    private void deliver(Watcher w, Optional<Change> change, boolean delay) {
+        long at;
+        synchronized (this) {
+            at = Math.max(ticker.read() + (delay ? latency() : 0), w.lastDeliveryAt);
+            w.lastDeliveryAt = at;
+        }
         server.schedule(() -> {
             synchronized (InMemoryDcs.this) {
                 if (!watchers.contains(w)) {
                     return;
                 }
-                if (outage || partitioned.contains(w.session.member())) {
-                    missedWhilePartitioned.add(w);
+                if (frozen) {
+                    heldWhileFrozen.add(() -> deliver(w, change, false));
                     return;
                 }
+                if (outage || partitioned.contains(w.session.member())) {
+                    // a resumed watch catches up on what it missed: the copy is refilled when it reconnects
+                    missedWhilePartitioned.add(w);
+                    w.session.cacheMissedChanges();
+                    return;
+                }
+                change.ifPresentOrElse(c -> w.session.watched(c), w.session::resync);
             }
-            w.listener.clusterChanged(path);
-        }, delay ? latency() : 0);
+            w.listener.clusterChanged(change.map(Change::path));
+        }, Math.max(0, at - ticker.read()));
+    }
+
+    /** A late request whose lease is gone: it changes nothing and nobody hears of it. */
+    private static final class LateRequest extends RuntimeException {
+        LateRequest() {
+            super(null, null, false, false);
+        }
+    }
+
+    private static ClusterSnapshot snapshotOf(Map<String, Entry> entries, long revision) {
+        Map<ClusterKey, DcsEntry> keys = new EnumMap<>(ClusterKey.class);
+        Map<String, DcsEntry> members = new HashMap<>();
+        for (Map.Entry<String, Entry> e : entries.entrySet()) {
+            String path = e.getKey();
+            DcsEntry v = new DcsEntry(e.getValue().value(), e.getValue().version());
+            if (path.startsWith(ClusterKey.MEMBERS_PREFIX)) {
+                members.put(path.substring(ClusterKey.MEMBERS_PREFIX.length()), v);
+            } else {
+                ClusterKey k = ClusterKey.fromPath(path);
+                if (k != null) {
+                    keys.put(k, v);
+                }
+            }
+        }
+        return new ClusterSnapshot(revision, keys, members);
     }
 
     // ------------------------------------------------------------------ sessions
@@ -336,6 +482,17 @@ public final class InMemoryDcs implements Dcs {
         private long leaseId;
         private boolean closed;
         private final List<Watcher> mine = new ArrayList<>();
+        private volatile long writeRevision;
+
+        // the read cache, guarded by InMemoryDcs.this
+        private Map<String, Entry> cache;
+        /** The copy holds every change up to this revision as the store had it (changes up to it are skipped). */
+        private long seedRevision;
+        /** The revision the copy claims to be at: with skipped changes, more than it really holds. */
+        private long cacheRevision;
+        /** The session's last request was answered, at this time; a silent store is not read from memory. */
+        private boolean answered;
+        private long answeredAt;
 
         Session(SessionSpec spec) {
             this.spec = spec;
@@ -351,55 +508,90 @@ public final class InMemoryDcs implements Dcs {
         }
 
         /**
-         * Sends one request: after half the latency it is applied on the server, after the other
-         * half the answer arrives. A partitioned member's request is lost (it times out); during an
-         * outage the connection is refused.
+         * Sends one request: after half the latency it reaches the server, after the other half the
+         * answer arrives. A partitioned member's request is lost (it times out); during an outage
+         * the connection is refused; while the store is frozen the request waits and is applied when
+         * it resumes, by which time its caller has usually given up.
          */
         private <T> CompletableFuture<T> request(Function<String, T> op) {
             CompletableFuture<T> f = new CompletableFuture<>();
             long timeout = spec.retryTimeout().toNanos();
-            TaskScheduler.Cancellable timer = server.schedule(() -> f.completeExceptionally(
-                    new DcsUnreachableException("in-memory store: no answer within retry_timeout")), timeout);
+            TaskScheduler.Cancellable timer = server.schedule(() -> {
+                if (f.completeExceptionally(new DcsUnreachableException("in-memory store: no answer within retry_timeout"))) {
+                    noteAnswer(false);
+                }
+            }, timeout);
             long there = latency();
             long back = latency();
+            server.schedule(() -> arrive(op, f, timer, back), there);
+            return f;
+        }
+
+        private <T> void arrive(Function<String, T> op, CompletableFuture<T> f, TaskScheduler.Cancellable timer, long back) {
+            T result;
+            synchronized (InMemoryDcs.this) {
+                if (partitioned.contains(member())) {
+                    return;
+                }
+                if (frozen) {
+                    heldWhileFrozen.add(() -> arrive(op, f, timer, back));
+                    return;
+                }
+                if (outage) {
+                    server.schedule(() -> {
+                        timer.cancel();
+                        if (f.completeExceptionally(new DcsUnreachableException("in-memory store: connection refused"))) {
+                            noteAnswer(false);
+                        }
+                    }, back);
+                    return;
+                }
+                requests++;
+                expireDue();
+                applyingLate = f.isDone();
+                try {
+                    result = op.apply(spec.scope());
+                } catch (LateRequest e) {
+                    return; // nobody listens any more
+                } catch (RuntimeException e) {
+                    server.schedule(() -> {
+                        timer.cancel();
+                        f.completeExceptionally(e);
+                    }, back);
+                    return;
+                } finally {
+                    applyingLate = false;
+                }
+            }
+            announce(drainJournal());
+            boolean dropReply;
+            synchronized (InMemoryDcs.this) {
+                dropReply = losingReplies.contains(member()) && random.nextBoolean();
+            }
+            if (dropReply) {
+                return;
+            }
             server.schedule(() -> {
-                T result;
+                boolean lost;
                 synchronized (InMemoryDcs.this) {
-                    if (partitioned.contains(member())) {
-                        return;
-                    }
-                    if (outage) {
-                        server.schedule(() -> {
-                            timer.cancel();
-                            f.completeExceptionally(new DcsUnreachableException("in-memory store: connection refused"));
-                        }, back);
-                        return;
-                    }
-                    requests++;
-                    expireDue();
-                    try {
-                        result = op.apply(spec.scope());
-                    } catch (RuntimeException e) {
-                        server.schedule(() -> {
-                            timer.cancel();
-                            f.completeExceptionally(e);
-                        }, back);
-                        return;
+                    lost = partitioned.contains(member()) || frozen;
+                }
+                if (!lost) {
+                    timer.cancel();
+                    if (f.complete(result)) {
+                        noteAnswer(true);
                     }
                 }
-                announce(drainJournal());
-                server.schedule(() -> {
-                    boolean lost;
-                    synchronized (InMemoryDcs.this) {
-                        lost = partitioned.contains(member());
-                    }
-                    if (!lost) {
-                        timer.cancel();
-                        f.complete(result);
-                    }
-                }, back);
-            }, there);
-            return f;
+            }, back);
+        }
+
+        private void noteAnswer(boolean ok) {
+            synchronized (InMemoryDcs.this) {
+                answered = ok;
+                if (ok) {
+                    answeredAt = ticker.read();
+                }
+            }
         }
 
         private void requireMember() {
@@ -408,10 +600,18 @@ public final class InMemoryDcs implements Dcs {
             }
         }
 
-        /** Refreshes (or creates) this session's lease. Caller holds the lock. */
+        /**
+         * Refreshes (or creates) this session's lease. Caller holds the lock. A request applied after
+         * its caller gave up (held by a frozen store) cannot create a lease: a real client grants a
+         * new lease only in a step of its own, after hearing that the old one is gone, and no step
+         * follows an abandoned request; it carried the old lease's id, which now fails.
+         */
         private Lease refreshLease() {
             long now = ticker.read();
             Lease l = leases.get(leaseId);
+            if ((l == null || !l.alive) && applyingLate) {
+                throw new LateRequest();
+            }
             if (l == null || !l.alive) {
                 l = new Lease(nextLeaseId++, spec.scope(), member(), spec.ttl().toNanos(), now + spec.ttl().toNanos());
                 l.owner = this;
@@ -427,7 +627,7 @@ public final class InMemoryDcs implements Dcs {
         void lostLease(long id, String reason) {
             List<Watcher> ws;
             synchronized (InMemoryDcs.this) {
-                if (id != leaseId || closed || partitioned.contains(member()) || outage) {
+                if (id != leaseId || closed || partitioned.contains(member()) || outage || frozen) {
                     return;
                 }
                 ws = new ArrayList<>(mine);
@@ -437,36 +637,85 @@ public final class InMemoryDcs implements Dcs {
 
         private void put(String scope, String path, String value, long lease) {
             revision++;
-            scope(scope).put(path, new Entry(value, revision, lease));
-            record(scope, path);
+            Entry e = new Entry(value, revision, lease);
+            scope(scope).put(path, e);
+            record(scope, path, Optional.of(e));
+            writeRevision = revision;
         }
 
         private void remove(String scope, String path) {
             if (scope(scope).remove(path) != null) {
                 revision++;
-                record(scope, path);
+                record(scope, path, Optional.empty());
+                writeRevision = revision;
+            }
+        }
+
+        // -------------------------------------------------------------- the read cache
+
+        private boolean caches() {
+            return cachedReads && spec.member().isPresent();
+        }
+
+        /** The watch delivered {@code c}: apply it to the copy (caller holds the lock). */
+        void watched(Change c) {
+            if (cache == null || c.revision() <= seedRevision) {
+                return; // not filled yet, or already in the copy
+            }
+            cacheRevision = Math.max(cacheRevision, c.revision());
+            if (skipping.contains(member())) {
+                return; // misled: the revision moves on, the change is lost
+            }
+            if (c.entry().isPresent()) {
+                cache.put(c.path(), c.entry().get());
+            } else {
+                cache.remove(c.path());
+            }
+        }
+
+        /** The watch missed changes while cut off: the copy says nothing until it is filled again. */
+        void cacheMissedChanges() {
+            cache = null;
+        }
+
+        /** The watch reconnected: refill the copy from the store, as a resumed watch catches up. */
+        void resync() {
+            if (caches() && !mine.isEmpty()) {
+                cache = new TreeMap<>(scope(spec.scope()));
+                seedRevision = revision;
+                cacheRevision = revision;
             }
         }
 
         @Override
         public CompletionStage<ClusterSnapshot> read() {
-            return request(scope -> {
-                Map<ClusterKey, DcsEntry> keys = new EnumMap<>(ClusterKey.class);
-                Map<String, DcsEntry> members = new HashMap<>();
-                for (Map.Entry<String, Entry> e : scope(scope).entrySet()) {
-                    String path = e.getKey();
-                    DcsEntry v = new DcsEntry(e.getValue().value(), e.getValue().version());
-                    if (path.startsWith(ClusterKey.MEMBERS_PREFIX)) {
-                        members.put(path.substring(ClusterKey.MEMBERS_PREFIX.length()), v);
-                    } else {
-                        ClusterKey k = ClusterKey.fromPath(path);
-                        if (k != null) {
-                            keys.put(k, v);
-                        }
+            if (caches()) {
+                synchronized (InMemoryDcs.this) {
+                    boolean fresh = answered && ticker.read() - answeredAt <= spec.ttl().toNanos();
+                    if (cache != null && fresh && !closed) {
+                        return CompletableFuture.completedFuture(snapshotOf(cache, cacheRevision));
                     }
                 }
-                return new ClusterSnapshot(revision, keys, members);
+            }
+            return readAuthoritative();
+        }
+
+        @Override
+        public CompletionStage<ClusterSnapshot> readAuthoritative() {
+            return request(scope -> {
+                Map<String, Entry> now = scope(scope);
+                if (caches() && !mine.isEmpty()) {
+                    cache = new TreeMap<>(now);
+                    seedRevision = revision;
+                    cacheRevision = revision;
+                }
+                return snapshotOf(now, revision);
             });
+        }
+
+        @Override
+        public long writeRevision() {
+            return writeRevision;
         }
 
         @Override
@@ -581,6 +830,9 @@ public final class InMemoryDcs implements Dcs {
                     watchers.remove(w);
                     mine.remove(w);
                     missedWhilePartitioned.remove(w);
+                    if (mine.isEmpty()) {
+                        cache = null;
+                    }
                 }
             };
         }
@@ -595,8 +847,9 @@ public final class InMemoryDcs implements Dcs {
                 watchers.removeAll(mine);
                 missedWhilePartitioned.removeAll(mine);
                 mine.clear();
+                cache = null;
                 Lease l = leases.get(leaseId);
-                if (l != null && l.alive && !partitioned.contains(member()) && !outage) {
+                if (l != null && l.alive && !partitioned.contains(member()) && !outage && !frozen) {
                     l.alive = false;
                     deleteLeaseKeys(l);
                     leases.remove(l.id);

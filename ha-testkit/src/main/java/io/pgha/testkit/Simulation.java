@@ -29,9 +29,10 @@ import java.util.Set;
  * <ol>
  *   <li>never two servers accepting writes at the same virtual instant;</li>
  *   <li>in synchronous mode, no acknowledged commit is missing from the final primary;</li>
- *   <li>after the faults heal, exactly one primary (holding the leader key) within
- *       {@link Config#convergenceBound()}.</li>
+ *   <li>after the faults heal, exactly one primary (holding the leader key) with every other
+ *       member streaming from it, within {@link Config#convergenceBound()}.</li>
  * </ol>
+ * Members read the store through a lagging watch cache (see {@link VirtualCluster.Builder#cachedReads}).
  * The same seed replays the same run exactly; a failure names the seed and the command that replays it.
  */
 public final class Simulation {
@@ -44,8 +45,21 @@ public final class Simulation {
         NODE_PAUSE,
         /** The node cannot reach the store. */
         DCS_PARTITION,
-        /** The whole store is down. */
+        /** The whole store refuses connections; when it is back every lease has been extended by a ttl. */
         DCS_OUTAGE,
+        /**
+         * The whole store stops answering (SIGSTOP): calls time out, the requests are applied late
+         * when it resumes, their answers lost, and every lease whose ttl ran out ends at once.
+         */
+        DCS_FREEZE,
+        /**
+         * The node's read cache skips the changes its watch delivers while claiming their revision
+         * (etcd#15220), and stays wrong about them after the fault until the node reads from the
+         * store itself.
+         */
+        STALE_READS,
+        /** Half of the node's store requests are applied but their answers are lost (the outcome of a write is unknown). */
+        LOST_REPLIES,
         /** Only the postmaster dies; the node's JVM stays. */
         POSTGRES_CRASH,
         /** Promotions take up to twice the ttl. */
@@ -135,7 +149,7 @@ public final class Simulation {
         public String report() {
             StringBuilder sb = new StringBuilder();
             sb.append("simulation seed ").append(config.seed()).append(" FAILED: ").append(violation.orElse("-")).append('\n');
-            sb.append("replay: ").append(replayCommand(config.seed())).append('\n');
+            sb.append("replay: ").append(replayCommand(config)).append('\n');
             sb.append("config: ").append(config).append('\n');
             sb.append("faults: ").append(faults).append('\n');
             sb.append("last events:\n");
@@ -148,6 +162,18 @@ public final class Simulation {
     public static String replayCommand(long seed) {
         return "./mvnw -q -pl ha-testkit -am test -Dsurefire.failIfNoSpecifiedTests=false "
                 + "-Dtest=SimulationTest#replaysOneSeed -Dpgha.sim.seed=" + seed;
+    }
+
+    /** The command that replays a run, with its faults and planted bugs when they are not the seed's defaults. */
+    public static String replayCommand(Config config) {
+        StringBuilder sb = new StringBuilder(replayCommand(config.seed()));
+        if (!config.faults().equals(Config.forSeed(config.seed()).faults())) {
+            sb.append(" -Dpgha.sim.faults=").append(String.join(",", config.faults().stream().map(Enum::name).sorted().toList()));
+        }
+        if (!config.bugs().isEmpty()) {
+            sb.append(" -Dpgha.sim.bugs=").append(String.join(",", config.bugs().stream().map(Enum::name).sorted().toList()));
+        }
+        return sb.toString();
     }
 
     public static Result run(Config config) {
@@ -238,7 +264,9 @@ public final class Simulation {
                 boolean converged = time.runUntil(() -> violation != null || converged(), cfg.convergenceBound());
                 if (violation == null) {
                     if (!converged) {
-                        fail("no single primary within the convergence bound " + cfg.convergenceBound().toMillis() + " ms after the heal");
+                        fail("no single primary with every member streaming from it within the convergence bound "
+                                + cfg.convergenceBound().toMillis() + " ms after the heal: " + cluster.members()
+                                + " (leader key: " + cluster.leaderKey().orElse("none") + ")");
                     } else {
                         convergence = Optional.of(Duration.ofNanos(time.read() - healAt));
                         time.advance(cfg.ttl().multipliedBy(2));
@@ -287,10 +315,9 @@ public final class Simulation {
                 + " (leader key: " + cluster.leaderKey().orElse("none") + ")";
     }
 
-    /** Exactly one writable primary, holding the leader key. */
+    /** Exactly one writable primary, holding the leader key, and every other member streaming from it. */
     private boolean converged() {
-        List<VirtualCluster.Member> w = cluster.writers();
-        return w.size() == 1 && cluster.leaderKey().map(w.get(0).name()::equals).orElse(false);
+        return cluster.isHealthy();
     }
 
     private void fail(String why) {
@@ -374,7 +401,7 @@ public final class Simulation {
                 Optional<String> leader = cluster.leaderKey();
                 target = cluster.members().stream().filter(n -> leader.map(n.name()::equals).orElse(false)).findFirst().orElse(target);
             }
-            String what = kind + " on " + (kind == Fault.DCS_OUTAGE ? "the store" : target.name()) + " for "
+            String what = kind + " on " + (kind == Fault.DCS_OUTAGE || kind == Fault.DCS_FREEZE ? "the store" : target.name()) + " for "
                     + Duration.ofNanos(length).toMillis() + " ms";
             faultLog.add(String.format(Locale.ROOT, "%.3f %s", time.elapsed().toNanos() / 1e9, what));
             note("--- fault: " + what);
@@ -389,6 +416,9 @@ public final class Simulation {
                 case NODE_PAUSE -> target.pause();
                 case DCS_PARTITION -> dcs.partition(target.name());
                 case DCS_OUTAGE -> dcs.setOutage(true);
+                case DCS_FREEZE -> dcs.setFrozen(true);
+                case STALE_READS -> dcs.staleReads(target.name(), true);
+                case LOST_REPLIES -> dcs.loseReplies(target.name(), true);
                 case POSTGRES_CRASH -> target.postgres().crash();
                 case SLOW_PROMOTE -> {
                     target.postgres().timings().minPromote = cfg.ttl().dividedBy(2);
@@ -418,6 +448,12 @@ public final class Simulation {
                 case NODE_PAUSE -> target.resume();
                 case DCS_PARTITION -> dcs.heal(target.name());
                 case DCS_OUTAGE -> dcs.setOutage(false);
+                case DCS_FREEZE -> {
+                    dcs.setFrozen(false);
+                    misleadCachesAfterTheStoreResumed();
+                }
+                case STALE_READS -> dcs.staleReads(target.name(), false);
+                case LOST_REPLIES -> dcs.loseReplies(target.name(), false);
                 case POSTGRES_CRASH, SWITCHOVER -> {
                 }
                 case SLOW_PROMOTE -> {
@@ -426,6 +462,22 @@ public final class Simulation {
                     target.postgres().timings().maxPromote = defaults.maxPromote;
                 }
                 case LOOP_STUCK -> target.setLoopStuck(false);
+            }
+        }
+
+        /**
+         * A watch that catches up on a backlog is where an early progress report misleads a cache
+         * (etcd#15220): right after the store resumes, each member's copy may skip what its watch
+         * delivers for up to a second, which is when the members race for the leader key.
+         */
+        private void misleadCachesAfterTheStoreResumed() {
+            for (VirtualCluster.Member m : cluster.members()) {
+                if (random.nextBoolean()) {
+                    long window = (long) (random.nextDouble() * Duration.ofSeconds(1).toNanos());
+                    note("--- " + m.name() + "'s read cache skips changes for " + Duration.ofNanos(window).toMillis() + " ms");
+                    dcs.staleReads(m.name(), true);
+                    faultOwner.scheduler().schedule(() -> dcs.staleReads(m.name(), false), window);
+                }
             }
         }
 

@@ -50,7 +50,7 @@ public final class VirtualCluster {
         this.network = new FakePostgres.Network(b.seed * 31 + 7);
         this.net = time.owner("net");
         this.dcs = InMemoryDcs.builder().time(time, time.owner("dcs").scheduler()).seed(b.seed * 17 + 3)
-                .latency(b.minLatency, b.maxLatency).build();
+                .latency(b.minLatency, b.maxLatency).cachedReads(b.cachedReads).build();
         for (int i = 1; i <= b.nodes; i++) {
             members.add(new Member("n" + i, b.tags.apply(i)));
         }
@@ -67,6 +67,7 @@ public final class VirtualCluster {
         private String scope = "virtual";
         private Duration minLatency = Duration.ofNanos(200_000);
         private Duration maxLatency = Duration.ofMillis(3);
+        private boolean cachedReads = true;
         private IntFunction<MemberTags> tags = i -> MemberTags.DEFAULT;
         private BiConsumer<Member, HaNode.Builder> configure = (m, b) -> { };
         private BiConsumer<String, HaEvent> events = (m, e) -> { };
@@ -96,6 +97,16 @@ public final class VirtualCluster {
         public Builder dcsLatency(Duration min, Duration max) {
             this.minLatency = min;
             this.maxLatency = max;
+            return this;
+        }
+
+        /**
+         * Whether members read the cluster from a copy their watch keeps, as from etcd's watch
+         * cache: it lags the store, even behind a member's own writes (see
+         * {@link InMemoryDcs.Builder#cachedReads}). On by default.
+         */
+        public Builder cachedReads(boolean cachedReads) {
+            this.cachedReads = cachedReads;
             return this;
         }
 
@@ -214,6 +225,12 @@ public final class VirtualCluster {
             return f;
         }
 
+        /** Whether this member's PostgreSQL is a running replica streaming straight from {@code primary}'s. */
+        public boolean followsStreaming(Member primary) {
+            return pg.isRunningReplica() && pg.isStreaming()
+                    && pg.upstream().map(u -> u.connectionUrl().equals(primary.pg.connectionUrl())).orElse(false);
+        }
+
         /** What this member would answer to a peer's status request. */
         public PeerStatus peerStatus() {
             boolean running = pg.runState() == RunState.RUNNING;
@@ -269,13 +286,13 @@ public final class VirtualCluster {
         return dcs.peek(scope, ClusterKey.LEADER);
     }
 
-    /** One writable primary holding the leader key, every other live member a streaming replica. */
+    /** One writable primary holding the leader key, every other live member a replica streaming from it. */
     public boolean isHealthy() {
         List<Member> w = writers();
         if (w.size() != 1 || !leaderKey().map(w.get(0).name::equals).orElse(false)) {
             return false;
         }
-        return members.stream().filter(m -> m != w.get(0) && !m.dead).allMatch(m -> m.pg.isRunningReplica() && m.pg.isStreaming());
+        return members.stream().filter(m -> m != w.get(0) && !m.dead).allMatch(m -> m.followsStreaming(w.get(0)));
     }
 
     public boolean runUntil(BooleanSupplier condition, Duration limit) {

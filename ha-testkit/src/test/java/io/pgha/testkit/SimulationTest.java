@@ -38,7 +38,19 @@ class SimulationTest {
     void replaysOneSeed() {
         String seed = System.getProperty("pgha.sim.seed");
         Assumptions.assumeTrue(seed != null, "set -Dpgha.sim.seed=N to replay one seed");
-        Simulation.Result r = Simulation.run(Simulation.Config.forSeed(Long.parseLong(seed)));
+        Simulation.Config config = Simulation.Config.forSeed(Long.parseLong(seed));
+        // a run of the planted-bug tests replays with their faults and bug: -Dpgha.sim.faults=A,B -Dpgha.sim.bugs=C
+        String faults = System.getProperty("pgha.sim.faults");
+        if (faults != null) {
+            config = config.withFaults(java.util.Arrays.stream(faults.split(",")).map(Simulation.Fault::valueOf)
+                    .collect(java.util.stream.Collectors.toSet()));
+        }
+        String bugs = System.getProperty("pgha.sim.bugs");
+        if (bugs != null) {
+            config = config.withBugs(java.util.Arrays.stream(bugs.split(",")).map(PlantedBug::valueOf)
+                    .collect(java.util.stream.Collectors.toSet()));
+        }
+        Simulation.Result r = Simulation.run(config);
         System.out.println(r.ok() ? "seed " + seed + " passed; events:\n" + String.join("\n", r.trace()) : r.report());
         assertThat(r.violation()).isEmpty();
     }
@@ -63,6 +75,20 @@ class SimulationTest {
         long caught = results.stream().filter(r -> r.violation().map(v -> v.contains("two servers accept writes")).orElse(false)).count();
         System.out.println("planted NO_FENCING bug caught in " + caught + " of " + results.size() + " seeds");
         assertThat(caught).as("seeds in which the checker caught two writable primaries").isGreaterThan(0);
+    }
+
+    @Test
+    void aPlantedBugThatTrustsStaleViewsLeavesTheClusterWithoutAPrimaryAndTheConvergenceCheckCatchesIt() throws Exception {
+        List<Simulation.Config> configs = LongStream.range(1, 41)
+                .mapToObj(s -> Simulation.Config.forSeed(s)
+                        .withFaults(EnumSet.of(Simulation.Fault.DCS_FREEZE, Simulation.Fault.STALE_READS))
+                        .withBugs(Set.of(PlantedBug.TRUSTS_STALE_VIEWS)))
+                .toList();
+        List<Simulation.Result> results = runAll(configs);
+        long caught = results.stream().filter(r -> r.violation().map(v -> v.contains("no single primary")).orElse(false)).count();
+        System.out.println("planted TRUSTS_STALE_VIEWS bug caught in " + caught + " of " + results.size() + " seeds");
+        results.stream().filter(r -> !r.ok()).findFirst().ifPresent(r -> System.out.println(r.report()));
+        assertThat(caught).as("seeds in which the convergence check caught a cluster left without a primary").isGreaterThan(0);
     }
 
     static List<Simulation.Result> runAll(List<Simulation.Config> configs) throws Exception {

@@ -77,6 +77,12 @@ public final class Decider {
         }
         Cluster c = in.cluster().get();
         boolean iLead = c.isLeader(in.me());
+        if (iLead && in.lease().released()) {
+            // the release had an unknown outcome (or this view predates it): the key, kept alive by
+            // our member entry's lease, would stay with a node that no longer renews it as leader
+            return Decision.of("the leader key still names this member after it gave the lock up: releasing it again",
+                    new ReleaseLock());
+        }
         if (in.memory().request().isPresent()) {
             return request(in, c, iLead, in.memory().request().get());
         }

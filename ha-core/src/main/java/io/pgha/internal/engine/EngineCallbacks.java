@@ -7,4 +7,10 @@ interface EngineCallbacks {
 
     /** Run a cycle now. */
     void wake();
+
+    /**
+     * A store call of the guard's failed or had an unknown outcome: the loop's next view must come
+     * from the store itself, not from a cache that may not have seen what that call did.
+     */
+    void storeCallFailed();
 }

@@ -89,7 +89,21 @@ public final class HaEngine {
     private boolean stopping;
     private boolean cycleRunning;
     private boolean wakeRequested;
+    /** A step the store refused ran less than a cycle ago: the next cycle comes at once, a bounded number of times. */
+    private boolean retrySoon;
     private int soonCycles;
+    /**
+     * The next cycle reads from the store itself ({@link DcsSession#readAuthoritative}): a store
+     * call failed or had an unknown outcome, or the last view was contradicted by what this node
+     * knows. True at start, so the first decision never comes from a cache.
+     */
+    private boolean readFromStore = true;
+    /** When (ticker) the last read from the store itself began: a cached view is trusted for at most a ttl after it. */
+    private long lastAuthoritativeAt;
+    /** The newest store revision this node decided on: a later read older than it is stale. */
+    private long actedRevision;
+    /** The session's write revision when the store was seen to go back in time (restored): writes up to it no longer count. */
+    private long discountedWrites;
     private long cycles;
     /** Moves whenever a long action starts or ends: an observation begun before that is stale. */
     private long actionEpoch;
@@ -151,6 +165,11 @@ public final class HaEngine {
             public void wake() {
                 HaEngine.this.wake();
             }
+
+            @Override
+            public void storeCallFailed() {
+                lane.execute(() -> readFromStore = true);
+            }
         }, config, cfg.bugs().contains(PlantedBug.NO_FENCING));
         subscriptions.add(session.watch(new DcsListener() {
             @Override
@@ -162,6 +181,7 @@ public final class HaEngine {
 
             @Override
             public void leaseLost(String reason) {
+                lane.execute(() -> readFromStore = true);
                 lease.leaseLost(reason);
             }
         }));
@@ -341,9 +361,12 @@ public final class HaEngine {
         long start = cfg.ticker().read();
         long epoch = actionEpoch;
         lease.loopAlive(start);
-        long retry = config.settings().retryTimeout().toNanos();
-        CompletableFuture<ClusterSnapshot> read = Futures.withTimeout(Futures.call(session::read), retry, cfg.loopScheduler(),
-                () -> new DcsUnreachableException("the store did not answer within retry_timeout"));
+        // At least once a ttl the view comes from the store itself, whatever else happened: a watch
+        // cache that went wrong without anyone noticing (etcd#15220 made one skip changes for good)
+        // misleads a node for at most that long.
+        boolean authoritative = (readFromStore || start - lastAuthoritativeAt >= config.ttlNanos())
+                && !cfg.bugs().contains(PlantedBug.TRUSTS_STALE_VIEWS);
+        CompletableFuture<ClusterSnapshot> read = readCluster(authoritative);
         CompletableFuture<PostgresState> observed = timedPg(Futures.call(pg::observe), config.settings().retryTimeout());
         read.handle((s, e) -> observed.handle((p, pe) -> {
             lane.execute(() -> {
@@ -355,20 +378,82 @@ public final class HaEngine {
                     }
                     return;
                 }
-                afterObserve(start, s, e, p, pe);
+                afterObserve(start, authoritative, s, e, p, pe);
             });
             return null;
         }));
     }
 
-    private void afterObserve(long start, ClusterSnapshot snapshot, Throwable readError, PostgresState observed, Throwable pgError) {
+    /** One read of the cluster, from the store itself when {@code authoritative}, bounded by retry_timeout. */
+    private CompletableFuture<ClusterSnapshot> readCluster(boolean authoritative) {
+        return Futures.withTimeout(Futures.call(authoritative ? session::readAuthoritative : session::read),
+                config.settings().retryTimeout().toNanos(), cfg.loopScheduler(),
+                () -> new DcsUnreachableException("the store did not answer within retry_timeout"));
+    }
+
+    /**
+     * Why a view that did not come from the store itself cannot be acted on, if it cannot: it is
+     * older than a view this node already acted on or than its own last write, or it does not show
+     * the leader key that this node holds under a lease it renewed less than a ttl ago. Either the
+     * view is stale (a watch cache behind, a lagging server) or the store really changed; only a
+     * read from the store itself tells which.
+     */
+    private Optional<String> stale(ClusterSnapshot snapshot, Cluster c) {
+        if (cfg.bugs().contains(PlantedBug.TRUSTS_STALE_VIEWS)) {
+            return Optional.empty();
+        }
+        long written = session.writeRevision();
+        long floor = Math.max(actedRevision, written > discountedWrites ? written : 0);
+        if (snapshot.revision() > 0 && snapshot.revision() < floor) {
+            return Optional.of("the view (revision " + snapshot.revision() + ") is older than what this node already saw or wrote (revision "
+                    + floor + ")");
+        }
+        if (lease.view().isValid(cfg.ticker().read()) && !c.isLeader(me)) {
+            return Optional.of("the view shows " + c.leader().map(l -> "leader '" + l + "'").orElse("no leader")
+                    + " while this node holds the leader lease");
+        }
+        return Optional.empty();
+    }
+
+    /** Starts the cycle over with a read from the store itself. Called on the lane instead of deciding. */
+    private void rereadFromStore(String why) {
+        LOG.info("{}: {}: reading again from the store itself", me, why);
+        readFromStore = true;
+        cycleRunning = false;
+        if (!stopping) {
+            runCycle();
+        }
+    }
+
+    private void afterObserve(long start, boolean authoritative, ClusterSnapshot snapshot, Throwable readError, PostgresState observed,
+                              Throwable pgError) {
         Optional<Cluster> cluster = Optional.empty();
         Optional<String> dcsError = Optional.empty();
         if (readError != null) {
             dcsError = Optional.of(Futures.describe(readError));
             dcsReachable = false;
+            readFromStore = true;
         } else {
             Cluster c = ClusterCodec.decode(snapshot);
+            if (!authoritative) {
+                Optional<String> stale = stale(snapshot, c);
+                if (stale.isPresent()) {
+                    rereadFromStore(stale.get());
+                    return;
+                }
+            } else {
+                readFromStore = false;
+                lastAuthoritativeAt = start;
+                long written = session.writeRevision();
+                if (snapshot.revision() > 0 && snapshot.revision() < Math.max(actedRevision, written > discountedWrites ? written : 0)) {
+                    // a store restored from a backup, or Consul's index after its tombstones were reaped
+                    LOG.info("{}: the store's revision went back from {} to {}; going on from what it shows now", me,
+                            Math.max(actedRevision, written), snapshot.revision());
+                    actedRevision = snapshot.revision();
+                    discountedWrites = Math.max(discountedWrites, written);
+                }
+            }
+            actedRevision = Math.max(actedRevision, snapshot.revision());
             c.warnings().forEach(w -> warnOnce("store: " + w));
             cluster = Optional.of(c);
             dcsReachable = true;
@@ -393,11 +478,11 @@ public final class HaEngine {
         Optional<String> dErr = dcsError;
         long epoch = actionEpoch;
         peers.whenComplete((p, e) -> lane.execute(() ->
-                decideAndAct(start, c, dErr, pgState, pgErr, p == null ? Map.of() : p, epoch)));
+                decideAndAct(start, authoritative, c, dErr, pgState, pgErr, p == null ? Map.of() : p, epoch)));
     }
 
-    private void decideAndAct(long start, Optional<Cluster> cluster, Optional<String> dcsError, Optional<PostgresState> pgState,
-                              Optional<String> pgErr, Map<String, PeerStatus> peers, long epoch) {
+    private void decideAndAct(long start, boolean authoritative, Optional<Cluster> cluster, Optional<String> dcsError,
+                              Optional<PostgresState> pgState, Optional<String> pgErr, Map<String, PeerStatus> peers, long epoch) {
         if (stopping) {
             cycleRunning = false;
             return;
@@ -406,6 +491,15 @@ public final class HaEngine {
             cycleRunning = false;
             runCycle();
             return;
+        }
+        if (!authoritative && cluster.isPresent() && !cluster.get().hasLeader() && !cfg.bugs().contains(PlantedBug.TRUSTS_STALE_VIEWS)) {
+            Optional<PeerStatus> primary = peers.values().stream()
+                    .filter(p -> !p.member().equals(me) && p.running() && !p.inRecovery()).findFirst();
+            if (primary.isPresent()) {
+                // a leader that took the key after our view was taken is the likeliest reason
+                rereadFromStore("peer '" + primary.get().member() + "' runs as a primary but the view shows no leader");
+                return;
+            }
         }
         long now = cfg.ticker().read();
         LeaseView leaseView = lease.view();
@@ -452,8 +546,10 @@ public final class HaEngine {
             if (stopping || memory.fatal().isPresent()) {
                 return;
             }
-            boolean soon = wakeRequested || (d.recheckSoon() && soonCycles < MAX_SOON_CYCLES);
-            soonCycles = d.recheckSoon() ? soonCycles + 1 : 0;
+            boolean again = d.recheckSoon() || retrySoon;
+            retrySoon = false;
+            boolean soon = wakeRequested || (again && soonCycles < MAX_SOON_CYCLES);
+            soonCycles = again ? soonCycles + 1 : 0;
             long elapsed = cfg.ticker().read() - start;
             long delay = soon ? 0 : Math.max(0, config.loopWaitNanos() - elapsed);
             if (delay == 0) {
@@ -566,9 +662,13 @@ public final class HaEngine {
             boolean success = e == null && Boolean.TRUE.equals(ok);
             if (e != null) {
                 actionFailed(a, e);
+                readFromStore = true; // the outcome is unknown: what the store shows now decides
             } else if (!success && a.isGate()) {
                 LOG.info("{}: {} did not succeed; skipping the rest of this decision", me, a.describe());
-                wakeRequested = true;
+                // the store disagreed with the view the decision was made on: decide again at once,
+                // on a view from the store itself
+                retrySoon = true;
+                readFromStore = true;
             }
             if (!success && a.isGate()) {
                 next.complete(null);
@@ -818,7 +918,7 @@ public final class HaEngine {
 
     private CompletionStage<Void> bootstrap() {
         long retry = config.settings().retryTimeout().toNanos();
-        return pg.bootstrap().thenCompose(sysid -> Futures.withTimeout(Futures.call(session::read), retry, cfg.loopScheduler(),
+        return pg.bootstrap().thenCompose(sysid -> Futures.withTimeout(Futures.call(session::readAuthoritative), retry, cfg.loopScheduler(),
                         () -> new DcsUnreachableException("the store did not answer within retry_timeout"))
                 .thenCompose(snapshot -> {
                     long version = snapshot.get(ClusterKey.INITIALIZE).map(DcsEntry::version).orElse(DcsEntry.ABSENT);
@@ -830,7 +930,7 @@ public final class HaEngine {
                         acquired ? " and took the leader lock" : ", but the leader lock was taken"))
         ).exceptionallyCompose(e -> {
             LOG.error("{}: bootstrap failed: {}; releasing the initialize key", me, Futures.describe(e));
-            return Futures.call(session::read)
+            return Futures.call(session::readAuthoritative)
                     .thenCompose(s -> s.get(ClusterKey.INITIALIZE).filter(x -> x.value().isEmpty())
                             .map(x -> dcs(ss -> ss.compareAndDelete(ClusterKey.INITIALIZE, x.version()), retry))
                             .orElse(CompletableFuture.completedFuture(false)))
@@ -886,6 +986,7 @@ public final class HaEngine {
                 .handle((v, e) -> {
                     if (e != null) {
                         LOG.debug("{}: could not write the member entry: {}", me, Futures.describe(e));
+                        lane.execute(() -> readFromStore = true);
                     } else {
                         lane.execute(() -> lastMemberJson = json);
                     }

@@ -93,7 +93,7 @@ final class LeaseKeeper {
     }
 
     synchronized LeaseView view() {
-        return new LeaseView(held, validUntil, Optional.ofNullable(lost));
+        return new LeaseView(held, validUntil, Optional.ofNullable(lost), released);
     }
 
     synchronized void loopAlive(long now) {
@@ -111,6 +111,11 @@ final class LeaseKeeper {
                 renewed(sentAt);
             }
             return ok;
+        }).whenComplete((ok, err) -> {
+            if (err != null) {
+                // the key may or may not have been created: the next view must come from the store
+                callbacks.storeCallFailed();
+            }
         });
     }
 
@@ -148,6 +153,7 @@ final class LeaseKeeper {
                 lose("the leader key no longer names this member");
             } else {
                 LOG.warn("{}: could not renew the leader lease: {}", member, Futures.describe(err));
+                callbacks.storeCallFailed();
             }
             scheduleHeartbeat();
             if (err != null) {
@@ -169,7 +175,12 @@ final class LeaseKeeper {
         // a renewal already sent goes first, so the delete comes after anything it wrote
         CompletableFuture<Boolean> settled = before == null ? CompletableFuture.completedFuture(null)
                 : before.handle((ok, err) -> null);
-        return settled.thenCompose(x -> timed(Futures.call(session::releaseLeader))).whenComplete((ok, err) -> drop(null));
+        return settled.thenCompose(x -> timed(Futures.call(session::releaseLeader))).whenComplete((ok, err) -> {
+            drop(null);
+            if (err != null) {
+                callbacks.storeCallFailed();
+            }
+        });
     }
 
     /** We no longer hold the lock (a demotion without a lock to release). */
@@ -249,7 +260,7 @@ final class LeaseKeeper {
             held = false;
             lost = "lease not renewed in time";
         }
-        fence("could not renew the leader lease within ttl - fencing_margin: stopped postgres writes");
+        fence("could not renew the leader lease within ttl - fencing_margin: stopped postgres writes", true);
     }
 
     private void lose(String reason) {
@@ -263,21 +274,47 @@ final class LeaseKeeper {
             lost = reason;
         }
         if (wasHeld) {
-            fence(reason);
+            fence(reason, false);
         }
         callbacks.wake();
     }
 
-    private void fence(String reason) {
+    /**
+     * Stops PostgreSQL writes. {@code leaseLeft}: the lease is still certainly ours for about half
+     * the fencing margin or more (the fence timer fired), so a fast shutdown may go first. A fast
+     * shutdown ends every backend at once, so writes stop as surely as with an immediate one, but it
+     * lets the walsenders ship everything committed before it to the connected standbys, so the fence
+     * does not cost an acknowledged commit. If it has not finished within half the margin (it queued
+     * behind another operation, or the shutdown checkpoint is slow) PostgreSQL is stopped
+     * immediately, still before the lease can expire. When the lease is already gone
+     * ({@code leaseLeft} false) the stop is immediate.
+     *
+     * <p>The controller's own fence is disarmed only once PostgreSQL is confirmed stopped: if the
+     * stop fails, that fence still fires at its deadline.
+     */
+    private void fence(String reason, boolean leaseLeft) {
         cancelTimers();
         LOG.warn("{}: fencing: {}", member, reason);
-        Futures.call(() -> postgres.stop(StopMode.IMMEDIATE, Duration.ofNanos(Math.max(retryTimeout, Duration.ofSeconds(5).toNanos()))))
-                .whenComplete((v, e) -> {
-                    if (e != null) {
-                        LOG.error("{}: fencing stop failed: {}", member, Futures.describe(e));
-                    }
-                });
-        postgres.disarmFence();
+        Duration immediateTimeout = Duration.ofNanos(Math.max(retryTimeout, Duration.ofSeconds(5).toNanos()));
+        CompletableFuture<Void> stopped;
+        if (leaseLeft) {
+            long fast = Math.max(margin / 2, 1);
+            stopped = Futures.withTimeout(Futures.call(() -> postgres.stop(StopMode.FAST, Duration.ofNanos(fast))), fast, guard,
+                            () -> new java.util.concurrent.TimeoutException("fast shutdown not finished within fencing_margin / 2"))
+                    .exceptionallyCompose(e -> {
+                        LOG.warn("{}: fencing: {}; stopping postgres immediately", member, Futures.describe(e));
+                        return Futures.call(() -> postgres.stop(StopMode.IMMEDIATE, immediateTimeout));
+                    });
+        } else {
+            stopped = Futures.call(() -> postgres.stop(StopMode.IMMEDIATE, immediateTimeout));
+        }
+        stopped.whenComplete((v, e) -> {
+            if (e != null) {
+                LOG.error("{}: fencing stop failed (the controller's own fence stays armed): {}", member, Futures.describe(e));
+            } else {
+                postgres.disarmFence();
+            }
+        });
         callbacks.fenced(reason);
         callbacks.wake();
     }

@@ -129,8 +129,8 @@ final class Situation {
     }
 
     Situation lease(boolean valid) {
-        this.lease = valid ? new LeaseView(true, NOW + Duration.ofSeconds(20).toNanos(), Optional.empty())
-                : new LeaseView(true, NOW - 1, Optional.empty());
+        this.lease = valid ? new LeaseView(true, NOW + Duration.ofSeconds(20).toNanos(), Optional.empty(), false)
+                : new LeaseView(true, NOW - 1, Optional.empty(), false);
         return this;
     }
 
