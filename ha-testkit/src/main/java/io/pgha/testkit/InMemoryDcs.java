@@ -399,8 +399,9 @@ public final class InMemoryDcs implements Dcs {
         for (Iterator<Map.Entry<String, Entry>> it = scope(l.scope).entrySet().iterator(); it.hasNext(); ) {
             Map.Entry<String, Entry> e = it.next();
             if (e.getValue().lease() == l.id) {
-                it.remove();
+                // the key first: TreeMap's iterator may reuse the removed entry for its successor
                 gone.add(e.getKey());
+                it.remove();
             }
         }
         if (!gone.isEmpty()) {

@@ -42,11 +42,13 @@ public final class VirtualCluster {
     private final String scope;
     private final BiConsumer<Member, HaNode.Builder> configure;
     private final BiConsumer<String, HaEvent> events;
+    private final java.util.function.BiFunction<String, DcsSession, DcsSession> sessions;
 
     private VirtualCluster(Builder b) {
         this.scope = b.scope;
         this.configure = b.configure;
         this.events = b.events;
+        this.sessions = b.sessions;
         this.network = new FakePostgres.Network(b.seed * 31 + 7);
         this.net = time.owner("net");
         this.dcs = InMemoryDcs.builder().time(time, time.owner("dcs").scheduler()).seed(b.seed * 17 + 3)
@@ -71,6 +73,7 @@ public final class VirtualCluster {
         private IntFunction<MemberTags> tags = i -> MemberTags.DEFAULT;
         private BiConsumer<Member, HaNode.Builder> configure = (m, b) -> { };
         private BiConsumer<String, HaEvent> events = (m, e) -> { };
+        private java.util.function.BiFunction<String, DcsSession, DcsSession> sessions = (m, s) -> s;
 
         private Builder() {
         }
@@ -119,6 +122,15 @@ public final class VirtualCluster {
         /** Adjusts each member's builder (timings, listeners, ...) after the virtual parts are set. */
         public Builder configure(BiConsumer<Member, HaNode.Builder> configure) {
             this.configure = Objects.requireNonNull(configure);
+            return this;
+        }
+
+        /**
+         * Wraps each member's store session (given the member's name), for a test that watches or
+         * fails some of its calls; see {@link ForwardingDcsSession}.
+         */
+        public Builder sessions(java.util.function.BiFunction<String, DcsSession, DcsSession> wrap) {
+            this.sessions = Objects.requireNonNull(wrap);
             return this;
         }
 
@@ -175,7 +187,22 @@ public final class VirtualCluster {
             owner = time.owner(name + "@" + time.steps());
             HaNode.Builder b = HaNode.builder()
                     .name(name).scope(scope)
-                    .dcs(dcs).postgres(pg).tags(tags)
+                    .dcs(new io.pgha.spi.Dcs() {
+                        @Override
+                        public DcsSession open(SessionSpec spec) {
+                            return sessions.apply(name, dcs.open(spec));
+                        }
+
+                        @Override
+                        public Duration leaseGuarantee(Duration ttl) {
+                            return dcs.leaseGuarantee(ttl);
+                        }
+
+                        @Override
+                        public void close() {
+                            // the store outlives its members
+                        }
+                    }).postgres(pg).tags(tags)
                     .ticker(time).scheduler(owner.scheduler()).executor(Runnable::run)
                     .clock(new VirtualClock(time))
                     .peerClient((member, api, timeout) -> askPeer(member))

@@ -108,6 +108,13 @@ class DecisionTableTest {
                 row("a lock holder still in recovery promotes after renewing",
                         Situation.of().iLead().runningReplicaOf("n2", 800),
                         "because I had the session lock", List.of(RenewLock.class, Promote.class)),
+                row("a node whose release had an unknown outcome and that the key still names releases it again instead of renewing it",
+                        Situation.of().leader(ME).releasedTheLock().runningReplicaOf("n2", 800),
+                        "still names this member after it gave the lock up", List.of(ReleaseLock.class)),
+                row("a key that still names a node after it gave the lock up is released again even while a long action runs",
+                        Situation.of().leader(ME).releasedTheLock().runningReplicaOf("n2", 800)
+                                .running(new Action.Follow(java.util.Optional.empty())),
+                        "releasing it again", List.of(ReleaseLock.class)),
                 row("a primary that lost the lock to another member demotes at once, without the lock",
                         Situation.of().leader("n2").member("n2", "primary", 900).runningPrimary(800),
                         "I do not have the lock", List.of(Demote.class), demote(DemoteMode.IMMEDIATE_NOLOCK)),

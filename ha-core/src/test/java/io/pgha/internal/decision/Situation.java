@@ -134,6 +134,12 @@ final class Situation {
         return this;
     }
 
+    /** This node gave the lock up (its release was sent, its outcome unknown) and has not acquired it since. */
+    Situation releasedTheLock() {
+        this.lease = new LeaseView(false, 0, Optional.empty(), true);
+        return this;
+    }
+
     /** A member entry: running replica or primary, with a WAL position. */
     Situation member(String name, String role, long wal, MemberTags memberTags) {
         members.put(name, new Member(name, "postgres://" + name + ":5432/postgres", Optional.of("http://" + name + ":8008/patroni"),
