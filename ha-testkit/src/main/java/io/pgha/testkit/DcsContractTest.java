@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.pgha.spi.ClusterKey;
 import io.pgha.spi.ClusterSnapshot;
@@ -41,8 +42,10 @@ import org.junit.jupiter.api.Test;
  *
  * <p>Covered: the leader key (create-if-absent, renewal, ownership checks, release), lease expiry
  * of the leader key and member entries, compare-and-set and the initialize race, watches (changes by
- * others and lease expiry), closing a session, deleting a cluster, and the typed "unreachable"
- * error within {@code retry_timeout}.
+ * others and lease expiry), closing a session, deleting a cluster, fresh reads (a session reads its
+ * own writes; an authoritative read shows what another session wrote; reads are no older than
+ * {@link DcsSession#writeRevision()}), and the typed "unreachable" error within
+ * {@code retry_timeout}.
  */
 public abstract class DcsContractTest {
     private static final AtomicInteger SCOPES = new AtomicInteger();
@@ -339,6 +342,109 @@ public abstract class DcsContractTest {
                 s.get(ClusterKey.HISTORY).orElseThrow().value());
     }
 
+    // ------------------------------------------------------------------ fresh reads
+
+    @Test
+    void aSessionReadsItsOwnWritesAtOnce() {
+        DcsSession a = member("a");
+        get(a.touchMember("{\"v\":1}"));
+        assertEquals("{\"v\":1}", valueOf(get(a.read()).members().get("a")), "the member entry just written");
+        assertTrue(get(a.acquireLeader()));
+        assertEquals(Optional.of("a"), get(a.read()).leaderName(), "the leader key just taken");
+        assertTrue(get(a.compareAndSet(ClusterKey.CONFIG, "{\"ttl\":30}", DcsEntry.ABSENT)));
+        DcsEntry config = get(a.read()).get(ClusterKey.CONFIG).orElse(null);
+        assertEquals("{\"ttl\":30}", valueOf(config), "the key just created by compare-and-set");
+        assertTrue(get(a.compareAndSet(ClusterKey.CONFIG, "{\"ttl\":20}", config.version())));
+        assertEquals("{\"ttl\":20}", valueOf(get(a.read()).get(ClusterKey.CONFIG).orElse(null)), "the key just replaced");
+        get(a.touchMember("{\"v\":2}"));
+        assertEquals("{\"v\":2}", valueOf(get(a.read()).members().get("a")), "the member entry just replaced");
+        assertTrue(get(a.releaseLeader()));
+        assertEquals(Optional.empty(), get(a.read()).leaderName(), "the leader key just released");
+    }
+
+    @Test
+    void anAuthoritativeReadShowsWhatAnotherSessionHasJustWritten() {
+        DcsSession reader = member("reader");
+        DcsSession writer = member("writer");
+        // whatever the reader keeps (a cache, a watch) starts from the state before the writes
+        closeables.add(reader.watch(new RecordingListener()));
+        assertTrue(get(reader.read()).leaderName().isEmpty());
+
+        get(writer.touchMember("{\"w\":1}"));
+        assertTrue(get(writer.acquireLeader()));
+        assertTrue(get(writer.compareAndSet(ClusterKey.CONFIG, "{\"ttl\":30}", DcsEntry.ABSENT)));
+        ClusterSnapshot s = get(reader.readAuthoritative());
+        assertEquals(Optional.of("writer"), s.leaderName(), "the leader key the other session has just taken");
+        assertEquals("{\"w\":1}", valueOf(s.members().get("writer")), "the other session's member entry");
+        assertEquals("{\"ttl\":30}", valueOf(s.get(ClusterKey.CONFIG).orElse(null)), "the key the other session has just set");
+
+        assertTrue(get(writer.releaseLeader()));
+        assertTrue(get(writer.compareAndDelete(ClusterKey.CONFIG, s.get(ClusterKey.CONFIG).orElseThrow().version())));
+        s = get(reader.readAuthoritative());
+        assertEquals(Optional.empty(), s.leaderName(), "the leader key the other session has just released");
+        assertTrue(s.get(ClusterKey.CONFIG).isEmpty(), "the key the other session has just deleted");
+        assertTrue(get(observer().readAuthoritative()).get(ClusterKey.CONFIG).isEmpty(), "an observer's authoritative read");
+    }
+
+    @Test
+    void aReadAfterAWriteIsNoOlderThanTheWriteRevisionWhichNeverDecreases() {
+        DcsSession a = member("a");
+        DcsSession o = observer();
+        WriteRevisions revisions = new WriteRevisions(a, o);
+        revisions.check("nothing written yet");
+        get(a.touchMember("{\"v\":1}"));
+        revisions.check("touchMember");
+        assertTrue(get(a.acquireLeader()));
+        revisions.check("acquireLeader");
+        assertTrue(get(a.renewLeader(Optional.of("{\"optime\":1}"))));
+        revisions.check("renewLeader with a status");
+        assertTrue(get(a.compareAndSet(ClusterKey.CONFIG, "{\"ttl\":30}", DcsEntry.ABSENT)));
+        revisions.check("compareAndSet creating a key");
+        long version = get(a.read()).get(ClusterKey.CONFIG).orElseThrow().version();
+        assertTrue(get(a.compareAndSet(ClusterKey.CONFIG, "{\"ttl\":20}", version)));
+        revisions.check("compareAndSet replacing a key");
+        get(a.touchMember("{\"v\":2}"));
+        revisions.check("touchMember replacing the entry");
+        version = get(a.read()).get(ClusterKey.CONFIG).orElseThrow().version();
+        assertTrue(get(a.compareAndDelete(ClusterKey.CONFIG, version)));
+        revisions.check("compareAndDelete");
+        assertTrue(get(a.releaseLeader()));
+        revisions.check("releaseLeader");
+        assumeTrue(revisions.reported, "the store reports no write revision (0): only that it never decreases was checked");
+    }
+
+    /** Checks, after each write of one session, that its write revision did not go back and that reads are no older. */
+    private final class WriteRevisions {
+        private final DcsSession writer;
+        private final DcsSession other;
+        private long last;
+        boolean reported;
+
+        WriteRevisions(DcsSession writer, DcsSession other) {
+            this.writer = writer;
+            this.other = other;
+        }
+
+        void check(String after) {
+            long w = writer.writeRevision();
+            assertTrue(w >= last, "after " + after + ": writeRevision went back from " + last + " to " + w);
+            last = w;
+            if (w <= 0) {
+                return;
+            }
+            reported = true;
+            long own = get(writer.read()).revision();
+            assertTrue(own >= w, "after " + after + ": the writer's read has revision " + own + " < writeRevision " + w);
+            long fresh = get(other.readAuthoritative()).revision();
+            assertTrue(fresh >= w, "after " + after + ": another session's authoritative read has revision " + fresh
+                    + " < writeRevision " + w);
+        }
+    }
+
+    private static String valueOf(DcsEntry e) {
+        return e == null ? null : e.value();
+    }
+
     // ------------------------------------------------------------------ watches
 
     @Test
@@ -434,7 +540,8 @@ public abstract class DcsContractTest {
         DcsSession s = down.open(SessionSpec.member(scope, "a", ttl(), retryTimeout()));
         closeables.add(s::close);
         List<Supplier<CompletionStage<?>>> calls = List.of(
-                s::read, s::acquireLeader, () -> s.renewLeader(Optional.empty()), s::releaseLeader, () -> s.touchMember("{}"),
+                s::read, s::readAuthoritative, s::acquireLeader, () -> s.renewLeader(Optional.empty()), s::releaseLeader,
+                () -> s.touchMember("{}"),
                 () -> s.compareAndSet(ClusterKey.CONFIG, "{}", DcsEntry.ABSENT));
         for (Supplier<CompletionStage<?>> call : calls) {
             long start = System.nanoTime();

@@ -297,7 +297,10 @@ public final class ConsulDcs implements Dcs {
             return this;
         }
 
-        /** How snapshot reads are served (default {@link Consistency#DEFAULT}). */
+        /**
+         * How {@code read()} and the watches are served (default {@link Consistency#DEFAULT});
+         * {@code readAuthoritative()} is always {@link Consistency#CONSISTENT}.
+         */
         public Builder consistency(Consistency consistency) {
             this.consistency = Objects.requireNonNull(consistency, "consistency");
             return this;

@@ -44,6 +44,19 @@ import org.slf4j.LoggerFactory;
  * whole operation (which may be several HTTP requests) has not finished within
  * {@code retry_timeout}. Operations that touch the Consul session are serialized on
  * {@link #sessionLock}, so two concurrent calls never create two sessions.
+ *
+ * <p><b>Read your writes.</b> Every write goes through the Raft leader and is acknowledged once the
+ * leader applied it; a read in the {@code DEFAULT} or {@code CONSISTENT} mode is answered by the
+ * leader, so it shows our acknowledged writes. A {@code STALE} read may be answered by a server
+ * that has not applied them yet; {@link #readAuthoritative()} is always {@code ?consistent}.
+ *
+ * <p><b>No write revision.</b> {@link #writeRevision()} stays 0 ("unknown"): Consul's write
+ * responses carry no index. A KV {@code PUT} (the member entry, the status, a compare-and-set)
+ * answers only {@code true} or {@code false}, without an {@code X-Consul-Index} header, and a
+ * delete answers nothing more. Only a {@code /v1/txn} answer names the written key's
+ * {@code ModifyIndex}, and of our writes only the leader key's creation and rebinding (and taking
+ * over a member entry) go through one, so the member entry and the status, written every cycle,
+ * would never be covered.
  */
 final class ConsulSession implements DcsSession {
     private static final Logger LOG = LoggerFactory.getLogger(ConsulSession.class);
@@ -100,14 +113,28 @@ final class ConsulSession implements DcsSession {
 
     // ================================================================== reads
 
+    /** One recursive listing of the cluster, in the consistency mode the store was built with. */
     @Override
     public CompletionStage<ClusterSnapshot> read() {
-        return submit("read", () -> {
-            Agent.Listing l = agent.list(layout.prefix(), config.consistency, 0, Optional.empty());
-            ClusterSnapshot s = layout.snapshot(l);
-            noteRead(l);
-            return s;
-        });
+        return submit("read", () -> snapshot(config.consistency));
+    }
+
+    /**
+     * The same listing with {@code ?consistent}, whatever mode {@link #read()} uses: the agent
+     * forwards it to the Raft leader, which confirms with a quorum that it still leads before it
+     * answers. A {@code ?stale} read may come from a server that lags the leader, and even a default
+     * read may, for a moment, come from a deposed leader that does not know it yet; this one cannot.
+     */
+    @Override
+    public CompletionStage<ClusterSnapshot> readAuthoritative() {
+        return submit("read (consistent)", () -> snapshot(ConsulDcs.Consistency.CONSISTENT));
+    }
+
+    private ClusterSnapshot snapshot(ConsulDcs.Consistency consistency) {
+        Agent.Listing l = agent.list(layout.prefix(), consistency, 0, Optional.empty());
+        ClusterSnapshot s = layout.snapshot(l);
+        noteRead(l);
+        return s;
     }
 
     /** Forget what we wrote when the store no longer shows it, so the next call writes it again. */

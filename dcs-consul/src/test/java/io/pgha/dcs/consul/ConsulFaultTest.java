@@ -200,6 +200,7 @@ class ConsulFaultTest {
     private static Map<String, Supplier<CompletionStage<?>>> calls(DcsSession s) {
         Map<String, Supplier<CompletionStage<?>>> m = new LinkedHashMap<>();
         m.put("read", s::read);
+        m.put("readAuthoritative", s::readAuthoritative);
         m.put("acquireLeader", s::acquireLeader);
         m.put("renewLeader", () -> s.renewLeader(Optional.of("{}")));
         m.put("releaseLeader", s::releaseLeader);

@@ -29,8 +29,10 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
 import org.apache.zookeeper.AddWatchMode;
 import org.apache.zookeeper.CreateMode;
+import org.apache.zookeeper.CreateOptions;
 import org.apache.zookeeper.KeeperException.Code;
 import org.apache.zookeeper.KeeperException;
 import org.apache.zookeeper.Op;
@@ -58,6 +60,17 @@ import org.slf4j.LoggerFactory;
  * ephemeral nodes vanish at once) or, with a shared client, our ephemeral nodes are deleted. A
  * frozen JVM pings nothing: the server expires the session after the session timeout, which is the
  * ttl. The engine's fence covers both cases: it stops writes before {@code send time + ttl}.
+ *
+ * <p><b>How fresh a read is.</b> A ZooKeeper server answers reads from its own copy of the tree,
+ * which may lag the quorum leader by the commits it has not applied yet. On one client handle this
+ * never hides our own writes: a server answers a session's requests in the order they were sent,
+ * and a server that has seen less than the client refuses its connection (the client sends the
+ * last zxid it saw when it connects, also when it moves to another server), so {@link #read()}
+ * shows what this session wrote. A new handle starts from nothing, though: after a lapsed lease
+ * the connection replaces its client ({@code ZkConnection.endSession}), and the new one may land
+ * on a follower that has not applied the old client's last writes yet.
+ * {@link #readAuthoritative()} syncs that server with the leader first; {@link #writeRevision()}
+ * lets the engine notice that a read is older than its own last write.
  */
 final class ZkSession implements DcsSession {
     private static final Logger LOG = LoggerFactory.getLogger(ZkSession.class);
@@ -89,6 +102,8 @@ final class ZkSession implements DcsSession {
     private final Set<Watch> watches = new CopyOnWriteArraySet<>();
     private final Set<String> warned = ConcurrentHashMap.newKeySet();
     private volatile List<String> knownMembers = List.of();
+    /** The largest zxid at which a write of this session took effect, as far as ZooKeeper told (see {@link #writeRevision()}). */
+    private final AtomicLong newestWriteZxid = new AtomicLong();
 
     ZkSession(SessionSpec spec, ZkConnection conn, boolean ownsConnection, String root, List<ACL> acl,
               ScheduledExecutorService timer, Runnable onClose) {
@@ -125,6 +140,62 @@ final class ZkSession implements DcsSession {
     @Override
     public CompletionStage<ClusterSnapshot> read() {
         return finish("read the cluster", conn.call("read the cluster", deadline(), true, (zk, n) -> readOnce(zk, knownMembers, 0)));
+    }
+
+    /**
+     * {@code sync}, then the same multi-read as {@link #read()}. A server answers reads from its own
+     * state, which may lag the leader: a follower has not necessarily applied a write that another
+     * client already saw acknowledged through another server, and a session whose client was
+     * replaced (after a lapsed lease) may be talking to a server that has not even applied this
+     * session's own last writes. {@code sync} makes our server catch up with the leader as of the
+     * moment the leader handles it, so the read that follows it is no older than this call. The two
+     * are sent one after the other rather than pipelined: this read is rare, and its freshness then
+     * rests on nothing but the order of two acknowledged requests. Same time bound, retries and
+     * error mapping as {@link #read()}.
+     */
+    @Override
+    public CompletionStage<ClusterSnapshot> readAuthoritative() {
+        String what = "read the cluster after a sync with the leader";
+        return finish(what, conn.call(what, deadline(), true,
+                (zk, n) -> Zk.sync(zk, paths.base).thenCompose(v -> readOnce(zk, knownMembers, 0))));
+    }
+
+    /**
+     * The zxid of this session's newest write that ZooKeeper reported one for: creates and
+     * {@code setData} answer with the node's {@link Stat} (its {@code czxid} / {@code mzxid} is the
+     * write's zxid), and the transactions that rebind a node create it with {@code create2}, whose
+     * result carries the stat too. Deletes (releasing the leader key, compare-and-delete, deleting
+     * the cluster, removing our keys after a lapsed lease) answer with nothing but a result code, so
+     * they leave this unchanged: it is a lower bound of where our newest write took effect.
+     *
+     * <p>The snapshot's revision in {@link #read()} is the largest of the cluster and members nodes'
+     * {@code pzxid} (moved by every create and delete of a child) and every read node's
+     * {@code mzxid}, so a read that shows one of these writes, or anything after it, has a revision
+     * of at least its zxid. (A read of a cluster whose node is gone has revision 0, "unknown".)
+     */
+    @Override
+    public long writeRevision() {
+        return newestWriteZxid.get();
+    }
+
+    /** A write of ours took effect at {@code zxid}. */
+    private void wroteAt(long zxid) {
+        newestWriteZxid.accumulateAndGet(zxid, Math::max);
+    }
+
+    /** The zxid of the node a transaction created with {@link #createOp}; 0 if the result has no stat. */
+    private static long createdZxid(List<OpResult> results) {
+        for (OpResult r : results) {
+            if (r instanceof OpResult.CreateResult c && c.getStat() != null) {
+                return c.getStat().getCzxid();
+            }
+        }
+        return 0;
+    }
+
+    /** A create for a transaction that answers with the new node's stat ({@code create2}; plain {@code Op.create} does not). */
+    private Op createOp(String path, byte[] data, CreateMode mode) {
+        return Op.create(path, data, CreateOptions.newBuilder(acl, mode).build());
     }
 
     /**
@@ -376,7 +447,10 @@ final class ZkSession implements DcsSession {
         requireMember();
         String leader = paths.key(ClusterKey.LEADER);
         CompletableFuture<Leased<Boolean>> f = leaseCall("take the leader key", (zk, attempt) ->
-                createWithParents(zk, leader, nameBytes, CreateMode.EPHEMERAL).thenApply(s -> true).exceptionallyCompose(e -> {
+                createWithParents(zk, leader, nameBytes, CreateMode.EPHEMERAL).thenApply(s -> {
+                    wroteAt(s.getCzxid());
+                    return true;
+                }).exceptionallyCompose(e -> {
                     if (!Zk.is(e, Code.NODEEXISTS)) {
                         return CompletableFuture.failedFuture(e);
                     }
@@ -385,8 +459,13 @@ final class ZkSession implements DcsSession {
                     }
                     // an earlier attempt of this call may have created it before its connection dropped
                     long sid = zk.getSessionId();
-                    return Zk.getData(zk, leader).handle((node, e2) -> e2 == null && node.stat().getEphemeralOwner() == sid
-                            && Arrays.equals(node.data(), nameBytes));
+                    return Zk.getData(zk, leader).handle((node, e2) -> {
+                        boolean ours = e2 == null && node.stat().getEphemeralOwner() == sid && Arrays.equals(node.data(), nameBytes);
+                        if (ours) {
+                            wroteAt(node.stat().getCzxid());
+                        }
+                        return ours;
+                    });
                 }));
         return finish("take the leader key", f.thenApply(r -> r.value() && r.session() != 0));
     }
@@ -416,7 +495,10 @@ final class ZkSession implements DcsSession {
             OpResult l = r.get(0);
             CompletableFuture<Boolean> owned;
             if (Zk.errorOf(l) == Code.NONODE) {
-                owned = createWithParents(zk, leader, nameBytes, CreateMode.EPHEMERAL).thenApply(s -> true);
+                owned = createWithParents(zk, leader, nameBytes, CreateMode.EPHEMERAL).thenApply(s -> {
+                    wroteAt(s.getCzxid());
+                    return true;
+                });
             } else {
                 failOn(l, leader);
                 OpResult.GetDataResult node = (OpResult.GetDataResult) l;
@@ -429,7 +511,10 @@ final class ZkSession implements DcsSession {
                     LOG.info("{}: the leader key carries our name but belongs to session 0x{}; rebinding it to session 0x{}",
                             label, Long.toHexString(node.getStat().getEphemeralOwner()), Long.toHexString(sid));
                     owned = Zk.transaction(zk, List.of(Op.delete(leader, node.getStat().getVersion()),
-                            Op.create(leader, nameBytes, acl, CreateMode.EPHEMERAL))).thenApply(x -> true);
+                            createOp(leader, nameBytes, CreateMode.EPHEMERAL))).thenApply(results -> {
+                                wroteAt(createdZxid(results));
+                                return true;
+                            });
                 }
             }
             return owned.handle((ok, e) -> {
@@ -452,7 +537,7 @@ final class ZkSession implements DcsSession {
         }
         byte[] value = ClusterPaths.encode(status.get());
         String path = paths.key(ClusterKey.STATUS);
-        CompletableFuture<?> write;
+        CompletableFuture<Stat> write;
         if (current instanceof OpResult.GetDataResult d) {
             if (Arrays.equals(d.getData(), value)) {
                 return CompletableFuture.completedFuture(null);
@@ -462,9 +547,11 @@ final class ZkSession implements DcsSession {
             write = createWithParents(zk, path, value, CreateMode.PERSISTENT).exceptionallyCompose(e ->
                     Zk.is(e, Code.NODEEXISTS) ? Zk.setData(zk, path, value, -1) : CompletableFuture.failedFuture(e));
         }
-        return write.handle((x, e) -> {
+        return write.handle((stat, e) -> {
             if (e != null) {
                 LOG.debug("{}: writing the status failed: {}", label, ZkConnection.describe(e));
+            } else {
+                wroteAt(stat.getMzxid());
             }
             return null;
         });
@@ -527,23 +614,24 @@ final class ZkSession implements DcsSession {
     private CompletableFuture<Void> touchOnce(ZooKeeper zk, String path, byte[] bytes, int round) {
         long sid = zk.getSessionId();
         return Zk.getData(zk, path).handle((node, e) -> {
-            CompletableFuture<?> write;
+            CompletableFuture<Long> write;
             if (e != null) {
                 if (!Zk.is(e, Code.NONODE)) {
                     return CompletableFuture.<Void>failedFuture(e);
                 }
-                write = createWithParents(zk, path, bytes, CreateMode.EPHEMERAL);
+                write = createWithParents(zk, path, bytes, CreateMode.EPHEMERAL).thenApply(Stat::getCzxid);
             } else if (node.stat().getEphemeralOwner() == sid) {
                 if (Arrays.equals(node.data(), bytes)) {
                     return CompletableFuture.<Void>completedFuture(null);
                 }
-                write = Zk.setData(zk, path, bytes, node.stat().getVersion());
+                write = Zk.setData(zk, path, bytes, node.stat().getVersion()).thenApply(Stat::getMzxid);
             } else {
                 write = Zk.transaction(zk, List.of(Op.delete(path, node.stat().getVersion()),
-                        Op.create(path, bytes, acl, CreateMode.EPHEMERAL)));
+                        createOp(path, bytes, CreateMode.EPHEMERAL))).thenApply(ZkSession::createdZxid);
             }
-            return write.handle((x, e2) -> {
+            return write.handle((zxid, e2) -> {
                 if (e2 == null) {
+                    wroteAt(zxid);
                     return CompletableFuture.<Void>completedFuture(null);
                 }
                 if ((Zk.is(e2, Code.NODEEXISTS) || Zk.is(e2, Code.NONODE) || Zk.is(e2, Code.BADVERSION)) && round + 1 < MAX_ROUNDS) {
@@ -570,7 +658,10 @@ final class ZkSession implements DcsSession {
         String what = "write " + key.path();
         if (expectedVersion == DcsEntry.ABSENT) {
             return finish(what, conn.call(what, deadline(), false, (zk, n) -> createWithParents(zk, path, bytes, CreateMode.PERSISTENT)
-                    .thenApply(s -> true)
+                    .thenApply(s -> {
+                        wroteAt(s.getCzxid());
+                        return true;
+                    })
                     .exceptionallyCompose(e -> Zk.is(e, Code.NODEEXISTS) ? CompletableFuture.completedFuture(false)
                             : CompletableFuture.failedFuture(e))));
         }
@@ -578,7 +669,10 @@ final class ZkSession implements DcsSession {
             return CompletableFuture.completedFuture(false);
         }
         return finish(what, conn.call(what, deadline(), false, (zk, n) -> Zk.setData(zk, path, bytes, (int) expectedVersion)
-                .thenApply(s -> true)
+                .thenApply(s -> {
+                    wroteAt(s.getMzxid());
+                    return true;
+                })
                 .exceptionallyCompose(e -> Zk.is(e, Code.BADVERSION) || Zk.is(e, Code.NONODE) ? CompletableFuture.completedFuture(false)
                         : CompletableFuture.failedFuture(e))));
     }

@@ -62,6 +62,10 @@
  * {@code read()} is one multi-read (ZooKeeper serves all reads of a multi at one point of its
  * history) of every key and every member; if the members' child list in the same multi names a
  * member not read, it reads again. The snapshot's revision is the largest zxid among what was read.
+ * A server answers reads from its own state, which may lag the leader (on one client handle never
+ * behind our own writes); {@code readAuthoritative()} sends {@code sync} first, so its read is no
+ * older than the call, whichever server answers. {@code writeRevision()} is the zxid of the
+ * session's newest create or {@code setData} (deletes report none and leave it unchanged).
  * {@code watch()} adds one persistent recursive watch on the cluster node (ZooKeeper 3.6+), which
  * reports every change below it by its relative path ({@code leader}, {@code members/n1}) without
  * re-arming; it is added again for a new session, and every reconnection is reported as an unknown

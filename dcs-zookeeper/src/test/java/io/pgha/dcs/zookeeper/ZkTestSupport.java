@@ -2,8 +2,13 @@ package io.pgha.dcs.zookeeper;
 
 import io.pgha.spi.DcsListener;
 import io.pgha.spi.DcsSession;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
 import java.lang.reflect.Method;
 import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
@@ -85,6 +90,28 @@ final class ZkTestSupport {
             throw new IllegalStateException(e);
         }
         return c;
+    }
+
+    /**
+     * Whether the server on this client port leads the ensemble, from its answer to the {@code srvr}
+     * four-letter command (on ZooKeeper's default whitelist): its {@code Mode:} line says
+     * {@code leader}, {@code follower} or {@code standalone}.
+     */
+    static boolean isLeader(int clientPort) {
+        try (Socket s = new Socket("127.0.0.1", clientPort)) {
+            s.setSoTimeout(5_000);
+            OutputStream out = s.getOutputStream();
+            out.write("srvr".getBytes(StandardCharsets.US_ASCII));
+            out.flush();
+            InputStream in = s.getInputStream();
+            String answer = new String(in.readAllBytes(), StandardCharsets.US_ASCII);
+            if (!answer.contains("Mode:")) {
+                throw new IllegalStateException("no Mode in the srvr answer of port " + clientPort + ": " + answer);
+            }
+            return answer.contains("Mode: leader");
+        } catch (IOException e) {
+            throw new IllegalStateException("srvr on port " + clientPort + " failed", e);
+        }
     }
 
     /** One session and one write, so that a test's first call does not pay for a fresh server's first transaction. */

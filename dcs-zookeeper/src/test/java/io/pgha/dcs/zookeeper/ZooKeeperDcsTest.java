@@ -184,6 +184,64 @@ class ZooKeeperDcsTest {
         assertThat(get(o.read(), WAIT).members()).doesNotContainKey("m2").hasSize(4);
     }
 
+    // ------------------------------------------------------------------ fresh reads
+
+    @Test
+    void anAuthoritativeReadShowsWhatAnotherClientHasJustWritten() {
+        DcsSession reader = member(dcs(), "reader");
+        assertThat(get(reader.readAuthoritative(), WAIT).isEmpty()).as("a cluster that does not exist yet").isTrue();
+        DcsSession writer = member(dcs(), "writer");
+        get(writer.touchMember("{\"w\":1}"), WAIT);
+        assertThat(get(writer.acquireLeader(), WAIT)).isTrue();
+        assertThat(get(writer.compareAndSet(ClusterKey.CONFIG, "{\"ttl\":30}", DcsEntry.ABSENT), WAIT)).isTrue();
+        assertThat(ZkTestSupport.sessionId(writer)).as("another client").isNotEqualTo(ZkTestSupport.sessionId(reader));
+
+        ClusterSnapshot s = get(reader.readAuthoritative(), WAIT);
+        assertThat(s.leaderName()).contains("writer");
+        assertThat(s.members().get("writer").value()).isEqualTo("{\"w\":1}");
+        assertThat(s.get(ClusterKey.CONFIG).map(DcsEntry::value)).contains("{\"ttl\":30}");
+        assertThat(s.revision()).isGreaterThanOrEqualTo(writer.writeRevision());
+    }
+
+    @Test
+    void theWriteRevisionIsTheZxidOfTheNewestWriteAndADeleteLeavesItUnchanged() {
+        String base = "/service/" + scope;
+        DcsSession a = member(dcs(), "a");
+        assertThat(a.writeRevision()).as("nothing written yet").isZero();
+        get(a.touchMember("{\"v\":1}"), WAIT);
+        assertThat(a.writeRevision()).as("the member entry created").isEqualTo(stat(base + "/members/a").getCzxid());
+        assertThat(get(a.acquireLeader(), WAIT)).isTrue();
+        assertThat(a.writeRevision()).as("the leader key created").isEqualTo(stat(base + "/leader").getCzxid());
+        assertThat(get(a.renewLeader(Optional.of("{\"optime\":1}")), WAIT)).isTrue();
+        assertThat(a.writeRevision()).as("the status created").isEqualTo(stat(base + "/status").getMzxid());
+        long beforeIdleRenewal = a.writeRevision();
+        assertThat(get(a.renewLeader(Optional.of("{\"optime\":1}")), WAIT)).isTrue();
+        assertThat(a.writeRevision()).as("a renewal that wrote nothing").isEqualTo(beforeIdleRenewal);
+        get(a.touchMember("{\"v\":2}"), WAIT);
+        assertThat(a.writeRevision()).as("the member entry replaced").isEqualTo(stat(base + "/members/a").getMzxid());
+        assertThat(get(a.compareAndSet(ClusterKey.CONFIG, "{}", DcsEntry.ABSENT), WAIT)).isTrue();
+        assertThat(a.writeRevision()).as("a key created by compare-and-set").isEqualTo(stat(base + "/config").getCzxid());
+        assertThat(get(a.compareAndSet(ClusterKey.CONFIG, "{\"ttl\":30}", 0), WAIT)).isTrue();
+        assertThat(a.writeRevision()).as("a key replaced by compare-and-set").isEqualTo(stat(base + "/config").getMzxid());
+
+        long beforeDelete = a.writeRevision();
+        assertThat(get(a.releaseLeader(), WAIT)).isTrue();
+        assertThat(a.writeRevision()).as("a delete reports no zxid").isEqualTo(beforeDelete);
+        assertThat(get(a.read(), WAIT).revision()).as("but the read shows it happened later").isGreaterThan(beforeDelete);
+
+        // a restarted member takes over its entry and its leader key in transactions, which report their zxid too
+        assertThat(get(a.acquireLeader(), WAIT)).isTrue();
+        DcsSession restarted = member(dcs(), "a");
+        get(restarted.touchMember("{\"v\":3}"), WAIT);
+        Stat entry = stat(base + "/members/a");
+        assertThat(entry.getEphemeralOwner()).as("replaced under the new session").isEqualTo(ZkTestSupport.sessionId(restarted));
+        assertThat(restarted.writeRevision()).as("the member entry replaced in a transaction").isEqualTo(entry.getCzxid());
+        assertThat(get(restarted.renewLeader(Optional.empty()), WAIT)).isTrue();
+        Stat leader = stat(base + "/leader");
+        assertThat(leader.getEphemeralOwner()).as("rebound to the new session").isEqualTo(ZkTestSupport.sessionId(restarted));
+        assertThat(restarted.writeRevision()).as("the leader key rebound in a transaction").isEqualTo(leader.getCzxid());
+    }
+
     // ------------------------------------------------------------------ the lease
 
     @Test

@@ -15,14 +15,16 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * An HTTP reverse proxy on a free loopback port in front of a Consul agent, counting requests by
- * method and endpoint: how many requests a client really sends (for footprint figures). Blocking
- * queries pass through (each waits on a thread of the proxy's own).
+ * method and endpoint: how many requests a client really sends (for footprint figures), and
+ * keeping each request line, to show what a client asked for. Blocking queries pass through (each
+ * waits on a thread of the proxy's own).
  */
 public final class CountingProxy implements AutoCloseable {
     private final HttpServer server;
@@ -31,6 +33,7 @@ public final class CountingProxy implements AutoCloseable {
     private final String target;
     private final AtomicLong total = new AtomicLong();
     private final Map<String, AtomicLong> byEndpoint = new ConcurrentHashMap<>();
+    private final List<String> requests = new CopyOnWriteArrayList<>();
 
     public CountingProxy(String targetUrl) throws IOException {
         this.target = targetUrl;
@@ -61,15 +64,22 @@ public final class CountingProxy implements AutoCloseable {
         return m;
     }
 
+    /** Every request since the start or the last {@link #reset()}, in order, as "METHOD /path?query" (raw, as sent). */
+    public List<String> requests() {
+        return List.copyOf(requests);
+    }
+
     public void reset() {
         total.set(0);
         byEndpoint.clear();
+        requests.clear();
     }
 
     private void forward(HttpExchange ex) throws IOException {
         String path = ex.getRequestURI().getRawPath();
         String query = ex.getRequestURI().getRawQuery();
         total.incrementAndGet();
+        requests.add(ex.getRequestMethod() + " " + path + (query == null ? "" : "?" + query));
         byEndpoint.computeIfAbsent(ex.getRequestMethod() + " " + endpoint(path, query), k -> new AtomicLong()).incrementAndGet();
         try (InputStream in = ex.getRequestBody()) {
             byte[] body = in.readAllBytes();
