@@ -115,7 +115,11 @@ final class EtcdSession implements DcsSession {
                     return CompletableFuture.completedFuture(now.get());
                 }
             }
-            return call("read the cluster", b -> cache.caughtUp(this::askForProgress).thenCompose(ok -> {
+            // The cache is behind the newest revision this session has seen: a change is on its
+            // way through the watch, or (in an etcd shared with other clusters) the revision moved
+            // without events under our prefix. Waiting briefly for the watch is cheaper than a read;
+            // after that, read. No progress report is asked for: see WatchCache.
+            return call("read the cluster", b -> cache.caughtUp().thenCompose(ok -> {
                 Optional<ClusterSnapshot> v = ok ? cachedSnapshot() : Optional.empty();
                 return v.isPresent() ? CompletableFuture.completedFuture(v.get()) : readDirectly(b);
             }));
@@ -141,17 +145,6 @@ final class EtcdSession implements DcsSession {
     /** Whether a read now would be answered from the watch cache (for tests). */
     boolean readsFromCache() {
         return cache != null && cache.view().isPresent();
-    }
-
-    /** Asks the cache's watch for a progress report (package-private for tests). */
-    void askForProgress() {
-        ClusterWatch feeder;
-        synchronized (this) {
-            feeder = cacheFeeder;
-        }
-        if (feeder != null) {
-            feeder.requestProgress();
-        }
     }
 
     private ClusterSnapshot snapshot(long revision, List<KeyValue> kvs) {
