@@ -175,6 +175,51 @@ class EtcdWatchCacheTest {
         }
     }
 
+    @Test
+    void anAuthoritativeReadIsARangeRequestEvenWhenTheCacheCouldAnswer() {
+        try (EtcdDcs dcs = EtcdDcs.builder().endpoints(etcd.clientUrl()).build()) {
+            EtcdSession a = idleLeader(dcs, scope(), new Recorder());
+            long ranges = calls("Range");
+
+            ClusterSnapshot s = get(a.readAuthoritative());
+
+            assertThat(calls("Range") - ranges).as("range requests").isEqualTo(1);
+            assertThat(s.leaderName()).contains("a");
+            assertThat(s.get(ClusterKey.STATUS).map(DcsEntry::value)).contains(STATUS);
+            assertThat(a.readsFromCache()).isTrue();
+        }
+    }
+
+    @Test
+    void anAuthoritativeReadFillsTheCache() {
+        try (EtcdDcs dcs = EtcdDcs.builder().endpoints(etcd.clientUrl()).build()) {
+            Recorder heard = new Recorder();
+            EtcdSession a = member(dcs, scope(), "a", heard);
+            await().atMost(AWAIT).until(heard::heardUnknown); // the watch is established
+            get(a.touchMember("{}"));
+            assertThat(a.readsFromCache()).as("nothing read yet").isFalse();
+
+            assertThat(get(a.readAuthoritative()).members()).containsKey("a");
+
+            assertThat(a.readsFromCache()).isTrue();
+            long ranges = calls("Range");
+            assertThat(get(a.read()).members()).containsKey("a");
+            assertThat(calls("Range") - ranges).as("range requests").isZero();
+        }
+    }
+
+    @Test
+    void anObserverReadsAuthoritativelyToo() {
+        String scope = scope();
+        try (EtcdDcs dcs = EtcdDcs.builder().endpoints(etcd.clientUrl()).build()) {
+            EtcdSession a = member(dcs, scope, "a", new Recorder());
+            get(a.touchMember("{}"));
+            EtcdSession observer = (EtcdSession) dcs.open(SessionSpec.observer(scope, RETRY));
+
+            assertThat(get(observer.readAuthoritative()).members()).containsKey("a");
+        }
+    }
+
     /**
      * The situation of etcd-io/etcd#15220: a watch that resumed from an old revision is still
      * replaying a backlog while the session writes and reads. Before etcd 3.4.24 / 3.5.8 a requested
