@@ -124,6 +124,11 @@ final class ClusterWatch implements Subscription {
                         cache.watchStarted(next, resumed);
                     }
                 } else if (r.isProgressNotify() || r.getEvents().isEmpty()) {
+                    // Only etcd's periodic notifications arrive here (withProgressNotify): etcd sends
+                    // them to a watch that has delivered everything, through the same queue as its
+                    // events, so nothing older is still on its way. We never ask for one
+                    // (RequestProgress): before etcd 3.4.24 / 3.5.8 (etcd-io/etcd#15220) that answer
+                    // overtakes events still to be delivered.
                     next = Math.max(next, r.getHeader().getRevision() + 1);
                     if (cache != null) {
                         cache.watched(List.of(), next);
@@ -211,21 +216,6 @@ final class ClusterWatch implements Subscription {
             listener.clusterChanged(path);
         } catch (RuntimeException e) {
             LOG.error("a DcsListener threw from clusterChanged", e);
-        }
-    }
-
-    /** Asks etcd for a progress report, which moves the watch (and the cache) to the store's current revision. */
-    void requestProgress() {
-        Watch.Watcher w;
-        synchronized (this) {
-            w = closed ? null : watcher;
-        }
-        if (w != null) {
-            try {
-                w.requestProgress();
-            } catch (RuntimeException e) {
-                LOG.debug("could not ask the watch on {} for progress: {}", keys.prefix(), Failures.describe(e));
-            }
         }
     }
 

@@ -34,6 +34,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Function;
 import java.util.function.IntFunction;
 import org.slf4j.Logger;
@@ -70,6 +71,11 @@ final class EtcdSession implements DcsSession {
     private final List<ClusterWatch> watches = new CopyOnWriteArrayList<>();
     /** Null for an observer, or when the Dcs was built without cached reads. */
     private final WatchCache cache;
+    /**
+     * The header revision of this session's newest write that took effect (see
+     * {@link #writeRevision()}); a max, so answers arriving out of order never move it back.
+     */
+    private final AtomicLong writeRevision = new AtomicLong();
 
     // guarded by this
     private long leaseId;
@@ -115,7 +121,11 @@ final class EtcdSession implements DcsSession {
                     return CompletableFuture.completedFuture(now.get());
                 }
             }
-            return call("read the cluster", b -> cache.caughtUp(this::askForProgress).thenCompose(ok -> {
+            // The cache is behind the newest revision this session has seen: a change is on its
+            // way through the watch, or (in an etcd shared with other clusters) the revision moved
+            // without events under our prefix. Waiting briefly for the watch is cheaper than a read;
+            // after that, read. No progress report is asked for: see WatchCache.
+            return call("read the cluster", b -> cache.caughtUp().thenCompose(ok -> {
                 Optional<ClusterSnapshot> v = ok ? cachedSnapshot() : Optional.empty();
                 return v.isPresent() ? CompletableFuture.completedFuture(v.get()) : readDirectly(b);
             }));
@@ -123,7 +133,20 @@ final class EtcdSession implements DcsSession {
         return call("read the cluster", this::readDirectly);
     }
 
-    /** One range request for the whole prefix; it also (re)fills the cache. */
+    /** A range request to etcd, never the cache; it refills the cache (see {@link #readDirectly}). */
+    @Override
+    public CompletionStage<ClusterSnapshot> readAuthoritative() {
+        return call("read the cluster from etcd", this::readDirectly);
+    }
+
+    /**
+     * One range request for the whole prefix, linearizable (jetcd's default: etcd answers it
+     * through its raft leader, as of a revision no older than the call). It also reseeds the cache,
+     * which repairs a cache that had gone wrong. When the cache refuses the seed because its watch
+     * already delivered changes newer than this read, the read is still the answer: it is etcd's
+     * own view as of a moment after the call began, and the cache, which stays as it was, only
+     * answers later reads once it has caught up with every revision this session has seen.
+     */
     private CompletableFuture<ClusterSnapshot> readDirectly(Budget b) {
         return send(b, Retry.SAFE, n -> client.getKVClient().get(keys.prefixBytes(), GetOption.builder().isPrefix(true).build()))
                 .thenApply(r -> {
@@ -134,6 +157,16 @@ final class EtcdSession implements DcsSession {
                 });
     }
 
+    @Override
+    public long writeRevision() {
+        return writeRevision.get();
+    }
+
+    /** A write of this session took effect at {@code revision}. */
+    private void wrote(long revision) {
+        writeRevision.accumulateAndGet(revision, Math::max);
+    }
+
     private Optional<ClusterSnapshot> cachedSnapshot() {
         return cache.view().map(v -> snapshot(v.revision(), v.kvs()));
     }
@@ -141,17 +174,6 @@ final class EtcdSession implements DcsSession {
     /** Whether a read now would be answered from the watch cache (for tests). */
     boolean readsFromCache() {
         return cache != null && cache.view().isPresent();
-    }
-
-    /** Asks the cache's watch for a progress report (package-private for tests). */
-    void askForProgress() {
-        ClusterWatch feeder;
-        synchronized (this) {
-            feeder = cacheFeeder;
-        }
-        if (feeder != null) {
-            feeder.requestProgress();
-        }
     }
 
     private ClusterSnapshot snapshot(long revision, List<KeyValue> kvs) {
@@ -205,6 +227,7 @@ final class EtcdSession implements DcsSession {
                     .thenApply(r -> {
                         answered(r);
                         if (r.isSucceeded()) {
+                            wrote(r.getHeader().getRevision());
                             confirmedLeader(lease, r.getHeader().getRevision(), Optional.empty());
                             return true;
                         }
@@ -213,6 +236,7 @@ final class EtcdSession implements DcsSession {
                         // existed before, whoever it names, and the answer is "no".
                         Optional<KeyValue> kv = single(r);
                         if (n > 0 && kv.isPresent() && kv.get().getValue().equals(name) && kv.get().getLease() == lease) {
+                            wrote(kv.get().getModRevision()); // where that earlier try took effect
                             confirmedLeader(lease, kv.get().getModRevision(), Optional.empty());
                             return true;
                         }
@@ -278,9 +302,16 @@ final class EtcdSession implements DcsSession {
                         .Then(then.toArray(new Op[0]))
                         .Else(Op.get(leader, GetOption.DEFAULT))
                         .commit())
-                .thenCompose(r -> r.isSucceeded()
-                        ? CompletableFuture.completedFuture(confirmedLeader(lease, expected == 0 ? r.getHeader().getRevision() : expected, status))
-                        : mismatch(b, name, lease, fullStatus, single(r), round));
+                .thenCompose(r -> {
+                    if (!r.isSucceeded()) {
+                        return mismatch(b, name, lease, fullStatus, single(r), round);
+                    }
+                    if (!then.isEmpty()) {
+                        // a round that only compared wrote nothing and leaves writeRevision where it was
+                        wrote(r.getHeader().getRevision());
+                    }
+                    return CompletableFuture.completedFuture(confirmedLeader(lease, expected == 0 ? r.getHeader().getRevision() : expected, status));
+                });
     }
 
     /** The leader key was not as expected; {@code current} is what it holds now. */
@@ -302,6 +333,7 @@ final class EtcdSession implements DcsSession {
         }
         if (k.getLease() == lease) {
             // ours already (a try whose answer was lost did it): adopt it, then write the status
+            wrote(k.getModRevision());
             confirmedLeader(lease, k.getModRevision(), Optional.empty());
             return status.isEmpty() ? CompletableFuture.completedFuture(true)
                     : renewRound(b, name, lease, status, status, k.getModRevision(), round + 1);
@@ -318,9 +350,13 @@ final class EtcdSession implements DcsSession {
                         .Then(then.toArray(new Op[0]))
                         .Else(Op.get(leader, GetOption.DEFAULT))
                         .commit())
-                .thenCompose(r -> r.isSucceeded()
-                        ? CompletableFuture.completedFuture(confirmedLeader(lease, r.getHeader().getRevision(), status))
-                        : mismatch(b, name, lease, status, single(r), round + 1));
+                .thenCompose(r -> {
+                    if (!r.isSucceeded()) {
+                        return mismatch(b, name, lease, status, single(r), round + 1);
+                    }
+                    wrote(r.getHeader().getRevision());
+                    return CompletableFuture.completedFuture(confirmedLeader(lease, r.getHeader().getRevision(), status));
+                });
     }
 
     @Override
@@ -335,7 +371,7 @@ final class EtcdSession implements DcsSession {
                         .commit())
                 .thenApply(r -> {
                     forgetLeader();
-                    return r.isSucceeded() && !r.getDeleteResponses().isEmpty() && r.getDeleteResponses().get(0).getDeleted() > 0;
+                    return deletedTheKey(r);
                 }));
     }
 
@@ -357,6 +393,7 @@ final class EtcdSession implements DcsSession {
             return send(b, Retry.SAFE, n -> client.getKVClient().put(key, bytes,
                             PutOption.builder().withLeaseId(lease).build()))
                     .thenApply(r -> {
+                        wrote(r.getHeader().getRevision());
                         synchronized (this) {
                             if (leaseId == lease) {
                                 memberValue = value;
@@ -382,7 +419,12 @@ final class EtcdSession implements DcsSession {
                         .If(cmp)
                         .Then(Op.put(k, Keys.utf8(value), PutOption.DEFAULT))
                         .commit())
-                .thenApply(TxnResponse::isSucceeded));
+                .thenApply(r -> {
+                    if (r.isSucceeded()) {
+                        wrote(r.getHeader().getRevision());
+                    }
+                    return r.isSucceeded();
+                }));
     }
 
     @Override
@@ -397,8 +439,7 @@ final class EtcdSession implements DcsSession {
                         .If(new Cmp(k, Cmp.Op.EQUAL, CmpTarget.modRevision(expectedVersion)))
                         .Then(Op.delete(k, DeleteOption.DEFAULT))
                         .commit())
-                .thenApply(r -> r.isSucceeded() && !r.getDeleteResponses().isEmpty()
-                        && r.getDeleteResponses().get(0).getDeleted() > 0));
+                .thenApply(this::deletedTheKey));
     }
 
     @Override
@@ -406,6 +447,9 @@ final class EtcdSession implements DcsSession {
         return call("delete the cluster", b -> send(b, Retry.SAFE, n -> client.getKVClient()
                         .delete(keys.prefixBytes(), DeleteOption.builder().isPrefix(true).build()))
                 .thenApply(r -> {
+                    // Even when this answer deleted nothing: a try whose answer was lost may have
+                    // deleted everything, and this answer's revision is no older than that.
+                    wrote(r.getHeader().getRevision());
                     synchronized (this) {
                         leaderRevision = 0;
                         memberValue = null;
@@ -644,6 +688,15 @@ final class EtcdSession implements DcsSession {
 
     private ByteSequence requireMember() {
         return me.orElseThrow(() -> new IllegalStateException("an observer session cannot hold a lease"));
+    }
+
+    /** Whether a compare-and-delete transaction deleted its key; if so, it is this session's newest write. */
+    private boolean deletedTheKey(TxnResponse r) {
+        boolean deleted = r.isSucceeded() && !r.getDeleteResponses().isEmpty() && r.getDeleteResponses().get(0).getDeleted() > 0;
+        if (deleted) {
+            wrote(r.getHeader().getRevision());
+        }
+        return deleted;
     }
 
     private static Optional<KeyValue> single(TxnResponse r) {

@@ -26,14 +26,23 @@ import java.util.function.LongSupplier;
  * reported as unreachable instead of being read from memory. A change the watch has not delivered
  * yet shows up in the next response's revision, and then the session reads from etcd until the
  * watch has caught up. In an etcd shared with other clusters the revision moves without events
- * under our prefix; the session then asks the watch for a progress report, which moves the cache
- * forward without a request of its own.
+ * under our prefix, so the cache falls behind and the session reads from etcd; only etcd's periodic
+ * progress notifications (sent to a watch that has delivered everything, in line with its events)
+ * move it forward without events.
+ *
+ * <p>The session never asks for a progress report: before etcd 3.4.24 and 3.5.8 (etcd-io/etcd#15220)
+ * the answer to {@code RequestProgress} bypasses the watch's event queue and carries the store's
+ * current revision even while the watch is still replaying older events, so it can claim progress
+ * that events still on their way contradict.
  *
  * <p><b>How it is filled.</b> A direct read (one range request at revision R) seeds it, but only
- * when the watch has not yet delivered anything newer than R: events up to R are then already in
- * the seed and skipped, and every event after R is still to come. The watch applies its events
- * before it tells the engine about them. A watch that lost its position (compaction) or broke
- * empties the cache until the next direct read.
+ * when the watch has not yet delivered anything newer than R: the read then holds every change up to
+ * R, and every event after R is still to come. Which events are skipped is decided by the seed
+ * alone: those with a mod_revision up to R are already in it, every later one is applied, in the
+ * order the watch delivers them, even if the answerable revision has already moved past it. A seed
+ * replaces whatever the cache held, so a direct read also repairs a cache that had gone wrong. The
+ * watch applies its events before it tells the engine about them. A watch that lost its position
+ * (compaction) or broke empties the cache until the next direct read.
  *
  * <p>Thread-safe; the watch calls in under its own lock, the session from any thread.
  */
@@ -52,7 +61,12 @@ final class WatchCache {
     private boolean live;
     /** {@link #kvs} hold the prefix as of {@link #revision}. */
     private boolean seeded;
-    /** The cache holds every change up to and including this revision. */
+    /**
+     * The revision of the direct read that filled {@link #kvs}: events up to it are in the seed and
+     * skipped, every later one is applied. Set by {@link #seed} only, never by the watch.
+     */
+    private long seedRevision;
+    /** The cache holds every change up to and including this revision (what it may answer as of). */
     private long revision;
     /** The first revision the watch has not delivered yet; 0: unknown. */
     private long watchNext;
@@ -112,9 +126,11 @@ final class WatchCache {
     /**
      * Completes {@code true} once the cache may answer (it has caught up with every revision seen
      * so far), {@code false} if it cannot within {@link #CATCH_UP_NANOS}: not filled, the watch
-     * down, or the store silent.
+     * down or behind (in a shared etcd, the revision moved without events under our prefix), or the
+     * store silent. It only waits for the watch's own events; it never asks for a progress report
+     * (see the class comment).
      */
-    CompletableFuture<Boolean> caughtUp(Runnable askForProgress) {
+    CompletableFuture<Boolean> caughtUp() {
         CompletableFuture<Boolean> done = new CompletableFuture<>();
         synchronized (this) {
             if (!usable()) {
@@ -125,7 +141,6 @@ final class WatchCache {
             }
             waiters.add(new Waiter(seenRevision, done));
         }
-        askForProgress.run();
         calls.schedule(() -> done.complete(false), CATCH_UP_NANOS);
         return done;
     }
@@ -134,17 +149,27 @@ final class WatchCache {
         return live && seeded && answeredSinceFailure && clock.getAsLong() - lastAnswer <= freshNanos;
     }
 
-    /** Seeds the cache from a direct read of the whole prefix at {@code readRevision}, if that is consistent with the watch. */
+    /**
+     * Seeds the cache from a direct read of the whole prefix at {@code readRevision}, if that is
+     * consistent with the watch: the watch must not have delivered anything newer than the read,
+     * since those changes would be lost (the watch does not deliver them twice). Otherwise the
+     * cache stays as it is, and the caller still uses its read, which is right on its own; a later
+     * read, or the watch itself, brings the cache forward.
+     *
+     * <p>A read that may seed replaces what the cache holds even when the cache claims to be as new
+     * as the read: the read is etcd's own answer, so it repairs a cache that had diverged. Only a
+     * read older than the cache's revision (two reads whose answers arrived out of order) is
+     * refused, as it would take the cache back in time.
+     */
     synchronized void seed(long readRevision, List<KeyValue> read) {
-        if (!live || watchNext == 0 || watchNext > readRevision + 1 || (seeded && readRevision <= revision)) {
-            // the watch already delivered changes newer than the read (they would be lost), or the
-            // cache is already as new
+        if (!live || watchNext == 0 || watchNext > readRevision + 1 || (seeded && readRevision < revision)) {
             return;
         }
         kvs.clear();
         for (KeyValue kv : read) {
             kvs.put(kv.getKey(), kv);
         }
+        seedRevision = readRevision;
         revision = readRevision;
         seeded = true;
         wakeWaiters();
@@ -162,7 +187,12 @@ final class WatchCache {
         }
     }
 
-    /** The watch delivered {@code events} (possibly none: a progress report) and now stands at {@code next}. */
+    /**
+     * The watch delivered {@code events} (possibly none: a progress notification) and now stands at
+     * {@code next}. An event is skipped only when the seed already holds it; a progress
+     * notification moves the revision the cache may answer as of, never what is skipped, so an
+     * event that arrives after a progress notification that overtook it is still applied.
+     */
     synchronized void watched(List<WatchEvent> events, long next) {
         watchNext = next;
         if (!seeded) {
@@ -170,7 +200,7 @@ final class WatchCache {
         }
         for (WatchEvent e : events) {
             KeyValue kv = e.getKeyValue();
-            if (kv.getModRevision() <= revision) {
+            if (kv.getModRevision() <= seedRevision) {
                 continue; // already in the seed
             }
             if (e.getEventType() == WatchEvent.EventType.DELETE) {

@@ -255,6 +255,108 @@ class EtcdLayoutTest {
         assertThat(left).isEmpty();
     }
 
+    // writeRevision(): the revision at which the session's newest write took effect, that is the
+    // mod_revision etcd gave the written key, so an authoritative read that follows shows the write
+    // and is at least that new; a call that wrote nothing leaves it where it was.
+
+    /** An authoritative read, checked to be at least as new as the session's newest write. */
+    private static ClusterSnapshot readAfterWrite(DcsSession s) {
+        ClusterSnapshot snapshot = get(s.readAuthoritative());
+        assertThat(snapshot.revision()).as("an authoritative read after the write").isGreaterThanOrEqualTo(s.writeRevision());
+        return snapshot;
+    }
+
+    private static long version(ClusterSnapshot s, ClusterKey key) {
+        return s.get(key).map(DcsEntry::version).orElseThrow(() -> new AssertionError(key.path() + " is absent"));
+    }
+
+    @Test
+    void writeRevisionIsWhereTheSessionsNewestWriteOfItsMemberEntryLeaderKeyOrStatusTookEffect() {
+        for (boolean cachedReads : new boolean[] {true, false}) {
+            String cluster = scope + "-cached-" + cachedReads;
+            try (EtcdDcs dcs = EtcdDcs.builder().endpoints(etcd.clientUrl()).cachedReads(cachedReads).build()) {
+                DcsSession a = dcs.open(SessionSpec.member(cluster, "n1", TTL, RETRY));
+                a.watch(new Recorder());
+                assertThat(a.writeRevision()).as("nothing written yet").isZero();
+
+                get(a.touchMember("{\"state\":\"running\"}"));
+                assertThat(readAfterWrite(a).members().get("n1").version()).as("member entry").isEqualTo(a.writeRevision());
+
+                assertThat(get(a.acquireLeader())).isTrue();
+                assertThat(version(readAfterWrite(a), ClusterKey.LEADER)).as("acquired leader key").isEqualTo(a.writeRevision());
+
+                assertThat(get(a.renewLeader(Optional.of("{\"optime\":1}")))).isTrue();
+                assertThat(version(readAfterWrite(a), ClusterKey.STATUS)).as("status written by a renewal").isEqualTo(a.writeRevision());
+
+                long beforeIdleCycles = a.writeRevision();
+                for (int cycle = 0; cycle < 3; cycle++) {
+                    assertThat(get(a.renewLeader(Optional.of("{\"optime\":1}")))).isTrue();
+                    assertThat(get(a.renewLeader(Optional.empty()))).isTrue();
+                    get(a.touchMember("{\"state\":\"running\"}"));
+                }
+                assertThat(a.writeRevision()).as("renewals and touches that wrote nothing (cached reads: %s)", cachedReads)
+                        .isEqualTo(beforeIdleCycles);
+
+                assertThat(get(a.releaseLeader())).isTrue();
+                long released = a.writeRevision();
+                assertThat(released).as("released leader key").isGreaterThan(beforeIdleCycles);
+                assertThat(readAfterWrite(a).leaderName()).isEmpty();
+                assertThat(get(a.releaseLeader())).isFalse();
+                assertThat(a.writeRevision()).as("a release that found no key of ours").isEqualTo(released);
+            }
+        }
+    }
+
+    @Test
+    void writeRevisionMovesWhenARenewalRebindsTheLeaderKeyToTheRestartedMembersLease() {
+        try (EtcdDcs dcs = dcs()) {
+            DcsSession before = dcs.open(SessionSpec.member(scope, "n1", TTL, RETRY));
+            assertThat(get(before.acquireLeader())).isTrue();
+            DcsSession restarted = dcs.open(SessionSpec.member(scope, "n1", TTL, RETRY));
+            get(restarted.touchMember("{}"));
+            long beforeRebind = restarted.writeRevision();
+
+            assertThat(get(restarted.renewLeader(Optional.empty()))).isTrue();
+
+            assertThat(restarted.writeRevision()).isGreaterThan(beforeRebind);
+            assertThat(version(readAfterWrite(restarted), ClusterKey.LEADER)).as("rebound leader key").isEqualTo(restarted.writeRevision());
+            assertThat(rawGet("/service/" + scope + "/leader").orElseThrow().getModRevision()).isEqualTo(restarted.writeRevision());
+        }
+    }
+
+    @Test
+    void writeRevisionMovesOnlyWithACompareAndSetOrDeleteThatSucceeded() {
+        try (EtcdDcs dcs = dcs()) {
+            DcsSession a = dcs.open(SessionSpec.member(scope, "n1", TTL, RETRY));
+
+            assertThat(get(a.compareAndSet(ClusterKey.CONFIG, "{\"ttl\":30}", DcsEntry.ABSENT))).isTrue();
+            long written = version(readAfterWrite(a), ClusterKey.CONFIG);
+            assertThat(a.writeRevision()).as("compare-and-set").isEqualTo(written);
+
+            assertThat(get(a.compareAndSet(ClusterKey.CONFIG, "{\"ttl\":40}", DcsEntry.ABSENT))).isFalse();
+            assertThat(get(a.compareAndDelete(ClusterKey.CONFIG, written + 1000))).isFalse();
+            assertThat(a.writeRevision()).as("compares that failed").isEqualTo(written);
+
+            assertThat(get(a.compareAndDelete(ClusterKey.CONFIG, written))).isTrue();
+            assertThat(a.writeRevision()).as("compare-and-delete").isGreaterThan(written);
+            assertThat(readAfterWrite(a).get(ClusterKey.CONFIG)).isEmpty();
+        }
+    }
+
+    @Test
+    void writeRevisionMovesWhenTheClusterIsDeleted() {
+        try (EtcdDcs dcs = dcs()) {
+            DcsSession a = dcs.open(SessionSpec.member(scope, "n1", TTL, RETRY));
+            get(a.touchMember("{}"));
+            long beforeDelete = a.writeRevision();
+
+            get(a.deleteCluster());
+
+            assertThat(a.writeRevision()).isGreaterThan(beforeDelete);
+            assertThat(readAfterWrite(a).members()).isEmpty();
+        }
+    }
+
     private static byte[] concat(byte[] a, byte[] b) {
         byte[] r = new byte[a.length + b.length];
         System.arraycopy(a, 0, r, 0, a.length);

@@ -94,7 +94,7 @@ class WatchCacheTest {
         cache.answered(14);
         assertThat(cache.view()).isEmpty();
 
-        cache.watched(List.of(), 15); // a progress report: nothing under the prefix up to 14
+        cache.watched(List.of(), 15); // a periodic progress notification: nothing under the prefix up to 14
         assertThat(cache.view()).isPresent();
     }
 
@@ -143,7 +143,8 @@ class WatchCacheTest {
     void aReaderWaitingForTheWatchIsToldOnceItCaughtUp() throws Exception {
         seeded();
         cache.answered(12);
-        var caughtUp = cache.caughtUp(() -> cache.watched(List.of(put("a", "2", 12)), 13));
+        var caughtUp = cache.caughtUp();
+        cache.watched(List.of(put("a", "2", 12)), 13);
 
         assertThat(caughtUp.get(5, TimeUnit.SECONDS)).isTrue();
         assertThat(held()).containsExactly(Map.entry("a", "2"));
@@ -154,6 +155,62 @@ class WatchCacheTest {
         seeded();
         cache.answered(12);
 
-        assertThat(cache.caughtUp(() -> { }).get(5, TimeUnit.SECONDS)).isFalse();
+        assertThat(cache.caughtUp().get(5, TimeUnit.SECONDS)).isFalse();
+    }
+
+    // etcd before 3.4.24 / 3.5.8 (etcd-io/etcd#15220) answers a requested progress report with its
+    // current revision even while the watch still has older events to deliver, so such a report
+    // can arrive ahead of them. Whatever moved the revision, only the seed decides what is skipped.
+
+    @Test
+    void aProgressReportThatOvertakesPendingEventsDoesNotMakeThemSkipped() {
+        seeded();
+        cache.answered(20);
+        cache.watched(List.of(), 21); // a report of revision 20, ahead of the changes at 12, 13 and 15
+
+        cache.watched(List.of(put("a", "2", 12)), 21);
+        cache.watched(List.of(put("b", "1", 13), put("c", "1", 13)), 21);
+        cache.watched(List.of(delete("b", 15)), 21);
+
+        assertThat(held()).containsOnly(Map.entry("a", "2"), Map.entry("c", "1"));
+    }
+
+    @Test
+    void theCacheAppliesALateEventBelowTheReportedProgressRevisionWithoutGoingBackInTime() {
+        seeded();
+        cache.answered(20);
+        cache.watched(List.of(), 21);
+
+        cache.watched(List.of(delete("a", 15)), 21);
+
+        assertThat(cache.view().orElseThrow().kvs()).isEmpty();
+        assertThat(cache.view().orElseThrow().revision()).isEqualTo(20);
+    }
+
+    @Test
+    void aDirectReadRepairsACacheThatAProgressReportHadMovedAheadOfItsEvents() {
+        seeded();
+        cache.answered(20);
+        cache.watched(List.of(), 21); // claims 20, but the change at 15 has not arrived yet
+        assertThat(held()).doesNotContainKey("b");
+
+        cache.seed(20, List.of(kv("a", "1", 10), kv("b", "1", 15)));
+        assertThat(held()).containsOnly(Map.entry("a", "1"), Map.entry("b", "1"));
+
+        cache.watched(List.of(put("b", "1", 15)), 21); // the late event, now already in the seed
+        cache.watched(List.of(put("b", "2", 21)), 22);
+        assertThat(held()).containsOnly(Map.entry("a", "1"), Map.entry("b", "2"));
+    }
+
+    @Test
+    void aReadOlderThanTheCacheDoesNotTakeItBackInTime() {
+        cache.watchStarted(11, false);
+        cache.answered(12);
+        cache.seed(12, List.of(kv("a", "2", 12)));
+
+        cache.seed(11, List.of(kv("a", "1", 10))); // an earlier read whose answer arrived later
+
+        assertThat(held()).containsExactly(Map.entry("a", "2"));
+        assertThat(cache.view().orElseThrow().revision()).isEqualTo(12);
     }
 }
