@@ -93,14 +93,20 @@ public interface PostgresController extends AutoCloseable {
 
     /**
      * Arms (or re-arms, moving it later) a write fence that does not depend on the calling JVM: unless
-     * armed again within {@code within}, the server must stop accepting writes when it elapses, even
-     * if the JVM that armed it is frozen (a helper process, or the server's own timer). The engine
-     * arms it with the remaining lease time each time the lease is renewed.
+     * armed again before, the server must stop accepting writes at {@code deadline}, a reading of
+     * {@code clock} (the engine's ticker), even if the JVM that armed it is frozen (a helper
+     * process, or the server's own timer). The engine arms it each time the lease is renewed, with
+     * a deadline computed from the moment the renewal was sent.
+     *
+     * <p>The deadline is absolute so that no pause of the caller, before or during this call, moves
+     * it later. An implementation whose fence keeps another clock converts it with an offset
+     * measured in the safe direction: read its own clock first, then {@code clock}, so that a pause
+     * between the two readings can only make the fence fire earlier.
      *
      * @return {@code false} if this controller has no such fence (then only the engine's in-process
      *     fence protects against a frozen JVM)
      */
-    default boolean armFence(Duration within) {
+    default boolean armFence(long deadline, io.pgha.Ticker clock) {
         return false;
     }
 

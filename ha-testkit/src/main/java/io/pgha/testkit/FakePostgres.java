@@ -43,6 +43,8 @@ public final class FakePostgres implements PostgresController {
     /** Bytes of WAL per record: LSNs are {@code (index + 1) * LSN_STEP}. */
     public static final long LSN_STEP = 128;
     private boolean failBootstraps;
+    private boolean refuseGracefulStops;
+    private volatile java.util.concurrent.CountDownLatch fenceArmingGate;
     private int bootstrapAttempts;
 
     /** The servers of one test, reachable from each other by connection URL. */
@@ -302,6 +304,25 @@ public final class FakePostgres implements PostgresController {
         }
     }
 
+    /**
+     * While {@code true}, a fast or smart stop fails after the usual stop time and the server keeps
+     * running and accepting writes (a backend stuck in an uninterruptible call, a stop command
+     * that fails); an immediate stop still works.
+     */
+    public void refuseGracefulStops(boolean refuse) {
+        synchronized (lock) {
+            refuseGracefulStops = refuse;
+        }
+    }
+
+    /**
+     * While set, arming the external fence blocks its caller until {@code gate} opens, as a fence
+     * helper process that hangs on start would; {@code null} ends it.
+     */
+    public void blockFenceArming(java.util.concurrent.CountDownLatch gate) {
+        this.fenceArmingGate = gate;
+    }
+
     /** How many bootstraps were attempted. */
     public int bootstrapAttempts() {
         synchronized (lock) {
@@ -423,6 +444,11 @@ public final class FakePostgres implements PostgresController {
         synchronized (lock) {
             if (runState != RunState.RUNNING && runState != RunState.STARTING) {
                 return CompletableFuture.completedFuture(null);
+            }
+            if (refuseGracefulStops && mode != StopMode.IMMEDIATE) {
+                return later(draw(timings.minStop, timings.maxStop), () -> {
+                    throw new PostgresException("stop (" + mode + ") of " + name + " failed: a backend did not exit (injected)");
+                });
             }
             stopping = true;
             gen = ++generation;
@@ -654,15 +680,27 @@ public final class FakePostgres implements PostgresController {
     }
 
     @Override
-    public boolean armFence(Duration within) {
+    public boolean armFence(long at, io.pgha.Ticker clock) {
+        java.util.concurrent.CountDownLatch gate = fenceArmingGate;
+        if (gate != null) {
+            try {
+                gate.await(); // a helper process that takes forever to start
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return false;
+            }
+        }
         long deadline;
+        Duration within;
         synchronized (lock) {
             if (!externalFence) {
                 return false;
             }
+            long now = ticker.read();
             fenceArmed = true;
-            fenceDeadline = ticker.read() + within.toNanos();
+            fenceDeadline = now + Math.max(0, at - clock.read());
             deadline = fenceDeadline;
+            within = Duration.ofNanos(deadline - now);
         }
         proc.schedule(() -> {
             boolean kill;

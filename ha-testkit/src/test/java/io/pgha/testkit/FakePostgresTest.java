@@ -140,10 +140,10 @@ class FakePostgresTest {
     @Test
     void theExternalFenceStopsWritesWhenItIsNotRearmed() {
         done(a.bootstrap());
-        assertThat(a.armFence(Duration.ofSeconds(1))).isTrue();
+        assertThat(a.armFence(time.read() + Duration.ofSeconds(1).toNanos(), time)).isTrue();
         time.advance(Duration.ofMillis(900));
         assertThat(a.acceptsWrites()).isTrue();
-        a.armFence(Duration.ofSeconds(1));
+        a.armFence(time.read() + Duration.ofSeconds(1).toNanos(), time);
         time.advance(Duration.ofMillis(900));
         assertThat(a.acceptsWrites()).as("re-armed").isTrue();
         time.advance(Duration.ofMillis(200));

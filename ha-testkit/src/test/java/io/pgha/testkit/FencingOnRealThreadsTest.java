@@ -71,6 +71,24 @@ class FencingOnRealThreadsTest {
         observer.close();
     }
 
+    @Test
+    void writesStopInTimeEvenWhenArmingTheControllersFenceHangsOnTheThreadThatRenewed() {
+        FakePostgres pg = new FakePostgres("n1", new FakePostgres.Network(1), Ticker.system(), pgThread, new FakePostgres.Timings());
+        pg.setExternalFence(false); // only the engine's own fence may save us here (arming still hangs)
+        node = HaNode.builder().name("n1").scope("fencing").dcs(store).postgres(pg)
+                .ttl(Duration.ofSeconds(6)).loopWait(Duration.ofSeconds(1)).retryTimeout(Duration.ofSeconds(2))
+                .fencingMargin(Duration.ofSeconds(1))
+                .build().start();
+        await().atMost(Duration.ofSeconds(20)).until(() -> node.status().role() == Role.PRIMARY && pg.acceptsWrites());
+        // the next renewal's arming hangs for good; it holds up the store's reply thread too, so no
+        // renewal succeeds after it and the lease runs out
+        pg.blockFenceArming(unblock);
+        long blockedAt = System.nanoTime();
+        await().atMost(Duration.ofSeconds(15)).pollInterval(Duration.ofMillis(10)).until(() -> !pg.acceptsWrites());
+        assertThat(Duration.ofNanos(System.nanoTime() - blockedAt)).as("writes stopped within a ttl of the last renewal")
+                .isLessThan(Duration.ofSeconds(6).plus(Duration.ofSeconds(1)));
+    }
+
     /** Delegates to a store, but once {@code blocking} is set every call blocks the calling thread. */
     private final class BlockingDcs implements Dcs {
         private final Dcs delegate;

@@ -300,8 +300,8 @@ public final class PgController implements PostgresController {
     }
 
     @Override
-    public boolean armFence(Duration within) {
-        return fence.arm(within);
+    public boolean armFence(long deadline, io.pgha.Ticker clock) {
+        return fence.arm(deadline, clock);
     }
 
     @Override

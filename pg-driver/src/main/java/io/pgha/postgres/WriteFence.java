@@ -90,11 +90,35 @@ final class WriteFence implements AutoCloseable {
     }
 
     /** Sets the deadline to {@code within} from now. Returns false if the helper cannot be reached. */
-    synchronized boolean arm(Duration within) {
+    /**
+     * Arms the helper for {@code deadline} on {@code clock}. The helper keeps {@code /proc/uptime}'s
+     * clock; the deadline is converted with the two clocks read back to back, uptime first (and
+     * uptime truncated to its 10 ms resolution), so a pause between the readings, or a coarse
+     * reading, only makes the fence fire earlier, never later.
+     */
+    synchronized boolean arm(long deadline, io.pgha.Ticker clock) {
         if (closed) {
             return false;
         }
-        long deadline = Proc.uptimeMillis() + Math.max(0, within.toMillis());
+        return arm(onUptimeClock(deadline, clock, Proc::uptimeMillis));
+    }
+
+    /**
+     * {@code deadline} on {@code clock} as milliseconds of {@code uptime}: uptime is read first, so
+     * whatever passes before {@code clock} is read (a pause) shortens what is left, never lengthens it.
+     */
+    static long onUptimeClock(long deadline, io.pgha.Ticker clock, java.util.function.LongSupplier uptime) {
+        long uptimeNow = uptime.getAsLong();
+        long clockNow = clock.read();
+        return uptimeNow + Math.max(0, Math.floorDiv(deadline - clockNow, 1_000_000L));
+    }
+
+    /** Convenience for tests: armed for {@code within} from now. */
+    synchronized boolean arm(Duration within) {
+        return arm(System.nanoTime() + within.toNanos(), System::nanoTime);
+    }
+
+    private boolean arm(long deadline) {
         for (int attempt = 0; attempt < 2; attempt++) {
             try {
                 ensureRunning();

@@ -20,12 +20,12 @@ public final class FenceHolder {
                 .superuser("postgres", "unused")
                 .replicationUser("replicator", "unused")
                 .build();
-        c.armFence(Duration.ofSeconds(2));
+        c.armFence(System.nanoTime() + Duration.ofSeconds(2).toNanos(), io.pgha.Ticker.system());
         System.out.println("helper " + c.fenceHelperPid().orElseThrow());
         System.out.flush();
         while (true) {
             Thread.sleep(200);
-            c.armFence(Duration.ofSeconds(2));
+            c.armFence(System.nanoTime() + Duration.ofSeconds(2).toNanos(), io.pgha.Ticker.system());
             System.out.println("armed");
             System.out.flush();
         }

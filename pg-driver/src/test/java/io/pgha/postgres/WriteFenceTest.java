@@ -62,7 +62,7 @@ class WriteFenceTest {
         long armedAt = System.nanoTime();
         int before = stateChanges.get();
 
-        assertThat(pg.armFence(Duration.ofSeconds(1))).isTrue();
+        assertThat(pg.armFence(System.nanoTime() + Duration.ofSeconds(1).toNanos(), io.pgha.Ticker.system())).isTrue();
 
         await().atMost(T).until(() -> await(pg.observe()).runState() == RunState.CRASHED);
         assertThat(Duration.ofNanos(System.nanoTime() - armedAt)).as("not before the deadline").isGreaterThanOrEqualTo(Duration.ofMillis(990));
@@ -76,7 +76,7 @@ class WriteFenceTest {
         ScheduledExecutorService renewer = Executors.newSingleThreadScheduledExecutor();
         try {
             // a 2 s deadline: the server must survive a stall of up to 1.8 s of this busy 2-core machine
-            renewer.scheduleAtFixedRate(() -> pg.armFence(Duration.ofSeconds(2)), 0, 200, TimeUnit.MILLISECONDS);
+            renewer.scheduleAtFixedRate(() -> pg.armFence(System.nanoTime() + Duration.ofSeconds(2).toNanos(), io.pgha.Ticker.system()), 0, 200, TimeUnit.MILLISECONDS);
 
             await().during(Duration.ofSeconds(3)).atMost(Duration.ofSeconds(5)).until(() -> await(pg.observe()).isRunning());
         } finally {
@@ -88,7 +88,7 @@ class WriteFenceTest {
 
     @Test
     void a_disarmed_fence_does_not_fire() {
-        pg.armFence(Duration.ofSeconds(1));
+        pg.armFence(System.nanoTime() + Duration.ofSeconds(1).toNanos(), io.pgha.Ticker.system());
 
         pg.disarmFence();
 
@@ -100,7 +100,7 @@ class WriteFenceTest {
     void an_armed_helper_whose_controller_is_gone_still_fires_at_its_deadline() {
         // a second controller on the same data directory stands for a JVM that exits or dies while armed
         PgController gone = sandbox.register(sandbox.builder("fenced", portOf(pg)).build());
-        gone.armFence(Duration.ofSeconds(1));
+        gone.armFence(System.nanoTime() + Duration.ofSeconds(1).toNanos(), io.pgha.Ticker.system());
         long helper = gone.fenceHelperPid().orElseThrow();
 
         gone.close();
@@ -112,7 +112,7 @@ class WriteFenceTest {
     @Test
     void a_disarmed_helper_exits_when_its_controller_closes_and_leaves_the_server_alone() {
         PgController closing = sandbox.register(sandbox.builder("fenced", portOf(pg)).build());
-        closing.armFence(Duration.ofSeconds(1));
+        closing.armFence(System.nanoTime() + Duration.ofSeconds(1).toNanos(), io.pgha.Ticker.system());
         closing.disarmFence();
         long helper = closing.fenceHelperPid().orElseThrow();
 
@@ -155,7 +155,7 @@ class WriteFenceTest {
 
     @Test
     void a_fence_armed_with_no_time_left_fires_at_once() {
-        pg.armFence(Duration.ZERO);
+        pg.armFence(System.nanoTime(), io.pgha.Ticker.system());
 
         await().atMost(Duration.ofSeconds(5)).until(() -> await(pg.observe()).runState() == RunState.CRASHED);
     }

@@ -240,19 +240,34 @@ public final class HaEngine {
             CompletableFuture<Void> stopPg = config.paused() ? CompletableFuture.completedFuture(null)
                     : timedPg(pg.stop(StopMode.FAST, actionTimeout()), actionTimeout()).thenApply(v -> (Void) null);
             stopPg.handle((v, e) -> {
-                if (e != null) {
-                    LOG.warn("{}: stopping postgres on shutdown failed: {}", me, Futures.describe(e));
+                if (e == null) {
+                    CompletableFuture<?> release = leader && !config.paused()
+                            ? lease.release().handle((ok, err) -> null)
+                            : CompletableFuture.completedFuture(null);
+                    return release.thenRun(() -> lane.execute(() -> finishShutdown(false)));
                 }
-                CompletableFuture<?> release = (leader && !config.paused() && e == null)
-                        ? lease.release().handle((ok, err) -> null)
-                        : CompletableFuture.completedFuture(null);
-                return release;
-            }).thenCompose(x -> x).whenComplete((v, e) -> lane.execute(this::finishShutdown));
+                if (!leader || config.paused()) {
+                    LOG.warn("{}: stopping postgres on shutdown failed: {}", me, Futures.describe(e));
+                    lane.execute(() -> finishShutdown(false));
+                    return CompletableFuture.completedFuture(null);
+                }
+                // PostgreSQL may still accept writes: handing the key over (a release, or ending the
+                // session, which revokes the lease) would let another member promote beside it. No
+                // more renewals; the lease runs out in the store by itself, the fences stay armed
+                // (the in-process one tries again before the lease ends, the controller's kills the
+                // postmaster if the JVM cannot), and the session ends only after that.
+                long until = lease.stopRenewing();
+                long wait = Math.max(0, until - cfg.ticker().read());
+                LOG.error("{}: stopping postgres on shutdown failed ({}); the leader key is not handed over: the lease runs out "
+                        + "in {} ms and the fence stays armed", me, Futures.describe(e), Duration.ofNanos(wait).toMillis());
+                return delay(Duration.ofNanos(wait)).thenRun(() -> lane.execute(() -> finishShutdown(true)));
+            });
         });
         return stopped;
     }
 
-    private void finishShutdown() {
+    /** {@code postgresMayRun}: PostgreSQL was not confirmed stopped, so the fences stay armed (as after a crash). */
+    private void finishShutdown(boolean postgresMayRun) {
         for (Subscription s : subscriptions) {
             try {
                 s.close();
@@ -260,7 +275,11 @@ public final class HaEngine {
                 LOG.debug("closing a subscription failed", e);
             }
         }
-        lease.close();
+        if (postgresMayRun) {
+            lease.abandon();
+        } else {
+            lease.close();
+        }
         session.close();
         setRole(Role.STOPPED, "node stopped");
         publishStatus();
@@ -900,8 +919,10 @@ public final class HaEngine {
     }
 
     private CompletionStage<Void> demote(DemoteMode mode, Duration timeout) {
+        CompletableFuture<Void> stopped = new CompletableFuture<>();
         if (!mode.releasesLock()) {
-            lease.markNotHeld();
+            // the belief ends now, the fences only once the stop is confirmed
+            lease.markNotHeld(stopped);
         }
         CompletionStage<Void> checkpoint = mode.checkpointFirst()
                 ? pg.checkpoint().exceptionally(e -> {
@@ -910,6 +931,13 @@ public final class HaEngine {
                 })
                 : CompletableFuture.completedFuture(null);
         CompletionStage<Void> stop = checkpoint.thenCompose(v -> pg.stop(mode.stopMode(), timeout));
+        stop.whenComplete((v, e) -> {
+            if (e == null) {
+                stopped.complete(null);
+            } else {
+                stopped.completeExceptionally(e);
+            }
+        });
         CompletionStage<Void> release = mode.releasesLock()
                 ? stop.thenCompose(v -> lease.release()).thenApply(ok -> (Void) null)
                 : stop;

@@ -13,6 +13,7 @@ import io.pgha.spi.StopMode;
 import java.time.Duration;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -28,12 +29,19 @@ import org.slf4j.LoggerFactory;
  * timers on the guard scheduler (independent of the loop, which may be stuck in a call) act on it:
  * <ul>
  *   <li>the <b>fence</b> fires at {@code t + ttl - fencing_margin} unless a later renewal moved it,
- *       stops PostgreSQL immediately and drops the belief; the controller's own fence, armed for
- *       {@code t + ttl - fencing_margin / 2}, covers a frozen JVM;</li>
+ *       stops PostgreSQL and drops the belief; the controller's own fence, armed for
+ *       {@code t + ttl - fencing_margin / 2} (an absolute reading of the same ticker, so no pause of
+ *       this JVM after the renewal was sent can move it later), covers a frozen JVM;</li>
  *   <li>the <b>heartbeat</b> renews when the loop has not done so for 1.5 × {@code loop_wait},
  *       provided the loop itself made progress within the last {@code ttl} — so a busy loop does
  *       not cost the lease, but a dead one does.</li>
  * </ul>
+ *
+ * <p>Believing and guarding are separate: the belief ({@code held}) ends the moment the node stops
+ * leading, but both fences stay armed until PostgreSQL is confirmed stopped (a demotion's stop
+ * completed, or the release that follows it), because a stop that was only issued may still hang.
+ * The controller's fence is armed and disarmed under a lock of its own, never under this object's
+ * monitor, which the fence timer needs: starting the helper process cannot delay the fence.
  */
 final class LeaseKeeper {
     private static final Logger LOG = LoggerFactory.getLogger(LeaseKeeper.class);
@@ -54,6 +62,12 @@ final class LeaseKeeper {
 
     // guarded by this
     private boolean held;
+    /** The fence timers are armed: from a renewal until PostgreSQL is confirmed stopped or the lock given up after a stop. */
+    private boolean guarding;
+    /** Moves whenever the guard is dropped: an arming computed before that must not re-arm the controller's fence. */
+    private long guardEpoch;
+    /** Set for a shutdown that could not stop PostgreSQL: no renewal is sent any more, the lease runs out. */
+    private boolean renewalsStopped;
     private long validUntil;
     private String lost;
     private long lastSentAt;
@@ -70,6 +84,12 @@ final class LeaseKeeper {
      */
     private boolean released;
     private boolean closed;
+
+    /** Orders arming and disarming of the controller's fence; never taken under this object's monitor. */
+    private final Object controllerFenceLock = new Object();
+    // guarded by controllerFenceLock
+    private long controllerFenceEpoch = -1;
+    private long controllerFenceDeadline;
 
     LeaseKeeper(String member, DcsSession session, PostgresController postgres, Ticker ticker, TaskScheduler guard,
                 TaskScheduler heartbeatScheduler, EngineCallbacks callbacks, EffectiveConfig config, boolean noFencing) {
@@ -125,7 +145,7 @@ final class LeaseKeeper {
         long sentAt;
         synchronized (this) {
             lastOptime = optime;
-            if (released) {
+            if (released || renewalsStopped) {
                 return CompletableFuture.completedFuture(false);
             }
             if (inflight != null) {
@@ -183,9 +203,40 @@ final class LeaseKeeper {
         });
     }
 
-    /** We no longer hold the lock (a demotion without a lock to release). */
-    void markNotHeld() {
-        drop(null);
+    /**
+     * We no longer lead (a demotion without a lock to release): the belief ends now; the fences stay
+     * armed until {@code stopped} completes normally (PostgreSQL confirmed stopped), and stay armed
+     * if it fails, so a stop that hangs or fails is still cut off before the lease can expire.
+     */
+    void markNotHeld(CompletionStage<?> stopped) {
+        long epoch;
+        synchronized (this) {
+            held = false;
+            epoch = guardEpoch;
+        }
+        stopped.whenComplete((v, e) -> {
+            if (e == null) {
+                unguard(epoch);
+            } else {
+                LOG.warn("{}: postgres was not confirmed stopped ({}); the fences stay armed", member, Futures.describe(e));
+            }
+        });
+    }
+
+    /**
+     * A shutdown that could not stop PostgreSQL: no renewal is sent from now on, so the lease runs
+     * out in the store by itself while both fences stay armed. Returns when (ticker) the lease is
+     * certainly over here.
+     */
+    long stopRenewing() {
+        synchronized (this) {
+            renewalsStopped = true;
+            if (heartbeatTimer != null) {
+                heartbeatTimer.cancel();
+                heartbeatTimer = null;
+            }
+            return validUntil;
+        }
     }
 
     /** The store says our lease is gone: fence at once if we held it. */
@@ -193,6 +244,7 @@ final class LeaseKeeper {
         lose("the store reports the lease lost: " + reason);
     }
 
+    /** The node stopped after PostgreSQL was confirmed stopped: nothing to guard any more. */
     void close() {
         synchronized (this) {
             closed = true;
@@ -220,8 +272,10 @@ final class LeaseKeeper {
     }
 
     private void renewed(long sentAt) {
+        long controllerDeadline;
+        long epoch;
         synchronized (this) {
-            if (closed || released) {
+            if (closed || released || renewalsStopped) {
                 return;
             }
             long until = noFencing ? sentAt + (1L << 62) : sentAt + ttl;
@@ -229,36 +283,62 @@ final class LeaseKeeper {
                 validUntil = until;
             }
             held = true;
+            guarding = true;
             lost = null;
-            armFence();
+            if (noFencing) {
+                return;
+            }
+            if (fenceTimer != null) {
+                fenceTimer.cancel();
+            }
+            fenceTimer = guard.schedule(this::fenceIfDue, Math.max(0, validUntil - margin - ticker.read()));
+            controllerDeadline = validUntil - margin / 2;
+            epoch = guardEpoch;
+        }
+        armControllerFence(controllerDeadline, epoch);
+    }
+
+    /**
+     * Arms the controller's fence for {@code deadline} (ticker time), outside this object's monitor
+     * (arming may start a helper process). Never moves it earlier than an arming already sent, and
+     * never re-arms it after the guard was dropped ({@code epoch} is no longer current).
+     */
+    private void armControllerFence(long deadline, long epoch) {
+        synchronized (controllerFenceLock) {
+            synchronized (this) {
+                if (epoch != guardEpoch || !guarding) {
+                    return;
+                }
+            }
+            if (controllerFenceEpoch == epoch && deadline - controllerFenceDeadline <= 0) {
+                return;
+            }
+            controllerFenceEpoch = epoch;
+            controllerFenceDeadline = deadline;
+            postgres.armFence(deadline, ticker);
         }
     }
 
-    private void armFence() {
-        if (noFencing) {
-            return;
+    private void disarmControllerFence() {
+        synchronized (controllerFenceLock) {
+            controllerFenceEpoch = -1;
+            postgres.disarmFence();
         }
-        long now = ticker.read();
-        if (fenceTimer != null) {
-            fenceTimer.cancel();
-        }
-        fenceTimer = guard.schedule(this::fenceIfDue, Math.max(0, validUntil - margin - now));
-        postgres.armFence(Duration.ofNanos(Math.max(0, validUntil - margin / 2 - now)));
     }
 
     private void fenceIfDue() {
         synchronized (this) {
-            if (!held) {
-                return;
-            }
             long now = ticker.read();
             long due = validUntil - margin;
+            if (!guarding) {
+                return;
+            }
             if (now - due < 0) {
                 fenceTimer = guard.schedule(this::fenceIfDue, due - now);
                 return;
             }
             held = false;
-            lost = "lease not renewed in time";
+            lost = lost != null ? lost : "lease not renewed in time";
         }
         fence("could not renew the leader lease within ttl - fencing_margin: stopped postgres writes", true);
     }
@@ -294,6 +374,10 @@ final class LeaseKeeper {
      */
     private void fence(String reason, boolean leaseLeft) {
         cancelTimers();
+        long epoch;
+        synchronized (this) {
+            epoch = guardEpoch;
+        }
         LOG.warn("{}: fencing: {}", member, reason);
         Duration immediateTimeout = Duration.ofNanos(Math.max(retryTimeout, Duration.ofSeconds(5).toNanos()));
         CompletableFuture<Void> stopped;
@@ -312,20 +396,39 @@ final class LeaseKeeper {
             if (e != null) {
                 LOG.error("{}: fencing stop failed (the controller's own fence stays armed): {}", member, Futures.describe(e));
             } else {
-                postgres.disarmFence();
+                unguard(epoch);
             }
         });
         callbacks.fenced(reason);
         callbacks.wake();
     }
 
+    /** The lock is given up after PostgreSQL stopped (a release, a clean close): nothing to guard any more. */
     private void drop(String reason) {
         synchronized (this) {
             held = false;
             lost = reason;
+            guarding = false;
+            guardEpoch++;
         }
         cancelTimers();
-        postgres.disarmFence();
+        disarmControllerFence();
+    }
+
+    /** PostgreSQL is confirmed stopped: the fences armed under {@code epoch} are no longer needed. */
+    private void unguard(long epoch) {
+        synchronized (this) {
+            if (epoch != guardEpoch) {
+                return; // renewed or dropped since: that decides
+            }
+            guarding = false;
+            guardEpoch++;
+            if (fenceTimer != null && !held) {
+                fenceTimer.cancel();
+                fenceTimer = null;
+            }
+        }
+        disarmControllerFence();
     }
 
     private synchronized void cancelTimers() {
@@ -356,7 +459,7 @@ final class LeaseKeeper {
         Lsn optime;
         synchronized (this) {
             heartbeatTimer = null;
-            if (!held || closed) {
+            if (!held || closed || renewalsStopped) {
                 return;
             }
             long now = ticker.read();
