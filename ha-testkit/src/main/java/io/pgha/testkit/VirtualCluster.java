@@ -21,6 +21,7 @@ import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
 import java.util.function.BiConsumer;
 import java.util.function.BooleanSupplier;
 import java.util.function.IntFunction;
@@ -185,12 +186,13 @@ public final class VirtualCluster {
         /** Starts a new incarnation of this member's node. */
         public void boot() {
             owner = time.owner(name + "@" + time.steps());
+            VirtualTime.Owner jvm = owner;
             HaNode.Builder b = HaNode.builder()
                     .name(name).scope(scope)
                     .dcs(new io.pgha.spi.Dcs() {
                         @Override
                         public DcsSession open(SessionSpec spec) {
-                            return sessions.apply(name, dcs.open(spec));
+                            return sessions.apply(name, new JvmBoundSession(dcs.open(spec), jvm));
                         }
 
                         @Override
@@ -341,6 +343,92 @@ public final class VirtualCluster {
         // answered by the peer's own JVM: a frozen peer does not answer at all
         target.owner.scheduler().schedule(() -> f.complete(Optional.of(target.peerStatus())), Duration.ofMillis(1).toNanos());
         return f;
+    }
+
+    /**
+     * A member's store session as its JVM sees it: every answer, watch event and lease notice is
+     * handed over on that member's own scheduler, so a paused member hears nothing until it resumes,
+     * as a frozen JVM would (its client library's threads are frozen too).
+     */
+    private static final class JvmBoundSession extends ForwardingDcsSession {
+        private final VirtualTime.Owner jvm;
+
+        JvmBoundSession(DcsSession delegate, VirtualTime.Owner jvm) {
+            super(delegate);
+            this.jvm = jvm;
+        }
+
+        private <T> CompletionStage<T> onJvm(CompletionStage<T> stage) {
+            CompletableFuture<T> f = new CompletableFuture<>();
+            stage.whenComplete((v, e) -> jvm.scheduler().schedule(() -> {
+                if (e != null) {
+                    f.completeExceptionally(e);
+                } else {
+                    f.complete(v);
+                }
+            }, 0));
+            return f;
+        }
+
+        @Override
+        public CompletionStage<io.pgha.spi.ClusterSnapshot> read() {
+            return onJvm(super.read());
+        }
+
+        @Override
+        public CompletionStage<io.pgha.spi.ClusterSnapshot> readAuthoritative() {
+            return onJvm(super.readAuthoritative());
+        }
+
+        @Override
+        public CompletionStage<Boolean> acquireLeader() {
+            return onJvm(super.acquireLeader());
+        }
+
+        @Override
+        public CompletionStage<Boolean> renewLeader(Optional<String> status) {
+            return onJvm(super.renewLeader(status));
+        }
+
+        @Override
+        public CompletionStage<Boolean> releaseLeader() {
+            return onJvm(super.releaseLeader());
+        }
+
+        @Override
+        public CompletionStage<Void> touchMember(String value) {
+            return onJvm(super.touchMember(value));
+        }
+
+        @Override
+        public CompletionStage<Boolean> compareAndSet(ClusterKey key, String value, long expectedVersion) {
+            return onJvm(super.compareAndSet(key, value, expectedVersion));
+        }
+
+        @Override
+        public CompletionStage<Boolean> compareAndDelete(ClusterKey key, long expectedVersion) {
+            return onJvm(super.compareAndDelete(key, expectedVersion));
+        }
+
+        @Override
+        public CompletionStage<Void> deleteCluster() {
+            return onJvm(super.deleteCluster());
+        }
+
+        @Override
+        public io.pgha.spi.Subscription watch(io.pgha.spi.DcsListener listener) {
+            return super.watch(new io.pgha.spi.DcsListener() {
+                @Override
+                public void clusterChanged(Optional<String> path) {
+                    jvm.scheduler().schedule(() -> listener.clusterChanged(path), 0);
+                }
+
+                @Override
+                public void leaseLost(String reason) {
+                    jvm.scheduler().schedule(() -> listener.leaseLost(reason), 0);
+                }
+            });
+        }
     }
 
     /** Wall-clock time that follows the virtual ticker (for scheduled switchovers and history). */
