@@ -48,8 +48,9 @@ class ConsulFaultTest {
 
     @AfterEach
     void stopAll() throws Exception {
-        for (AutoCloseable c : closeables) {
-            c.close();
+        // last opened, first closed: a node before the PostgreSQL thread it stops its server on
+        for (int i = closeables.size() - 1; i >= 0; i--) {
+            closeables.get(i).close();
         }
         dcs.close();
         consul.close();
