@@ -188,6 +188,7 @@ public final class HaNode implements AutoCloseable {
         private SynchronousMode synchronousMode = SynchronousMode.OFF;
         private int synchronousNodeCount = 1;
         private boolean usePgRewind = true;
+        private boolean withoutExternalFence;
         private boolean checkTimeline;
         private MemberTags tags = MemberTags.DEFAULT;
         private PeerClient peerClient;
@@ -229,6 +230,18 @@ public final class HaNode implements AutoCloseable {
         public Builder postgres(PostgresController postgres) {
             requireUnset("postgres", this.postgres);
             this.postgres = Objects.requireNonNull(postgres, "postgres");
+            return this;
+        }
+
+        /**
+         * Accepts a {@link PostgresController} without an out-of-process write fence
+         * ({@link PostgresController#externalFence()} empty). Only the engine's own fence then stops
+         * writes when the lease runs out, and it runs in this JVM: a JVM frozen past its lease (a
+         * long GC pause, SIGSTOP, a suspended VM) leaves the old primary accepting writes beside the
+         * new one. {@code build()} refuses such a controller unless this is called.
+         */
+        public Builder withoutExternalFence() {
+            this.withoutExternalFence = true;
             return this;
         }
 
@@ -409,6 +422,12 @@ public final class HaNode implements AutoCloseable {
             requireSet("scope", scope);
             requireSet("dcs", dcs);
             requireSet("postgres", postgres);
+            if (postgres.externalFence().isEmpty() && !withoutExternalFence) {
+                throw new ConfigurationException("postgres", "the PostgresController (" + postgres.getClass().getSimpleName()
+                        + ") has no out-of-process write fence: a JVM frozen past its lease would leave its PostgreSQL "
+                        + "accepting writes beside a new primary. Use one that has (pg-driver's does), or accept that with "
+                        + "withoutExternalFence()");
+            }
             if ((ticker == null) != (scheduler == null)) {
                 throw new ConfigurationException(ticker == null ? "ticker" : "scheduler",
                         "ticker and scheduler go together: a custom scheduler needs the ticker whose time it runs on");

@@ -20,10 +20,13 @@ import java.util.Optional;
  * @param paused       the cluster is in maintenance mode
  * @param lastDecision the last cycle's reason line
  * @param cycles       how many HA cycles ran
+ * @param externalFence what stops PostgreSQL's writes if this JVM freezes past its lease (see
+ *                     {@link io.pgha.spi.PostgresController#externalFence()}); empty: only the
+ *                     engine's in-process fence, which a frozen JVM cannot run
  */
 public record NodeStatus(String member, String scope, Role role, Optional<String> leader, boolean leaseValid,
                          Optional<PostgresState> postgres, boolean dcsReachable, Optional<Instant> dcsLastSeen,
-                         boolean paused, String lastDecision, long cycles) {
+                         boolean paused, String lastDecision, long cycles, Optional<String> externalFence) {
     public NodeStatus {
         Objects.requireNonNull(member);
         Objects.requireNonNull(scope);
@@ -32,6 +35,7 @@ public record NodeStatus(String member, String scope, Role role, Optional<String
         Objects.requireNonNull(postgres);
         Objects.requireNonNull(dcsLastSeen);
         Objects.requireNonNull(lastDecision);
+        Objects.requireNonNull(externalFence);
     }
 
     /** The local timeline, 0 when unknown. */

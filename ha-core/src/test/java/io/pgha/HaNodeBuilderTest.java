@@ -23,10 +23,18 @@ class HaNodeBuilderTest {
         public void close() {
         }
     };
-    private static final PostgresController PG = (PostgresController) Proxy.newProxyInstance(
-            HaNodeBuilderTest.class.getClassLoader(), new Class<?>[] {PostgresController.class}, (p, m, a) -> {
-                throw new UnsupportedOperationException(m.getName());
-            });
+    private static final PostgresController PG = controller(java.util.Optional.of("a test fence"));
+    private static final PostgresController UNFENCED = controller(java.util.Optional.empty());
+
+    private static PostgresController controller(java.util.Optional<String> externalFence) {
+        return (PostgresController) Proxy.newProxyInstance(
+                HaNodeBuilderTest.class.getClassLoader(), new Class<?>[] {PostgresController.class}, (p, m, a) -> {
+                    if (m.getName().equals("externalFence")) {
+                        return externalFence;
+                    }
+                    throw new UnsupportedOperationException(m.getName());
+                });
+    }
 
     private static HaNode.Builder complete() {
         return HaNode.builder().name("n1").scope("orders").dcs(DCS).postgres(PG);
@@ -96,6 +104,21 @@ class HaNodeBuilderTest {
         assertThatThrownBy(() -> HaNode.builder().name("n").dcs(DCS).postgres(PG).build()).hasMessage("scope: is required");
         assertThatThrownBy(() -> HaNode.builder().name("n").scope("s").postgres(PG).build()).hasMessage("dcs: is required");
         assertThatThrownBy(() -> HaNode.builder().name("n").scope("s").dcs(DCS).build()).hasMessage("postgres: is required");
+    }
+
+    @Test
+    void aControllerWithoutAnOutOfProcessFenceIsRefusedUnlessTheEmbedderAcceptsIt() {
+        assertThatThrownBy(() -> HaNode.builder().name("n1").scope("orders").dcs(DCS).postgres(UNFENCED).build())
+                .isInstanceOf(ConfigurationException.class)
+                .hasMessageStartingWith("postgres: ")
+                .hasMessageContaining("no out-of-process write fence")
+                .hasMessageContaining("withoutExternalFence()");
+        try (HaNode node = HaNode.builder().name("n1").scope("orders").dcs(DCS).postgres(UNFENCED).withoutExternalFence().build()) {
+            assertThat(node.status().externalFence()).isEmpty();
+        }
+        try (HaNode node = complete().build()) {
+            assertThat(node.status().externalFence()).contains("a test fence");
+        }
     }
 
     @Test

@@ -110,6 +110,17 @@ public interface PostgresController extends AutoCloseable {
         return false;
     }
 
+    /**
+     * What stops this server's writes when the JVM that runs the engine is frozen (a helper process,
+     * the server's own timer), in a few words for the node's status; empty when nothing does. Then
+     * only the engine's in-process fence protects, and a JVM paused past its lease lets the old
+     * primary accept writes beside the new one: {@code HaNode.builder()} refuses such a controller
+     * unless the embedder accepts that with {@code withoutExternalFence()}.
+     */
+    default java.util.Optional<String> externalFence() {
+        return java.util.Optional.empty();
+    }
+
     /** Disarms the fence armed by {@link #armFence}: the node no longer holds the leader lease. */
     default void disarmFence() {
     }

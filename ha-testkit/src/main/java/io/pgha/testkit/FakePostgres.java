@@ -715,6 +715,13 @@ public final class FakePostgres implements PostgresController {
     }
 
     @Override
+    public Optional<String> externalFence() {
+        synchronized (lock) {
+            return externalFence ? Optional.of("the fake server's own timer") : Optional.empty();
+        }
+    }
+
+    @Override
     public void disarmFence() {
         synchronized (lock) {
             fenceArmed = false;

@@ -46,7 +46,7 @@ class FencingOnRealThreadsTest {
     void writesStopBeforeTheLeaseExpiresWhenTheStoreClientBlocksTheLoopThread() {
         FakePostgres pg = new FakePostgres("n1", new FakePostgres.Network(1), Ticker.system(), pgThread, new FakePostgres.Timings());
         pg.setExternalFence(false); // only the engine's own fence may save us here
-        node = HaNode.builder().name("n1").scope("fencing").dcs(new BlockingDcs(store)).postgres(pg)
+        node = HaNode.builder().name("n1").scope("fencing").dcs(new BlockingDcs(store)).postgres(pg).withoutExternalFence()
                 .ttl(Duration.ofSeconds(6)).loopWait(Duration.ofSeconds(1)).retryTimeout(Duration.ofSeconds(2))
                 .fencingMargin(Duration.ofSeconds(1))
                 .build().start();
@@ -75,7 +75,7 @@ class FencingOnRealThreadsTest {
     void writesStopInTimeEvenWhenArmingTheControllersFenceHangsOnTheThreadThatRenewed() {
         FakePostgres pg = new FakePostgres("n1", new FakePostgres.Network(1), Ticker.system(), pgThread, new FakePostgres.Timings());
         pg.setExternalFence(false); // only the engine's own fence may save us here (arming still hangs)
-        node = HaNode.builder().name("n1").scope("fencing").dcs(store).postgres(pg)
+        node = HaNode.builder().name("n1").scope("fencing").dcs(store).postgres(pg).withoutExternalFence()
                 .ttl(Duration.ofSeconds(6)).loopWait(Duration.ofSeconds(1)).retryTimeout(Duration.ofSeconds(2))
                 .fencingMargin(Duration.ofSeconds(1))
                 .build().start();

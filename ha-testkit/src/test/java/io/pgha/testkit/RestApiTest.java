@@ -115,6 +115,8 @@ class RestApiTest {
         assertThat(p.path("timeline").asInt()).isPositive();
         assertThat(p.path("patroni").path("scope").asText()).isEqualTo(cluster.scope);
         assertThat(p.path("database_system_identifier").asText()).startsWith("7");
+        assertThat(p.path("write_fence").path("in_process").asBoolean()).isTrue();
+        assertThat(p.path("write_fence").path("external").asText()).isEqualTo("the fake server's own timer");
         JsonNode r = json(call(cluster.replicaName(), "GET", "/patroni", null, false));
         assertThat(r.path("role").asText()).isEqualTo("replica");
         assertThat(r.path("xlog").has("received_location")).isTrue();
@@ -129,7 +131,8 @@ class RestApiTest {
         String metrics = call(leader, "GET", "/metrics", null, false).body();
         assertThat(metrics).contains("# TYPE patroni_primary gauge", "patroni_primary{scope=\"" + cluster.scope + "\",name=\"" + leader + "\"} 1",
                 "patroni_replica{", "patroni_postgres_timeline{", "patroni_xlog_location{", "patroni_cluster_unlocked{",
-                "patroni_dcs_last_seen{", "patroni_pending_restart{", "patroni_is_paused{");
+                "patroni_dcs_last_seen{", "patroni_pending_restart{", "patroni_is_paused{",
+                "pgha_external_fence{scope=\"" + cluster.scope + "\",name=\"" + leader + "\"} 1");
     }
 
     @Test

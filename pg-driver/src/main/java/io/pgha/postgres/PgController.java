@@ -305,6 +305,11 @@ public final class PgController implements PostgresController {
     }
 
     @Override
+    public Optional<String> externalFence() {
+        return Optional.of("a helper process that kills the postmaster at the lease deadline");
+    }
+
+    @Override
     public void disarmFence() {
         fence.disarm();
     }

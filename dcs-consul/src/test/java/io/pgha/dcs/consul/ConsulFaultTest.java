@@ -107,7 +107,7 @@ class ConsulFaultTest {
         FakePostgres pg = new FakePostgres("n1", new FakePostgres.Network(1), Ticker.system(), pgThread, new FakePostgres.Timings());
         pg.setExternalFence(false); // only the engine's own fence, timed by the session's lease guarantee
         Duration ttl = Duration.ofSeconds(6);
-        HaNode node = HaNode.builder().name("n1").scope(scope).dcs(dcs).postgres(pg)
+        HaNode node = HaNode.builder().name("n1").scope(scope).dcs(dcs).postgres(pg).withoutExternalFence()
                 .ttl(ttl).loopWait(Duration.ofSeconds(1)).retryTimeout(RETRY).build().start();
         closeables.add(node);
         await().atMost(Duration.ofSeconds(20)).until(() -> node.status().role() == Role.PRIMARY && pg.acceptsWrites());

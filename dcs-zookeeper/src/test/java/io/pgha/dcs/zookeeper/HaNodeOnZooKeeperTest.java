@@ -120,7 +120,7 @@ class HaNodeOnZooKeeperTest {
         FakePostgres pg = pg("n1");
         pg.setExternalFence(false); // only the engine's own fence may stop the writes here
         RecordingDcs dcs = closer.add(new RecordingDcs(ZooKeeperDcs.builder().connectString(cluster.getConnectString()).build()));
-        HaNode node = closer.add(HaNode.builder().name("n1").scope("quorum").dcs(dcs).postgres(pg)
+        HaNode node = closer.add(HaNode.builder().name("n1").scope("quorum").dcs(dcs).postgres(pg).withoutExternalFence()
                 .ttl(ttl).loopWait(Duration.ofSeconds(1)).retryTimeout(Duration.ofSeconds(2))
                 .listener(events::add).build());
         node.start();

@@ -130,7 +130,7 @@ public final class HaEngine {
         this.lane = new SerialLane(cfg.loopScheduler());
         this.config = EffectiveConfig.of(cfg.settings());
         this.status = new NodeStatus(me, cfg.scope(), Role.STOPPED, Optional.empty(), false, Optional.empty(), false,
-                Optional.empty(), false, lastReason, 0);
+                Optional.empty(), false, lastReason, 0, pg.externalFence());
         this.view = new EngineView(status, Optional.empty(), Optional.empty(), LeaseView.NOT_HELD, config, cfg.ticker().read(),
                 Optional.empty());
     }
@@ -1054,7 +1054,7 @@ public final class HaEngine {
         LeaseView lv = lease == null ? LeaseView.NOT_HELD : lease.view();
         boolean holds = lastCluster.map(c -> c.isLeader(me)).orElse(false) && lv.isValid(now);
         status = new NodeStatus(me, cfg.scope(), role, lastCluster.flatMap(Cluster::leader), holds, lastPg, dcsReachable,
-                dcsLastSeen, config.paused(), lastReason, cycles);
+                dcsLastSeen, config.paused(), lastReason, cycles, pg.externalFence());
         view = new EngineView(status, lastCluster, lastPg, lv, config, lastCycleAt,
                 memory.action().map(a -> a.action().describe()));
     }

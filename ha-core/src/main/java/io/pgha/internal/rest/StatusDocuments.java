@@ -73,6 +73,10 @@ final class StatusDocuments {
         if (f.inSyncKey()) {
             n.put("sync_standby", true);
         }
+        // not in Patroni's document: which fences stop this server's writes when the lease runs out
+        ObjectNode fence = n.putObject("write_fence");
+        fence.put("in_process", true);
+        f.view().status().externalFence().ifPresentOrElse(d -> fence.put("external", d), () -> fence.putNull("external"));
         ObjectNode patroni = n.putObject("patroni");
         patroni.put("version", ClusterCodec.VERSION);
         patroni.put("scope", f.scope());
@@ -222,6 +226,8 @@ final class StatusDocuments {
                 running ? pg.map(PostgresState::serverVersion).orElse(0) : 0);
         gauge(sb, "patroni_cluster_unlocked", "Value is 1 if the cluster is unlocked, 0 if locked.", labels,
                 f.cluster().map(c -> c.hasLeader() ? 0 : 1).orElse(0));
+        gauge(sb, "pgha_external_fence", "Value is 1 if an out-of-process fence stops Postgres writes when this JVM freezes past its lease, 0 otherwise.",
+                labels, f.view().status().externalFence().isPresent() ? 1 : 0);
         gauge(sb, "patroni_failsafe_mode_is_active", "Value is 1 if failsafe mode is active, 0 if inactive.", labels, 0);
         gauge(sb, "patroni_postgres_timeline", "Postgres timeline of this node (if running), 0 otherwise.", labels,
                 running ? pg.map(PostgresState::timeline).orElse(0) : 0);
