@@ -37,6 +37,11 @@ import org.slf4j.LoggerFactory;
  *       not cost the lease, but a dead one does.</li>
  * </ul>
  *
+ * <p>In maintenance mode (pause) neither fence stops PostgreSQL, as Patroni takes no automatic
+ * action on PostgreSQL then and disables its watchdog: a paused primary that cannot renew its lease
+ * keeps running and only stops believing it leads. Nobody races for the key in pause, so only an
+ * operator's manual failover could start a second primary beside it.
+ *
  * <p>Believing and guarding are separate: the belief ({@code held}) ends the moment the node stops
  * leading, but both fences stay armed until PostgreSQL is confirmed stopped (a demotion's stop
  * completed, or the release that follows it), because a stop that was only issued may still hang.
@@ -59,6 +64,11 @@ final class LeaseKeeper {
     private volatile long loopWait;
     private volatile long retryTimeout;
     private volatile long margin;
+    /**
+     * Maintenance mode (Patroni's pause): no automatic action on PostgreSQL, so neither fence stops
+     * it; the belief in the lease still ends on time. Patroni likewise disables its watchdog.
+     */
+    private volatile boolean paused;
 
     // guarded by this
     private boolean held;
@@ -110,6 +120,11 @@ final class LeaseKeeper {
         loopWait = c.loopWaitNanos();
         retryTimeout = c.settings().retryTimeout().toNanos();
         margin = c.settings().fencingMargin().toNanos();
+        boolean pausing = c.paused() && !paused;
+        paused = c.paused();
+        if (pausing) {
+            disarmControllerFence();
+        }
     }
 
     synchronized LeaseView view() {
@@ -304,6 +319,9 @@ final class LeaseKeeper {
      * never re-arms it after the guard was dropped ({@code epoch} is no longer current).
      */
     private void armControllerFence(long deadline, long epoch) {
+        if (paused) {
+            return;
+        }
         synchronized (controllerFenceLock) {
             synchronized (this) {
                 if (epoch != guardEpoch || !guarding) {
@@ -340,6 +358,11 @@ final class LeaseKeeper {
             held = false;
             lost = lost != null ? lost : "lease not renewed in time";
         }
+        if (paused) {
+            LOG.warn("{}: the leader lease was not renewed in time; paused, so postgres is left running (no automatic action)", member);
+            callbacks.wake();
+            return;
+        }
         fence("could not renew the leader lease within ttl - fencing_margin: stopped postgres writes", true);
     }
 
@@ -353,7 +376,9 @@ final class LeaseKeeper {
             held = false;
             lost = reason;
         }
-        if (wasHeld) {
+        if (wasHeld && paused) {
+            LOG.warn("{}: {}; paused, so postgres is left running (no automatic action)", member, reason);
+        } else if (wasHeld) {
             fence(reason, false);
         }
         callbacks.wake();
