@@ -1,4 +1,4 @@
-package io.pgha.dcs.zookeeper;
+package io.pgha.testkit.servers;
 
 import java.io.File;
 import java.io.IOException;
@@ -22,9 +22,9 @@ import java.util.stream.Stream;
 
 /**
  * A standalone ZooKeeper server in a process of its own: {@code QuorumPeerMain} from the
- * zookeeper-3.9.3 jar on this test's class path, on a free loopback port, in a temp folder, with
- * the admin server off. Always killed by {@link #close()} (and by a shutdown hook if the test JVM
- * exits first). Other modules' tests use it from this module's test-jar.
+ * zookeeper 3.9 jar, which must be on the caller's own class path, on a free loopback port, in a
+ * temp folder, with the admin server off. Always killed by {@link #close()} (and by a shutdown
+ * hook if the JVM exits first). Uses only the JDK.
  */
 public final class ZooKeeperProcess implements AutoCloseable {
     private final Path dir;
@@ -81,18 +81,12 @@ public final class ZooKeeperProcess implements AutoCloseable {
                 throw new IOException("ZooKeeper exited with " + p.exitValue() + ":\n" + log);
             }
             if ("imok".equals(zk.fourLetterWordOrNull("ruok"))) {
-                zk.warmUp();
                 return zk;
             }
             Thread.sleep(50);
         }
         zk.close();
         throw new IOException("ZooKeeper did not answer 'ruok' within 20 s");
-    }
-
-    /** One session and one write, so the first test does not pay for the server's first transaction. */
-    private void warmUp() {
-        ZkTestSupport.warmUp(connectString());
     }
 
     /** The jars of this test's class path (surefire puts the real one in java.class.path). */
@@ -120,12 +114,12 @@ public final class ZooKeeperProcess implements AutoCloseable {
         return "127.0.0.1:" + port;
     }
 
-    long pid() {
+    public long pid() {
         return process.pid();
     }
 
     /** Requests the server has received from all clients ({@code srvr}'s "Received"). */
-    long packetsReceived() throws IOException {
+    public long packetsReceived() throws IOException {
         String s = fourLetterWordOrNull("srvr");
         Matcher m = Pattern.compile("Received: (\\d+)").matcher(s == null ? "" : s);
         if (!m.find()) {

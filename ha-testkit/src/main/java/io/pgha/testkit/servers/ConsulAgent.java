@@ -1,4 +1,4 @@
-package io.pgha.dcs.consul.testing;
+package io.pgha.testkit.servers;
 
 import java.io.File;
 import java.io.IOException;
@@ -24,7 +24,7 @@ import java.util.stream.Stream;
 /**
  * A real Consul agent for tests: {@code consul agent -dev} on free loopback ports, with
  * {@code session_ttl_min = "1s"} so that short session TTLs can be tested, in a temp folder.
- * Always stop it ({@link #close()}; try-with-resources or {@link ConsulAgentExtension}); a
+ * Always stop it ({@link #close()}; try-with-resources or dcs-consul's ConsulAgentExtension); a
  * shutdown hook and a watchdog process also kill it if the JVM dies first.
  *
  * <p>The binary: {@code -Dpgha.consul.binary} or {@code $PGHA_CONSUL_BINARY} if set, else
