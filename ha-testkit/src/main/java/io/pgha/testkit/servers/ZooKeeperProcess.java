@@ -10,6 +10,7 @@ import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
@@ -21,25 +22,46 @@ import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
 /**
- * A standalone ZooKeeper server in a process of its own: {@code QuorumPeerMain} from the
- * zookeeper 3.9 jar, which must be on the caller's own class path, on a free loopback port, in a
- * temp folder, with the admin server off. Always killed by {@link #close()} (and by a shutdown
- * hook if the JVM exits first). Uses only the JDK.
+ * A standalone ZooKeeper server (a single-server "ensemble") in a process of its own, on a free
+ * loopback port, in a temp folder, with the admin server off. {@link #stop()} is a graceful stop,
+ * {@link #kill()} {@code kill -9}, {@link #pause()} {@code SIGSTOP}; {@link #start()} starts it
+ * again on the same port with the same data, so the sessions and znodes it had come back with it.
+ * {@link #close()} kills it and deletes its folder (and a shutdown hook kills it if the JVM exits
+ * first).
+ *
+ * <p>The server is {@code QuorumPeerMain} from the <em>caller's own class path</em>: the
+ * {@code org.apache.zookeeper:zookeeper} jar (3.9) and its runtime dependencies must be on
+ * {@code java.class.path} (a test of a module that depends on {@code dcs-zookeeper}, or a program
+ * started with such a class path). This class itself uses only the JDK, so ha-testkit gains no
+ * dependency.
+ *
+ * <p>A fresh server's first session and first transaction are slower than the next ones; tests
+ * that time their first calls warm the server up with their own client first.
  */
 public final class ZooKeeperProcess implements AutoCloseable {
     private final Path dir;
     private final int port;
-    private final Process process;
+    private final List<String> command;
     private final Thread killer;
+    private volatile Process process;
 
-    private ZooKeeperProcess(Path dir, int port, Process process) {
+    private ZooKeeperProcess(Path dir, int port, List<String> command) {
         this.dir = dir;
         this.port = port;
-        this.process = process;
-        this.killer = new Thread(process::destroyForcibly, "kill-zookeeper-" + port);
+        this.command = command;
+        this.killer = new Thread(() -> {
+            Process p = process;
+            if (p != null) {
+                p.destroyForcibly();
+            }
+        }, "kill-zookeeper-" + port);
         Runtime.getRuntime().addShutdownHook(killer);
     }
 
+    /**
+     * Starts a server with a short tick (500 ms; session timeouts from 1 s to 60 s) and
+     * {@code extra} zoo.cfg entries on top; returns once it answers {@code ruok}.
+     */
     public static ZooKeeperProcess start(Map<String, String> extra) throws IOException, InterruptedException {
         Path dir = Files.createTempDirectory("pgha-zk-process");
         int port = freePort();
@@ -71,25 +93,55 @@ public final class ZooKeeperProcess implements AutoCloseable {
         cmd.add(serverClassPath());
         cmd.add("org.apache.zookeeper.server.quorum.QuorumPeerMain");
         cmd.add(conf.toString());
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(dir.resolve("zookeeper.log").toFile()).start();
-        ZooKeeperProcess zk = new ZooKeeperProcess(dir, port, p);
-        long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+        ZooKeeperProcess zk = new ZooKeeperProcess(dir, port, List.copyOf(cmd));
+        try {
+            zk.launch();
+        } catch (IOException | InterruptedException | RuntimeException e) {
+            zk.close();
+            throw e;
+        }
+        return zk;
+    }
+
+    /**
+     * Starts the server again after {@link #stop()} or {@link #kill()}: the same port, the same
+     * data (its znodes and open sessions, whose timeouts the server counts again from its start).
+     * Returns once it answers {@code ruok}.
+     */
+    public synchronized void start() {
+        if (isRunning()) {
+            throw new IllegalStateException("ZooKeeper on port " + port + " is already running");
+        }
+        try {
+            launch();
+        } catch (IOException e) {
+            throw new IllegalStateException("could not start ZooKeeper again on port " + port + ": " + e.getMessage(), e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while starting ZooKeeper", e);
+        }
+    }
+
+    private void launch() throws IOException, InterruptedException {
+        Process p = new ProcessBuilder(command).redirectErrorStream(true)
+                .redirectOutput(ProcessBuilder.Redirect.appendTo(dir.resolve("zookeeper.log").toFile())).start();
+        process = p;
+        // a restart may find the port in TIME_WAIT or the old process's socket just closed: the server retries binding itself
+        long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
         while (System.nanoTime() < until) {
             if (!p.isAlive()) {
-                String log = Files.readString(dir.resolve("zookeeper.log"));
-                zk.close();
-                throw new IOException("ZooKeeper exited with " + p.exitValue() + ":\n" + log);
+                throw new IOException("ZooKeeper exited with " + p.exitValue() + ":\n" + logTail());
             }
-            if ("imok".equals(zk.fourLetterWordOrNull("ruok"))) {
-                return zk;
+            if ("imok".equals(fourLetterWordOrNull("ruok"))) {
+                return;
             }
             Thread.sleep(50);
         }
-        zk.close();
-        throw new IOException("ZooKeeper did not answer 'ruok' within 20 s");
+        p.destroyForcibly();
+        throw new IOException("ZooKeeper did not answer 'ruok' within 30 s:\n" + logTail());
     }
 
-    /** The jars of this test's class path (surefire puts the real one in java.class.path). */
+    /** The jars of the caller's class path (surefire puts the real one in java.class.path). */
     private static String serverClassPath() {
         String cp = System.getProperty("java.class.path");
         StringBuilder out = new StringBuilder();
@@ -99,7 +151,7 @@ public final class ZooKeeperProcess implements AutoCloseable {
             }
         }
         if (!out.toString().contains("zookeeper-3.9")) {
-            throw new IllegalStateException("no zookeeper jar on the class path: " + cp);
+            throw new IllegalStateException("no zookeeper 3.9 jar on the class path (ZooKeeperProcess runs the server from it): " + cp);
         }
         return out.toString();
     }
@@ -110,12 +162,32 @@ public final class ZooKeeperProcess implements AutoCloseable {
         }
     }
 
+    /** {@code 127.0.0.1:port}, for a client's connect string. */
     public String connectString() {
         return "127.0.0.1:" + port;
     }
 
+    public int port() {
+        return port;
+    }
+
+    /** The server's folder: zoo.cfg, data/ and zookeeper.log. */
+    public Path dir() {
+        return dir;
+    }
+
+    public boolean isRunning() {
+        Process p = process;
+        return p != null && p.isAlive();
+    }
+
+    /** The OS process id, while running. */
     public long pid() {
-        return process.pid();
+        Process p = process;
+        if (p == null || !p.isAlive()) {
+            throw new IllegalStateException("ZooKeeper on port " + port + " is not running");
+        }
+        return p.pid();
     }
 
     /** Requests the server has received from all clients ({@code srvr}'s "Received"). */
@@ -142,14 +214,68 @@ public final class ZooKeeperProcess implements AutoCloseable {
         }
     }
 
-    @Override
-    public void close() {
-        process.destroyForcibly();
+    /** {@code SIGTERM} (after a {@code SIGCONT}, should it be paused), then {@code kill -9} if it has not exited within 10 s. */
+    public synchronized void stop() {
+        Process p = process;
+        if (p == null) {
+            return;
+        }
+        resume();
+        p.destroy();
+        if (!waitFor(p, Duration.ofSeconds(10))) {
+            p.destroyForcibly();
+            waitFor(p, Duration.ofSeconds(10));
+        }
+    }
+
+    /** {@code kill -9}, waiting until it is gone. */
+    public synchronized void kill() {
+        Process p = process;
+        if (p == null) {
+            return;
+        }
+        p.destroyForcibly();
+        waitFor(p, Duration.ofSeconds(10));
+    }
+
+    /** {@code SIGSTOP}: the process stays, its socket stays open, it answers nothing. */
+    public void pause() {
+        signal("STOP");
+    }
+
+    /** {@code SIGCONT} after {@link #pause()}. */
+    public void resume() {
+        signal("CONT");
+    }
+
+    private void signal(String sig) {
+        Process p = process;
+        if (p == null || !p.isAlive()) {
+            return;
+        }
         try {
-            process.waitFor(10, TimeUnit.SECONDS);
+            new ProcessBuilder("kill", "-" + sig, Long.toString(p.pid())).redirectErrorStream(true).start().waitFor(5, TimeUnit.SECONDS);
+        } catch (IOException e) {
+            throw new IllegalStateException("could not send SIG" + sig + " to ZooKeeper", e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+    }
+
+    /** The last lines of the server's output. */
+    public String logTail() {
+        try {
+            List<String> lines = Files.readAllLines(dir.resolve("zookeeper.log"), StandardCharsets.UTF_8);
+            return String.join("\n", lines.subList(Math.max(0, lines.size() - 30), lines.size()));
+        } catch (IOException e) {
+            return "(no log: " + e.getMessage() + ")";
+        }
+    }
+
+    /** Kills the server and deletes its folder. */
+    @Override
+    public void close() {
+        kill();
         try {
             Runtime.getRuntime().removeShutdownHook(killer);
         } catch (IllegalStateException e) {
@@ -162,4 +288,17 @@ public final class ZooKeeperProcess implements AutoCloseable {
         }
     }
 
+    private static boolean waitFor(Process p, Duration d) {
+        try {
+            return p.waitFor(d.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "ZooKeeper at " + connectString() + (isRunning() ? " (running)" : " (stopped)");
+    }
 }
