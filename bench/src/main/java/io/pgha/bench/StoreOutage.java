@@ -6,6 +6,7 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -18,27 +19,35 @@ import java.util.Set;
  * outage itself is the caller's ({@link Outage}); this class measures around it.
  */
 final class StoreOutage {
-    /** Takes the whole store away and brings it back. */
-    interface Outage {
-        /** A few words for the report: "etcd frozen (SIGSTOP) for 15 s". */
-        String describe();
-
-        void begin();
-
-        /** Brings the store back; returns when it answers again. */
-        void end();
+    /**
+     * Takes the whole store away and brings it back.
+     *
+     * @param begin takes it away
+     * @param end   brings it back; returns when it answers again
+     */
+    record Outage(Runnable begin, Runnable end) {
     }
 
     /**
      * One repetition.
      *
      * @param convergence from the store being back to one primary with every replica streaming
-     *                    from it; empty when that did not happen within the limit
+     *                    from it, as seen at the end of the first check that found it so; empty
+     *                    when that did not happen within the limit
+     * @param resolution  how early the convergence may have happened instead: the time from the
+     *                    start of the last check that did not find it to the end of the one that
+     *                    did (each check is a dozen SQL and HTTP round trips, 50 ms apart)
      * @param acked       writes acknowledged by any member during the run
-     * @param lost        acknowledged writes missing from the final primary
+     * @param lost        acknowledged writes missing from the final primary (-1 when not converged)
      * @param primary     the final primary
+     * @param before      the primary before the outage
+     * @param storeBack   when the store answered again (wall clock, to find the run in the agents' logs)
+     * @param lastWriteIn from the store going away to the last write acknowledged while it was away
+     *                    (the primary's writes stop once its lease can no longer be trusted)
+     * @param firstWriteBack from the store being back to the first write acknowledged after it
      */
-    record Result(Optional<Duration> convergence, int acked, long lost, String primary, String before) {
+    record Result(Optional<Duration> convergence, Duration resolution, int acked, long lost, String primary, String before,
+                  Instant storeBack, Optional<Duration> lastWriteIn, Optional<Duration> firstWriteBack) {
     }
 
     private final LocalCluster cluster;
@@ -53,30 +62,52 @@ final class StoreOutage {
         String before = converged().orElseThrow();
         try (WriteProbe probe = new WriteProbe(cluster, 50).start()) {
             Waits.until("a write on the primary", () -> probe.lastWriteOn(before).isPresent(), Duration.ofSeconds(10), 20);
-            outage.begin();
+            long gone = System.nanoTime();
+            outage.begin().run();
+            // the outage's length is the experiment, not a wait for a condition
             sleep(length);
-            outage.end();
+            outage.end().run();
             long back = System.nanoTime();
+            Instant backAt = Instant.now();
             long deadline = back + limit.toNanos();
             Optional<String> primary = Optional.empty();
+            long previousCheck = back;
+            long check = back;
             while (System.nanoTime() < deadline) {
+                previousCheck = check;
+                check = System.nanoTime();
                 primary = converged();
                 if (primary.isPresent()) {
                     break;
                 }
                 sleep(Duration.ofMillis(50));
             }
-            Optional<Duration> took = primary.map(p -> Duration.ofNanos(System.nanoTime() - back));
+            long seen = System.nanoTime();
+            Duration resolution = Duration.ofNanos(seen - previousCheck);
             if (primary.isEmpty()) {
-                return new Result(Optional.empty(), probe.writes().size(), -1, "none", before);
+                List<WriteProbe.Write> acked = probe.writes();
+                return new Result(Optional.empty(), resolution, acked.size(), -1, "none", before, backAt, lastWriteIn(acked, gone, back),
+                        firstWriteBack(acked, back));
             }
+            Optional<Duration> took = Optional.of(Duration.ofNanos(seen - back));
             // the probe writes on: stop it, then compare what it was told with what the primary has
             probe.close();
             List<WriteProbe.Write> acked = probe.writes();
             Set<Long> kept = ids(cluster.node(primary.get()));
             long lost = acked.stream().filter(w -> !kept.contains(w.id())).count();
-            return new Result(took, acked.size(), lost, primary.get(), before);
+            return new Result(took, resolution, acked.size(), lost, primary.get(), before, backAt, lastWriteIn(acked, gone, back),
+                    firstWriteBack(acked, back));
         }
+    }
+
+    private static Optional<Duration> lastWriteIn(List<WriteProbe.Write> acked, long gone, long back) {
+        return acked.stream().mapToLong(WriteProbe.Write::atNanos).filter(t -> t >= gone && t < back).max().stream()
+                .mapToObj(t -> Duration.ofNanos(t - gone)).findFirst();
+    }
+
+    private static Optional<Duration> firstWriteBack(List<WriteProbe.Write> acked, long back) {
+        return acked.stream().mapToLong(WriteProbe.Write::atNanos).filter(t -> t >= back).min().stream()
+                .mapToObj(t -> Duration.ofNanos(t - back)).findFirst();
     }
 
     /**

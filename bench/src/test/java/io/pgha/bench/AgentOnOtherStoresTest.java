@@ -3,7 +3,7 @@ package io.pgha.bench;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import io.pgha.dcs.consul.testing.ConsulAgent;
+import io.pgha.testkit.servers.ConsulAgent;
 import java.time.Duration;
 import org.apache.curator.test.TestingServer;
 import org.junit.jupiter.api.Test;

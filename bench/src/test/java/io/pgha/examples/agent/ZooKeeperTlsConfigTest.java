@@ -5,12 +5,12 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import io.pgha.ConfigurationException;
-import io.pgha.dcs.zookeeper.ZooKeeperProcess;
 import io.pgha.internal.config.AgentConfig;
 import io.pgha.spi.Dcs;
 import io.pgha.spi.DcsSession;
 import io.pgha.spi.SessionSpec;
 import io.pgha.testkit.servers.EtcdTls;
+import io.pgha.testkit.servers.ZooKeeperProcess;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;

@@ -88,7 +88,7 @@ class ConsulDcsBuilderTest {
     @Test
     void openingASessionSendsNothingAndAClosedDcsOpensNoMore() {
         // nothing listens there: open() must not care
-        ConsulDcs dcs = ConsulDcs.builder().url("http://127.0.0.1:" + io.pgha.dcs.consul.testing.ConsulAgent.closedPort()).build();
+        ConsulDcs dcs = ConsulDcs.builder().url("http://127.0.0.1:" + io.pgha.testkit.servers.ConsulAgent.closedPort()).build();
         DcsSession s = dcs.open(SessionSpec.member("s", "a", Duration.ofSeconds(30), Duration.ofSeconds(1)));
         s.close();
         dcs.close();

@@ -1,9 +1,9 @@
 package io.pgha.dcs.consul;
 
-import io.pgha.dcs.consul.testing.ConsulAgent;
 import io.pgha.dcs.consul.testing.ConsulAgentExtension;
 import io.pgha.spi.Dcs;
 import io.pgha.testkit.DcsContractTest;
+import io.pgha.testkit.servers.ConsulAgent;
 import java.time.Duration;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.extension.ExtendWith;

@@ -3,7 +3,6 @@ package io.pgha.dcs.consul;
 import static io.pgha.dcs.consul.ConsulFaultTest.get;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.pgha.dcs.consul.testing.ConsulAgent;
 import io.pgha.dcs.consul.testing.ConsulAgentExtension;
 import io.pgha.dcs.consul.testing.CountingProxy;
 import io.pgha.spi.ClusterKey;
@@ -11,6 +10,7 @@ import io.pgha.spi.ClusterSnapshot;
 import io.pgha.spi.DcsEntry;
 import io.pgha.spi.DcsSession;
 import io.pgha.spi.SessionSpec;
+import io.pgha.testkit.servers.ConsulAgent;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.ArrayList;

@@ -4,13 +4,13 @@ import static io.pgha.dcs.consul.ConsulFaultTest.get;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.google.gson.JsonParser;
-import io.pgha.dcs.consul.testing.ConsulAgent;
 import io.pgha.dcs.consul.testing.ConsulAgentExtension;
 import io.pgha.spi.ClusterKey;
 import io.pgha.spi.ClusterSnapshot;
 import io.pgha.spi.DcsEntry;
 import io.pgha.spi.DcsSession;
 import io.pgha.spi.SessionSpec;
+import io.pgha.testkit.servers.ConsulAgent;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;

@@ -4,12 +4,12 @@ import static io.pgha.dcs.consul.ConsulFaultTest.get;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import io.pgha.dcs.consul.testing.ConsulAgent;
 import io.pgha.dcs.consul.testing.TestCertificates;
 import io.pgha.spi.DcsException;
 import io.pgha.spi.DcsSession;
 import io.pgha.spi.DcsUnreachableException;
 import io.pgha.spi.SessionSpec;
+import io.pgha.testkit.servers.ConsulAgent;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;

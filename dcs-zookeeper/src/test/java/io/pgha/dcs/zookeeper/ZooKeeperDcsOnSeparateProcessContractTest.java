@@ -2,6 +2,7 @@ package io.pgha.dcs.zookeeper;
 
 import io.pgha.spi.Dcs;
 import io.pgha.testkit.DcsContractTest;
+import io.pgha.testkit.servers.ZooKeeperProcess;
 import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -16,6 +17,7 @@ class ZooKeeperDcsOnSeparateProcessContractTest extends DcsContractTest {
     @BeforeAll
     static void startServer() throws Exception {
         server = ZooKeeperProcess.start(Map.of());
+        ZkTestSupport.warmUp(server.connectString());
     }
 
     @AfterAll

@@ -10,6 +10,7 @@ import io.pgha.spi.DcsEntry;
 import io.pgha.spi.DcsSession;
 import io.pgha.spi.DcsUnreachableException;
 import io.pgha.spi.SessionSpec;
+import io.pgha.testkit.servers.ZooKeeperProcess;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -57,6 +58,7 @@ class ZooKeeperDcsOverTlsTest {
                 "ssl.trustStore.location", dir.resolve("trust.p12").toString(),
                 "ssl.trustStore.password", PASSWORD,
                 "ssl.clientAuth", "need"));
+        ZkTestSupport.warmUp(server.connectString());
     }
 
     @AfterAll

@@ -11,6 +11,7 @@ import io.pgha.spi.DcsSession;
 import io.pgha.spi.SessionSpec;
 import io.pgha.testkit.FakePostgres;
 import io.pgha.testkit.FaultProxy;
+import io.pgha.testkit.servers.ZooKeeperProcess;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -39,6 +40,7 @@ class ZooKeeperFigures {
     @BeforeAll
     static void startServer() throws Exception {
         server = ZooKeeperProcess.start(Map.of());
+        ZkTestSupport.warmUp(server.connectString());
     }
 
     @AfterAll

@@ -1,5 +1,6 @@
 package io.pgha.dcs.consul.testing;
 
+import io.pgha.testkit.servers.ConsulAgent;
 import org.junit.jupiter.api.extension.ExtensionContext;
 import org.junit.jupiter.api.extension.ParameterContext;
 import org.junit.jupiter.api.extension.ParameterResolver;

@@ -1,4 +1,4 @@
-package io.pgha.dcs.consul.testing;
+package io.pgha.testkit.servers;
 
 import java.io.File;
 import java.io.IOException;
@@ -22,10 +22,13 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Stream;
 
 /**
- * A real Consul agent for tests: {@code consul agent -dev} on free loopback ports, with
- * {@code session_ttl_min = "1s"} so that short session TTLs can be tested, in a temp folder.
- * Always stop it ({@link #close()}; try-with-resources or {@link ConsulAgentExtension}); a
- * shutdown hook and a watchdog process also kill it if the JVM dies first.
+ * A real Consul agent for tests and test programs: {@code consul agent -dev} on free loopback
+ * ports, with {@code session_ttl_min = "1s"} so that short session TTLs can be tested, in a temp
+ * folder; or, from {@link #startWithData()}, a single Consul server that keeps its data on disk, so
+ * that it comes back from {@link #stop()} and {@link #restart()} with its keys and sessions. Always
+ * stop it ({@link #close()}; try-with-resources, or dcs-consul's {@code ConsulAgentExtension} in
+ * tests); a shutdown hook and a watchdog process also kill it if the JVM dies first. Uses only the
+ * JDK.
  *
  * <p>The binary: {@code -Dpgha.consul.binary} or {@code $PGHA_CONSUL_BINARY} if set, else
  * {@code consul} in {@code $PGHA_CONSUL_HOME} (default {@code ~/.cache/pgha/consul}), which
@@ -56,10 +59,17 @@ public final class ConsulAgent implements AutoCloseable {
     private int serverPort;
     private int httpsPort;
     private final String token;
+    /** A server that writes its state to {@code dir/data} (not {@code -dev}, which keeps it in memory only). */
+    private final boolean keepsData;
     private Process process;
     private Process watchdog;
 
     private ConsulAgent(String extraHcl, boolean https, String token) {
+        this(extraHcl, https, token, false);
+    }
+
+    private ConsulAgent(String extraHcl, boolean https, String token, boolean keepsData) {
+        this.keepsData = keepsData;
         this.binary = binary();
         this.extraHcl = extraHcl;
         this.token = token;
@@ -82,6 +92,18 @@ public final class ConsulAgent implements AutoCloseable {
     /** Starts an agent with extra HCL configuration (ACLs, TLS, ...). */
     public static ConsulAgent start(String extraHcl) {
         ConsulAgent a = new ConsulAgent(extraHcl, false, null);
+        a.launchWithFreshPorts();
+        return a;
+    }
+
+    /**
+     * Starts a single Consul server (a one-member "cluster", {@code -server -bootstrap-expect 1},
+     * not {@code -dev}) that keeps its Raft log and snapshots in its folder: after {@link #stop()}
+     * or {@link #kill()}, {@link #restart()} brings it back on the same ports with its keys and
+     * sessions, as a real server's restart does. Ready (it has elected itself) when this returns.
+     */
+    public static ConsulAgent startWithData() {
+        ConsulAgent a = new ConsulAgent("", false, null, true);
         a.launchWithFreshPorts();
         return a;
     }
@@ -219,7 +241,10 @@ public final class ConsulAgent implements AutoCloseable {
         }
     }
 
-    /** Starts the agent again on the same ports (a {@code -dev} agent comes back empty). */
+    /**
+     * Starts the agent again on the same ports, stopping it first if it runs. A {@code -dev} agent
+     * comes back empty; one from {@link #startWithData()} comes back with its data.
+     */
     public synchronized void restart() {
         if (process != null) {
             stop();
@@ -285,16 +310,20 @@ public final class ConsulAgent implements AutoCloseable {
 
     private void launch() throws IOException {
         String hcl = "session_ttl_min = \"1s\"\n"
+                // Raft timings as -dev has them (a restarted server leads again within about 2 s, not 5), and no update check on the network
+                + (keepsData ? "performance {\n  raft_multiplier = 1\n}\ndisable_update_check = true\n" : "")
                 + (httpsPort > 0 ? "ports { https = " + httpsPort + " }\n" : "")
                 + extraHcl + "\n";
         Files.writeString(dir.resolve("agent.hcl"), hcl);
-        List<String> cmd = List.of(binary.toString(), "agent", "-dev",
-                "-bind", "127.0.0.1", "-client", "127.0.0.1",
+        List<String> cmd = new ArrayList<>(keepsData
+                ? List.of(binary.toString(), "agent", "-server", "-bootstrap-expect", "1")
+                : List.of(binary.toString(), "agent", "-dev"));
+        cmd.addAll(List.of("-bind", "127.0.0.1", "-client", "127.0.0.1",
                 "-http-port", String.valueOf(httpPort), "-dns-port", "-1", "-grpc-port", "-1",
                 "-serf-lan-port", String.valueOf(serfLanPort), "-serf-wan-port", String.valueOf(serfWanPort),
                 "-server-port", String.valueOf(serverPort),
                 "-node", node, "-data-dir", dir.resolve("data").toString(),
-                "-config-file", dir.resolve("agent.hcl").toString(), "-log-level", "warn");
+                "-config-file", dir.resolve("agent.hcl").toString(), "-log-level", "warn"));
         Process p = new ProcessBuilder(cmd)
                 .redirectErrorStream(true)
                 .redirectOutput(ProcessBuilder.Redirect.appendTo(dir.resolve("agent.log").toFile()))
