@@ -151,6 +151,8 @@ class HaNodeOnZooKeeperTest {
         assertThat(fencedAt[0]).as("writes stopped before the session could expire on any server")
                 .isLessThan(lastRenewalSent + ttl.toNanos());
         assertThat(dcs.leaseLost).as("SUSPENDED is not reported as a lost lease").isEmpty();
+        // events reach listeners on the node's event thread: wait for it rather than race it
+        await().atMost(Duration.ofSeconds(5)).until(() -> events.stream().anyMatch(e -> e instanceof HaEvent.Fenced));
         assertThat(events).filteredOn(e -> e instanceof HaEvent.Fenced).first()
                 .extracting(e -> ((HaEvent.Fenced) e).reason()).asString().contains("within ttl");
     }
