@@ -15,8 +15,10 @@ import java.util.Optional;
 import java.util.function.LongConsumer;
 
 /**
- * A write fence that does not depend on this JVM: a small bash process that SIGKILLs the postmaster
- * (and its children, so no backend finishes a commit) when a deadline passes without being moved.
+ * A write fence that does not depend on this JVM: a small bash process that, when a deadline passes
+ * without being moved, asks the postmaster for a fast shutdown (every backend ends at once, so writes
+ * stop, while the walsenders ship what was committed to the standbys) and SIGKILLs it and its
+ * children 250 ms later if they are still there (so no stuck backend finishes a commit).
  *
  * <p>The JVM sends {@code arm <deadline>} (milliseconds on the {@code /proc/uptime} clock, measured
  * by the JVM when it sends, so a slow pipe cannot stretch the deadline) and {@code disarm} through
@@ -42,10 +44,14 @@ final class WriteFence implements AutoCloseable {
             armed=0 deadline=0 eof=0
             now_ms() { local up rest; read -r up rest < /proc/uptime; NOW=$(( 10#${up%.*} * 1000 + 10#${up#*.} * 10 )); }
             fire() {
-              local pid='' kids='' real cwd
+              local pid='' kids='' real cwd i
               real=$(readlink -f -- "$datadir") || real=$datadir
               [[ -r $pidfile ]] && read -r pid < "$pidfile"
               if [[ $pid =~ ^[0-9]+$ ]] && cwd=$(readlink "/proc/$pid/cwd" 2>/dev/null) && [[ $cwd == "$real" ]]; then
+                # a fast shutdown first: every backend ends now, so writes stop, while the walsenders
+                # ship what was committed to the standbys; whatever is left after 250 ms is killed
+                kill -INT "$pid" 2>/dev/null
+                for ((i = 0; i < 25; i++)); do [[ -d /proc/$pid ]] || break; sleep 0.01; done
                 kill -STOP "$pid" 2>/dev/null
                 [[ -r /proc/$pid/task/$pid/children ]] && read -r kids < "/proc/$pid/task/$pid/children"
                 kill -KILL $kids "$pid" 2>/dev/null
@@ -89,7 +95,6 @@ final class WriteFence implements AutoCloseable {
         this.onFired = onFired;
     }
 
-    /** Sets the deadline to {@code within} from now. Returns false if the helper cannot be reached. */
     /**
      * Arms the helper for {@code deadline} on {@code clock}. The helper keeps {@code /proc/uptime}'s
      * clock; the deadline is converted with the two clocks read back to back, uptime first (and

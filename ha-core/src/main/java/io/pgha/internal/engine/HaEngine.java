@@ -100,6 +100,12 @@ public final class HaEngine {
     private boolean readFromStore = true;
     /** When (ticker) the last read from the store itself began: a cached view is trusted for at most a ttl after it. */
     private long lastAuthoritativeAt;
+    /**
+     * Completed by the watch when the leader key changes (or may have): a cycle waiting for its
+     * peers during a leader race stops waiting, because what it read is out of date anyway. A fresh
+     * one per race.
+     */
+    private volatile CompletableFuture<Void> leaderKeyMayHaveChanged = new CompletableFuture<>();
     /** The newest store revision this node decided on: a later read older than it is stale. */
     private long actedRevision;
     /** The session's write revision when the store was seen to go back in time (restored): writes up to it no longer count. */
@@ -174,6 +180,9 @@ public final class HaEngine {
         subscriptions.add(session.watch(new DcsListener() {
             @Override
             public void clusterChanged(Optional<String> path) {
+                if (path.isEmpty() || path.get().equals(ClusterKey.LEADER.path())) {
+                    leaderKeyMayHaveChanged.complete(null);
+                }
                 if (path.isEmpty() || WAKING_KEYS.contains(path.get())) {
                     wake();
                 }
@@ -491,13 +500,25 @@ public final class HaEngine {
         long now = cfg.ticker().read();
         trackPrimaryHealth(cluster, pgState, now);
         Optional<Cluster> c = cluster;
-        CompletableFuture<Map<String, PeerStatus>> peers = c.isPresent() && Decider.wantsPeerStatus(c.get(), me)
-                ? fetchPeers(c.get())
-                : CompletableFuture.completedFuture(Map.of());
+        boolean race = c.isPresent() && Decider.wantsPeerStatus(c.get(), me);
+        CompletableFuture<Void> leaderChanged = race ? (leaderKeyMayHaveChanged = new CompletableFuture<>()) : new CompletableFuture<>();
+        CompletableFuture<Map<String, PeerStatus>> peers = race ? fetchPeers(c.get()) : CompletableFuture.completedFuture(Map.of());
         Optional<String> dErr = dcsError;
         long epoch = actionEpoch;
-        peers.whenComplete((p, e) -> lane.execute(() ->
-                decideAndAct(start, authoritative, c, dErr, pgState, pgErr, p == null ? Map.of() : p, epoch)));
+        // A peer that does not answer (a frozen agent accepts the connection and says nothing) holds
+        // the race up to peer_timeout; when the key is taken meanwhile, there is nothing left to race
+        // for: read again at once, so a replica retargets as soon as a new leader appears.
+        CompletableFuture.anyOf(peers, leaderChanged).whenComplete((x, e) -> lane.execute(() -> {
+            if (!peers.isDone()) {
+                cycleRunning = false;
+                if (!stopping) {
+                    runCycle();
+                }
+                return;
+            }
+            Map<String, PeerStatus> p = peers.isCompletedExceptionally() ? Map.of() : peers.join();
+            decideAndAct(start, authoritative, c, dErr, pgState, pgErr, p == null ? Map.of() : p, epoch);
+        }));
     }
 
     private void decideAndAct(long start, boolean authoritative, Optional<Cluster> cluster, Optional<String> dcsError,
