@@ -233,6 +233,35 @@ public final class LocalCluster implements AutoCloseable {
         }
     }
 
+    /** kill -9 of the agent only: its PostgreSQL keeps running, left to the agent's out-of-process fence. */
+    public void crashAgent(Node n) {
+        n.stopped = true;
+        n.process.destroyForcibly();
+        try {
+            n.process.waitFor(10, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /** SIGTERM to the agent (a graceful stop) without waiting for it to exit. */
+    public void requestStop(Node n) {
+        n.stopped = true;
+        n.process.destroy();
+    }
+
+    /** Waits up to {@code limit} for an agent asked to stop to exit; kills it then. */
+    public void awaitExit(Node n, Duration limit) {
+        try {
+            if (!n.process.waitFor(limit.toMillis(), TimeUnit.MILLISECONDS)) {
+                n.process.destroyForcibly();
+                n.process.waitFor(10, TimeUnit.SECONDS);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
     /** kill -9 of the postmaster only (the agent lives on). */
     public void crashPostgres(Node n) {
         postmasterPid(n).ifPresent(LocalCluster::kill9);

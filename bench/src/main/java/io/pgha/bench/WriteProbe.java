@@ -131,6 +131,18 @@ public final class WriteProbe implements AutoCloseable {
         return firstNew.isEmpty() || lastOld.isEmpty() || lastOld.get().atNanos() < firstNew.get().atNanos();
     }
 
+    /** Acknowledged writes whose ids {@code member}'s table does not have (call after {@link #close()}). */
+    public List<Write> missingOn(LocalCluster.Node member) throws SQLException {
+        java.util.Set<Long> ids = new java.util.HashSet<>();
+        try (Connection c = cluster.sql(member.pgPort); Statement st = c.createStatement();
+             ResultSet rs = st.executeQuery("SELECT id FROM probe")) {
+            while (rs.next()) {
+                ids.add(rs.getLong(1));
+            }
+        }
+        return writes.stream().filter(w -> !ids.contains(w.id())).toList();
+    }
+
     @Override
     public void close() {
         stopped = true;

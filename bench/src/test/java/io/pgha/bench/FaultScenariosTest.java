@@ -5,6 +5,9 @@ import static org.awaitility.Awaitility.await;
 
 import io.pgha.bench.LocalCluster.Node;
 import java.io.IOException;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.Statement;
 import java.time.Duration;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
@@ -179,14 +182,73 @@ class FaultScenariosTest {
         await().atMost(Duration.ofSeconds(10)).until(() -> probe.lastWriteOn(old.name).isPresent());
         long frozenAt = System.nanoTime();
         signal(old.pid(), "STOP");
+        Node now;
         try {
-            Node now = awaitNewLeader(old);
+            now = awaitNewLeader(old);
             await().atMost(Duration.ofSeconds(20)).until(() -> probe.firstWriteOn(now.name, frozenAt).isPresent());
             assertThat(probe.movedCleanly(old.name, now.name, frozenAt)).as("the frozen primary's server was fenced first").isTrue();
+            long promotedAt = probe.firstWriteOn(now.name, frozenAt).get().atNanos();
+            Node third = cluster.nodes().stream().filter(n -> n != old && n != now).findFirst().orElseThrow();
+            Scenarios scenarios = new Scenarios(cluster);
+            await().atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(20))
+                    .until(() -> scenarios.streamingFrom(now).contains(third.name));
+            System.out.printf("[figures] frozen primary: the other replica streams from the new primary %d ms after its first write%n",
+                    (System.nanoTime() - promotedAt) / 1_000_000);
         } finally {
             signal(old.pid(), "CONT");
         }
         awaitHealthy();
         assertThat(cluster.get(old, "/replica")).isEqualTo(200);
+        probe.close();
+        assertThat(probe.missingOn(leader())).as("acknowledged writes missing from the primary").isEmpty();
+    }
+
+    @Test
+    @Order(8)
+    void aGracefulStopWhosePostgresCannotStopLeavesNoSecondPrimaryBesideIt() throws Exception {
+        startProbe();
+        Node old = leader();
+        await().atMost(Duration.ofSeconds(10)).until(() -> probe.lastWriteOn(old.name).isPresent());
+        // a backend that cannot exit (stuck in the kernel, here stopped): a fast shutdown waits for it forever
+        try (Connection stuck = cluster.sql(old.pgPort); Statement st = stuck.createStatement();
+             ResultSet rs = st.executeQuery("SELECT pg_backend_pid()")) {
+            rs.next();
+            long backend = rs.getLong(1);
+            signal(backend, "STOP");
+            long stopAt = System.nanoTime();
+            try {
+                cluster.requestStop(old);
+                await().atMost(TTL.multipliedBy(6)).pollInterval(Duration.ofMillis(50))
+                        .until(() -> cluster.leader().filter(l -> !l.equals(old.name)).isPresent());
+                Node now = leader();
+                await().atMost(Duration.ofSeconds(20)).until(() -> probe.firstWriteOn(now.name, stopAt).isPresent());
+                assertThat(probe.movedCleanly(old.name, now.name, stopAt))
+                        .as("the old primary stopped taking writes before the new one took its first").isTrue();
+            } finally {
+                signal(backend, "CONT");
+            }
+        }
+        cluster.awaitExit(old, Duration.ofSeconds(60));
+        cluster.start(old);
+        awaitHealthy();
+        assertThat(cluster.get(old, "/replica")).isEqualTo(200);
+    }
+
+    @Test
+    @Order(9)
+    void anAgentKilledAloneLeavesItsPostgresToTheFenceAndRejoinsWhenRestarted() throws Exception {
+        startProbe();
+        Node old = leader();
+        await().atMost(Duration.ofSeconds(10)).until(() -> probe.lastWriteOn(old.name).isPresent());
+        long killedAt = System.nanoTime();
+        cluster.crashAgent(old); // PostgreSQL keeps running with nobody renewing its lease
+        Node now = awaitNewLeader(old);
+        await().atMost(Duration.ofSeconds(20)).until(() -> probe.firstWriteOn(now.name, killedAt).isPresent());
+        assertThat(probe.movedCleanly(old.name, now.name, killedAt)).as("the orphaned primary was fenced first").isTrue();
+        cluster.start(old);
+        awaitHealthy();
+        assertThat(cluster.get(old, "/replica")).as("the restarted agent's node rejoined as a replica").isEqualTo(200);
+        probe.close();
+        assertThat(probe.missingOn(leader())).as("acknowledged writes missing from the primary").isEmpty();
     }
 }

@@ -554,6 +554,9 @@ public final class HaEngine {
         lastReason = d.reason();
         cluster.ifPresent(c -> lastCluster = Optional.of(c));
         updateRole(pgState, cluster, "cycle");
+        // peers ask for our status during a leader race: what we just observed (a primary that has
+        // just crashed is not a running primary) must be what they hear, before we act on it
+        publishStatus();
         emit(new HaEvent.Decision(me, d.reason(), d.describe()));
         ActionContext ctx = new ActionContext(cluster, pgState);
         if (holdingOff(d, now)) {
