@@ -689,10 +689,22 @@ public final class Decider {
             return Optional.of(Decision.soon("synchronous mode: setting synchronous_standby_names to '" + value.toSetting() + "'",
                     renew, new SetSyncStandbys(value)));
         }
+        Set<String> toConfirm = new TreeSet<>(desired);
+        toConfirm.removeAll(published);
+        Optional<Lsn> marker = in.memory().syncChangedAtFlush();
+        if (!toConfirm.isEmpty() && marker.isEmpty()) {
+            // the setting was in force before this engine started (an agent restarted while PostgreSQL
+            // ran): whether its standbys confirmed what was acknowledged before is unknown. Applying it
+            // again gives the position from which it certainly held.
+            return Optional.of(Decision.soon("synchronous mode: synchronous_standby_names was already in force; applying it again "
+                    + "to learn from where " + toConfirm + " count as synchronous", renew, new SetSyncStandbys(pg.synchronousStandbys())));
+        }
         Set<String> confirmed = new TreeSet<>();
-        for (String name : desired) {
+        for (String name : toConfirm) {
             ReplicationConnection r = rows.get(name);
-            if (!published.contains(name) && r != null && r.flushLsn().compareTo(in.memory().syncChangedAtFlush()) >= 0) {
+            // the walsender's own view: PostgreSQL waits for a named standby only once it streams
+            // and counts as sync, not while it catches up
+            if (r != null && r.isSynchronous() && r.flushLsn().compareTo(marker.get()) >= 0) {
                 confirmed.add(name);
             }
         }

@@ -14,15 +14,17 @@ import java.util.OptionalLong;
  * @param action                the long action in progress, if any
  * @param primaryUnhealthySince since when we hold the lock while our PostgreSQL is not a running primary
  * @param divergence            the last divergence check and against whom
- * @param syncChangedAtFlush    the primary's flush position right after {@code synchronous_standby_names} last changed;
- *                              a standby counts as synchronous only once it flushed this far
+ * @param syncChangedAtFlush    the primary's flush position right after {@code synchronous_standby_names} last changed
+ *                              (or was re-applied); a standby counts as synchronous only once it flushed this far.
+ *                              Empty until this engine set it: a setting found in force (an agent restarted while
+ *                              PostgreSQL ran) proves nothing about what was acknowledged before
  * @param fatal                 the reason the node stopped for good
  * @param request               an operator's request waiting to be carried out
  */
 public record NodeMemory(Optional<RunningAction> action, OptionalLong primaryUnhealthySince,
-                         Optional<DivergenceResult> divergence, Lsn syncChangedAtFlush, Optional<String> fatal,
+                         Optional<DivergenceResult> divergence, Optional<Lsn> syncChangedAtFlush, Optional<String> fatal,
                          Optional<AdminRequest> request) {
-    public static final NodeMemory INITIAL = new NodeMemory(Optional.empty(), OptionalLong.empty(), Optional.empty(), Lsn.ZERO,
+    public static final NodeMemory INITIAL = new NodeMemory(Optional.empty(), OptionalLong.empty(), Optional.empty(), Optional.empty(),
             Optional.empty(), Optional.empty());
 
     public NodeMemory {
@@ -55,7 +57,7 @@ public record NodeMemory(Optional<RunningAction> action, OptionalLong primaryUnh
     }
 
     public NodeMemory withSyncChangedAtFlush(Lsn lsn) {
-        return new NodeMemory(action, primaryUnhealthySince, divergence, lsn, fatal, request);
+        return new NodeMemory(action, primaryUnhealthySince, divergence, Optional.of(lsn), fatal, request);
     }
 
     public NodeMemory withRequest(Optional<AdminRequest> r) {

@@ -5,6 +5,7 @@ import static io.pgha.internal.decision.Situation.down;
 import static io.pgha.internal.decision.Situation.primary;
 import static io.pgha.internal.decision.Situation.replica;
 import static io.pgha.internal.decision.Situation.standby;
+import static io.pgha.internal.decision.Situation.syncStandby;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.pgha.MemberTags;
@@ -281,9 +282,20 @@ class DecisionTableTest {
                 row("the synchronous leader publishes a named standby once it flushed past the change",
                         Situation.of().syncMode(SynchronousMode.ON).iLead().syncKey(ME).syncChangedAt(900)
                                 .member("n2", "replica", 1000)
-                                .pg(primary(1000, 1, List.of(standby("n2", 950)), SynchronousStandbys.all(List.of("n2")))),
+                                .pg(primary(1000, 1, List.of(syncStandby("n2", 950)), SynchronousStandbys.all(List.of("n2")))),
                         "publishing [n2]", List.of(RenewLock.class, WriteSync.class),
                         d -> ((WriteSync) d.actions().get(1)).standbys().equals(java.util.Set.of("n2"))),
+                row("a named standby that PostgreSQL does not count as synchronous yet (still catching up) is not published",
+                        Situation.of().syncMode(SynchronousMode.ON).iLead().syncKey(ME).syncChangedAt(900)
+                                .member("n2", "replica", 1000)
+                                .pg(primary(1000, 1, List.of(standby("n2", 950)), SynchronousStandbys.all(List.of("n2")))),
+                        "the leader with the lock", List.of(RenewLock.class)),
+                row("after an agent restart with the setting already in force the leader applies it again before publishing anyone",
+                        Situation.of().syncMode(SynchronousMode.ON).iLead().syncKey(ME)
+                                .member("n2", "replica", 1000)
+                                .pg(primary(1000, 1, List.of(syncStandby("n2", 1000)), SynchronousStandbys.all(List.of("n2")))),
+                        "already in force", List.of(RenewLock.class, SetSyncStandbys.class),
+                        d -> ((SetSyncStandbys) d.actions().get(1)).value().names().equals(List.of("n2"))),
                 row("the synchronous leader does not publish a standby that has not caught up",
                         Situation.of().syncMode(SynchronousMode.ON).iLead().syncKey(ME).syncChangedAt(990)
                                 .member("n2", "replica", 1000)

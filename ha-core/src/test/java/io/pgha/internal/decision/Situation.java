@@ -85,6 +85,11 @@ final class Situation {
         return new ReplicationConnection(name, "streaming", "async", Lsn.of(flush), Lsn.of(flush));
     }
 
+    /** A streaming standby that PostgreSQL counts as synchronous ({@code sync_state = sync}). */
+    static ReplicationConnection syncStandby(String name, long flush) {
+        return new ReplicationConnection(name, "streaming", "sync", Lsn.of(flush), Lsn.of(flush));
+    }
+
     Situation pg(PostgresState state) {
         this.pg = state;
         return this;
