@@ -64,6 +64,13 @@ import java.util.TreeSet;
 public final class Decider {
     /** Named in {@code synchronous_standby_names} in strict mode when no standby qualifies: writes block. */
     public static final String STRICT_PLACEHOLDER = "__pgha_strict_sync_placeholder__";
+    /**
+     * {@link NodeMemory#syncChangedAtFlush()} when this node has not set {@code synchronous_standby_names}
+     * itself since it started or was last promoted: the setting PostgreSQL has may be left from an
+     * earlier tenure, and the position it took effect at is not known, so it is set again (a reload)
+     * before any standby is published.
+     */
+    public static final Lsn SYNC_CHANGE_UNKNOWN = Lsn.of(Long.MAX_VALUE);
 
     private Decider() {
     }
@@ -683,7 +690,7 @@ public final class Decider {
             }
         }
         Set<String> wantedSetting = strictKeep ? (published.isEmpty() ? Set.of(STRICT_PLACEHOLDER) : published) : desired;
-        if (!new TreeSet<>(wantedSetting).equals(current)) {
+        if (!new TreeSet<>(wantedSetting).equals(current) || in.memory().syncChangedAtFlush().equals(SYNC_CHANGE_UNKNOWN)) {
             List<String> names = new ArrayList<>(new TreeSet<>(wantedSetting));
             SynchronousStandbys value = names.isEmpty() ? SynchronousStandbys.NONE : SynchronousStandbys.all(names);
             return Optional.of(Decision.soon("synchronous mode: setting synchronous_standby_names to '" + value.toSetting() + "'",

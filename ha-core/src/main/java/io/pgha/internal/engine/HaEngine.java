@@ -77,7 +77,8 @@ public final class HaEngine {
     private volatile DcsSession session;
     private volatile LeaseKeeper lease;
     private EffectiveConfig config;
-    private NodeMemory memory = NodeMemory.INITIAL;
+    /** Starts not knowing where synchronous_standby_names last changed: a setting left in PostgreSQL by an earlier run proves nothing. */
+    private NodeMemory memory = NodeMemory.INITIAL.withSyncChangedAtFlush(Decider.SYNC_CHANGE_UNKNOWN);
     private Optional<Cluster> lastCluster = Optional.empty();
     private Optional<PostgresState> lastPg = Optional.empty();
     private Optional<Instant> dcsLastSeen = Optional.empty();
@@ -852,6 +853,10 @@ public final class HaEngine {
             if (a instanceof Action.Promote || a instanceof Action.Demote || a instanceof Action.StartPostgres
                     || a instanceof Action.Bootstrap || a instanceof Action.Reinitialize) {
                 memory = memory.withDivergence(Optional.empty());
+            }
+            if (a instanceof Action.Promote && e == null) {
+                // a new tenure: where synchronous_standby_names took effect is known again only once it is set
+                memory = memory.withSyncChangedAtFlush(Decider.SYNC_CHANGE_UNKNOWN);
             }
             if (!stopping) {
                 wake();
