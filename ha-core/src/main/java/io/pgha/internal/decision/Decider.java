@@ -29,6 +29,7 @@ import io.pgha.internal.decision.Action.WriteHistory;
 import io.pgha.internal.decision.Action.WriteInitialize;
 import io.pgha.internal.decision.Action.WriteSync;
 import io.pgha.internal.decision.NodeMemory.DivergenceResult;
+import io.pgha.internal.engine.PlantedBug;
 import io.pgha.spi.DcsEntry;
 import io.pgha.spi.DivergenceCheck;
 import io.pgha.spi.Lsn;
@@ -370,7 +371,7 @@ public final class Decider {
 
     /** Whether another member could take over: running, failover-capable, allowed by synchronous mode. */
     static boolean failoverPossible(DecisionInput in, Cluster c) {
-        boolean sync = in.config().syncMode().enabled();
+        boolean sync = in.config().syncMode().enabled() && !in.plants(PlantedBug.IGNORES_SYNC_KEY);
         Optional<SyncState> s = c.sync();
         return c.members().values().stream().anyMatch(m -> !m.name().equals(in.me()) && m.isRunning()
                 && m.tags().canFailover() && !m.isPrimary()
@@ -484,7 +485,7 @@ public final class Decider {
                 }
             }
         }
-        boolean sync = syncMode;
+        boolean sync = syncMode && !in.plants(PlantedBug.IGNORES_SYNC_KEY);
         if (sync && !c.sync().map(s -> s.allowsPromotionOf(me)).orElse(false)) {
             return Verdict.no("synchronous mode: this member is not a synchronous standby");
         }
@@ -512,6 +513,9 @@ public final class Decider {
             }
             if (!p.inRecovery()) {
                 return Verdict.no("primary '" + p.member() + "' is still alive");
+            }
+            if (in.plants(PlantedBug.SKIPS_WAL_COMPARISON)) {
+                continue;
             }
             int cmp = p.walPosition().compareTo(mine);
             if (cmp > 0) {
@@ -690,16 +694,22 @@ public final class Decider {
             }
         }
         Set<String> wantedSetting = strictKeep ? (published.isEmpty() ? Set.of(STRICT_PLACEHOLDER) : published) : desired;
+        Optional<Decision> nameFirst = Optional.empty();
         if (!new TreeSet<>(wantedSetting).equals(current) || in.memory().syncChangedAtFlush().equals(SYNC_CHANGE_UNKNOWN)) {
             List<String> names = new ArrayList<>(new TreeSet<>(wantedSetting));
             SynchronousStandbys value = names.isEmpty() ? SynchronousStandbys.NONE : SynchronousStandbys.all(names);
-            return Optional.of(Decision.soon("synchronous mode: setting synchronous_standby_names to '" + value.toSetting() + "'",
+            nameFirst = Optional.of(Decision.soon("synchronous mode: setting synchronous_standby_names to '" + value.toSetting() + "'",
                     renew, new SetSyncStandbys(value)));
+        }
+        boolean publishFirst = in.plants(PlantedBug.PUBLISHES_BEFORE_NAMING);
+        if (nameFirst.isPresent() && !publishFirst) {
+            return nameFirst;
         }
         Set<String> confirmed = new TreeSet<>();
         for (String name : desired) {
             ReplicationConnection r = rows.get(name);
-            if (!published.contains(name) && r != null && r.flushLsn().compareTo(in.memory().syncChangedAtFlush()) >= 0) {
+            if (!published.contains(name) && r != null
+                    && (publishFirst || r.flushLsn().compareTo(in.memory().syncChangedAtFlush()) >= 0)) {
                 confirmed.add(name);
             }
         }
@@ -709,7 +719,7 @@ public final class Decider {
             return Optional.of(Decision.soon("synchronous mode: publishing " + confirmed + " as synchronous", renew,
                     new WriteSync(in.me(), next, version)));
         }
-        return Optional.empty();
+        return nameFirst;
     }
 
     private static Decision asFollower(DecisionInput in, Cluster c, PostgresState pg) {
@@ -753,6 +763,9 @@ public final class Decider {
      * {@code notStreaming}, a previous all-clear is re-checked once it is older than the ttl.
      */
     private static Optional<Decision> divergenceGate(DecisionInput in, Cluster c, Upstream upstream, boolean notStreaming) {
+        if (in.plants(PlantedBug.FOLLOWS_WITHOUT_REWIND)) {
+            return Optional.empty();
+        }
         int upstreamTimeline = c.member(upstream.member()).map(Member::timeline).orElse(0);
         Optional<DivergenceResult> last = in.memory().divergence()
                 .filter(d -> d.upstream().equals(upstream.member()) && d.upstreamTimeline() == upstreamTimeline);

@@ -171,7 +171,7 @@ public final class HaEngine {
             public void storeCallFailed() {
                 lane.execute(() -> readFromStore = true);
             }
-        }, config, cfg.bugs().contains(PlantedBug.NO_FENCING));
+        }, config, cfg.bugs());
         subscriptions.add(session.watch(new DcsListener() {
             @Override
             public void clusterChanged(Optional<String> path) {
@@ -241,7 +241,7 @@ public final class HaEngine {
             CompletableFuture<Void> stopPg = config.paused() ? CompletableFuture.completedFuture(null)
                     : timedPg(pg.stop(StopMode.FAST, actionTimeout()), actionTimeout()).thenApply(v -> (Void) null);
             stopPg.handle((v, e) -> {
-                if (e == null) {
+                if (e == null || cfg.bugs().contains(PlantedBug.HANDS_OVER_ON_FAILED_STOP)) {
                     CompletableFuture<?> release = leader && !config.paused()
                             ? lease.release().handle((ok, err) -> null)
                             : CompletableFuture.completedFuture(null);
@@ -453,6 +453,10 @@ public final class HaEngine {
             dcsError = Optional.of(Futures.describe(readError));
             dcsReachable = false;
             readFromStore = true;
+            if (cfg.bugs().contains(PlantedBug.QUITS_AFTER_A_LONG_STORE_OUTAGE) && dcsLastSeen.map(
+                    seen -> seen.plus(config.settings().ttl()).isBefore(cfg.wallClock().instant())).orElse(false)) {
+                memory = memory.withFatal("the store has been unreachable for longer than the ttl");
+            }
         } else {
             Cluster c = ClusterCodec.decode(snapshot);
             if (!authoritative) {
@@ -524,7 +528,7 @@ public final class HaEngine {
         long now = cfg.ticker().read();
         LeaseView leaseView = lease.view();
         DecisionInput in = new DecisionInput(me, cfg.tags(), cluster, dcsError, pgState, pgErr, leaseView, peers, config,
-                memory, now, cfg.wallClock().instant());
+                memory, now, cfg.wallClock().instant(), cfg.bugs());
         Decision d = Decider.decide(in);
         if (!d.reason().equals(lastReason)) {
             LOG.info("{}: {}{}", me, d.reason(), d.isNothing() ? "" : " -> " + d.describe());
@@ -943,9 +947,9 @@ public final class HaEngine {
                 stopped.completeExceptionally(e);
             }
         });
-        CompletionStage<Void> release = mode.releasesLock()
-                ? stop.thenCompose(v -> lease.release()).thenApply(ok -> (Void) null)
-                : stop;
+        CompletionStage<Void> release = !mode.releasesLock() ? stop
+                : cfg.bugs().contains(PlantedBug.RELEASES_BEFORE_STOP) ? lease.release().thenCombine(stop, (ok, v) -> (Void) null)
+                : stop.thenCompose(v -> lease.release()).thenApply(ok -> (Void) null);
         return mode == DemoteMode.OFFLINE ? release.thenCompose(v -> pg.follow(Optional.empty(), timeout)) : release;
     }
 
