@@ -44,6 +44,9 @@ public final class FakePostgres implements PostgresController {
     public static final long LSN_STEP = 128;
     private boolean failBootstraps;
     private boolean refuseGracefulStops;
+    private boolean failEveryStop;
+    /** How fast this machine's clock runs against true (virtual) time: the fence helper counts on it. */
+    private double machineClockRate = 1.0;
     private volatile java.util.concurrent.CountDownLatch fenceArmingGate;
     private int bootstrapAttempts;
 
@@ -316,6 +319,48 @@ public final class FakePostgres implements PostgresController {
     }
 
     /**
+     * While {@code true}, every stop fails, an immediate one too, and the server keeps running and
+     * accepting writes: the stop command itself cannot run (pg_ctl missing, fork failing). Only the
+     * out-of-process fence, a helper already running, can still kill the postmaster.
+     */
+    public void failEveryStop(boolean fail) {
+        synchronized (lock) {
+            failEveryStop = fail;
+        }
+    }
+
+    /**
+     * This machine's clock runs at {@code rate} against true time (a node whose clock drifts): a
+     * fence armed for a deadline on the node's ticker fires when that ticker, not true time, gets
+     * there, as a helper process on the same machine would.
+     */
+    public void machineClockRate(double rate) {
+        if (!(rate > 0)) {
+            throw new IllegalArgumentException("rate must be positive, got " + rate);
+        }
+        synchronized (lock) {
+            machineClockRate = rate;
+        }
+    }
+
+    /** Which of {@code commitIds} this server's WAL does not hold. */
+    public java.util.Set<Long> missing(java.util.Collection<Long> commitIds) {
+        java.util.Set<Long> held = new java.util.HashSet<>();
+        synchronized (lock) {
+            for (Wal w : wal) {
+                held.add(w.id);
+            }
+        }
+        java.util.Set<Long> out = new java.util.HashSet<>();
+        for (long id : commitIds) {
+            if (!held.contains(id)) {
+                out.add(id);
+            }
+        }
+        return out;
+    }
+
+    /**
      * While set, arming the external fence blocks its caller until {@code gate} opens, as a fence
      * helper process that hangs on start would; {@code null} ends it.
      */
@@ -444,6 +489,11 @@ public final class FakePostgres implements PostgresController {
         synchronized (lock) {
             if (runState != RunState.RUNNING && runState != RunState.STARTING) {
                 return CompletableFuture.completedFuture(null);
+            }
+            if (failEveryStop) {
+                return later(draw(timings.minQuick, timings.maxQuick), () -> {
+                    throw new PostgresException("stop (" + mode + ") of " + name + " failed: the stop command could not run (injected)");
+                });
             }
             if (refuseGracefulStops && mode != StopMode.IMMEDIATE) {
                 return later(draw(timings.minStop, timings.maxStop), () -> {
@@ -698,7 +748,7 @@ public final class FakePostgres implements PostgresController {
             }
             long now = ticker.read();
             fenceArmed = true;
-            fenceDeadline = now + Math.max(0, at - clock.read());
+            fenceDeadline = now + (long) (Math.max(0, at - clock.read()) / machineClockRate);
             deadline = fenceDeadline;
             within = Duration.ofNanos(deadline - now);
         }

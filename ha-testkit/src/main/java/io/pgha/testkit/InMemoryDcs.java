@@ -77,6 +77,8 @@ public final class InMemoryDcs implements Dcs {
     /** The request being applied arrived after its caller gave up (see {@link Session#refreshLease}). */
     private boolean applyingLate;
     private final Set<String> losingReplies = new HashSet<>();
+    /** Members whose answers come back late: the most each answer is delayed by, in nanoseconds. */
+    private final Map<String, Long> slowReplies = new HashMap<>();
     private long revision;
     private long nextLeaseId = 1;
     private long requests;
@@ -350,6 +352,20 @@ public final class InMemoryDcs implements Dcs {
         }
     }
 
+    /**
+     * While {@code maxDelay} is positive, everything the store sends {@code member} comes late by a
+     * delay drawn uniformly up to it: every answer (after its request took effect), every watch
+     * event (in order), every lease-lost notice. A congested link, a client whose one connection
+     * carries all three and whose thread picks them up late. {@link Duration#ZERO} ends it.
+     */
+    public synchronized void slowReplies(String member, Duration maxDelay) {
+        if (maxDelay.isZero() || maxDelay.isNegative()) {
+            slowReplies.remove(member);
+        } else {
+            slowReplies.put(member, maxDelay.toNanos());
+        }
+    }
+
     /** Requests served so far (for footprint figures). */
     public synchronized long requests() {
         return requests;
@@ -360,6 +376,16 @@ public final class InMemoryDcs implements Dcs {
         return Optional.ofNullable(data.getOrDefault(scope, Map.of()).get(key.path())).map(Entry::value);
     }
 
+    /** Everything the store holds for {@code scope} right now, as a member's read would show it, for assertions. */
+    public synchronized ClusterSnapshot peekAll(String scope) {
+        return snapshotOf(scope(scope), revision);
+    }
+
+    /** The current value of a member's entry, for assertions. */
+    public synchronized Optional<String> peekMember(String scope, String member) {
+        return Optional.ofNullable(data.getOrDefault(scope, Map.of()).get(ClusterKey.MEMBERS_PREFIX + member)).map(Entry::value);
+    }
+
     // ------------------------------------------------------------------ server side
 
     private long latency() {
@@ -368,6 +394,17 @@ public final class InMemoryDcs implements Dcs {
         }
         synchronized (random) {
             return minLatency + (long) (random.nextDouble() * (maxLatency - minLatency));
+        }
+    }
+
+    /** How late the next thing sent to {@code member} arrives (0 unless its replies are slow). Caller holds the lock. */
+    private long slowness(String member) {
+        long most = slowReplies.getOrDefault(member, 0L);
+        if (most == 0) {
+            return 0;
+        }
+        synchronized (random) {
+            return (long) (random.nextDouble() * most);
         }
     }
 
@@ -387,7 +424,7 @@ public final class InMemoryDcs implements Dcs {
                 deleteLeaseKeys(l);
                 if (l.owner != null) {
                     Session s = l.owner;
-                    server.schedule(() -> s.lostLease(l.id, "lease " + l.id + " expired"), 0);
+                    server.schedule(() -> s.lostLease(l.id, "lease " + l.id + " expired"), slowness(l.member));
                 }
             }
         }
@@ -427,7 +464,7 @@ public final class InMemoryDcs implements Dcs {
     private void deliver(Watcher w, Optional<Change> change, boolean delay) {
         long at;
         synchronized (this) {
-            at = Math.max(ticker.read() + (delay ? latency() : 0), w.lastDeliveryAt);
+            at = Math.max(ticker.read() + (delay ? latency() : 0) + slowness(w.session.member()), w.lastDeliveryAt);
             w.lastDeliveryAt = at;
         }
         server.schedule(() -> {
@@ -566,8 +603,10 @@ public final class InMemoryDcs implements Dcs {
             }
             announce(drainJournal());
             boolean dropReply;
+            long slow;
             synchronized (InMemoryDcs.this) {
                 dropReply = losingReplies.contains(member()) && random.nextBoolean();
+                slow = slowness(member());
             }
             if (dropReply) {
                 return;
@@ -583,7 +622,7 @@ public final class InMemoryDcs implements Dcs {
                         noteAnswer(true);
                     }
                 }
-            }, back);
+            }, back + slow);
         }
 
         private void noteAnswer(boolean ok) {

@@ -2,6 +2,7 @@ package io.pgha.testkit;
 
 import io.pgha.HaEvent;
 import io.pgha.HaNode;
+import io.pgha.HaSettings;
 import io.pgha.MemberTags;
 import io.pgha.SynchronousMode;
 import io.pgha.internal.InternalAccess;
@@ -13,10 +14,13 @@ import io.pgha.spi.DcsSession;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.EnumMap;
 import java.util.EnumSet;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Random;
@@ -25,10 +29,13 @@ import java.util.Set;
 /**
  * The deterministic cluster simulator: N {@link HaNode}s, an {@link InMemoryDcs} and N
  * {@link FakePostgres} servers on one thread in {@link VirtualTime}, a client writing continuously,
- * and faults drawn from a seed. Invariants are checked after every step:
+ * and faults drawn from a seed. Invariants ({@link Invariant}) are checked after every step:
  * <ol>
  *   <li>never two servers accepting writes at the same virtual instant;</li>
- *   <li>in synchronous mode, no acknowledged commit is missing from the final primary;</li>
+ *   <li>in synchronous mode, no acknowledged commit is missing from a newly promoted primary nor
+ *       from the final one;</li>
+ *   <li>in asynchronous mode, an automatic failover loses at most {@code maximum_lag_on_failover}
+ *       bytes of acknowledged commits, and none that another member it could ask held;</li>
  *   <li>after the faults heal, exactly one primary (holding the leader key) with every other
  *       member streaming from it, within {@link Config#convergenceBound()}.</li>
  * </ol>
@@ -45,7 +52,11 @@ public final class Simulation {
         NODE_PAUSE,
         /** The node cannot reach the store. */
         DCS_PARTITION,
-        /** The whole store refuses connections; when it is back every lease has been extended by a ttl. */
+        /**
+         * The whole store refuses connections; when it is back every lease has been extended by a
+         * ttl, and the members' watches catch up on the backlog, which can mislead their read
+         * caches for up to a second (as after {@link #DCS_FREEZE}).
+         */
         DCS_OUTAGE,
         /**
          * The whole store stops answering (SIGSTOP): calls time out, the requests are applied late
@@ -67,21 +78,124 @@ public final class Simulation {
         /** The node's HA loop is stuck (its lease guard is not). */
         LOOP_STUCK,
         /** An operator asks for a switchover (or a failover) through the store. */
-        SWITCHOVER
+        SWITCHOVER,
+        /**
+         * The node's JVM dies (an OutOfMemoryError, {@code kill -9} of the agent alone); PostgreSQL
+         * keeps running, as the primary if it was one, with only the out-of-process fence armed. The
+         * agent is booted again when the fault ends.
+         */
+        AGENT_CRASH,
+        /**
+         * The agent is stopped gracefully and booted again once the stop completed and up to a ttl
+         * more went by (a deployment, a service manager's restart with its back-off and a JVM
+         * starting). In half the draws the node's PostgreSQL refuses graceful stops meanwhile, so the
+         * stop fails while the server keeps accepting writes.
+         */
+        AGENT_RESTART,
+        /**
+         * The node's REST API is unreachable for its peers (a hung HTTP server, a firewall rule)
+         * while the node reaches the store as usual: peers asking for its status during a leader
+         * race get no answer. In half the draws the peer network is split both ways: the node's own
+         * status requests get no answer either. A fault of this kind that would aim at the leader
+         * aims at the member whose answer matters in the next race instead: the synchronous
+         * standby, else the standby with the most WAL.
+         */
+        PEER_PARTITION,
+        /**
+         * The node's PostgreSQL refuses graceful stops (a backend that does not exit): fast and
+         * smart stops fail and the server keeps accepting writes. In a third of the draws every stop
+         * fails, an immediate one too (the stop command cannot run), and only the out-of-process
+         * fence can still kill the postmaster.
+         */
+        STOP_FAILS,
+        /**
+         * The store's answers to the node come back late, each after it took effect: delayed by up
+         * to just under retry_timeout, and in a quarter of the draws by up to 1.5 retry_timeout, so
+         * some calls time out although the store applied them.
+         */
+        SLOW_REPLIES,
+        /**
+         * The node's machine clock runs fast or slow against the store's: its ticker, its timers and
+         * its PostgreSQL's out-of-process fence all run on it. The engine counts the ttl on its own
+         * ticker while the store counts it on its own, so a slow clock makes a node believe in its
+         * lease for longer than the store keeps it; the lease math tolerates a clock that runs slow
+         * by less than {@link Config#toleratedSlowDrift()} (the fences fire early enough by the
+         * margin). The drift is drawn within {@link Config#clockDrift()} times that bound: by
+         * default within it.
+         */
+        CLOCK_DRIFT
+    }
+
+    /** What the checker holds the cluster to; a failed run names the one it broke first. */
+    public enum Invariant {
+        /** The cluster formed (one primary, every member streaming) before any fault. */
+        CLUSTER_FORMS("the cluster forms"),
+        /** Never two servers accepting writes at the same virtual instant. */
+        SINGLE_WRITER("never two writable primaries"),
+        /**
+         * In synchronous mode, no acknowledged commit is missing from a newly promoted primary nor
+         * from the final primary.
+         */
+        NO_ACKNOWLEDGED_COMMIT_LOST("no acknowledged commit lost in synchronous mode"),
+        /**
+         * In asynchronous mode, an automatic failover (a promotion not asked for by an operator)
+         * loses at most {@code maximum_lag_on_failover} bytes of acknowledged commits
+         * ({@link FakePostgres#LSN_STEP} per commit).
+         */
+        FAILOVER_LOSS_WITHIN_MAXIMUM_LAG("a failover loses at most maximum_lag_on_failover"),
+        /**
+         * In asynchronous mode, an automatic failover won in a leader race loses no acknowledged
+         * commit that another member held when the winner took the leader key, if the winner could
+         * have asked it: a member listed in the store, its agent alive and answering its peers, its
+         * PostgreSQL running as a replica, allowed to fail over, while the winner itself could reach
+         * its peers. This is the design's "a candidate
+         * does not promote while a reachable peer has more WAL", as the client sees it.
+         */
+        NO_AVOIDABLE_FAILOVER_LOSS("a failover loses nothing a reachable peer had"),
+        /**
+         * After the heal, one primary holding the leader key with every live member streaming from
+         * it within {@link Config#convergenceBound()}, and it lasts.
+         */
+        CONVERGENCE("one primary again within the bound");
+
+        private final String sentence;
+
+        Invariant(String sentence) {
+            this.sentence = sentence;
+        }
+
+        /** The invariant in a few words, for reports. */
+        public String sentence() {
+            return sentence;
+        }
     }
 
     /**
      * One run's parameters, all drawn from the seed by {@link #forSeed}.
      *
-     * @param faultPhase how long faults are injected after the cluster formed
-     * @param maxFaults  at most this many faults per run (at least one)
+     * @param faultPhase   how long faults are injected after the cluster formed
+     * @param maxFaults    at most this many faults per run (at least one)
+     * @param clockDrift   how far a {@link Fault#CLOCK_DRIFT} may move a clock, as a multiple of
+     *                     {@link #toleratedSlowDrift()}: below 1 the lease math holds (the default)
+     * @param writesPerTick commits the client sends per tick (every 40 to 100 ms): more make the
+     *                     standbys lag, so which one is promoted shows in the acknowledged commits
+     * @param faultsOnTheLeader every fault aims at the leader of the moment (by default a third of
+     *                     them pick a member at random): sharper runs for a bug that two faults on
+     *                     the same leader expose
      */
     public record Config(long seed, int nodes, SynchronousMode syncMode, Set<Fault> faults, Set<PlantedBug> bugs,
                          Duration ttl, Duration loopWait, Duration retryTimeout, Duration primaryStartTimeout,
-                         long maximumLagOnFailover, Duration faultPhase, int maxFaults) {
+                         long maximumLagOnFailover, Duration faultPhase, int maxFaults, double clockDrift,
+                         int writesPerTick, boolean faultsOnTheLeader) {
+        /** The default {@link #clockDrift()}: drifting clocks stay within what the lease math tolerates. */
+        public static final double DEFAULT_CLOCK_DRIFT = 0.9;
+
         public Config {
             faults = Set.copyOf(faults);
             bugs = Set.copyOf(bugs);
+            if (maxFaults < 1 || writesPerTick < 1 || !(clockDrift >= 0)) {
+                throw new IllegalArgumentException("maxFaults and writesPerTick must be at least 1, clockDrift not negative");
+            }
         }
 
         /** Draws nodes (3 or 5), synchronous mode, timings and fault budget from the seed; all fault kinds enabled. */
@@ -105,17 +219,68 @@ public final class Simulation {
             };
             long lag = r.nextBoolean() ? 1024 * 1024 : 16 * 1024;
             return new Config(seed, nodes, mode, EnumSet.allOf(Fault.class), Set.of(), ttl, loopWait, retry, startTimeout, lag,
-                    Duration.ofSeconds(60), 4);
+                    Duration.ofSeconds(60), 4, DEFAULT_CLOCK_DRIFT, 1, false);
         }
 
         public Config withBugs(Set<PlantedBug> b) {
             return new Config(seed, nodes, syncMode, faults, b, ttl, loopWait, retryTimeout, primaryStartTimeout,
-                    maximumLagOnFailover, faultPhase, maxFaults);
+                    maximumLagOnFailover, faultPhase, maxFaults, clockDrift, writesPerTick, faultsOnTheLeader);
         }
 
         public Config withFaults(Set<Fault> f) {
             return new Config(seed, nodes, syncMode, f, bugs, ttl, loopWait, retryTimeout, primaryStartTimeout,
-                    maximumLagOnFailover, faultPhase, maxFaults);
+                    maximumLagOnFailover, faultPhase, maxFaults, clockDrift, writesPerTick, faultsOnTheLeader);
+        }
+
+        public Config withNodes(int n) {
+            return new Config(seed, n, syncMode, faults, bugs, ttl, loopWait, retryTimeout, primaryStartTimeout,
+                    maximumLagOnFailover, faultPhase, maxFaults, clockDrift, writesPerTick, faultsOnTheLeader);
+        }
+
+        public Config withSyncMode(SynchronousMode mode) {
+            return new Config(seed, nodes, mode, faults, bugs, ttl, loopWait, retryTimeout, primaryStartTimeout,
+                    maximumLagOnFailover, faultPhase, maxFaults, clockDrift, writesPerTick, faultsOnTheLeader);
+        }
+
+        public Config withMaxFaults(int n) {
+            return new Config(seed, nodes, syncMode, faults, bugs, ttl, loopWait, retryTimeout, primaryStartTimeout,
+                    maximumLagOnFailover, faultPhase, n, clockDrift, writesPerTick, faultsOnTheLeader);
+        }
+
+        public Config withClockDrift(double multipleOfTheBound) {
+            return new Config(seed, nodes, syncMode, faults, bugs, ttl, loopWait, retryTimeout, primaryStartTimeout,
+                    maximumLagOnFailover, faultPhase, maxFaults, multipleOfTheBound, writesPerTick, faultsOnTheLeader);
+        }
+
+        public Config withFaultsOnTheLeader(boolean onTheLeader) {
+            return new Config(seed, nodes, syncMode, faults, bugs, ttl, loopWait, retryTimeout, primaryStartTimeout,
+                    maximumLagOnFailover, faultPhase, maxFaults, clockDrift, writesPerTick, onTheLeader);
+        }
+
+        public Config withWritesPerTick(int n) {
+            return new Config(seed, nodes, syncMode, faults, bugs, ttl, loopWait, retryTimeout, primaryStartTimeout,
+                    maximumLagOnFailover, faultPhase, maxFaults, clockDrift, n, faultsOnTheLeader);
+        }
+
+        /** The fencing margin the members run with (the default for these timings). */
+        public Duration fencingMargin() {
+            return HaSettings.defaultFencingMargin(ttl, retryTimeout);
+        }
+
+        /**
+         * How much slower than the store's a member's clock may run while the lease math still holds,
+         * as a fraction: {@code fencing_margin / (2 ttl)}. A leader counts {@code ttl} from the send
+         * of its last renewal on its own ticker; the store counts it from the renewal's arrival on
+         * its own. With a clock at rate {@code 1 - d}, the controller's fence, armed for
+         * {@code ttl - fencing_margin / 2} on the leader's clock, fires after
+         * {@code (ttl - fencing_margin / 2) / (1 - d)} of the store's time, which stays below the
+         * store's {@code ttl} exactly when {@code d < fencing_margin / (2 ttl)} (what is left is the
+         * time the store's answer took to arrive and the new leader takes to promote). The in-process
+         * fence, at {@code ttl - fencing_margin}, tolerates twice as much, but it cannot act while
+         * the JVM is frozen. A clock that runs fast only makes the fences fire earlier.
+         */
+        public double toleratedSlowDrift() {
+            return fencingMargin().toNanos() / (2.0 * ttl.toNanos());
         }
 
         /**
@@ -132,15 +297,24 @@ public final class Simulation {
     /**
      * The outcome of one run.
      *
-     * @param violation    the first invariant broken, if any
+     * @param violated     the first invariant broken, if any
+     * @param violation    how it was broken, if it was
      * @param convergence  time from the heal to one primary (when reached)
      * @param acked        commits acknowledged to the client
      * @param lostAcked    acknowledged commits missing from the final primary (must be 0 in synchronous mode)
      * @param leaderChanges how many times the leader key changed hands
+     * @param faultCounts  how many faults of each kind began
+     * @param failovers    automatic promotions after the cluster formed, and the most acknowledged
+     *                     commits one of them lost
      */
-    public record Result(Config config, Optional<String> violation, Optional<Duration> convergence, long steps,
-                         Duration virtualTime, int acked, int lostAcked, int leaderChanges, List<String> faults,
+    public record Result(Config config, Optional<Invariant> violated, Optional<String> violation, Optional<Duration> convergence,
+                         long steps, Duration virtualTime, int acked, int lostAcked, int leaderChanges,
+                         Map<Fault, Integer> faultCounts, int failovers, int mostLostInAFailover, List<String> faults,
                          List<String> trace) {
+        public Result {
+            faultCounts = Map.copyOf(faultCounts);
+        }
+
         public boolean ok() {
             return violation.isEmpty();
         }
@@ -173,6 +347,25 @@ public final class Simulation {
         if (!config.bugs().isEmpty()) {
             sb.append(" -Dpgha.sim.bugs=").append(String.join(",", config.bugs().stream().map(Enum::name).sorted().toList()));
         }
+        Config drawn = Config.forSeed(config.seed());
+        if (config.syncMode() != drawn.syncMode()) {
+            sb.append(" -Dpgha.sim.syncMode=").append(config.syncMode().name());
+        }
+        if (config.nodes() != drawn.nodes()) {
+            sb.append(" -Dpgha.sim.nodes=").append(config.nodes());
+        }
+        if (config.maxFaults() != drawn.maxFaults()) {
+            sb.append(" -Dpgha.sim.maxFaults=").append(config.maxFaults());
+        }
+        if (config.clockDrift() != drawn.clockDrift()) {
+            sb.append(" -Dpgha.sim.clockDrift=").append(config.clockDrift());
+        }
+        if (config.writesPerTick() != drawn.writesPerTick()) {
+            sb.append(" -Dpgha.sim.writesPerTick=").append(config.writesPerTick());
+        }
+        if (config.faultsOnTheLeader()) {
+            sb.append(" -Dpgha.sim.faultsOnTheLeader=true");
+        }
         return sb.toString();
     }
 
@@ -182,7 +375,8 @@ public final class Simulation {
 
     // ============================================================================ one run
 
-    private static final int TRACE_LINES = 300;
+    /** Events kept for a failure report: the last 300, or {@code -Dpgha.sim.traceLines=N} when replaying a seed. */
+    private static final int TRACE_LINES = Integer.getInteger("pgha.sim.traceLines", 300);
 
     private final Config cfg;
     private final Random random;
@@ -194,6 +388,20 @@ public final class Simulation {
     private final ArrayDeque<String> trace = new ArrayDeque<>();
     private final List<String> faultLog = new ArrayList<>();
     private final Set<Long> acked = new HashSet<>();
+    /** Acknowledged commits that a promotion already lost (each counted against the failover that lost it). */
+    private final Set<Long> lostSoFar = new HashSet<>();
+    /** The timeline on which each member last accepted writes: a member writable on another one was promoted. */
+    private final Map<String, Integer> writableOn = new HashMap<>();
+    /** The reason of each member's last decision to promote: an operator's request or an automatic failover. */
+    private final Map<String, String> promoteReason = new HashMap<>();
+    private final Map<Fault, Integer> faultCounts = new EnumMap<>(Fault.class);
+    /** Who took the leader key last, and the acknowledged commits each member it could have asked held then. */
+    private String acquiredBy;
+    private Map<String, Set<Long>> heldByAskablePeers = Map.of();
+    private int failovers;
+    private int mostLostInAFailover;
+    private boolean formed;
+    private Invariant violated;
     private String violation;
     private Optional<String> lastLeader = Optional.empty();
     private int leaderChanges;
@@ -230,6 +438,9 @@ public final class Simulation {
         String line;
         if (e instanceof HaEvent.Decision d) {
             line = d.reason() + (d.actions().isEmpty() ? "" : " " + d.actions());
+            if (d.actions().stream().anyMatch(a -> a.startsWith("promote"))) {
+                promoteReason.put(member, d.reason());
+            }
         } else if (e instanceof HaEvent.RoleChanged r) {
             line = "ROLE " + r.from() + " -> " + r.to();
         } else if (e instanceof HaEvent.LeaderChanged l) {
@@ -250,8 +461,9 @@ public final class Simulation {
 
         Optional<Duration> convergence = Optional.empty();
         if (!time.runUntil(cluster::isHealthy, Duration.ofSeconds(120))) {
-            fail("the cluster did not form within 120 s of virtual time");
+            fail(Invariant.CLUSTER_FORMS, "the cluster did not form within 120 s of virtual time");
         }
+        formed = true;
         if (violation == null) {
             startClient();
             long faultStart = time.read();
@@ -264,14 +476,14 @@ public final class Simulation {
                 boolean converged = time.runUntil(() -> violation != null || converged(), cfg.convergenceBound());
                 if (violation == null) {
                     if (!converged) {
-                        fail("no single primary with every member streaming from it within the convergence bound "
+                        fail(Invariant.CONVERGENCE, "no single primary with every member streaming from it within the convergence bound "
                                 + cfg.convergenceBound().toMillis() + " ms after the heal: " + cluster.members()
                                 + " (leader key: " + cluster.leaderKey().orElse("none") + ")");
                     } else {
                         convergence = Optional.of(Duration.ofNanos(time.read() - healAt));
                         time.advance(cfg.ttl().multipliedBy(2));
                         if (violation == null && !converged()) {
-                            fail("the single primary did not last: " + describeWriters());
+                            fail(Invariant.CONVERGENCE, "the single primary did not last: " + describeWriters());
                         }
                     }
                 }
@@ -280,17 +492,14 @@ public final class Simulation {
         int lost = 0;
         List<VirtualCluster.Member> writers = cluster.writers();
         if (writers.size() == 1) {
-            for (long id : acked) {
-                if (!writers.get(0).postgres().contains(id)) {
-                    lost++;
-                }
-            }
+            lost = writers.get(0).postgres().missing(acked).size();
         }
         if (violation == null && cfg.syncMode().enabled() && lost > 0) {
-            fail(lost + " acknowledged commits are missing from the final primary " + writers.get(0).name() + " in synchronous mode");
+            fail(Invariant.NO_ACKNOWLEDGED_COMMIT_LOST, lost + " acknowledged commits are missing from the final primary "
+                    + writers.get(0).name() + " in synchronous mode");
         }
-        return new Result(cfg, Optional.ofNullable(violation), convergence, time.steps(), time.elapsed(), acked.size(), lost,
-                leaderChanges, faultLog, List.copyOf(trace));
+        return new Result(cfg, Optional.ofNullable(violated), Optional.ofNullable(violation), convergence, time.steps(), time.elapsed(),
+                acked.size(), lost, leaderChanges, faultCounts, failovers, mostLostInAFailover, faultLog, List.copyOf(trace));
     }
 
     // ------------------------------------------------------------------ invariants
@@ -299,14 +508,91 @@ public final class Simulation {
         if (violation != null) {
             return;
         }
-        if (cluster.writers().size() > 1) {
-            fail("two servers accept writes at the same instant: " + describeWriters());
+        List<VirtualCluster.Member> writers = cluster.writers();
+        if (writers.size() > 1) {
+            fail(Invariant.SINGLE_WRITER, "two servers accept writes at the same instant: " + describeWriters());
+            return;
+        }
+        if (writers.size() == 1) {
+            VirtualCluster.Member w = writers.get(0);
+            Integer before = writableOn.put(w.name(), w.postgres().timeline());
+            if (formed && (before == null || before != w.postgres().timeline())) {
+                checkPromotion(w);
+            }
         }
         Optional<String> leader = cluster.leaderKey();
         if (!leader.equals(lastLeader)) {
             leaderChanges++;
             note("store: leader " + lastLeader.orElse("-") + " -> " + leader.orElse("-"));
             lastLeader = leader;
+            if (formed && leader.isPresent() && !cfg.syncMode().enabled()) {
+                notePeersAtAcquisition(leader.get());
+            }
+        }
+    }
+
+    /**
+     * {@code winner} just took the leader key: remembers which acknowledged commits each member it
+     * could have asked for its status holds now (see {@link Invariant#NO_AVOIDABLE_FAILOVER_LOSS}).
+     */
+    private void notePeersAtAcquisition(String winner) {
+        acquiredBy = winner;
+        Map<String, Set<Long>> held = new HashMap<>();
+        // a winner cut off from its peers' network could ask none of them
+        boolean winnerCanAsk = !cluster.member(winner).arePeersUnreachable();
+        for (VirtualCluster.Member m : winnerCanAsk ? cluster.members() : List.<VirtualCluster.Member>of()) {
+            boolean askable = !m.name().equals(winner) && !m.isDead() && !m.isPaused() && !m.isUnreachableForPeers()
+                    && dcs.peekMember(cluster.scope(), m.name()).isPresent() && m.postgres().isRunningReplica()
+                    && m.tags().canFailover() && m.tags().failoverPriority() > 0;
+            if (askable) {
+                Set<Long> has = new HashSet<>(acked);
+                has.removeAll(m.postgres().missing(acked));
+                held.put(m.name(), has);
+            }
+        }
+        heldByAskablePeers = held;
+    }
+
+    /**
+     * {@code promoted} just began accepting writes on a new timeline: the acknowledged commits it
+     * lacks are lost (its history wins; whoever holds them rewinds). In synchronous mode there must
+     * be none; in asynchronous mode an automatic failover may lose at most maximum_lag_on_failover
+     * bytes of them. A promotion an operator asked for (a manual failover may pick a lagging member
+     * on purpose) is held only to the synchronous rule.
+     */
+    private void checkPromotion(VirtualCluster.Member promoted) {
+        Set<Long> lostNow = promoted.postgres().missing(acked);
+        lostNow.removeAll(lostSoFar);
+        lostSoFar.addAll(lostNow);
+        String why = promoteReason.getOrDefault(promoted.name(), "");
+        boolean manual = why.contains("manual");
+        long bytes = lostNow.size() * FakePostgres.LSN_STEP;
+        note("check: " + promoted.name() + " promoted on timeline " + promoted.postgres().timeline() + " (" + (manual ? "manual" : "automatic")
+                + "), lacking " + lostNow.size() + " acknowledged commits (" + bytes + " bytes)");
+        if (!manual) {
+            failovers++;
+            mostLostInAFailover = Math.max(mostLostInAFailover, lostNow.size());
+        }
+        if (cfg.syncMode().enabled() && !lostNow.isEmpty()) {
+            fail(Invariant.NO_ACKNOWLEDGED_COMMIT_LOST, promoted.name() + " was promoted lacking " + lostNow.size()
+                    + " acknowledged commits in synchronous mode (" + why + ")");
+        } else if (!cfg.syncMode().enabled() && !manual) {
+            if (why.startsWith("promoted self to leader by acquiring") && promoted.name().equals(acquiredBy)) {
+                for (Map.Entry<String, Set<Long>> peer : new java.util.TreeMap<>(heldByAskablePeers).entrySet()) {
+                    long had = lostNow.stream().filter(peer.getValue()::contains).count();
+                    if (had > 0) {
+                        fail(Invariant.NO_AVOIDABLE_FAILOVER_LOSS, "an automatic failover to " + promoted.name() + " lost " + had
+                                + " acknowledged commits that " + peer.getKey() + ", which it could ask, held when it took the leader key ("
+                                + why + ")");
+                        return;
+                    }
+                }
+            }
+            if (bytes > cfg.maximumLagOnFailover()) {
+                fail(Invariant.FAILOVER_LOSS_WITHIN_MAXIMUM_LAG, "an automatic failover to " + promoted.name() + " lost " + lostNow.size()
+                        + " acknowledged commits (" + bytes + " bytes), more than maximum_lag_on_failover (" + cfg.maximumLagOnFailover()
+                        + " bytes) (" + why + ")");
+            }
         }
     }
 
@@ -320,8 +606,9 @@ public final class Simulation {
         return cluster.isHealthy();
     }
 
-    private void fail(String why) {
+    private void fail(Invariant broken, String why) {
         if (violation == null) {
+            violated = broken;
             violation = why + " at " + time.elapsed().toMillis() + " ms";
             note("!!! " + violation);
         }
@@ -340,8 +627,10 @@ public final class Simulation {
         clientOwner.scheduler().schedule(new Runnable() {
             @Override
             public void run() {
-                for (VirtualCluster.Member m : cluster.members()) {
-                    m.postgres().write(acked::add);
+                for (int i = 0; i < cfg.writesPerTick(); i++) {
+                    for (VirtualCluster.Member m : cluster.members()) {
+                        m.postgres().write(acked::add);
+                    }
                 }
                 clientOwner.scheduler().schedule(this, Duration.ofMillis(40 + random.nextInt(60)).toNanos());
             }
@@ -366,8 +655,11 @@ public final class Simulation {
             long ttl = cfg.ttl().toNanos();
             long length = (long) (ttl * (1.1 + 2 * random.nextDouble()));
             int pick = random.nextInt(cfg.nodes());
-            boolean preferLeader = random.nextInt(3) > 0;
-            FaultRun run = new FaultRun(kind, pick, preferLeader, length);
+            boolean preferLeader = random.nextInt(3) > 0 || cfg.faultsOnTheLeader();
+            // how a fault of this kind goes (which stops fail, how slow, which way a clock drifts), drawn now
+            double variant = random.nextDouble();
+            double magnitude = random.nextDouble();
+            FaultRun run = new FaultRun(kind, pick, preferLeader, length, variant, magnitude);
             faultOwner.scheduler().schedule(run::begin, at);
             heals.add(run::end);
         }
@@ -380,15 +672,45 @@ public final class Simulation {
         final int pick;
         final boolean preferLeader;
         final long length;
+        final double variant;
+        final double magnitude;
         VirtualCluster.Member target;
         boolean begun;
         boolean ended;
 
-        FaultRun(Fault kind, int pick, boolean preferLeader, long length) {
+        FaultRun(Fault kind, int pick, boolean preferLeader, long length, double variant, double magnitude) {
             this.kind = kind;
             this.pick = pick;
             this.preferLeader = preferLeader;
             this.length = length;
+            this.variant = variant;
+            this.magnitude = magnitude;
+        }
+
+        /** {@link Fault#PEER_PARTITION}: whether the node cannot reach its peers either. */
+        boolean bothWays() {
+            return variant < 0.5;
+        }
+
+        /** {@link Fault#AGENT_RESTART}: whether PostgreSQL refuses the graceful stop. */
+        boolean refusesStop() {
+            return variant < 0.5;
+        }
+
+        /** {@link Fault#STOP_FAILS}: whether even an immediate stop fails. */
+        boolean everyStopFails() {
+            return variant < 1.0 / 3;
+        }
+
+        /** {@link Fault#SLOW_REPLIES}: the most an answer is delayed by. */
+        Duration slowestReply() {
+            return variant < 0.25 ? cfg.retryTimeout().multipliedBy(3).dividedBy(2) : cfg.retryTimeout().multipliedBy(19).dividedBy(20);
+        }
+
+        /** {@link Fault#CLOCK_DRIFT}: the rate the target's clock runs at, slow or fast by up to clockDrift times the tolerated bound. */
+        double clockRate() {
+            double drift = magnitude * cfg.clockDrift() * cfg.toleratedSlowDrift();
+            return variant < 0.5 ? Math.max(0.05, 1 - drift) : 1 + drift;
         }
 
         void begin() {
@@ -397,13 +719,24 @@ public final class Simulation {
             }
             begun = true;
             target = cluster.members().get(pick);
-            if (preferLeader) {
+            if (preferLeader && kind == Fault.PEER_PARTITION) {
+                target = likeliestSuccessor().orElse(target);
+            } else if (preferLeader) {
                 Optional<String> leader = cluster.leaderKey();
                 target = cluster.members().stream().filter(n -> leader.map(n.name()::equals).orElse(false)).findFirst().orElse(target);
             }
-            String what = kind + " on " + (kind == Fault.DCS_OUTAGE || kind == Fault.DCS_FREEZE ? "the store" : target.name()) + " for "
+            String how = switch (kind) {
+                case AGENT_RESTART -> refusesStop() ? " (graceful stops refused)" : "";
+                case PEER_PARTITION -> bothWays() ? " (both ways)" : " (its API only)";
+                case STOP_FAILS -> everyStopFails() ? " (every stop fails)" : " (graceful stops refused)";
+                case SLOW_REPLIES -> " (answers up to " + slowestReply().toMillis() + " ms late)";
+                case CLOCK_DRIFT -> String.format(Locale.ROOT, " (clock rate %.4f)", clockRate());
+                default -> "";
+            };
+            String what = kind + " on " + (kind == Fault.DCS_OUTAGE || kind == Fault.DCS_FREEZE ? "the store" : target.name()) + how + " for "
                     + Duration.ofNanos(length).toMillis() + " ms";
             faultLog.add(String.format(Locale.ROOT, "%.3f %s", time.elapsed().toNanos() / 1e9, what));
+            faultCounts.merge(kind, 1, Integer::sum);
             note("--- fault: " + what);
             switch (kind) {
                 case NODE_CRASH -> {
@@ -426,6 +759,23 @@ public final class Simulation {
                 }
                 case LOOP_STUCK -> target.setLoopStuck(true);
                 case SWITCHOVER -> requestSwitchover();
+                case AGENT_CRASH -> target.killNode();
+                case AGENT_RESTART -> {
+                    if (refusesStop()) {
+                        target.postgres().refuseGracefulStops(true);
+                    }
+                    target.restart(Duration.ofNanos((long) (magnitude * cfg.ttl().toNanos())));
+                }
+                case PEER_PARTITION -> {
+                    target.setUnreachableForPeers(true);
+                    target.setPeersUnreachable(bothWays());
+                }
+                case STOP_FAILS -> {
+                    target.postgres().refuseGracefulStops(true);
+                    target.postgres().failEveryStop(everyStopFails());
+                }
+                case SLOW_REPLIES -> dcs.slowReplies(target.name(), slowestReply());
+                case CLOCK_DRIFT -> target.setClockRate(clockRate());
             }
             faultOwner.scheduler().schedule(this::end, length);
         }
@@ -447,7 +797,10 @@ public final class Simulation {
                 }
                 case NODE_PAUSE -> target.resume();
                 case DCS_PARTITION -> dcs.heal(target.name());
-                case DCS_OUTAGE -> dcs.setOutage(false);
+                case DCS_OUTAGE -> {
+                    dcs.setOutage(false);
+                    misleadCachesAfterTheStoreResumed();
+                }
                 case DCS_FREEZE -> {
                     dcs.setFrozen(false);
                     misleadCachesAfterTheStoreResumed();
@@ -462,13 +815,47 @@ public final class Simulation {
                     target.postgres().timings().maxPromote = defaults.maxPromote;
                 }
                 case LOOP_STUCK -> target.setLoopStuck(false);
+                case AGENT_CRASH -> {
+                    if (target.isDead()) {
+                        target.boot();
+                    }
+                }
+                case AGENT_RESTART -> {
+                    target.postgres().refuseGracefulStops(false);
+                    // a restart whose stop is still waiting for the lease to run out boots when it completes
+                    if (target.isDead()) {
+                        target.boot();
+                    }
+                }
+                case PEER_PARTITION -> {
+                    target.setUnreachableForPeers(false);
+                    target.setPeersUnreachable(false);
+                }
+                case STOP_FAILS -> {
+                    target.postgres().refuseGracefulStops(false);
+                    target.postgres().failEveryStop(false);
+                }
+                case SLOW_REPLIES -> dcs.slowReplies(target.name(), Duration.ZERO);
+                case CLOCK_DRIFT -> target.setClockRate(1.0);
             }
+        }
+
+        /** The member a leader race would most likely pick next: the published synchronous standby, else the standby with the most WAL. */
+        private Optional<VirtualCluster.Member> likeliestSuccessor() {
+            Optional<String> leader = cluster.leaderKey();
+            Set<String> published = ClusterCodec.decode(dcs.peekAll(cluster.scope())).sync()
+                    .map(io.pgha.internal.cluster.SyncState::standbys).orElse(Set.of());
+            return cluster.members().stream()
+                    .filter(m -> !leader.map(m.name()::equals).orElse(false) && m.postgres().isRunningReplica())
+                    .max(java.util.Comparator.<VirtualCluster.Member, Boolean>comparing(m -> published.contains(m.name()))
+                            .thenComparingInt(m -> m.postgres().walRecords()));
         }
 
         /**
          * A watch that catches up on a backlog is where an early progress report misleads a cache
-         * (etcd#15220): right after the store resumes, each member's copy may skip what its watch
-         * delivers for up to a second, which is when the members race for the leader key.
+         * (etcd#15220): right after the store resumes (from a freeze or an outage), each member's
+         * copy may skip what its watch delivers for up to a second, which is when the members race
+         * for the leader key.
          */
         private void misleadCachesAfterTheStoreResumed() {
             for (VirtualCluster.Member m : cluster.members()) {

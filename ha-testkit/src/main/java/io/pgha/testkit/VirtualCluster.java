@@ -30,7 +30,9 @@ import java.util.function.IntFunction;
  * A whole pgha cluster on one thread in {@link VirtualTime}: real {@link HaNode}s on an
  * {@link InMemoryDcs} and {@link FakePostgres} servers, peers answering each other's status
  * requests. Members can be killed and restarted (JVM and postmaster), paused (JVM frozen,
- * PostgreSQL running) and resumed. The simulator builds on it; tests of your own HA logic can too.
+ * PostgreSQL running) and resumed, restarted gracefully, cut off from their peers' status requests,
+ * and given a clock that runs fast or slow. The simulator builds on it; tests of your own HA logic
+ * can too.
  */
 public final class VirtualCluster {
     private static final Instant EPOCH = Instant.parse("2026-01-01T00:00:00Z");
@@ -151,10 +153,13 @@ public final class VirtualCluster {
         private final String name;
         private final MemberTags tags;
         private final FakePostgres pg;
+        private final MachineClock clock = new MachineClock();
         private VirtualTime.Owner owner;
         private HaNode node;
         private HaEngine engine;
         private boolean dead = true;
+        private boolean unreachableForPeers;
+        private boolean peersUnreachable;
 
         private Member(String name, MemberTags tags) {
             this.name = name;
@@ -205,9 +210,9 @@ public final class VirtualCluster {
                             // the store outlives its members
                         }
                     }).postgres(pg).tags(tags)
-                    .ticker(time).scheduler(owner.scheduler()).executor(Runnable::run)
+                    .ticker(clock).scheduler(clock.scheduler(owner.scheduler())).executor(Runnable::run)
                     .clock(new VirtualClock(time))
-                    .peerClient((member, api, timeout) -> askPeer(member))
+                    .peerClient((member, api, timeout) -> askPeer(this, member))
                     .listener(e -> events.accept(name, e));
             configure.accept(this, b);
             node = b.build();
@@ -225,6 +230,74 @@ public final class VirtualCluster {
             owner.freeze();
             owner.discardAll();
             dead = true;
+        }
+
+        /**
+         * A graceful stop of the current incarnation, then, {@code bootAfter} after it completed (a
+         * service manager's back-off, a JVM starting), a new incarnation; nothing is booted if the
+         * node was killed or booted by someone else meanwhile.
+         */
+        public void restart(Duration bootAfter) {
+            if (dead) {
+                return;
+            }
+            HaNode stopping = node;
+            stopping.closeAsync().whenComplete((v, e) -> {
+                if (node == stopping && !dead) {
+                    exited();
+                    net.scheduler().schedule(() -> {
+                        if (node == stopping && dead) {
+                            boot();
+                        }
+                    }, bootAfter.toNanos());
+                }
+            });
+        }
+
+        /** The process ends after a graceful stop: nothing it scheduled runs again. */
+        private void exited() {
+            owner.freeze();
+            owner.discardAll();
+            dead = true;
+        }
+
+        /**
+         * Whether this member's REST API is cut off from its peers (a firewall rule, a hung HTTP
+         * thread): their status requests get no answer while the node reaches the store as usual.
+         */
+        public void setUnreachableForPeers(boolean unreachable) {
+            this.unreachableForPeers = unreachable;
+        }
+
+        public boolean isUnreachableForPeers() {
+            return unreachableForPeers;
+        }
+
+        /**
+         * Whether this member cannot reach its peers' REST APIs either (with
+         * {@link #setUnreachableForPeers}: a split of the peer network): its own status requests get
+         * no answer.
+         */
+        public void setPeersUnreachable(boolean unreachable) {
+            this.peersUnreachable = unreachable;
+        }
+
+        public boolean arePeersUnreachable() {
+            return peersUnreachable;
+        }
+
+        /**
+         * This member's machine clock runs at {@code rate} against true time from now on: its
+         * node's ticker and timers, and its PostgreSQL's out-of-process fence, all run on it. The
+         * store and the other members keep true time.
+         */
+        public void setClockRate(double rate) {
+            clock.setRate(rate);
+            pg.machineClockRate(rate);
+        }
+
+        public double clockRate() {
+            return clock.rate;
         }
 
         /** The node's JVM freezes; PostgreSQL keeps running. */
@@ -332,9 +405,12 @@ public final class VirtualCluster {
         time.advance(d);
     }
 
-    private CompletableFuture<java.util.Optional<PeerStatus>> askPeer(String member) {
+    private CompletableFuture<java.util.Optional<PeerStatus>> askPeer(Member asker, String member) {
         CompletableFuture<Optional<PeerStatus>> f = new CompletableFuture<>();
         Member target = members.stream().filter(m -> m.name.equals(member)).findFirst().orElse(null);
+        if ((target != null && target.unreachableForPeers) || asker.peersUnreachable) {
+            return f; // no answer at all: the asking node's peer timeout decides
+        }
         if (target == null || target.dead) {
             net.scheduler().schedule(() -> f.completeExceptionally(new java.net.ConnectException("connection refused")),
                     Duration.ofMillis(1).toNanos());
@@ -428,6 +504,35 @@ public final class VirtualCluster {
                     jvm.scheduler().schedule(() -> listener.leaseLost(reason), 0);
                 }
             });
+        }
+    }
+
+    /**
+     * A member machine's monotonic clock: true virtual time scaled by a rate that can change (a
+     * drifting oscillator). Readings stay continuous when the rate changes; a timer of {@code d}
+     * on this clock fires after {@code d / rate} of true time.
+     */
+    private final class MachineClock implements io.pgha.Ticker {
+        private double rate = 1.0;
+        private long anchorTrue = time.read();
+        private long anchorLocal = time.read();
+
+        @Override
+        public long read() {
+            return anchorLocal + (long) ((time.read() - anchorTrue) * rate);
+        }
+
+        void setRate(double next) {
+            if (!(next > 0)) {
+                throw new IllegalArgumentException("clock rate must be positive, got " + next);
+            }
+            anchorLocal = read();
+            anchorTrue = time.read();
+            rate = next;
+        }
+
+        io.pgha.TaskScheduler scheduler(io.pgha.TaskScheduler trueTime) {
+            return (task, delayNanos) -> trueTime.schedule(task, rate == 1.0 ? delayNanos : (long) Math.ceil(delayNanos / rate));
         }
     }
 

@@ -2,16 +2,23 @@ package io.pgha.testkit;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.pgha.SynchronousMode;
 import io.pgha.internal.engine.PlantedBug;
+import io.pgha.testkit.Simulation.Fault;
+import io.pgha.testkit.Simulation.Invariant;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.EnumSet;
 import java.util.List;
+import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.function.UnaryOperator;
+import java.util.stream.Collectors;
 import java.util.stream.LongStream;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
@@ -50,6 +57,14 @@ class SimulationTest {
             config = config.withBugs(java.util.Arrays.stream(bugs.split(",")).map(PlantedBug::valueOf)
                     .collect(java.util.stream.Collectors.toSet()));
         }
+        String syncMode = System.getProperty("pgha.sim.syncMode");
+        if (syncMode != null) {
+            config = config.withSyncMode(io.pgha.SynchronousMode.valueOf(syncMode));
+        }
+        config = config.withNodes(Integer.getInteger("pgha.sim.nodes", config.nodes())).withMaxFaults(Integer.getInteger("pgha.sim.maxFaults", config.maxFaults()))
+                .withWritesPerTick(Integer.getInteger("pgha.sim.writesPerTick", config.writesPerTick()))
+                .withFaultsOnTheLeader(Boolean.getBoolean("pgha.sim.faultsOnTheLeader") || config.faultsOnTheLeader())
+                .withClockDrift(Double.parseDouble(System.getProperty("pgha.sim.clockDrift", Double.toString(config.clockDrift()))));
         Simulation.Result r = Simulation.run(config);
         System.out.println(r.ok() ? "seed " + seed + " passed; events:\n" + String.join("\n", r.trace()) : r.report());
         assertThat(r.violation()).isEmpty();
@@ -64,31 +79,235 @@ class SimulationTest {
         assertThat(b.acked()).isEqualTo(a.acked());
     }
 
+    // ================================================================== planted bugs
+
+    /**
+     * How one planted bug is hunted: the fault kinds that expose it, how the runs are set up
+     * (sharper than the seed's own draw where that helps), how many seeds, the share of them that
+     * must catch it, and the invariant that must. A seed counts as a catch only if the same run
+     * without the bug keeps that invariant: the catch is the bug's, not the engine's.
+     */
+    record BugHunt(PlantedBug bug, Simulation.Invariant caughtBy, Set<Fault> faults, int seeds, double share,
+                   String setupDescription, UnaryOperator<Simulation.Config> setup) {
+        List<Simulation.Config> configs() {
+            return LongStream.rangeClosed(1, seeds)
+                    .mapToObj(s -> setup.apply(Simulation.Config.forSeed(s).withFaults(faults).withBugs(Set.of(bug))))
+                    .toList();
+        }
+
+        int mustCatch() {
+            return (int) Math.ceil(share * seeds);
+        }
+
+        @Override
+        public String toString() {
+            return bug + " caught by " + caughtBy + " in at least " + Math.round(share * 100) + "% of seeds 1-" + seeds + " under "
+                    + faults.stream().sorted().toList() + (setupDescription.isEmpty() ? "" : ", " + setupDescription);
+        }
+    }
+
+    private static BugHunt hunt(PlantedBug bug, Simulation.Invariant caughtBy, Set<Fault> faults, int seeds, double share) {
+        return new BugHunt(bug, caughtBy, faults, seeds, share, "", c -> c);
+    }
+
+    private static BugHunt hunt(PlantedBug bug, Simulation.Invariant caughtBy, Set<Fault> faults, int seeds, double share,
+                                String setupDescription, UnaryOperator<Simulation.Config> setup) {
+        return new BugHunt(bug, caughtBy, faults, seeds, share, setupDescription, setup);
+    }
+
+    private static final UnaryOperator<Simulation.Config> ON_THE_LEADER = c -> c.withFaultsOnTheLeader(true).withMaxFaults(8);
+
+    static final BugHunt NEVER_FENCING = hunt(PlantedBug.NO_FENCING, Invariant.SINGLE_WRITER,
+            EnumSet.of(Fault.DCS_PARTITION, Fault.NODE_PAUSE, Fault.AGENT_CRASH), 40, 0.75);
+    static final BugHunt STALE_VIEWS_AFTER_A_FREEZE = hunt(PlantedBug.TRUSTS_STALE_VIEWS, Invariant.CONVERGENCE,
+            EnumSet.of(Fault.DCS_FREEZE, Fault.SLOW_PROMOTE), 100, 0.6, "up to 8 faults", c -> c.withMaxFaults(8));
+    static final BugHunt STALE_VIEWS_AND_LOST_REPLIES = hunt(PlantedBug.TRUSTS_STALE_VIEWS, Invariant.CONVERGENCE,
+            EnumSet.of(Fault.STALE_READS, Fault.LOST_REPLIES), 100, 0.04, "up to 12 faults", c -> c.withMaxFaults(12));
+    static final BugHunt LEASE_FROM_THE_ANSWER = hunt(PlantedBug.LEASE_FROM_RECEIPT, Invariant.SINGLE_WRITER,
+            EnumSet.of(Fault.SLOW_REPLIES, Fault.LOOP_STUCK), 100, 0.06, "every fault on the leader, up to 8", ON_THE_LEADER);
+    static final BugHunt UNKNOWN_RENEWAL = hunt(PlantedBug.UNKNOWN_RENEWAL_IS_SUCCESS, Invariant.SINGLE_WRITER,
+            EnumSet.of(Fault.DCS_PARTITION), 40, 0.75);
+    static final BugHunt SYNC_KEY_IGNORED = hunt(PlantedBug.IGNORES_SYNC_KEY, Invariant.NO_ACKNOWLEDGED_COMMIT_LOST,
+            EnumSet.of(Fault.NODE_CRASH, Fault.PEER_PARTITION), 60, 0.08, "synchronous mode on, 8 writes per tick, every fault on the leader, up to 8",
+            c -> ON_THE_LEADER.apply(c).withSyncMode(SynchronousMode.ON).withWritesPerTick(8));
+    static final BugHunt PUBLISHED_BEFORE_NAMED = hunt(PlantedBug.PUBLISHES_BEFORE_NAMING, Invariant.NO_ACKNOWLEDGED_COMMIT_LOST,
+            EnumSet.of(Fault.NODE_CRASH), 100, 0.05, "3 nodes, synchronous mode on, 8 writes per tick, up to 10 faults",
+            c -> c.withNodes(3).withSyncMode(SynchronousMode.ON).withWritesPerTick(8).withMaxFaults(10));
+    static final BugHunt WAL_NOT_COMPARED = hunt(PlantedBug.SKIPS_WAL_COMPARISON, Invariant.NO_AVOIDABLE_FAILOVER_LOSS,
+            EnumSet.of(Fault.NODE_CRASH), 60, 0.15, "asynchronous mode, 4 writes per tick, up to 8 faults",
+            c -> c.withSyncMode(SynchronousMode.OFF).withWritesPerTick(4).withMaxFaults(8));
+    static final BugHunt FENCES_DROPPED_AT_THE_STOP = hunt(PlantedBug.DISARMS_BEFORE_STOP, Invariant.SINGLE_WRITER,
+            EnumSet.of(Fault.STOP_FAILS, Fault.DCS_PARTITION), 60, 0.25, "every fault on the leader, up to 8", ON_THE_LEADER);
+    static final BugHunt KEY_HANDED_OVER = hunt(PlantedBug.HANDS_OVER_ON_FAILED_STOP, Invariant.SINGLE_WRITER,
+            EnumSet.of(Fault.AGENT_RESTART), 40, 0.6, "up to 6 faults", c -> c.withMaxFaults(6));
+    static final BugHunt NO_MARGIN = hunt(PlantedBug.NO_FENCING_MARGIN, Invariant.SINGLE_WRITER,
+            EnumSet.of(Fault.CLOCK_DRIFT, Fault.NODE_PAUSE), 100, 0.06, "every fault on the leader, up to 8", ON_THE_LEADER);
+    static final BugHunt RELEASED_BEFORE_STOPPED = hunt(PlantedBug.RELEASES_BEFORE_STOP, Invariant.SINGLE_WRITER,
+            EnumSet.of(Fault.SWITCHOVER, Fault.STOP_FAILS), 60, 0.2, "every fault on the leader, up to 8", ON_THE_LEADER);
+    static final BugHunt NO_REWIND = hunt(PlantedBug.FOLLOWS_WITHOUT_REWIND, Invariant.CONVERGENCE,
+            EnumSet.of(Fault.POSTGRES_CRASH), 60, 0.1, "every fault on the leader, up to 6",
+            c -> c.withFaultsOnTheLeader(true).withMaxFaults(6));
+    static final BugHunt QUITS_AFTER_AN_OUTAGE = hunt(PlantedBug.QUITS_AFTER_A_LONG_STORE_OUTAGE, Invariant.CONVERGENCE,
+            EnumSet.of(Fault.DCS_OUTAGE), 40, 0.8);
+
+    static final List<BugHunt> HUNTS = List.of(NEVER_FENCING, STALE_VIEWS_AFTER_A_FREEZE, STALE_VIEWS_AND_LOST_REPLIES,
+            LEASE_FROM_THE_ANSWER, UNKNOWN_RENEWAL, SYNC_KEY_IGNORED, PUBLISHED_BEFORE_NAMED, WAL_NOT_COMPARED,
+            FENCES_DROPPED_AT_THE_STOP, KEY_HANDED_OVER, NO_MARGIN, RELEASED_BEFORE_STOPPED, NO_REWIND, QUITS_AFTER_AN_OUTAGE);
+
     @Test
-    void aPlantedFencingBugIsCaught() throws Exception {
-        List<Simulation.Config> configs = LongStream.range(1, 41)
-                .mapToObj(s -> Simulation.Config.forSeed(s)
-                        .withFaults(EnumSet.of(Simulation.Fault.DCS_PARTITION, Simulation.Fault.NODE_PAUSE))
-                        .withBugs(Set.of(PlantedBug.NO_FENCING)))
-                .toList();
-        List<Simulation.Result> results = runAll(configs);
-        long caught = results.stream().filter(r -> r.violation().map(v -> v.contains("two servers accept writes")).orElse(false)).count();
-        System.out.println("planted NO_FENCING bug caught in " + caught + " of " + results.size() + " seeds");
-        assertThat(caught).as("seeds in which the checker caught two writable primaries").isGreaterThan(0);
+    void aLeaderThatNeverFencesIsCaughtAsTwoWritersWhenCutOffFrozenOrLeftWithoutItsAgent() throws Exception {
+        assertCaught(NEVER_FENCING);
     }
 
     @Test
-    void aPlantedBugThatTrustsStaleViewsLeavesTheClusterWithoutAPrimaryAndTheConvergenceCheckCatchesIt() throws Exception {
-        List<Simulation.Config> configs = LongStream.range(1, 41)
-                .mapToObj(s -> Simulation.Config.forSeed(s)
-                        .withFaults(EnumSet.of(Simulation.Fault.DCS_FREEZE, Simulation.Fault.STALE_READS))
-                        .withBugs(Set.of(PlantedBug.TRUSTS_STALE_VIEWS)))
-                .toList();
-        List<Simulation.Result> results = runAll(configs);
-        long caught = results.stream().filter(r -> r.violation().map(v -> v.contains("no single primary")).orElse(false)).count();
-        System.out.println("planted TRUSTS_STALE_VIEWS bug caught in " + caught + " of " + results.size() + " seeds");
-        results.stream().filter(r -> !r.ok()).findFirst().ifPresent(r -> System.out.println(r.report()));
-        assertThat(caught).as("seeds in which the convergence check caught a cluster left without a primary").isGreaterThan(0);
+    void aBugThatTrustsStaleViewsLeavesTheClusterWithoutAPrimaryAfterAStoreFreezeAndSlowPromotionsGiveItMoreChances() throws Exception {
+        int withSlowPromotions = assertCaught(STALE_VIEWS_AFTER_A_FREEZE);
+        BugHunt freezesOnly = hunt(STALE_VIEWS_AFTER_A_FREEZE.bug(), STALE_VIEWS_AFTER_A_FREEZE.caughtBy(), EnumSet.of(Fault.DCS_FREEZE),
+                STALE_VIEWS_AFTER_A_FREEZE.seeds(), 0, STALE_VIEWS_AFTER_A_FREEZE.setupDescription(), STALE_VIEWS_AFTER_A_FREEZE.setup());
+        int withoutThem = assertCaught(freezesOnly);
+        assertThat(withSlowPromotions).as("seeds caught with slow promotions, against " + withoutThem + " without").isGreaterThan(withoutThem);
+    }
+
+    @Test
+    void aBugThatTrustsStaleViewsIsCaughtWhenLostAnswersCostTheLeaderItsLeaseAndItsCacheHidesItsOwnKey() throws Exception {
+        assertCaught(STALE_VIEWS_AND_LOST_REPLIES);
+    }
+
+    @Test
+    void aLeaseCountedFromTheAnswerIsCaughtAsTwoWritersWhenAStuckLeadersLastRenewalWasAnsweredLate() throws Exception {
+        assertCaught(LEASE_FROM_THE_ANSWER);
+    }
+
+    @Test
+    void aRenewalWithAnUnknownOutcomeTakenAsSuccessIsCaughtAsTwoWritersWhenTheLeaderIsCutOff() throws Exception {
+        assertCaught(UNKNOWN_RENEWAL);
+    }
+
+    @Test
+    void aFailoverThatIgnoresTheSyncKeyIsCaughtLosingAcknowledgedCommits() throws Exception {
+        assertCaught(SYNC_KEY_IGNORED);
+    }
+
+    @Test
+    void aStandbyPublishedBeforeItIsNamedIsCaughtLosingAcknowledgedCommitsWhenItRejoinedFarBehind() throws Exception {
+        assertCaught(PUBLISHED_BEFORE_NAMED);
+    }
+
+    @Test
+    void aCandidateThatSkipsTheWalComparisonIsCaughtLosingCommitsThatAReachablePeerHeld() throws Exception {
+        assertCaught(WAL_NOT_COMPARED);
+    }
+
+    @Test
+    void fencesDroppedWhenAStopIsIssuedAreCaughtAsTwoWritersWhenEveryStopFails() throws Exception {
+        assertCaught(FENCES_DROPPED_AT_THE_STOP);
+    }
+
+    @Test
+    void aGracefulStopThatHandsTheKeyOverAfterItsPostgresStopFailedIsCaughtAsTwoWriters() throws Exception {
+        assertCaught(KEY_HANDED_OVER);
+    }
+
+    @Test
+    void fencingWithoutAMarginIsCaughtAsTwoWritersWhenTheLeadersClockRunsSlowWithinTheToleratedDrift() throws Exception {
+        assertCaught(NO_MARGIN);
+    }
+
+    @Test
+    void aSwitchoverThatReleasesTheKeyBeforeThePrimaryStoppedIsCaughtAsTwoWritersWhenTheStopFails() throws Exception {
+        assertCaught(RELEASED_BEFORE_STOPPED);
+    }
+
+    @Test
+    void aFormerPrimaryThatFollowsWithoutRewindingIsCaughtByTheConvergenceCheck() throws Exception {
+        assertCaught(NO_REWIND);
+    }
+
+    @Test
+    void aMemberThatQuitsAfterALongStoreOutageIsCaughtByTheConvergenceCheck() throws Exception {
+        assertCaught(QUITS_AFTER_AN_OUTAGE);
+    }
+
+    @Test
+    void everyFaultKindIsUsedByAPlantedBugHuntThatItExposes() {
+        Map<Fault, List<String>> huntsByFault = new java.util.EnumMap<>(Fault.class);
+        for (Fault kind : Fault.values()) {
+            huntsByFault.put(kind, HUNTS.stream().filter(h -> h.faults().contains(kind)).map(h -> h.bug().name()).toList());
+        }
+        huntsByFault.forEach((kind, bugs) -> System.out.println("fault " + kind + " is used to hunt " + bugs));
+        assertThat(huntsByFault.entrySet().stream().filter(e -> e.getValue().isEmpty()).map(Map.Entry::getKey).toList())
+                .as("fault kinds that no planted-bug hunt uses").isEmpty();
+        assertThat(HUNTS.stream().map(BugHunt::bug).collect(Collectors.toSet()))
+                .as("planted bugs without a hunt").containsExactlyInAnyOrder(PlantedBug.values());
+    }
+
+    // ================================================================== clock drift
+
+    @Test
+    void clockDriftUpToTheToleratedBoundNeverMakesTwoWriters() throws Exception {
+        List<Simulation.Result> results = runAll(driftRuns(0.99));
+        assertThat(results.stream().filter(r -> r.violated().equals(Optional.of(Invariant.SINGLE_WRITER))).map(Simulation.Result::report).toList())
+                .as("runs with two writers while every clock drifted by less than fencing_margin / (2 ttl)").isEmpty();
+    }
+
+    @Test
+    void clockDriftBeyondTheToleratedBoundMakesTwoWriters() throws Exception {
+        List<Simulation.Result> results = runAll(driftRuns(4));
+        long twoWriters = results.stream().filter(r -> r.violated().equals(Optional.of(Invariant.SINGLE_WRITER))).count();
+        System.out.println("clock drift up to 4 times the tolerated bound: two writers in " + twoWriters + " of " + results.size() + " seeds");
+        results.stream().filter(r -> r.violated().equals(Optional.of(Invariant.SINGLE_WRITER))).findFirst()
+                .ifPresent(r -> System.out.println(r.report()));
+        assertThat(twoWriters).as("seeds with two writers when a leader's clock runs up to 4 times too slow").isGreaterThanOrEqualTo(3);
+    }
+
+    /** A leader whose clock drifts (up to {@code multipleOfTheBound} times the tolerated bound) is frozen or cut off. */
+    private static List<Simulation.Config> driftRuns(double multipleOfTheBound) {
+        return LongStream.rangeClosed(1, 60).mapToObj(s -> Simulation.Config.forSeed(s)
+                .withFaults(EnumSet.of(Fault.CLOCK_DRIFT, Fault.NODE_PAUSE, Fault.DCS_PARTITION))
+                .withFaultsOnTheLeader(true).withMaxFaults(8).withClockDrift(multipleOfTheBound)).toList();
+    }
+
+    // ================================================================== findings kept fixed
+
+    /**
+     * Found by the simulator (seed 5, synchronous mode on, leader crashes, 8 writes per tick): a
+     * member promoted again found {@code synchronous_standby_names} still naming a standby from its
+     * earlier tenure as primary, so it did not set it, and published that standby at once although
+     * it was 312 commits behind (its memory of where the setting last changed was empty). The
+     * standby was promoted when this leader crashed and 313 acknowledged commits were lost.
+     */
+    @Test
+    void aNewLeaderDoesNotPublishAStandbyThatItsPostgresStillNamesFromAnEarlierTenureBeforeItCaughtUp() {
+        Simulation.Result r = Simulation.run(Simulation.Config.forSeed(5).withFaults(EnumSet.of(Fault.NODE_CRASH))
+                .withSyncMode(SynchronousMode.ON).withWritesPerTick(8).withFaultsOnTheLeader(true).withMaxFaults(8));
+        assertThat(r.violation()).as(r.report()).isEmpty();
+        assertThat(r.failovers()).as("automatic failovers in the run").isGreaterThanOrEqualTo(3);
+    }
+
+    /**
+     * Runs the hunt, then the seeds that caught the bug once more without it; returns the catches
+     * that are the bug's.
+     */
+    static int assertCaught(BugHunt hunt) throws Exception {
+        List<Simulation.Result> results = runAll(hunt.configs());
+        List<Simulation.Result> caught = results.stream().filter(r -> r.violated().equals(Optional.of(hunt.caughtBy()))).toList();
+        List<Simulation.Result> controls = runAll(caught.stream().map(r -> r.config().withBugs(Set.of())).toList());
+        List<Long> bugs = new ArrayList<>();
+        for (int i = 0; i < caught.size(); i++) {
+            if (controls.get(i).violated().isEmpty()) {
+                bugs.add(caught.get(i).config().seed());
+            } else {
+                System.out.println("not counted: without the bug, seed " + controls.get(i).config().seed() + " fails as well: "
+                        + controls.get(i).violation().orElseThrow());
+            }
+        }
+        System.out.println("planted " + hunt.bug() + " caught by " + hunt.caughtBy() + " in " + bugs.size() + " of " + hunt.seeds()
+                + " seeds (at least " + hunt.mustCatch() + " required; " + hunt + "): seeds " + bugs);
+        caught.stream().filter(r -> bugs.contains(r.config().seed())).findFirst()
+                .ifPresent(r -> System.out.println("first catch: " + r.violation().orElseThrow() + "\n  replay: " + Simulation.replayCommand(r.config())));
+        assertThat(bugs.size()).as("seeds in which " + hunt.caughtBy() + " caught " + hunt.bug() + " (" + hunt + ")")
+                .isGreaterThanOrEqualTo(hunt.mustCatch());
+        return bugs.size();
     }
 
     static List<Simulation.Result> runAll(List<Simulation.Config> configs) throws Exception {
@@ -109,9 +328,18 @@ class SimulationTest {
         long acked = results.stream().mapToLong(Simulation.Result::acked).sum();
         long lostAsync = results.stream().filter(r -> !r.config().syncMode().enabled()).mapToLong(Simulation.Result::lostAcked).sum();
         long changes = results.stream().mapToLong(Simulation.Result::leaderChanges).sum();
-        System.out.printf("simulated %d seeds in %.1f s (%.1f seeds/s, %d virtual s, %d leader changes, %d acked commits, "
-                        + "%d lost in async mode); slowest convergence after heal %d ms%n",
-                results.size(), secs, results.size() / secs, virtual, changes, acked, lostAsync, maxConv.toMillis());
+        java.util.Map<Simulation.Fault, Integer> kinds = new java.util.EnumMap<>(Simulation.Fault.class);
+        results.forEach(r -> r.faultCounts().forEach((k, n) -> kinds.merge(k, n, Integer::sum)));
+        java.util.Map<Simulation.Invariant, Long> broken = new java.util.EnumMap<>(Simulation.Invariant.class);
+        results.forEach(r -> r.violated().ifPresent(v -> broken.merge(v, 1L, Long::sum)));
+        long failovers = results.stream().mapToLong(Simulation.Result::failovers).sum();
+        long worstAsyncLoss = results.stream().filter(r -> !r.config().syncMode().enabled())
+                .mapToLong(Simulation.Result::mostLostInAFailover).max().orElse(0);
+        System.out.printf("simulated %d seeds in %.1f s (%.1f seeds/s, %d virtual s, %d leader changes, %d automatic failovers, "
+                        + "%d acked commits, %d lost in async mode, at most %d in one async failover); slowest convergence after heal %d ms%n"
+                        + "  faults drawn: %s%n  violations: %s%n",
+                results.size(), secs, results.size() / secs, virtual, changes, failovers, acked, lostAsync, worstAsyncLoss,
+                maxConv.toMillis(), kinds, broken.isEmpty() ? "none" : broken);
         return results;
     }
 }

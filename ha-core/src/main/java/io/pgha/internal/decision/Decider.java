@@ -29,6 +29,7 @@ import io.pgha.internal.decision.Action.WriteHistory;
 import io.pgha.internal.decision.Action.WriteInitialize;
 import io.pgha.internal.decision.Action.WriteSync;
 import io.pgha.internal.decision.NodeMemory.DivergenceResult;
+import io.pgha.internal.engine.PlantedBug;
 import io.pgha.spi.DcsEntry;
 import io.pgha.spi.DivergenceCheck;
 import io.pgha.spi.Lsn;
@@ -363,7 +364,7 @@ public final class Decider {
 
     /** Whether another member could take over: running, failover-capable, allowed by synchronous mode. */
     static boolean failoverPossible(DecisionInput in, Cluster c) {
-        boolean sync = in.config().syncMode().enabled();
+        boolean sync = in.config().syncMode().enabled() && !in.plants(PlantedBug.IGNORES_SYNC_KEY);
         Optional<SyncState> s = c.sync();
         return c.members().values().stream().anyMatch(m -> !m.name().equals(in.me()) && m.isRunning()
                 && m.tags().canFailover() && !m.isPrimary()
@@ -477,7 +478,7 @@ public final class Decider {
                 }
             }
         }
-        boolean sync = syncMode;
+        boolean sync = syncMode && !in.plants(PlantedBug.IGNORES_SYNC_KEY);
         if (sync && !c.sync().map(s -> s.allowsPromotionOf(me)).orElse(false)) {
             return Verdict.no("synchronous mode: this member is not a synchronous standby");
         }
@@ -505,6 +506,9 @@ public final class Decider {
             }
             if (!p.inRecovery()) {
                 return Verdict.no("primary '" + p.member() + "' is still alive");
+            }
+            if (in.plants(PlantedBug.SKIPS_WAL_COMPARISON)) {
+                continue;
             }
             int cmp = p.walPosition().compareTo(mine);
             if (cmp > 0) {
@@ -683,28 +687,29 @@ public final class Decider {
             }
         }
         Set<String> wantedSetting = strictKeep ? (published.isEmpty() ? Set.of(STRICT_PLACEHOLDER) : published) : desired;
-        if (!new TreeSet<>(wantedSetting).equals(current)) {
+        Optional<Decision> nameFirst = Optional.empty();
+        Optional<Lsn> marker = in.memory().syncChangedAtFlush();
+        if (!new TreeSet<>(wantedSetting).equals(current) || marker.isEmpty()) {
+            // also when the setting looks right but this node has not set it since it started or was
+            // last promoted: it may be left from an earlier tenure (or from before an agent restart
+            // while PostgreSQL ran), and the position from which it holds is unknown; setting it
+            // again (a reload) gives that position
             List<String> names = new ArrayList<>(new TreeSet<>(wantedSetting));
             SynchronousStandbys value = names.isEmpty() ? SynchronousStandbys.NONE : SynchronousStandbys.all(names);
-            return Optional.of(Decision.soon("synchronous mode: setting synchronous_standby_names to '" + value.toSetting() + "'",
+            nameFirst = Optional.of(Decision.soon("synchronous mode: setting synchronous_standby_names to '" + value.toSetting() + "'",
                     renew, new SetSyncStandbys(value)));
         }
-        Set<String> toConfirm = new TreeSet<>(desired);
-        toConfirm.removeAll(published);
-        Optional<Lsn> marker = in.memory().syncChangedAtFlush();
-        if (!toConfirm.isEmpty() && marker.isEmpty()) {
-            // the setting was in force before this engine started (an agent restarted while PostgreSQL
-            // ran): whether its standbys confirmed what was acknowledged before is unknown. Applying it
-            // again gives the position from which it certainly held.
-            return Optional.of(Decision.soon("synchronous mode: synchronous_standby_names was already in force; applying it again "
-                    + "to learn from where " + toConfirm + " count as synchronous", renew, new SetSyncStandbys(pg.synchronousStandbys())));
+        boolean publishFirst = in.plants(PlantedBug.PUBLISHES_BEFORE_NAMING);
+        if (nameFirst.isPresent() && !publishFirst) {
+            return nameFirst;
         }
         Set<String> confirmed = new TreeSet<>();
-        for (String name : toConfirm) {
+        for (String name : desired) {
             ReplicationConnection r = rows.get(name);
-            // the walsender's own view: PostgreSQL waits for a named standby only once it streams
-            // and counts as sync, not while it catches up
-            if (r != null && r.isSynchronous() && r.flushLsn().compareTo(marker.get()) >= 0) {
+            // the walsender's own view: PostgreSQL waits for a named standby only once it streams and
+            // counts as sync (not while it catches up), and only for commits after the setting held
+            if (!published.contains(name) && r != null
+                    && (publishFirst || (r.isSynchronous() && r.flushLsn().compareTo(marker.get()) >= 0))) {
                 confirmed.add(name);
             }
         }
@@ -714,7 +719,7 @@ public final class Decider {
             return Optional.of(Decision.soon("synchronous mode: publishing " + confirmed + " as synchronous", renew,
                     new WriteSync(in.me(), next, version)));
         }
-        return Optional.empty();
+        return nameFirst;
     }
 
     private static Decision asFollower(DecisionInput in, Cluster c, PostgresState pg) {
@@ -758,6 +763,9 @@ public final class Decider {
      * {@code notStreaming}, a previous all-clear is re-checked once it is older than the ttl.
      */
     private static Optional<Decision> divergenceGate(DecisionInput in, Cluster c, Upstream upstream, boolean notStreaming) {
+        if (in.plants(PlantedBug.FOLLOWS_WITHOUT_REWIND)) {
+            return Optional.empty();
+        }
         int upstreamTimeline = c.member(upstream.member()).map(Member::timeline).orElse(0);
         Optional<DivergenceResult> last = in.memory().divergence()
                 .filter(d -> d.upstream().equals(upstream.member()) && d.upstreamTimeline() == upstreamTimeline);

@@ -2,12 +2,14 @@ package io.pgha.internal.decision;
 
 import io.pgha.MemberTags;
 import io.pgha.internal.cluster.Cluster;
+import io.pgha.internal.engine.PlantedBug;
 import io.pgha.spi.PeerStatus;
 import io.pgha.spi.PostgresState;
 import java.time.Instant;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.Set;
 
 /**
  * Everything one decision looks at. Built by the loop from one observation; the decision reads
@@ -27,11 +29,12 @@ import java.util.Optional;
  * @param connectionUrl our {@code conn_url}, for upstream comparisons
  * @param now         ticker time of this cycle
  * @param wallNow     wall-clock time (scheduled switchovers and history timestamps only)
+ * @param bugs        safety rules switched off on purpose by a simulator test ({@link PlantedBug}); empty otherwise
  */
 public record DecisionInput(String me, MemberTags tags, Optional<Cluster> cluster, Optional<String> dcsError,
                             Optional<PostgresState> pg, Optional<String> pgError, LeaseView lease,
                             Map<String, PeerStatus> peers, EffectiveConfig config, NodeMemory memory,
-                            long now, Instant wallNow) {
+                            long now, Instant wallNow, Set<PlantedBug> bugs) {
     public DecisionInput {
         Objects.requireNonNull(me);
         Objects.requireNonNull(tags);
@@ -44,8 +47,22 @@ public record DecisionInput(String me, MemberTags tags, Optional<Cluster> cluste
         Objects.requireNonNull(config);
         Objects.requireNonNull(memory);
         Objects.requireNonNull(wallNow);
+        bugs = Set.copyOf(bugs);
         if (cluster.isPresent() == dcsError.isPresent()) {
             throw new IllegalArgumentException("exactly one of cluster and dcsError must be present");
         }
+    }
+
+    /** An input with no planted bug: what every caller but the simulator's bug tests builds. */
+    public DecisionInput(String me, MemberTags tags, Optional<Cluster> cluster, Optional<String> dcsError,
+                         Optional<PostgresState> pg, Optional<String> pgError, LeaseView lease,
+                         Map<String, PeerStatus> peers, EffectiveConfig config, NodeMemory memory,
+                         long now, Instant wallNow) {
+        this(me, tags, cluster, dcsError, pg, pgError, lease, peers, config, memory, now, wallNow, Set.of());
+    }
+
+    /** Whether {@code bug} is planted (a simulator test switched its rule off). */
+    public boolean plants(PlantedBug bug) {
+        return bugs.contains(bug);
     }
 }

@@ -60,6 +60,11 @@ public record NodeMemory(Optional<RunningAction> action, OptionalLong primaryUnh
         return new NodeMemory(action, primaryUnhealthySince, divergence, Optional.of(lsn), fatal, request);
     }
 
+    /** A new tenure as primary: where {@code synchronous_standby_names} took effect is unknown until it is set again. */
+    public NodeMemory withSyncChangeUnknown() {
+        return new NodeMemory(action, primaryUnhealthySince, divergence, Optional.empty(), fatal, request);
+    }
+
     public NodeMemory withRequest(Optional<AdminRequest> r) {
         return new NodeMemory(action, primaryUnhealthySince, divergence, syncChangedAtFlush, fatal, r);
     }

@@ -77,6 +77,7 @@ public final class HaEngine {
     private volatile DcsSession session;
     private volatile LeaseKeeper lease;
     private EffectiveConfig config;
+    /** Starts not knowing where synchronous_standby_names last changed: a setting left in PostgreSQL by an earlier run proves nothing. */
     private NodeMemory memory = NodeMemory.INITIAL;
     private Optional<Cluster> lastCluster = Optional.empty();
     private Optional<PostgresState> lastPg = Optional.empty();
@@ -176,7 +177,7 @@ public final class HaEngine {
             public void storeCallFailed() {
                 lane.execute(() -> readFromStore = true);
             }
-        }, config, cfg.bugs().contains(PlantedBug.NO_FENCING));
+        }, config, cfg.bugs());
         subscriptions.add(session.watch(new DcsListener() {
             @Override
             public void clusterChanged(Optional<String> path) {
@@ -249,7 +250,7 @@ public final class HaEngine {
             CompletableFuture<Void> stopPg = config.paused() ? CompletableFuture.completedFuture(null)
                     : timedPg(pg.stop(StopMode.FAST, actionTimeout()), actionTimeout()).thenApply(v -> (Void) null);
             stopPg.handle((v, e) -> {
-                if (e == null) {
+                if (e == null || cfg.bugs().contains(PlantedBug.HANDS_OVER_ON_FAILED_STOP)) {
                     CompletableFuture<?> release = leader && !config.paused()
                             ? lease.release().handle((ok, err) -> null)
                             : CompletableFuture.completedFuture(null);
@@ -461,6 +462,10 @@ public final class HaEngine {
             dcsError = Optional.of(Futures.describe(readError));
             dcsReachable = false;
             readFromStore = true;
+            if (cfg.bugs().contains(PlantedBug.QUITS_AFTER_A_LONG_STORE_OUTAGE) && dcsLastSeen.map(
+                    seen -> seen.plus(config.settings().ttl()).isBefore(cfg.wallClock().instant())).orElse(false)) {
+                memory = memory.withFatal("the store has been unreachable for longer than the ttl");
+            }
         } else {
             Cluster c = ClusterCodec.decode(snapshot);
             if (!authoritative) {
@@ -544,7 +549,7 @@ public final class HaEngine {
         long now = cfg.ticker().read();
         LeaseView leaseView = lease.view();
         DecisionInput in = new DecisionInput(me, cfg.tags(), cluster, dcsError, pgState, pgErr, leaseView, peers, config,
-                memory, now, cfg.wallClock().instant());
+                memory, now, cfg.wallClock().instant(), cfg.bugs());
         Decision d = Decider.decide(in);
         if (!d.reason().equals(lastReason)) {
             LOG.info("{}: {}{}", me, d.reason(), d.isNothing() ? "" : " -> " + d.describe());
@@ -877,6 +882,10 @@ public final class HaEngine {
                     || a instanceof Action.Bootstrap || a instanceof Action.Reinitialize) {
                 memory = memory.withDivergence(Optional.empty());
             }
+            if (a instanceof Action.Promote && e == null) {
+                // a new tenure: where synchronous_standby_names took effect is known again only once it is set
+                memory = memory.withSyncChangeUnknown();
+            }
             if (!stopping) {
                 wake();
             }
@@ -962,9 +971,9 @@ public final class HaEngine {
                 stopped.completeExceptionally(e);
             }
         });
-        CompletionStage<Void> release = mode.releasesLock()
-                ? stop.thenCompose(v -> lease.release()).thenApply(ok -> (Void) null)
-                : stop;
+        CompletionStage<Void> release = !mode.releasesLock() ? stop
+                : cfg.bugs().contains(PlantedBug.RELEASES_BEFORE_STOP) ? lease.release().thenCombine(stop, (ok, v) -> (Void) null)
+                : stop.thenCompose(v -> lease.release()).thenApply(ok -> (Void) null);
         return mode == DemoteMode.OFFLINE ? release.thenCompose(v -> pg.follow(Optional.empty(), timeout)) : release;
     }
 

@@ -12,6 +12,7 @@ import io.pgha.spi.PostgresController;
 import io.pgha.spi.StopMode;
 import java.time.Duration;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import org.slf4j.Logger;
@@ -59,6 +60,7 @@ final class LeaseKeeper {
     private final TaskScheduler heartbeatScheduler;
     private final EngineCallbacks callbacks;
     private final boolean noFencing;
+    private final Set<PlantedBug> bugs;
 
     private volatile long ttl;
     private volatile long loopWait;
@@ -102,7 +104,7 @@ final class LeaseKeeper {
     private long controllerFenceDeadline;
 
     LeaseKeeper(String member, DcsSession session, PostgresController postgres, Ticker ticker, TaskScheduler guard,
-                TaskScheduler heartbeatScheduler, EngineCallbacks callbacks, EffectiveConfig config, boolean noFencing) {
+                TaskScheduler heartbeatScheduler, EngineCallbacks callbacks, EffectiveConfig config, Set<PlantedBug> bugs) {
         this.member = member;
         this.session = session;
         this.postgres = postgres;
@@ -110,7 +112,8 @@ final class LeaseKeeper {
         this.guard = guard;
         this.heartbeatScheduler = heartbeatScheduler;
         this.callbacks = callbacks;
-        this.noFencing = noFencing;
+        this.bugs = Set.copyOf(bugs);
+        this.noFencing = bugs.contains(PlantedBug.NO_FENCING);
         configure(config);
         this.lastLoopAlive = ticker.read();
     }
@@ -119,7 +122,7 @@ final class LeaseKeeper {
         ttl = c.ttlNanos();
         loopWait = c.loopWaitNanos();
         retryTimeout = c.settings().retryTimeout().toNanos();
-        margin = c.settings().fencingMargin().toNanos();
+        margin = bugs.contains(PlantedBug.NO_FENCING_MARGIN) ? 0 : c.settings().fencingMargin().toNanos();
         boolean pausing = c.paused() && !paused;
         paused = c.paused();
         if (pausing) {
@@ -183,12 +186,15 @@ final class LeaseKeeper {
                 return;
             }
             if (err == null && ok) {
-                renewed(sentAt);
+                renewed(bugs.contains(PlantedBug.LEASE_FROM_RECEIPT) ? ticker.read() : sentAt);
             } else if (err == null) {
                 lose("the leader key no longer names this member");
             } else {
                 LOG.warn("{}: could not renew the leader lease: {}", member, Futures.describe(err));
                 callbacks.storeCallFailed();
+                if (bugs.contains(PlantedBug.UNKNOWN_RENEWAL_IS_SUCCESS)) {
+                    renewed(sentAt);
+                }
             }
             scheduleHeartbeat();
             if (err != null) {
@@ -229,7 +235,8 @@ final class LeaseKeeper {
             held = false;
             epoch = guardEpoch;
         }
-        stopped.whenComplete((v, e) -> {
+        CompletionStage<?> confirmed = bugs.contains(PlantedBug.DISARMS_BEFORE_STOP) ? CompletableFuture.completedFuture(null) : stopped;
+        confirmed.whenComplete((v, e) -> {
             if (e == null) {
                 unguard(epoch);
             } else {
@@ -417,7 +424,8 @@ final class LeaseKeeper {
         } else {
             stopped = Futures.call(() -> postgres.stop(StopMode.IMMEDIATE, immediateTimeout));
         }
-        stopped.whenComplete((v, e) -> {
+        CompletableFuture<?> confirmed = bugs.contains(PlantedBug.DISARMS_BEFORE_STOP) ? CompletableFuture.completedFuture(null) : stopped;
+        confirmed.whenComplete((v, e) -> {
             if (e != null) {
                 LOG.error("{}: fencing stop failed (the controller's own fence stays armed): {}", member, Futures.describe(e));
             } else {

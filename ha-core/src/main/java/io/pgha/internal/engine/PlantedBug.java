@@ -2,7 +2,10 @@ package io.pgha.internal.engine;
 
 /**
  * Safety rules the simulator's own tests switch off on purpose, to prove that the invariant checker
- * notices. Never set outside tests.
+ * notices. Never set outside tests. Each constant says which rule it breaks; the switch that breaks
+ * it is a line or two in the engine, named after the constant, and changes nothing unless the bug is
+ * planted. {@code SimulationTest} hunts each one: the fault kinds that expose it, the seeds, the share
+ * of them that must catch it and the invariant that does.
  */
 public enum PlantedBug {
     /**
@@ -17,5 +20,75 @@ public enum PlantedBug {
      * abandons its promotion and keeps the key without promoting (the cluster stays without a
      * primary).
      */
-    TRUSTS_STALE_VIEWS
+    TRUSTS_STALE_VIEWS,
+    /**
+     * Breaks "a node believes it leads only until the time it <em>sent</em> its last successful
+     * renewal + ttl": the lease is counted from when the renewal's answer arrived. The store counts
+     * from when the request reached it, so an answer that came back slowly makes the node believe
+     * in a lease the store has already let go, and its fence fires too late.
+     */
+    LEASE_FROM_RECEIPT,
+    /**
+     * Breaks "unreachable is not yes": a renewal that timed out or failed as unreachable is treated
+     * as renewed, so a primary cut off from the store keeps extending a lease the store lets expire.
+     */
+    UNKNOWN_RENEWAL_IS_SUCCESS,
+    /**
+     * Breaks "in synchronous mode only the leader or a standby published in the {@code sync} key is
+     * promoted automatically": the key is not consulted when choosing who may be promoted (who is
+     * healthiest, whether a failover is possible), so an asynchronous standby that lacks
+     * acknowledged commits can take over.
+     */
+    IGNORES_SYNC_KEY,
+    /**
+     * Breaks "a standby is named in {@code synchronous_standby_names} before it is published in the
+     * {@code sync} key": the leader publishes every standby it wants as synchronous first, without
+     * waiting for it to be named and to have flushed past the change, so a published standby can
+     * lack commits that were acknowledged without waiting for it.
+     */
+    PUBLISHES_BEFORE_NAMING,
+    /**
+     * Breaks "a candidate does not promote while a reachable peer has more WAL": a candidate does not
+     * compare its WAL position with the peers' (a running primary among them still stops it, and so
+     * does {@code maximum_lag_on_failover}).
+     */
+    SKIPS_WAL_COMPARISON,
+    /**
+     * Breaks "the fences are disarmed only once PostgreSQL is confirmed stopped": they are dropped
+     * when a stop is issued (a demotion's, the fence's own), so a stop that fails leaves a primary
+     * that accepts writes with nothing left to stop it.
+     */
+    DISARMS_BEFORE_STOP,
+    /**
+     * Breaks "a graceful stop whose PostgreSQL stop failed never hands the leader key over": the
+     * node releases the key and ends its session anyway (which revokes the lease and disarms the
+     * fences), so another member promotes beside a primary that still accepts writes.
+     */
+    HANDS_OVER_ON_FAILED_STOP,
+    /**
+     * Breaks "the fence stops PostgreSQL {@code fencing_margin} before the lease can end": the fences
+     * fire when the lease ends by this node's own clock. The margin is what absorbs a node clock that
+     * runs slow against the store's; without it such a primary writes on after the store let its
+     * lease go.
+     */
+    NO_FENCING_MARGIN,
+    /**
+     * Breaks "the leader key is released only after PostgreSQL stopped": a graceful demotion (a
+     * switchover) releases the key as soon as it starts, so when the stop fails the candidate
+     * promotes beside a primary that still accepts writes.
+     */
+    RELEASES_BEFORE_STOP,
+    /**
+     * Breaks "a store outage is survived": a member that has not reached the store for longer than
+     * the ttl gives up and stops managing its PostgreSQL for good, as a client that closes after too
+     * many failures would; after a long outage of the whole store no member is left to take the
+     * lead.
+     */
+    QUITS_AFTER_A_LONG_STORE_OUTAGE,
+    /**
+     * Breaks "a member whose data diverged from the new leader's rewinds before it follows": a
+     * former primary follows the new leader without the divergence check, and its replica never
+     * streams (the cluster does not converge).
+     */
+    FOLLOWS_WITHOUT_REWIND
 }

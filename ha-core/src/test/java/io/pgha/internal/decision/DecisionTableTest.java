@@ -294,7 +294,7 @@ class DecisionTableTest {
                         Situation.of().syncMode(SynchronousMode.ON).iLead().syncKey(ME)
                                 .member("n2", "replica", 1000)
                                 .pg(primary(1000, 1, List.of(syncStandby("n2", 1000)), SynchronousStandbys.all(List.of("n2")))),
-                        "already in force", List.of(RenewLock.class, SetSyncStandbys.class),
+                        "setting synchronous_standby_names to", List.of(RenewLock.class, SetSyncStandbys.class),
                         d -> ((SetSyncStandbys) d.actions().get(1)).value().names().equals(List.of("n2"))),
                 row("the synchronous leader does not publish a standby that has not caught up",
                         Situation.of().syncMode(SynchronousMode.ON).iLead().syncKey(ME).syncChangedAt(990)
@@ -311,7 +311,7 @@ class DecisionTableTest {
                                 .pg(primary(1000, 1, List.of(), SynchronousStandbys.all(List.of("n2")))),
                         "setting synchronous_standby_names to ''", List.of(RenewLock.class, SetSyncStandbys.class)),
                 row("in strict mode the leader keeps the published standby in the setting when no replacement streams",
-                        Situation.of().syncMode(SynchronousMode.STRICT).iLead().syncKey(ME, "n2")
+                        Situation.of().syncMode(SynchronousMode.STRICT).iLead().syncKey(ME, "n2").syncChangedAt(500)
                                 .pg(primary(1000, 1, List.of(), SynchronousStandbys.all(List.of("n2")))),
                         "the leader with the lock", List.of(RenewLock.class)),
                 row("in strict mode a leader with no standby at all names the placeholder",
@@ -319,7 +319,7 @@ class DecisionTableTest {
                                 .pg(primary(1000, 1, List.of(), SynchronousStandbys.NONE)),
                         "__pgha_strict_sync_placeholder__", List.of(RenewLock.class, SetSyncStandbys.class)),
                 row("a nosync member is never chosen as a synchronous standby",
-                        Situation.of().syncMode(SynchronousMode.ON).iLead().syncKey(ME)
+                        Situation.of().syncMode(SynchronousMode.ON).iLead().syncKey(ME).syncChangedAt(500)
                                 .member("n2", "replica", 1000, MemberTags.DEFAULT.withNosync(true))
                                 .pg(primary(1000, 1, List.of(standby("n2", 1000)), SynchronousStandbys.NONE)),
                         "the leader with the lock", List.of(RenewLock.class)),
