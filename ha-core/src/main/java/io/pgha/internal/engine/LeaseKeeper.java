@@ -304,6 +304,11 @@ final class LeaseKeeper {
             if (!held || until - validUntil > 0) {
                 validUntil = until;
             }
+            if (!held) {
+                // a new belief (after a fence, a demotion, or a late answer to a renewal sent before
+                // them): a stop confirmed for the old one must not disarm the fences guarding this one
+                guardEpoch++;
+            }
             held = true;
             guarding = true;
             lost = null;
