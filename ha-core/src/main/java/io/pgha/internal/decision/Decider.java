@@ -8,6 +8,7 @@ import io.pgha.internal.cluster.FailoverRequest;
 import io.pgha.internal.cluster.HistoryEntry;
 import io.pgha.internal.cluster.Member;
 import io.pgha.internal.cluster.SyncState;
+import io.pgha.internal.cluster.TimelineHistory;
 import io.pgha.internal.decision.Action.AcquireLock;
 import io.pgha.internal.decision.Action.CancelAction;
 import io.pgha.internal.decision.Action.CheckDivergence;
@@ -482,8 +483,8 @@ public final class Decider {
         if (sync && !c.sync().map(s -> s.allowsPromotionOf(me)).orElse(false)) {
             return Verdict.no("synchronous mode: this member is not a synchronous standby");
         }
-        Lsn mine = pg.walPosition();
-        if (!manual && c.leaderOptime().isPresent()) {
+        Lsn mine = positionInHistory(pg.walPosition(), pg.timeline(), c.history());
+        if (!manual && c.leaderOptime().isPresent() && !in.plants(PlantedBug.IGNORES_MAXIMUM_LAG)) {
             long lag = c.leaderOptime().getAsLong() - mine.value();
             if (lag > in.config().settings().maximumLagOnFailover()) {
                 return Verdict.no("lag " + lag + " bytes exceeds maximum_lag_on_failover ("
@@ -510,15 +511,36 @@ public final class Decider {
             if (in.plants(PlantedBug.SKIPS_WAL_COMPARISON)) {
                 continue;
             }
-            int cmp = p.walPosition().compareTo(mine);
+            Lsn theirs = positionInHistory(p.walPosition(), p.timeline(), c.history());
+            int cmp = theirs.compareTo(mine);
             if (cmp > 0) {
-                return Verdict.no("'" + p.member() + "' has more WAL (" + p.walPosition() + " > " + mine + ")");
+                return Verdict.no("'" + p.member() + "' has more WAL (" + theirs + " > " + mine + ")");
             }
             if (cmp == 0 && p.failoverPriority() > in.tags().failoverPriority()) {
                 return Verdict.no("'" + p.member() + "' has the same WAL and a higher failover_priority");
             }
         }
         return Verdict.yes(manual ? "manual failover: no better candidate" : "the healthiest node at " + mine);
+    }
+
+    /**
+     * How much of the cluster's history a member's WAL holds: its position, but no further than
+     * where its timeline ended in the {@code history} key when it is on an earlier timeline. WAL
+     * written past that switch point (by a primary that went on after a failover took over) is in
+     * no later primary's history: counting it would let a member that diverged look up to date,
+     * pass {@code maximum_lag_on_failover} and win a race it should lose. Patroni compares the raw
+     * position (and offers only {@code check_timeline}, off by default, which refuses any such member).
+     */
+    static Lsn positionInHistory(Lsn position, int timeline, TimelineHistory history) {
+        if (timeline <= 0 || timeline >= history.clusterTimeline()) {
+            return position;
+        }
+        for (HistoryEntry e : history.entries()) {
+            if (e.timeline() == timeline && e.lsn() < position.value()) {
+                return new Lsn(e.lsn());
+            }
+        }
+        return position;
     }
 
     // ------------------------------------------------------------------ a leader exists (step 13)

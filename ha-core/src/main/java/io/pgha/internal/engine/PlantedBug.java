@@ -90,5 +90,11 @@ public enum PlantedBug {
      * former primary follows the new leader without the divergence check, and its replica never
      * streams (the cluster does not converge).
      */
-    FOLLOWS_WITHOUT_REWIND
+    FOLLOWS_WITHOUT_REWIND,
+    /**
+     * Breaks "a candidate lagging more than {@code maximum_lag_on_failover} behind the optime the
+     * leader last published does not take over": the candidate skips that comparison, so a member
+     * that rejoined far behind can win a race that no healthier member entered.
+     */
+    IGNORES_MAXIMUM_LAG
 }
