@@ -73,7 +73,7 @@ public final class Simulation {
         LOST_REPLIES,
         /** Only the postmaster dies; the node's JVM stays. */
         POSTGRES_CRASH,
-        /** Promotions take up to twice the ttl. */
+        /** The node's promotions take up to twice the ttl (aimed at the leader, it hits the likeliest successor). */
         SLOW_PROMOTE,
         /** The node's HA loop is stuck (its lease guard is not). */
         LOOP_STUCK,
@@ -191,13 +191,14 @@ public final class Simulation {
     public record Config(long seed, int nodes, SynchronousMode syncMode, Set<Fault> faults, Set<PlantedBug> bugs,
                          Duration ttl, Duration loopWait, Duration retryTimeout, Duration primaryStartTimeout,
                          long maximumLagOnFailover, Duration faultPhase, int maxFaults, double clockDrift,
-                         int writesPerTick, boolean faultsOnTheLeader) {
+                         int writesPerTick, boolean faultsOnTheLeader, Set<Fault> suppressed) {
         /** The default {@link #clockDrift()}: drifting clocks stay within what the lease math tolerates. */
         public static final double DEFAULT_CLOCK_DRIFT = 0.9;
 
         public Config {
             faults = Set.copyOf(faults);
             bugs = Set.copyOf(bugs);
+            suppressed = Set.copyOf(suppressed);
             if (maxFaults < 1 || writesPerTick < 1 || !(clockDrift >= 0)) {
                 throw new IllegalArgumentException("maxFaults and writesPerTick must be at least 1, clockDrift not negative");
             }
@@ -224,47 +225,56 @@ public final class Simulation {
             };
             long lag = r.nextBoolean() ? 1024 * 1024 : 16 * 1024;
             return new Config(seed, nodes, mode, EnumSet.allOf(Fault.class), Set.of(), ttl, loopWait, retry, startTimeout, lag,
-                    Duration.ofSeconds(60), 4, DEFAULT_CLOCK_DRIFT, 1, false);
+                    Duration.ofSeconds(60), 4, DEFAULT_CLOCK_DRIFT, 1, false, Set.of());
         }
 
         public Config withBugs(Set<PlantedBug> b) {
             return new Config(seed, nodes, syncMode, faults, b, ttl, loopWait, retryTimeout, primaryStartTimeout,
-                    maximumLagOnFailover, faultPhase, maxFaults, clockDrift, writesPerTick, faultsOnTheLeader);
+                    maximumLagOnFailover, faultPhase, maxFaults, clockDrift, writesPerTick, faultsOnTheLeader, suppressed);
         }
 
         public Config withFaults(Set<Fault> f) {
             return new Config(seed, nodes, syncMode, f, bugs, ttl, loopWait, retryTimeout, primaryStartTimeout,
-                    maximumLagOnFailover, faultPhase, maxFaults, clockDrift, writesPerTick, faultsOnTheLeader);
+                    maximumLagOnFailover, faultPhase, maxFaults, clockDrift, writesPerTick, faultsOnTheLeader, suppressed);
         }
 
         public Config withNodes(int n) {
             return new Config(seed, n, syncMode, faults, bugs, ttl, loopWait, retryTimeout, primaryStartTimeout,
-                    maximumLagOnFailover, faultPhase, maxFaults, clockDrift, writesPerTick, faultsOnTheLeader);
+                    maximumLagOnFailover, faultPhase, maxFaults, clockDrift, writesPerTick, faultsOnTheLeader, suppressed);
         }
 
         public Config withSyncMode(SynchronousMode mode) {
             return new Config(seed, nodes, mode, faults, bugs, ttl, loopWait, retryTimeout, primaryStartTimeout,
-                    maximumLagOnFailover, faultPhase, maxFaults, clockDrift, writesPerTick, faultsOnTheLeader);
+                    maximumLagOnFailover, faultPhase, maxFaults, clockDrift, writesPerTick, faultsOnTheLeader, suppressed);
         }
 
         public Config withMaxFaults(int n) {
             return new Config(seed, nodes, syncMode, faults, bugs, ttl, loopWait, retryTimeout, primaryStartTimeout,
-                    maximumLagOnFailover, faultPhase, n, clockDrift, writesPerTick, faultsOnTheLeader);
+                    maximumLagOnFailover, faultPhase, n, clockDrift, writesPerTick, faultsOnTheLeader, suppressed);
         }
 
         public Config withClockDrift(double multipleOfTheBound) {
             return new Config(seed, nodes, syncMode, faults, bugs, ttl, loopWait, retryTimeout, primaryStartTimeout,
-                    maximumLagOnFailover, faultPhase, maxFaults, multipleOfTheBound, writesPerTick, faultsOnTheLeader);
+                    maximumLagOnFailover, faultPhase, maxFaults, multipleOfTheBound, writesPerTick, faultsOnTheLeader, suppressed);
         }
 
         public Config withFaultsOnTheLeader(boolean onTheLeader) {
             return new Config(seed, nodes, syncMode, faults, bugs, ttl, loopWait, retryTimeout, primaryStartTimeout,
-                    maximumLagOnFailover, faultPhase, maxFaults, clockDrift, writesPerTick, onTheLeader);
+                    maximumLagOnFailover, faultPhase, maxFaults, clockDrift, writesPerTick, onTheLeader, suppressed);
+        }
+
+        /**
+         * The same run with the faults of these kinds drawn as before but not applied: how a catch
+         * is shown to need a kind of fault (the run takes its own course once it differs).
+         */
+        public Config withSuppressed(Set<Fault> kinds) {
+            return new Config(seed, nodes, syncMode, faults, bugs, ttl, loopWait, retryTimeout, primaryStartTimeout,
+                    maximumLagOnFailover, faultPhase, maxFaults, clockDrift, writesPerTick, faultsOnTheLeader, kinds);
         }
 
         public Config withWritesPerTick(int n) {
             return new Config(seed, nodes, syncMode, faults, bugs, ttl, loopWait, retryTimeout, primaryStartTimeout,
-                    maximumLagOnFailover, faultPhase, maxFaults, clockDrift, n, faultsOnTheLeader);
+                    maximumLagOnFailover, faultPhase, maxFaults, clockDrift, n, faultsOnTheLeader, suppressed);
         }
 
         /** The fencing margin the members run with (the default for these timings). */
@@ -370,6 +380,9 @@ public final class Simulation {
         }
         if (config.writesPerTick() != drawn.writesPerTick()) {
             sb.append(" -Dpgha.sim.writesPerTick=").append(config.writesPerTick());
+        }
+        if (!config.suppressed().isEmpty()) {
+            sb.append(" -Dpgha.sim.suppressed=").append(String.join(",", config.suppressed().stream().map(Enum::name).sorted().toList()));
         }
         if (config.faultsOnTheLeader()) {
             sb.append(" -Dpgha.sim.faultsOnTheLeader=true");
@@ -747,7 +760,7 @@ public final class Simulation {
             }
             begun = true;
             target = cluster.members().get(pick);
-            if (preferLeader && kind == Fault.PEER_PARTITION) {
+            if (preferLeader && (kind == Fault.PEER_PARTITION || kind == Fault.SLOW_PROMOTE)) {
                 target = likeliestSuccessor().orElse(target);
             } else if (preferLeader) {
                 Optional<String> leader = cluster.leaderKey();
@@ -763,6 +776,11 @@ public final class Simulation {
             };
             String what = kind + " on " + (kind == Fault.DCS_OUTAGE || kind == Fault.DCS_FREEZE ? "the store" : target.name()) + how + " for "
                     + Duration.ofNanos(length).toMillis() + " ms";
+            if (cfg.suppressed().contains(kind)) {
+                begun = false;
+                note("--- fault suppressed: " + what);
+                return;
+            }
             faultLog.add(String.format(Locale.ROOT, "%.3f %s", time.elapsed().toNanos() / 1e9, what));
             faultCounts.merge(kind, 1, Integer::sum);
             note("--- fault: " + what);

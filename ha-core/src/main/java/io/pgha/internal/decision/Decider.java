@@ -217,6 +217,10 @@ public final class Decider {
         String what = running.describe();
         boolean primaryNow = in.pg().map(PostgresState::isRunningPrimary).orElse(false);
         if (iLead) {
+            if (running instanceof Promote && in.plants(PlantedBug.ABANDONS_A_SLOW_PROMOTION)
+                    && in.now() - in.memory().action().get().startedAt() > in.config().settings().ttl().toNanos()) {
+                return Decision.of("promotion took longer than the ttl: giving the leader lock up", new CancelAction(), new ReleaseLock());
+            }
             if (running instanceof StartPostgres && startTimedOut(in) && failoverPossible(in, c)) {
                 return Decision.of("primary did not start within primary_start_timeout: failing over",
                         new CancelAction(), new Demote(DemoteMode.IMMEDIATE));

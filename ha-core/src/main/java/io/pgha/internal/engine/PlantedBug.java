@@ -96,5 +96,11 @@ public enum PlantedBug {
      * leader last published does not take over": the candidate skips that comparison, so a member
      * that rejoined far behind can win a race that no healthier member entered.
      */
-    IGNORES_MAXIMUM_LAG
+    IGNORES_MAXIMUM_LAG,
+    /**
+     * Breaks "a promotion is never abandoned while it may still complete": a leader whose promotion
+     * has run longer than the ttl gives the lock up and cancels it, although {@code pg_ctl promote}
+     * cannot be called back, so the promotion completes beside the member that took the lock.
+     */
+    ABANDONS_A_SLOW_PROMOTION
 }
