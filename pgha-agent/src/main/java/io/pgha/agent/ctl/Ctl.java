@@ -1,17 +1,17 @@
-package io.pgha.examples.ctl;
+package io.pgha.agent.ctl;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.pgha.ConfigurationException;
 import io.pgha.PghaException;
-import io.pgha.examples.agent.NodeFromConfig;
-import io.pgha.examples.agent.Stores;
+import io.pgha.agent.NodeFromConfig;
+import io.pgha.agent.Stores;
+import io.pgha.agent.config.AgentConfig;
+import io.pgha.agent.config.Secret;
 import io.pgha.internal.cluster.Cluster;
 import io.pgha.internal.cluster.ClusterCodec;
 import io.pgha.internal.cluster.HistoryEntry;
 import io.pgha.internal.cluster.Member;
-import io.pgha.internal.config.AgentConfig;
-import io.pgha.internal.config.Secret;
 import io.pgha.spi.ClusterKey;
 import io.pgha.spi.ClusterSnapshot;
 import io.pgha.spi.Dcs;
@@ -67,7 +67,7 @@ public final class Ctl implements Callable<Integer> {
     private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(3)).build();
 
     public static void main(String[] args) {
-        io.pgha.examples.agent.Agent.quietJul();
+        io.pgha.agent.Agent.quietJul();
         System.exit(run(args, new PrintWriter(System.out, true), new PrintWriter(System.err, true)));
     }
 

@@ -1,4 +1,4 @@
-package io.pgha.internal.config;
+package io.pgha.agent.config;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
