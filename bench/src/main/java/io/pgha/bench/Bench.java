@@ -19,7 +19,7 @@ public final class Bench {
     }
 
     public static void main(String[] args) throws Exception {
-        io.pgha.examples.agent.Agent.quietJul();
+        io.pgha.agent.Agent.quietJul();
         int runs = args.length > 0 ? Integer.parseInt(args[0]) : 5;
         String ttl = args.length > 1 ? args[1] : "3";
         String loop = args.length > 2 ? args[2] : "1";

@@ -1,7 +1,7 @@
 package io.pgha.bench;
 
+import io.pgha.agent.ctl.Ctl;
 import io.pgha.bench.LocalCluster.Node;
-import io.pgha.examples.ctl.Ctl;
 import java.io.PrintWriter;
 import java.time.Duration;
 import java.util.Locale;
@@ -16,7 +16,7 @@ public final class Demo {
     }
 
     public static void main(String[] args) throws Exception {
-        io.pgha.examples.agent.Agent.quietJul();
+        io.pgha.agent.Agent.quietJul();
         long start = System.nanoTime();
         say("starting etcd and three pgha agents (PostgreSQL 15, ttl 3 s, loop_wait 1 s, retry_timeout 1 s) ...");
         try (LocalCluster cluster = new LocalCluster(3, "    ttl: 3\n    loop_wait: 1\n    retry_timeout: 1")) {

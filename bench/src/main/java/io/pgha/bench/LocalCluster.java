@@ -172,7 +172,7 @@ public final class LocalCluster implements AutoCloseable {
         List<String> cmd = new ArrayList<>();
         cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         cmd.addAll(agentJvmOptions());
-        cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), "io.pgha.examples.agent.Agent", n.config.toString()));
+        cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), "io.pgha.agent.Agent", n.config.toString()));
         try {
             ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true)
                     .redirectOutput(ProcessBuilder.Redirect.appendTo(n.log.toFile()));

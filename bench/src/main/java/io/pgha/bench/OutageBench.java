@@ -45,7 +45,7 @@ public final class OutageBench {
     }
 
     public static void main(String[] args) throws Exception {
-        io.pgha.examples.agent.Agent.quietJul();
+        io.pgha.agent.Agent.quietJul();
         int runs = args.length > 0 ? Integer.parseInt(args[0]) : 20;
         String kindArg = args.length > 1 ? args[1] : "etcd-freeze";
         int ttl = args.length > 2 ? Integer.parseInt(args[2]) : 5;

@@ -3,7 +3,7 @@ package io.pgha.bench;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import io.pgha.examples.ctl.Ctl;
+import io.pgha.agent.ctl.Ctl;
 import io.pgha.bench.LocalCluster.Node;
 import java.io.PrintWriter;
 import java.io.StringWriter;

@@ -1,4 +1,4 @@
-package io.pgha.examples.ctl;
+package io.pgha.agent.ctl;
 
 import java.util.ArrayList;
 import java.util.List;

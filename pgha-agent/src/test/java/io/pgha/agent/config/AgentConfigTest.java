@@ -1,4 +1,4 @@
-package io.pgha.internal.config;
+package io.pgha.agent.config;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;

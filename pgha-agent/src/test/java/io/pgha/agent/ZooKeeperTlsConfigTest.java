@@ -1,11 +1,11 @@
-package io.pgha.examples.agent;
+package io.pgha.agent;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import io.pgha.ConfigurationException;
-import io.pgha.internal.config.AgentConfig;
+import io.pgha.agent.config.AgentConfig;
 import io.pgha.spi.Dcs;
 import io.pgha.spi.DcsSession;
 import io.pgha.spi.SessionSpec;

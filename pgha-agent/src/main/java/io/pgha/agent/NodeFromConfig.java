@@ -1,11 +1,11 @@
-package io.pgha.examples.agent;
+package io.pgha.agent;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.pgha.HaNode;
 import io.pgha.RestApiConfig;
 import io.pgha.SynchronousMode;
-import io.pgha.internal.config.AgentConfig;
-import io.pgha.internal.config.Secret;
+import io.pgha.agent.config.AgentConfig;
+import io.pgha.agent.config.Secret;
 import io.pgha.spi.Dcs;
 import io.pgha.spi.PostgresController;
 import java.math.BigDecimal;

@@ -1,11 +1,11 @@
-package io.pgha.examples.agent;
+package io.pgha.agent;
 
 import io.pgha.ConfigurationException;
+import io.pgha.agent.config.AgentConfig;
+import io.pgha.agent.config.Secret;
 import io.pgha.dcs.consul.ConsulDcs;
 import io.pgha.dcs.etcd.EtcdDcs;
 import io.pgha.dcs.zookeeper.ZooKeeperDcs;
-import io.pgha.internal.config.AgentConfig;
-import io.pgha.internal.config.Secret;
 import io.pgha.spi.Dcs;
 import java.time.Duration;
 

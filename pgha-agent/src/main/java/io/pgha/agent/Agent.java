@@ -1,10 +1,10 @@
-package io.pgha.examples.agent;
+package io.pgha.agent;
 
 import io.pgha.ConfigurationException;
 import io.pgha.HaEvent;
 import io.pgha.HaNode;
 import io.pgha.PghaException;
-import io.pgha.internal.config.AgentConfig;
+import io.pgha.agent.config.AgentConfig;
 import io.pgha.postgres.PgController;
 import io.pgha.spi.Dcs;
 import java.nio.file.Path;

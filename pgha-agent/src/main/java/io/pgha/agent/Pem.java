@@ -1,4 +1,4 @@
-package io.pgha.examples.agent;
+package io.pgha.agent;
 
 import io.pgha.ConfigurationException;
 import java.io.ByteArrayInputStream;

@@ -1,4 +1,4 @@
-package io.pgha.internal.config;
+package io.pgha.agent.config;
 
 import java.util.Arrays;
 import java.util.Objects;

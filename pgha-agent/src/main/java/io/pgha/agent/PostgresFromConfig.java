@@ -1,9 +1,9 @@
-package io.pgha.examples.agent;
+package io.pgha.agent;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.pgha.ConfigurationException;
-import io.pgha.internal.config.AgentConfig;
-import io.pgha.internal.config.Secret;
+import io.pgha.agent.config.AgentConfig;
+import io.pgha.agent.config.Secret;
 import io.pgha.postgres.PgController;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;

@@ -1,10 +1,11 @@
-package io.pgha.internal.config;
+package io.pgha.agent.config;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.pgha.ConfigurationException;
+import io.pgha.DynamicConfigCheck;
 import io.pgha.MemberTags;
-import io.pgha.internal.cluster.ClusterCodec;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -28,6 +29,7 @@ import org.snakeyaml.engine.v2.exceptions.YamlEngineException;
 public record AgentConfig(String scope, String namespace, String name, Optional<RestApi> restapi, DcsConfig dcs,
                           Bootstrap bootstrap, Postgresql postgresql, MemberTags tags, List<String> unsupported,
                           List<String> warnings) {
+    private static final ObjectMapper JSON = new ObjectMapper();
 
     public AgentConfig {
         Objects.requireNonNull(scope);
@@ -203,7 +205,7 @@ public record AgentConfig(String scope, String namespace, String name, Optional<
             }
             Optional<RestApi> restapi = root.optObject("restapi").map(this::restapi);
             Bootstrap bootstrap = root.optObject("bootstrap").map(this::bootstrap)
-                    .orElse(new Bootstrap(ClusterCodec.JSON.createObjectNode(), List.of(), List.of(), Map.of()));
+                    .orElse(new Bootstrap(JSON.createObjectNode(), List.of(), List.of(), Map.of()));
             DcsConfig dcs = dcs(root).or(() -> legacyDcsInBootstrap(bootstrap))
                     .orElseThrow(() -> new ConfigurationException("etcd3", "no store configured: add an etcd3 (or etcd, zookeeper, consul) section"));
             Postgresql pg = postgresql(root.optObject("postgresql")
@@ -340,7 +342,7 @@ public record AgentConfig(String scope, String namespace, String name, Optional<
             for (String section : List.of("etcd3", "etcd", "zookeeper", "consul")) {
                 JsonNode n = b.dcs().get(section);
                 if (n != null && n.isObject()) {
-                    Map<?, ?> m = ClusterCodec.JSON.convertValue(n, Map.class);
+                    Map<?, ?> m = JSON.convertValue(n, Map.class);
                     YamlNode wrapper = new YamlNode("", Map.of(section, m));
                     Optional<DcsConfig> d = dcs(wrapper);
                     b.dcs().remove(section);
@@ -354,8 +356,8 @@ public record AgentConfig(String scope, String namespace, String name, Optional<
         private Bootstrap bootstrap(YamlNode b) {
             ObjectNode dcs = b.optObject("dcs").map(d -> {
                 d.rawMap().keySet().forEach(d::touch);
-                return (ObjectNode) ClusterCodec.JSON.valueToTree(d.rawMap());
-            }).orElse(ClusterCodec.JSON.createObjectNode());
+                return (ObjectNode) JSON.valueToTree(d.rawMap());
+            }).orElse(JSON.createObjectNode());
             validateDynamic(dcs);
             List<String> initdb = new ArrayList<>();
             for (Object o : b.list("initdb")) {
@@ -384,17 +386,9 @@ public record AgentConfig(String scope, String namespace, String name, Optional<
         }
 
         private void validateDynamic(ObjectNode dcs) {
-            io.pgha.internal.cluster.DynamicConfig d = new io.pgha.internal.cluster.DynamicConfig(dcs);
-            d.ttl();
-            d.loopWait();
-            d.retryTimeout();
-            d.maximumLagOnFailover();
-            d.primaryStartTimeout();
-            d.synchronousMode();
-            d.synchronousNodeCount();
-            d.usePgRewind();
-            if (!d.problems().isEmpty()) {
-                String first = d.problems().get(0);
+            List<String> problems = DynamicConfigCheck.problems(dcs.toString());
+            if (!problems.isEmpty()) {
+                String first = problems.get(0);
                 int colon = first.indexOf(':');
                 throw new ConfigurationException("bootstrap.dcs." + first.substring(0, colon), first.substring(colon + 1).trim());
             }

@@ -1,22 +1,23 @@
-package io.pgha.examples.ctl;
+package io.pgha.agent.ctl;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.pgha.ClusterView;
+import io.pgha.ClusterView.HistoryEntry;
+import io.pgha.ClusterView.Member;
 import io.pgha.ConfigurationException;
 import io.pgha.PghaException;
-import io.pgha.examples.agent.NodeFromConfig;
-import io.pgha.examples.agent.Stores;
-import io.pgha.internal.cluster.Cluster;
-import io.pgha.internal.cluster.ClusterCodec;
-import io.pgha.internal.cluster.HistoryEntry;
-import io.pgha.internal.cluster.Member;
-import io.pgha.internal.config.AgentConfig;
-import io.pgha.internal.config.Secret;
+import io.pgha.agent.NodeFromConfig;
+import io.pgha.agent.Stores;
+import io.pgha.agent.config.AgentConfig;
+import io.pgha.agent.config.Secret;
 import io.pgha.spi.ClusterKey;
 import io.pgha.spi.ClusterSnapshot;
 import io.pgha.spi.Dcs;
 import io.pgha.spi.DcsEntry;
 import io.pgha.spi.DcsSession;
+import io.pgha.spi.Lsn;
 import io.pgha.spi.SessionSpec;
 import java.io.PrintWriter;
 import java.net.URI;
@@ -56,6 +57,8 @@ import picocli.CommandLine.Spec;
         subcommands = {Ctl.ListCmd.class, Ctl.Switchover.class, Ctl.Failover.class, Ctl.Pause.class, Ctl.Resume.class,
                 Ctl.History.class, Ctl.ShowConfig.class, Ctl.EditConfig.class, Ctl.Restart.class, Ctl.Reinit.class})
 public final class Ctl implements Callable<Integer> {
+    static final ObjectMapper JSON = new ObjectMapper();
+
     @Option(names = {"-c", "--config-file"}, required = true, description = "a node's configuration (Patroni's format)")
     Path configFile;
 
@@ -67,7 +70,7 @@ public final class Ctl implements Callable<Integer> {
     private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(3)).build();
 
     public static void main(String[] args) {
-        io.pgha.examples.agent.Agent.quietJul();
+        io.pgha.agent.Agent.quietJul();
         System.exit(run(args, new PrintWriter(System.out, true), new PrintWriter(System.err, true)));
     }
 
@@ -126,8 +129,8 @@ public final class Ctl implements Callable<Integer> {
         }
     }
 
-    Cluster cluster(DcsSession s) {
-        return ClusterCodec.decode(snapshot(s));
+    ClusterView cluster(DcsSession s) {
+        return ClusterView.of(snapshot(s));
     }
 
     void close() {
@@ -182,25 +185,25 @@ public final class Ctl implements Callable<Integer> {
     // ------------------------------------------------------------------ list
 
     /** The members table, as patronictl prints it. */
-    static String membersTable(String scope, Cluster c) {
+    static String membersTable(String scope, ClusterView c) {
         Table t = new Table(List.of("Member", "Host", "Role", "State", "TL", "Lag in MB"), List.of(false, false, false, false, true, true));
-        long leaderLsn = c.leaderOptime().orElse(c.leaderMember().map(m -> m.xlogLocation().value()).orElse(0L));
-        for (Member m : c.members().values().stream().sorted(java.util.Comparator.comparing(Member::name)).toList()) {
+        long leaderLsn = c.leaderOptime().or(() -> c.leaderMember().map(Member::walPosition)).map(Lsn::value).orElse(0L);
+        for (Member m : c.members().values()) {
             boolean leader = c.isLeader(m.name());
-            boolean sync = c.sync().map(s -> s.standbys().contains(m.name())).orElse(false);
+            boolean sync = c.syncStandbys().contains(m.name());
             String role = leader ? "Leader" : sync ? "Sync Standby" : "Replica";
             String state = !leader && m.isRunning() ? m.replicationState().orElse("running") : m.state();
             String host = hostOf(m.connUrl());
             String lag = "";
             if (!leader) {
-                lag = m.isRunning() && leaderLsn > 0 ? String.valueOf(Math.max(0, leaderLsn - m.xlogLocation().value()) / (1024 * 1024))
+                lag = m.isRunning() && leaderLsn > 0 ? String.valueOf(Math.max(0, leaderLsn - m.walPosition().value()) / (1024 * 1024))
                         : "unknown";
             }
             t.add(List.of(m.name(), host, role, state, m.timeline() > 0 ? String.valueOf(m.timeline()) : "", lag));
         }
         String title = "Cluster: " + scope + c.initialize().filter(s -> !s.isEmpty()).map(s -> " (" + s + ")").orElse("");
         StringBuilder sb = new StringBuilder(t.render(title));
-        if (c.dynamicConfig().paused().orElse(false)) {
+        if (c.paused()) {
             sb.append(" Maintenance mode: on\n");
         }
         c.failover().filter(f -> f.scheduledAt().isPresent()).ifPresent(f -> sb.append(" Switchover scheduled at: ")
@@ -282,7 +285,7 @@ public final class Ctl implements Callable<Integer> {
             PrintWriter out = ctl.spec.commandLine().getOut();
             DcsSession s = ctl.session(cluster);
             try {
-                Cluster c = ctl.cluster(s);
+                ClusterView c = ctl.cluster(s);
                 Optional<String> leader = c.leader();
                 String from = leaderOption() != null ? leaderOption() : isFailover() ? null : leader.orElse(null);
                 if (!isFailover() && from == null) {
@@ -294,7 +297,7 @@ public final class Ctl implements Callable<Integer> {
                 if (candidate != null && c.member(candidate).isEmpty()) {
                     throw new PghaException("'" + candidate + "' is not a member of cluster '" + ctl.scope(cluster) + "'");
                 }
-                ObjectNode body = ClusterCodec.JSON.createObjectNode();
+                ObjectNode body = JSON.createObjectNode();
                 if (from != null) {
                     body.put("leader", from);
                 }
@@ -380,13 +383,13 @@ public final class Ctl implements Callable<Integer> {
             PrintWriter out = ctl.spec.commandLine().getOut();
             DcsSession s = ctl.session(cluster);
             try {
-                Cluster c = ctl.cluster(s);
-                boolean paused = c.dynamicConfig().paused().orElse(false);
+                ClusterView c = ctl.cluster(s);
+                boolean paused = c.paused();
                 if (paused == pause()) {
                     out.println("Cluster is " + (pause() ? "already paused" : "not paused"));
                     return 1;
                 }
-                ObjectNode patch = ClusterCodec.JSON.createObjectNode();
+                ObjectNode patch = JSON.createObjectNode();
                 if (pause()) {
                     patch.put("pause", true);
                 } else {
@@ -399,7 +402,7 @@ public final class Ctl implements Callable<Integer> {
                     while (System.nanoTime() < deadline) {
                         boolean all = true;
                         for (Member m : ctl.cluster(s).members().values()) {
-                            JsonNode st = ClusterCodec.JSON.readTree(ctl.rest(m, "GET", "/patroni", null).body());
+                            JsonNode st = JSON.readTree(ctl.rest(m, "GET", "/patroni", null).body());
                             all &= st.path("pause").asBoolean(false) == pause();
                         }
                         if (all) {
@@ -437,7 +440,7 @@ public final class Ctl implements Callable<Integer> {
     }
 
     /** PATCH /config through the leader's REST API, or a compare-and-set in the store when no API answers. */
-    void patchConfig(DcsSession s, Cluster c, ObjectNode patch) {
+    void patchConfig(DcsSession s, ClusterView c, ObjectNode patch) {
         Optional<Member> leader = c.leaderMember().filter(m -> m.apiUrl().isPresent());
         if (leader.isPresent()) {
             HttpResponse<String> r = rest(leader.get(), "PATCH", "/config", patch.toString());
@@ -450,7 +453,7 @@ public final class Ctl implements Callable<Integer> {
         DcsEntry current = snap.get(ClusterKey.CONFIG).orElseThrow(() -> new PghaException("the cluster has no dynamic configuration"));
         ObjectNode merged;
         try {
-            merged = (ObjectNode) ClusterCodec.JSON.readTree(current.value());
+            merged = (ObjectNode) JSON.readTree(current.value());
         } catch (Exception e) {
             throw new PghaException("the stored configuration is not JSON");
         }
@@ -492,8 +495,8 @@ public final class Ctl implements Callable<Integer> {
             DcsSession s = ctl.session(cluster);
             try {
                 Table t = new Table(List.of("TL", "LSN", "Reason", "Timestamp", "New Leader"), List.of(true, true, false, false, false));
-                for (HistoryEntry h : ctl.cluster(s).history().entries()) {
-                    t.add(List.of(String.valueOf(h.timeline()), String.valueOf(h.lsn()), h.reason(), h.timestamp().orElse(""),
+                for (HistoryEntry h : ctl.cluster(s).history()) {
+                    t.add(List.of(String.valueOf(h.timeline()), String.valueOf(h.lsn().value()), h.reason(), h.timestamp().orElse(""),
                             h.newLeader().orElse("")));
                 }
                 ctl.spec.commandLine().getOut().print(t.render(null));
@@ -505,8 +508,17 @@ public final class Ctl implements Callable<Integer> {
         }
     }
 
+    /** The cluster's dynamic configuration as a JSON object. */
+    static ObjectNode dynamicConfig(ClusterView c) {
+        try {
+            return (ObjectNode) JSON.readTree(c.dynamicConfig());
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw new IllegalStateException("ClusterView.dynamicConfig is always a JSON object", e);
+        }
+    }
+
     static String toYaml(JsonNode json) {
-        Object plain = ClusterCodec.JSON.convertValue(json, Object.class);
+        Object plain = JSON.convertValue(json, Object.class);
         return new Dump(DumpSettings.builder().setDefaultFlowStyle(FlowStyle.BLOCK).build()).dumpToString(plain);
     }
 
@@ -521,8 +533,8 @@ public final class Ctl implements Callable<Integer> {
         public Integer call() {
             DcsSession s = ctl.session(cluster);
             try {
-                Cluster c = ctl.cluster(s);
-                ctl.spec.commandLine().getOut().print(toYaml(c.dynamicConfig().toJson()));
+                ClusterView c = ctl.cluster(s);
+                ctl.spec.commandLine().getOut().print(toYaml(dynamicConfig(c)));
                 return 0;
             } finally {
                 s.close();
@@ -548,7 +560,7 @@ public final class Ctl implements Callable<Integer> {
         @Override
         public Integer call() {
             PrintWriter out = ctl.spec.commandLine().getOut();
-            ObjectNode patch = ClusterCodec.JSON.createObjectNode();
+            ObjectNode patch = JSON.createObjectNode();
             for (String kv : sets) {
                 put(patch, kv, "");
             }
@@ -557,8 +569,8 @@ public final class Ctl implements Callable<Integer> {
             }
             DcsSession s = ctl.session(cluster);
             try {
-                Cluster c = ctl.cluster(s);
-                ObjectNode before = c.dynamicConfig().toJson();
+                ClusterView c = ctl.cluster(s);
+                ObjectNode before = dynamicConfig(c);
                 ObjectNode after = before.deepCopy();
                 mergeInto(after, patch);
                 if (after.equals(before)) {
@@ -593,7 +605,7 @@ public final class Ctl implements Callable<Integer> {
             for (int i = 0; i < path.length - 1; i++) {
                 node = node.has(path[i]) && node.get(path[i]).isObject() ? (ObjectNode) node.get(path[i]) : node.putObject(path[i]);
             }
-            node.set(path[path.length - 1], ClusterCodec.JSON.valueToTree(value));
+            node.set(path[path.length - 1], JSON.valueToTree(value));
         }
     }
 
@@ -622,7 +634,7 @@ public final class Ctl implements Callable<Integer> {
             PrintWriter out = ctl.spec.commandLine().getOut();
             DcsSession s = ctl.session(cluster);
             try {
-                Cluster c = ctl.cluster(s);
+                ClusterView c = ctl.cluster(s);
                 List<Member> targets = new ArrayList<>();
                 if (members.isEmpty()) {
                     targets.addAll(c.members().values());
