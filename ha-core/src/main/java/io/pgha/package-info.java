@@ -18,6 +18,8 @@
  *       decisions, fencing, failed actions;</li>
  *   <li>{@link io.pgha.HaSettings}, {@link io.pgha.SynchronousMode}, {@link io.pgha.MemberTags},
  *       {@link io.pgha.RestApiConfig} — immutable settings;</li>
+ *   <li>{@link io.pgha.ClusterView}, {@link io.pgha.DynamicConfigCheck} — for tools: a cluster as
+ *       its store holds it, and the checks of a dynamic configuration;</li>
  *   <li>{@link io.pgha.Ticker}, {@link io.pgha.TaskScheduler} — the clock and scheduler a node runs
  *       on, replaceable so tests run whole clusters in virtual time (see {@code ha-testkit});</li>
  *   <li>{@link io.pgha.PghaException} and its subclasses — every error pgha throws is unchecked
