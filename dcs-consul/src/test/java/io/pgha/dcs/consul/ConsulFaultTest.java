@@ -7,7 +7,7 @@ import com.google.gson.JsonParser;
 import io.pgha.HaNode;
 import io.pgha.Role;
 import io.pgha.Ticker;
-import io.pgha.internal.engine.ThreadTaskScheduler;
+import io.pgha.testkit.RealNodes;
 import io.pgha.spi.ClusterKey;
 import io.pgha.spi.DcsEntry;
 import io.pgha.spi.DcsListener;
@@ -102,7 +102,7 @@ class ConsulFaultTest {
 
     @Test
     void aPrimaryStopsTakingWritesBeforeItsLeaseCouldLapseWhenTheAgentDies() {
-        ThreadTaskScheduler pgThread = new ThreadTaskScheduler("fake-postgres");
+        RealNodes.Scheduler pgThread = RealNodes.scheduler("fake-postgres");
         closeables.add(pgThread);
         FakePostgres pg = new FakePostgres("n1", new FakePostgres.Network(1), Ticker.system(), pgThread, new FakePostgres.Timings());
         pg.setExternalFence(false); // only the engine's own fence, timed by the session's lease guarantee
