@@ -65,7 +65,7 @@ final class ZkSession implements DcsSession {
     private final SessionSpec spec;
     private final ZkConnection conn;
     private final boolean ownsConnection;
-    private final ZkLayout paths;
+    private final ZkLayout layout;
     private final List<ACL> acl;
     private final Runnable onClose;
     private final String label;
@@ -89,13 +89,13 @@ final class ZkSession implements DcsSession {
         this.spec = spec;
         this.conn = conn;
         this.ownsConnection = ownsConnection;
-        this.paths = new ZkLayout(root, spec.scope());
+        this.layout = new ZkLayout(root, spec.scope());
         this.acl = acl;
         this.onClose = onClose;
         this.label = spec.scope() + "/" + spec.member().orElse("(observer)");
         this.retryNanos = spec.retryTimeout().toNanos();
         this.nameBytes = spec.member().map(StrictUtf8::encode).orElse(null);
-        this.lease = new ZkLease(spec, conn, paths, timer, listeners, label, nameBytes);
+        this.lease = new ZkLease(spec, conn, layout, timer, listeners, label, nameBytes);
         conn.addListener(events);
     }
 
@@ -107,10 +107,6 @@ final class ZkSession implements DcsSession {
     /** For tests in this package: the connection this session talks through. */
     ZkConnection connection() {
         return conn;
-    }
-
-    ZkLayout paths() {
-        return paths;
     }
 
     // ================================================================== reads
@@ -135,7 +131,7 @@ final class ZkSession implements DcsSession {
     public CompletionStage<ClusterSnapshot> readAuthoritative() {
         String what = "read the cluster after a sync with the leader";
         return Zk.withSpiErrors(what, conn.call(what, deadline(), true,
-                (zk, n) -> Zk.sync(zk, paths.base).thenCompose(v -> readOnce(zk, knownMembers, 0))));
+                (zk, n) -> Zk.sync(zk, layout.base).thenCompose(v -> readOnce(zk, knownMembers, 0))));
     }
 
     /**
@@ -168,16 +164,16 @@ final class ZkSession implements DcsSession {
      */
     private CompletableFuture<ClusterSnapshot> readOnce(ZooKeeper zk, List<String> names, int round) {
         List<Op> ops = new ArrayList<>();
-        ops.add(Op.getData(paths.base));
-        ops.add(Op.getChildren(paths.base));
-        ops.add(Op.getData(paths.members));
-        ops.add(Op.getChildren(paths.members));
+        ops.add(Op.getData(layout.base));
+        ops.add(Op.getChildren(layout.base));
+        ops.add(Op.getData(layout.members));
+        ops.add(Op.getChildren(layout.members));
         ClusterKey[] keys = ClusterKey.values();
         for (ClusterKey k : keys) {
-            ops.add(Op.getData(paths.key(k)));
+            ops.add(Op.getData(layout.key(k)));
         }
         for (String m : names) {
-            ops.add(Op.getData(paths.member(m)));
+            ops.add(Op.getData(layout.member(m)));
         }
         return Zk.multiRead(zk, ops).thenCompose(results -> {
             OpResult base = results.get(0);
@@ -185,26 +181,26 @@ final class ZkSession implements DcsSession {
                 knownMembers = List.of();
                 return CompletableFuture.completedFuture(ClusterSnapshot.EMPTY);
             }
-            failOn(base, paths.base);
+            failOn(base, layout.base);
             long revision = ((OpResult.GetDataResult) base).getStat().getPzxid();
-            List<String> baseChildren = children(results.get(1), paths.base);
+            List<String> baseChildren = children(results.get(1), layout.base);
             List<String> memberChildren = List.of();
             if (Zk.errorOf(results.get(2)) != Code.NONODE) {
-                failOn(results.get(2), paths.members);
+                failOn(results.get(2), layout.members);
                 revision = Math.max(revision, ((OpResult.GetDataResult) results.get(2)).getStat().getPzxid());
-                memberChildren = children(results.get(3), paths.members);
+                memberChildren = children(results.get(3), layout.members);
             }
             if (!names.containsAll(memberChildren)) {
                 if (round + 1 >= MAX_ROUNDS) {
                     return CompletableFuture.failedFuture(new DcsException(
-                            "ZooKeeper: the member list of " + paths.base + " kept changing while it was read"));
+                            "ZooKeeper: the member list of " + layout.base + " kept changing while it was read"));
                 }
                 return readOnce(zk, List.copyOf(new TreeSet<>(memberChildren)), round + 1);
             }
             knownMembers = List.copyOf(new TreeSet<>(memberChildren));
             for (String child : baseChildren) {
                 if (!child.equals(ZkLayout.MEMBERS) && ClusterKey.fromPath(child) == null) {
-                    warnings.warn("child:" + child, "ZooKeeper: ignoring unknown node {}/{} (not a pgha/Patroni key)", paths.base, child);
+                    warnings.warn("child:" + child, "ZooKeeper: ignoring unknown node {}/{} (not a pgha/Patroni key)", layout.base, child);
                 }
             }
             SnapshotBuilder snapshot = new SnapshotBuilder();
@@ -213,10 +209,10 @@ final class ZkSession implements DcsSession {
                 if (Zk.errorOf(r) == Code.NONODE) {
                     continue;
                 }
-                failOn(r, paths.key(keys[i]));
+                failOn(r, layout.key(keys[i]));
                 OpResult.GetDataResult d = (OpResult.GetDataResult) r;
                 revision = Math.max(revision, d.getStat().getMzxid());
-                add(snapshot, keys[i].path(), paths.key(keys[i]), d);
+                add(snapshot, keys[i].path(), layout.key(keys[i]), d);
             }
             for (int i = 0; i < names.size(); i++) {
                 OpResult r = results.get(4 + keys.length + i);
@@ -224,10 +220,10 @@ final class ZkSession implements DcsSession {
                 if (Zk.errorOf(r) == Code.NONODE || !memberChildren.contains(m)) {
                     continue;
                 }
-                failOn(r, paths.member(m));
+                failOn(r, layout.member(m));
                 OpResult.GetDataResult d = (OpResult.GetDataResult) r;
                 revision = Math.max(revision, d.getStat().getMzxid());
-                add(snapshot, ClusterKey.MEMBERS_PREFIX + m, paths.member(m), d);
+                add(snapshot, ClusterKey.MEMBERS_PREFIX + m, layout.member(m), d);
             }
             return CompletableFuture.completedFuture(snapshot.build(revision));
         });
@@ -261,7 +257,7 @@ final class ZkSession implements DcsSession {
     @Override
     public CompletionStage<Boolean> acquireLeader() {
         SessionChecks.requireMember(spec);
-        String leader = paths.key(ClusterKey.LEADER);
+        String leader = layout.key(ClusterKey.LEADER);
         CompletableFuture<ZkLease.Leased<Boolean>> f = lease.call("take the leader key", (zk, attempt) ->
                 Zk.createWithParents(zk, leader, nameBytes, acl, CreateMode.EPHEMERAL).thenApply(s -> {
                     wroteAt(s.getCzxid());
@@ -302,10 +298,10 @@ final class ZkSession implements DcsSession {
      * transaction; an absent one is created.
      */
     private CompletableFuture<Boolean> renewOnce(ZooKeeper zk, Optional<String> status, int round) {
-        String leader = paths.key(ClusterKey.LEADER);
-        String statusPath = paths.key(ClusterKey.STATUS);
+        String leader = layout.key(ClusterKey.LEADER);
+        String statusPath = layout.key(ClusterKey.STATUS);
         long sid = zk.getSessionId();
-        CompletableFuture<Void> synced = Zk.sync(zk, paths.base);
+        CompletableFuture<Void> synced = Zk.sync(zk, layout.base);
         CompletableFuture<List<OpResult>> read = Zk.multiRead(zk, List.of(Op.getData(leader), Op.getData(statusPath)));
         return synced.thenCombine(read, (v, r) -> r).thenCompose(r -> {
             OpResult l = r.get(0);
@@ -352,7 +348,7 @@ final class ZkSession implements DcsSession {
             return CompletableFuture.completedFuture(null);
         }
         byte[] value = StrictUtf8.encode(status.get());
-        String path = paths.key(ClusterKey.STATUS);
+        String path = layout.key(ClusterKey.STATUS);
         CompletableFuture<Stat> write;
         if (current instanceof OpResult.GetDataResult d) {
             if (Arrays.equals(d.getData(), value)) {
@@ -376,7 +372,7 @@ final class ZkSession implements DcsSession {
     @Override
     public CompletionStage<Boolean> releaseLeader() {
         SessionChecks.requireMember(spec);
-        String leader = paths.key(ClusterKey.LEADER);
+        String leader = layout.key(ClusterKey.LEADER);
         AtomicBoolean deleteSent = new AtomicBoolean();
         CompletableFuture<Boolean> f = conn.call("release the leader key", deadline(), true,
                 (zk, attempt) -> releaseOnce(zk, leader, deleteSent, 0));
@@ -385,7 +381,7 @@ final class ZkSession implements DcsSession {
 
     private CompletableFuture<Boolean> releaseOnce(ZooKeeper zk, String leader, AtomicBoolean deleteSent,
                                                    int round) {
-        CompletableFuture<Void> synced = Zk.sync(zk, paths.base);
+        CompletableFuture<Void> synced = Zk.sync(zk, layout.base);
         CompletableFuture<Zk.Node> read = Zk.getData(zk, leader);
         return synced.thenCombine(read, (v, n) -> n).handle((node, e) -> {
             if (e != null) {
@@ -417,7 +413,7 @@ final class ZkSession implements DcsSession {
         SessionChecks.requireMember(spec);
         Objects.requireNonNull(value, "value");
         byte[] bytes = StrictUtf8.encode(value);
-        String path = paths.member(spec.memberName());
+        String path = layout.member(spec.memberName());
         CompletableFuture<ZkLease.Leased<Void>> f = lease.call("write the member key", (zk, attempt) -> touchOnce(zk, path, bytes, 0));
         return Zk.withSpiErrors("write the member key", f.thenApply(r -> (Void) null));
     }
@@ -470,7 +466,7 @@ final class ZkSession implements DcsSession {
         SessionChecks.requireVersioned(key);
         Objects.requireNonNull(value, "value");
         byte[] bytes = StrictUtf8.encode(value);
-        String path = paths.key(key);
+        String path = layout.key(key);
         String what = "write " + key.path();
         if (expectedVersion == DcsEntry.ABSENT) {
             return Zk.withSpiErrors(what, conn.call(what, deadline(), false, (zk, n) -> Zk.createWithParents(zk, path, bytes, acl, CreateMode.PERSISTENT)
@@ -499,7 +495,7 @@ final class ZkSession implements DcsSession {
         if (expectedVersion < 0 || expectedVersion > Integer.MAX_VALUE) {
             return CompletableFuture.completedFuture(false);
         }
-        String path = paths.key(key);
+        String path = layout.key(key);
         String what = "delete " + key.path();
         return Zk.withSpiErrors(what, conn.call(what, deadline(), false, (zk, n) -> Zk.delete(zk, path, (int) expectedVersion)
                 .thenApply(s -> true)
@@ -514,7 +510,7 @@ final class ZkSession implements DcsSession {
 
     /** Every node under the cluster, children before parents, in one transaction; again if the tree changed meanwhile. */
     private CompletableFuture<Void> deleteClusterOnce(ZooKeeper zk, int round) {
-        return subtree(zk, paths.base).thenCompose(nodes -> {
+        return subtree(zk, layout.base).thenCompose(nodes -> {
             if (nodes.isEmpty()) {
                 return CompletableFuture.completedFuture(null);
             }
@@ -569,7 +565,7 @@ final class ZkSession implements DcsSession {
             if (closed) {
                 return () -> { };
             }
-            w = new ZkWatch(paths, label, listeners.add(listener), watches::remove);
+            w = new ZkWatch(layout, label, listeners.add(listener), watches::remove);
             watches.add(w);
         }
         conn.call("watch the cluster", deadline(), true, (zk, n) -> {
