@@ -138,7 +138,7 @@ final class EtcdWatch implements Subscription {
                         cache.watched(List.of(), next);
                     }
                 } else {
-                    long lease = this.lease.id();
+                    long lease = EtcdWatch.this.lease.id();
                     for (WatchEvent e : r.getEvents()) {
                         KeyValue kv = e.getKeyValue();
                         next = Math.max(next, kv.getModRevision() + 1);
