@@ -185,27 +185,27 @@ final class EtcdSession implements DcsSession {
     @Override
     public CompletionStage<Boolean> acquireLeader() {
         ByteSequence name = requireMember();
-        return call("acquire the leader key", b -> this.lease.with(b, lease -> {
+        return call("acquire the leader key", b -> lease.with(b, leaseId -> {
             ByteSequence leader = layout.key(ClusterKey.LEADER);
             return calls.attempt(b, Retry.SAFE, n -> client.getKVClient().txn()
                     .If(new Cmp(leader, Cmp.Op.EQUAL, CmpTarget.createRevision(0)))
-                    .Then(Op.put(leader, name, PutOption.builder().withLeaseId(lease).build()))
+                    .Then(Op.put(leader, name, PutOption.builder().withLeaseId(leaseId).build()))
                     .Else(Op.get(leader, GetOption.DEFAULT))
                     .commit()
                     .thenApply(r -> {
                         answered(r);
                         if (r.isSucceeded()) {
                             wrote(r.getHeader().getRevision());
-                            this.lease.confirmedLeader(lease, r.getHeader().getRevision(), Optional.empty());
+                            lease.confirmedLeader(leaseId, r.getHeader().getRevision(), Optional.empty());
                             return true;
                         }
                         // A retry after a try whose outcome was unknown: if that try created the
                         // key, it holds our name under our lease now. On a first try the key
                         // existed before, whoever it names, and the answer is "no".
                         Optional<KeyValue> kv = single(r);
-                        if (n > 0 && kv.isPresent() && kv.get().getValue().equals(name) && kv.get().getLease() == lease) {
+                        if (n > 0 && kv.isPresent() && kv.get().getValue().equals(name) && kv.get().getLease() == leaseId) {
                             wrote(kv.get().getModRevision()); // where that earlier try took effect
-                            this.lease.confirmedLeader(lease, kv.get().getModRevision(), Optional.empty());
+                            lease.confirmedLeader(leaseId, kv.get().getModRevision(), Optional.empty());
                             return true;
                         }
                         return false;
@@ -220,25 +220,25 @@ final class EtcdSession implements DcsSession {
         // Like Patroni, the status is written only when it changed: an unchanged one would cost a
         // raft write and a watch event to every member each cycle, while the renewal itself is then
         // a read-only transaction.
-        return call("renew the leader key", b -> this.lease.with(b, lease -> {
-            long known = this.lease.knownLeaderRevision(lease);
-            Optional<String> changed = known == 0 ? status : status.filter(st -> !st.equals(this.lease.writtenStatus(lease)));
-            if (changed.isEmpty() && known != 0 && stillOursInCache(name, lease, known)) {
+        return call("renew the leader key", b -> lease.with(b, leaseId -> {
+            long known = lease.knownLeaderRevision(leaseId);
+            Optional<String> changed = known == 0 ? status : status.filter(st -> !st.equals(lease.writtenStatus(leaseId)));
+            if (changed.isEmpty() && known != 0 && stillOursInCache(name, leaseId, known)) {
                 // The keep-alive just refreshed the lease, and the watch shows the key unchanged
                 // since we wrote it, bound to that lease, as of the keep-alive's revision: the
                 // read-only transaction would prove nothing more.
                 return CompletableFuture.completedFuture(true);
             }
-            return renewRound(b, name, lease, changed, status, known, 0);
+            return renewRound(b, name, leaseId, changed, status, known, 0);
         }));
     }
 
-    private boolean stillOursInCache(ByteSequence name, long lease, long revision) {
+    private boolean stillOursInCache(ByteSequence name, long leaseId, long revision) {
         if (cache == null) {
             return false;
         }
         Optional<KeyValue> kv = cache.get(layout.key(ClusterKey.LEADER)).orElse(Optional.empty());
-        return kv.isPresent() && kv.get().getModRevision() == revision && kv.get().getLease() == lease
+        return kv.isPresent() && kv.get().getModRevision() == revision && kv.get().getLease() == leaseId
                 && kv.get().getValue().equals(name);
     }
 
@@ -250,7 +250,7 @@ final class EtcdSession implements DcsSession {
      * restarted, or the lease was re-granted) is rebound with a compare on its mod_revision.
      * Every round is safe to repeat, so an unknown outcome is simply tried again.
      */
-    private CompletableFuture<Boolean> renewRound(Budget b, ByteSequence name, long lease, Optional<String> status,
+    private CompletableFuture<Boolean> renewRound(Budget b, ByteSequence name, long leaseId, Optional<String> status,
                                                   Optional<String> fullStatus, long expected, int round) {
         if (round >= MAX_RENEW_ROUNDS) {
             return CompletableFuture.failedFuture(new DcsException("the leader key kept changing while renewing it"));
@@ -260,7 +260,7 @@ final class EtcdSession implements DcsSession {
         Cmp cmp;
         if (expected == 0) {
             cmp = new Cmp(leader, Cmp.Op.EQUAL, CmpTarget.createRevision(0));
-            then.add(Op.put(leader, name, PutOption.builder().withLeaseId(lease).build()));
+            then.add(Op.put(leader, name, PutOption.builder().withLeaseId(leaseId).build()));
         } else {
             cmp = new Cmp(leader, Cmp.Op.EQUAL, CmpTarget.modRevision(expected));
         }
@@ -272,46 +272,46 @@ final class EtcdSession implements DcsSession {
                         .commit())
                 .thenCompose(r -> {
                     if (!r.isSucceeded()) {
-                        return mismatch(b, name, lease, fullStatus, single(r), round);
+                        return mismatch(b, name, leaseId, fullStatus, single(r), round);
                     }
                     if (!then.isEmpty()) {
                         // a round that only compared wrote nothing and leaves writeRevision where it was
                         wrote(r.getHeader().getRevision());
                     }
-                    return CompletableFuture.completedFuture(this.lease.confirmedLeader(lease, expected == 0 ? r.getHeader().getRevision() : expected, status));
+                    return CompletableFuture.completedFuture(lease.confirmedLeader(leaseId, expected == 0 ? r.getHeader().getRevision() : expected, status));
                 });
     }
 
     /** The leader key was not as expected; {@code current} is what it holds now. */
-    private CompletableFuture<Boolean> mismatch(Budget b, ByteSequence name, long lease, Optional<String> status,
+    private CompletableFuture<Boolean> mismatch(Budget b, ByteSequence name, long leaseId, Optional<String> status,
                                                 Optional<KeyValue> current, int round) {
         if (round >= MAX_RENEW_ROUNDS) {
             return CompletableFuture.failedFuture(new DcsException("the leader key kept changing while renewing it"));
         }
         if (current.isEmpty()) {
             // the key is gone (expired, released, deleted): take it again unless someone else does first
-            return renewRound(b, name, lease, status, status, 0, round + 1);
+            return renewRound(b, name, leaseId, status, status, 0, round + 1);
         }
         KeyValue k = current.get();
         if (!k.getValue().equals(name)) {
-            this.lease.forgetLeader();
+            lease.forgetLeader();
             LOG.info("{}: the leader key now names '{}'", spec.memberName(),
                     StrictUtf8.decode(k.getValue().getBytes()).orElse("<non-UTF-8>"));
             return CompletableFuture.completedFuture(false);
         }
-        if (k.getLease() == lease) {
+        if (k.getLease() == leaseId) {
             // ours already (a try whose answer was lost did it): adopt it, then write the status
             wrote(k.getModRevision());
-            this.lease.confirmedLeader(lease, k.getModRevision(), Optional.empty());
+            lease.confirmedLeader(leaseId, k.getModRevision(), Optional.empty());
             return status.isEmpty() ? CompletableFuture.completedFuture(true)
-                    : renewRound(b, name, lease, status, status, k.getModRevision(), round + 1);
+                    : renewRound(b, name, leaseId, status, status, k.getModRevision(), round + 1);
         }
         // our name under another lease: this member restarted, or our lease was re-granted
         LOG.info("{}: rebinding the leader key from lease {} to this session's lease {}", spec.memberName(),
-                Long.toHexString(k.getLease()), Long.toHexString(lease));
+                Long.toHexString(k.getLease()), Long.toHexString(leaseId));
         ByteSequence leader = layout.key(ClusterKey.LEADER);
         List<Op> then = new ArrayList<>();
-        then.add(Op.put(leader, name, PutOption.builder().withLeaseId(lease).build()));
+        then.add(Op.put(leader, name, PutOption.builder().withLeaseId(leaseId).build()));
         status.ifPresent(s -> then.add(Op.put(layout.key(ClusterKey.STATUS), EtcdLayout.utf8(s), PutOption.DEFAULT)));
         return send(b, Retry.SAFE, n -> client.getKVClient().txn()
                         .If(new Cmp(leader, Cmp.Op.EQUAL, CmpTarget.modRevision(k.getModRevision())))
@@ -320,10 +320,10 @@ final class EtcdSession implements DcsSession {
                         .commit())
                 .thenCompose(r -> {
                     if (!r.isSucceeded()) {
-                        return mismatch(b, name, lease, status, single(r), round + 1);
+                        return mismatch(b, name, leaseId, status, single(r), round + 1);
                     }
                     wrote(r.getHeader().getRevision());
-                    return CompletableFuture.completedFuture(this.lease.confirmedLeader(lease, r.getHeader().getRevision(), status));
+                    return CompletableFuture.completedFuture(lease.confirmedLeader(leaseId, r.getHeader().getRevision(), status));
                 });
     }
 
@@ -338,7 +338,7 @@ final class EtcdSession implements DcsSession {
                         .Then(Op.delete(leader, DeleteOption.DEFAULT))
                         .commit())
                 .thenApply(r -> {
-                    this.lease.forgetLeader();
+                    lease.forgetLeader();
                     return deletedTheKey(r);
                 }));
     }
@@ -351,16 +351,16 @@ final class EtcdSession implements DcsSession {
         Objects.requireNonNull(value, "value");
         ByteSequence key = layout.member(spec.memberName());
         ByteSequence bytes = EtcdLayout.utf8(value);
-        return call("write the member entry", b -> this.lease.with(b, lease -> {
-            if (this.lease.memberUnchanged(value, lease)) {
+        return call("write the member entry", b -> lease.with(b, leaseId -> {
+            if (lease.memberUnchanged(value, leaseId)) {
                 // unchanged and bound to the live lease: the keep-alive was all that was needed
                 return CompletableFuture.completedFuture(null);
             }
             return send(b, Retry.SAFE, n -> client.getKVClient().put(key, bytes,
-                            PutOption.builder().withLeaseId(lease).build()))
+                            PutOption.builder().withLeaseId(leaseId).build()))
                     .thenApply(r -> {
                         wrote(r.getHeader().getRevision());
-                        this.lease.memberWritten(value, lease);
+                        lease.memberWritten(value, leaseId);
                         return (Void) null;
                     });
         }));
