@@ -4,9 +4,10 @@ import io.pgha.ConfigurationException;
 import io.pgha.spi.Dcs;
 import io.pgha.spi.DcsSession;
 import io.pgha.spi.SessionSpec;
+import io.pgha.spi.support.DaemonThreads;
+import io.pgha.spi.support.ReadableFiles;
 import java.net.URI;
 import java.net.URISyntaxException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -19,7 +20,6 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.regex.Pattern;
 import javax.net.ssl.SSLContext;
 
@@ -95,13 +95,8 @@ public final class ConsulDcs implements Dcs {
 
     private ConsulDcs(Config config) {
         this.config = config;
-        AtomicInteger n = new AtomicInteger();
         ThreadPoolExecutor pool = new ThreadPoolExecutor(config.callThreads, config.callThreads, 30, TimeUnit.SECONDS,
-                new LinkedBlockingQueue<>(), r -> {
-                    Thread t = new Thread(r, "pgha-consul-call-" + n.incrementAndGet());
-                    t.setDaemon(true);
-                    return t;
-                });
+                new LinkedBlockingQueue<>(), DaemonThreads.factory("pgha-consul-call"));
         pool.allowCoreThreadTimeOut(true);
         this.calls = pool;
     }
@@ -268,14 +263,14 @@ public final class ConsulDcs implements Dcs {
 
         /** PEM file of the CA(s) that signed the agent's certificate (default: the JVM's trust store). */
         public Builder caFile(Path pem) {
-            this.caFile = requireReadable("consul.cacert", pem);
+            this.caFile = ReadableFiles.require("consul.cacert", pem);
             return this;
         }
 
         /** A client certificate for agents that set {@code verify_incoming}: PEM certificate (chain) and PEM key (PKCS#8, or PKCS#1 RSA). */
         public Builder clientCertificate(Path certPem, Path keyPem) {
-            this.certFile = requireReadable("consul.cert", certPem);
-            this.keyFile = requireReadable("consul.key", keyPem);
+            this.certFile = ReadableFiles.require("consul.cert", certPem);
+            this.keyFile = ReadableFiles.require("consul.key", keyPem);
             return this;
         }
 
@@ -368,14 +363,6 @@ public final class ConsulDcs implements Dcs {
                 ssl = Optional.of(Pem.sslContext(Optional.ofNullable(caFile), Optional.ofNullable(certFile), Optional.ofNullable(keyFile)));
             }
             return new ConsulDcs(new Config(this, ssl));
-        }
-
-        private static Path requireReadable(String setting, Path p) {
-            Objects.requireNonNull(p, setting);
-            if (!Files.isReadable(p)) {
-                throw new ConfigurationException(setting, "cannot read " + p);
-            }
-            return p;
         }
 
         @Override

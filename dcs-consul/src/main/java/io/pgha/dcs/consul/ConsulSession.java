@@ -5,8 +5,6 @@ import static io.pgha.dcs.consul.Agent.op;
 
 import com.ecwid.consul.v1.kv.model.GetBinaryValue;
 import com.ecwid.consul.v1.kv.model.PutParams;
-import com.ecwid.consul.v1.session.model.NewSession;
-import com.ecwid.consul.v1.session.model.Session;
 import io.pgha.spi.ClusterKey;
 import io.pgha.spi.ClusterSnapshot;
 import io.pgha.spi.DcsEntry;
@@ -16,8 +14,9 @@ import io.pgha.spi.DcsSession;
 import io.pgha.spi.DcsUnreachableException;
 import io.pgha.spi.SessionSpec;
 import io.pgha.spi.Subscription;
+import io.pgha.spi.support.DcsListeners;
+import io.pgha.spi.support.SessionChecks;
 import java.time.Duration;
-import java.util.EnumMap;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -42,8 +41,9 @@ import org.slf4j.LoggerFactory;
  * <p>Every public method returns at once; the blocking consul-api calls run on the
  * {@code ConsulDcs}'s pool, and the stage fails with {@link DcsUnreachableException} when the
  * whole operation (which may be several HTTP requests) has not finished within
- * {@code retry_timeout}. Operations that touch the Consul session are serialized on
- * {@link #sessionLock}, so two concurrent calls never create two sessions.
+ * {@code retry_timeout}. Operations that touch the Consul session are serialized on the
+ * {@link ConsulLease}, so two concurrent calls never create two sessions. The watches are
+ * {@link ConsulWatch}es.
  *
  * <p><b>Read your writes.</b> Every write goes through the Raft leader and is acknowledged once the
  * leader applied it; a read in the {@code DEFAULT} or {@code CONSISTENT} mode is answered by the
@@ -66,16 +66,16 @@ final class ConsulSession implements DcsSession {
     private final Agent agent;
     private final ExecutorService pool;
     private final Consumer<ConsulSession> onClose;
-    private final Layout layout;
+    private final ConsulLayout layout;
     private final String leaderKey;
     private final String statusKey;
     private final Optional<String> memberKey;
-    private final List<ClusterWatch> watches = new CopyOnWriteArrayList<>();
+    private final List<ConsulWatch> watches = new CopyOnWriteArrayList<>();
+    private final DcsListeners listeners = new DcsListeners();
+    private final ConsulLease lease;
     private final Optional<ServiceRegistration> service;
 
-    private final Object sessionLock = new Object();
-    // guarded by sessionLock
-    private String sessionId;
+    // guarded by lease
     private boolean closed;
     /** The member entry and status we last wrote, and under which session; cleared when a read shows otherwise. */
     private volatile String writtenMember;
@@ -88,7 +88,8 @@ final class ConsulSession implements DcsSession {
         this.agent = agent;
         this.pool = pool;
         this.onClose = onClose;
-        this.layout = new Layout(config.namespace, spec.scope());
+        this.layout = new ConsulLayout(config.namespace, spec.scope());
+        this.lease = new ConsulLease(spec, agent, leaseGuarantee(), listeners, this::forgetWrites);
         this.leaderKey = layout.key(ClusterKey.LEADER.path());
         this.statusKey = layout.key(ClusterKey.STATUS.path());
         this.memberKey = spec.member().map(m -> layout.key(ClusterKey.MEMBERS_PREFIX + m));
@@ -147,13 +148,13 @@ final class ConsulSession implements DcsSession {
             GetBinaryValue v = byKey.get(k);
             String written = writtenMember;
             if (written != null && (v == null || !Objects.equals(v.getSession(), writtenMemberSession)
-                    || !written.equals(Layout.text(v).orElse(null)))) {
+                    || !written.equals(ConsulLayout.text(v).orElse(null)))) {
                 writtenMember = null;
             }
         });
         GetBinaryValue st = byKey.get(statusKey);
         String ws = writtenStatus;
-        if (ws != null && (st == null || !ws.equals(Layout.text(st).orElse(null)))) {
+        if (ws != null && (st == null || !ws.equals(ConsulLayout.text(st).orElse(null)))) {
             writtenStatus = null;
         }
     }
@@ -164,8 +165,8 @@ final class ConsulSession implements DcsSession {
     public CompletionStage<Boolean> acquireLeader() {
         String me = requireMember();
         return submit("acquire the leader key", () -> {
-            synchronized (sessionLock) {
-                String sid = liveSession();
+            synchronized (lease) {
+                String sid = lease.live();
                 return createLeaderKey(me, sid);
             }
         });
@@ -176,8 +177,8 @@ final class ConsulSession implements DcsSession {
         Agent.TxnResult r = agent.txn(List.of(op("check-not-exists", leaderKey), lockOp(leaderKey, me, sid)));
         if (!r.committed() && r.mentions("invalid session")) {
             // invalidated between the renewal and the transaction: a new session, once
-            lost(sid, "Consul session " + sid + " was invalidated");
-            String fresh = liveSession();
+            lease.lost(sid, "Consul session " + sid + " was invalidated");
+            String fresh = lease.live();
             r = agent.txn(List.of(op("check-not-exists", leaderKey), lockOp(leaderKey, me, fresh)));
         }
         if (!r.committed()) {
@@ -194,12 +195,12 @@ final class ConsulSession implements DcsSession {
         Objects.requireNonNull(status, "status");
         return submit("renew the leader key", () -> {
             boolean ok;
-            synchronized (sessionLock) {
-                String sid = liveSession();
+            synchronized (lease) {
+                String sid = lease.live();
                 Optional<GetBinaryValue> cur = agent.get(leaderKey);
                 if (cur.isEmpty()) {
                     ok = createLeaderKey(me, sid);
-                } else if (!me.equals(Layout.text(cur.get()).orElse(null))) {
+                } else if (!me.equals(ConsulLayout.text(cur.get()).orElse(null))) {
                     ok = false;
                 } else if (sid.equals(cur.get().getSession())) {
                     ok = true;
@@ -230,7 +231,7 @@ final class ConsulSession implements DcsSession {
         String me = requireMember();
         return submit("release the leader key", () -> {
             Optional<GetBinaryValue> cur = agent.get(leaderKey);
-            if (cur.isEmpty() || !me.equals(Layout.text(cur.get()).orElse(null))) {
+            if (cur.isEmpty() || !me.equals(ConsulLayout.text(cur.get()).orElse(null))) {
                 return false;
             }
             long idx = cur.get().getModifyIndex();
@@ -247,8 +248,8 @@ final class ConsulSession implements DcsSession {
         Objects.requireNonNull(value, "value");
         String key = memberKey.orElseThrow();
         return submit("write the member entry", () -> {
-            synchronized (sessionLock) {
-                String sid = liveSession();
+            synchronized (lease) {
+                String sid = lease.live();
                 if (!(value.equals(writtenMember) && sid.equals(writtenMemberSession))) {
                     writeMember(me, key, value, sid);
                 }
@@ -284,7 +285,7 @@ final class ConsulSession implements DcsSession {
 
     @Override
     public CompletionStage<Boolean> compareAndSet(ClusterKey key, String value, long expectedVersion) {
-        requireVersioned(key);
+        SessionChecks.requireVersioned(key);
         Objects.requireNonNull(value, "value");
         if (expectedVersion != DcsEntry.ABSENT && expectedVersion <= 0) {
             // Consul's cas=0 means "create"; no existing key ever has this version
@@ -300,7 +301,7 @@ final class ConsulSession implements DcsSession {
 
     @Override
     public CompletionStage<Boolean> compareAndDelete(ClusterKey key, long expectedVersion) {
-        requireVersioned(key);
+        SessionChecks.requireVersioned(key);
         if (expectedVersion <= 0) {
             return CompletableFuture.completedFuture(false);
         }
@@ -313,17 +314,9 @@ final class ConsulSession implements DcsSession {
     public CompletionStage<Void> deleteCluster() {
         return submit("delete the cluster", () -> {
             agent.deleteTree(layout.prefix());
-            writtenMember = null;
-            writtenStatus = null;
+            forgetWrites();
             return null;
         });
-    }
-
-    private static void requireVersioned(ClusterKey key) {
-        Objects.requireNonNull(key, "key");
-        if (key == ClusterKey.LEADER || key == ClusterKey.STATUS) {
-            throw new IllegalArgumentException(key + " is written only through the lease methods");
-        }
     }
 
     // ================================================================== watch
@@ -331,11 +324,12 @@ final class ConsulSession implements DcsSession {
     @Override
     public Subscription watch(DcsListener listener) {
         Objects.requireNonNull(listener, "listener");
-        ClusterWatch w = new ClusterWatch(config, spec, layout, this, listener);
-        synchronized (sessionLock) {
+        ConsulWatch w;
+        synchronized (lease) {
             if (closed) {
                 throw new IllegalStateException("the session is closed");
             }
+            w = new ConsulWatch(config, spec, layout, lease, listeners.add(listener));
             watches.add(w);
         }
         w.start();
@@ -345,83 +339,14 @@ final class ConsulSession implements DcsSession {
         };
     }
 
-    /**
-     * Called by a watch when a key bound to our session vanished or changed hands without us:
-     * if Consul no longer knows the session, it was invalidated (expired or destroyed).
-     */
-    void checkSession(Agent watchAgent) {
-        String sid;
-        synchronized (sessionLock) {
-            sid = sessionId;
-            if (sid == null || closed) {
-                return;
-            }
-        }
-        if (!watchAgent.sessionExists(sid)) {
-            synchronized (sessionLock) {
-                if (sid.equals(sessionId)) {
-                    lost(sid, "Consul session " + sid + " was invalidated (expired or destroyed)");
-                }
-            }
-        }
-    }
-
-    /** The session this member's keys are bound to right now, or null. */
-    String currentSession() {
-        synchronized (sessionLock) {
-            return sessionId;
-        }
-    }
-
-    // ================================================================== the Consul session
-
-    /** Renews the session, or creates one (the first time, or after the previous one was invalidated). Holds sessionLock. */
-    private String liveSession() {
-        if (closed) {
-            throw new IllegalStateException("the session is closed");
-        }
-        if (sessionId != null) {
-            if (agent.renewSession(sessionId)) {
-                return sessionId;
-            }
-            lost(sessionId, "Consul session " + sessionId + " was invalidated (expired or destroyed)");
-        }
-        NewSession s = new NewSession();
-        s.setName("pgha/" + spec.scope() + "/" + spec.memberName());
-        // TTL only: without an explicit empty list Consul binds the session to serfHealth, and an agent restart or
-        // a flapping gossip check would drop the leader key at once (Patroni issue #879)
-        s.setChecks(List.of());
-        s.setBehavior(Session.Behavior.DELETE);
-        // no lock-delay: it would keep the next leader from taking a dead leader's key
-        s.setLockDelay(0);
-        s.setTtl(leaseGuarantee().toMillis() + "ms");
-        sessionId = agent.createSession(s);
+    /** Nothing this session wrote is known to be in the store any more: the next call writes it again. */
+    private void forgetWrites() {
         writtenMember = null;
         writtenStatus = null;
-        LOG.debug("{}/{}: Consul session {} created (TTL {} ms)", spec.scope(), spec.memberName(), sessionId,
-                leaseGuarantee().toMillis());
-        return sessionId;
-    }
-
-    /** The session is gone for certain: tell the watchers. Holds sessionLock. */
-    private void lost(String sid, String reason) {
-        if (!sid.equals(sessionId)) {
-            return;
-        }
-        sessionId = null;
-        writtenMember = null;
-        writtenStatus = null;
-        if (closed) {
-            return;
-        }
-        LOG.warn("{}/{}: {}", spec.scope(), spec.member().orElse("observer"), reason);
-        for (ClusterWatch w : watches) {
-            w.leaseLost(reason);
-        }
     }
 
     private String requireMember() {
-        return spec.member().orElseThrow(() -> new IllegalStateException("an observer session cannot hold a lease"));
+        return SessionChecks.requireMember(spec);
     }
 
     // ================================================================== calls
@@ -472,18 +397,18 @@ final class ConsulSession implements DcsSession {
     @Override
     public void close() {
         String sid;
-        synchronized (sessionLock) {
+        synchronized (lease) {
             if (closed) {
                 return;
             }
             closed = true;
-            sid = sessionId;
-            sessionId = null;
+            sid = lease.close();
         }
-        for (ClusterWatch w : watches) {
+        for (ConsulWatch w : watches) {
             w.close();
         }
         watches.clear();
+        listeners.closeAll();
         if (sid != null || service.isPresent()) {
             CompletableFuture<Void> done = new CompletableFuture<>();
             try {

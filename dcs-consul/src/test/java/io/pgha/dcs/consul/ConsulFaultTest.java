@@ -7,7 +7,6 @@ import com.google.gson.JsonParser;
 import io.pgha.HaNode;
 import io.pgha.Role;
 import io.pgha.Ticker;
-import io.pgha.internal.engine.ThreadTaskScheduler;
 import io.pgha.spi.ClusterKey;
 import io.pgha.spi.DcsEntry;
 import io.pgha.spi.DcsListener;
@@ -15,6 +14,7 @@ import io.pgha.spi.DcsSession;
 import io.pgha.spi.DcsUnreachableException;
 import io.pgha.spi.SessionSpec;
 import io.pgha.testkit.FakePostgres;
+import io.pgha.testkit.RealNodes;
 import io.pgha.testkit.servers.ConsulAgent;
 import java.time.Duration;
 import java.util.LinkedHashMap;
@@ -102,7 +102,7 @@ class ConsulFaultTest {
 
     @Test
     void aPrimaryStopsTakingWritesBeforeItsLeaseCouldLapseWhenTheAgentDies() {
-        ThreadTaskScheduler pgThread = new ThreadTaskScheduler("fake-postgres");
+        RealNodes.Scheduler pgThread = RealNodes.scheduler("fake-postgres");
         closeables.add(pgThread);
         FakePostgres pg = new FakePostgres("n1", new FakePostgres.Network(1), Ticker.system(), pgThread, new FakePostgres.Timings());
         pg.setExternalFence(false); // only the engine's own fence, timed by the session's lease guarantee

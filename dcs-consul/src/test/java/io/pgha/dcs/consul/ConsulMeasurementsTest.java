@@ -10,17 +10,16 @@ import io.pgha.Role;
 import io.pgha.Ticker;
 import io.pgha.dcs.consul.testing.ConsulAgentExtension;
 import io.pgha.dcs.consul.testing.CountingProxy;
-import io.pgha.internal.InternalAccess;
-import io.pgha.internal.engine.ThreadTaskScheduler;
 import io.pgha.spi.ClusterSnapshot;
 import io.pgha.spi.Dcs;
 import io.pgha.spi.DcsListener;
 import io.pgha.spi.DcsSession;
 import io.pgha.spi.SessionSpec;
 import io.pgha.spi.Subscription;
-import io.pgha.testkit.ForwardingDcsSession;
 import io.pgha.testkit.Closer;
 import io.pgha.testkit.FakePostgres;
+import io.pgha.testkit.ForwardingDcsSession;
+import io.pgha.testkit.RealNodes;
 import io.pgha.testkit.servers.ConsulAgent;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -99,7 +98,7 @@ class ConsulMeasurementsTest {
         Duration ttl = Duration.ofSeconds(4);
         int runs = 10;
         List<Run> all = new ArrayList<>();
-        ThreadTaskScheduler pgThread = closer.add(new ThreadTaskScheduler("fake-postgres"));
+        RealNodes.Scheduler pgThread = closer.add(RealNodes.scheduler("fake-postgres"));
         for (int i = 0; i < runs; i++) {
             String scope = "m2-" + i + "-" + Long.toHexString(System.nanoTime() & 0xFFFFF);
             RecordingDcs dcs = new RecordingDcs(closer.add(ConsulDcs.builder().url(consul.url()).minSessionTtl(Duration.ofSeconds(1)).build()));
@@ -127,7 +126,7 @@ class ConsulMeasurementsTest {
         }
         await().pollDelay(Duration.ofSeconds(1)).until(() -> true); // let the watches settle
         for (Run r : all) {
-            InternalAccess.engine(r.node).kill();
+            RealNodes.kill(r.node);
             r.pg.crash();
         }
         await().atMost(ttl.multipliedBy(3)).until(() -> all.stream().allMatch(r -> r.goneAt.get() != 0));
@@ -153,7 +152,7 @@ class ConsulMeasurementsTest {
         Duration ttl = Duration.ofSeconds(30);
         Duration loopWait = Duration.ofSeconds(5);
         String scope = "m4-" + Long.toHexString(System.nanoTime() & 0xFFFFF);
-        ThreadTaskScheduler pgThread = closer.add(new ThreadTaskScheduler("fake-postgres"));
+        RealNodes.Scheduler pgThread = closer.add(RealNodes.scheduler("fake-postgres"));
         FakePostgres.Network network = new FakePostgres.Network(4);
         List<CountingProxy> proxies = new ArrayList<>();
         List<HaNode> nodes = new ArrayList<>();
@@ -185,7 +184,7 @@ class ConsulMeasurementsTest {
     private void measureIdle(ConsulAgent consul, Duration ttl, Duration loopWait, Duration retry) throws Exception {
         CountingProxy proxy = closer.add(new CountingProxy(consul.url()));
         String scope = "m3-" + Long.toHexString(System.nanoTime() & 0xFFFFF);
-        ThreadTaskScheduler pgThread = closer.add(new ThreadTaskScheduler("fake-postgres"));
+        RealNodes.Scheduler pgThread = closer.add(RealNodes.scheduler("fake-postgres"));
         FakePostgres pg = new FakePostgres("n1", new FakePostgres.Network(3), Ticker.system(), pgThread, new FakePostgres.Timings());
         ConsulDcs dcs = closer.add(ConsulDcs.builder().url(proxy.url()).build());
         HaNode node = closer.add(HaNode.builder().name("n1").scope(scope).dcs(dcs).postgres(pg)

@@ -8,12 +8,11 @@ import io.pgha.HaNode;
 import io.pgha.Role;
 import io.pgha.Ticker;
 import io.pgha.dcs.consul.testing.ConsulAgentExtension;
-import io.pgha.internal.InternalAccess;
-import io.pgha.internal.engine.ThreadTaskScheduler;
 import io.pgha.spi.DcsSession;
 import io.pgha.spi.SessionSpec;
 import io.pgha.testkit.Closer;
 import io.pgha.testkit.FakePostgres;
+import io.pgha.testkit.RealNodes;
 import io.pgha.testkit.servers.ConsulAgent;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -70,7 +69,7 @@ class HaNodeOnConsulTest {
         List<Node> survivors = nodes.stream().filter(n -> n != leader).toList();
 
         long killedAt = System.nanoTime();
-        InternalAccess.engine(leader.node()).kill(); // the process dies: no release, no session destroy, no renewals
+        RealNodes.kill(leader.node()); // the process dies: no release, no session destroy, no renewals
         leader.pg().crash();
 
         Duration bound = TTL.plus(LOOP_WAIT).plusSeconds(2);
@@ -121,7 +120,7 @@ class HaNodeOnConsulTest {
     }
 
     private Node start(String name, ConsulAgent consul, FakePostgres.Network network) {
-        ThreadTaskScheduler proc = closer.add(new ThreadTaskScheduler("pg-" + name));
+        RealNodes.Scheduler proc = closer.add(RealNodes.scheduler("pg-" + name));
         FakePostgres pg = new FakePostgres(name, network, Ticker.system(), proc, new FakePostgres.Timings());
         ConsulDcs dcs = closer.add(ConsulDcs.builder().url(consul.url()).minSessionTtl(Duration.ofSeconds(1)).build());
         HaNode node = closer.add(HaNode.builder().name(name).scope(scope).dcs(dcs).postgres(pg)

@@ -10,10 +10,12 @@ import io.pgha.ConfigurationException;
 import io.pgha.spi.Dcs;
 import io.pgha.spi.DcsSession;
 import io.pgha.spi.SessionSpec;
+import io.pgha.spi.support.DaemonThreads;
+import io.pgha.spi.support.ReadableFiles;
+import io.pgha.spi.support.WarnOnce;
 import java.net.URI;
 import java.net.URISyntaxException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -27,7 +29,6 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
-import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Collectors;
 import javax.net.ssl.SSLException;
@@ -73,7 +74,7 @@ public final class EtcdDcs implements Dcs {
     private final ExecutorService callbacks;
     private final Calls calls;
     private final Set<EtcdSession> sessions = ConcurrentHashMap.newKeySet();
-    private final Set<String> warned = ConcurrentHashMap.newKeySet();
+    private final WarnOnce warnings = new WarnOnce(LOG, MAX_WARNINGS);
     private volatile boolean closed;
 
     /** The settings, immutable once built. */
@@ -93,15 +94,15 @@ public final class EtcdDcs implements Dcs {
     private EtcdDcs(Config config) {
         this.config = config;
         int id = INSTANCES.incrementAndGet();
-        this.timer = new ScheduledThreadPoolExecutor(1, daemon("pgha-etcd-" + id + "-timer"));
+        this.timer = new ScheduledThreadPoolExecutor(1, DaemonThreads.factory("pgha-etcd-" + id + "-timer"));
         this.timer.setRemoveOnCancelPolicy(true);
-        this.callbacks = Executors.newCachedThreadPool(daemon("pgha-etcd-" + id + "-callback"));
+        this.callbacks = Executors.newCachedThreadPool(DaemonThreads.factory("pgha-etcd-" + id + "-callback"));
         if (config.sharedClient().isPresent()) {
             this.client = config.sharedClient().get();
             this.ownsClient = false;
             this.jetcdExecutor = null;
         } else {
-            this.jetcdExecutor = new ContextExecutor(Executors.newCachedThreadPool(daemon("pgha-etcd-" + id + "-jetcd")));
+            this.jetcdExecutor = new ContextExecutor(Executors.newCachedThreadPool(DaemonThreads.factory("pgha-etcd-" + id + "-jetcd")));
             try {
                 this.client = buildClient(config, jetcdExecutor);
             } catch (RuntimeException e) {
@@ -156,15 +157,6 @@ public final class EtcdDcs implements Dcs {
         return !endpoints.isEmpty() && "https".equals(endpoints.get(0).getScheme());
     }
 
-    private static ThreadFactory daemon(String name) {
-        AtomicInteger n = new AtomicInteger();
-        return r -> {
-            Thread t = new Thread(r, name + "-" + n.incrementAndGet());
-            t.setDaemon(true);
-            return t;
-        };
-    }
-
     /** A builder with the defaults: namespace {@code /service}, connect timeout 2 s, no auth, no TLS. */
     public static Builder builder() {
         return new Builder();
@@ -182,7 +174,7 @@ public final class EtcdDcs implements Dcs {
         if (closed) {
             throw new IllegalStateException("this EtcdDcs is closed");
         }
-        EtcdSession s = new EtcdSession(this, spec, new Keys(config.namespace(), spec.scope()), calls, client, attemptTimeout(spec),
+        EtcdSession s = new EtcdSession(this, spec, new EtcdLayout(config.namespace(), spec.scope()), calls, client, attemptTimeout(spec),
                 config.cachedReads());
         sessions.add(s);
         if (closed) {
@@ -232,11 +224,9 @@ public final class EtcdDcs implements Dcs {
         sessions.remove(s);
     }
 
-    /** Logs a warning once per subject (a foreign key seen every cycle must not flood the log). */
-    void warnOnce(String subject, String message) {
-        if (warned.size() < MAX_WARNINGS && warned.add(subject)) {
-            LOG.warn(message);
-        }
+    /** Warnings logged once per subject (a foreign key seen every cycle must not flood the log). */
+    WarnOnce warnings() {
+        return warnings;
     }
 
     @Override
@@ -330,7 +320,7 @@ public final class EtcdDcs implements Dcs {
             if (namespace.isBlank() || namespace.chars().anyMatch(ch -> Character.isWhitespace(ch) || Character.isISOControl(ch))) {
                 throw new ConfigurationException("namespace", "must be a non-empty path without spaces, like /service");
             }
-            this.namespace = Keys.normalizeNamespace(namespace);
+            this.namespace = EtcdLayout.normalizeNamespace(namespace);
             return this;
         }
 
@@ -351,23 +341,15 @@ public final class EtcdDcs implements Dcs {
 
         /** The CA certificate (PEM) that signed the etcd servers' certificates; default: the JVM's trust store. */
         public Builder trustedCa(Path caCertificate) {
-            this.trustedCa = readable("cacert", caCertificate);
+            this.trustedCa = ReadableFiles.require("cacert", caCertificate);
             return this;
         }
 
         /** A client certificate chain and its private key (PEM, the key in PKCS#8), for etcd's {@code --client-cert-auth}. */
         public Builder clientCertificate(Path certificate, Path privateKey) {
-            this.clientCertificate = readable("cert", certificate);
-            this.clientKey = readable("key", privateKey);
+            this.clientCertificate = ReadableFiles.require("cert", certificate);
+            this.clientKey = ReadableFiles.require("key", privateKey);
             return this;
-        }
-
-        private static Path readable(String setting, Path p) {
-            Objects.requireNonNull(p, setting);
-            if (!Files.isReadable(p) || Files.isDirectory(p)) {
-                throw new ConfigurationException(setting, "cannot read the file " + p);
-            }
-            return p;
         }
 
         /** How long opening a TCP connection to one member may take (default 2 s). */

@@ -10,7 +10,6 @@ import io.etcd.jetcd.op.CmpTarget;
 import io.etcd.jetcd.op.Op;
 import io.etcd.jetcd.options.DeleteOption;
 import io.etcd.jetcd.options.GetOption;
-import io.etcd.jetcd.options.LeaseOption;
 import io.etcd.jetcd.options.PutOption;
 import io.pgha.dcs.etcd.Calls.Budget;
 import io.pgha.dcs.etcd.Calls.Retry;
@@ -22,34 +21,30 @@ import io.pgha.spi.DcsListener;
 import io.pgha.spi.DcsSession;
 import io.pgha.spi.SessionSpec;
 import io.pgha.spi.Subscription;
+import io.pgha.spi.support.DcsListeners;
+import io.pgha.spi.support.SessionChecks;
+import io.pgha.spi.support.SnapshotBuilder;
+import io.pgha.spi.support.StrictUtf8;
+import io.pgha.spi.support.WarnOnce;
+import io.pgha.spi.support.WriteRevision;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.EnumMap;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Function;
 import java.util.function.IntFunction;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * One member's session: one etcd lease (TTL = {@code ttl}, rounded up to whole seconds) that binds
- * the leader key and the member entry.
- *
- * <p>The lease is created by the first lease-bound call and refreshed only by the engine's calls
- * ({@code keepAliveOnce} in {@link #acquireLeader}, {@link #renewLeader}, {@link #touchMember}),
- * never by jetcd's background keep-alive stream: a node whose loop is dead must lose its keys, and
- * that stream ends quietly through {@code onCompleted} when a lease lapses (jetcd #965, #1383).
- * A keep-alive answered with TTL 0 / "lease not found" means the lease is gone for certain: the
- * listeners hear {@link DcsListener#leaseLost} and the next call grants a new lease.
+ * One member's (or an observer's) view of one cluster on etcd. A member session holds one
+ * {@link EtcdLease} that binds the leader key and the member entry; it is refreshed by
+ * {@link #acquireLeader}, {@link #renewLeader} and {@link #touchMember}, and by nothing else.
+ * Its watches are {@link EtcdWatch}es.
  *
  * <p>A member session with a watch keeps a {@link WatchCache}: its reads, and the renewals that
  * change nothing, are then answered from what the watch delivered, whenever the cache is provably
@@ -62,45 +57,33 @@ final class EtcdSession implements DcsSession {
 
     private final EtcdDcs dcs;
     private final SessionSpec spec;
-    private final Keys keys;
+    private final EtcdLayout layout;
     private final Calls calls;
     private final Client client;
     private final Duration attempt;
-    private final long ttlSeconds;
     private final Optional<ByteSequence> me;
-    private final List<ClusterWatch> watches = new CopyOnWriteArrayList<>();
+    private final List<EtcdWatch> watches = new CopyOnWriteArrayList<>();
+    private final DcsListeners listeners = new DcsListeners();
+    private final EtcdLease lease;
     /** Null for an observer, or when the Dcs was built without cached reads. */
     private final WatchCache cache;
-    /**
-     * The header revision of this session's newest write that took effect (see
-     * {@link #writeRevision()}); a max, so answers arriving out of order never move it back.
-     */
-    private final AtomicLong writeRevision = new AtomicLong();
+    /** The header revision of this session's newest write that took effect (see {@link #writeRevision()}). */
+    private final WriteRevision writeRevision = new WriteRevision();
 
     // guarded by this
-    private long leaseId;
-    private CompletableFuture<Long> granting;
-    /** mod_revision of the leader key as this session last wrote or confirmed it under {@link #leaseId}; 0: unknown. */
-    private long leaderRevision;
-    /** The status last written while holding the key at {@link #leaderRevision}; null: unknown. */
-    private String statusWritten;
-    private String memberValue;
-    private long memberLease;
     private boolean closed;
     /** The watch that keeps {@link #cache} up to date: the first one opened. */
-    private ClusterWatch cacheFeeder;
+    private EtcdWatch cacheFeeder;
 
-    EtcdSession(EtcdDcs dcs, SessionSpec spec, Keys keys, Calls calls, Client client, Duration attempt, boolean cachedReads) {
+    EtcdSession(EtcdDcs dcs, SessionSpec spec, EtcdLayout layout, Calls calls, Client client, Duration attempt, boolean cachedReads) {
         this.dcs = dcs;
         this.spec = spec;
-        this.keys = keys;
+        this.layout = layout;
         this.calls = calls;
         this.client = client;
         this.attempt = attempt;
-        // etcd leases count whole seconds; rounding up keeps the keys alive at least ttl, never less,
-        // so a leader that believes in its lease until start + ttl is never wrong.
-        this.ttlSeconds = Math.max(1, (spec.ttl().toMillis() + 999) / 1000);
-        this.me = spec.member().map(Keys::utf8);
+        this.lease = new EtcdLease(dcs, spec, client, this::send, listeners);
+        this.me = spec.member().map(EtcdLayout::utf8);
         // Only a member keeps a cache: its keep-alive every cycle is what proves the cache current.
         this.cache = cachedReads && me.isPresent() ? new WatchCache(spec.ttl().toNanos(), System::nanoTime, calls) : null;
     }
@@ -148,7 +131,7 @@ final class EtcdSession implements DcsSession {
      * answers later reads once it has caught up with every revision this session has seen.
      */
     private CompletableFuture<ClusterSnapshot> readDirectly(Budget b) {
-        return send(b, Retry.SAFE, n -> client.getKVClient().get(keys.prefixBytes(), GetOption.builder().isPrefix(true).build()))
+        return send(b, Retry.SAFE, n -> client.getKVClient().get(layout.prefixBytes(), GetOption.builder().isPrefix(true).build()))
                 .thenApply(r -> {
                     if (cache != null) {
                         cache.seed(r.getHeader().getRevision(), r.getKvs());
@@ -164,7 +147,7 @@ final class EtcdSession implements DcsSession {
 
     /** A write of this session took effect at {@code revision}. */
     private void wrote(long revision) {
-        writeRevision.accumulateAndGet(revision, Math::max);
+        writeRevision.wrote(revision);
     }
 
     private Optional<ClusterSnapshot> cachedSnapshot() {
@@ -177,39 +160,24 @@ final class EtcdSession implements DcsSession {
     }
 
     private ClusterSnapshot snapshot(long revision, List<KeyValue> kvs) {
-        Map<ClusterKey, DcsEntry> known = new EnumMap<>(ClusterKey.class);
-        Map<String, DcsEntry> members = new HashMap<>();
+        SnapshotBuilder snapshot = new SnapshotBuilder();
+        WarnOnce warnings = dcs.warnings();
+        String prefix = layout.prefix();
         for (KeyValue kv : kvs) {
-            Optional<String> path = keys.relative(kv.getKey());
+            Optional<String> path = layout.relative(kv.getKey());
             if (path.isEmpty()) {
-                dcs.warnOnce(keys.prefix() + "<non-UTF-8 key>", "a key under " + keys.prefix()
-                        + " has a name that is not UTF-8; it is ignored");
+                warnings.warn(prefix + "<non-UTF-8 key>", "a key under {} has a name that is not UTF-8; it is ignored", prefix);
                 continue;
             }
             String p = path.get();
-            Optional<String> value = Keys.decode(kv.getValue().getBytes());
-            if (value.isEmpty()) {
-                dcs.warnOnce(keys.prefix() + p, "the value of " + keys.prefix() + p
-                        + " is not UTF-8 text; it is left out of the cluster view");
-                continue;
+            switch (snapshot.add(p, kv.getValue().getBytes(), kv.getModRevision())) {
+                case NOT_TEXT -> warnings.warn(prefix + p, "the value of {}{} is not UTF-8 text; it is left out of the cluster view",
+                        prefix, p);
+                case NOT_IN_LAYOUT -> warnings.warn(prefix + p, "ignoring {}{}: not a key of pgha's (Patroni's) layout", prefix, p);
+                case KEY, MEMBER -> { }
             }
-            DcsEntry entry = new DcsEntry(value.get(), kv.getModRevision());
-            if (p.startsWith(ClusterKey.MEMBERS_PREFIX)) {
-                String name = p.substring(ClusterKey.MEMBERS_PREFIX.length());
-                if (!name.isEmpty() && name.indexOf('/') < 0) {
-                    members.put(name, entry);
-                    continue;
-                }
-            } else {
-                ClusterKey k = ClusterKey.fromPath(p);
-                if (k != null) {
-                    known.put(k, entry);
-                    continue;
-                }
-            }
-            dcs.warnOnce(keys.prefix() + p, "ignoring " + keys.prefix() + p + ": not a key of pgha's (Patroni's) layout");
         }
-        return new ClusterSnapshot(revision, known, members);
+        return snapshot.build(revision);
     }
 
     // ================================================================== the leader key
@@ -217,27 +185,27 @@ final class EtcdSession implements DcsSession {
     @Override
     public CompletionStage<Boolean> acquireLeader() {
         ByteSequence name = requireMember();
-        return call("acquire the leader key", b -> withLease(b, lease -> {
-            ByteSequence leader = keys.key(ClusterKey.LEADER);
+        return call("acquire the leader key", b -> lease.with(b, leaseId -> {
+            ByteSequence leader = layout.key(ClusterKey.LEADER);
             return calls.attempt(b, Retry.SAFE, n -> client.getKVClient().txn()
                     .If(new Cmp(leader, Cmp.Op.EQUAL, CmpTarget.createRevision(0)))
-                    .Then(Op.put(leader, name, PutOption.builder().withLeaseId(lease).build()))
+                    .Then(Op.put(leader, name, PutOption.builder().withLeaseId(leaseId).build()))
                     .Else(Op.get(leader, GetOption.DEFAULT))
                     .commit()
                     .thenApply(r -> {
                         answered(r);
                         if (r.isSucceeded()) {
                             wrote(r.getHeader().getRevision());
-                            confirmedLeader(lease, r.getHeader().getRevision(), Optional.empty());
+                            lease.confirmedLeader(leaseId, r.getHeader().getRevision(), Optional.empty());
                             return true;
                         }
                         // A retry after a try whose outcome was unknown: if that try created the
                         // key, it holds our name under our lease now. On a first try the key
                         // existed before, whoever it names, and the answer is "no".
                         Optional<KeyValue> kv = single(r);
-                        if (n > 0 && kv.isPresent() && kv.get().getValue().equals(name) && kv.get().getLease() == lease) {
+                        if (n > 0 && kv.isPresent() && kv.get().getValue().equals(name) && kv.get().getLease() == leaseId) {
                             wrote(kv.get().getModRevision()); // where that earlier try took effect
-                            confirmedLeader(lease, kv.get().getModRevision(), Optional.empty());
+                            lease.confirmedLeader(leaseId, kv.get().getModRevision(), Optional.empty());
                             return true;
                         }
                         return false;
@@ -252,25 +220,25 @@ final class EtcdSession implements DcsSession {
         // Like Patroni, the status is written only when it changed: an unchanged one would cost a
         // raft write and a watch event to every member each cycle, while the renewal itself is then
         // a read-only transaction.
-        return call("renew the leader key", b -> withLease(b, lease -> {
-            long known = knownLeaderRevision(lease);
-            Optional<String> changed = known == 0 ? status : status.filter(st -> !st.equals(writtenStatus(lease)));
-            if (changed.isEmpty() && known != 0 && stillOursInCache(name, lease, known)) {
+        return call("renew the leader key", b -> lease.with(b, leaseId -> {
+            long known = lease.knownLeaderRevision(leaseId);
+            Optional<String> changed = known == 0 ? status : status.filter(st -> !st.equals(lease.writtenStatus(leaseId)));
+            if (changed.isEmpty() && known != 0 && stillOursInCache(name, leaseId, known)) {
                 // The keep-alive just refreshed the lease, and the watch shows the key unchanged
                 // since we wrote it, bound to that lease, as of the keep-alive's revision: the
                 // read-only transaction would prove nothing more.
                 return CompletableFuture.completedFuture(true);
             }
-            return renewRound(b, name, lease, changed, status, known, 0);
+            return renewRound(b, name, leaseId, changed, status, known, 0);
         }));
     }
 
-    private boolean stillOursInCache(ByteSequence name, long lease, long revision) {
+    private boolean stillOursInCache(ByteSequence name, long leaseId, long revision) {
         if (cache == null) {
             return false;
         }
-        Optional<KeyValue> kv = cache.get(keys.key(ClusterKey.LEADER)).orElse(Optional.empty());
-        return kv.isPresent() && kv.get().getModRevision() == revision && kv.get().getLease() == lease
+        Optional<KeyValue> kv = cache.get(layout.key(ClusterKey.LEADER)).orElse(Optional.empty());
+        return kv.isPresent() && kv.get().getModRevision() == revision && kv.get().getLease() == leaseId
                 && kv.get().getValue().equals(name);
     }
 
@@ -282,21 +250,21 @@ final class EtcdSession implements DcsSession {
      * restarted, or the lease was re-granted) is rebound with a compare on its mod_revision.
      * Every round is safe to repeat, so an unknown outcome is simply tried again.
      */
-    private CompletableFuture<Boolean> renewRound(Budget b, ByteSequence name, long lease, Optional<String> status,
+    private CompletableFuture<Boolean> renewRound(Budget b, ByteSequence name, long leaseId, Optional<String> status,
                                                   Optional<String> fullStatus, long expected, int round) {
         if (round >= MAX_RENEW_ROUNDS) {
             return CompletableFuture.failedFuture(new DcsException("the leader key kept changing while renewing it"));
         }
-        ByteSequence leader = keys.key(ClusterKey.LEADER);
+        ByteSequence leader = layout.key(ClusterKey.LEADER);
         List<Op> then = new ArrayList<>();
         Cmp cmp;
         if (expected == 0) {
             cmp = new Cmp(leader, Cmp.Op.EQUAL, CmpTarget.createRevision(0));
-            then.add(Op.put(leader, name, PutOption.builder().withLeaseId(lease).build()));
+            then.add(Op.put(leader, name, PutOption.builder().withLeaseId(leaseId).build()));
         } else {
             cmp = new Cmp(leader, Cmp.Op.EQUAL, CmpTarget.modRevision(expected));
         }
-        status.ifPresent(s -> then.add(Op.put(keys.key(ClusterKey.STATUS), Keys.utf8(s), PutOption.DEFAULT)));
+        status.ifPresent(s -> then.add(Op.put(layout.key(ClusterKey.STATUS), EtcdLayout.utf8(s), PutOption.DEFAULT)));
         return send(b, Retry.SAFE, n -> client.getKVClient().txn()
                         .If(cmp)
                         .Then(then.toArray(new Op[0]))
@@ -304,47 +272,47 @@ final class EtcdSession implements DcsSession {
                         .commit())
                 .thenCompose(r -> {
                     if (!r.isSucceeded()) {
-                        return mismatch(b, name, lease, fullStatus, single(r), round);
+                        return mismatch(b, name, leaseId, fullStatus, single(r), round);
                     }
                     if (!then.isEmpty()) {
                         // a round that only compared wrote nothing and leaves writeRevision where it was
                         wrote(r.getHeader().getRevision());
                     }
-                    return CompletableFuture.completedFuture(confirmedLeader(lease, expected == 0 ? r.getHeader().getRevision() : expected, status));
+                    return CompletableFuture.completedFuture(lease.confirmedLeader(leaseId, expected == 0 ? r.getHeader().getRevision() : expected, status));
                 });
     }
 
     /** The leader key was not as expected; {@code current} is what it holds now. */
-    private CompletableFuture<Boolean> mismatch(Budget b, ByteSequence name, long lease, Optional<String> status,
+    private CompletableFuture<Boolean> mismatch(Budget b, ByteSequence name, long leaseId, Optional<String> status,
                                                 Optional<KeyValue> current, int round) {
         if (round >= MAX_RENEW_ROUNDS) {
             return CompletableFuture.failedFuture(new DcsException("the leader key kept changing while renewing it"));
         }
         if (current.isEmpty()) {
             // the key is gone (expired, released, deleted): take it again unless someone else does first
-            return renewRound(b, name, lease, status, status, 0, round + 1);
+            return renewRound(b, name, leaseId, status, status, 0, round + 1);
         }
         KeyValue k = current.get();
         if (!k.getValue().equals(name)) {
-            forgetLeader();
+            lease.forgetLeader();
             LOG.info("{}: the leader key now names '{}'", spec.memberName(),
-                    Keys.decode(k.getValue().getBytes()).orElse("<non-UTF-8>"));
+                    StrictUtf8.decode(k.getValue().getBytes()).orElse("<non-UTF-8>"));
             return CompletableFuture.completedFuture(false);
         }
-        if (k.getLease() == lease) {
+        if (k.getLease() == leaseId) {
             // ours already (a try whose answer was lost did it): adopt it, then write the status
             wrote(k.getModRevision());
-            confirmedLeader(lease, k.getModRevision(), Optional.empty());
+            lease.confirmedLeader(leaseId, k.getModRevision(), Optional.empty());
             return status.isEmpty() ? CompletableFuture.completedFuture(true)
-                    : renewRound(b, name, lease, status, status, k.getModRevision(), round + 1);
+                    : renewRound(b, name, leaseId, status, status, k.getModRevision(), round + 1);
         }
         // our name under another lease: this member restarted, or our lease was re-granted
         LOG.info("{}: rebinding the leader key from lease {} to this session's lease {}", spec.memberName(),
-                Long.toHexString(k.getLease()), Long.toHexString(lease));
-        ByteSequence leader = keys.key(ClusterKey.LEADER);
+                Long.toHexString(k.getLease()), Long.toHexString(leaseId));
+        ByteSequence leader = layout.key(ClusterKey.LEADER);
         List<Op> then = new ArrayList<>();
-        then.add(Op.put(leader, name, PutOption.builder().withLeaseId(lease).build()));
-        status.ifPresent(s -> then.add(Op.put(keys.key(ClusterKey.STATUS), Keys.utf8(s), PutOption.DEFAULT)));
+        then.add(Op.put(leader, name, PutOption.builder().withLeaseId(leaseId).build()));
+        status.ifPresent(s -> then.add(Op.put(layout.key(ClusterKey.STATUS), EtcdLayout.utf8(s), PutOption.DEFAULT)));
         return send(b, Retry.SAFE, n -> client.getKVClient().txn()
                         .If(new Cmp(leader, Cmp.Op.EQUAL, CmpTarget.modRevision(k.getModRevision())))
                         .Then(then.toArray(new Op[0]))
@@ -352,17 +320,17 @@ final class EtcdSession implements DcsSession {
                         .commit())
                 .thenCompose(r -> {
                     if (!r.isSucceeded()) {
-                        return mismatch(b, name, lease, status, single(r), round + 1);
+                        return mismatch(b, name, leaseId, status, single(r), round + 1);
                     }
                     wrote(r.getHeader().getRevision());
-                    return CompletableFuture.completedFuture(confirmedLeader(lease, r.getHeader().getRevision(), status));
+                    return CompletableFuture.completedFuture(lease.confirmedLeader(leaseId, r.getHeader().getRevision(), status));
                 });
     }
 
     @Override
     public CompletionStage<Boolean> releaseLeader() {
         ByteSequence name = requireMember();
-        ByteSequence leader = keys.key(ClusterKey.LEADER);
+        ByteSequence leader = layout.key(ClusterKey.LEADER);
         // Not repeated after an unknown outcome: a second try would find the key gone and answer
         // "it was not ours", which is wrong.
         return call("release the leader key", b -> send(b, Retry.UNSAFE, n -> client.getKVClient().txn()
@@ -370,7 +338,7 @@ final class EtcdSession implements DcsSession {
                         .Then(Op.delete(leader, DeleteOption.DEFAULT))
                         .commit())
                 .thenApply(r -> {
-                    forgetLeader();
+                    lease.forgetLeader();
                     return deletedTheKey(r);
                 }));
     }
@@ -381,25 +349,18 @@ final class EtcdSession implements DcsSession {
     public CompletionStage<Void> touchMember(String value) {
         ByteSequence name = requireMember();
         Objects.requireNonNull(value, "value");
-        ByteSequence key = keys.member(spec.memberName());
-        ByteSequence bytes = Keys.utf8(value);
-        return call("write the member entry", b -> withLease(b, lease -> {
-            synchronized (this) {
-                if (value.equals(memberValue) && memberLease == lease) {
-                    // unchanged and bound to the live lease: the keep-alive was all that was needed
-                    return CompletableFuture.completedFuture(null);
-                }
+        ByteSequence key = layout.member(spec.memberName());
+        ByteSequence bytes = EtcdLayout.utf8(value);
+        return call("write the member entry", b -> lease.with(b, leaseId -> {
+            if (lease.memberUnchanged(value, leaseId)) {
+                // unchanged and bound to the live lease: the keep-alive was all that was needed
+                return CompletableFuture.completedFuture(null);
             }
             return send(b, Retry.SAFE, n -> client.getKVClient().put(key, bytes,
-                            PutOption.builder().withLeaseId(lease).build()))
+                            PutOption.builder().withLeaseId(leaseId).build()))
                     .thenApply(r -> {
                         wrote(r.getHeader().getRevision());
-                        synchronized (this) {
-                            if (leaseId == lease) {
-                                memberValue = value;
-                                memberLease = lease;
-                            }
-                        }
+                        lease.memberWritten(value, leaseId);
                         return (Void) null;
                     });
         }));
@@ -409,15 +370,15 @@ final class EtcdSession implements DcsSession {
 
     @Override
     public CompletionStage<Boolean> compareAndSet(ClusterKey key, String value, long expectedVersion) {
-        requireVersioned(key);
+        SessionChecks.requireVersioned(key);
         Objects.requireNonNull(value, "value");
-        ByteSequence k = keys.key(key);
+        ByteSequence k = layout.key(key);
         Cmp cmp = expectedVersion == DcsEntry.ABSENT
                 ? new Cmp(k, Cmp.Op.EQUAL, CmpTarget.createRevision(0))
                 : new Cmp(k, Cmp.Op.EQUAL, CmpTarget.modRevision(expectedVersion));
         return call("compare-and-set " + key.path(), b -> send(b, Retry.UNSAFE, n -> client.getKVClient().txn()
                         .If(cmp)
-                        .Then(Op.put(k, Keys.utf8(value), PutOption.DEFAULT))
+                        .Then(Op.put(k, EtcdLayout.utf8(value), PutOption.DEFAULT))
                         .commit())
                 .thenApply(r -> {
                     if (r.isSucceeded()) {
@@ -429,12 +390,12 @@ final class EtcdSession implements DcsSession {
 
     @Override
     public CompletionStage<Boolean> compareAndDelete(ClusterKey key, long expectedVersion) {
-        requireVersioned(key);
+        SessionChecks.requireVersioned(key);
         if (expectedVersion <= 0) {
             // no existing key carries such a version
             return CompletableFuture.completedFuture(false);
         }
-        ByteSequence k = keys.key(key);
+        ByteSequence k = layout.key(key);
         return call("compare-and-delete " + key.path(), b -> send(b, Retry.UNSAFE, n -> client.getKVClient().txn()
                         .If(new Cmp(k, Cmp.Op.EQUAL, CmpTarget.modRevision(expectedVersion)))
                         .Then(Op.delete(k, DeleteOption.DEFAULT))
@@ -445,24 +406,14 @@ final class EtcdSession implements DcsSession {
     @Override
     public CompletionStage<Void> deleteCluster() {
         return call("delete the cluster", b -> send(b, Retry.SAFE, n -> client.getKVClient()
-                        .delete(keys.prefixBytes(), DeleteOption.builder().isPrefix(true).build()))
+                        .delete(layout.prefixBytes(), DeleteOption.builder().isPrefix(true).build()))
                 .thenApply(r -> {
                     // Even when this answer deleted nothing: a try whose answer was lost may have
                     // deleted everything, and this answer's revision is no older than that.
                     wrote(r.getHeader().getRevision());
-                    synchronized (this) {
-                        leaderRevision = 0;
-                        memberValue = null;
-                    }
+                    lease.forgetWrites();
                     return (Void) null;
                 }));
-    }
-
-    private static void requireVersioned(ClusterKey key) {
-        Objects.requireNonNull(key, "key");
-        if (key == ClusterKey.LEADER || key == ClusterKey.STATUS) {
-            throw new IllegalArgumentException(key.path() + " is written only through the lease methods");
-        }
     }
 
     // ================================================================== watch
@@ -470,13 +421,13 @@ final class EtcdSession implements DcsSession {
     @Override
     public Subscription watch(DcsListener listener) {
         Objects.requireNonNull(listener, "listener");
-        ClusterWatch w;
+        EtcdWatch w;
         synchronized (this) {
             if (closed) {
                 throw new IllegalStateException("the session is closed");
             }
             boolean feeds = cache != null && cacheFeeder == null;
-            w = new ClusterWatch(this, keys, client.getWatchClient(), calls, listener, feeds ? cache : null);
+            w = new EtcdWatch(this, layout, lease, client.getWatchClient(), calls, listeners.add(listener), feeds ? cache : null);
             if (feeds) {
                 cacheFeeder = w;
             }
@@ -486,7 +437,7 @@ final class EtcdSession implements DcsSession {
         return w;
     }
 
-    void watchClosed(ClusterWatch w) {
+    void watchClosed(EtcdWatch w) {
         watches.remove(w);
         synchronized (this) {
             if (cacheFeeder == w) {
@@ -495,164 +446,8 @@ final class EtcdSession implements DcsSession {
         }
     }
 
-    /** A watched delete of one of our lease's keys: if the lease itself is gone, say so now rather than at the next keep-alive. */
-    void ownKeyDeleted(long lease) {
-        synchronized (this) {
-            if (closed || lease == 0 || lease != leaseId) {
-                return;
-            }
-        }
-        // timeToLive reads without refreshing: a node whose loop stopped must still lose its lease
-        client.getLeaseClient().timeToLive(lease, LeaseOption.DEFAULT).whenComplete((r, e) -> {
-            if (e == null && r.getTTL() <= 0) {
-                leaseGone(lease, "lease " + Long.toHexString(lease) + " expired or was revoked (its keys were deleted)");
-            }
-        });
-    }
-
-    void memberKeyDeleted() {
-        synchronized (this) {
-            memberValue = null;
-        }
-    }
-
-    synchronized long leaseIdForWatch() {
-        return leaseId;
-    }
-
     Optional<String> memberName() {
         return spec.member();
-    }
-
-    // ================================================================== the lease
-
-    /** Refreshes the lease (granting one if there is none or it is gone), then runs {@code body} with its id. */
-    private <T> CompletableFuture<T> withLease(Budget b, Function<Long, CompletableFuture<T>> body) {
-        return refreshLease(b).thenCompose(lease -> body.apply(lease).exceptionallyCompose(e -> {
-            // the lease expired between the keep-alive and the write: once more with a new one
-            if (Failures.classify(e) == Failures.Kind.LEASE_NOT_FOUND && leaseGone(lease, "lease " + Long.toHexString(lease)
-                    + " was not found when writing with it")) {
-                return refreshLease(b).thenCompose(body);
-            }
-            return CompletableFuture.failedFuture(e);
-        }));
-    }
-
-    private CompletableFuture<Long> refreshLease(Budget b) {
-        long id;
-        synchronized (this) {
-            if (closed) {
-                return CompletableFuture.failedFuture(new DcsException("the session is closed"));
-            }
-            id = leaseId;
-        }
-        if (id == 0) {
-            return grant(b);
-        }
-        return send(b, Retry.SAFE, n -> client.getLeaseClient().keepAliveOnce(id))
-                .handle((r, e) -> {
-                    if (e == null && r.getTTL() > 0) {
-                        return CompletableFuture.completedFuture(id);
-                    }
-                    if (e == null || Failures.classify(e) == Failures.Kind.LEASE_NOT_FOUND) {
-                        leaseGone(id, "lease " + Long.toHexString(id) + " expired: etcd answered the keep-alive with TTL 0");
-                        return grant(b);
-                    }
-                    return CompletableFuture.<Long>failedFuture(e);
-                })
-                .thenCompose(f -> f);
-    }
-
-    private CompletableFuture<Long> grant(Budget b) {
-        CompletableFuture<Long> mine;
-        synchronized (this) {
-            if (leaseId != 0) {
-                return CompletableFuture.completedFuture(leaseId);
-            }
-            if (granting != null) {
-                return granting;
-            }
-            mine = new CompletableFuture<>();
-            granting = mine;
-        }
-        // A grant whose answer was lost leaves an unused lease behind; it expires after ttl with no
-        // keys, so repeating the request is harmless.
-        send(b, Retry.SAFE, n -> client.getLeaseClient().grant(ttlSeconds)).whenComplete((r, e) -> {
-            synchronized (this) {
-                granting = null;
-                if (e == null && !closed) {
-                    leaseId = r.getID();
-                    leaderRevision = 0;
-                    memberValue = null;
-                }
-            }
-            if (e != null) {
-                mine.completeExceptionally(e);
-                return;
-            }
-            if (r.getTTL() != ttlSeconds) {
-                dcs.warnOnce("ttl:" + r.getTTL(), "etcd granted a lease of " + r.getTTL() + " s instead of the requested "
-                        + ttlSeconds + " s (its minimum TTL depends on --election-timeout); keys will live that long");
-            }
-            LOG.debug("{}: granted lease {} ({} s)", spec.memberName(), Long.toHexString(r.getID()), r.getTTL());
-            synchronized (this) {
-                if (closed) {
-                    client.getLeaseClient().revoke(r.getID());
-                    mine.completeExceptionally(new DcsException("the session is closed"));
-                    return;
-                }
-            }
-            mine.complete(r.getID());
-        });
-        return mine;
-    }
-
-    /** Marks {@code lease} gone (if it is still ours) and tells the listeners. Returns whether it was ours. */
-    private boolean leaseGone(long lease, String reason) {
-        synchronized (this) {
-            if (lease == 0 || leaseId != lease) {
-                return false;
-            }
-            leaseId = 0;
-            leaderRevision = 0;
-            memberValue = null;
-            if (closed) {
-                return true;
-            }
-        }
-        LOG.warn("{}: {}", spec.member().orElse("observer"), reason);
-        for (ClusterWatch w : watches) {
-            w.leaseLost(reason);
-        }
-        return true;
-    }
-
-    private synchronized long knownLeaderRevision(long lease) {
-        return leaseId == lease ? leaderRevision : 0;
-    }
-
-    /**
-     * Notes the leader key's revision under {@code lease} and the status written with it (empty:
-     * none written, so the next renewal writes it); returns true (the key is ours).
-     */
-    private synchronized boolean confirmedLeader(long lease, long revision, Optional<String> status) {
-        if (leaseId == lease) {
-            if (revision != leaderRevision) {
-                statusWritten = null;
-            }
-            leaderRevision = revision;
-            status.ifPresent(st -> statusWritten = st);
-        }
-        return true;
-    }
-
-    private synchronized String writtenStatus(long lease) {
-        return leaseId == lease && leaderRevision != 0 ? statusWritten : null;
-    }
-
-    private synchronized void forgetLeader() {
-        leaderRevision = 0;
-        statusWritten = null;
     }
 
     // ================================================================== plumbing
@@ -687,7 +482,8 @@ final class EtcdSession implements DcsSession {
     }
 
     private ByteSequence requireMember() {
-        return me.orElseThrow(() -> new IllegalStateException("an observer session cannot hold a lease"));
+        SessionChecks.requireMember(spec);
+        return me.orElseThrow();
     }
 
     /** Whether a compare-and-delete transaction deleted its key; if so, it is this session's newest write. */
@@ -703,41 +499,25 @@ final class EtcdSession implements DcsSession {
         return r.getGetResponses().stream().flatMap(g -> g.getKvs().stream()).findFirst();
     }
 
+    /** Stops the watches, then revokes the lease (see {@link EtcdLease#close()}). */
     @Override
     public void close() {
-        long lease;
         synchronized (this) {
             if (closed) {
                 return;
             }
             closed = true;
-            lease = leaseId;
-            leaseId = 0;
         }
-        for (ClusterWatch w : watches) {
+        for (EtcdWatch w : watches) {
             w.close();
         }
-        if (lease != 0) {
-            // Revoking deletes the member entry and (if still bound to it) the leader key now
-            // instead of at ttl. Waited for, but never longer than retry_timeout.
-            try {
-                client.getLeaseClient().revoke(lease).get(spec.retryTimeout().toMillis(), TimeUnit.MILLISECONDS);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            } catch (Exception e) {
-                if (Failures.classify(e) == Failures.Kind.LEASE_NOT_FOUND) {
-                    LOG.debug("{}: lease {} had already expired", spec.member().orElse("observer"), Long.toHexString(lease));
-                } else {
-                    LOG.warn("{}: could not revoke lease {} on close (its keys expire after ttl): {}",
-                            spec.member().orElse("observer"), Long.toHexString(lease), Failures.describe(e));
-                }
-            }
-        }
+        listeners.closeAll();
+        lease.close();
         dcs.sessionClosed(this);
     }
 
     @Override
     public String toString() {
-        return "EtcdSession[" + keys.prefix() + (spec.member().map(m -> " member " + m).orElse(" observer")) + "]";
+        return "EtcdSession[" + layout.prefix() + (spec.member().map(m -> " member " + m).orElse(" observer")) + "]";
     }
 }

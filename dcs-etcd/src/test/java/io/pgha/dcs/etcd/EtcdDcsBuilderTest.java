@@ -82,11 +82,11 @@ class EtcdDcsBuilderTest {
 
     @Test
     void theNamespaceIsNormalizedLikePatronis() {
-        assertThat(Keys.normalizeNamespace("service")).isEqualTo("/service");
-        assertThat(Keys.normalizeNamespace("/service/")).isEqualTo("/service");
-        assertThat(Keys.normalizeNamespace("//a//b/")).isEqualTo("/a/b");
-        assertThat(Keys.normalizeNamespace("/")).isEqualTo("");
-        assertThat(new Keys("/", "main").prefix()).isEqualTo("/main/");
+        assertThat(EtcdLayout.normalizeNamespace("service")).isEqualTo("/service");
+        assertThat(EtcdLayout.normalizeNamespace("/service/")).isEqualTo("/service");
+        assertThat(EtcdLayout.normalizeNamespace("//a//b/")).isEqualTo("/a/b");
+        assertThat(EtcdLayout.normalizeNamespace("/")).isEqualTo("");
+        assertThat(new EtcdLayout("/", "main").prefix()).isEqualTo("/main/");
         assertThatThrownBy(() -> EtcdDcs.builder().namespace("with space")).isInstanceOf(ConfigurationException.class);
     }
 

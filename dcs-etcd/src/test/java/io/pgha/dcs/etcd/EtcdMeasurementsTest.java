@@ -9,12 +9,12 @@ import io.etcd.jetcd.Client;
 import io.pgha.HaNode;
 import io.pgha.Role;
 import io.pgha.Ticker;
-import io.pgha.testkit.servers.EtcdCluster;
-import io.pgha.internal.engine.ThreadTaskScheduler;
 import io.pgha.spi.DcsListener;
 import io.pgha.spi.DcsSession;
 import io.pgha.spi.SessionSpec;
 import io.pgha.testkit.FakePostgres;
+import io.pgha.testkit.RealNodes;
+import io.pgha.testkit.servers.EtcdCluster;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -120,7 +120,7 @@ class EtcdMeasurementsTest {
             List<HaNode> nodes = new ArrayList<>();
             List<FakePostgres> pgs = new ArrayList<>();
             for (int i = 1; i <= count; i++) {
-                ThreadTaskScheduler proc = new ThreadTaskScheduler("pg-n" + i);
+                RealNodes.Scheduler proc = RealNodes.scheduler("pg-n" + i);
                 closers.add(proc);
                 FakePostgres pg = new FakePostgres("n" + i, network, Ticker.system(), proc, new FakePostgres.Timings());
                 EtcdDcs dcs = EtcdDcs.builder().endpoints(etcd.clientUrl()).build();

@@ -7,13 +7,12 @@ import static org.awaitility.Awaitility.await;
 import io.pgha.HaNode;
 import io.pgha.Role;
 import io.pgha.Ticker;
-import io.pgha.testkit.servers.EtcdCluster;
-import io.pgha.internal.InternalAccess;
-import io.pgha.internal.engine.ThreadTaskScheduler;
 import io.pgha.spi.DcsSession;
 import io.pgha.spi.SessionSpec;
 import io.pgha.testkit.Closer;
 import io.pgha.testkit.FakePostgres;
+import io.pgha.testkit.RealNodes;
+import io.pgha.testkit.servers.EtcdCluster;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -51,7 +50,7 @@ class HaNodeOnEtcdTest {
     }
 
     private Node start(String name, String endpoint, FakePostgres.Network network) {
-        ThreadTaskScheduler proc = closer.add(new ThreadTaskScheduler("pg-" + name));
+        RealNodes.Scheduler proc = closer.add(RealNodes.scheduler("pg-" + name));
         FakePostgres pg = new FakePostgres(name, network, Ticker.system(), proc, new FakePostgres.Timings());
         EtcdDcs dcs = closer.add(EtcdDcs.builder().endpoints(endpoint).build());
         HaNode node = closer.add(HaNode.builder().name(name).scope(SCOPE).dcs(dcs).postgres(pg)
@@ -78,7 +77,7 @@ class HaNodeOnEtcdTest {
         List<Node> survivors = nodes.stream().filter(n -> n != leader).toList();
 
         long killedAt = System.nanoTime();
-        InternalAccess.engine(leader.node()).kill(); // the process dies: no release, no revoke, no more renewals
+        RealNodes.kill(leader.node()); // the process dies: no release, no revoke, no more renewals
         leader.pg().crash();
 
         await("a new primary").atMost(TTL.plusSeconds(15)).pollInterval(Duration.ofMillis(50))

@@ -1,11 +1,14 @@
 package io.pgha.dcs.zookeeper;
 
+import io.pgha.spi.DcsException;
+import io.pgha.spi.DcsUnreachableException;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
 import org.apache.zookeeper.AddWatchMode;
 import org.apache.zookeeper.CreateMode;
+import org.apache.zookeeper.CreateOptions;
 import org.apache.zookeeper.KeeperException;
 import org.apache.zookeeper.KeeperException.Code;
 import org.apache.zookeeper.Op;
@@ -174,5 +177,67 @@ final class Zk {
                     NOTREADONLY, SESSIONCLOSEDREQUIRESASLAUTH -> true;
             default -> false;
         };
+    }
+
+    /** A create for a transaction that answers with the new node's stat ({@code create2}; plain {@code Op.create} does not). */
+    static Op createOp(String path, byte[] data, List<ACL> acl, CreateMode mode) {
+        return Op.create(path, data, CreateOptions.newBuilder(acl, mode).build());
+    }
+
+    /** The zxid of the node a transaction created with {@link #createOp}; 0 if the result has no stat. */
+    static long createdZxid(List<OpResult> results) {
+        for (OpResult r : results) {
+            if (r instanceof OpResult.CreateResult c && c.getStat() != null) {
+                return c.getStat().getCzxid();
+            }
+        }
+        return 0;
+    }
+
+    /** Creates {@code path}, and its missing ancestors if there are any. */
+    static CompletableFuture<Stat> createWithParents(ZooKeeper zk, String path, byte[] data, List<ACL> acl, CreateMode mode) {
+        return create(zk, path, data, acl, mode).exceptionallyCompose(e -> is(e, Code.NONODE)
+                ? ensureParents(zk, path, acl).thenCompose(v -> create(zk, path, data, acl, mode))
+                : CompletableFuture.failedFuture(e));
+    }
+
+    /** Creates every missing ancestor of {@code path} (empty persistent nodes, as Patroni's makepath does). */
+    private static CompletableFuture<Void> ensureParents(ZooKeeper zk, String path, List<ACL> acl) {
+        CompletableFuture<Void> chain = CompletableFuture.completedFuture(null);
+        for (int i = path.indexOf('/', 1); i > 0; i = path.indexOf('/', i + 1)) {
+            String parent = path.substring(0, i);
+            chain = chain.thenCompose(v -> create(zk, parent, new byte[0], acl, CreateMode.PERSISTENT)
+                    .handle((s, e) -> {
+                        if (e != null && !is(e, Code.NODEEXISTS)) {
+                            throw new CompletionException(unwrap(e));
+                        }
+                        return null;
+                    }));
+        }
+        return chain;
+    }
+
+    /**
+     * The caller sees only the SPI's exceptions: unreachable for anything that leaves the outcome
+     * open, {@link DcsException} for a refusal (no permission, a bad ACL) with the path but no
+     * secret in the message.
+     */
+    static <T> CompletableFuture<T> withSpiErrors(String what, CompletableFuture<T> f) {
+        return f.handle((v, e) -> {
+            if (e == null) {
+                return CompletableFuture.completedFuture(v);
+            }
+            Throwable c = unwrap(e);
+            if (c instanceof DcsException || c instanceof IllegalArgumentException || c instanceof IllegalStateException) {
+                return CompletableFuture.<T>failedFuture(c);
+            }
+            if (isConnectionProblem(c)) {
+                return CompletableFuture.<T>failedFuture(new DcsUnreachableException("ZooKeeper: " + what + ": " + ZkConnection.describe(c), c));
+            }
+            if (c instanceof KeeperException k) {
+                return CompletableFuture.<T>failedFuture(new DcsException("ZooKeeper refused to " + what + ": " + k.getMessage(), k));
+            }
+            return CompletableFuture.<T>failedFuture(new DcsException("ZooKeeper: " + what + " failed: " + ZkConnection.describe(c), c));
+        }).thenCompose(x -> x);
     }
 }

@@ -6,16 +6,17 @@ import io.pgha.spi.DcsEntry;
 import io.pgha.spi.DcsException;
 import io.pgha.spi.DcsListener;
 import io.pgha.spi.DcsSession;
-import io.pgha.spi.DcsUnreachableException;
 import io.pgha.spi.SessionSpec;
 import io.pgha.spi.Subscription;
+import io.pgha.spi.support.DcsListeners;
+import io.pgha.spi.support.SessionChecks;
+import io.pgha.spi.support.SnapshotBuilder;
+import io.pgha.spi.support.StrictUtf8;
+import io.pgha.spi.support.WarnOnce;
+import io.pgha.spi.support.WriteRevision;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.EnumMap;
-import java.util.HashMap;
-import java.util.LinkedHashSet;
 import java.util.List;
-import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
@@ -23,22 +24,15 @@ import java.util.TreeSet;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArraySet;
 import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicLong;
-import org.apache.zookeeper.AddWatchMode;
 import org.apache.zookeeper.CreateMode;
-import org.apache.zookeeper.CreateOptions;
 import org.apache.zookeeper.KeeperException.Code;
 import org.apache.zookeeper.KeeperException;
 import org.apache.zookeeper.Op;
 import org.apache.zookeeper.OpResult;
-import org.apache.zookeeper.WatchedEvent;
-import org.apache.zookeeper.Watcher;
 import org.apache.zookeeper.ZooKeeper;
 import org.apache.zookeeper.data.ACL;
 import org.apache.zookeeper.data.Stat;
@@ -48,18 +42,9 @@ import org.slf4j.LoggerFactory;
 /**
  * One member's (or an observer's) view of one cluster on ZooKeeper.
  *
- * <p><b>The lease is a ZooKeeper session.</b> The leader key and the member entry are ephemeral
- * znodes of the session; they are ours only while their {@code ephemeralOwner} is our
- * <em>current</em> session id, which every lease call checks (a client that reconnected with a new
- * session must not believe an old node still makes it the leader: CURATOR-696, CURATOR-620).
- *
- * <p><b>Who keeps it alive.</b> The ZooKeeper client pings the server by itself, so a session
- * outlives an HA loop that stopped calling. The SPI wants the keys gone {@code ttl} after the last
- * renewal, so this session keeps a deadline of its own ({@code send time of the last successful
- * lease call + ttl}); when it passes without a renewal, the session is ended on the server (its
- * ephemeral nodes vanish at once) or, with a shared client, our ephemeral nodes are deleted. A
- * frozen JVM pings nothing: the server expires the session after the session timeout, which is the
- * ttl. The engine's fence covers both cases: it stops writes before {@code send time + ttl}.
+ * <p><b>The lease is a ZooKeeper session</b>, kept by a {@link ZkLease}: the leader key and the
+ * member entry are ephemeral znodes of it, ours only while their {@code ephemeralOwner} is our
+ * <em>current</em> session id, which every lease call checks. The watches are {@link ZkWatch}es.
  *
  * <p><b>How fresh a read is.</b> A ZooKeeper server answers reads from its own copy of the tree,
  * which may lag the quorum leader by the commits it has not applied yet. On one client handle this
@@ -76,48 +61,41 @@ final class ZkSession implements DcsSession {
     private static final Logger LOG = LoggerFactory.getLogger(ZkSession.class);
     /** How often a call starts over when the cluster changes under it (another member races us). */
     private static final int MAX_ROUNDS = 5;
-    private static final int REMEMBERED_SESSIONS = 32;
 
     private final SessionSpec spec;
     private final ZkConnection conn;
     private final boolean ownsConnection;
-    private final ClusterPaths paths;
+    private final ZkLayout layout;
     private final List<ACL> acl;
-    private final ScheduledExecutorService timer;
     private final Runnable onClose;
     private final String label;
-    private final long ttlNanos;
     private final long retryNanos;
     private final byte[] nameBytes;
+    private final DcsListeners listeners = new DcsListeners();
+    private final ZkLease lease;
     private final ZkConnection.Events events = new ConnectionEvents();
 
     // guarded by this
-    private long leaseSession;
-    private long leaseDeadline;
-    private final Set<Long> endedSessions = new LinkedHashSet<>();
-    private ScheduledFuture<?> leaseTimer;
     private boolean closed;
-    private boolean warnedLongSession;
 
-    private final Set<Watch> watches = new CopyOnWriteArraySet<>();
-    private final Set<String> warned = ConcurrentHashMap.newKeySet();
+    private final Set<ZkWatch> watches = new CopyOnWriteArraySet<>();
+    private final WarnOnce warnings = new WarnOnce(LOG, 1000);
     private volatile List<String> knownMembers = List.of();
     /** The largest zxid at which a write of this session took effect, as far as ZooKeeper told (see {@link #writeRevision()}). */
-    private final AtomicLong newestWriteZxid = new AtomicLong();
+    private final WriteRevision newestWriteZxid = new WriteRevision();
 
     ZkSession(SessionSpec spec, ZkConnection conn, boolean ownsConnection, String root, List<ACL> acl,
               ScheduledExecutorService timer, Runnable onClose) {
         this.spec = spec;
         this.conn = conn;
         this.ownsConnection = ownsConnection;
-        this.paths = new ClusterPaths(root, spec.scope());
+        this.layout = new ZkLayout(root, spec.scope());
         this.acl = acl;
-        this.timer = timer;
         this.onClose = onClose;
         this.label = spec.scope() + "/" + spec.member().orElse("(observer)");
-        this.ttlNanos = spec.ttl().toNanos();
         this.retryNanos = spec.retryTimeout().toNanos();
-        this.nameBytes = spec.member().map(ClusterPaths::encode).orElse(null);
+        this.nameBytes = spec.member().map(StrictUtf8::encode).orElse(null);
+        this.lease = new ZkLease(spec, conn, layout, timer, listeners, label, nameBytes);
         conn.addListener(events);
     }
 
@@ -131,15 +109,11 @@ final class ZkSession implements DcsSession {
         return conn;
     }
 
-    ClusterPaths paths() {
-        return paths;
-    }
-
     // ================================================================== reads
 
     @Override
     public CompletionStage<ClusterSnapshot> read() {
-        return finish("read the cluster", conn.call("read the cluster", deadline(), true, (zk, n) -> readOnce(zk, knownMembers, 0)));
+        return Zk.withSpiErrors("read the cluster", conn.call("read the cluster", deadline(), true, (zk, n) -> readOnce(zk, knownMembers, 0)));
     }
 
     /**
@@ -156,8 +130,8 @@ final class ZkSession implements DcsSession {
     @Override
     public CompletionStage<ClusterSnapshot> readAuthoritative() {
         String what = "read the cluster after a sync with the leader";
-        return finish(what, conn.call(what, deadline(), true,
-                (zk, n) -> Zk.sync(zk, paths.base).thenCompose(v -> readOnce(zk, knownMembers, 0))));
+        return Zk.withSpiErrors(what, conn.call(what, deadline(), true,
+                (zk, n) -> Zk.sync(zk, layout.base).thenCompose(v -> readOnce(zk, knownMembers, 0))));
     }
 
     /**
@@ -180,22 +154,7 @@ final class ZkSession implements DcsSession {
 
     /** A write of ours took effect at {@code zxid}. */
     private void wroteAt(long zxid) {
-        newestWriteZxid.accumulateAndGet(zxid, Math::max);
-    }
-
-    /** The zxid of the node a transaction created with {@link #createOp}; 0 if the result has no stat. */
-    private static long createdZxid(List<OpResult> results) {
-        for (OpResult r : results) {
-            if (r instanceof OpResult.CreateResult c && c.getStat() != null) {
-                return c.getStat().getCzxid();
-            }
-        }
-        return 0;
-    }
-
-    /** A create for a transaction that answers with the new node's stat ({@code create2}; plain {@code Op.create} does not). */
-    private Op createOp(String path, byte[] data, CreateMode mode) {
-        return Op.create(path, data, CreateOptions.newBuilder(acl, mode).build());
+        newestWriteZxid.wrote(zxid);
     }
 
     /**
@@ -205,16 +164,16 @@ final class ZkSession implements DcsSession {
      */
     private CompletableFuture<ClusterSnapshot> readOnce(ZooKeeper zk, List<String> names, int round) {
         List<Op> ops = new ArrayList<>();
-        ops.add(Op.getData(paths.base));
-        ops.add(Op.getChildren(paths.base));
-        ops.add(Op.getData(paths.members));
-        ops.add(Op.getChildren(paths.members));
+        ops.add(Op.getData(layout.base));
+        ops.add(Op.getChildren(layout.base));
+        ops.add(Op.getData(layout.members));
+        ops.add(Op.getChildren(layout.members));
         ClusterKey[] keys = ClusterKey.values();
         for (ClusterKey k : keys) {
-            ops.add(Op.getData(paths.key(k)));
+            ops.add(Op.getData(layout.key(k)));
         }
         for (String m : names) {
-            ops.add(Op.getData(paths.member(m)));
+            ops.add(Op.getData(layout.member(m)));
         }
         return Zk.multiRead(zk, ops).thenCompose(results -> {
             OpResult base = results.get(0);
@@ -222,64 +181,60 @@ final class ZkSession implements DcsSession {
                 knownMembers = List.of();
                 return CompletableFuture.completedFuture(ClusterSnapshot.EMPTY);
             }
-            failOn(base, paths.base);
+            failOn(base, layout.base);
             long revision = ((OpResult.GetDataResult) base).getStat().getPzxid();
-            List<String> baseChildren = children(results.get(1), paths.base);
+            List<String> baseChildren = children(results.get(1), layout.base);
             List<String> memberChildren = List.of();
             if (Zk.errorOf(results.get(2)) != Code.NONODE) {
-                failOn(results.get(2), paths.members);
+                failOn(results.get(2), layout.members);
                 revision = Math.max(revision, ((OpResult.GetDataResult) results.get(2)).getStat().getPzxid());
-                memberChildren = children(results.get(3), paths.members);
+                memberChildren = children(results.get(3), layout.members);
             }
             if (!names.containsAll(memberChildren)) {
                 if (round + 1 >= MAX_ROUNDS) {
                     return CompletableFuture.failedFuture(new DcsException(
-                            "ZooKeeper: the member list of " + paths.base + " kept changing while it was read"));
+                            "ZooKeeper: the member list of " + layout.base + " kept changing while it was read"));
                 }
                 return readOnce(zk, List.copyOf(new TreeSet<>(memberChildren)), round + 1);
             }
             knownMembers = List.copyOf(new TreeSet<>(memberChildren));
             for (String child : baseChildren) {
-                if (!child.equals(ClusterPaths.MEMBERS) && ClusterKey.fromPath(child) == null) {
-                    warnOnce("child:" + child, "ZooKeeper: ignoring unknown node {}/{} (not a pgha/Patroni key)", paths.base, child);
+                if (!child.equals(ZkLayout.MEMBERS) && ClusterKey.fromPath(child) == null) {
+                    warnings.warn("child:" + child, "ZooKeeper: ignoring unknown node {}/{} (not a pgha/Patroni key)", layout.base, child);
                 }
             }
-            Map<ClusterKey, DcsEntry> keyEntries = new EnumMap<>(ClusterKey.class);
+            SnapshotBuilder snapshot = new SnapshotBuilder();
             for (int i = 0; i < keys.length; i++) {
                 OpResult r = results.get(4 + i);
                 if (Zk.errorOf(r) == Code.NONODE) {
                     continue;
                 }
-                failOn(r, paths.key(keys[i]));
+                failOn(r, layout.key(keys[i]));
                 OpResult.GetDataResult d = (OpResult.GetDataResult) r;
                 revision = Math.max(revision, d.getStat().getMzxid());
-                ClusterKey k = keys[i];
-                entry(paths.key(k), d).ifPresent(e -> keyEntries.put(k, e));
+                add(snapshot, keys[i].path(), layout.key(keys[i]), d);
             }
-            Map<String, DcsEntry> members = new HashMap<>();
             for (int i = 0; i < names.size(); i++) {
                 OpResult r = results.get(4 + keys.length + i);
                 String m = names.get(i);
                 if (Zk.errorOf(r) == Code.NONODE || !memberChildren.contains(m)) {
                     continue;
                 }
-                failOn(r, paths.member(m));
+                failOn(r, layout.member(m));
                 OpResult.GetDataResult d = (OpResult.GetDataResult) r;
                 revision = Math.max(revision, d.getStat().getMzxid());
-                entry(paths.member(m), d).ifPresent(e -> members.put(m, e));
+                add(snapshot, ClusterKey.MEMBERS_PREFIX + m, layout.member(m), d);
             }
-            return CompletableFuture.completedFuture(new ClusterSnapshot(revision, keyEntries, members));
+            return CompletableFuture.completedFuture(snapshot.build(revision));
         });
     }
 
-    private Optional<DcsEntry> entry(String path, OpResult.GetDataResult d) {
-        Optional<String> text = ClusterPaths.decode(d.getData());
-        if (text.isEmpty()) {
-            warnOnce("bytes:" + path + "@" + d.getStat().getMzxid(),
+    /** One node's value into the snapshot, skipped with a warning when it is not UTF-8 text. */
+    private void add(SnapshotBuilder snapshot, String relativePath, String path, OpResult.GetDataResult d) {
+        if (snapshot.add(relativePath, d.getData(), d.getStat().getVersion()) == SnapshotBuilder.Placement.NOT_TEXT) {
+            warnings.warn("bytes:" + path + "@" + d.getStat().getMzxid(),
                     "ZooKeeper: skipping {}: its value is not UTF-8 text ({} bytes)", path, d.getData().length);
-            return Optional.empty();
         }
-        return Optional.of(new DcsEntry(text.get(), d.getStat().getVersion()));
     }
 
     private static List<String> children(OpResult r, String path) {
@@ -297,157 +252,14 @@ final class ZkSession implements DcsSession {
         }
     }
 
-    // ================================================================== the lease
-
-    /** What a lease call found, with the session it was confirmed on. */
-    private record Leased<T>(T value, long session) {
-    }
-
-    /**
-     * A lease-bound call: bounded by retry_timeout, retried on connection trouble (every lease call
-     * starts by reading the state again, so repeating it is safe), and counted as a renewal only if
-     * the session it succeeded on has not ended since.
-     */
-    private <T> CompletableFuture<Leased<T>> leaseCall(String what, ZkConnection.Attempt<T> attempt) {
-        long sentAt = System.nanoTime();
-        return conn.call(what, sentAt + retryNanos, true, (zk, n) -> {
-            checkSessionTimeout(zk);
-            long sid = zk.getSessionId();
-            return attempt.run(zk, n).thenApply(v -> new Leased<>(v, sid));
-        }).thenApply(r -> new Leased<>(r.value(), leaseConfirmed(r.session(), sentAt) ? r.session() : 0));
-    }
-
-    /**
-     * The session timeout the server granted must cover the ttl, or the leader key could vanish
-     * while the engine still believes in it (the server clamps the requested timeout to
-     * [minSessionTimeout, maxSessionTimeout], 2 and 20 ticks by default).
-     */
-    private void checkSessionTimeout(ZooKeeper zk) {
-        int granted = zk.getSessionTimeout();
-        long ttlMs = spec.ttl().toMillis();
-        if (granted > 0 && granted < ttlMs) {
-            throw new DcsException("ZooKeeper granted a session timeout of " + granted + " ms, shorter than the ttl of " + ttlMs
-                    + " ms: the leader key could vanish while this member still believes it leads. Raise the servers' "
-                    + "maxSessionTimeout (20 x tickTime by default)" + (conn.owned() ? "" : " and the shared client's session timeout")
-                    + ", or lower the ttl");
-        }
-        if (granted > ttlMs) {
-            synchronized (this) {
-                if (warnedLongSession) {
-                    return;
-                }
-                warnedLongSession = true;
-            }
-            LOG.warn("{}: ZooKeeper granted a session timeout of {} ms, longer than the ttl of {} ms: the keys of a member "
-                    + "whose process dies stay that long (failover is slower, not less safe)", label, granted, ttlMs);
-        }
-    }
-
-    private synchronized boolean leaseConfirmed(long sid, long sentAt) {
-        if (closed || endedSessions.contains(sid)) {
-            return false;
-        }
-        leaseSession = sid;
-        long until = sentAt + ttlNanos;
-        if (leaseDeadline == 0 || until - leaseDeadline > 0) {
-            leaseDeadline = until;
-        }
-        if (leaseTimer == null) {
-            leaseTimer = timer.schedule(this::leaseDeadlinePassed, Math.max(0, leaseDeadline - System.nanoTime()), TimeUnit.NANOSECONDS);
-        }
-        return true;
-    }
-
-    private void markEnded(long sid) {
-        endedSessions.add(sid);
-        if (endedSessions.size() > REMEMBERED_SESSIONS) {
-            endedSessions.remove(endedSessions.iterator().next());
-        }
-    }
-
-    /** No renewal for ttl: end the lease as a store-side lease would end. */
-    private void leaseDeadlinePassed() {
-        long ended;
-        synchronized (this) {
-            leaseTimer = null;
-            if (closed || leaseSession == 0) {
-                return;
-            }
-            long now = System.nanoTime();
-            if (now - leaseDeadline < 0) {
-                leaseTimer = timer.schedule(this::leaseDeadlinePassed, leaseDeadline - now, TimeUnit.NANOSECONDS);
-                return;
-            }
-            ended = leaseSession;
-            markEnded(ended);
-            leaseSession = 0;
-            leaseDeadline = 0;
-        }
-        LOG.warn("{}: no lease renewal within ttl ({} ms); ending the lease so the leader key and member entry go", label,
-                spec.ttl().toMillis());
-        endLease(ended);
-        notifyLeaseLost("the lease was not renewed within ttl (" + spec.ttl().toMillis() + " ms) and was ended");
-    }
-
-    private void endLease(long sid) {
-        if (conn.owned()) {
-            conn.endSession(sid);
-        } else {
-            deleteOwnNodes(sid).whenComplete((v, e) -> {
-                if (e != null) {
-                    LOG.warn("{}: could not remove this member's keys after the lease ended: {}", label, ZkConnection.describe(e));
-                }
-            });
-        }
-    }
-
-    /** With a shared client the session is not ours to end: delete what it holds for us. */
-    private CompletableFuture<Void> deleteOwnNodes(long sid) {
-        if (nameBytes == null) {
-            return CompletableFuture.completedFuture(null);
-        }
-        return conn.call("remove this member's keys", deadline(), true, (zk, n) -> deleteOwnNodesOnce(zk, sid, 0));
-    }
-
-    private CompletableFuture<Void> deleteOwnNodesOnce(ZooKeeper zk, long sid, int round) {
-        String leader = paths.key(ClusterKey.LEADER);
-        String member = paths.member(spec.memberName());
-        return Zk.multiRead(zk, List.of(Op.getData(leader), Op.getData(member))).thenCompose(r -> {
-            List<Op> ops = new ArrayList<>();
-            if (r.get(0) instanceof OpResult.GetDataResult l && l.getStat().getEphemeralOwner() == sid
-                    && Arrays.equals(l.getData(), nameBytes)) {
-                ops.add(Op.delete(leader, l.getStat().getVersion()));
-            }
-            if (r.get(1) instanceof OpResult.GetDataResult m && m.getStat().getEphemeralOwner() == sid) {
-                ops.add(Op.delete(member, m.getStat().getVersion()));
-            }
-            if (ops.isEmpty()) {
-                return CompletableFuture.completedFuture(null);
-            }
-            return Zk.transaction(zk, ops).handle((x, e) -> {
-                if (e == null) {
-                    return CompletableFuture.<Void>completedFuture(null);
-                }
-                if ((Zk.is(e, Code.NONODE) || Zk.is(e, Code.BADVERSION)) && round + 1 < MAX_ROUNDS) {
-                    return deleteOwnNodesOnce(zk, sid, round + 1);
-                }
-                return CompletableFuture.<Void>failedFuture(e);
-            }).thenCompose(x -> x);
-        });
-    }
-
-    private void notifyLeaseLost(String reason) {
-        for (Watch w : watches) {
-            w.leaseLost(reason);
-        }
-    }
+    // ================================================================== the leader key and the member entry
 
     @Override
     public CompletionStage<Boolean> acquireLeader() {
-        requireMember();
-        String leader = paths.key(ClusterKey.LEADER);
-        CompletableFuture<Leased<Boolean>> f = leaseCall("take the leader key", (zk, attempt) ->
-                createWithParents(zk, leader, nameBytes, CreateMode.EPHEMERAL).thenApply(s -> {
+        SessionChecks.requireMember(spec);
+        String leader = layout.key(ClusterKey.LEADER);
+        CompletableFuture<ZkLease.Leased<Boolean>> f = lease.call("take the leader key", (zk, attempt) ->
+                Zk.createWithParents(zk, leader, nameBytes, acl, CreateMode.EPHEMERAL).thenApply(s -> {
                     wroteAt(s.getCzxid());
                     return true;
                 }).exceptionallyCompose(e -> {
@@ -467,15 +279,15 @@ final class ZkSession implements DcsSession {
                         return ours;
                     });
                 }));
-        return finish("take the leader key", f.thenApply(r -> r.value() && r.session() != 0));
+        return Zk.withSpiErrors("take the leader key", f.thenApply(r -> r.value() && r.session() != 0));
     }
 
     @Override
     public CompletionStage<Boolean> renewLeader(Optional<String> status) {
-        requireMember();
+        SessionChecks.requireMember(spec);
         Objects.requireNonNull(status, "status");
-        CompletableFuture<Leased<Boolean>> f = leaseCall("renew the leader key", (zk, attempt) -> renewOnce(zk, status, 0));
-        return finish("renew the leader key", f.thenApply(r -> r.value() && r.session() != 0));
+        CompletableFuture<ZkLease.Leased<Boolean>> f = lease.call("renew the leader key", (zk, attempt) -> renewOnce(zk, status, 0));
+        return Zk.withSpiErrors("renew the leader key", f.thenApply(r -> r.value() && r.session() != 0));
     }
 
     /**
@@ -486,16 +298,16 @@ final class ZkSession implements DcsSession {
      * transaction; an absent one is created.
      */
     private CompletableFuture<Boolean> renewOnce(ZooKeeper zk, Optional<String> status, int round) {
-        String leader = paths.key(ClusterKey.LEADER);
-        String statusPath = paths.key(ClusterKey.STATUS);
+        String leader = layout.key(ClusterKey.LEADER);
+        String statusPath = layout.key(ClusterKey.STATUS);
         long sid = zk.getSessionId();
-        CompletableFuture<Void> synced = Zk.sync(zk, paths.base);
+        CompletableFuture<Void> synced = Zk.sync(zk, layout.base);
         CompletableFuture<List<OpResult>> read = Zk.multiRead(zk, List.of(Op.getData(leader), Op.getData(statusPath)));
         return synced.thenCombine(read, (v, r) -> r).thenCompose(r -> {
             OpResult l = r.get(0);
             CompletableFuture<Boolean> owned;
             if (Zk.errorOf(l) == Code.NONODE) {
-                owned = createWithParents(zk, leader, nameBytes, CreateMode.EPHEMERAL).thenApply(s -> {
+                owned = Zk.createWithParents(zk, leader, nameBytes, acl, CreateMode.EPHEMERAL).thenApply(s -> {
                     wroteAt(s.getCzxid());
                     return true;
                 });
@@ -511,8 +323,8 @@ final class ZkSession implements DcsSession {
                     LOG.info("{}: the leader key carries our name but belongs to session 0x{}; rebinding it to session 0x{}",
                             label, Long.toHexString(node.getStat().getEphemeralOwner()), Long.toHexString(sid));
                     owned = Zk.transaction(zk, List.of(Op.delete(leader, node.getStat().getVersion()),
-                            createOp(leader, nameBytes, CreateMode.EPHEMERAL))).thenApply(results -> {
-                                wroteAt(createdZxid(results));
+                            Zk.createOp(leader, nameBytes, acl, CreateMode.EPHEMERAL))).thenApply(results -> {
+                                wroteAt(Zk.createdZxid(results));
                                 return true;
                             });
                 }
@@ -535,8 +347,8 @@ final class ZkSession implements DcsSession {
         if (status.isEmpty()) {
             return CompletableFuture.completedFuture(null);
         }
-        byte[] value = ClusterPaths.encode(status.get());
-        String path = paths.key(ClusterKey.STATUS);
+        byte[] value = StrictUtf8.encode(status.get());
+        String path = layout.key(ClusterKey.STATUS);
         CompletableFuture<Stat> write;
         if (current instanceof OpResult.GetDataResult d) {
             if (Arrays.equals(d.getData(), value)) {
@@ -544,7 +356,7 @@ final class ZkSession implements DcsSession {
             }
             write = Zk.setData(zk, path, value, -1);
         } else {
-            write = createWithParents(zk, path, value, CreateMode.PERSISTENT).exceptionallyCompose(e ->
+            write = Zk.createWithParents(zk, path, value, acl, CreateMode.PERSISTENT).exceptionallyCompose(e ->
                     Zk.is(e, Code.NODEEXISTS) ? Zk.setData(zk, path, value, -1) : CompletableFuture.failedFuture(e));
         }
         return write.handle((stat, e) -> {
@@ -559,17 +371,17 @@ final class ZkSession implements DcsSession {
 
     @Override
     public CompletionStage<Boolean> releaseLeader() {
-        requireMember();
-        String leader = paths.key(ClusterKey.LEADER);
+        SessionChecks.requireMember(spec);
+        String leader = layout.key(ClusterKey.LEADER);
         AtomicBoolean deleteSent = new AtomicBoolean();
         CompletableFuture<Boolean> f = conn.call("release the leader key", deadline(), true,
                 (zk, attempt) -> releaseOnce(zk, leader, deleteSent, 0));
-        return finish("release the leader key", f);
+        return Zk.withSpiErrors("release the leader key", f);
     }
 
     private CompletableFuture<Boolean> releaseOnce(ZooKeeper zk, String leader, AtomicBoolean deleteSent,
                                                    int round) {
-        CompletableFuture<Void> synced = Zk.sync(zk, paths.base);
+        CompletableFuture<Void> synced = Zk.sync(zk, layout.base);
         CompletableFuture<Zk.Node> read = Zk.getData(zk, leader);
         return synced.thenCombine(read, (v, n) -> n).handle((node, e) -> {
             if (e != null) {
@@ -598,12 +410,12 @@ final class ZkSession implements DcsSession {
 
     @Override
     public CompletionStage<Void> touchMember(String value) {
-        requireMember();
+        SessionChecks.requireMember(spec);
         Objects.requireNonNull(value, "value");
-        byte[] bytes = ClusterPaths.encode(value);
-        String path = paths.member(spec.memberName());
-        CompletableFuture<Leased<Void>> f = leaseCall("write the member key", (zk, attempt) -> touchOnce(zk, path, bytes, 0));
-        return finish("write the member key", f.thenApply(r -> (Void) null));
+        byte[] bytes = StrictUtf8.encode(value);
+        String path = layout.member(spec.memberName());
+        CompletableFuture<ZkLease.Leased<Void>> f = lease.call("write the member key", (zk, attempt) -> touchOnce(zk, path, bytes, 0));
+        return Zk.withSpiErrors("write the member key", f.thenApply(r -> (Void) null));
     }
 
     /**
@@ -619,7 +431,7 @@ final class ZkSession implements DcsSession {
                 if (!Zk.is(e, Code.NONODE)) {
                     return CompletableFuture.<Void>failedFuture(e);
                 }
-                write = createWithParents(zk, path, bytes, CreateMode.EPHEMERAL).thenApply(Stat::getCzxid);
+                write = Zk.createWithParents(zk, path, bytes, acl, CreateMode.EPHEMERAL).thenApply(Stat::getCzxid);
             } else if (node.stat().getEphemeralOwner() == sid) {
                 if (Arrays.equals(node.data(), bytes)) {
                     return CompletableFuture.<Void>completedFuture(null);
@@ -627,7 +439,7 @@ final class ZkSession implements DcsSession {
                 write = Zk.setData(zk, path, bytes, node.stat().getVersion()).thenApply(Stat::getMzxid);
             } else {
                 write = Zk.transaction(zk, List.of(Op.delete(path, node.stat().getVersion()),
-                        createOp(path, bytes, CreateMode.EPHEMERAL))).thenApply(ZkSession::createdZxid);
+                        Zk.createOp(path, bytes, acl, CreateMode.EPHEMERAL))).thenApply(Zk::createdZxid);
             }
             return write.handle((zxid, e2) -> {
                 if (e2 == null) {
@@ -651,13 +463,13 @@ final class ZkSession implements DcsSession {
      */
     @Override
     public CompletionStage<Boolean> compareAndSet(ClusterKey key, String value, long expectedVersion) {
-        requireVersioned(key);
+        SessionChecks.requireVersioned(key);
         Objects.requireNonNull(value, "value");
-        byte[] bytes = ClusterPaths.encode(value);
-        String path = paths.key(key);
+        byte[] bytes = StrictUtf8.encode(value);
+        String path = layout.key(key);
         String what = "write " + key.path();
         if (expectedVersion == DcsEntry.ABSENT) {
-            return finish(what, conn.call(what, deadline(), false, (zk, n) -> createWithParents(zk, path, bytes, CreateMode.PERSISTENT)
+            return Zk.withSpiErrors(what, conn.call(what, deadline(), false, (zk, n) -> Zk.createWithParents(zk, path, bytes, acl, CreateMode.PERSISTENT)
                     .thenApply(s -> {
                         wroteAt(s.getCzxid());
                         return true;
@@ -668,7 +480,7 @@ final class ZkSession implements DcsSession {
         if (expectedVersion < 0 || expectedVersion > Integer.MAX_VALUE) {
             return CompletableFuture.completedFuture(false);
         }
-        return finish(what, conn.call(what, deadline(), false, (zk, n) -> Zk.setData(zk, path, bytes, (int) expectedVersion)
+        return Zk.withSpiErrors(what, conn.call(what, deadline(), false, (zk, n) -> Zk.setData(zk, path, bytes, (int) expectedVersion)
                 .thenApply(s -> {
                     wroteAt(s.getMzxid());
                     return true;
@@ -679,13 +491,13 @@ final class ZkSession implements DcsSession {
 
     @Override
     public CompletionStage<Boolean> compareAndDelete(ClusterKey key, long expectedVersion) {
-        requireVersioned(key);
+        SessionChecks.requireVersioned(key);
         if (expectedVersion < 0 || expectedVersion > Integer.MAX_VALUE) {
             return CompletableFuture.completedFuture(false);
         }
-        String path = paths.key(key);
+        String path = layout.key(key);
         String what = "delete " + key.path();
-        return finish(what, conn.call(what, deadline(), false, (zk, n) -> Zk.delete(zk, path, (int) expectedVersion)
+        return Zk.withSpiErrors(what, conn.call(what, deadline(), false, (zk, n) -> Zk.delete(zk, path, (int) expectedVersion)
                 .thenApply(s -> true)
                 .exceptionallyCompose(e -> Zk.is(e, Code.BADVERSION) || Zk.is(e, Code.NONODE) ? CompletableFuture.completedFuture(false)
                         : CompletableFuture.failedFuture(e))));
@@ -693,12 +505,12 @@ final class ZkSession implements DcsSession {
 
     @Override
     public CompletionStage<Void> deleteCluster() {
-        return finish("delete the cluster", conn.call("delete the cluster", deadline(), true, (zk, n) -> deleteClusterOnce(zk, 0)));
+        return Zk.withSpiErrors("delete the cluster", conn.call("delete the cluster", deadline(), true, (zk, n) -> deleteClusterOnce(zk, 0)));
     }
 
     /** Every node under the cluster, children before parents, in one transaction; again if the tree changed meanwhile. */
     private CompletableFuture<Void> deleteClusterOnce(ZooKeeper zk, int round) {
-        return subtree(zk, paths.base).thenCompose(nodes -> {
+        return subtree(zk, layout.base).thenCompose(nodes -> {
             if (nodes.isEmpty()) {
                 return CompletableFuture.completedFuture(null);
             }
@@ -740,20 +552,20 @@ final class ZkSession implements DcsSession {
     // ================================================================== watches
 
     /**
-     * One persistent recursive watch on the cluster node (ZooKeeper 3.6+): it reports every create,
-     * change and delete below it, including the expiry of other sessions' ephemeral nodes, without
-     * being re-armed after each event. It survives a reconnect within the session (the client
-     * re-registers it); a new session gets it added again, and every (re)connection is reported
-     * as an unknown change, since events are not replayed for the time we were away.
+     * One persistent recursive watch on the cluster node ({@link ZkWatch}). It survives a reconnect
+     * within the session (the client re-registers it); a new session gets it added again, and every
+     * (re)connection is reported as an unknown change, since events are not replayed for the time
+     * we were away.
      */
     @Override
     public Subscription watch(DcsListener listener) {
         Objects.requireNonNull(listener, "listener");
-        Watch w = new Watch(listener);
+        ZkWatch w;
         synchronized (this) {
             if (closed) {
                 return () -> { };
             }
+            w = new ZkWatch(layout, label, listeners.add(listener), watches::remove);
             watches.add(w);
         }
         conn.call("watch the cluster", deadline(), true, (zk, n) -> {
@@ -767,83 +579,10 @@ final class ZkSession implements DcsSession {
         return w;
     }
 
-    private final class Watch implements Watcher, Subscription {
-        private final DcsListener listener;
-        private volatile boolean stopped;
-        private volatile ZooKeeper armedOn;
-
-        Watch(DcsListener listener) {
-            this.listener = listener;
-        }
-
-        void arm(ZooKeeper zk) {
-            if (stopped) {
-                return;
-            }
-            armedOn = zk;
-            Zk.addWatch(zk, paths.base, this, AddWatchMode.PERSISTENT_RECURSIVE).whenComplete((v, e) -> {
-                if (e != null) {
-                    LOG.debug("{}: adding the watch failed ({}); it is added again on reconnection", label, ZkConnection.describe(e));
-                }
-            });
-        }
-
-        @Override
-        public void process(WatchedEvent event) {
-            if (stopped || event.getType() == Event.EventType.None
-                    || event.getType() == Event.EventType.PersistentWatchRemoved) {
-                return;
-            }
-            Optional<String> rel = paths.relative(event.getPath());
-            if (rel != null) {
-                changed(rel);
-            }
-        }
-
-        void changed(Optional<String> path) {
-            if (stopped) {
-                return;
-            }
-            try {
-                listener.clusterChanged(path);
-            } catch (RuntimeException e) {
-                LOG.warn("{}: a cluster listener failed", label, e);
-            }
-        }
-
-        void leaseLost(String reason) {
-            if (stopped) {
-                return;
-            }
-            try {
-                listener.leaseLost(reason);
-            } catch (RuntimeException e) {
-                LOG.warn("{}: a lease listener failed", label, e);
-            }
-        }
-
-        @Override
-        public void close() {
-            if (stopped) {
-                return;
-            }
-            stopped = true;
-            watches.remove(this);
-            ZooKeeper zk = armedOn;
-            if (zk != null && zk.getState().isAlive()) {
-                try {
-                    zk.removeWatches(paths.base, this, WatcherType.PersistentRecursive, true, (rc, p, ctx) -> { }, null);
-                } catch (RuntimeException e) {
-                    LOG.debug("{}: removing the watch failed: {}", label, e.toString());
-                }
-            }
-        }
-    }
-
     private final class ConnectionEvents implements ZkConnection.Events {
         @Override
         public void connected(ZooKeeper zk, boolean newSession) {
-            for (Watch w : watches) {
+            for (ZkWatch w : watches) {
                 w.arm(zk);
                 w.changed(Optional.empty());
             }
@@ -851,22 +590,7 @@ final class ZkSession implements DcsSession {
 
         @Override
         public void sessionEnded(long sessionId, String reason) {
-            boolean lost;
-            synchronized (ZkSession.this) {
-                markEnded(sessionId);
-                lost = !closed && sessionId == leaseSession;
-                if (lost) {
-                    leaseSession = 0;
-                    leaseDeadline = 0;
-                    if (leaseTimer != null) {
-                        leaseTimer.cancel(false);
-                        leaseTimer = null;
-                    }
-                }
-            }
-            if (lost) {
-                notifyLeaseLost(reason);
-            }
+            lease.sessionEnded(sessionId, reason);
         }
     }
 
@@ -879,21 +603,17 @@ final class ZkSession implements DcsSession {
      */
     @Override
     public void close() {
-        long sid;
         synchronized (this) {
             if (closed) {
                 return;
             }
             closed = true;
-            if (leaseTimer != null) {
-                leaseTimer.cancel(false);
-                leaseTimer = null;
-            }
-            sid = leaseSession;
         }
-        for (Watch w : watches) {
+        long sid = lease.close();
+        for (ZkWatch w : watches) {
             w.close();
         }
+        listeners.closeAll();
         conn.removeListener(events);
         try {
             if (ownsConnection) {
@@ -901,7 +621,7 @@ final class ZkSession implements DcsSession {
             } else if (nameBytes != null) {
                 long current = sid != 0 ? sid : conn.connectedSessionId();
                 if (current != 0) {
-                    deleteOwnNodes(current).get(retryNanos + TimeUnit.MILLISECONDS.toNanos(100), TimeUnit.NANOSECONDS);
+                    lease.deleteOwnNodes(current).get(retryNanos + TimeUnit.MILLISECONDS.toNanos(100), TimeUnit.NANOSECONDS);
                 }
             }
         } catch (InterruptedException e) {
@@ -917,71 +637,6 @@ final class ZkSession implements DcsSession {
 
     private long deadline() {
         return System.nanoTime() + retryNanos;
-    }
-
-    private void requireMember() {
-        if (nameBytes == null) {
-            throw new IllegalStateException("an observer session cannot hold a lease");
-        }
-    }
-
-    private static void requireVersioned(ClusterKey key) {
-        Objects.requireNonNull(key, "key");
-        if (key == ClusterKey.LEADER || key == ClusterKey.STATUS) {
-            throw new IllegalArgumentException(key + " is written only through the lease methods");
-        }
-    }
-
-    private CompletableFuture<Stat> createWithParents(ZooKeeper zk, String path, byte[] data, CreateMode mode) {
-        return Zk.create(zk, path, data, acl, mode).exceptionallyCompose(e -> Zk.is(e, Code.NONODE)
-                ? ensureParents(zk, path).thenCompose(v -> Zk.create(zk, path, data, acl, mode))
-                : CompletableFuture.failedFuture(e));
-    }
-
-    /** Creates every missing ancestor of {@code path} (empty persistent nodes, as Patroni's makepath does). */
-    private CompletableFuture<Void> ensureParents(ZooKeeper zk, String path) {
-        CompletableFuture<Void> chain = CompletableFuture.completedFuture(null);
-        for (int i = path.indexOf('/', 1); i > 0; i = path.indexOf('/', i + 1)) {
-            String parent = path.substring(0, i);
-            chain = chain.thenCompose(v -> Zk.create(zk, parent, new byte[0], acl, CreateMode.PERSISTENT)
-                    .handle((s, e) -> {
-                        if (e != null && !Zk.is(e, Code.NODEEXISTS)) {
-                            throw new CompletionException(Zk.unwrap(e));
-                        }
-                        return null;
-                    }));
-        }
-        return chain;
-    }
-
-    /**
-     * The caller sees only the SPI's exceptions: unreachable for anything that leaves the outcome
-     * open, {@link DcsException} for a refusal (no permission, a bad ACL) with the path but no
-     * secret in the message.
-     */
-    private static <T> CompletableFuture<T> finish(String what, CompletableFuture<T> f) {
-        return f.handle((v, e) -> {
-            if (e == null) {
-                return CompletableFuture.completedFuture(v);
-            }
-            Throwable c = Zk.unwrap(e);
-            if (c instanceof DcsException || c instanceof IllegalArgumentException || c instanceof IllegalStateException) {
-                return CompletableFuture.<T>failedFuture(c);
-            }
-            if (Zk.isConnectionProblem(c)) {
-                return CompletableFuture.<T>failedFuture(new DcsUnreachableException("ZooKeeper: " + what + ": " + ZkConnection.describe(c), c));
-            }
-            if (c instanceof KeeperException k) {
-                return CompletableFuture.<T>failedFuture(new DcsException("ZooKeeper refused to " + what + ": " + k.getMessage(), k));
-            }
-            return CompletableFuture.<T>failedFuture(new DcsException("ZooKeeper: " + what + " failed: " + ZkConnection.describe(c), c));
-        }).thenCompose(x -> x);
-    }
-
-    private void warnOnce(String key, String format, Object... args) {
-        if (warned.size() < 1000 && warned.add(key)) {
-            LOG.warn(format, args);
-        }
     }
 
     @Override

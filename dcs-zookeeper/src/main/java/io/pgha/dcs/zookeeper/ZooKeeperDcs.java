@@ -4,8 +4,9 @@ import io.pgha.ConfigurationException;
 import io.pgha.spi.Dcs;
 import io.pgha.spi.DcsSession;
 import io.pgha.spi.SessionSpec;
+import io.pgha.spi.support.DaemonThreads;
+import io.pgha.spi.support.ReadableFiles;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -21,7 +22,6 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
-import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -70,9 +70,9 @@ public final class ZooKeeperDcs implements Dcs {
         this.settings = settings;
         this.shared = shared;
         this.id = "pgha-zk-" + INSTANCES.incrementAndGet();
-        this.timer = new ScheduledThreadPoolExecutor(1, daemon(id + "-timer"));
+        this.timer = new ScheduledThreadPoolExecutor(1, DaemonThreads.factory(id + "-timer"));
         this.timer.setRemoveOnCancelPolicy(true);
-        this.blocking = Executors.newCachedThreadPool(daemon(id + "-close"));
+        this.blocking = Executors.newCachedThreadPool(DaemonThreads.factory(id + "-close"));
         this.sharedConnection = shared == null ? null : ZkConnection.shared(id + "-shared", shared, timer, blocking);
     }
 
@@ -158,7 +158,7 @@ public final class ZooKeeperDcs implements Dcs {
                 // no watch on /zookeeper/config: fewer requests, and dynamic reconfiguration is not used
                 .ensembleTracker(false)
                 .zkClientConfig(zc)
-                .threadFactory(daemon(name));
+                .threadFactory(DaemonThreads.factory(name));
         settings.digest().ifPresent(d -> b.authorization("digest", d.getBytes(StandardCharsets.UTF_8)));
         return b.build();
     }
@@ -205,15 +205,6 @@ public final class ZooKeeperDcs implements Dcs {
     @Override
     public String toString() {
         return "ZooKeeperDcs[" + settings + "]";
-    }
-
-    private static ThreadFactory daemon(String name) {
-        AtomicInteger n = new AtomicInteger();
-        return r -> {
-            Thread t = new Thread(r, name + "-" + n.incrementAndGet());
-            t.setDaemon(true);
-            return t;
-        };
     }
 
     /**
@@ -331,7 +322,7 @@ public final class ZooKeeperDcs implements Dcs {
          */
         public Builder tls(Path trustStore, String trustStorePassword) {
             requireUnset("zookeeper.use_ssl", this.trustStore);
-            this.trustStore = requireReadable("zookeeper.cacert", trustStore);
+            this.trustStore = ReadableFiles.require("zookeeper.cacert", trustStore);
             this.trustStorePassword = Objects.requireNonNullElse(trustStorePassword, "");
             return this;
         }
@@ -339,7 +330,7 @@ public final class ZooKeeperDcs implements Dcs {
         /** Presents this client certificate (a key store) on TLS connections; needs {@link #tls}. */
         public Builder tlsClientCertificate(Path keyStore, String keyStorePassword) {
             requireUnset("zookeeper.cert", this.keyStore);
-            this.keyStore = requireReadable("zookeeper.cert", keyStore);
+            this.keyStore = ReadableFiles.require("zookeeper.cert", keyStore);
             this.keyStorePassword = Objects.requireNonNullElse(keyStorePassword, "");
             return this;
         }
@@ -407,14 +398,6 @@ public final class ZooKeeperDcs implements Dcs {
                 throw new ConfigurationException(setting, "'" + path + "' is not a ZooKeeper path: " + e.getMessage());
             }
             return path;
-        }
-
-        private static Path requireReadable(String setting, Path file) {
-            Objects.requireNonNull(file, setting);
-            if (!Files.isReadable(file)) {
-                throw new ConfigurationException(setting, "cannot read " + file);
-            }
-            return file;
         }
     }
 

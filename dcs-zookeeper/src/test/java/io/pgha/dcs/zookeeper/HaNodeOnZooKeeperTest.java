@@ -7,11 +7,10 @@ import io.pgha.HaEvent;
 import io.pgha.HaNode;
 import io.pgha.Role;
 import io.pgha.Ticker;
-import io.pgha.internal.InternalAccess;
-import io.pgha.internal.engine.ThreadTaskScheduler;
 import io.pgha.testkit.Closer;
 import io.pgha.testkit.FakePostgres;
 import io.pgha.testkit.FaultProxy;
+import io.pgha.testkit.RealNodes;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -27,7 +26,7 @@ import org.junit.jupiter.api.Test;
 
 /** Whole pgha nodes (the real engine, fake PostgreSQL servers on real time) electing through real ZooKeeper. */
 class HaNodeOnZooKeeperTest {
-    private final ThreadTaskScheduler pgThread = new ThreadTaskScheduler("fake-postgres");
+    private final RealNodes.Scheduler pgThread = RealNodes.scheduler("fake-postgres");
     private final FakePostgres.Network network = new FakePostgres.Network(7);
     private final Closer closer = new Closer();
     private final List<HaEvent> events = new CopyOnWriteArrayList<>();
@@ -91,7 +90,7 @@ class HaNodeOnZooKeeperTest {
         // the leader's process dies: its loop stops, postgres dies, nothing of its ZooKeeper client
         // reaches the server any more (no closeSession either), so the server expires the session
         // one session timeout (the ttl) after it last heard from it
-        InternalAccess.engine(dying).kill();
+        RealNodes.kill(dying);
         pgs.get(idx).crash();
         links.get(idx).blackhole();
         long diedAt = System.nanoTime();

@@ -6,11 +6,11 @@ import static org.awaitility.Awaitility.await;
 import io.pgha.HaNode;
 import io.pgha.Role;
 import io.pgha.Ticker;
-import io.pgha.internal.engine.ThreadTaskScheduler;
 import io.pgha.spi.DcsSession;
 import io.pgha.spi.SessionSpec;
 import io.pgha.testkit.FakePostgres;
 import io.pgha.testkit.FaultProxy;
+import io.pgha.testkit.RealNodes;
 import io.pgha.testkit.servers.ZooKeeperProcess;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -145,7 +145,7 @@ class ZooKeeperFigures {
     /** Requests the server receives from one idle node (a primary with no replicas), pings included. */
     @Test
     void requestsPerSecondOfOneIdleNode() throws Exception {
-        try (ThreadTaskScheduler pgThread = new ThreadTaskScheduler("fake-postgres");
+        try (RealNodes.Scheduler pgThread = RealNodes.scheduler("fake-postgres");
              ZooKeeperDcs dcs = ZooKeeperDcs.builder().connectString(server.connectString()).build()) {
             for (int loopWait : new int[] {1, 10}) {
                 FakePostgres pg = new FakePostgres("n1", new FakePostgres.Network(3), Ticker.system(), pgThread, new FakePostgres.Timings());

@@ -7,8 +7,8 @@ import io.etcd.jetcd.options.WatchOption;
 import io.etcd.jetcd.watch.WatchEvent;
 import io.etcd.jetcd.watch.WatchResponse;
 import io.pgha.spi.ClusterKey;
-import io.pgha.spi.DcsListener;
 import io.pgha.spi.Subscription;
+import io.pgha.spi.support.GuardedListener;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -30,16 +30,18 @@ import org.slf4j.LoggerFactory;
  * <p>A watch that starts from "now" also reports {@code empty} once it is established: a change
  * made between the caller's last read and the moment etcd registered the watch is then not lost.
  */
-final class ClusterWatch implements Subscription {
-    private static final Logger LOG = LoggerFactory.getLogger(ClusterWatch.class);
+final class EtcdWatch implements Subscription {
+    private static final Logger LOG = LoggerFactory.getLogger(EtcdWatch.class);
     private static final long MIN_BACKOFF_MS = 50;
     private static final long MAX_BACKOFF_MS = 1000;
 
     private final EtcdSession session;
-    private final Keys keys;
+    private final EtcdLease lease;
+    private final EtcdLayout layout;
     private final Watch client;
     private final Calls calls;
-    private final DcsListener listener;
+    /** The caller's listener, registered with the session's listeners (which also tell it of a lost lease). */
+    private final GuardedListener listener;
     private final String memberPath;
     /** The session's cache this watch keeps up to date, or null. */
     private final WatchCache cache;
@@ -52,10 +54,12 @@ final class ClusterWatch implements Subscription {
     private long next;
     private int failures;
 
-    ClusterWatch(EtcdSession session, Keys keys, Watch client, Calls calls, DcsListener listener, WatchCache cache) {
+    EtcdWatch(EtcdSession session, EtcdLayout layout, EtcdLease lease, Watch client, Calls calls, GuardedListener listener,
+              WatchCache cache) {
         this.session = session;
+        this.lease = lease;
         this.cache = cache;
-        this.keys = keys;
+        this.layout = layout;
         this.client = client;
         this.calls = calls;
         this.listener = listener;
@@ -86,10 +90,10 @@ final class ClusterWatch implements Subscription {
                 o.withRevision(next);
             }
             try {
-                watcher = client.watch(keys.prefixBytes(), o.build(), new Listener(gen));
+                watcher = client.watch(layout.prefixBytes(), o.build(), new Listener(gen));
             } catch (RuntimeException e) {
                 // the client is closed
-                LOG.debug("could not open a watch on {}: {}", keys.prefix(), Failures.describe(e));
+                LOG.debug("could not open a watch on {}: {}", layout.prefix(), Failures.describe(e));
                 watcher = null;
                 return;
             }
@@ -109,7 +113,7 @@ final class ClusterWatch implements Subscription {
             List<Optional<String>> report = new ArrayList<>();
             List<Long> ownDeletes = new ArrayList<>();
             boolean memberDeleted = false;
-            synchronized (ClusterWatch.this) {
+            synchronized (EtcdWatch.this) {
                 if (closed || gen != generation) {
                     return;
                 }
@@ -134,11 +138,11 @@ final class ClusterWatch implements Subscription {
                         cache.watched(List.of(), next);
                     }
                 } else {
-                    long lease = session.leaseIdForWatch();
+                    long lease = EtcdWatch.this.lease.id();
                     for (WatchEvent e : r.getEvents()) {
                         KeyValue kv = e.getKeyValue();
                         next = Math.max(next, kv.getModRevision() + 1);
-                        Optional<String> path = keys.relative(kv.getKey());
+                        Optional<String> path = layout.relative(kv.getKey());
                         report.add(path.isPresent() ? path : Optional.empty());
                         if (e.getEventType() == WatchEvent.EventType.DELETE) {
                             KeyValue prev = e.getPrevKV();
@@ -160,10 +164,10 @@ final class ClusterWatch implements Subscription {
                 }
             }
             if (memberDeleted) {
-                session.memberKeyDeleted();
+                lease.memberKeyDeleted();
             }
             if (!ownDeletes.isEmpty()) {
-                session.ownKeyDeleted(ownDeletes.get(0));
+                lease.ownKeyDeleted(ownDeletes.get(0));
             }
         }
 
@@ -195,10 +199,10 @@ final class ClusterWatch implements Subscription {
                 cache.watchBroken(fromNow);
             }
             if (fromNow) {
-                LOG.warn("the watch on {} lost its position (revision {} was compacted): reading afresh", keys.prefix(), next);
+                LOG.warn("the watch on {} lost its position (revision {} was compacted): reading afresh", layout.prefix(), next);
                 next = 0;
             } else {
-                LOG.debug("the watch on {} broke ({}); resuming from revision {}", keys.prefix(), why, next);
+                LOG.debug("the watch on {} broke ({}); resuming from revision {}", layout.prefix(), why, next);
             }
             delay = Math.min(MAX_BACKOFF_MS, MIN_BACKOFF_MS << Math.min(failures, 5));
             failures++;
@@ -210,26 +214,9 @@ final class ClusterWatch implements Subscription {
         }, TimeUnit.MILLISECONDS.toNanos(delay));
     }
 
-    /** Called with this lock held. */
+    /** Called with this lock held, so that nothing is delivered after {@link #close()}. */
     private void deliver(Optional<String> path) {
-        try {
-            listener.clusterChanged(path);
-        } catch (RuntimeException e) {
-            LOG.error("a DcsListener threw from clusterChanged", e);
-        }
-    }
-
-    void leaseLost(String reason) {
-        synchronized (this) {
-            if (closed) {
-                return;
-            }
-            try {
-                listener.leaseLost(reason);
-            } catch (RuntimeException e) {
-                LOG.error("a DcsListener threw from leaseLost", e);
-            }
-        }
+        listener.clusterChanged(path);
     }
 
     @Override
@@ -246,6 +233,7 @@ final class ClusterWatch implements Subscription {
             if (cache != null) {
                 cache.watchBroken(true);
             }
+            listener.close();
         }
         closeQuietly(old);
         session.watchClosed(this);

@@ -4,6 +4,8 @@ import com.ecwid.consul.v1.kv.model.GetBinaryValue;
 import io.pgha.spi.DcsException;
 import io.pgha.spi.DcsListener;
 import io.pgha.spi.SessionSpec;
+import io.pgha.spi.support.DaemonThreads;
+import io.pgha.spi.support.GuardedListener;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -32,8 +34,8 @@ import org.slf4j.LoggerFactory;
  * listener hears {@link DcsListener#leaseLost} at once (a leader then fences without waiting for
  * its next renewal to fail).
  */
-final class ClusterWatch {
-    private static final Logger LOG = LoggerFactory.getLogger(ClusterWatch.class);
+final class ConsulWatch {
+    private static final Logger LOG = LoggerFactory.getLogger(ConsulWatch.class);
     private static final long MAX_BACKOFF_MS = 1000;
 
     private record Seen(long modifyIndex, String session) {
@@ -41,24 +43,24 @@ final class ClusterWatch {
 
     private final ConsulDcs.Config config;
     private final SessionSpec spec;
-    private final Layout layout;
-    private final ConsulSession session;
-    private final DcsListener listener;
+    private final ConsulLayout layout;
+    private final ConsulLease lease;
+    /** The caller's listener, registered with the session's listeners (which also tell it of a lost lease). */
+    private final GuardedListener listener;
     private final Agent agent;
     private final Thread thread;
     private volatile boolean closed;
 
-    ClusterWatch(ConsulDcs.Config config, SessionSpec spec, Layout layout, ConsulSession session, DcsListener listener) {
+    ConsulWatch(ConsulDcs.Config config, SessionSpec spec, ConsulLayout layout, ConsulLease lease, GuardedListener listener) {
         this.config = config;
         this.spec = spec;
         this.layout = layout;
-        this.session = session;
+        this.lease = lease;
         this.listener = listener;
         Duration wait = config.watchWait;
         // the agent holds the answer back for up to wait + wait/16 (its jitter)
         this.agent = new Agent(config, spec.retryTimeout(), wait.plus(wait.dividedBy(16)).plus(spec.retryTimeout()).plusSeconds(1));
-        this.thread = new Thread(this::run, "pgha-consul-watch-" + spec.scope() + "-" + spec.member().orElse("observer"));
-        this.thread.setDaemon(true);
+        this.thread = DaemonThreads.thread("pgha-consul-watch-" + spec.scope() + "-" + spec.member().orElse("observer"), this::run);
     }
 
     void start() {
@@ -67,19 +69,9 @@ final class ClusterWatch {
 
     void close() {
         closed = true;
+        listener.close();
         thread.interrupt();
         agent.close();
-    }
-
-    void leaseLost(String reason) {
-        if (closed) {
-            return;
-        }
-        try {
-            listener.leaseLost(reason);
-        } catch (RuntimeException e) {
-            LOG.warn("a DcsListener failed on leaseLost", e);
-        }
     }
 
     private void run() {
@@ -134,7 +126,7 @@ final class ClusterWatch {
                 Set<String> all = new HashSet<>(previous.keySet());
                 all.addAll(current.keySet());
                 boolean oursTouched = false;
-                String mine = session.currentSession();
+                String mine = lease.current();
                 for (String k : all) {
                     Seen before = previous.get(k);
                     Seen now = current.get(k);
@@ -151,7 +143,7 @@ final class ClusterWatch {
                 }
                 if (oursTouched) {
                     try {
-                        session.checkSession(agent);
+                        lease.check(agent);
                     } catch (DcsException | IllegalStateException e) {
                         LOG.debug("{}: could not check the Consul session: {}", spec.scope(), e.getMessage());
                     }
@@ -169,10 +161,6 @@ final class ClusterWatch {
         if (closed) {
             return;
         }
-        try {
-            listener.clusterChanged(path);
-        } catch (RuntimeException e) {
-            LOG.warn("a DcsListener failed", e);
-        }
+        listener.clusterChanged(path);
     }
 }
