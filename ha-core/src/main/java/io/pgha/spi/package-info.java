@@ -19,7 +19,9 @@
  *       during a leader race (pgha's REST client by default).</li>
  * </ul>
  *
- * <p>To add a store, implement {@code Dcs} and {@code DcsSession} and extend
+ * <p>To add a store, implement {@code Dcs} and {@code DcsSession} (the package
+ * {@link io.pgha.spi.support} holds what the bundled stores share: Patroni's key layout, strict
+ * UTF-8, snapshot assembly, listener fan-out, daemon threads) and extend
  * {@code io.pgha.testkit.DcsContractTest} from {@code ha-testkit}: it checks every rule of these
  * javadocs against real servers of your store. To add a controller, implement
  * {@code PostgresController}; {@code ha-testkit}'s {@code FakePostgres} shows the expected
