@@ -88,6 +88,15 @@ final class Proc {
         }
     }
 
+    /** The JVM's own uid (root is 0); -1 if {@code /proc} cannot tell. */
+    static int currentUid() {
+        try {
+            return (Integer) Files.getAttribute(Path.of("/proc/self"), "unix:uid");
+        } catch (IOException e) {
+            return -1;
+        }
+    }
+
     /** Milliseconds since boot from {@code /proc/uptime}: the clock the fence helper measures its deadline on. */
     static long uptimeMillis() {
         try {

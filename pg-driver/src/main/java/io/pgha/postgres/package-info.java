@@ -21,5 +21,15 @@
  * bash helper process ({@code setsid bash -c ...}) that kills the postmaster if the deadline passes.
  * {@link io.pgha.postgres.PgController#close()} ends the threads; the helper exits when it is
  * disarmed, or fires at its deadline first if it is still armed.
+ *
+ * <h2>Inside</h2>
+ * {@code PgController} is a facade: it puts each call on the {@code OperationRunner} (operations
+ * that change the server one at a time, deadlines, failures scrubbed of passwords) and hands it to
+ * the package-private part that owns it: {@code StateReader} (observe), {@code ServerProcess}
+ * (start, stop, reload), {@code Provisioning} (bootstrap, clone, remove), {@code RoleChanges}
+ * (promote, follow, synchronous standbys, checkpoint), {@code Divergence} and {@code Rewind},
+ * with {@code DataDirectory} (its checks and pg_controldata) and {@code AssignedRole} (the role pgha
+ * gave the server and the files that say it) beneath them. {@code ControllerBuilder} holds the
+ * builder's settings and checks.
  */
 package io.pgha.postgres;

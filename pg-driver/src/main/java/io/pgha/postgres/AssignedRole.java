@@ -1,0 +1,74 @@
+package io.pgha.postgres;
+
+import io.pgha.spi.SynchronousStandbys;
+import io.pgha.spi.Upstream;
+
+import java.util.Optional;
+
+/**
+ * The role pgha gave the server (its upstream, its synchronous standbys) and the files that say it.
+ * A change and the rewrite of {@code pgha.conf} and the signal files happen under one lock, so a
+ * start running beside a change never writes the files of a role that was just replaced. The role
+ * is read back from {@code pgha.conf} on first use, so a restarted JVM keeps what it had set.
+ */
+final class AssignedRole {
+    /** No upstream, no synchronous standbys: {@link ManagedFiles.Role#PRIMARY}'s settings; {@code standby.signal} alone makes it a standby. */
+    private static final ManagedFiles.Role UNASSIGNED = new ManagedFiles.Role(Optional.empty(), SynchronousStandbys.NONE);
+
+    private final ManagedFiles files;
+    private final DataDirectory dataDir;
+    private ManagedFiles.Role role; // guarded by this; null until read from pgha.conf
+
+    AssignedRole(ManagedFiles files, DataDirectory dataDir) {
+        this.files = files;
+        this.dataDir = dataDir;
+    }
+
+    synchronized ManagedFiles.Role get() {
+        if (role == null) {
+            role = files.readRole();
+        }
+        return role;
+    }
+
+    /** Rewrites {@code pgha.conf} and {@code pg_hba.conf} for the current role (before a start, before crash recovery). */
+    synchronized void rewriteServerFiles() {
+        files.writeServerFiles(get());
+    }
+
+    /** After bootstrap and promotion: no recovery signal, no upstream. */
+    synchronized void becomePrimary() {
+        role = ManagedFiles.Role.PRIMARY;
+        files.removeRecoverySignals();
+        files.writeServerFiles(role);
+    }
+
+    /** After a clone or a rewind: never start a fresh copy as a primary by mistake, it is a standby until told otherwise. */
+    synchronized void becomeStandbyOfNobody() {
+        role = UNASSIGNED;
+        files.writeStandbySignal();
+        files.writeServerFiles(role);
+    }
+
+    /** A standby of {@code upstream} (of nobody when empty); returns the role it replaced. */
+    synchronized ManagedFiles.Role follow(Optional<Upstream> upstream) {
+        ManagedFiles.Role before = get();
+        role = new ManagedFiles.Role(upstream, SynchronousStandbys.NONE);
+        files.writeStandbySignal();
+        files.writeServerFiles(role);
+        return before;
+    }
+
+    /** Keeps the upstream; the files are written only where there is a data directory to hold them. */
+    synchronized void setSynchronousStandbys(SynchronousStandbys value) {
+        role = get().withSync(value);
+        if (dataDir.isInitialized()) {
+            files.writeServerFiles(role);
+        }
+    }
+
+    /** The data directory was removed: there is nothing to read back, and nothing to follow. */
+    synchronized void forget() {
+        role = UNASSIGNED;
+    }
+}

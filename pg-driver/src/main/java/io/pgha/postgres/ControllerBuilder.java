@@ -1,0 +1,449 @@
+package io.pgha.postgres;
+
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.OptionalInt;
+import java.util.Set;
+import java.util.regex.Pattern;
+
+/**
+ * The settings of {@link PgController.Builder} and their checks, kept out of the controller itself.
+ * Each setter checks its argument at once and may be called only once; {@link #build()} checks the
+ * combination, finds the PostgreSQL binaries and resolves the server's user, so a controller that
+ * builds is ready to use. Sealed, with {@code PgController.Builder} as its only subclass: that is the
+ * public name callers hold, and the public setters here are its methods.
+ */
+abstract sealed class ControllerBuilder permits PgController.Builder {
+    private static final Pattern NAME = Pattern.compile("[A-Za-z0-9_.-]{1,63}");
+    private static final Pattern ROLE = Pattern.compile("[a-z_][a-z0-9_]{0,62}");
+    private static final Pattern PARAM = Pattern.compile("[a-z_][a-z0-9_.]*");
+    /** Settings pgha derives from the builder or from the server's role; set them through their own methods. */
+    private static final Set<String> OWNED = Set.of("port", "listen_addresses", "unix_socket_directories", "cluster_name",
+            "primary_conninfo", "primary_slot_name", "recovery_target_timeline", "synchronous_standby_names", "hot_standby",
+            "data_directory", "config_file", "hba_file", "ident_file", "include", "include_if_exists", "include_dir",
+            "restore_command", "recovery_target", "recovery_target_lsn", "recovery_target_name", "recovery_target_time",
+            "recovery_target_xid", ManagedFiles.UPSTREAM_MEMBER, ManagedFiles.UPSTREAM_URL);
+
+    private String name;
+    private Path dataDirectory;
+    private Path workDirectory;
+    private Path binDirectory;
+    private String runAsUser;
+    private String listenAddresses;
+    private Integer port;
+    private String connectHost;
+    private String unixSocketDirectories;
+    private PgUser superuser;
+    private PgUser replicationUser;
+    private PgUser rewindUser;
+    private String encoding;
+    private String locale;
+    private Boolean dataChecksums;
+    private List<String> hba;
+    private final Map<String, String> parameters = new LinkedHashMap<>();
+    private Boolean useReplicationSlots;
+    private Boolean removeDataDirectoryOnRewindFailure;
+    private Boolean syncDataFiles;
+    private Duration connectTimeout;
+    private Duration statementTimeout;
+    private Duration operationTimeout;
+    private Duration crashPollInterval;
+    private final List<PgListener> listeners = new ArrayList<>();
+    private final List<PgRole> bootstrapRoles = new ArrayList<>();
+
+    ControllerBuilder() {
+    }
+
+    /** Every setter returns the builder the caller holds: the one subclass this sealed class permits. */
+    private PgController.Builder self() {
+        return (PgController.Builder) this;
+    }
+
+    /** Role options Patroni's {@code bootstrap.users} accepts, as {@code CREATE ROLE} keywords. */
+    private static final Set<String> ROLE_OPTIONS = Set.of("SUPERUSER", "NOSUPERUSER", "CREATEDB", "NOCREATEDB", "CREATEROLE",
+            "NOCREATEROLE", "INHERIT", "NOINHERIT", "LOGIN", "NOLOGIN", "REPLICATION", "NOREPLICATION", "BYPASSRLS", "NOBYPASSRLS");
+
+    /**
+     * A role to create when a new cluster is bootstrapped (Patroni's {@code bootstrap.users}),
+     * with options such as {@code createdb} or {@code createrole}; it can log in unless told
+     * {@code nologin}.
+     */
+    public PgController.Builder bootstrapUser(String user, String password, List<String> options) {
+        Objects.requireNonNull(user, "bootstrapUser");
+        Objects.requireNonNull(options, "bootstrapUser options");
+        List<String> keywords = new ArrayList<>();
+        for (String o : options) {
+            String k = o.strip().toUpperCase(Locale.ROOT).replace("_", "");
+            require(ROLE_OPTIONS.contains(k), "bootstrapUser '" + user + "': unknown role option '" + o + "'");
+            keywords.add(k);
+        }
+        require(bootstrapRoles.stream().noneMatch(r -> r.user().name().equals(user)), "bootstrapUser '" + user + "' was already added");
+        bootstrapRoles.add(new PgRole(user("bootstrapUser", user, password), keywords));
+        return self();
+    }
+
+    /** The member name (required): {@code application_name} on the upstream, the replication slot name, {@code cluster_name}. */
+    public PgController.Builder name(String name) {
+        requireUnset(this.name, "name");
+        Objects.requireNonNull(name, "name");
+        require(NAME.matcher(name).matches(), "name must be 1 to 63 letters, digits, '_', '.' or '-', got '" + name + "'");
+        this.name = name;
+        return self();
+    }
+
+    /** The data directory (required). It may be missing or empty before bootstrap or clone. */
+    public PgController.Builder dataDirectory(Path dir) {
+        requireUnset(this.dataDirectory, "dataDirectory");
+        this.dataDirectory = Objects.requireNonNull(dir, "dataDirectory").toAbsolutePath().normalize();
+        require(this.dataDirectory.getParent() != null, "dataDirectory cannot be the root directory");
+        return self();
+    }
+
+    /**
+     * Where pgha keeps its own files (the pass file, the server log), outside the data directory so
+     * copies of the data never carry them. Default: a sibling folder {@code <data directory>.pgha}.
+     */
+    public PgController.Builder workDirectory(Path dir) {
+        requireUnset(this.workDirectory, "workDirectory");
+        this.workDirectory = Objects.requireNonNull(dir, "workDirectory").toAbsolutePath().normalize();
+        return self();
+    }
+
+    /** The folder holding initdb, pg_ctl, ... Default: {@code pg_config --bindir}, else the newest {@code /usr/lib/postgresql/<major>/bin}. */
+    public PgController.Builder binDirectory(Path dir) {
+        requireUnset(this.binDirectory, "binDirectory");
+        this.binDirectory = Objects.requireNonNull(dir, "binDirectory").toAbsolutePath().normalize();
+        return self();
+    }
+
+    /**
+     * The OS user PostgreSQL runs as when the JVM runs as root (initdb and postgres refuse root).
+     * Default: {@code postgres} when the JVM is root; ignored otherwise unless it names another user.
+     */
+    public PgController.Builder runAsUser(String user) {
+        requireUnset(this.runAsUser, "runAsUser");
+        Objects.requireNonNull(user, "runAsUser");
+        require(user.matches("[a-z_][a-z0-9_-]*[$]?"), "runAsUser is not a valid user name: '" + user + "'");
+        this.runAsUser = user;
+        return self();
+    }
+
+    /** {@code listen_addresses}; default {@code 127.0.0.1}. */
+    public PgController.Builder listenAddresses(String addresses) {
+        requireUnset(this.listenAddresses, "listenAddresses");
+        Objects.requireNonNull(addresses, "listenAddresses");
+        require(!addresses.isBlank() && addresses.matches("[A-Za-z0-9.:*,\\- ]+"),
+                "listenAddresses must be a comma-separated list of hosts or '*', got '" + addresses + "'");
+        this.listenAddresses = addresses.strip();
+        return self();
+    }
+
+    /** The server port (required). */
+    public PgController.Builder port(int port) {
+        requireUnset(this.port, "port");
+        require(port > 0 && port < 65536, "port must be within 1..65535, got " + port);
+        this.port = port;
+        return self();
+    }
+
+    /**
+     * The host other members connect to, used in {@link PgController#connectionUrl()}. Default: the listen
+     * address when it is a single address; required when listening on all addresses.
+     */
+    public PgController.Builder connectHost(String host) {
+        requireUnset(this.connectHost, "connectHost");
+        Objects.requireNonNull(host, "connectHost");
+        require(host.matches("[A-Za-z0-9.:\\-]+"), "connectHost must be a host name or address, got '" + host + "'");
+        this.connectHost = host;
+        return self();
+    }
+
+    /** {@code unix_socket_directories}; default empty: no Unix socket, pgha talks TCP. */
+    public PgController.Builder unixSocketDirectories(String dirs) {
+        requireUnset(this.unixSocketDirectories, "unixSocketDirectories");
+        Objects.requireNonNull(dirs, "unixSocketDirectories");
+        require(dirs.indexOf('\n') < 0, "unixSocketDirectories cannot contain a line break");
+        this.unixSocketDirectories = dirs;
+        return self();
+    }
+
+    /** The superuser initdb creates and pgha connects as (required). */
+    public PgController.Builder superuser(String user, String password) {
+        requireUnset(this.superuser, "superuser");
+        this.superuser = user("superuser", user, password);
+        return self();
+    }
+
+    /** The role standbys stream and clone with (required); created at bootstrap with REPLICATION. */
+    public PgController.Builder replicationUser(String user, String password) {
+        requireUnset(this.replicationUser, "replicationUser");
+        this.replicationUser = user("replicationUser", user, password);
+        return self();
+    }
+
+    /** A non-superuser role for pg_rewind, created at bootstrap with the grants it needs. Default: pg_rewind uses the superuser. */
+    public PgController.Builder rewindUser(String user, String password) {
+        requireUnset(this.rewindUser, "rewindUser");
+        this.rewindUser = user("rewindUser", user, password);
+        return self();
+    }
+
+    /** initdb's {@code --encoding}; default UTF8. */
+    public PgController.Builder encoding(String encoding) {
+        requireUnset(this.encoding, "encoding");
+        Objects.requireNonNull(encoding, "encoding");
+        require(encoding.matches("[A-Za-z0-9_-]+"), "encoding is not an encoding name: '" + encoding + "'");
+        this.encoding = encoding;
+        return self();
+    }
+
+    /** initdb's {@code --locale}, e.g. {@code C.UTF-8}; default: the C locale. */
+    public PgController.Builder locale(String locale) {
+        requireUnset(this.locale, "locale");
+        Objects.requireNonNull(locale, "locale");
+        require(locale.matches("[A-Za-z0-9_.@-]+"), "locale is not a locale name: '" + locale + "'");
+        this.locale = locale;
+        return self();
+    }
+
+    /** initdb's {@code --data-checksums}; default off ({@code wal_log_hints} is on either way, for pg_rewind). */
+    public PgController.Builder dataChecksums(boolean on) {
+        requireUnset(this.dataChecksums, "dataChecksums");
+        this.dataChecksums = on;
+        return self();
+    }
+
+    /** The lines of the managed {@code pg_hba.conf}; default: scram-sha-256 over TCP for everyone, peer locally. */
+    public PgController.Builder hba(List<String> lines) {
+        requireUnset(this.hba, "hba");
+        Objects.requireNonNull(lines, "hba");
+        require(!lines.isEmpty(), "hba needs at least one line");
+        for (String l : lines) {
+            require(l != null && l.indexOf('\n') < 0 && l.indexOf('\r') < 0, "hba lines cannot be null or contain line breaks");
+        }
+        this.hba = List.copyOf(lines);
+        return self();
+    }
+
+    /**
+     * A server setting written to pgha's managed file after its defaults, so it wins (e.g.
+     * {@code shared_buffers}, or a larger {@code wal_keep_size}). Settings pgha controls itself
+     * (port, listen_addresses, primary_conninfo, synchronous_standby_names, ...) are refused.
+     */
+    public PgController.Builder parameter(String name, String value) {
+        Objects.requireNonNull(name, "parameter name");
+        Objects.requireNonNull(value, "parameter value");
+        require(PARAM.matcher(name).matches(), "not a setting name: '" + name + "'");
+        require(!OWNED.contains(name), "'" + name + "' is managed by pgha; use the builder method for it");
+        require(value.indexOf('\n') < 0 && value.indexOf('\r') < 0, "the value of '" + name + "' cannot contain line breaks");
+        require(!parameters.containsKey(name), "parameter '" + name + "' was already set");
+        parameters.put(name, value);
+        return self();
+    }
+
+    /** Stream through a physical slot named after the member, created on the upstream before following; default on. */
+    public PgController.Builder useReplicationSlots(boolean on) {
+        requireUnset(this.useReplicationSlots, "useReplicationSlots");
+        this.useReplicationSlots = on;
+        return self();
+    }
+
+    /** When pg_rewind fails, wipe the data directory and clone from the source instead (Patroni's option); default off. */
+    public PgController.Builder removeDataDirectoryOnRewindFailure(boolean on) {
+        requireUnset(this.removeDataDirectoryOnRewindFailure, "removeDataDirectoryOnRewindFailure");
+        this.removeDataDirectoryOnRewindFailure = on;
+        return self();
+    }
+
+    /**
+     * Whether initdb, pg_basebackup and pg_rewind fsync the files they write; default on. Turn it
+     * off only for throwaway clusters (tests): a machine crash can then corrupt the copy.
+     */
+    public PgController.Builder syncDataFiles(boolean on) {
+        requireUnset(this.syncDataFiles, "syncDataFiles");
+        this.syncDataFiles = on;
+        return self();
+    }
+
+    /** JDBC connect (and login) timeout; default 2 s. */
+    public PgController.Builder connectTimeout(Duration d) {
+        requireUnset(this.connectTimeout, "connectTimeout");
+        this.connectTimeout = positive(d, "connectTimeout");
+        return self();
+    }
+
+    /** {@code statement_timeout} of pgha's queries; default 5 s. observe() answers within connect + statement timeout + 2 s. */
+    public PgController.Builder statementTimeout(Duration d) {
+        requireUnset(this.statementTimeout, "statementTimeout");
+        this.statementTimeout = positive(d, "statementTimeout");
+        return self();
+    }
+
+    /** The bound for work with no timeout of its own (initdb, pg_basebackup, pg_rewind, CHECKPOINT); default 1 h. */
+    public PgController.Builder operationTimeout(Duration d) {
+        requireUnset(this.operationTimeout, "operationTimeout");
+        this.operationTimeout = positive(d, "operationTimeout");
+        return self();
+    }
+
+    /**
+     * How often the postmaster's pid is checked for an unexpected exit; default 250 ms. Each
+     * check is one pread(2), but the wake-up around it costs about 0.15 ms of CPU on a small
+     * VM: at 250 ms that is 0.06 % of a core, and a crash is seen 125 ms after it on average.
+     */
+    public PgController.Builder crashPollInterval(Duration d) {
+        requireUnset(this.crashPollInterval, "crashPollInterval");
+        this.crashPollInterval = positive(d, "crashPollInterval");
+        require(d.toMillis() >= 10, "crashPollInterval must be at least 10 ms");
+        return self();
+    }
+
+    /** Receives clone progress, postmaster exits, fence firings and promotions. */
+    public PgController.Builder listener(PgListener listener) {
+        listeners.add(Objects.requireNonNull(listener, "listener"));
+        return self();
+    }
+
+    /**
+     * Checks the combination, locates the binaries and the server's user.
+     *
+     * @throws IllegalStateException     a required setting is missing or settings contradict each other
+     * @throws BinaryNotFoundException   no usable PostgreSQL installation
+     */
+    public PgController build() {
+        requireSet(name, "name");
+        requireSet(dataDirectory, "dataDirectory");
+        requireSet(port, "port");
+        requireSet(superuser, "superuser");
+        requireSet(replicationUser, "replicationUser");
+        String listen = listenAddresses == null ? "127.0.0.1" : listenAddresses;
+        boolean wildcard = List.of(listen.split(",")).stream().map(String::strip)
+                .anyMatch(a -> a.equals("*") || a.equals("0.0.0.0") || a.equals("::"));
+        if (connectHost == null && (wildcard || listen.contains(","))) {
+            throw new IllegalStateException("connectHost is required when listenAddresses is '" + listen
+                    + "': other members need one address to reach this server");
+        }
+        String connect = connectHost != null ? connectHost : listen;
+        String local = wildcard || List.of(listen.split(",")).stream().map(String::strip)
+                .anyMatch(a -> a.equals("127.0.0.1") || a.equals("localhost")) ? "127.0.0.1" : connect;
+        checkSameRole(replicationUser, "replicationUser");
+        if (rewindUser != null) {
+            checkSameRole(rewindUser, "rewindUser");
+            if (rewindUser.name().equals(replicationUser.name()) && !rewindUser.password().equals(replicationUser.password())) {
+                throw new IllegalStateException("rewindUser and replicationUser are the same role '" + rewindUser.name()
+                        + "' with different passwords");
+            }
+        }
+        Path work = workDirectory != null ? workDirectory : dataDirectory.resolveSibling(dataDirectory.getFileName() + ".pgha");
+        if (work.startsWith(dataDirectory)) {
+            throw new IllegalStateException("workDirectory " + work + " must not be inside the data directory: copies of the data would carry the pass file");
+        }
+        Duration ct = connectTimeout != null ? connectTimeout : Duration.ofSeconds(2);
+        Duration stt = statementTimeout != null ? statementTimeout : Duration.ofSeconds(5);
+
+        int jvmUid = Proc.currentUid();
+        Optional<String> runAs;
+        OptionalInt uid = OptionalInt.empty();
+        OptionalInt gid = OptionalInt.empty();
+        String jvmUser = System.getProperty("user.name");
+        if (jvmUid == 0) {
+            String u = runAsUser != null ? runAsUser : "postgres";
+            if (u.equals("root")) {
+                throw new IllegalStateException("runAsUser cannot be root: initdb and postgres refuse to run as root");
+            }
+            int[] ids = ids(u);
+            runAs = Optional.of(u);
+            uid = OptionalInt.of(ids[0]);
+            gid = OptionalInt.of(ids[1]);
+        } else {
+            if (runAsUser != null && !runAsUser.equals(jvmUser)) {
+                throw new IllegalStateException("runAsUser '" + runAsUser + "' needs a JVM running as root (it runs as '" + jvmUser + "')");
+            }
+            runAs = Optional.empty();
+        }
+        Binaries bin = Binaries.locate(Optional.ofNullable(binDirectory));
+        if (bin.major() > Binaries.MAX_TESTED_MAJOR) {
+            LoggerFactory.getLogger(PgController.class).warn("PostgreSQL {} in {} is newer than pgha was tested with ({} to {})",
+                    bin.version(), bin.dir(), Binaries.MIN_MAJOR, Binaries.MAX_TESTED_MAJOR);
+        }
+        PgConfig cfg = new PgConfig(name, dataDirectory, work, Optional.ofNullable(binDirectory), runAs, listen, port, connect, local,
+                unixSocketDirectories != null ? unixSocketDirectories : "",
+                superuser, replicationUser, Optional.ofNullable(rewindUser),
+                encoding != null ? encoding : "UTF8", Optional.ofNullable(locale), Boolean.TRUE.equals(dataChecksums),
+                hba != null ? hba : ManagedFiles.defaultHba(), parameters,
+                useReplicationSlots == null || useReplicationSlots, Boolean.TRUE.equals(removeDataDirectoryOnRewindFailure),
+                syncDataFiles == null || syncDataFiles,
+                ct, stt, operationTimeout != null ? operationTimeout : Duration.ofHours(1),
+                crashPollInterval != null ? crashPollInterval : Duration.ofMillis(250), bootstrapRoles);
+        return new PgController(cfg, bin, uid, gid, listeners);
+    }
+
+    private void checkSameRole(PgUser u, String what) {
+        if (u.name().equals(superuser.name()) && !u.password().equals(superuser.password())) {
+            throw new IllegalStateException(what + " is the superuser role '" + u.name() + "' but with a different password");
+        }
+    }
+
+    private static int[] ids(String user) {
+        try {
+            Process p = new ProcessBuilder("id", "-u", user).redirectErrorStream(true).start();
+            String u = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
+            Process g = new ProcessBuilder("id", "-g", user).redirectErrorStream(true).start();
+            String gg = new String(g.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
+            if (p.waitFor() != 0 || g.waitFor() != 0) {
+                throw new IllegalStateException("runAsUser '" + user + "' does not exist on this machine");
+            }
+            return new int[] {Integer.parseInt(u), Integer.parseInt(gg)};
+        } catch (IOException | NumberFormatException e) {
+            throw new IllegalStateException("cannot look up user '" + user + "': " + e.getMessage(), e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while looking up user '" + user + "'");
+        }
+    }
+
+    private static PgUser user(String what, String user, String password) {
+        Objects.requireNonNull(user, what + " name");
+        Objects.requireNonNull(password, what + " password");
+        require(ROLE.matcher(user).matches(), what + " name must be a lower-case identifier (letters, digits, '_'), got '" + user + "'");
+        require(!password.isEmpty(), what + " password cannot be empty");
+        require(password.indexOf('\n') < 0 && password.indexOf('\r') < 0 && password.indexOf('\0') < 0,
+                what + " password cannot contain line breaks or NUL");
+        return new PgUser(user, password);
+    }
+
+    private static Duration positive(Duration d, String what) {
+        Objects.requireNonNull(d, what);
+        require(!d.isNegative() && !d.isZero(), what + " must be positive, got " + d);
+        return d;
+    }
+
+    private static void require(boolean ok, String message) {
+        if (!ok) {
+            throw new IllegalArgumentException(message);
+        }
+    }
+
+    private static void requireUnset(Object current, String what) {
+        if (current != null) {
+            throw new IllegalStateException(what + " was already set");
+        }
+    }
+
+    private static void requireSet(Object value, String what) {
+        if (value == null) {
+            throw new IllegalStateException(what + " is required");
+        }
+    }
+}

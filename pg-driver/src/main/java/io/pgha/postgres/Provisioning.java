@@ -1,0 +1,199 @@
+package io.pgha.postgres;
+
+import io.pgha.spi.StopMode;
+import io.pgha.spi.Upstream;
+import org.postgresql.PGConnection;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Optional;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * Fills an empty data directory - a new cluster with initdb and the roles it needs (bootstrap), or a
+ * copy of a running member with pg_basebackup (clone) - and empties it again for an operator's
+ * reinitialization. What fails half-way is removed, so a retry finds an empty directory again.
+ */
+final class Provisioning {
+    // one logger name for the whole controller, as before it was split into parts: operators filter on it
+    private static final Logger LOG = LoggerFactory.getLogger(PgController.class);
+    private static final Pattern PROGRESS = Pattern.compile("(\\d+)/(\\d+) kB");
+
+    private final PgConfig cfg;
+    private final Binaries bin;
+    private final Fs fs;
+    private final ManagedFiles files;
+    private final Commands cmds;
+    private final Jdbc jdbc;
+    private final DataDirectory dataDir;
+    private final AssignedRole role;
+    private final ServerProcess process;
+    private final OperationRunner runner;
+    private final PgListeners listeners;
+
+    Provisioning(PgConfig cfg, Binaries bin, Fs fs, ManagedFiles files, Commands cmds, Jdbc jdbc, DataDirectory dataDir,
+                 AssignedRole role, ServerProcess process, OperationRunner runner, PgListeners listeners) {
+        this.cfg = cfg;
+        this.bin = bin;
+        this.fs = fs;
+        this.files = files;
+        this.cmds = cmds;
+        this.jdbc = jdbc;
+        this.dataDir = dataDir;
+        this.role = role;
+        this.process = process;
+        this.runner = runner;
+        this.listeners = listeners;
+    }
+
+    /** initdb, a first start as a primary and the configured roles; returns the new system identifier. */
+    String bootstrap() {
+        long t0 = System.nanoTime();
+        dataDir.requireEmpty("bootstrap");
+        process.requirePortFree();
+        dataDir.prepare();
+        files.writePassFile();
+        boolean created = false;
+        try {
+            Path pw = cfg.workDirectory().resolve("initdb.pw");
+            fs.write(pw, cfg.superuser().password() + "\n", Fs.FILE_600);
+            try {
+                List<String> argv = new ArrayList<>(List.of(bin.path("initdb").toString(),
+                        "-D", cfg.dataDirectory().toString(),
+                        "-U", cfg.superuser().name(),
+                        "--pwfile=" + pw,
+                        "--auth-local=peer", "--auth-host=scram-sha-256",
+                        "-E", cfg.encoding(), "--no-instructions"));
+                cfg.locale().ifPresent(l -> argv.add("--locale=" + l));
+                if (cfg.dataChecksums()) {
+                    argv.add("--data-checksums");
+                }
+                if (!cfg.syncDataFiles()) {
+                    argv.add("--no-sync");
+                }
+                created = true;
+                dataDir.fill(() -> cmds.check(Commands.Cmd.of(cfg.operationTimeout(), argv)));
+            } finally {
+                Files.deleteIfExists(pw);
+            }
+            role.becomePrimary();
+            process.start(cfg.operationTimeout());
+            createUsers();
+            String sysid = dataDir.controlData().systemIdentifier();
+            LOG.info("{}: bootstrapped a new cluster (system identifier {}, PostgreSQL {}) in {} ms", cfg.name(), sysid,
+                    bin.version(), (System.nanoTime() - t0) / 1_000_000);
+            return sysid;
+        } catch (IOException e) {
+            throw new DataDirectoryException("bootstrap: " + e.getMessage(), e);
+        } catch (RuntimeException e) {
+            if (created) {
+                // leave nothing half-made behind: the engine retries a bootstrap only into an empty directory
+                LOG.warn("{}: bootstrap failed, removing what it created: {}", cfg.name(), e.getMessage());
+                runner.quietly(() -> process.stop(StopMode.IMMEDIATE, Duration.ofSeconds(30)));
+                runner.quietly(() -> Fs.deleteContents(cfg.dataDirectory()));
+            }
+            throw e;
+        }
+    }
+
+    /** The replication and rewind roles. Passwords are hashed here (SCRAM) so the server never sees them in SQL text. */
+    private void createUsers() {
+        jdbc.local("creating users", c -> {
+            try (Statement st = c.createStatement()) {
+                st.execute("SET log_statement = 'none'");
+                if (!cfg.replicationUser().name().equals(cfg.superuser().name())) {
+                    createRole(c, st, cfg.replicationUser(), "LOGIN REPLICATION");
+                }
+                if (cfg.rewindUser().isPresent() && !cfg.rewindUser().get().name().equals(cfg.superuser().name())) {
+                    PgUser u = cfg.rewindUser().get();
+                    createRole(c, st, u, "LOGIN");
+                    String q = quoteIdent(u.name());
+                    // what pg_rewind calls on the source (PostgreSQL's pg_rewind documentation)
+                    st.execute("GRANT EXECUTE ON FUNCTION pg_catalog.pg_ls_dir(text, boolean, boolean) TO " + q);
+                    st.execute("GRANT EXECUTE ON FUNCTION pg_catalog.pg_stat_file(text, boolean) TO " + q);
+                    st.execute("GRANT EXECUTE ON FUNCTION pg_catalog.pg_read_binary_file(text) TO " + q);
+                    st.execute("GRANT EXECUTE ON FUNCTION pg_catalog.pg_read_binary_file(text, bigint, bigint, boolean) TO " + q);
+                }
+                for (PgRole r : cfg.bootstrapRoles()) {
+                    String n = r.user().name();
+                    if (n.equals(cfg.superuser().name()) || n.equals(cfg.replicationUser().name())
+                            || cfg.rewindUser().map(u -> u.name().equals(n)).orElse(false)) {
+                        continue;
+                    }
+                    List<String> opts = new ArrayList<>(r.options());
+                    if (!opts.contains("NOLOGIN") && !opts.contains("LOGIN")) {
+                        opts.add("LOGIN");
+                    }
+                    createRole(c, st, r.user(), String.join(" ", opts));
+                }
+            }
+            return null;
+        });
+    }
+
+    private static void createRole(Connection c, Statement st, PgUser u, String options) throws SQLException {
+        st.execute("CREATE ROLE " + quoteIdent(u.name()) + " WITH " + options);
+        char[] pw = u.password().toCharArray();
+        try {
+            c.unwrap(PGConnection.class).alterUserPassword(u.name(), pw, "scram-sha-256");
+        } finally {
+            Arrays.fill(pw, '\0');
+        }
+    }
+
+    static String quoteIdent(String id) {
+        return "\"" + id.replace("\"", "\"\"") + "\"";
+    }
+
+    /** pg_basebackup from {@code source}, reporting its progress to the listeners; the copy starts as a standby of nobody. */
+    void cloneFrom(Upstream source) {
+        long t0 = System.nanoTime();
+        ConnUrl u = ConnUrl.parse(source.connectionUrl());
+        dataDir.requireEmpty("clone");
+        dataDir.prepare();
+        files.writePassFile();
+        List<String> argv = new ArrayList<>(List.of(bin.path("pg_basebackup").toString(),
+                "-D", cfg.dataDirectory().toString(),
+                "-X", "stream", "-c", "fast", "-P", "-w",
+                "-d", CopyPrograms.conninfo(u, cfg.replicationUser(), Optional.empty(), "pgha-clone-" + cfg.name())));
+        if (!cfg.syncDataFiles()) {
+            argv.add("--no-sync");
+        }
+        dataDir.fill(() -> {
+            Commands.Result r = cmds.run(Commands.Cmd.of(cfg.operationTimeout(), argv).onStderr(line -> {
+                Matcher m = PROGRESS.matcher(line);
+                if (m.find()) {
+                    listeners.emit(new PgEvent.CloneProgress(cfg.name(), source.member(),
+                            Long.parseLong(m.group(1)), Long.parseLong(m.group(2))));
+                }
+            }));
+            if (!r.ok()) {
+                runner.quietly(() -> Fs.deleteContents(cfg.dataDirectory()));
+                throw CopyPrograms.failure(cfg.name(), r, u, cfg.replicationUser(), "clone from " + source.member());
+            }
+            role.becomeStandbyOfNobody();
+        });
+        LOG.info("{}: cloned from {} ({}) in {} ms", cfg.name(), source.member(), u.hostPort(), (System.nanoTime() - t0) / 1_000_000);
+    }
+
+    /** An operator's reinitialization: the data directory is emptied (kept itself), never under a running server. */
+    void removeData() {
+        if (dataDir.livePostmaster().isPresent()) {
+            throw new ServerStateException(cfg.name() + ": cannot remove the data directory while PostgreSQL runs: stop it first");
+        }
+        Fs.deleteContents(cfg.dataDirectory());
+        role.forget();
+        LOG.info("{}: removed the data directory {}", cfg.name(), cfg.dataDirectory());
+    }
+}
