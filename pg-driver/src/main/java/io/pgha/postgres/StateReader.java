@@ -16,6 +16,8 @@ import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * What {@link PgController#observe()} reports: a running server is asked over JDBC (one query for
@@ -23,6 +25,7 @@ import java.util.Optional;
  * one is described from pg_controldata and the files pgha wrote.
  */
 final class StateReader {
+    private static final Logger LOG = LoggerFactory.getLogger(PgController.class);
     private final PgConfig cfg;
     private final Binaries bin;
     private final Jdbc jdbc;
@@ -55,11 +58,14 @@ final class StateReader {
             try {
                 return runningState();
             } catch (Jdbc.NotAcceptingConnectionsException e) {
-                return fileState(RunState.STARTING);
+                if (!goneAfterShutdown()) {
+                    return fileState(RunState.STARTING);
+                }
             } catch (PostgresException e) {
-                // it may have died between the pid check and the query (a crash, a fence):
-                // then what the files say is the answer, not the failed connection
-                if (dataDir.livePostmaster().isPresent()) {
+                // it may have died between the pid check and the query (a crash, a fence), or be
+                // shutting down and have ended our connection: then what the files say once it is
+                // gone is the answer, not the failed connection
+                if (!goneAfterShutdown()) {
                     throw e;
                 }
             }
@@ -71,6 +77,30 @@ final class StateReader {
         return fileState(cd.state().isCleanShutdown() || copy ? RunState.STOPPED : RunState.CRASHED, cd);
     }
 
+    /**
+     * Whether the postmaster is gone, given a moment to finish if it publishes that it is shutting
+     * down (a fast shutdown, a fence): a server on its way down ends or refuses connections, and
+     * that is not a failure to observe it.
+     */
+    private boolean goneAfterShutdown() {
+        long deadline = System.nanoTime() + SHUTDOWN_GRACE.toNanos();
+        for (Optional<PidFile> pf = dataDir.livePostmaster(); pf.isPresent(); pf = dataDir.livePostmaster()) {
+            if (!"stopping".equals(pf.get().status()) || System.nanoTime() - deadline > 0) {
+                return false;
+            }
+            try {
+                Thread.sleep(20);
+            } catch (InterruptedException ie) {
+                Thread.currentThread().interrupt();
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** How long {@link #read()} waits for a server that is shutting down to be gone. */
+    private static final java.time.Duration SHUTDOWN_GRACE = java.time.Duration.ofSeconds(2);
+
     /** Whether the running server is a standby; {@code what} names the step in a failure's message. */
     boolean isInRecovery(String what) {
         return jdbc.local(what, c -> {
@@ -79,6 +109,24 @@ final class StateReader {
                 return rs.getBoolean(1);
             }
         });
+    }
+
+    /**
+     * The timeline a standby replays, from its own walsender ({@code IDENTIFY_SYSTEM}, as Patroni
+     * asks it), when no walreceiver reports it: pg_control's checkpoint timeline lags until the next
+     * restartpoint, so a standby that followed a promotion and then lost its upstream would report
+     * the timeline before it, and its position would count only up to that timeline's end in the
+     * cluster's history (see the engine's lag check). Empty if the walsender cannot be asked.
+     */
+    private Optional<Integer> replayTimeline() {
+        try {
+            Walsender.Identity id = jdbc.remote("IDENTIFY_SYSTEM (local)", cfg.localHost(), cfg.port(), cfg.replicationUser(), true,
+                    Walsender::identifySystem);
+            return Optional.of(id.timeline());
+        } catch (PostgresException e) {
+            LOG.debug("{}: the standby's replay timeline is unknown, pg_control's is reported: {}", cfg.name(), e.getMessage());
+            return Optional.empty();
+        }
     }
 
     private PostgresState runningState() {
@@ -119,6 +167,7 @@ final class StateReader {
                 checkpointTimeline = rs.getInt(10);
             }
             boolean streaming = false;
+            boolean receiverReportedTimeline = false;
             if (inRecovery) {
                 timeline = checkpointTimeline;
                 try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery(
@@ -127,11 +176,15 @@ final class StateReader {
                         int tli = rs.getInt(4);
                         if (tli > 0) {
                             timeline = tli;
+                            receiverReportedTimeline = true;
                         }
                         Optional<Upstream> up = r.upstream();
                         streaming = "streaming".equals(rs.getString(1)) && up.isPresent()
                                 && sameServer(up.get(), rs.getString(2), rs.getInt(3));
                     }
+                }
+                if (!receiverReportedTimeline) {
+                    timeline = replayTimeline().orElse(checkpointTimeline);
                 }
             }
             List<ReplicationConnection> replication = new ArrayList<>();
