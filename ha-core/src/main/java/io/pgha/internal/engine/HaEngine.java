@@ -9,6 +9,7 @@ import io.pgha.internal.cluster.Cluster;
 import io.pgha.internal.cluster.ClusterCodec;
 import io.pgha.internal.cluster.Member;
 import io.pgha.internal.decision.Action;
+import io.pgha.internal.decision.AdminRequest;
 import io.pgha.internal.decision.Decider;
 import io.pgha.internal.decision.Decision;
 import io.pgha.internal.decision.DecisionInput;
@@ -18,6 +19,7 @@ import io.pgha.internal.decision.LeaseView;
 import io.pgha.internal.decision.NodeMemory;
 import io.pgha.internal.decision.NodeMemory.DivergenceResult;
 import io.pgha.internal.decision.NodeMemory.RunningAction;
+import io.pgha.internal.decision.PlantedBug;
 import io.pgha.spi.ClusterKey;
 import io.pgha.spi.ClusterSnapshot;
 import io.pgha.spi.DcsEntry;
@@ -640,9 +642,9 @@ public final class HaEngine {
         if (others.isEmpty()) {
             return CompletableFuture.completedFuture(Map.of());
         }
-        // with the default HTTP client, a peer that publishes no api_url (no REST API) is judged by its
-        // member entry; a client of the user's own decides for itself
-        boolean entriesForUnreachable = cfg.peerClient().map(p -> p instanceof io.pgha.internal.rest.HttpPeerClient).orElse(true);
+        // a client that reaches peers only through their api_url (the default HTTP client) cannot ask
+        // a peer that publishes none (it runs no REST API): its member entry speaks for it
+        boolean entriesForUnreachable = cfg.peerClient().map(io.pgha.spi.PeerClient::needsApiUrl).orElse(true);
         Map<String, PeerStatus> fromStore = new java.util.concurrent.ConcurrentHashMap<>();
         for (Member m : others) {
             if (cfg.peerClient().isEmpty() || (entriesForUnreachable && m.apiUrl().isEmpty())) {

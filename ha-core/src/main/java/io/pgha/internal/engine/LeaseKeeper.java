@@ -5,6 +5,7 @@ import io.pgha.Ticker;
 import io.pgha.internal.cluster.ClusterCodec;
 import io.pgha.internal.decision.EffectiveConfig;
 import io.pgha.internal.decision.LeaseView;
+import io.pgha.internal.decision.PlantedBug;
 import io.pgha.spi.DcsSession;
 import io.pgha.spi.DcsUnreachableException;
 import io.pgha.spi.Lsn;
