@@ -1,6 +1,8 @@
 package io.pgha.internal.engine;
 
 import io.pgha.TaskScheduler;
+import io.pgha.spi.DcsUnreachableException;
+import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
@@ -42,6 +44,17 @@ final class Futures {
             }
         });
         return out;
+    }
+
+    /**
+     * A call into the store, bounded by {@code retry_timeout}: its stage, or a
+     * {@link DcsUnreachableException} (the outcome is unknown) if it has not answered within
+     * {@code retryTimeoutNanos} on {@code timer}. Every store call of the engine and the lease guard
+     * goes through here.
+     */
+    static <T> CompletableFuture<T> storeCall(Supplier<? extends CompletionStage<T>> call, long retryTimeoutNanos, TaskScheduler timer) {
+        return withTimeout(call(call), retryTimeoutNanos, timer, () -> new DcsUnreachableException(
+                "the store did not answer within retry_timeout (" + Duration.ofNanos(retryTimeoutNanos).toMillis() + " ms)"));
     }
 
     static Throwable unwrap(Throwable e) {

@@ -25,7 +25,6 @@ import io.pgha.spi.ClusterSnapshot;
 import io.pgha.spi.DcsEntry;
 import io.pgha.spi.DcsListener;
 import io.pgha.spi.DcsSession;
-import io.pgha.spi.DcsUnreachableException;
 import io.pgha.spi.DivergenceCheck;
 import io.pgha.spi.Lsn;
 import io.pgha.spi.PeerStatus;
@@ -417,9 +416,8 @@ public final class HaEngine {
 
     /** One read of the cluster, from the store itself when {@code authoritative}, bounded by retry_timeout. */
     private CompletableFuture<ClusterSnapshot> readCluster(boolean authoritative) {
-        return Futures.withTimeout(Futures.call(authoritative ? session::readAuthoritative : session::read),
-                config.settings().retryTimeout().toNanos(), cfg.loopScheduler(),
-                () -> new DcsUnreachableException("the store did not answer within retry_timeout"));
+        return Futures.storeCall(authoritative ? session::readAuthoritative : session::read,
+                config.settings().retryTimeout().toNanos(), cfg.loopScheduler());
     }
 
     /**
@@ -821,8 +819,7 @@ public final class HaEngine {
     }
 
     private CompletableFuture<Boolean> dcs(java.util.function.Function<DcsSession, CompletionStage<Boolean>> call, long timeout) {
-        return Futures.withTimeout(Futures.call(() -> call.apply(session)), timeout, cfg.loopScheduler(),
-                () -> new DcsUnreachableException("the store did not answer within retry_timeout"));
+        return Futures.storeCall(() -> call.apply(session), timeout, cfg.loopScheduler());
     }
 
     private <T> CompletableFuture<T> timedPg(CompletionStage<T> stage, Duration timeout) {
@@ -981,8 +978,7 @@ public final class HaEngine {
 
     private CompletionStage<Void> bootstrap() {
         long retry = config.settings().retryTimeout().toNanos();
-        return pg.bootstrap().thenCompose(sysid -> Futures.withTimeout(Futures.call(session::readAuthoritative), retry, cfg.loopScheduler(),
-                        () -> new DcsUnreachableException("the store did not answer within retry_timeout"))
+        return pg.bootstrap().thenCompose(sysid -> Futures.storeCall(session::readAuthoritative, retry, cfg.loopScheduler())
                 .thenCompose(snapshot -> {
                     long version = snapshot.get(ClusterKey.INITIALIZE).map(DcsEntry::version).orElse(DcsEntry.ABSENT);
                     return dcs(s -> s.compareAndSet(ClusterKey.INITIALIZE, sysid, version), retry);
@@ -1044,8 +1040,7 @@ public final class HaEngine {
         if (leader && json.equals(lastMemberJson) && !missing) {
             return CompletableFuture.completedFuture(null);
         }
-        return Futures.withTimeout(Futures.call(() -> session.touchMember(json)), config.settings().retryTimeout().toNanos(),
-                        cfg.loopScheduler(), () -> new DcsUnreachableException("the store did not answer within retry_timeout"))
+        return Futures.storeCall(() -> session.touchMember(json), config.settings().retryTimeout().toNanos(), cfg.loopScheduler())
                 .handle((v, e) -> {
                     if (e != null) {
                         LOG.debug("{}: could not write the member entry: {}", me, Futures.describe(e));
