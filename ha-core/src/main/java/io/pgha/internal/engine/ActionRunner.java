@@ -266,7 +266,8 @@ final class ActionRunner {
 
         @Override
         public CompletionStage<StepResult> writeConfig(Action.WriteConfig a) {
-            return store(s -> s.compareAndSet(ClusterKey.CONFIG, DynamicConfigs.encode(cfg.settings(), cfg.initialConfig()), DcsEntry.ABSENT));
+            return store(s -> s.compareAndSet(ClusterKey.CONFIG, DynamicConfigs.encode(cfg.settings(), cfg.initialConfig()),
+                    DcsEntry.ABSENT));
         }
 
         @Override
@@ -345,8 +346,8 @@ final class ActionRunner {
         long now = cfg.ticker().read();
         epoch++;
         loop.fold(new ActionOutcome.LongStarted(new RunningAction(a, now)));
-        Optional<CompletableFuture<AdminRequest.Outcome>> answerWhenDone = a instanceof Action.RestartPostgres || a instanceof Action.Reinitialize
-                ? loop.takeRequest() : Optional.empty();
+        boolean requested = a instanceof Action.RestartPostgres || a instanceof Action.Reinitialize;
+        Optional<CompletableFuture<AdminRequest.Outcome>> answerWhenDone = requested ? loop.takeRequest() : Optional.empty();
         Duration timeout = actionTimeout(loop.config());
         CompletableFuture<Optional<ActionOutcome>> work = Futures.call(() -> a.accept(new LongSteps(ctx, timeout)));
         CompletableFuture<Optional<ActionOutcome>> guarded = Futures.withTimeout(work,

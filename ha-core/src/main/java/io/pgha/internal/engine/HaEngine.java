@@ -1,7 +1,6 @@
 package io.pgha.internal.engine;
 
 import io.pgha.HaEvent;
-import io.pgha.HaListener;
 import io.pgha.NodeStatus;
 import io.pgha.Role;
 import io.pgha.TaskScheduler;
@@ -28,7 +27,6 @@ import io.pgha.spi.SessionSpec;
 import io.pgha.spi.StopMode;
 import io.pgha.spi.Subscription;
 import java.time.Duration;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -76,7 +74,7 @@ public final class HaEngine {
     private final String me;
     private final PostgresController pg;
     private final SerialLane lane;
-    private final Set<String> warned = new HashSet<>();
+    private final NodeReport report;
     private final AtomicReference<State> state = new AtomicReference<>(State.LATENT);
     private final List<Subscription> subscriptions = new CopyOnWriteArrayList<>();
     private final CompletableFuture<Void> stopped = new CompletableFuture<>();
@@ -84,7 +82,7 @@ public final class HaEngine {
     // the parts, made at start
     private volatile DcsSession session;
     private volatile LeaseKeeper lease;
-    private CycleObserver observer;
+    private volatile CycleObserver observer;
     private ActionRunner actions;
     private MemberEntryWriter memberEntry;
     private Duration leaseGuarantee;
@@ -94,8 +92,6 @@ public final class HaEngine {
     /** Starts not knowing where synchronous_standby_names last changed: a setting left in PostgreSQL by an earlier run proves nothing. */
     private NodeMemory memory = NodeMemory.INITIAL;
     private Optional<Cluster> lastCluster = Optional.empty();
-    private Role role = Role.STOPPED;
-    private String lastReason = "not started";
     private boolean cycleRunning;
     private boolean wakeRequested;
     /** A step the store refused ran less than a cycle ago: the next cycle comes at once, a bounded number of times. */
@@ -107,19 +103,13 @@ public final class HaEngine {
     /** Completes the operator's request being carried out. */
     private CompletableFuture<AdminRequest.Outcome> requestDone;
 
-    private volatile NodeStatus status;
-    private volatile EngineView view;
-
     public HaEngine(EngineConfig cfg) {
         this.cfg = cfg;
         this.me = cfg.name();
         this.pg = cfg.postgres();
         this.lane = new SerialLane(cfg.loopScheduler());
         this.config = EffectiveConfig.of(cfg.settings());
-        this.status = new NodeStatus(me, cfg.scope(), Role.STOPPED, Optional.empty(), false, Optional.empty(), false,
-                Optional.empty(), false, lastReason, 0, pg.externalFence());
-        this.view = new EngineView(status, Optional.empty(), Optional.empty(), LeaseView.NOT_HELD, config, cfg.ticker().read(),
-                Optional.empty());
+        this.report = new NodeReport(cfg, config, () -> state.get() == State.KILLED);
     }
 
     // ================================================================== lifecycle
@@ -302,12 +292,12 @@ public final class HaEngine {
     }
 
     public NodeStatus status() {
-        return status;
+        return report.status();
     }
 
     /** The engine's knowledge as of its last cycle, for the REST API. */
     public EngineView view() {
-        return view;
+        return report.view();
     }
 
     /** The lease belief right now (not as of the last cycle). */
@@ -470,12 +460,7 @@ public final class HaEngine {
         DecisionInput in = new DecisionInput(me, cfg.tags(), cluster, dcsError, pgState, pgErr, leaseView, peers, config,
                 memory, now, cfg.wallClock().instant(), cfg.bugs());
         Decision d = Decider.decide(in);
-        if (!d.reason().equals(lastReason)) {
-            LOG.info("{}: {}{}", me, d.reason(), d.isNothing() ? "" : " -> " + d.describe());
-        } else {
-            LOG.debug("{}: {}", me, d.reason());
-        }
-        lastReason = d.reason();
+        report.decided(d);
         cluster.ifPresent(c -> lastCluster = Optional.of(c));
         updateRole(pgState, cluster);
         // peers ask for our status during a leader race: what we just observed (a primary that has
@@ -494,7 +479,7 @@ public final class HaEngine {
     /** Writes the member entry, then schedules the next cycle. */
     private void finishCycle(long start, Decision d, ActionRunner.Context ctx) {
         CompletableFuture<MemberEntryWriter.Result> touch = ctx.cluster().isPresent() && memory.fatal().isEmpty()
-                ? memberEntry.write(ctx.cluster(), observer.lastPostgres(), role, memory.action(), lease.view().held(),
+                ? memberEntry.write(ctx.cluster(), observer.lastPostgres(), report.role(), memory.action(), lease.view().held(),
                         config.settings().retryTimeout().toNanos())
                 : CompletableFuture.completedFuture(MemberEntryWriter.Result.SKIPPED);
         touch.whenComplete((written, e) -> lane.execute(() -> {
@@ -621,48 +606,22 @@ public final class HaEngine {
     }
 
     private void setRole(Role next) {
-        if (next != role) {
-            Role before = role;
-            role = next;
-            LOG.info("{}: role {} -> {}", me, before, next);
-            emit(new HaEvent.RoleChanged(me, before, next, lastReason));
-        }
+        report.setRole(next);
     }
 
     private void publishStatus() {
-        long now = cfg.ticker().read();
         LeaseView lv = lease == null ? LeaseView.NOT_HELD : lease.view();
-        boolean holds = lastCluster.map(c -> c.isLeader(me)).orElse(false) && lv.isValid(now);
-        Optional<PostgresState> lastPg = observer == null ? Optional.empty() : observer.lastPostgres();
-        boolean reachable = observer != null && observer.storeReachable();
-        status = new NodeStatus(me, cfg.scope(), role, lastCluster.flatMap(Cluster::leader), holds, lastPg, reachable,
-                observer == null ? Optional.empty() : observer.storeLastSeen(), config.paused(), lastReason, cycles, pg.externalFence());
-        view = new EngineView(status, lastCluster, lastPg, lv, config, lastCycleAt,
+        boolean observed = observer != null;
+        report.publish(lastCluster, lv, observed ? observer.lastPostgres() : Optional.empty(), observed && observer.storeReachable(),
+                observed ? observer.storeLastSeen() : Optional.empty(), config, cycles, lastCycleAt,
                 memory.action().map(a -> a.action().describe()));
     }
 
     private void warnOnce(String warning) {
-        if (warned.add(warning)) {
-            LOG.warn("{}: {}", me, warning);
-        }
+        report.warnOnce(warning);
     }
 
     private void emit(HaEvent e) {
-        if (state.get() == State.KILLED) {
-            return;
-        }
-        for (HaListener l : cfg.listeners()) {
-            try {
-                cfg.listenerExecutor().execute(() -> {
-                    try {
-                        l.onEvent(e);
-                    } catch (RuntimeException ex) {
-                        LOG.warn("{}: an event listener failed on {}", me, e, ex);
-                    }
-                });
-            } catch (RuntimeException ex) {
-                LOG.warn("{}: could not deliver {}", me, e, ex);
-            }
-        }
+        report.emit(e);
     }
 }
