@@ -1,9 +1,9 @@
 package io.pgha;
 
 import io.pgha.internal.InternalAccess;
+import io.pgha.internal.decision.PlantedBug;
 import io.pgha.internal.engine.EngineConfig;
 import io.pgha.internal.engine.HaEngine;
-import io.pgha.internal.engine.PlantedBug;
 import io.pgha.internal.engine.ThreadTaskScheduler;
 import io.pgha.internal.rest.HttpPeerClient;
 import io.pgha.internal.rest.RestServer;

@@ -2,7 +2,7 @@ package io.pgha.internal;
 
 import io.pgha.HaNode;
 import io.pgha.internal.engine.HaEngine;
-import io.pgha.internal.engine.PlantedBug;
+import io.pgha.internal.decision.PlantedBug;
 
 /**
  * A door from pgha's own modules (the test kit, the REST API) into {@link HaNode}'s internals,

@@ -18,4 +18,13 @@ public interface PeerClient {
      * @param apiUrl the peer's {@code api_url} from its member entry, if it published one
      */
     CompletionStage<Optional<PeerStatus>> fetch(String member, Optional<String> apiUrl, Duration timeout);
+
+    /**
+     * Whether this client reaches a peer only through the {@code api_url} it publishes. If so, a
+     * peer whose member entry has no {@code api_url} (it runs no REST API) is judged by that entry
+     * instead of being asked. By default a client decides for itself and is asked about every peer.
+     */
+    default boolean needsApiUrl() {
+        return false;
+    }
 }

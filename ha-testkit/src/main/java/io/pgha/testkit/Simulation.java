@@ -7,7 +7,7 @@ import io.pgha.MemberTags;
 import io.pgha.SynchronousMode;
 import io.pgha.internal.InternalAccess;
 import io.pgha.internal.cluster.ClusterCodec;
-import io.pgha.internal.engine.PlantedBug;
+import io.pgha.internal.decision.PlantedBug;
 import io.pgha.spi.ClusterKey;
 import io.pgha.spi.DcsEntry;
 import io.pgha.spi.DcsSession;

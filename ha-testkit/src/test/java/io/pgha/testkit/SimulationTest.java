@@ -3,7 +3,7 @@ package io.pgha.testkit;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.pgha.SynchronousMode;
-import io.pgha.internal.engine.PlantedBug;
+import io.pgha.internal.decision.PlantedBug;
 import io.pgha.testkit.Simulation.Fault;
 import io.pgha.testkit.Simulation.Invariant;
 import java.time.Duration;

@@ -5,7 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.pgha.HaEvent;
 import io.pgha.MemberTags;
 import io.pgha.internal.InternalAccess;
-import io.pgha.internal.engine.PlantedBug;
+import io.pgha.internal.decision.PlantedBug;
 import io.pgha.spi.ClusterKey;
 import io.pgha.spi.ClusterSnapshot;
 import io.pgha.spi.DcsEntry;

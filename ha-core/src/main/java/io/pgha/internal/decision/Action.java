@@ -8,67 +8,117 @@ import java.util.Optional;
 import java.util.Set;
 
 /**
- * One step of a {@link Decision}. Steps run in order; a <em>gate</em> that does not succeed (a lost
- * race or compare-and-set, an unreachable store) cancels the steps after it. A <em>long</em> step
- * runs in the node's single async slot while the loop goes on; it is always the last step.
+ * One step of a {@link Decision}. Steps run in order; they are either {@link Quick} (awaited before
+ * the next one) or {@link LongRunning} (run in the node's single async slot while the loop goes on,
+ * and always the last step). A quick <em>gate</em> that does not succeed (a lost race or
+ * compare-and-set, an unreachable store) cancels the steps after it.
  */
-public sealed interface Action {
-    /** Whether a failure of this step cancels the rest of the decision. */
-    default boolean isGate() {
-        return false;
-    }
-
-    /** Whether this step runs in the async slot. */
-    default boolean isLong() {
-        return false;
-    }
-
+public sealed interface Action permits Action.Quick, Action.LongRunning {
     /** A short description for events and logs. */
     String describe();
+
+    /** A step the loop awaits before it runs the next one. */
+    sealed interface Quick extends Action permits AcquireLock, RenewLock, ReleaseLock, ClaimInitialize, WriteInitialize, WriteConfig,
+            ClearFailover, WriteSync, DeleteSync, WriteHistory, SetSyncStandbys, CheckDivergence, ReloadPostgres, AnswerRequest,
+            CancelAction, Fail {
+        /** Whether a failure of this step cancels the rest of the decision. */
+        default boolean isGate() {
+            return false;
+        }
+
+        <R> R accept(Visitor<R> v);
+
+        /** One method per quick step: a runner that misses one does not compile. */
+        interface Visitor<R> {
+            R acquireLock(AcquireLock a);
+            R renewLock(RenewLock a);
+            R releaseLock(ReleaseLock a);
+            R claimInitialize(ClaimInitialize a);
+            R writeInitialize(WriteInitialize a);
+            R writeConfig(WriteConfig a);
+            R clearFailover(ClearFailover a);
+            R writeSync(WriteSync a);
+            R deleteSync(DeleteSync a);
+            R writeHistory(WriteHistory a);
+            R setSyncStandbys(SetSyncStandbys a);
+            R checkDivergence(CheckDivergence a);
+            R reloadPostgres(ReloadPostgres a);
+            R answerRequest(AnswerRequest a);
+            R cancelAction(CancelAction a);
+            R fail(Fail a);
+        }
+    }
+
+    /** A step that runs in the async slot while the cycles go on. */
+    sealed interface LongRunning extends Action permits Bootstrap, CloneFrom, StartPostgres, Follow, Promote, Demote, Rewind,
+            RestartPostgres, Reinitialize {
+        <R> R accept(Visitor<R> v);
+
+        /** One method per long step: a runner that misses one does not compile. */
+        interface Visitor<R> {
+            R bootstrap(Bootstrap a);
+            R cloneFrom(CloneFrom a);
+            R startPostgres(StartPostgres a);
+            R follow(Follow a);
+            R promote(Promote a);
+            R demote(Demote a);
+            R rewind(Rewind a);
+            R restartPostgres(RestartPostgres a);
+            R reinitialize(Reinitialize a);
+        }
+    }
 
     // ------------------------------------------------------------------ DCS steps
 
     /** Take the leader lock (create-if-absent). */
-    record AcquireLock() implements Action {
+    record AcquireLock() implements Quick {
+        @Override public <R> R accept(Quick.Visitor<R> v) { return v.acquireLock(this); }
         @Override public boolean isGate() { return true; }
         @Override public String describe() { return "acquire leader lock"; }
     }
 
     /** Renew the lease and confirm the lock, publishing our WAL position as the leader's optime. */
-    record RenewLock() implements Action {
+    record RenewLock() implements Quick {
+        @Override public <R> R accept(Quick.Visitor<R> v) { return v.renewLock(this); }
         @Override public boolean isGate() { return true; }
         @Override public String describe() { return "renew leader lock"; }
     }
 
     /** Delete the leader key if it is still ours. */
-    record ReleaseLock() implements Action {
+    record ReleaseLock() implements Quick {
+        @Override public <R> R accept(Quick.Visitor<R> v) { return v.releaseLock(this); }
         @Override public String describe() { return "release leader lock"; }
     }
 
     /** Race for the {@code initialize} key (create-if-absent with an empty value). */
-    record ClaimInitialize() implements Action {
+    record ClaimInitialize() implements Quick {
+        @Override public <R> R accept(Quick.Visitor<R> v) { return v.claimInitialize(this); }
         @Override public boolean isGate() { return true; }
         @Override public String describe() { return "claim initialize key"; }
     }
 
     /** Record our system identifier in the {@code initialize} key (taking over an existing data directory). */
-    record WriteInitialize(String systemId, long expectedVersion) implements Action {
+    record WriteInitialize(String systemId, long expectedVersion) implements Quick {
+        @Override public <R> R accept(Quick.Visitor<R> v) { return v.writeInitialize(this); }
         @Override public boolean isGate() { return true; }
         @Override public String describe() { return "write initialize key " + systemId; }
     }
 
     /** Write this node's settings as the dynamic configuration, if the key is absent. */
-    record WriteConfig() implements Action {
+    record WriteConfig() implements Quick {
+        @Override public <R> R accept(Quick.Visitor<R> v) { return v.writeConfig(this); }
         @Override public String describe() { return "write dynamic configuration"; }
     }
 
     /** Delete the {@code failover} key at this version (request served or void). */
-    record ClearFailover(long expectedVersion) implements Action {
+    record ClearFailover(long expectedVersion) implements Quick {
+        @Override public <R> R accept(Quick.Visitor<R> v) { return v.clearFailover(this); }
         @Override public String describe() { return "clear failover key"; }
     }
 
     /** Compare-and-set the {@code sync} key. */
-    record WriteSync(String leader, Set<String> standbys, long expectedVersion) implements Action {
+    record WriteSync(String leader, Set<String> standbys, long expectedVersion) implements Quick {
+        @Override public <R> R accept(Quick.Visitor<R> v) { return v.writeSync(this); }
         public WriteSync {
             standbys = Set.copyOf(standbys);
         }
@@ -77,13 +127,15 @@ public sealed interface Action {
     }
 
     /** Delete the {@code sync} key (synchronous mode turned off). */
-    record DeleteSync(long expectedVersion) implements Action {
+    record DeleteSync(long expectedVersion) implements Quick {
+        @Override public <R> R accept(Quick.Visitor<R> v) { return v.deleteSync(this); }
         @Override public boolean isGate() { return true; }
         @Override public String describe() { return "delete sync key"; }
     }
 
     /** Compare-and-set the {@code history} key to this full list. */
-    record WriteHistory(List<HistoryEntry> entries, long expectedVersion) implements Action {
+    record WriteHistory(List<HistoryEntry> entries, long expectedVersion) implements Quick {
+        @Override public <R> R accept(Quick.Visitor<R> v) { return v.writeHistory(this); }
         public WriteHistory {
             entries = List.copyOf(entries);
         }
@@ -93,89 +145,95 @@ public sealed interface Action {
     // ------------------------------------------------------------------ PostgreSQL steps
 
     /** Set {@code synchronous_standby_names}. */
-    record SetSyncStandbys(SynchronousStandbys value) implements Action {
+    record SetSyncStandbys(SynchronousStandbys value) implements Quick {
+        @Override public <R> R accept(Quick.Visitor<R> v) { return v.setSyncStandbys(this); }
         @Override public boolean isGate() { return true; }
         @Override public String describe() { return "set synchronous_standby_names '" + value.toSetting() + "'"; }
     }
 
     /** Ask the controller whether local data diverged from {@code upstream}. */
-    record CheckDivergence(Upstream upstream) implements Action {
+    record CheckDivergence(Upstream upstream) implements Quick {
+        @Override public <R> R accept(Quick.Visitor<R> v) { return v.checkDivergence(this); }
         @Override public String describe() { return "check divergence from " + upstream.member(); }
     }
 
     /** Create a new cluster (initdb) and start it as the primary. */
-    record Bootstrap() implements Action {
-        @Override public boolean isLong() { return true; }
+    record Bootstrap() implements LongRunning {
+        @Override public <R> R accept(LongRunning.Visitor<R> v) { return v.bootstrap(this); }
         @Override public String describe() { return "bootstrap a new cluster"; }
     }
 
     /** Copy data from a running member, then start streaming from it. */
-    record CloneFrom(Upstream source) implements Action {
-        @Override public boolean isLong() { return true; }
+    record CloneFrom(Upstream source) implements LongRunning {
+        @Override public <R> R accept(LongRunning.Visitor<R> v) { return v.cloneFrom(this); }
         @Override public String describe() { return "clone from " + source.member(); }
     }
 
     /** Start PostgreSQL as it is (a crashed primary restarted in place). */
-    record StartPostgres() implements Action {
-        @Override public boolean isLong() { return true; }
+    record StartPostgres() implements LongRunning {
+        @Override public <R> R accept(LongRunning.Visitor<R> v) { return v.startPostgres(this); }
         @Override public String describe() { return "start postgres"; }
     }
 
     /** Become (or stay) a standby of {@code upstream}, or a read-only node with no upstream. */
-    record Follow(Optional<Upstream> upstream) implements Action {
-        @Override public boolean isLong() { return true; }
+    record Follow(Optional<Upstream> upstream) implements LongRunning {
+        @Override public <R> R accept(LongRunning.Visitor<R> v) { return v.follow(this); }
         @Override public String describe() {
             return upstream.map(u -> "follow " + u.member()).orElse("start read-only with no upstream");
         }
     }
 
     /** Promote the local standby. */
-    record Promote() implements Action {
-        @Override public boolean isLong() { return true; }
+    record Promote() implements LongRunning {
+        @Override public <R> R accept(LongRunning.Visitor<R> v) { return v.promote(this); }
         @Override public String describe() { return "promote"; }
     }
 
     /** Stop the local primary in one of Patroni's demotion modes. */
-    record Demote(DemoteMode mode) implements Action {
-        @Override public boolean isLong() { return true; }
+    record Demote(DemoteMode mode) implements LongRunning {
+        @Override public <R> R accept(LongRunning.Visitor<R> v) { return v.demote(this); }
         @Override public String describe() { return "demote (" + mode.name().toLowerCase(java.util.Locale.ROOT) + ")"; }
     }
 
     /** Stop, pg_rewind from {@code source}, then follow it. */
-    record Rewind(Upstream source) implements Action {
-        @Override public boolean isLong() { return true; }
+    record Rewind(Upstream source) implements LongRunning {
+        @Override public <R> R accept(LongRunning.Visitor<R> v) { return v.rewind(this); }
         @Override public String describe() { return "rewind from " + source.member(); }
     }
 
     /** Restart PostgreSQL in place (an operator's request). */
-    record RestartPostgres(java.time.Duration timeout) implements Action {
-        @Override public boolean isLong() { return true; }
+    record RestartPostgres(java.time.Duration timeout) implements LongRunning {
+        @Override public <R> R accept(LongRunning.Visitor<R> v) { return v.restartPostgres(this); }
         @Override public String describe() { return "restart postgres"; }
     }
 
     /** Stop PostgreSQL and remove its data, to be cloned again (an operator's request). */
-    record Reinitialize() implements Action {
-        @Override public boolean isLong() { return true; }
+    record Reinitialize() implements LongRunning {
+        @Override public <R> R accept(LongRunning.Visitor<R> v) { return v.reinitialize(this); }
         @Override public String describe() { return "reinitialize: remove the data directory"; }
     }
 
     /** Reread PostgreSQL's configuration. */
-    record ReloadPostgres() implements Action {
+    record ReloadPostgres() implements Quick {
+        @Override public <R> R accept(Quick.Visitor<R> v) { return v.reloadPostgres(this); }
         @Override public String describe() { return "reload postgres"; }
     }
 
     /** Answer the operator's pending request. */
-    record AnswerRequest(boolean ok, String message) implements Action {
+    record AnswerRequest(boolean ok, String message) implements Quick {
+        @Override public <R> R accept(Quick.Visitor<R> v) { return v.answerRequest(this); }
         @Override public String describe() { return (ok ? "accept" : "refuse") + " request: " + message; }
     }
 
     /** Cancel the long action in progress (a promotion after the lock was lost). */
-    record CancelAction() implements Action {
+    record CancelAction() implements Quick {
+        @Override public <R> R accept(Quick.Visitor<R> v) { return v.cancelAction(this); }
         @Override public String describe() { return "cancel action in progress"; }
     }
 
     /** Stop the node for good: a fatal, operator-level problem. */
-    record Fail(String reason) implements Action {
+    record Fail(String reason) implements Quick {
+        @Override public <R> R accept(Quick.Visitor<R> v) { return v.fail(this); }
         @Override public String describe() { return "stop node: " + reason; }
     }
 }

@@ -30,7 +30,6 @@ import io.pgha.internal.decision.Action.WriteHistory;
 import io.pgha.internal.decision.Action.WriteInitialize;
 import io.pgha.internal.decision.Action.WriteSync;
 import io.pgha.internal.decision.NodeMemory.DivergenceResult;
-import io.pgha.internal.engine.PlantedBug;
 import io.pgha.spi.DcsEntry;
 import io.pgha.spi.DivergenceCheck;
 import io.pgha.spi.Lsn;
@@ -178,12 +177,12 @@ public final class Decider {
 
     // ------------------------------------------------------------------ an operator's request (REST API)
 
-    private static Decision request(DecisionInput in, Cluster c, boolean iLead, io.pgha.internal.engine.AdminRequest r) {
+    private static Decision request(DecisionInput in, Cluster c, boolean iLead, AdminRequest r) {
         Optional<String> running = in.memory().action().map(a -> a.action().describe());
-        if (r instanceof io.pgha.internal.engine.AdminRequest.Reload) {
+        if (r instanceof AdminRequest.Reload) {
             return Decision.soon("reload requested", new Action.ReloadPostgres(), new Action.AnswerRequest(true, "reloaded"));
         }
-        if (r instanceof io.pgha.internal.engine.AdminRequest.Restart restart) {
+        if (r instanceof AdminRequest.Restart restart) {
             if (running.isPresent()) {
                 return Decision.soon("restart requested while " + running.get() + " is in progress",
                         new Action.AnswerRequest(false, running.get() + " is in progress"));
@@ -195,7 +194,7 @@ public final class Decider {
                     new Action.RestartPostgres(restart.timeout()))
                     : Decision.of("restart requested: restarting postgres", new Action.RestartPostgres(restart.timeout()));
         }
-        io.pgha.internal.engine.AdminRequest.Reinitialize reinit = (io.pgha.internal.engine.AdminRequest.Reinitialize) r;
+        AdminRequest.Reinitialize reinit = (AdminRequest.Reinitialize) r;
         if (iLead) {
             return Decision.soon("reinitialize refused", new Action.AnswerRequest(false, "I am the leader, can not reinitialize"));
         }

@@ -2,7 +2,6 @@ package io.pgha.internal.decision;
 
 import io.pgha.MemberTags;
 import io.pgha.internal.cluster.Cluster;
-import io.pgha.internal.engine.PlantedBug;
 import io.pgha.spi.PeerStatus;
 import io.pgha.spi.PostgresState;
 import java.time.Instant;

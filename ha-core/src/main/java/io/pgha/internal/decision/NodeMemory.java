@@ -1,6 +1,5 @@
 package io.pgha.internal.decision;
 
-import io.pgha.internal.engine.AdminRequest;
 import io.pgha.spi.DivergenceCheck;
 import io.pgha.spi.Lsn;
 import java.util.Objects;

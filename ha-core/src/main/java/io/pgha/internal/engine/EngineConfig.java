@@ -5,6 +5,7 @@ import io.pgha.HaSettings;
 import io.pgha.MemberTags;
 import io.pgha.TaskScheduler;
 import io.pgha.Ticker;
+import io.pgha.internal.decision.PlantedBug;
 import io.pgha.spi.Dcs;
 import io.pgha.spi.PeerClient;
 import io.pgha.spi.PostgresController;

@@ -1,6 +1,9 @@
 package io.pgha.internal.engine;
 
 import io.pgha.TaskScheduler;
+import io.pgha.spi.DcsUnreachableException;
+import io.pgha.spi.PostgresException;
+import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
@@ -42,6 +45,30 @@ final class Futures {
             }
         });
         return out;
+    }
+
+    /**
+     * A call into the store, bounded by {@code retry_timeout}: its stage, or a
+     * {@link DcsUnreachableException} (the outcome is unknown) if it has not answered within
+     * {@code retryTimeoutNanos} on {@code timer}. Every store call of the engine and the lease guard
+     * goes through here.
+     */
+    static <T> CompletableFuture<T> storeCall(Supplier<? extends CompletionStage<T>> call, long retryTimeoutNanos, TaskScheduler timer) {
+        return withTimeout(call(call), retryTimeoutNanos, timer, () -> new DcsUnreachableException(
+                "the store did not answer within retry_timeout (" + Duration.ofNanos(retryTimeoutNanos).toMillis() + " ms)"));
+    }
+
+    /** A PostgreSQL call's stage, or a {@link PostgresException} if it has not completed within {@code timeout}. */
+    static <T> CompletableFuture<T> postgresCall(CompletionStage<T> stage, Duration timeout, TaskScheduler timer) {
+        return withTimeout(stage, timeout.toNanos(), timer,
+                () -> new PostgresException("postgres did not answer within " + timeout.toMillis() + " ms"));
+    }
+
+    /** Completes {@code d} from now on {@code scheduler}. */
+    static CompletableFuture<Void> delay(Duration d, TaskScheduler scheduler) {
+        CompletableFuture<Void> f = new CompletableFuture<>();
+        scheduler.schedule(() -> f.complete(null), d.toNanos());
+        return f;
     }
 
     static Throwable unwrap(Throwable e) {

@@ -5,8 +5,8 @@ import io.pgha.Ticker;
 import io.pgha.internal.cluster.ClusterCodec;
 import io.pgha.internal.decision.EffectiveConfig;
 import io.pgha.internal.decision.LeaseView;
+import io.pgha.internal.decision.PlantedBug;
 import io.pgha.spi.DcsSession;
-import io.pgha.spi.DcsUnreachableException;
 import io.pgha.spi.Lsn;
 import io.pgha.spi.PostgresController;
 import io.pgha.spi.StopMode;
@@ -141,7 +141,7 @@ final class LeaseKeeper {
     /** Takes the lock if it is free. */
     CompletableFuture<Boolean> acquire() {
         long sentAt = ticker.read();
-        return timed(Futures.call(session::acquireLeader)).thenApply(ok -> {
+        return Futures.storeCall(session::acquireLeader, retryTimeout, guard).thenApply(ok -> {
             if (ok) {
                 synchronized (this) {
                     released = false;
@@ -175,7 +175,7 @@ final class LeaseKeeper {
             inflight = mine;
         }
         String status = ClusterCodec.encodeStatus(optime);
-        timed(Futures.call(() -> session.renewLeader(Optional.of(status)))).whenComplete((ok, err) -> {
+        Futures.storeCall(() -> session.renewLeader(Optional.of(status)), retryTimeout, guard).whenComplete((ok, err) -> {
             boolean releasedMeanwhile;
             synchronized (this) {
                 inflight = null;
@@ -216,7 +216,7 @@ final class LeaseKeeper {
         // a renewal already sent goes first, so the delete comes after anything it wrote
         CompletableFuture<Boolean> settled = before == null ? CompletableFuture.completedFuture(null)
                 : before.handle((ok, err) -> null);
-        return settled.thenCompose(x -> timed(Futures.call(session::releaseLeader))).whenComplete((ok, err) -> {
+        return settled.thenCompose(x -> Futures.storeCall(session::releaseLeader, retryTimeout, guard)).whenComplete((ok, err) -> {
             drop(null);
             if (err != null) {
                 callbacks.storeCallFailed();
@@ -287,11 +287,6 @@ final class LeaseKeeper {
     }
 
     // ------------------------------------------------------------------------------------------
-
-    private <T> CompletableFuture<T> timed(CompletableFuture<T> f) {
-        return Futures.withTimeout(f, retryTimeout, guard,
-                () -> new DcsUnreachableException("no answer within retry_timeout (" + Duration.ofNanos(retryTimeout).toMillis() + " ms)"));
-    }
 
     private void renewed(long sentAt) {
         long controllerDeadline;

@@ -28,6 +28,12 @@ public final class HttpPeerClient implements PeerClient {
         this.client = b.build();
     }
 
+    /** A peer with no {@code api_url} cannot be asked over HTTP: its member entry speaks for it. */
+    @Override
+    public boolean needsApiUrl() {
+        return true;
+    }
+
     @Override
     public CompletionStage<Optional<PeerStatus>> fetch(String member, Optional<String> apiUrl, Duration timeout) {
         if (apiUrl.isEmpty()) {

@@ -15,7 +15,7 @@ import io.pgha.internal.cluster.ClusterCodec;
 import io.pgha.internal.cluster.DynamicConfig;
 import io.pgha.internal.cluster.FailoverRequest;
 import io.pgha.internal.cluster.Member;
-import io.pgha.internal.engine.AdminRequest;
+import io.pgha.internal.decision.AdminRequest;
 import io.pgha.internal.engine.EngineView;
 import io.pgha.internal.engine.HaEngine;
 import io.pgha.spi.ClusterKey;

@@ -1,4 +1,4 @@
-package io.pgha.internal.engine;
+package io.pgha.internal.decision;
 
 /**
  * Safety rules the simulator's own tests switch off on purpose, to prove that the invariant checker

@@ -1,4 +1,4 @@
-package io.pgha.internal.engine;
+package io.pgha.internal.decision;
 
 import java.time.Duration;
 import java.util.Objects;
