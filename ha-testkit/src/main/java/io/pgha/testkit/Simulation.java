@@ -153,8 +153,10 @@ public final class Simulation {
          * commit that another member held when the winner took the leader key, if the winner could
          * have asked it: a member listed in the store, its agent alive and answering its peers, its
          * PostgreSQL running as a replica, allowed to fail over, while the winner itself could reach
-         * its peers. This is the design's "a candidate
-         * does not promote while a reachable peer has more WAL", as the client sees it.
+         * its peers — both throughout the race (the peer timeout and a store read before the key
+         * was taken: a peer that came back after the question was sent could not answer it). This
+         * is the design's "a candidate does not promote while a reachable peer has more WAL", as
+         * the client sees it.
          */
         NO_AVOIDABLE_FAILOVER_LOSS("a failover loses nothing a reachable peer had"),
         /**
@@ -418,6 +420,8 @@ public final class Simulation {
     private final Map<Fault, Integer> faultCounts = new EnumMap<>(Fault.class);
     /** Who took the leader key last, and the acknowledged commits each member it could have asked held then. */
     private String acquiredBy;
+    /** When each member was last dead, paused or cut off from its peers (virtual nanos). */
+    private final Map<String, Long> lastCutOffFromPeers = new HashMap<>();
     /** The leader optime the store showed when the current leader key was taken (0: none). */
     private long publishedOptimeAtAcquisition;
     /** The LSN at which each acknowledged commit was written on the primary that acknowledged it. */
@@ -448,7 +452,7 @@ public final class Simulation {
                             .primaryStartTimeout(cfg.primaryStartTimeout())
                             .maximumLagOnFailover(cfg.maximumLagOnFailover())
                             .synchronousMode(cfg.syncMode())
-                            .peerTimeout(Duration.ofMillis(Math.min(2000, cfg.retryTimeout().toMillis())));
+                            .peerTimeout(peerTimeout());
                     cfg.bugs().forEach(bug -> InternalAccess.plantBug(b, bug));
                 })
                 .events(this::onEvent)
@@ -546,6 +550,12 @@ public final class Simulation {
                 checkPromotion(w);
             }
         }
+        long now = time.elapsed().toNanos();
+        for (VirtualCluster.Member m : cluster.members()) {
+            if (m.isDead() || m.isPaused() || m.isUnreachableForPeers() || m.arePeersUnreachable()) {
+                lastCutOffFromPeers.put(m.name(), now);
+            }
+        }
         Optional<String> leader = cluster.leaderKey();
         if (!leader.equals(lastLeader)) {
             leaderChanges++;
@@ -556,6 +566,15 @@ public final class Simulation {
                 notePeersAtAcquisition(leader.get());
             }
         }
+    }
+
+    /** The longest a race winner's question to its peers can precede its taking the key. */
+    private Duration raceWindow() {
+        return peerTimeout().plus(cfg.retryTimeout());
+    }
+
+    private Duration peerTimeout() {
+        return Duration.ofMillis(Math.min(2000, cfg.retryTimeout().toMillis()));
     }
 
     /** The optime in the store's status key, or 0 if it holds none. */
@@ -572,10 +591,13 @@ public final class Simulation {
     private void notePeersAtAcquisition(String winner) {
         acquiredBy = winner;
         Map<String, Set<Long>> held = new HashMap<>();
-        // a winner cut off from its peers' network could ask none of them
-        boolean winnerCanAsk = !cluster.member(winner).arePeersUnreachable();
+        // the winner asked its peers at the start of its race, up to the peer timeout and a store
+        // read before it took the key: a peer counts only if the two could talk throughout that
+        // window (one that came back after the question was sent could not have answered it)
+        long raceStart = time.elapsed().toNanos() - raceWindow().toNanos();
+        boolean winnerCanAsk = lastCutOffFromPeers.getOrDefault(winner, Long.MIN_VALUE) < raceStart;
         for (VirtualCluster.Member m : winnerCanAsk ? cluster.members() : List.<VirtualCluster.Member>of()) {
-            boolean askable = !m.name().equals(winner) && !m.isDead() && !m.isPaused() && !m.isUnreachableForPeers()
+            boolean askable = !m.name().equals(winner) && lastCutOffFromPeers.getOrDefault(m.name(), Long.MIN_VALUE) < raceStart
                     && dcs.peekMember(cluster.scope(), m.name()).isPresent() && m.postgres().isRunningReplica()
                     && m.tags().canFailover() && m.tags().failoverPriority() > 0;
             if (askable) {
