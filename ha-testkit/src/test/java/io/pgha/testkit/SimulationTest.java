@@ -146,7 +146,7 @@ class SimulationTest {
             EnumSet.of(Fault.NODE_CRASH), 100, 0.05, "3 nodes, synchronous mode on, 8 writes per tick, up to 10 faults",
             c -> c.withNodes(3).withSyncMode(SynchronousMode.ON).withWritesPerTick(8).withMaxFaults(10));
     static final BugHunt WAL_NOT_COMPARED = hunt(PlantedBug.SKIPS_WAL_COMPARISON, Invariant.NO_AVOIDABLE_FAILOVER_LOSS,
-            EnumSet.of(Fault.NODE_CRASH), 60, 0.15, "asynchronous mode, 4 writes per tick, up to 8 faults",
+            EnumSet.of(Fault.NODE_CRASH), 150, 0.14, "asynchronous mode, 4 writes per tick, up to 8 faults",
             c -> c.withSyncMode(SynchronousMode.OFF).withWritesPerTick(4).withMaxFaults(8));
     static final BugHunt FENCES_DROPPED_AT_THE_STOP = hunt(PlantedBug.DISARMS_BEFORE_STOP, Invariant.SINGLE_WRITER,
             EnumSet.of(Fault.STOP_FAILS, Fault.DCS_PARTITION), 60, 0.25, "every fault on the leader, up to 8", ON_THE_LEADER);
