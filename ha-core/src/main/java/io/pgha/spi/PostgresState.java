@@ -52,6 +52,134 @@ public record PostgresState(
         replication = List.copyOf(Objects.requireNonNull(replication, "replication"));
     }
 
+    /**
+     * A builder for controllers that construct states: unlike the canonical constructor, code that
+     * uses it keeps compiling when a component is added. Defaults are those of
+     * {@link #uninitialized()}; {@link Builder#build()} checks what a state must satisfy.
+     */
+    public static Builder builder(RunState runState) {
+        return new Builder(runState);
+    }
+
+    /** A builder starting from this state, to change a few components. */
+    public Builder toBuilder() {
+        return new Builder(runState).inRecovery(inRecovery).systemId(systemId).timeline(timeline)
+                .writeLsn(writeLsn).flushLsn(flushLsn).receiveLsn(receiveLsn).replayLsn(replayLsn)
+                .upstream(upstream).streaming(streaming).replication(replication)
+                .synchronousStandbys(synchronousStandbys).timelineStart(timelineStart).serverVersion(serverVersion);
+    }
+
+    /** Builds a {@link PostgresState}; every setter rejects {@code null} and negative numbers. */
+    public static final class Builder {
+        private final RunState runState;
+        private boolean inRecovery;
+        private Optional<String> systemId = Optional.empty();
+        private int timeline;
+        private Lsn writeLsn = Lsn.ZERO;
+        private Lsn flushLsn = Lsn.ZERO;
+        private Lsn receiveLsn = Lsn.ZERO;
+        private Lsn replayLsn = Lsn.ZERO;
+        private Optional<Upstream> upstream = Optional.empty();
+        private boolean streaming;
+        private List<ReplicationConnection> replication = List.of();
+        private SynchronousStandbys synchronousStandbys = SynchronousStandbys.NONE;
+        private Lsn timelineStart = Lsn.ZERO;
+        private int serverVersion;
+
+        private Builder(RunState runState) {
+            this.runState = Objects.requireNonNull(runState, "runState");
+        }
+
+        public Builder inRecovery(boolean inRecovery) {
+            this.inRecovery = inRecovery;
+            return this;
+        }
+
+        public Builder systemId(Optional<String> systemId) {
+            this.systemId = Objects.requireNonNull(systemId, "systemId");
+            return this;
+        }
+
+        /** @throws IllegalArgumentException if negative ({@code 0} means unknown) */
+        public Builder timeline(int timeline) {
+            if (timeline < 0) {
+                throw new IllegalArgumentException("timeline must not be negative, got " + timeline);
+            }
+            this.timeline = timeline;
+            return this;
+        }
+
+        public Builder writeLsn(Lsn lsn) {
+            this.writeLsn = Objects.requireNonNull(lsn, "writeLsn");
+            return this;
+        }
+
+        public Builder flushLsn(Lsn lsn) {
+            this.flushLsn = Objects.requireNonNull(lsn, "flushLsn");
+            return this;
+        }
+
+        public Builder receiveLsn(Lsn lsn) {
+            this.receiveLsn = Objects.requireNonNull(lsn, "receiveLsn");
+            return this;
+        }
+
+        public Builder replayLsn(Lsn lsn) {
+            this.replayLsn = Objects.requireNonNull(lsn, "replayLsn");
+            return this;
+        }
+
+        public Builder upstream(Optional<Upstream> upstream) {
+            this.upstream = Objects.requireNonNull(upstream, "upstream");
+            return this;
+        }
+
+        public Builder streaming(boolean streaming) {
+            this.streaming = streaming;
+            return this;
+        }
+
+        public Builder replication(List<ReplicationConnection> rows) {
+            this.replication = List.copyOf(Objects.requireNonNull(rows, "replication"));
+            return this;
+        }
+
+        public Builder synchronousStandbys(SynchronousStandbys value) {
+            this.synchronousStandbys = Objects.requireNonNull(value, "synchronousStandbys");
+            return this;
+        }
+
+        public Builder timelineStart(Lsn lsn) {
+            this.timelineStart = Objects.requireNonNull(lsn, "timelineStart");
+            return this;
+        }
+
+        /** @throws IllegalArgumentException if negative ({@code 0} means unknown) */
+        public Builder serverVersion(int serverVersion) {
+            if (serverVersion < 0) {
+                throw new IllegalArgumentException("serverVersion must not be negative, got " + serverVersion);
+            }
+            this.serverVersion = serverVersion;
+            return this;
+        }
+
+        /**
+         * @throws IllegalStateException if the combination cannot describe a server: streaming
+         *                               without an upstream, or a running server without a system
+         *                               identifier
+         */
+        public PostgresState build() {
+            if (streaming && upstream.isEmpty()) {
+                throw new IllegalStateException("streaming requires an upstream");
+            }
+            if (runState == RunState.RUNNING && systemId.isEmpty()) {
+                throw new IllegalStateException("a running server has a system identifier");
+            }
+            return new PostgresState(runState, inRecovery, systemId, timeline, writeLsn, flushLsn, receiveLsn, replayLsn,
+                    upstream, streaming, replication, synchronousStandbys, timelineStart, serverVersion);
+        }
+    }
+
     /** A node with no data directory. */
     public static PostgresState uninitialized() {
         return new PostgresState(RunState.UNINITIALIZED, false, Optional.empty(), 0, Lsn.ZERO, Lsn.ZERO, Lsn.ZERO,
