@@ -16,6 +16,7 @@ import io.pgha.internal.cluster.DynamicConfig;
 import io.pgha.internal.cluster.FailoverRequest;
 import io.pgha.internal.cluster.Member;
 import io.pgha.internal.decision.AdminRequest;
+import io.pgha.internal.decision.SwitchoverCheck;
 import io.pgha.internal.engine.EngineView;
 import io.pgha.internal.engine.HaEngine;
 import io.pgha.spi.ClusterKey;
@@ -491,46 +492,15 @@ public final class RestServer implements AutoCloseable {
                 }
             }
         }
-        if (failover && candidate.isEmpty()) {
-            throw new HttpError(400, "Failover could be performed only to a specific candidate");
-        }
-        if (!failover && leader.isEmpty()) {
-            throw new HttpError(400, "Switchover could be performed only from a specific leader");
-        }
-        if (candidate.isPresent() && leader.isPresent() && candidate.equals(leader)) {
-            throw new HttpError(400, "Switchover target and source are the same");
-        }
+        SwitchoverCheck.Request request = new SwitchoverCheck.Request(failover, leader, candidate, at);
+        SwitchoverCheck.checkShape(request).ifPresent(r -> {
+            throw new HttpError(r.status(), r.message());
+        });
         Cluster c = freshCluster();
-        boolean paused = c.dynamicConfig().paused().orElse(false);
-        if (paused && at.isPresent()) {
-            throw new HttpError(400, "Can't schedule switchover in the paused state");
-        }
-        if (paused && candidate.isEmpty()) {
-            throw new HttpError(400, "Switchover is possible only to a specific candidate in a paused state");
-        }
-        if (at.isPresent() && at.get().toInstant().isBefore(engine.config().wallClock().instant())) {
-            throw new HttpError(422, "Cannot schedule switchover in the past");
-        }
-        if (leader.isPresent() && !c.leader().equals(leader)) {
-            throw new HttpError(412, "leader name does not match");
-        }
-        if (candidate.isPresent()) {
-            Member m = c.member(candidate.get()).orElseThrow(() -> new HttpError(412, "candidate '" + candidate.get()
-                    + "' is not a member of the cluster"));
-            if (!m.tags().canFailover()) {
-                throw new HttpError(412, "candidate '" + candidate.get() + "' is tagged nofailover");
-            }
-            boolean syncMode = c.dynamicConfig().synchronousMode().map(io.pgha.SynchronousMode::enabled)
-                    .orElse(engine.view().config().syncMode().enabled());
-            if (!failover && syncMode && !c.sync().map(s -> s.standbys().contains(candidate.get())).orElse(false)) {
-                throw new HttpError(412, "candidate name does not match with sync_standby");
-            }
-        }
-        boolean anyCandidate = c.members().values().stream().anyMatch(m -> !c.isLeader(m.name()) && m.isRunning()
-                && m.tags().canFailover() && candidate.map(m.name()::equals).orElse(true));
-        if (!anyCandidate) {
-            throw new HttpError(412, "failover is not possible: no good candidates have been found");
-        }
+        SwitchoverCheck.check(request, c, engine.config().wallClock().instant(), engine.view().config().syncMode().enabled())
+                .ifPresent(r -> {
+                    throw new HttpError(r.status(), r.message());
+                });
         String value = ClusterCodec.encodeFailover(leader, candidate, at);
         long version = c.failover().map(FailoverRequest::version).orElse(DcsEntry.ABSENT);
         if (!write(d -> d.compareAndSet(ClusterKey.FAILOVER, value, version))) {
