@@ -18,36 +18,44 @@ public final class DynamicConfigCheck {
     }
 
     /**
-     * The values of the timing and replication keys a node takes from the document that have the
-     * wrong type ({@code ttl}, {@code loop_wait}, {@code retry_timeout},
-     * {@code maximum_lag_on_failover}, {@code primary_start_timeout} or
-     * {@code master_start_timeout}, {@code synchronous_mode}, {@code synchronous_mode_strict},
-     * {@code synchronous_node_count}, {@code postgresql.use_pg_rewind}), each as
-     * {@code "key: what was expected, got value"}, in that order; empty when there are none.
+     * The values of the keys a node takes from the document that have the wrong type ({@code ttl},
+     * {@code loop_wait}, {@code retry_timeout}, {@code maximum_lag_on_failover},
+     * {@code primary_start_timeout} or {@code master_start_timeout}, {@code pause},
+     * {@code synchronous_mode}, {@code synchronous_mode_strict}, {@code synchronous_node_count},
+     * {@code postgresql.use_pg_rewind}, {@code check_timeline}), each as
+     * {@code "key: what was expected, got value"}, in that order; empty when there are none. The
+     * REST API's {@code PATCH} and {@code PUT /config} refuse a document with any.
      *
      * @param json a JSON object
      * @throws ConfigurationException ({@code bootstrap.dcs}) when {@code json} is not a JSON object
      */
     public static List<String> problems(String json) {
-        Objects.requireNonNull(json, "bootstrap.dcs");
+        return new DynamicConfig(object(json, "bootstrap.dcs")).validate();
+    }
+
+    /**
+     * {@code current} with {@code patch} applied as Patroni's {@code PATCH /config} does: objects
+     * merge recursively, {@code null} deletes a key, anything else replaces. The REST API applies
+     * the same operation.
+     *
+     * @return the patched document as JSON text
+     * @throws ConfigurationException ({@code config} or {@code patch}) when either is not a JSON object
+     */
+    public static String patched(String current, String patch) {
+        return new DynamicConfig(object(current, "config")).patched(object(patch, "patch")).toJson().toString();
+    }
+
+    private static ObjectNode object(String json, String what) {
+        Objects.requireNonNull(json, what);
         JsonNode n;
         try {
             n = ClusterCodec.JSON.readTree(json);
         } catch (JsonProcessingException e) {
-            throw new ConfigurationException("bootstrap.dcs", "not valid JSON: " + e.getOriginalMessage());
+            throw new ConfigurationException(what, "not valid JSON: " + e.getOriginalMessage());
         }
         if (n == null || !n.isObject()) {
-            throw new ConfigurationException("bootstrap.dcs", "must be a JSON object");
+            throw new ConfigurationException(what, "must be a JSON object");
         }
-        DynamicConfig d = new DynamicConfig((ObjectNode) n);
-        d.ttl();
-        d.loopWait();
-        d.retryTimeout();
-        d.maximumLagOnFailover();
-        d.primaryStartTimeout();
-        d.synchronousMode();
-        d.synchronousNodeCount();
-        d.usePgRewind();
-        return d.problems();
+        return (ObjectNode) n;
     }
 }

@@ -89,6 +89,50 @@ public final class DynamicConfig {
         return Optional.of(strict ? SynchronousMode.STRICT : SynchronousMode.ON);
     }
 
+    /**
+     * Every value of the wrong type among the keys the engine reads, each naming its key, in a
+     * fixed order; empty when the document is good. Unlike {@link #problems()} this does not depend
+     * on which getters ran.
+     */
+    public List<String> validate() {
+        DynamicConfig fresh = new DynamicConfig(root);
+        fresh.ttl();
+        fresh.loopWait();
+        fresh.retryTimeout();
+        fresh.maximumLagOnFailover();
+        fresh.primaryStartTimeout();
+        fresh.paused();
+        fresh.synchronousMode();
+        fresh.synchronousNodeCount();
+        fresh.usePgRewind();
+        fresh.checkTimeline();
+        return fresh.problems();
+    }
+
+    /**
+     * This document with {@code patch} applied the way Patroni's {@code PATCH /config} does:
+     * objects merge recursively, {@code null} deletes a key, anything else replaces. The one patch
+     * operation of pgha: the REST API and {@code pghactl} both use it.
+     */
+    public DynamicConfig patched(JsonNode patch) {
+        ObjectNode merged = root.deepCopy();
+        mergeInto(merged, patch);
+        return new DynamicConfig(merged);
+    }
+
+    private static void mergeInto(ObjectNode target, JsonNode patch) {
+        for (var f : patch.properties()) {
+            JsonNode v = f.getValue();
+            if (v.isNull()) {
+                target.remove(f.getKey());
+            } else if (v.isObject() && target.get(f.getKey()) instanceof ObjectNode inner) {
+                mergeInto(inner, v);
+            } else {
+                target.set(f.getKey(), v.deepCopy());
+            }
+        }
+    }
+
     /** Values that had the wrong type and were ignored, each naming its key. */
     public List<String> problems() {
         return List.copyOf(problems);

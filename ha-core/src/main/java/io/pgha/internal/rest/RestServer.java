@@ -417,8 +417,8 @@ public final class RestServer implements AutoCloseable {
         } catch (JsonProcessingException e) {
             base = ClusterCodec.JSON.createObjectNode();
         }
-        ObjectNode merged = base != null && base.isObject() ? ((ObjectNode) base).deepCopy() : ClusterCodec.JSON.createObjectNode();
-        mergeInto(merged, patch);
+        ObjectNode merged = new DynamicConfig(base != null && base.isObject() ? (ObjectNode) base : ClusterCodec.JSON.createObjectNode())
+                .patched(patch).toJson();
         validate(merged);
         if (!write(d -> d.compareAndSet(ClusterKey.CONFIG, merged.toString(), current.version()))) {
             throw new HttpError(409, "the configuration changed meanwhile; read it again and retry");
@@ -439,34 +439,10 @@ public final class RestServer implements AutoCloseable {
         return Reply.json(200, replacement);
     }
 
-    /** Patroni's PATCH: objects merge recursively, {@code null} deletes a key, anything else replaces. */
-    static void mergeInto(ObjectNode target, JsonNode patch) {
-        for (Map.Entry<String, JsonNode> f : patch.properties()) {
-            JsonNode v = f.getValue();
-            if (v.isNull()) {
-                target.remove(f.getKey());
-            } else if (v.isObject() && target.get(f.getKey()) instanceof ObjectNode inner) {
-                mergeInto(inner, v);
-            } else {
-                target.set(f.getKey(), v.deepCopy());
-            }
-        }
-    }
-
     private static void validate(ObjectNode config) {
-        DynamicConfig d = new DynamicConfig(config);
-        d.ttl();
-        d.loopWait();
-        d.retryTimeout();
-        d.maximumLagOnFailover();
-        d.primaryStartTimeout();
-        d.paused();
-        d.synchronousMode();
-        d.synchronousNodeCount();
-        d.usePgRewind();
-        d.checkTimeline();
-        if (!d.problems().isEmpty()) {
-            throw new HttpError(400, "invalid configuration: " + String.join("; ", d.problems()));
+        java.util.List<String> problems = new DynamicConfig(config).validate();
+        if (!problems.isEmpty()) {
+            throw new HttpError(400, "invalid configuration: " + String.join("; ", problems));
         }
     }
 

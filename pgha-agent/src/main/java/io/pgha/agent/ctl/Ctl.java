@@ -7,6 +7,7 @@ import io.pgha.ClusterView;
 import io.pgha.ClusterView.HistoryEntry;
 import io.pgha.ClusterView.Member;
 import io.pgha.ConfigurationException;
+import io.pgha.DynamicConfigCheck;
 import io.pgha.PghaException;
 import io.pgha.agent.NodeFromConfig;
 import io.pgha.agent.Stores;
@@ -457,7 +458,7 @@ public final class Ctl implements Callable<Integer> {
         } catch (Exception e) {
             throw new PghaException("the stored configuration is not JSON");
         }
-        mergeInto(merged, patch);
+        merged = patched(merged, patch);
         boolean ok;
         try {
             ok = s.compareAndSet(ClusterKey.CONFIG, merged.toString(), current.version()).toCompletableFuture().get(10, TimeUnit.SECONDS);
@@ -469,16 +470,13 @@ public final class Ctl implements Callable<Integer> {
         }
     }
 
-    static void mergeInto(ObjectNode target, JsonNode patch) {
-        patch.properties().forEach(f -> {
-            if (f.getValue().isNull()) {
-                target.remove(f.getKey());
-            } else if (f.getValue().isObject() && target.get(f.getKey()) instanceof ObjectNode inner) {
-                mergeInto(inner, f.getValue());
-            } else {
-                target.set(f.getKey(), f.getValue().deepCopy());
-            }
-        });
+    /** {@code base} with {@code patch} applied, by ha-core's one patch operation (what the REST API does). */
+    static ObjectNode patched(ObjectNode base, JsonNode patch) {
+        try {
+            return (ObjectNode) JSON.readTree(DynamicConfigCheck.patched(base.toString(), patch.toString()));
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw new PghaException("cannot apply the change: " + e.getOriginalMessage());
+        }
     }
 
     // ------------------------------------------------------------------ history, show-config, edit-config
@@ -571,8 +569,7 @@ public final class Ctl implements Callable<Integer> {
             try {
                 ClusterView c = ctl.cluster(s);
                 ObjectNode before = dynamicConfig(c);
-                ObjectNode after = before.deepCopy();
-                mergeInto(after, patch);
+                ObjectNode after = patched(before, patch);
                 if (after.equals(before)) {
                     out.println("Not changed");
                     return 0;
