@@ -577,10 +577,12 @@ public final class Simulation {
         return Duration.ofMillis(Math.min(2000, cfg.retryTimeout().toMillis()));
     }
 
+    private static final java.util.regex.Pattern OPTIME = java.util.regex.Pattern.compile("\"optime\"\\s*:\\s*(\\d+)");
+
     /** The optime in the store's status key, or 0 if it holds none. */
     private long publishedOptime() {
         return dcs.peek(cluster.scope(), io.pgha.spi.ClusterKey.STATUS)
-                .map(v -> java.util.regex.Pattern.compile("\"optime\"\\s*:\\s*(\\d+)").matcher(v))
+                .map(OPTIME::matcher)
                 .filter(java.util.regex.Matcher::find).map(m -> Long.parseLong(m.group(1))).orElse(0L);
     }
 

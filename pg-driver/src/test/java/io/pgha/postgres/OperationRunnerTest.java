@@ -32,8 +32,8 @@ class OperationRunnerTest {
         CountDownLatch release = new CountDownLatch(1);
         List<CompletableFuture<Void>> changes = java.util.stream.IntStream.range(0, 4).mapToObj(i -> runner.changing("change " + i, () -> {
             most.accumulateAndGet(inside.incrementAndGet(), Math::max);
+            // blocks until released: changes that ran side by side would all be inside here together
             release.await(10, TimeUnit.SECONDS);
-            Thread.sleep(20);
             inside.decrementAndGet();
         })).toList();
         // a quick operation is not queued behind the changes
