@@ -11,6 +11,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.function.BiConsumer;
+import java.util.function.IntFunction;
 
 /**
  * A pgha cluster on real threads and real time (for what virtual time cannot drive: the REST API's
@@ -24,13 +25,17 @@ final class RealTimeCluster implements AutoCloseable {
     final List<HaNode> nodes = new ArrayList<>();
     final String scope = "rest" + Long.toHexString(System.nanoTime() & 0xFFFFF);
 
-    RealTimeCluster(int n, BiConsumer<Integer, HaNode.Builder> configure) {
+    private final boolean https;
+
+    /** {@code n} nodes, each serving its REST API as {@code restApi} gives it for the node's number. */
+    RealTimeCluster(int n, IntFunction<RestApiConfig> restApi, BiConsumer<Integer, HaNode.Builder> configure) {
+        this.https = restApi.apply(1).sslContext().isPresent();
         for (int i = 1; i <= n; i++) {
             FakePostgres pg = new FakePostgres("n" + i, network, Ticker.system(), pgThread, new FakePostgres.Timings());
             servers.add(pg);
             HaNode.Builder b = HaNode.builder().name("n" + i).scope(scope).dcs(dcs).postgres(pg)
                     .ttl(Duration.ofSeconds(3)).loopWait(Duration.ofSeconds(1)).retryTimeout(Duration.ofSeconds(1))
-                    .restApi(RestApiConfig.builder().listen("127.0.0.1", 0).build());
+                    .restApi(restApi.apply(i));
             configure.accept(i, b);
             nodes.add(b.build());
         }
@@ -54,7 +59,7 @@ final class RealTimeCluster implements AutoCloseable {
     }
 
     String url(String name) {
-        return "http://127.0.0.1:" + node(name).restAddress().orElseThrow().getPort();
+        return (https ? "https" : "http") + "://127.0.0.1:" + node(name).restAddress().orElseThrow().getPort();
     }
 
     /** One writable primary holding the key, the others streaming from it. */

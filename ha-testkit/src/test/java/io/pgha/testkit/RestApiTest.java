@@ -24,15 +24,15 @@ import org.junit.jupiter.api.TestInstance;
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class RestApiTest {
     private static final String USER = "admin";
-    private static final char[] PASSWORD = "s3cret-Pa55".toCharArray();
+    private static final String PASSWORD = "s3cret-Pa55";
 
     private RealTimeCluster cluster;
     private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
 
     @BeforeAll
     void startCluster() {
-        cluster = new RealTimeCluster(3, (i, b) -> {
-            b.restApi(RestApiConfig.builder().listen("127.0.0.1", 0).basicAuth(USER, PASSWORD).maxBodyBytes(4096).build());
+        cluster = new RealTimeCluster(3, i -> RestApiConfig.builder().listen("127.0.0.1", 0).credentials(USER, PASSWORD)
+                .maxBodyBytes(4096).build(), (i, b) -> {
             if (i == 3) {
                 b.tags(MemberTags.DEFAULT.withCustom("dc", "east"));
             }
@@ -51,7 +51,7 @@ class RestApiTest {
                 .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));
         if (auth) {
             b.header("Authorization", "Basic " + Base64.getEncoder().encodeToString(
-                    (USER + ":" + new String(PASSWORD)).getBytes(StandardCharsets.UTF_8)));
+                    (USER + ":" + PASSWORD).getBytes(StandardCharsets.UTF_8)));
         }
         return http.send(b.build(), HttpResponse.BodyHandlers.ofString());
     }

@@ -53,12 +53,12 @@ public final class NodeFromConfig {
         RestApiConfig.Builder b = RestApiConfig.builder().listen(r.listen().host(), r.listen().port());
         r.connectAddress().ifPresent(ca -> b.connectAddress(ca.host(), ca.port()));
         if (r.username().isPresent()) {
-            b.basicAuth(r.username().get(), r.password().map(Secret::reveal).orElse(new char[0]));
+            b.credentials(r.username().get(), r.password().map(Secret::revealString).orElse(""));
         }
-        if (r.certfile().isPresent()) {
-            b.tls(Pem.serverContext("restapi", r.certfile().get(), r.keyfile().orElse(r.certfile().get()), r.cafile()));
-            r.verifyClient().ifPresent(v -> b.clientAuth(RestApiConfig.ClientAuth.valueOf(v.toUpperCase(java.util.Locale.ROOT))));
-        }
+        r.certfile().ifPresent(cert -> b.certificate(cert, r.keyfile().orElse(cert)));
+        // without certfile, build() refuses these rather than ignore them
+        r.cafile().ifPresent(b::trustedCa);
+        r.verifyClient().ifPresent(v -> b.clientAuth(RestApiConfig.ClientAuth.valueOf(v.toUpperCase(java.util.Locale.ROOT))));
         return b.build();
     }
 

@@ -67,14 +67,18 @@ public final class RestServer implements AutoCloseable {
     /** Binds and starts serving. */
     public void start() {
         try {
-            if (config.tls().isPresent()) {
+            if (config.sslContext().isPresent()) {
                 HttpsServer https = HttpsServer.create(config.listen(), 64);
-                https.setHttpsConfigurator(new HttpsConfigurator(config.tls().get()) {
+                https.setHttpsConfigurator(new HttpsConfigurator(config.sslContext().get()) {
                     @Override
                     public void configure(HttpsParameters params) {
                         SSLParameters p = getSSLContext().getDefaultSSLParameters();
-                        p.setNeedClientAuth(config.clientAuth() == RestApiConfig.ClientAuth.REQUIRED);
-                        p.setWantClientAuth(config.clientAuth() == RestApiConfig.ClientAuth.OPTIONAL);
+                        // each setter clears the other flag: set only the one that applies
+                        switch (config.clientAuth()) {
+                            case REQUIRED -> p.setNeedClientAuth(true);
+                            case OPTIONAL -> p.setWantClientAuth(true);
+                            case NONE -> p.setWantClientAuth(false);
+                        }
                         params.setSSLParameters(p);
                     }
                 });
