@@ -169,28 +169,31 @@ public final class HaNode implements AutoCloseable {
     }
 
     /**
-     * Builds an {@link HaNode}. Each setter checks its own argument; {@link #build()} checks the
-     * combination ({@code loop_wait + 2 * retry_timeout <= ttl}, the fencing margin) and that the
-     * required parts are present. Errors are {@link ConfigurationException}s naming the setting.
+     * Builds an {@link HaNode}. Each setter checks its own argument and may be called once (a second
+     * call throws {@link ConfigurationException}; {@link #listener} adds one more each time); a
+     * {@code null} argument throws {@link NullPointerException} naming the setting. {@link #build()}
+     * checks the combination ({@code loop_wait + 2 * retry_timeout <= ttl}, the fencing margin) and
+     * that the required parts are present. Errors are {@link ConfigurationException}s naming the
+     * setting by its Patroni key ({@code loop_wait}, {@code maximum_lag_on_failover}, ...).
      */
     public static final class Builder {
         private String name;
         private String scope;
         private Dcs dcs;
         private PostgresController postgres;
-        private Duration ttl = Duration.ofSeconds(30);
-        private Duration loopWait = Duration.ofSeconds(10);
-        private Duration retryTimeout = Duration.ofSeconds(10);
-        private long maximumLagOnFailover = 1024 * 1024;
-        private Duration primaryStartTimeout = Duration.ofSeconds(300);
+        private Duration ttl;
+        private Duration loopWait;
+        private Duration retryTimeout;
+        private Long maximumLagOnFailover;
+        private Duration primaryStartTimeout;
         private Duration fencingMargin;
-        private Duration peerTimeout = Duration.ofSeconds(2);
-        private SynchronousMode synchronousMode = SynchronousMode.OFF;
-        private int synchronousNodeCount = 1;
-        private boolean usePgRewind = true;
+        private Duration peerTimeout;
+        private SynchronousMode synchronousMode;
+        private Integer synchronousNodeCount;
+        private Boolean usePgRewind;
         private boolean withoutExternalFence;
-        private boolean checkTimeline;
-        private MemberTags tags = MemberTags.DEFAULT;
+        private Boolean checkTimeline;
+        private MemberTags tags;
         private PeerClient peerClient;
         private String apiUrl;
         private RestApiConfig restApi;
@@ -205,28 +208,48 @@ public final class HaNode implements AutoCloseable {
         private Builder() {
         }
 
-        /** This member's name: unique in the cluster; letters, digits, '.', '_', '-'. */
+        /**
+         * This member's name: unique in the cluster; letters, digits, '.', '_', '-'.
+         *
+         * @throws ConfigurationException if already set or not a valid name
+         * @throws NullPointerException   if the argument is null
+         */
         public Builder name(String name) {
             requireUnset("name", this.name);
             this.name = requireName("name", name);
             return this;
         }
 
-        /** The cluster's name (Patroni's {@code scope}). */
+        /**
+         * The cluster's name (Patroni's {@code scope}).
+         *
+         * @throws ConfigurationException if already set or not a valid name
+         * @throws NullPointerException   if the argument is null
+         */
         public Builder scope(String scope) {
             requireUnset("scope", this.scope);
             this.scope = requireName("scope", scope);
             return this;
         }
 
-        /** The store to elect the leader in. The node opens one session on it. */
+        /**
+         * The store to elect the leader in. The node opens one session on it.
+         *
+         * @throws ConfigurationException if already set
+         * @throws NullPointerException   if the argument is null
+         */
         public Builder dcs(Dcs dcs) {
             requireUnset("dcs", this.dcs);
             this.dcs = Objects.requireNonNull(dcs, "dcs");
             return this;
         }
 
-        /** The PostgreSQL server this node manages. */
+        /**
+         * The PostgreSQL server this node manages.
+         *
+         * @throws ConfigurationException if already set
+         * @throws NullPointerException   if the argument is null
+         */
         public Builder postgres(PostgresController postgres) {
             requireUnset("postgres", this.postgres);
             this.postgres = Objects.requireNonNull(postgres, "postgres");
@@ -245,26 +268,49 @@ public final class HaNode implements AutoCloseable {
             return this;
         }
 
-        /** Lease time to live (default 30 s, at least 2 s). Failover after a silent crash takes about this long. */
+        /**
+         * Lease time to live (default 30 s, at least 2 s). Failover after a silent crash takes about this long.
+         *
+         * @throws ConfigurationException if already set or below 2 s
+         * @throws NullPointerException   if the argument is null
+         */
         public Builder ttl(Duration ttl) {
+            requireUnset("ttl", this.ttl);
             this.ttl = requireAtLeast("ttl", ttl, HaSettings.MIN_TTL);
             return this;
         }
 
-        /** Time between HA cycles (default 10 s). */
+        /**
+         * Time between HA cycles (default 10 s).
+         *
+         * @throws ConfigurationException if already set or below the minimum
+         * @throws NullPointerException   if the argument is null
+         */
         public Builder loopWait(Duration loopWait) {
+            requireUnset("loop_wait", this.loopWait);
             this.loopWait = requireAtLeast("loop_wait", loopWait, HaSettings.MIN_LOOP_WAIT);
             return this;
         }
 
-        /** Bound on every store and PostgreSQL call (default 10 s). */
+        /**
+         * Bound on every store and PostgreSQL call (default 10 s).
+         *
+         * @throws ConfigurationException if already set or below the minimum
+         * @throws NullPointerException   if the argument is null
+         */
         public Builder retryTimeout(Duration retryTimeout) {
+            requireUnset("retry_timeout", this.retryTimeout);
             this.retryTimeout = requireAtLeast("retry_timeout", retryTimeout, HaSettings.MIN_RETRY_TIMEOUT);
             return this;
         }
 
-        /** Bytes a replica may lag behind the leader's last optime and still be promoted (default 1 MiB). */
+        /**
+         * Bytes a replica may lag behind the leader's last optime and still be promoted (default 1 MiB).
+         *
+         * @throws ConfigurationException if already set or negative
+         */
         public Builder maximumLagOnFailover(long bytes) {
+            requireUnset("maximum_lag_on_failover", this.maximumLagOnFailover);
             if (bytes < 0) {
                 throw new ConfigurationException("maximum_lag_on_failover", "must be >= 0, got " + bytes);
             }
@@ -272,8 +318,14 @@ public final class HaNode implements AutoCloseable {
             return this;
         }
 
-        /** How long a crashed primary is restarted in place before failing over (default 300 s; 0 fails over at once). */
+        /**
+         * How long a crashed primary is restarted in place before failing over (default 300 s; 0 fails over at once).
+         *
+         * @throws ConfigurationException if already set or negative
+         * @throws NullPointerException   if the argument is null
+         */
         public Builder primaryStartTimeout(Duration timeout) {
+            requireUnset("primary_start_timeout", this.primaryStartTimeout);
             Objects.requireNonNull(timeout, "primary_start_timeout");
             if (timeout.isNegative()) {
                 throw new ConfigurationException("primary_start_timeout", "must be >= 0, got " + timeout);
@@ -285,26 +337,47 @@ public final class HaNode implements AutoCloseable {
         /**
          * How long before the lease could expire a primary that could not renew stops writing
          * (default: a tenth of the ttl, at least 100 ms, at most half of retry_timeout).
+         *
+         * @throws ConfigurationException if already set or below the minimum
+         * @throws NullPointerException   if the argument is null
          */
         public Builder fencingMargin(Duration margin) {
+            requireUnset("fencing_margin", this.fencingMargin);
             this.fencingMargin = requireAtLeast("fencing_margin", margin, HaSettings.MIN_FENCING_MARGIN);
             return this;
         }
 
-        /** Bound on asking a peer for its status during a leader race (default 2 s). */
+        /**
+         * Bound on asking a peer for its status during a leader race (default 2 s).
+         *
+         * @throws ConfigurationException if already set or not positive
+         * @throws NullPointerException   if the argument is null
+         */
         public Builder peerTimeout(Duration timeout) {
+            requireUnset("peer_timeout", this.peerTimeout);
             this.peerTimeout = requireAtLeast("peer_timeout", timeout, Duration.ofMillis(1));
             return this;
         }
 
-        /** Synchronous replication mode for a cluster this node bootstraps (default off). */
+        /**
+         * Synchronous replication mode for a cluster this node bootstraps (default off).
+         *
+         * @throws ConfigurationException if already set
+         * @throws NullPointerException   if the argument is null
+         */
         public Builder synchronousMode(SynchronousMode mode) {
+            requireUnset("synchronous_mode", this.synchronousMode);
             this.synchronousMode = Objects.requireNonNull(mode, "synchronous_mode");
             return this;
         }
 
-        /** How many synchronous standbys to keep (default 1). */
+        /**
+         * How many synchronous standbys to keep (default 1).
+         *
+         * @throws ConfigurationException if already set or below 1
+         */
         public Builder synchronousNodeCount(int count) {
+            requireUnset("synchronous_node_count", this.synchronousNodeCount);
             if (count < 1) {
                 throw new ConfigurationException("synchronous_node_count", "must be >= 1, got " + count);
             }
@@ -312,20 +385,36 @@ public final class HaNode implements AutoCloseable {
             return this;
         }
 
-        /** Rewind a diverged former primary (default true). */
+        /**
+         * Rewind a diverged former primary (default true).
+         *
+         * @throws ConfigurationException if already set
+         */
         public Builder usePgRewind(boolean use) {
+            requireUnset("use_pg_rewind", this.usePgRewind);
             this.usePgRewind = use;
             return this;
         }
 
-        /** Refuse to promote a member whose timeline is behind the cluster's (default false). */
+        /**
+         * Refuse to promote a member whose timeline is behind the cluster's (default false).
+         *
+         * @throws ConfigurationException if already set
+         */
         public Builder checkTimeline(boolean check) {
+            requireUnset("check_timeline", this.checkTimeline);
             this.checkTimeline = check;
             return this;
         }
 
-        /** This member's tags (nofailover, failover_priority, ...). */
+        /**
+         * This member's tags (nofailover, failover_priority, ...).
+         *
+         * @throws ConfigurationException if already set
+         * @throws NullPointerException   if the argument is null
+         */
         public Builder tags(MemberTags tags) {
+            requireUnset("tags", this.tags);
             this.tags = Objects.requireNonNull(tags, "tags");
             return this;
         }
@@ -333,14 +422,24 @@ public final class HaNode implements AutoCloseable {
         /**
          * How to ask peers for their live status during a leader race (default: {@code GET} on their
          * {@code api_url}, Patroni's {@code /patroni}; a peer without one is judged by its member entry).
+         *
+         * @throws ConfigurationException if already set
+         * @throws NullPointerException   if the argument is null
          */
         public Builder peerClient(PeerClient client) {
+            requireUnset("peer_client", this.peerClient);
             this.peerClient = Objects.requireNonNull(client, "peerClient");
             return this;
         }
 
-        /** This node's REST API address, published as {@code api_url} in its member entry. */
+        /**
+         * This node's REST API address, published as {@code api_url} in its member entry.
+         *
+         * @throws ConfigurationException if already set or not an absolute URL with a host
+         * @throws NullPointerException   if the argument is null
+         */
         public Builder apiUrl(String url) {
+            requireUnset("api_url", this.apiUrl);
             Objects.requireNonNull(url, "api_url");
             try {
                 java.net.URI u = new java.net.URI(url);
@@ -357,8 +456,12 @@ public final class HaNode implements AutoCloseable {
         /**
          * Serves Patroni's REST API (health checks for HAProxy, status, switchover, ...). Also sets
          * {@code api_url} unless {@link #apiUrl} was given.
+         *
+         * @throws ConfigurationException if already set
+         * @throws NullPointerException   if the argument is null
          */
         public Builder restApi(RestApiConfig config) {
+            requireUnset("restapi", this.restApi);
             this.restApi = Objects.requireNonNull(config, "restapi");
             return this;
         }
@@ -367,8 +470,12 @@ public final class HaNode implements AutoCloseable {
          * The cluster's dynamic configuration, as a JSON object, that this node writes if it
          * bootstraps the cluster (Patroni's {@code bootstrap.dcs}); the node's settings fill in what it
          * leaves out, and keys pgha does not read are kept for other tools.
+         *
+         * @throws ConfigurationException if already set or not a JSON object
+         * @throws NullPointerException   if the argument is null
          */
         public Builder initialDynamicConfig(String json) {
+            requireUnset("bootstrap.dcs", this.initialConfig);
             Objects.requireNonNull(json, "bootstrap.dcs");
             com.fasterxml.jackson.databind.JsonNode n;
             try {
@@ -383,8 +490,14 @@ public final class HaNode implements AutoCloseable {
             return this;
         }
 
-        /** The monotonic clock (default {@link System#nanoTime()}). Must match {@link #scheduler}. */
+        /**
+         * The monotonic clock (default {@link System#nanoTime()}). Must match {@link #scheduler}.
+         *
+         * @throws ConfigurationException if already set
+         * @throws NullPointerException   if the argument is null
+         */
         public Builder ticker(Ticker ticker) {
+            requireUnset("ticker", this.ticker);
             this.ticker = Objects.requireNonNull(ticker, "ticker");
             return this;
         }
@@ -393,20 +506,36 @@ public final class HaNode implements AutoCloseable {
          * Where the loop, the lease heartbeat and the fence timer run (default: three daemon threads
          * of the node's own, so that a store call stuck on one cannot delay the fence on another).
          * A single scheduler given here runs all three: it must never block, or fencing may be late.
+         *
+         * @throws ConfigurationException if already set
+         * @throws NullPointerException   if the argument is null
          */
         public Builder scheduler(TaskScheduler scheduler) {
+            requireUnset("scheduler", this.scheduler);
             this.scheduler = Objects.requireNonNull(scheduler, "scheduler");
             return this;
         }
 
-        /** Where listeners are called (default: one daemon thread of the node's own). */
+        /**
+         * Where listeners are called (default: one daemon thread of the node's own).
+         *
+         * @throws ConfigurationException if already set
+         * @throws NullPointerException   if the argument is null
+         */
         public Builder executor(java.util.concurrent.Executor executor) {
+            requireUnset("executor", this.executor);
             this.executor = Objects.requireNonNull(executor, "executor");
             return this;
         }
 
-        /** Wall-clock time, for scheduled switchovers and history timestamps (default the system clock). */
+        /**
+         * Wall-clock time, for scheduled switchovers and history timestamps (default the system clock).
+         *
+         * @throws ConfigurationException if already set
+         * @throws NullPointerException   if the argument is null
+         */
         public Builder clock(Clock clock) {
+            requireUnset("clock", this.clock);
             this.clock = Objects.requireNonNull(clock, "clock");
             return this;
         }
@@ -418,6 +547,10 @@ public final class HaNode implements AutoCloseable {
         }
 
         public HaNode build() {
+            Duration ttl = or(this.ttl, Duration.ofSeconds(30));
+            Duration loopWait = or(this.loopWait, Duration.ofSeconds(10));
+            Duration retryTimeout = or(this.retryTimeout, Duration.ofSeconds(10));
+            MemberTags tags = or(this.tags, MemberTags.DEFAULT);
             requireSet("name", name);
             requireSet("scope", scope);
             requireSet("dcs", dcs);
@@ -444,8 +577,10 @@ public final class HaNode implements AutoCloseable {
                 }
             }
             Duration margin = fencingMargin != null ? fencingMargin : HaSettings.defaultFencingMargin(guarantee, retryTimeout);
-            HaSettings settings = new HaSettings(ttl, loopWait, retryTimeout, maximumLagOnFailover, primaryStartTimeout, margin,
-                    peerTimeout, synchronousMode, synchronousNodeCount, usePgRewind, checkTimeline);
+            HaSettings settings = new HaSettings(ttl, loopWait, retryTimeout, or(maximumLagOnFailover, 1024L * 1024),
+                    or(primaryStartTimeout, Duration.ofSeconds(300)), margin, or(peerTimeout, Duration.ofSeconds(2)),
+                    or(synchronousMode, SynchronousMode.OFF), or(synchronousNodeCount, 1), or(usePgRewind, true),
+                    or(checkTimeline, false));
             List<AutoCloseable> owned = new ArrayList<>();
             TaskScheduler loop = scheduler;
             TaskScheduler guard = scheduler;
@@ -473,7 +608,7 @@ public final class HaNode implements AutoCloseable {
             }
             String api = apiUrl != null ? apiUrl : restApi != null ? restApi.apiUrl() : null;
             PeerClient peers = peerClient != null ? peerClient
-                    : new HttpPeerClient(restApi == null ? Optional.empty() : restApi.tls());
+                    : new HttpPeerClient(restApi == null ? Optional.empty() : restApi.sslContext());
             EngineConfig cfg = new EngineConfig(name, scope, settings, tags, dcs, postgres, Optional.of(peers),
                     Optional.ofNullable(api), ticker != null ? ticker : Ticker.system(),
                     clock != null ? clock : Clock.systemUTC(), loop, guard, heartbeat, events, listeners, bugs,
@@ -500,8 +635,12 @@ public final class HaNode implements AutoCloseable {
 
         private static void requireUnset(String setting, Object current) {
             if (current != null) {
-                throw new ConfigurationException(setting, "was already set to " + current);
+                throw new ConfigurationException(setting, "was already set");
             }
+        }
+
+        private static <T> T or(T value, T fallback) {
+            return value != null ? value : fallback;
         }
 
         private static void requireSet(String setting, Object value) {

@@ -9,6 +9,9 @@ import io.pgha.spi.PostgresController;
 import io.pgha.spi.SessionSpec;
 import java.lang.reflect.Proxy;
 import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.function.UnaryOperator;
 import org.junit.jupiter.api.Test;
 
 class HaNodeBuilderTest {
@@ -123,7 +126,28 @@ class HaNodeBuilderTest {
 
     @Test
     void aNameCannotBeSetTwice() {
-        assertThatThrownBy(() -> HaNode.builder().name("a").name("b")).hasMessage("name: was already set to a");
+        assertThatThrownBy(() -> HaNode.builder().name("a").name("b")).hasMessage("name: was already set");
+    }
+
+    @Test
+    void everySettingCanBeSetOnlyOnceAndTheErrorNamesItsPatroniKey() {
+        Map<String, UnaryOperator<HaNode.Builder>> setters = new LinkedHashMap<>();
+        setters.put("ttl", b -> b.ttl(Duration.ofSeconds(30)));
+        setters.put("loop_wait", b -> b.loopWait(Duration.ofSeconds(10)));
+        setters.put("retry_timeout", b -> b.retryTimeout(Duration.ofSeconds(10)));
+        setters.put("maximum_lag_on_failover", b -> b.maximumLagOnFailover(1));
+        setters.put("primary_start_timeout", b -> b.primaryStartTimeout(Duration.ZERO));
+        setters.put("fencing_margin", b -> b.fencingMargin(Duration.ofSeconds(1)));
+        setters.put("peer_timeout", b -> b.peerTimeout(Duration.ofSeconds(1)));
+        setters.put("synchronous_mode", b -> b.synchronousMode(SynchronousMode.OFF));
+        setters.put("synchronous_node_count", b -> b.synchronousNodeCount(1));
+        setters.put("use_pg_rewind", b -> b.usePgRewind(true));
+        setters.put("check_timeline", b -> b.checkTimeline(false));
+        setters.put("tags", b -> b.tags(MemberTags.DEFAULT));
+        setters.put("api_url", b -> b.apiUrl("http://127.0.0.1:8008/patroni"));
+        setters.put("bootstrap.dcs", b -> b.initialDynamicConfig("{}"));
+        setters.forEach((key, setter) -> assertThatThrownBy(() -> setter.apply(setter.apply(HaNode.builder())))
+                .as(key).isInstanceOf(ConfigurationException.class).hasMessage(key + ": was already set"));
     }
 
     @Test

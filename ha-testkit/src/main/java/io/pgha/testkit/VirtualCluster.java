@@ -336,8 +336,9 @@ public final class VirtualCluster {
         /** What this member would answer to a peer's status request. */
         public PeerStatus peerStatus() {
             boolean running = pg.runState() == RunState.RUNNING;
-            return new PeerStatus(name, running, pg.isRunningReplica(), Lsn.of(pg.walRecords() * FakePostgres.LSN_STEP),
-                    pg.timeline(), tags.nofailover(), tags.failoverPriority());
+            return PeerStatus.builder(name).running(running).inRecovery(pg.isRunningReplica())
+                    .walPosition(Lsn.of(pg.walRecords() * FakePostgres.LSN_STEP)).timeline(pg.timeline())
+                    .nofailover(tags.nofailover()).failoverPriority(tags.failoverPriority()).build();
         }
 
         @Override

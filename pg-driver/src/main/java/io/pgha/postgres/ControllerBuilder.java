@@ -1,5 +1,6 @@
 package io.pgha.postgres;
 
+import io.pgha.ConfigurationException;
 import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
@@ -19,9 +20,14 @@ import java.util.regex.Pattern;
 
 /**
  * The settings of {@link PgController.Builder} and their checks, kept out of the controller itself.
- * Each setter checks its argument at once and may be called only once; {@link #build()} checks the
- * combination, finds the PostgreSQL binaries and resolves the server's user, so a controller that
- * builds is ready to use. Sealed, with {@code PgController.Builder} as its only subclass: that is the
+ * Each setter checks its argument at once and may be called only once ({@link #parameter} once per
+ * name; {@link #bootstrapUser} once per user; {@link #listener} adds one more each time); a bad
+ * value, a second call or a bad combination at {@link #build()} throws {@link ConfigurationException}
+ * naming the setting by its Patroni key ({@code postgresql.data_dir}, {@code postgresql.listen},
+ * {@code postgresql.authentication.replication}, ...; pgha's own settings as
+ * {@code postgresql.<snake_case>}), and a {@code null} argument throws {@link NullPointerException}.
+ * {@link #build()} also finds the PostgreSQL binaries and resolves the server's user, so a controller
+ * that builds is ready to use. Sealed, with {@code PgController.Builder} as its only subclass: that is the
  * public name callers hold, and the public setters here are its methods.
  */
 abstract sealed class ControllerBuilder permits PgController.Builder {
@@ -78,81 +84,114 @@ abstract sealed class ControllerBuilder permits PgController.Builder {
      * A role to create when a new cluster is bootstrapped (Patroni's {@code bootstrap.users}),
      * with options such as {@code createdb} or {@code createrole}; it can log in unless told
      * {@code nologin}.
+     *
+     * @throws ConfigurationException if already set for this user, or the value is not allowed
+     * @throws NullPointerException   if an argument is null
      */
     public PgController.Builder bootstrapUser(String user, String password, List<String> options) {
-        Objects.requireNonNull(user, "bootstrapUser");
-        Objects.requireNonNull(options, "bootstrapUser options");
+        Objects.requireNonNull(user, "bootstrap.users");
+        Objects.requireNonNull(options, "bootstrap.users");
         List<String> keywords = new ArrayList<>();
         for (String o : options) {
             String k = o.strip().toUpperCase(Locale.ROOT).replace("_", "");
-            require(ROLE_OPTIONS.contains(k), "bootstrapUser '" + user + "': unknown role option '" + o + "'");
+            require(ROLE_OPTIONS.contains(k), "bootstrap.users", "'" + user + "': unknown role option '" + o + "'");
             keywords.add(k);
         }
-        require(bootstrapRoles.stream().noneMatch(r -> r.user().name().equals(user)), "bootstrapUser '" + user + "' was already added");
-        bootstrapRoles.add(new PgRole(user("bootstrapUser", user, password), keywords));
+        require(bootstrapRoles.stream().noneMatch(r -> r.user().name().equals(user)), "bootstrap.users", "'" + user + "' was already added");
+        bootstrapRoles.add(new PgRole(user("bootstrap.users", user, password), keywords));
         return self();
     }
 
-    /** The member name (required): {@code application_name} on the upstream, the replication slot name, {@code cluster_name}. */
+    /**
+     * The member name (required): {@code application_name} on the upstream, the replication slot name, {@code cluster_name}.
+     *
+     * @throws ConfigurationException if already set, or the value is not allowed
+     * @throws NullPointerException   if an argument is null
+     */
     public PgController.Builder name(String name) {
         requireUnset(this.name, "name");
         Objects.requireNonNull(name, "name");
-        require(NAME.matcher(name).matches(), "name must be 1 to 63 letters, digits, '_', '.' or '-', got '" + name + "'");
+        require(NAME.matcher(name).matches(), "name", "must be 1 to 63 letters, digits, '_', '.' or '-', got '" + name + "'");
         this.name = name;
         return self();
     }
 
-    /** The data directory (required). It may be missing or empty before bootstrap or clone. */
+    /**
+     * The data directory (required). It may be missing or empty before bootstrap or clone.
+     *
+     * @throws ConfigurationException if already set, or the value is not allowed
+     * @throws NullPointerException   if an argument is null
+     */
     public PgController.Builder dataDirectory(Path dir) {
-        requireUnset(this.dataDirectory, "dataDirectory");
-        this.dataDirectory = Objects.requireNonNull(dir, "dataDirectory").toAbsolutePath().normalize();
-        require(this.dataDirectory.getParent() != null, "dataDirectory cannot be the root directory");
+        requireUnset(this.dataDirectory, "postgresql.data_dir");
+        this.dataDirectory = Objects.requireNonNull(dir, "postgresql.data_dir").toAbsolutePath().normalize();
+        require(this.dataDirectory.getParent() != null, "postgresql.data_dir", "cannot be the root directory");
         return self();
     }
 
     /**
      * Where pgha keeps its own files (the pass file, the server log), outside the data directory so
      * copies of the data never carry them. Default: a sibling folder {@code <data directory>.pgha}.
+     *
+     * @throws ConfigurationException if already set, or the value is not allowed
+     * @throws NullPointerException   if an argument is null
      */
     public PgController.Builder workDirectory(Path dir) {
-        requireUnset(this.workDirectory, "workDirectory");
-        this.workDirectory = Objects.requireNonNull(dir, "workDirectory").toAbsolutePath().normalize();
+        requireUnset(this.workDirectory, "postgresql.work_dir");
+        this.workDirectory = Objects.requireNonNull(dir, "postgresql.work_dir").toAbsolutePath().normalize();
         return self();
     }
 
-    /** The folder holding initdb, pg_ctl, ... Default: {@code pg_config --bindir}, else the newest {@code /usr/lib/postgresql/<major>/bin}. */
+    /**
+     * The folder holding initdb, pg_ctl, ... Default: {@code pg_config --bindir}, else the newest {@code /usr/lib/postgresql/<major>/bin}.
+     *
+     * @throws ConfigurationException if already set, or the value is not allowed
+     * @throws NullPointerException   if an argument is null
+     */
     public PgController.Builder binDirectory(Path dir) {
-        requireUnset(this.binDirectory, "binDirectory");
-        this.binDirectory = Objects.requireNonNull(dir, "binDirectory").toAbsolutePath().normalize();
+        requireUnset(this.binDirectory, "postgresql.bin_dir");
+        this.binDirectory = Objects.requireNonNull(dir, "postgresql.bin_dir").toAbsolutePath().normalize();
         return self();
     }
 
     /**
      * The OS user PostgreSQL runs as when the JVM runs as root (initdb and postgres refuse root).
      * Default: {@code postgres} when the JVM is root; ignored otherwise unless it names another user.
+     *
+     * @throws ConfigurationException if already set, or the value is not allowed
+     * @throws NullPointerException   if an argument is null
      */
     public PgController.Builder runAsUser(String user) {
-        requireUnset(this.runAsUser, "runAsUser");
-        Objects.requireNonNull(user, "runAsUser");
-        require(user.matches("[a-z_][a-z0-9_-]*[$]?"), "runAsUser is not a valid user name: '" + user + "'");
+        requireUnset(this.runAsUser, "postgresql.run_as_user");
+        Objects.requireNonNull(user, "postgresql.run_as_user");
+        require(user.matches("[a-z_][a-z0-9_-]*[$]?"), "postgresql.run_as_user", "is not a valid user name: '" + user + "'");
         this.runAsUser = user;
         return self();
     }
 
-    /** {@code listen_addresses}; default {@code 127.0.0.1}. */
+    /**
+     * {@code listen_addresses}; default {@code 127.0.0.1}.
+     *
+     * @throws ConfigurationException if already set, or the value is not allowed
+     * @throws NullPointerException   if an argument is null
+     */
     public PgController.Builder listenAddresses(String addresses) {
-        requireUnset(this.listenAddresses, "listenAddresses");
-        Objects.requireNonNull(addresses, "listenAddresses");
-        require(!addresses.isBlank() && addresses.matches("[A-Za-z0-9.:*,\\- ]+"),
-                "listenAddresses must be a comma-separated list of hosts or '*', got '" + addresses + "'");
+        requireUnset(this.listenAddresses, "postgresql.listen");
+        Objects.requireNonNull(addresses, "postgresql.listen");
+        require(!addresses.isBlank() && addresses.matches("[A-Za-z0-9.:*,\\- ]+"), "postgresql.listen",
+                "must be a comma-separated list of hosts or '*', got '" + addresses + "'");
         this.listenAddresses = addresses.strip();
         return self();
     }
 
-    /** The server port (required). */
+    /**
+     * The server port (required).
+     *
+     * @throws ConfigurationException if already set, or the value is not allowed
+     */
     public PgController.Builder port(int port) {
-        requireUnset(this.port, "port");
-        require(port > 0 && port < 65536, "port must be within 1..65535, got " + port);
+        requireUnset(this.port, "postgresql.listen");
+        require(port > 0 && port < 65536, "postgresql.listen", "the port must be within 1..65535, got " + port);
         this.port = port;
         return self();
     }
@@ -160,77 +199,119 @@ abstract sealed class ControllerBuilder permits PgController.Builder {
     /**
      * The host other members connect to, used in {@link PgController#connectionUrl()}. Default: the listen
      * address when it is a single address; required when listening on all addresses.
+     *
+     * @throws ConfigurationException if already set, or the value is not allowed
+     * @throws NullPointerException   if an argument is null
      */
     public PgController.Builder connectHost(String host) {
-        requireUnset(this.connectHost, "connectHost");
-        Objects.requireNonNull(host, "connectHost");
-        require(host.matches("[A-Za-z0-9.:\\-]+"), "connectHost must be a host name or address, got '" + host + "'");
+        requireUnset(this.connectHost, "postgresql.connect_address");
+        Objects.requireNonNull(host, "postgresql.connect_address");
+        require(host.matches("[A-Za-z0-9.:\\-]+"), "postgresql.connect_address", "must be a host name or address, got '" + host + "'");
         this.connectHost = host;
         return self();
     }
 
-    /** {@code unix_socket_directories}; default empty: no Unix socket, pgha talks TCP. */
+    /**
+     * {@code unix_socket_directories}; default empty: no Unix socket, pgha talks TCP.
+     *
+     * @throws ConfigurationException if already set, or the value is not allowed
+     * @throws NullPointerException   if an argument is null
+     */
     public PgController.Builder unixSocketDirectories(String dirs) {
-        requireUnset(this.unixSocketDirectories, "unixSocketDirectories");
-        Objects.requireNonNull(dirs, "unixSocketDirectories");
-        require(dirs.indexOf('\n') < 0, "unixSocketDirectories cannot contain a line break");
+        requireUnset(this.unixSocketDirectories, "postgresql.parameters.unix_socket_directories");
+        Objects.requireNonNull(dirs, "postgresql.parameters.unix_socket_directories");
+        require(dirs.indexOf('\n') < 0, "postgresql.parameters.unix_socket_directories", "cannot contain a line break");
         this.unixSocketDirectories = dirs;
         return self();
     }
 
-    /** The superuser initdb creates and pgha connects as (required). */
+    /**
+     * The superuser initdb creates and pgha connects as (required).
+     *
+     * @throws ConfigurationException if already set, or the value is not allowed
+     * @throws NullPointerException   if an argument is null
+     */
     public PgController.Builder superuser(String user, String password) {
-        requireUnset(this.superuser, "superuser");
-        this.superuser = user("superuser", user, password);
+        requireUnset(this.superuser, "postgresql.authentication.superuser");
+        this.superuser = user("postgresql.authentication.superuser", user, password);
         return self();
     }
 
-    /** The role standbys stream and clone with (required); created at bootstrap with REPLICATION. */
+    /**
+     * The role standbys stream and clone with (required); created at bootstrap with REPLICATION.
+     *
+     * @throws ConfigurationException if already set, or the value is not allowed
+     * @throws NullPointerException   if an argument is null
+     */
     public PgController.Builder replicationUser(String user, String password) {
-        requireUnset(this.replicationUser, "replicationUser");
-        this.replicationUser = user("replicationUser", user, password);
+        requireUnset(this.replicationUser, "postgresql.authentication.replication");
+        this.replicationUser = user("postgresql.authentication.replication", user, password);
         return self();
     }
 
-    /** A non-superuser role for pg_rewind, created at bootstrap with the grants it needs. Default: pg_rewind uses the superuser. */
+    /**
+     * A non-superuser role for pg_rewind, created at bootstrap with the grants it needs. Default: pg_rewind uses the superuser.
+     *
+     * @throws ConfigurationException if already set, or the value is not allowed
+     * @throws NullPointerException   if an argument is null
+     */
     public PgController.Builder rewindUser(String user, String password) {
-        requireUnset(this.rewindUser, "rewindUser");
-        this.rewindUser = user("rewindUser", user, password);
+        requireUnset(this.rewindUser, "postgresql.authentication.rewind");
+        this.rewindUser = user("postgresql.authentication.rewind", user, password);
         return self();
     }
 
-    /** initdb's {@code --encoding}; default UTF8. */
+    /**
+     * initdb's {@code --encoding}; default UTF8.
+     *
+     * @throws ConfigurationException if already set, or the value is not allowed
+     * @throws NullPointerException   if an argument is null
+     */
     public PgController.Builder encoding(String encoding) {
-        requireUnset(this.encoding, "encoding");
-        Objects.requireNonNull(encoding, "encoding");
-        require(encoding.matches("[A-Za-z0-9_-]+"), "encoding is not an encoding name: '" + encoding + "'");
+        requireUnset(this.encoding, "bootstrap.initdb.encoding");
+        Objects.requireNonNull(encoding, "bootstrap.initdb.encoding");
+        require(encoding.matches("[A-Za-z0-9_-]+"), "bootstrap.initdb.encoding", "is not an encoding name: '" + encoding + "'");
         this.encoding = encoding;
         return self();
     }
 
-    /** initdb's {@code --locale}, e.g. {@code C.UTF-8}; default: the C locale. */
+    /**
+     * initdb's {@code --locale}, e.g. {@code C.UTF-8}; default: the C locale.
+     *
+     * @throws ConfigurationException if already set, or the value is not allowed
+     * @throws NullPointerException   if an argument is null
+     */
     public PgController.Builder locale(String locale) {
-        requireUnset(this.locale, "locale");
-        Objects.requireNonNull(locale, "locale");
-        require(locale.matches("[A-Za-z0-9_.@-]+"), "locale is not a locale name: '" + locale + "'");
+        requireUnset(this.locale, "bootstrap.initdb.locale");
+        Objects.requireNonNull(locale, "bootstrap.initdb.locale");
+        require(locale.matches("[A-Za-z0-9_.@-]+"), "bootstrap.initdb.locale", "is not a locale name: '" + locale + "'");
         this.locale = locale;
         return self();
     }
 
-    /** initdb's {@code --data-checksums}; default off ({@code wal_log_hints} is on either way, for pg_rewind). */
+    /**
+     * initdb's {@code --data-checksums}; default off ({@code wal_log_hints} is on either way, for pg_rewind).
+     *
+     * @throws ConfigurationException if already set, or the value is not allowed
+     */
     public PgController.Builder dataChecksums(boolean on) {
-        requireUnset(this.dataChecksums, "dataChecksums");
+        requireUnset(this.dataChecksums, "bootstrap.initdb.data-checksums");
         this.dataChecksums = on;
         return self();
     }
 
-    /** The lines of the managed {@code pg_hba.conf}; default: scram-sha-256 over TCP for everyone, peer locally. */
+    /**
+     * The lines of the managed {@code pg_hba.conf}; default: scram-sha-256 over TCP for everyone, peer locally.
+     *
+     * @throws ConfigurationException if already set, or the value is not allowed
+     * @throws NullPointerException   if an argument is null
+     */
     public PgController.Builder hba(List<String> lines) {
-        requireUnset(this.hba, "hba");
-        Objects.requireNonNull(lines, "hba");
-        require(!lines.isEmpty(), "hba needs at least one line");
+        requireUnset(this.hba, "postgresql.pg_hba");
+        Objects.requireNonNull(lines, "postgresql.pg_hba");
+        require(!lines.isEmpty(), "postgresql.pg_hba", "needs at least one line");
         for (String l : lines) {
-            require(l != null && l.indexOf('\n') < 0 && l.indexOf('\r') < 0, "hba lines cannot be null or contain line breaks");
+            require(l != null && l.indexOf('\n') < 0 && l.indexOf('\r') < 0, "postgresql.pg_hba", "lines cannot be null or contain line breaks");
         }
         this.hba = List.copyOf(lines);
         return self();
@@ -240,28 +321,39 @@ abstract sealed class ControllerBuilder permits PgController.Builder {
      * A server setting written to pgha's managed file after its defaults, so it wins (e.g.
      * {@code shared_buffers}, or a larger {@code wal_keep_size}). Settings pgha controls itself
      * (port, listen_addresses, primary_conninfo, synchronous_standby_names, ...) are refused.
+     *
+     * @throws ConfigurationException if already set for this name, or the value is not allowed
+     * @throws NullPointerException   if an argument is null
      */
     public PgController.Builder parameter(String name, String value) {
-        Objects.requireNonNull(name, "parameter name");
-        Objects.requireNonNull(value, "parameter value");
-        require(PARAM.matcher(name).matches(), "not a setting name: '" + name + "'");
-        require(!OWNED.contains(name), "'" + name + "' is managed by pgha; use the builder method for it");
-        require(value.indexOf('\n') < 0 && value.indexOf('\r') < 0, "the value of '" + name + "' cannot contain line breaks");
-        require(!parameters.containsKey(name), "parameter '" + name + "' was already set");
+        Objects.requireNonNull(name, "postgresql.parameters");
+        Objects.requireNonNull(value, "postgresql.parameters");
+        require(PARAM.matcher(name).matches(), "postgresql.parameters", "not a setting name: '" + name + "'");
+        require(!OWNED.contains(name), "postgresql.parameters", "'" + name + "' is managed by pgha; use the builder method for it");
+        require(value.indexOf('\n') < 0 && value.indexOf('\r') < 0, "postgresql.parameters", "the value of '" + name + "' cannot contain line breaks");
+        require(!parameters.containsKey(name), "postgresql.parameters", "parameter '" + name + "' was already set");
         parameters.put(name, value);
         return self();
     }
 
-    /** Stream through a physical slot named after the member, created on the upstream before following; default on. */
+    /**
+     * Stream through a physical slot named after the member, created on the upstream before following; default on.
+     *
+     * @throws ConfigurationException if already set, or the value is not allowed
+     */
     public PgController.Builder useReplicationSlots(boolean on) {
-        requireUnset(this.useReplicationSlots, "useReplicationSlots");
+        requireUnset(this.useReplicationSlots, "postgresql.use_slots");
         this.useReplicationSlots = on;
         return self();
     }
 
-    /** When pg_rewind fails, wipe the data directory and clone from the source instead (Patroni's option); default off. */
+    /**
+     * When pg_rewind fails, wipe the data directory and clone from the source instead (Patroni's option); default off.
+     *
+     * @throws ConfigurationException if already set, or the value is not allowed
+     */
     public PgController.Builder removeDataDirectoryOnRewindFailure(boolean on) {
-        requireUnset(this.removeDataDirectoryOnRewindFailure, "removeDataDirectoryOnRewindFailure");
+        requireUnset(this.removeDataDirectoryOnRewindFailure, "postgresql.remove_data_directory_on_rewind_failure");
         this.removeDataDirectoryOnRewindFailure = on;
         return self();
     }
@@ -269,31 +361,48 @@ abstract sealed class ControllerBuilder permits PgController.Builder {
     /**
      * Whether initdb, pg_basebackup and pg_rewind fsync the files they write; default on. Turn it
      * off only for throwaway clusters (tests): a machine crash can then corrupt the copy.
+     *
+     * @throws ConfigurationException if already set, or the value is not allowed
      */
     public PgController.Builder syncDataFiles(boolean on) {
-        requireUnset(this.syncDataFiles, "syncDataFiles");
+        requireUnset(this.syncDataFiles, "postgresql.sync_data_files");
         this.syncDataFiles = on;
         return self();
     }
 
-    /** JDBC connect (and login) timeout; default 2 s. */
+    /**
+     * JDBC connect (and login) timeout; default 2 s.
+     *
+     * @throws ConfigurationException if already set, or the value is not allowed
+     * @throws NullPointerException   if an argument is null
+     */
     public PgController.Builder connectTimeout(Duration d) {
-        requireUnset(this.connectTimeout, "connectTimeout");
-        this.connectTimeout = positive(d, "connectTimeout");
+        requireUnset(this.connectTimeout, "postgresql.connect_timeout");
+        this.connectTimeout = positive(d, "postgresql.connect_timeout");
         return self();
     }
 
-    /** {@code statement_timeout} of pgha's queries; default 5 s. observe() answers within connect + statement timeout + 2 s. */
+    /**
+     * {@code statement_timeout} of pgha's queries; default 5 s. observe() answers within connect + statement timeout + 2 s.
+     *
+     * @throws ConfigurationException if already set, or the value is not allowed
+     * @throws NullPointerException   if an argument is null
+     */
     public PgController.Builder statementTimeout(Duration d) {
-        requireUnset(this.statementTimeout, "statementTimeout");
-        this.statementTimeout = positive(d, "statementTimeout");
+        requireUnset(this.statementTimeout, "postgresql.statement_timeout");
+        this.statementTimeout = positive(d, "postgresql.statement_timeout");
         return self();
     }
 
-    /** The bound for work with no timeout of its own (initdb, pg_basebackup, pg_rewind, CHECKPOINT); default 1 h. */
+    /**
+     * The bound for work with no timeout of its own (initdb, pg_basebackup, pg_rewind, CHECKPOINT); default 1 h.
+     *
+     * @throws ConfigurationException if already set, or the value is not allowed
+     * @throws NullPointerException   if an argument is null
+     */
     public PgController.Builder operationTimeout(Duration d) {
-        requireUnset(this.operationTimeout, "operationTimeout");
-        this.operationTimeout = positive(d, "operationTimeout");
+        requireUnset(this.operationTimeout, "postgresql.operation_timeout");
+        this.operationTimeout = positive(d, "postgresql.operation_timeout");
         return self();
     }
 
@@ -301,11 +410,14 @@ abstract sealed class ControllerBuilder permits PgController.Builder {
      * How often the postmaster's pid is checked for an unexpected exit; default 250 ms. Each
      * check is one pread(2), but the wake-up around it costs about 0.15 ms of CPU on a small
      * VM: at 250 ms that is 0.06 % of a core, and a crash is seen 125 ms after it on average.
+     *
+     * @throws ConfigurationException if already set, or the value is not allowed
+     * @throws NullPointerException   if an argument is null
      */
     public PgController.Builder crashPollInterval(Duration d) {
-        requireUnset(this.crashPollInterval, "crashPollInterval");
-        this.crashPollInterval = positive(d, "crashPollInterval");
-        require(d.toMillis() >= 10, "crashPollInterval must be at least 10 ms");
+        requireUnset(this.crashPollInterval, "postgresql.crash_poll_interval");
+        this.crashPollInterval = positive(d, "postgresql.crash_poll_interval");
+        require(d.toMillis() >= 10, "postgresql.crash_poll_interval", "must be at least 10 ms");
         return self();
     }
 
@@ -318,36 +430,36 @@ abstract sealed class ControllerBuilder permits PgController.Builder {
     /**
      * Checks the combination, locates the binaries and the server's user.
      *
-     * @throws IllegalStateException     a required setting is missing or settings contradict each other
+     * @throws ConfigurationException   a required setting is missing or settings contradict each other
      * @throws BinaryNotFoundException   no usable PostgreSQL installation
      */
     public PgController build() {
         requireSet(name, "name");
-        requireSet(dataDirectory, "dataDirectory");
-        requireSet(port, "port");
-        requireSet(superuser, "superuser");
-        requireSet(replicationUser, "replicationUser");
+        requireSet(dataDirectory, "postgresql.data_dir");
+        requireSet(port, "postgresql.listen");
+        requireSet(superuser, "postgresql.authentication.superuser");
+        requireSet(replicationUser, "postgresql.authentication.replication");
         String listen = listenAddresses == null ? "127.0.0.1" : listenAddresses;
         boolean wildcard = List.of(listen.split(",")).stream().map(String::strip)
                 .anyMatch(a -> a.equals("*") || a.equals("0.0.0.0") || a.equals("::"));
         if (connectHost == null && (wildcard || listen.contains(","))) {
-            throw new IllegalStateException("connectHost is required when listenAddresses is '" + listen
+            throw new ConfigurationException("postgresql.connect_address", "is required when postgresql.listen is '" + listen
                     + "': other members need one address to reach this server");
         }
         String connect = connectHost != null ? connectHost : listen;
         String local = wildcard || List.of(listen.split(",")).stream().map(String::strip)
                 .anyMatch(a -> a.equals("127.0.0.1") || a.equals("localhost")) ? "127.0.0.1" : connect;
-        checkSameRole(replicationUser, "replicationUser");
+        checkSameRole(replicationUser, "postgresql.authentication.replication");
         if (rewindUser != null) {
-            checkSameRole(rewindUser, "rewindUser");
+            checkSameRole(rewindUser, "postgresql.authentication.rewind");
             if (rewindUser.name().equals(replicationUser.name()) && !rewindUser.password().equals(replicationUser.password())) {
-                throw new IllegalStateException("rewindUser and replicationUser are the same role '" + rewindUser.name()
+                throw new ConfigurationException("postgresql.authentication.rewind", "rewind and replication are the same role '" + rewindUser.name()
                         + "' with different passwords");
             }
         }
         Path work = workDirectory != null ? workDirectory : dataDirectory.resolveSibling(dataDirectory.getFileName() + ".pgha");
         if (work.startsWith(dataDirectory)) {
-            throw new IllegalStateException("workDirectory " + work + " must not be inside the data directory: copies of the data would carry the pass file");
+            throw new ConfigurationException("postgresql.work_dir", work + " must not be inside the data directory: copies of the data would carry the pass file");
         }
         Duration ct = connectTimeout != null ? connectTimeout : Duration.ofSeconds(2);
         Duration stt = statementTimeout != null ? statementTimeout : Duration.ofSeconds(5);
@@ -360,7 +472,7 @@ abstract sealed class ControllerBuilder permits PgController.Builder {
         if (jvmUid == 0) {
             String u = runAsUser != null ? runAsUser : "postgres";
             if (u.equals("root")) {
-                throw new IllegalStateException("runAsUser cannot be root: initdb and postgres refuse to run as root");
+                throw new ConfigurationException("postgresql.run_as_user", "cannot be root: initdb and postgres refuse to run as root");
             }
             int[] ids = ids(u);
             runAs = Optional.of(u);
@@ -368,7 +480,7 @@ abstract sealed class ControllerBuilder permits PgController.Builder {
             gid = OptionalInt.of(ids[1]);
         } else {
             if (runAsUser != null && !runAsUser.equals(jvmUser)) {
-                throw new IllegalStateException("runAsUser '" + runAsUser + "' needs a JVM running as root (it runs as '" + jvmUser + "')");
+                throw new ConfigurationException("postgresql.run_as_user", "'" + runAsUser + "' needs a JVM running as root (it runs as '" + jvmUser + "')");
             }
             runAs = Optional.empty();
         }
@@ -391,7 +503,7 @@ abstract sealed class ControllerBuilder permits PgController.Builder {
 
     private void checkSameRole(PgUser u, String what) {
         if (u.name().equals(superuser.name()) && !u.password().equals(superuser.password())) {
-            throw new IllegalStateException(what + " is the superuser role '" + u.name() + "' but with a different password");
+            throw new ConfigurationException(what, "is the superuser role '" + u.name() + "' but with a different password");
         }
     }
 
@@ -402,48 +514,48 @@ abstract sealed class ControllerBuilder permits PgController.Builder {
             Process g = new ProcessBuilder("id", "-g", user).redirectErrorStream(true).start();
             String gg = new String(g.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
             if (p.waitFor() != 0 || g.waitFor() != 0) {
-                throw new IllegalStateException("runAsUser '" + user + "' does not exist on this machine");
+                throw new ConfigurationException("postgresql.run_as_user", "'" + user + "' does not exist on this machine");
             }
             return new int[] {Integer.parseInt(u), Integer.parseInt(gg)};
         } catch (IOException | NumberFormatException e) {
-            throw new IllegalStateException("cannot look up user '" + user + "': " + e.getMessage(), e);
+            throw new ConfigurationException("postgresql.run_as_user", "cannot look up user '" + user + "': " + e.getMessage());
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            throw new IllegalStateException("interrupted while looking up user '" + user + "'");
+            throw new ConfigurationException("postgresql.run_as_user", "interrupted while looking up user '" + user + "'");
         }
     }
 
     private static PgUser user(String what, String user, String password) {
-        Objects.requireNonNull(user, what + " name");
-        Objects.requireNonNull(password, what + " password");
-        require(ROLE.matcher(user).matches(), what + " name must be a lower-case identifier (letters, digits, '_'), got '" + user + "'");
-        require(!password.isEmpty(), what + " password cannot be empty");
-        require(password.indexOf('\n') < 0 && password.indexOf('\r') < 0 && password.indexOf('\0') < 0,
-                what + " password cannot contain line breaks or NUL");
+        Objects.requireNonNull(user, what + ".username");
+        Objects.requireNonNull(password, what + ".password");
+        require(ROLE.matcher(user).matches(), what, "the user name must be a lower-case identifier (letters, digits, '_'), got '" + user + "'");
+        require(!password.isEmpty(), what, "the password cannot be empty");
+        require(password.indexOf('\n') < 0 && password.indexOf('\r') < 0 && password.indexOf('\0') < 0, what,
+                "the password cannot contain line breaks or NUL");
         return new PgUser(user, password);
     }
 
     private static Duration positive(Duration d, String what) {
         Objects.requireNonNull(d, what);
-        require(!d.isNegative() && !d.isZero(), what + " must be positive, got " + d);
+        require(!d.isNegative() && !d.isZero(), what, "must be positive, got " + d);
         return d;
     }
 
-    private static void require(boolean ok, String message) {
+    private static void require(boolean ok, String setting, String rule) {
         if (!ok) {
-            throw new IllegalArgumentException(message);
+            throw new ConfigurationException(setting, rule);
         }
     }
 
-    private static void requireUnset(Object current, String what) {
+    private static void requireUnset(Object current, String setting) {
         if (current != null) {
-            throw new IllegalStateException(what + " was already set");
+            throw new ConfigurationException(setting, "was already set");
         }
     }
 
-    private static void requireSet(Object value, String what) {
+    private static void requireSet(Object value, String setting) {
         if (value == null) {
-            throw new IllegalStateException(what + " is required");
+            throw new ConfigurationException(setting, "is required");
         }
     }
 }

@@ -1,5 +1,7 @@
 package io.pgha.postgres;
 
+import io.pgha.ConfigurationException;
+
 import io.pgha.spi.StopMode;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -138,22 +140,28 @@ class BadInputTest {
     }
 
     @Test
-    void the_builder_names_what_is_wrong_with_each_setting() {
-        assertThatThrownBy(() -> PgController.builder().name("has space")).isInstanceOf(IllegalArgumentException.class)
-                .hasMessageContaining("name");
-        assertThatThrownBy(() -> PgController.builder().port(0)).hasMessageContaining("port");
-        assertThatThrownBy(() -> PgController.builder().port(5432).port(5433)).isInstanceOf(IllegalStateException.class)
-                .hasMessageContaining("port was already set");
+    void the_builder_names_what_is_wrong_with_each_setting_by_its_patroni_key() {
+        assertThatThrownBy(() -> PgController.builder().name("has space")).isInstanceOf(ConfigurationException.class)
+                .hasMessageStartingWith("name: ");
+        assertThatThrownBy(() -> PgController.builder().port(0)).isInstanceOf(ConfigurationException.class)
+                .hasMessageStartingWith("postgresql.listen: the port");
+        assertThatThrownBy(() -> PgController.builder().port(5432).port(5433)).isInstanceOf(ConfigurationException.class)
+                .hasMessage("postgresql.listen: was already set");
+        assertThatThrownBy(() -> PgController.builder().dataDirectory(Path.of("/tmp/a")).dataDirectory(Path.of("/tmp/b")))
+                .isInstanceOf(ConfigurationException.class).hasMessage("postgresql.data_dir: was already set");
         assertThatThrownBy(() -> PgController.builder().parameter("port", "1")).hasMessageContaining("managed by pgha");
-        assertThatThrownBy(() -> PgController.builder().superuser("postgres", "")).hasMessageContaining("password cannot be empty");
-        assertThatThrownBy(() -> PgController.builder().superuser("Bad-Name", "x")).hasMessageContaining("superuser name");
-        assertThatThrownBy(() -> PgController.builder().connectTimeout(Duration.ZERO)).hasMessageContaining("connectTimeout");
+        assertThatThrownBy(() -> PgController.builder().superuser("postgres", ""))
+                .hasMessage("postgresql.authentication.superuser: the password cannot be empty");
+        assertThatThrownBy(() -> PgController.builder().superuser("Bad-Name", "x"))
+                .hasMessageStartingWith("postgresql.authentication.superuser: the user name");
+        assertThatThrownBy(() -> PgController.builder().connectTimeout(Duration.ZERO))
+                .hasMessageStartingWith("postgresql.connect_timeout: must be positive");
         assertThatThrownBy(() -> PgController.builder().name("n").dataDirectory(Path.of("/tmp/x")).port(5432).build())
-                .isInstanceOf(IllegalStateException.class).hasMessageContaining("superuser is required");
+                .isInstanceOf(ConfigurationException.class).hasMessage("postgresql.authentication.superuser: is required");
         assertThatThrownBy(() -> sandbox.builder("wild").listenAddresses("*").build())
-                .isInstanceOf(IllegalStateException.class).hasMessageContaining("connectHost is required");
+                .isInstanceOf(ConfigurationException.class).hasMessageStartingWith("postgresql.connect_address: is required");
         assertThatThrownBy(() -> sandbox.builder("inside").workDirectory(sandbox.root().resolve("inside/work")).build())
-                .isInstanceOf(IllegalStateException.class).hasMessageContaining("must not be inside the data directory");
+                .isInstanceOf(ConfigurationException.class).hasMessageContaining("must not be inside the data directory");
     }
 
     @Test

@@ -69,6 +69,7 @@ public final class HttpPeerClient implements PeerClient {
         JsonNode tags = n.path("tags");
         boolean nofailover = tags.path("nofailover").asBoolean(false);
         int priority = tags.has("failover_priority") ? tags.get("failover_priority").asInt(1) : 1;
-        return Optional.of(new PeerStatus(member, running, !primary, Lsn.of(wal), n.path("timeline").asInt(0), nofailover, priority));
+        return Optional.of(PeerStatus.builder(member).running(running).inRecovery(!primary).walPosition(Lsn.of(wal))
+                .timeline(n.path("timeline").asInt(0)).nofailover(nofailover).failoverPriority(priority).build());
     }
 }
