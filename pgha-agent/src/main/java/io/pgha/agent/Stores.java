@@ -31,11 +31,11 @@ public final class Stores {
             return b.build();
         }
         if (d instanceof AgentConfig.DcsConfig.Consul cs) {
-            ConsulDcs.Builder b = ConsulDcs.builder().url(cs.url()).namespace(c.namespace().replaceFirst("^/", ""))
+            ConsulDcs.Builder b = ConsulDcs.builder().endpoints(cs.url()).namespace(c.namespace().replaceFirst("^/", ""))
                     .consistency(ConsulDcs.Consistency.valueOf(cs.consistency().toUpperCase(java.util.Locale.ROOT)))
                     .registerService(cs.registerService());
             cs.token().ifPresent(t -> b.token(t.revealString()));
-            cs.cacert().ifPresent(b::caFile);
+            cs.cacert().ifPresent(b::trustedCa);
             if (cs.cert().isPresent() && cs.key().isPresent()) {
                 b.clientCertificate(cs.cert().get(), cs.key().get());
             }
@@ -43,15 +43,11 @@ public final class Stores {
         }
         if (d instanceof AgentConfig.DcsConfig.ZooKeeper z) {
             // Patroni's layout: /<namespace>/<scope>/... from the root of the ensemble.
-            ZooKeeperDcs.Builder b = ZooKeeperDcs.builder().connectString(String.join(",", z.hosts())).namespace(c.namespace());
+            ZooKeeperDcs.Builder b = ZooKeeperDcs.builder().endpoints(z.hosts()).namespace(c.namespace());
             if (z.useSsl()) {
-                // ZooKeeper's client reads its stores from files: PKCS#12 copies of the PEM files
-                Pem.StoreFile trust = Pem.writeTrustStore("zookeeper", z.cacert().orElseThrow());
-                b.tls(trust.path(), trust.password());
-                if (z.cert().isPresent()) {
-                    Pem.StoreFile client = Pem.writeKeyStore("zookeeper", z.cert().get(), z.key().orElseThrow());
-                    b.tlsClientCertificate(client.path(), client.password());
-                }
+                // PEM straight to ZooKeeper's client; a key in the certificate file needs no key setting
+                b.trustedCa(z.cacert().orElseThrow());
+                z.cert().ifPresent(cert -> b.clientCertificate(cert, z.key().orElse(cert)));
                 if (!z.verify()) {
                     b.clientProperty("zookeeper.ssl.hostnameVerification", "false");
                 }

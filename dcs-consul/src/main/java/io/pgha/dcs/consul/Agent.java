@@ -65,20 +65,20 @@ final class Agent implements AutoCloseable {
     private final ConsulClient client;
 
     /** For ordinary calls: read and connect timeouts from {@code retry_timeout}. */
-    Agent(ConsulDcs.Config config, Duration retryTimeout) {
-        this(config, retryTimeout, retryTimeout);
+    Agent(ConsulSettings settings, Duration retryTimeout) {
+        this(settings, retryTimeout, retryTimeout);
     }
 
     /**
      * @param callTimeout   bound on connecting and on waiting for a pooled connection
      * @param socketTimeout bound on one read (longer for blocking queries, which hold the answer back)
      */
-    Agent(ConsulDcs.Config config, Duration callTimeout, Duration socketTimeout) {
-        this.url = config.url;
+    Agent(ConsulSettings settings, Duration callTimeout, Duration socketTimeout) {
+        this.url = settings.url();
         RegistryBuilder<ConnectionSocketFactory> sockets = RegistryBuilder.<ConnectionSocketFactory>create()
                 .register("http", PlainConnectionSocketFactory.getSocketFactory());
-        config.sslContext.ifPresent(ctx -> sockets.register("https", new SSLConnectionSocketFactory(ctx)));
-        if (config.sslContext.isEmpty()) {
+        settings.sslContext().ifPresent(ctx -> sockets.register("https", new SSLConnectionSocketFactory(ctx)));
+        if (settings.sslContext().isEmpty()) {
             sockets.register("https", SSLConnectionSocketFactory.getSocketFactory());
         }
         PoolingHttpClientConnectionManager pool = new PoolingHttpClientConnectionManager(sockets.build());
@@ -93,7 +93,7 @@ final class Agent implements AutoCloseable {
                 .setConnectionRequestTimeout(call)
                 .setSocketTimeout(read)
                 .build();
-        Optional<String> token = config.token;
+        Optional<String> token = settings.token();
         this.http = HttpClientBuilder.create()
                 .setConnectionManager(pool)
                 .setDefaultRequestConfig(rc)

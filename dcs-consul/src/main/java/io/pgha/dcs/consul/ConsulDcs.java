@@ -5,12 +5,14 @@ import io.pgha.spi.Dcs;
 import io.pgha.spi.DcsSession;
 import io.pgha.spi.SessionSpec;
 import io.pgha.spi.support.DaemonThreads;
-import io.pgha.spi.support.ReadableFiles;
+import io.pgha.spi.support.PemTls;
 import java.net.URI;
 import java.net.URISyntaxException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collection;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -29,9 +31,9 @@ import javax.net.ssl.SSLContext;
  *
  * <pre>{@code
  * try (ConsulDcs consul = ConsulDcs.builder()
- *         .url("https://127.0.0.1:8501")
+ *         .endpoints("https://127.0.0.1:8501")
  *         .token(System.getenv("CONSUL_HTTP_TOKEN"))
- *         .caFile(Path.of("/etc/consul/ca.pem"))
+ *         .trustedCa(Path.of("/etc/consul/ca.pem"))
  *         .build()) {
  *     HaNode node = HaNode.builder().dcs(consul)...build().start();
  * }
@@ -87,15 +89,15 @@ public final class ConsulDcs implements Dcs {
         STALE
     }
 
-    private final Config config;
+    private final ConsulSettings settings;
     private final ExecutorService calls;
     private final Map<Duration, Agent> agents = new HashMap<>();
     private final List<ConsulSession> open = new ArrayList<>();
     private boolean closed;
 
-    private ConsulDcs(Config config) {
-        this.config = config;
-        ThreadPoolExecutor pool = new ThreadPoolExecutor(config.callThreads, config.callThreads, 30, TimeUnit.SECONDS,
+    private ConsulDcs(ConsulSettings settings) {
+        this.settings = settings;
+        ThreadPoolExecutor pool = new ThreadPoolExecutor(settings.callThreads(), settings.callThreads(), 30, TimeUnit.SECONDS,
                 new LinkedBlockingQueue<>(), DaemonThreads.factory("pgha-consul-call"));
         pool.allowCoreThreadTimeOut(true);
         this.calls = pool;
@@ -105,6 +107,12 @@ public final class ConsulDcs implements Dcs {
         return new Builder();
     }
 
+    /** Sessions live between their TTL (ttl/2) and twice that: the engine may count on ttl/2. */
+    @Override
+    public Duration leaseGuarantee(Duration ttl) {
+        return ttl.dividedBy(2);
+    }
+
     /**
      * Opens a session; sends nothing (the Consul session is created by the first lease-bound call).
      *
@@ -112,22 +120,16 @@ public final class ConsulDcs implements Dcs {
      *                                  ({@link Builder#minSessionTtl}, 10 s by default)
      * @throws IllegalStateException    if this {@code ConsulDcs} is closed
      */
-    /** Sessions live between their TTL (ttl/2) and twice that: the engine may count on ttl/2. */
-    @Override
-    public Duration leaseGuarantee(Duration ttl) {
-        return ttl.dividedBy(2);
-    }
-
     @Override
     public DcsSession open(SessionSpec spec) {
         Objects.requireNonNull(spec, "spec");
         if (spec.member().isPresent()) {
             Duration sessionTtl = spec.ttl().dividedBy(2);
-            if (sessionTtl.compareTo(config.minSessionTtl) < 0) {
+            if (sessionTtl.compareTo(settings.minSessionTtl()) < 0) {
                 throw new IllegalArgumentException("ttl " + spec.ttl().toMillis() + "ms is too short for Consul: the session TTL"
                         + " (ttl/2 = " + sessionTtl.toMillis() + "ms) must be at least the agent's session_ttl_min ("
-                        + config.minSessionTtl.toMillis() + "ms); raise the ttl to at least "
-                        + config.minSessionTtl.multipliedBy(2).toMillis() + "ms, or lower session_ttl_min on the agents and tell"
+                        + settings.minSessionTtl().toMillis() + "ms); raise the ttl to at least "
+                        + settings.minSessionTtl().multipliedBy(2).toMillis() + "ms, or lower session_ttl_min on the agents and tell"
                         + " ConsulDcs.Builder.minSessionTtl");
             }
         }
@@ -135,8 +137,8 @@ public final class ConsulDcs implements Dcs {
             if (closed) {
                 throw new IllegalStateException("this ConsulDcs is closed");
             }
-            Agent agent = agents.computeIfAbsent(spec.retryTimeout(), t -> new Agent(config, t));
-            ConsulSession s = new ConsulSession(spec, config, agent, calls, this::forget);
+            Agent agent = agents.computeIfAbsent(spec.retryTimeout(), t -> new Agent(settings, t));
+            ConsulSession s = new ConsulSession(spec, settings, agent, calls, this::forget);
             open.add(s);
             return s;
         }
@@ -169,67 +171,77 @@ public final class ConsulDcs implements Dcs {
 
     @Override
     public String toString() {
-        return "ConsulDcs[" + config.url + ", namespace " + config.namespace + "]";
+        return "ConsulDcs[" + settings.url() + ", namespace " + settings.namespace() + "]";
     }
 
     // ============================================================================================
 
-    /** Everything a {@link ConsulDcs} was built with; immutable. */
-    static final class Config {
-        final URI url;
-        final Optional<String> token;
-        final Optional<SSLContext> sslContext;
-        final String namespace;
-        final Consistency consistency;
-        final boolean registerService;
-        final Duration minSessionTtl;
-        final Duration watchWait;
-        final int callThreads;
-
-        private Config(Builder b, Optional<SSLContext> ssl) {
-            this.url = b.url;
-            this.token = Optional.ofNullable(b.token);
-            this.sslContext = ssl;
-            this.namespace = b.namespace;
-            this.consistency = b.consistency;
-            this.registerService = b.registerService;
-            this.minSessionTtl = b.minSessionTtl;
-            this.watchWait = b.watchWait;
-            this.callThreads = b.callThreads;
-        }
-    }
-
     /**
-     * Builds a {@link ConsulDcs}. Each setter checks its own argument; {@link #build()} checks the
-     * combination (TLS settings need an {@code https} URL; a client certificate needs its key) and
-     * loads the TLS material. Errors are {@link ConfigurationException}s naming the setting, and
-     * never contain the ACL token.
+     * Builds a {@link ConsulDcs}, with the vocabulary of the other store builders: {@link #endpoints}
+     * for the address, {@link #token} for the credentials, {@link #trustedCa},
+     * {@link #clientCertificate} or {@link #sslContext} for TLS. Each setter may be called once and
+     * checks its own argument at once; {@link #build()} checks the combination and loads the TLS
+     * material. Errors are {@link ConfigurationException}s naming the setting in Patroni's spelling
+     * ({@code consul.url}, {@code consul.cacert}, ...; {@code consul.<snake_case>} for pgha's own),
+     * and never contain the ACL token.
      */
     public static final class Builder {
         private static final Pattern NAMESPACE = Pattern.compile("[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*");
+        private static final URI DEFAULT_URL = URI.create("http://127.0.0.1:8500");
 
-        private URI url = URI.create("http://127.0.0.1:8500");
+        private URI url;
         private String token;
-        private Path caFile;
-        private Path certFile;
-        private Path keyFile;
+        private PemTls.PemFile trustedCa;
+        private PemTls.PemFile certificate;
+        private PemTls.PemFile privateKey;
         private SSLContext sslContext;
-        private String namespace = "service";
-        private Consistency consistency = Consistency.DEFAULT;
-        private boolean registerService;
-        private Duration minSessionTtl = Duration.ofSeconds(10);
-        private Duration watchWait = Duration.ofSeconds(30);
-        private int callThreads = 4;
+        private String namespace;
+        private Consistency consistency;
+        private Boolean registerService;
+        private Duration minSessionTtl;
+        private Duration watchWait;
+        private Integer callThreads;
 
         private Builder() {
         }
 
         /**
-         * The agent's HTTP API, {@code http://host:port} or {@code https://host:port}
-         * (default {@code http://127.0.0.1:8500}). Talk to the local agent, as Consul intends.
+         * The agent's HTTP API, {@code http://host[:port]} or {@code https://host[:port]} (Patroni's
+         * {@code consul.url}; default {@code http://127.0.0.1:8500}; the port defaults to 8500 for
+         * http and 8501 for https). {@code ConsulDcs} talks to one agent, the local one as Consul
+         * intends, so exactly one URL is accepted.
+         *
+         * @throws ConfigurationException ({@code consul.url}) if the endpoints were already set, if
+         *                                there is not exactly one, or if it is not
+         *                                {@code scheme://host[:port]} with scheme http or https
+         * @throws NullPointerException   if {@code endpoints} or the URL is null
          */
-        public Builder url(String url) {
-            Objects.requireNonNull(url, "url");
+        public Builder endpoints(String... endpoints) {
+            Objects.requireNonNull(endpoints, "endpoints");
+            return endpoints(Arrays.asList(endpoints));
+        }
+
+        /**
+         * The agent's HTTP API; see {@link #endpoints(String...)}.
+         *
+         * @throws ConfigurationException ({@code consul.url}) if the endpoints were already set, if
+         *                                there is not exactly one, or if it is not
+         *                                {@code scheme://host[:port]} with scheme http or https
+         * @throws NullPointerException   if {@code endpoints} or the URL is null
+         */
+        public Builder endpoints(Collection<String> endpoints) {
+            requireUnset("consul.url", this.url);
+            Objects.requireNonNull(endpoints, "endpoints");
+            if (endpoints.size() != 1) {
+                throw new ConfigurationException("consul.url", endpoints.isEmpty() ? "needs the agent's URL"
+                        : "ConsulDcs talks to one agent (the local one, as Consul intends); give exactly one URL, got "
+                        + endpoints.size());
+            }
+            this.url = parseUrl(Objects.requireNonNull(endpoints.iterator().next(), "consul.url"));
+            return this;
+        }
+
+        private static URI parseUrl(String url) {
             URI u;
             try {
                 u = new URI(url);
@@ -247,13 +259,22 @@ public final class ConsulDcs implements Dcs {
                 throw new ConfigurationException("consul.url", "must be scheme://host[:port] only, got '" + url + "'");
             }
             int port = u.getPort() != -1 ? u.getPort() : "https".equals(u.getScheme()) ? 8501 : 8500;
-            this.url = URI.create(u.getScheme() + "://" + u.getHost() + ":" + port);
-            return this;
+            return URI.create(u.getScheme() + "://" + u.getHost() + ":" + port);
         }
 
-        /** The ACL token, sent as the {@code X-Consul-Token} header of every request; never logged. */
+        /**
+         * The ACL token (Patroni's {@code consul.token}), sent as the {@code X-Consul-Token} header
+         * of every request; never logged or put in a message. An ACL token is not a user name and a
+         * password: Consul has no such login, so unlike the etcd builder this one has no
+         * {@code credentials(user, password)}.
+         *
+         * @throws ConfigurationException ({@code consul.token}) if the token was already set, or is
+         *                                not non-empty printable ASCII without spaces
+         * @throws NullPointerException   if {@code token} is null
+         */
         public Builder token(String token) {
-            Objects.requireNonNull(token, "token");
+            requireUnset("consul.token", this.token);
+            Objects.requireNonNull(token, "consul.token");
             if (token.isBlank() || token.chars().anyMatch(c -> c < 0x21 || c > 0x7e)) {
                 throw new ConfigurationException("consul.token", "must be non-empty printable ASCII without spaces");
             }
@@ -261,27 +282,63 @@ public final class ConsulDcs implements Dcs {
             return this;
         }
 
-        /** PEM file of the CA(s) that signed the agent's certificate (default: the JVM's trust store). */
-        public Builder caFile(Path pem) {
-            this.caFile = ReadableFiles.require("consul.cacert", pem);
+        /**
+         * PEM file of the CA(s) that signed the agent's certificate (Patroni's {@code consul.cacert};
+         * default: the JVM's trust store). Needs an {@code https} URL.
+         *
+         * @throws ConfigurationException ({@code consul.cacert}) if it was already set, or the file
+         *                                cannot be read; a file that holds no certificate is
+         *                                refused by {@link #build()}
+         * @throws NullPointerException   if {@code caPem} is null
+         */
+        public Builder trustedCa(Path caPem) {
+            requireUnset("consul.cacert", this.trustedCa);
+            this.trustedCa = new PemTls.PemFile("consul.cacert", caPem);
             return this;
         }
 
-        /** A client certificate for agents that set {@code verify_incoming}: PEM certificate (chain) and PEM key (PKCS#8, or PKCS#1 RSA). */
-        public Builder clientCertificate(Path certPem, Path keyPem) {
-            this.certFile = ReadableFiles.require("consul.cert", certPem);
-            this.keyFile = ReadableFiles.require("consul.key", keyPem);
+        /**
+         * A client certificate for agents that set {@code verify_incoming}: the PEM certificate
+         * (chain) and its PEM private key, PKCS#8 or PKCS#1 RSA, unencrypted (Patroni's
+         * {@code consul.cert} and {@code consul.key}). Needs an {@code https} URL.
+         *
+         * @throws ConfigurationException ({@code consul.cert}) if it was already set, or
+         *                                ({@code consul.cert}, {@code consul.key}) a file cannot be
+         *                                read; files that hold no certificate or key are refused by
+         *                                {@link #build()}
+         * @throws NullPointerException   if either path is null
+         */
+        public Builder clientCertificate(Path certificatePem, Path privateKeyPem) {
+            requireUnset("consul.cert", this.certificate);
+            PemTls.PemFile cert = new PemTls.PemFile("consul.cert", certificatePem);
+            this.privateKey = new PemTls.PemFile("consul.key", privateKeyPem);
+            this.certificate = cert;
             return this;
         }
 
-        /** A ready TLS context, instead of {@link #caFile} and {@link #clientCertificate}. */
+        /**
+         * A ready TLS context, instead of {@link #trustedCa} and {@link #clientCertificate}. Needs an
+         * {@code https} URL.
+         *
+         * @throws ConfigurationException ({@code consul.ssl_context}) if it was already set
+         * @throws NullPointerException   if {@code context} is null
+         */
         public Builder sslContext(SSLContext context) {
-            this.sslContext = Objects.requireNonNull(context, "sslContext");
+            requireUnset("consul.ssl_context", this.sslContext);
+            this.sslContext = Objects.requireNonNull(context, "consul.ssl_context");
             return this;
         }
 
-        /** The key prefix clusters live under (default {@code service}, as Patroni's {@code /service/}; slashes at either end are ignored). */
+        /**
+         * The key prefix clusters live under (Patroni's {@code namespace}, default {@code service},
+         * as Patroni's {@code /service/}; slashes at either end are ignored).
+         *
+         * @throws ConfigurationException ({@code namespace}) if it was already set, or is not one or
+         *                                more path segments of letters, digits, '.', '_' or '-'
+         * @throws NullPointerException   if {@code namespace} is null
+         */
         public Builder namespace(String namespace) {
+            requireUnset("namespace", this.namespace);
             Objects.requireNonNull(namespace, "namespace");
             String n = namespace.replaceAll("^/+", "").replaceAll("/+$", "");
             if (!NAMESPACE.matcher(n).matches()) {
@@ -293,21 +350,29 @@ public final class ConsulDcs implements Dcs {
         }
 
         /**
-         * How {@code read()} and the watches are served (default {@link Consistency#DEFAULT});
-         * {@code readAuthoritative()} is always {@link Consistency#CONSISTENT}.
+         * How {@code read()} and the watches are served (Patroni's {@code consul.consistency}, default
+         * {@link Consistency#DEFAULT}); {@code readAuthoritative()} is always
+         * {@link Consistency#CONSISTENT}.
+         *
+         * @throws ConfigurationException ({@code consul.consistency}) if it was already set
+         * @throws NullPointerException   if {@code consistency} is null
          */
         public Builder consistency(Consistency consistency) {
-            this.consistency = Objects.requireNonNull(consistency, "consistency");
+            requireUnset("consul.consistency", this.consistency);
+            this.consistency = Objects.requireNonNull(consistency, "consul.consistency");
             return this;
         }
 
         /**
          * Registers each member as an instance of the Consul service named after the scope, tagged
-         * with its role ({@code primary} / {@code replica}) from its member entry, as Patroni does,
-         * so that {@code primary.<scope>.service.consul} resolves to the leader (default off).
-         * The address and port come from the member's {@code conn_url}.
+         * with its role ({@code primary} / {@code replica}) from its member entry, as Patroni does
+         * ({@code consul.register_service}), so that {@code primary.<scope>.service.consul} resolves
+         * to the leader (default off). The address and port come from the member's {@code conn_url}.
+         *
+         * @throws ConfigurationException ({@code consul.register_service}) if it was already set
          */
         public Builder registerService(boolean register) {
+            requireUnset("consul.register_service", this.registerService);
             this.registerService = register;
             return this;
         }
@@ -315,9 +380,14 @@ public final class ConsulDcs implements Dcs {
         /**
          * The agents' {@code session_ttl_min} (default 10 s, Consul's default). A session with
          * {@code ttl / 2} below it is refused at {@code open}.
+         *
+         * @throws ConfigurationException ({@code consul.session_ttl_min}) if it was already set, or
+         *                                is not between 1 ms and 24 h
+         * @throws NullPointerException   if {@code min} is null
          */
         public Builder minSessionTtl(Duration min) {
-            Objects.requireNonNull(min, "minSessionTtl");
+            requireUnset("consul.session_ttl_min", this.minSessionTtl);
+            Objects.requireNonNull(min, "consul.session_ttl_min");
             if (min.compareTo(Duration.ofMillis(1)) < 0 || min.compareTo(Duration.ofHours(24)) > 0) {
                 throw new ConfigurationException("consul.session_ttl_min", "must be between 1ms and 24h, got " + min);
             }
@@ -329,9 +399,14 @@ public final class ConsulDcs implements Dcs {
          * How long one blocking query of a watch waits for a change before it is re-issued
          * (default 30 s; Consul adds up to 1/16 of it as jitter). Only the idle request rate
          * depends on it: a change wakes the query at once.
+         *
+         * @throws ConfigurationException ({@code consul.watch_wait}) if it was already set, or is not
+         *                                between 1 s and 10 min
+         * @throws NullPointerException   if {@code wait} is null
          */
         public Builder watchWait(Duration wait) {
-            Objects.requireNonNull(wait, "watchWait");
+            requireUnset("consul.watch_wait", this.watchWait);
+            Objects.requireNonNull(wait, "consul.watch_wait");
             if (wait.compareTo(Duration.ofSeconds(1)) < 0 || wait.compareTo(Duration.ofMinutes(10)) > 0) {
                 throw new ConfigurationException("consul.watch_wait", "must be between 1s and 10min, got " + wait);
             }
@@ -339,8 +414,15 @@ public final class ConsulDcs implements Dcs {
             return this;
         }
 
-        /** Threads for concurrent calls to the agent (default 4). Calls block a thread for at most retry_timeout. */
+        /**
+         * Threads for concurrent calls to the agent (default 4). Calls block a thread for at most
+         * retry_timeout.
+         *
+         * @throws ConfigurationException ({@code consul.call_threads}) if it was already set, or is
+         *                                not between 1 and 64
+         */
         public Builder callThreads(int threads) {
+            requireUnset("consul.call_threads", this.callThreads);
             if (threads < 1 || threads > 64) {
                 throw new ConfigurationException("consul.call_threads", "must be between 1 and 64, got " + threads);
             }
@@ -348,26 +430,51 @@ public final class ConsulDcs implements Dcs {
             return this;
         }
 
+        /**
+         * Builds the {@link ConsulDcs}, loading the TLS material. Nothing is sent to the agent yet.
+         *
+         * @throws ConfigurationException ({@code consul.ssl_context}) if PEM files
+         *                                ({@link #trustedCa}, {@link #clientCertificate}) and an
+         *                                {@link #sslContext} were both given; ({@code consul.url}) if
+         *                                TLS settings were given for an {@code http} URL;
+         *                                ({@code consul.cacert}, {@code consul.cert},
+         *                                {@code consul.key}) if a PEM file holds no certificate or no
+         *                                usable key
+         */
         public ConsulDcs build() {
-            boolean https = "https".equals(url.getScheme());
-            boolean tlsFiles = caFile != null || certFile != null;
-            if (tlsFiles && sslContext != null) {
-                throw new ConfigurationException("consul.sslContext", "give either PEM files (caFile, clientCertificate) or an"
+            URI u = url != null ? url : DEFAULT_URL;
+            boolean https = "https".equals(u.getScheme());
+            boolean pemFiles = trustedCa != null || certificate != null;
+            if (pemFiles && sslContext != null) {
+                throw new ConfigurationException("consul.ssl_context", "give either PEM files (trustedCa, clientCertificate) or an"
                         + " SSLContext, not both");
             }
-            if ((tlsFiles || sslContext != null) && !https) {
-                throw new ConfigurationException("consul.url", "TLS settings were given, but the url " + url + " is not https://");
+            if ((pemFiles || sslContext != null) && !https) {
+                throw new ConfigurationException("consul.url", "TLS settings were given, but the url " + u + " is not https://");
             }
             Optional<SSLContext> ssl = Optional.ofNullable(sslContext);
-            if (tlsFiles) {
-                ssl = Optional.of(Pem.sslContext(Optional.ofNullable(caFile), Optional.ofNullable(certFile), Optional.ofNullable(keyFile)));
+            if (pemFiles) {
+                ssl = Optional.of(PemTls.sslContext(Optional.ofNullable(trustedCa), Optional.ofNullable(certificate),
+                        Optional.ofNullable(privateKey)));
             }
-            return new ConsulDcs(new Config(this, ssl));
+            return new ConsulDcs(new ConsulSettings(u, Optional.ofNullable(token), ssl,
+                    namespace != null ? namespace : "service",
+                    consistency != null ? consistency : Consistency.DEFAULT,
+                    registerService != null && registerService,
+                    minSessionTtl != null ? minSessionTtl : Duration.ofSeconds(10),
+                    watchWait != null ? watchWait : Duration.ofSeconds(30),
+                    callThreads != null ? callThreads : 4));
+        }
+
+        private static void requireUnset(String setting, Object current) {
+            if (current != null) {
+                throw new ConfigurationException(setting, "was already set");
+            }
         }
 
         @Override
         public String toString() {
-            return "ConsulDcs.Builder[" + url + ", token " + (token == null ? "none" : "set") + "]";
+            return "ConsulDcs.Builder[" + (url != null ? url : DEFAULT_URL) + ", token " + (token == null ? "none" : "set") + "]";
         }
     }
 }

@@ -62,7 +62,7 @@ final class ConsulSession implements DcsSession {
     private static final Logger LOG = LoggerFactory.getLogger(ConsulSession.class);
 
     private final SessionSpec spec;
-    private final ConsulDcs.Config config;
+    private final ConsulSettings settings;
     private final Agent agent;
     private final ExecutorService pool;
     private final Consumer<ConsulSession> onClose;
@@ -82,18 +82,18 @@ final class ConsulSession implements DcsSession {
     private volatile String writtenMemberSession;
     private volatile String writtenStatus;
 
-    ConsulSession(SessionSpec spec, ConsulDcs.Config config, Agent agent, ExecutorService pool, Consumer<ConsulSession> onClose) {
+    ConsulSession(SessionSpec spec, ConsulSettings settings, Agent agent, ExecutorService pool, Consumer<ConsulSession> onClose) {
         this.spec = spec;
-        this.config = config;
+        this.settings = settings;
         this.agent = agent;
         this.pool = pool;
         this.onClose = onClose;
-        this.layout = new ConsulLayout(config.namespace, spec.scope());
+        this.layout = new ConsulLayout(settings.namespace(), spec.scope());
         this.lease = new ConsulLease(spec, agent, leaseGuarantee(), listeners, this::forgetWrites);
         this.leaderKey = layout.key(ClusterKey.LEADER.path());
         this.statusKey = layout.key(ClusterKey.STATUS.path());
         this.memberKey = spec.member().map(m -> layout.key(ClusterKey.MEMBERS_PREFIX + m));
-        this.service = config.registerService && spec.member().isPresent()
+        this.service = settings.registerService() && spec.member().isPresent()
                 ? Optional.of(new ServiceRegistration(agent, spec.scope(), spec.member().get()))
                 : Optional.empty();
     }
@@ -117,7 +117,7 @@ final class ConsulSession implements DcsSession {
     /** One recursive listing of the cluster, in the consistency mode the store was built with. */
     @Override
     public CompletionStage<ClusterSnapshot> read() {
-        return submit("read", () -> snapshot(config.consistency));
+        return submit("read", () -> snapshot(settings.consistency()));
     }
 
     /**
@@ -329,7 +329,7 @@ final class ConsulSession implements DcsSession {
             if (closed) {
                 throw new IllegalStateException("the session is closed");
             }
-            w = new ConsulWatch(config, spec, layout, lease, listeners.add(listener));
+            w = new ConsulWatch(settings, spec, layout, lease, listeners.add(listener));
             watches.add(w);
         }
         w.start();

@@ -41,7 +41,7 @@ final class ConsulWatch {
     private record Seen(long modifyIndex, String session) {
     }
 
-    private final ConsulDcs.Config config;
+    private final ConsulSettings settings;
     private final SessionSpec spec;
     private final ConsulLayout layout;
     private final ConsulLease lease;
@@ -51,15 +51,15 @@ final class ConsulWatch {
     private final Thread thread;
     private volatile boolean closed;
 
-    ConsulWatch(ConsulDcs.Config config, SessionSpec spec, ConsulLayout layout, ConsulLease lease, GuardedListener listener) {
-        this.config = config;
+    ConsulWatch(ConsulSettings settings, SessionSpec spec, ConsulLayout layout, ConsulLease lease, GuardedListener listener) {
+        this.settings = settings;
         this.spec = spec;
         this.layout = layout;
         this.lease = lease;
         this.listener = listener;
-        Duration wait = config.watchWait;
+        Duration wait = settings.watchWait();
         // the agent holds the answer back for up to wait + wait/16 (its jitter)
-        this.agent = new Agent(config, spec.retryTimeout(), wait.plus(wait.dividedBy(16)).plus(spec.retryTimeout()).plusSeconds(1));
+        this.agent = new Agent(settings, spec.retryTimeout(), wait.plus(wait.dividedBy(16)).plus(spec.retryTimeout()).plusSeconds(1));
         this.thread = DaemonThreads.thread("pgha-consul-watch-" + spec.scope() + "-" + spec.member().orElse("observer"), this::run);
     }
 
@@ -83,7 +83,7 @@ final class ConsulWatch {
         while (!closed) {
             Agent.Listing l;
             try {
-                l = agent.list(layout.prefix(), config.consistency, index, Optional.of(config.watchWait));
+                l = agent.list(layout.prefix(), settings.consistency(), index, Optional.of(settings.watchWait()));
             } catch (DcsException | IllegalStateException e) {
                 if (closed) {
                     return;

@@ -34,7 +34,7 @@ class ConsulAclTest {
     }
 
     private static DcsSession session(ConsulDcs.Builder b, String scope) {
-        ConsulDcs dcs = b.url(consul.url()).minSessionTtl(Duration.ofSeconds(1)).build();
+        ConsulDcs dcs = b.endpoints(consul.url()).minSessionTtl(Duration.ofSeconds(1)).build();
         return dcs.open(SessionSpec.member(scope, "a", Duration.ofSeconds(4), Duration.ofSeconds(2)));
     }
 

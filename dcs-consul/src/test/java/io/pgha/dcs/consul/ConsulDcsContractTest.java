@@ -27,7 +27,7 @@ class ConsulDcsContractTest extends DcsContractTest {
 
     @Override
     protected Dcs createDcs() {
-        return ConsulDcs.builder().url(consul.url()).minSessionTtl(Duration.ofSeconds(1)).build();
+        return ConsulDcs.builder().endpoints(consul.url()).minSessionTtl(Duration.ofSeconds(1)).build();
     }
 
     /**
@@ -41,6 +41,6 @@ class ConsulDcsContractTest extends DcsContractTest {
 
     @Override
     protected Dcs createUnreachableDcs() {
-        return ConsulDcs.builder().url("http://127.0.0.1:" + ConsulAgent.closedPort()).minSessionTtl(Duration.ofSeconds(1)).build();
+        return ConsulDcs.builder().endpoints("http://127.0.0.1:" + ConsulAgent.closedPort()).minSessionTtl(Duration.ofSeconds(1)).build();
     }
 }

@@ -43,7 +43,7 @@ class ConsulFaultTest {
     @BeforeEach
     void startAgent() {
         consul = ConsulAgent.start();
-        dcs = ConsulDcs.builder().url(consul.url()).minSessionTtl(Duration.ofSeconds(1)).build();
+        dcs = ConsulDcs.builder().endpoints(consul.url()).minSessionTtl(Duration.ofSeconds(1)).build();
     }
 
     @AfterEach

@@ -40,7 +40,7 @@ class ConsulFreshReadsTest {
     }
 
     private ConsulDcs dcs(String url, ConsulDcs.Consistency consistency) {
-        ConsulDcs d = ConsulDcs.builder().url(url).consistency(consistency).minSessionTtl(Duration.ofSeconds(1)).build();
+        ConsulDcs d = ConsulDcs.builder().endpoints(url).consistency(consistency).minSessionTtl(Duration.ofSeconds(1)).build();
         toClose.add(d);
         return d;
     }

@@ -37,7 +37,7 @@ class ConsulLayoutTest {
     }
 
     private ConsulDcs dcs(ConsulAgent consul, ConsulDcs.Builder b) {
-        ConsulDcs d = b.url(consul.url()).minSessionTtl(Duration.ofSeconds(1)).build();
+        ConsulDcs d = b.endpoints(consul.url()).minSessionTtl(Duration.ofSeconds(1)).build();
         toClose.add(d);
         return d;
     }

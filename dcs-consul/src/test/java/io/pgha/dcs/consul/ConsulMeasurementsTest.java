@@ -58,7 +58,7 @@ class ConsulMeasurementsTest {
 
     @Test
     void timeFromADestroyedSessionToAnotherMembersWakeUp(ConsulAgent consul) {
-        ConsulDcs dcs = closer.add(ConsulDcs.builder().url(consul.url()).minSessionTtl(Duration.ofSeconds(1)).build());
+        ConsulDcs dcs = closer.add(ConsulDcs.builder().endpoints(consul.url()).minSessionTtl(Duration.ofSeconds(1)).build());
         List<Long> micros = new ArrayList<>();
         for (int run = 0; run < 15; run++) {
             String scope = "m1-" + run + "-" + Long.toHexString(System.nanoTime() & 0xFFFFF);
@@ -101,7 +101,7 @@ class ConsulMeasurementsTest {
         RealNodes.Scheduler pgThread = closer.add(RealNodes.scheduler("fake-postgres"));
         for (int i = 0; i < runs; i++) {
             String scope = "m2-" + i + "-" + Long.toHexString(System.nanoTime() & 0xFFFFF);
-            RecordingDcs dcs = new RecordingDcs(closer.add(ConsulDcs.builder().url(consul.url()).minSessionTtl(Duration.ofSeconds(1)).build()));
+            RecordingDcs dcs = new RecordingDcs(closer.add(ConsulDcs.builder().endpoints(consul.url()).minSessionTtl(Duration.ofSeconds(1)).build()));
             FakePostgres pg = new FakePostgres("n1", new FakePostgres.Network(i), Ticker.system(), pgThread, new FakePostgres.Timings());
             HaNode node = closer.add(HaNode.builder().name("n1").scope(scope).dcs(dcs).postgres(pg)
                     .ttl(ttl).loopWait(Duration.ofMillis(500)).retryTimeout(Duration.ofMillis(700)).build());
@@ -109,7 +109,7 @@ class ConsulMeasurementsTest {
             all.add(new Run(scope, dcs, pg, node, new AtomicLong()));
         }
         await().atMost(Duration.ofSeconds(30)).until(() -> all.stream().allMatch(r -> r.node.status().role() == Role.PRIMARY));
-        ConsulDcs observerDcs = closer.add(ConsulDcs.builder().url(consul.url()).build());
+        ConsulDcs observerDcs = closer.add(ConsulDcs.builder().endpoints(consul.url()).build());
         for (Run r : all) {
             DcsSession o = closer.add(observerDcs.open(SessionSpec.observer(r.scope, Duration.ofSeconds(2))));
             closer.add(o.watch(new DcsListener() {
@@ -159,7 +159,7 @@ class ConsulMeasurementsTest {
         for (String name : List.of("n1", "n2")) {
             CountingProxy proxy = closer.add(new CountingProxy(consul.url()));
             FakePostgres pg = new FakePostgres(name, network, Ticker.system(), pgThread, new FakePostgres.Timings());
-            ConsulDcs dcs = closer.add(ConsulDcs.builder().url(proxy.url()).build());
+            ConsulDcs dcs = closer.add(ConsulDcs.builder().endpoints(proxy.url()).build());
             HaNode node = closer.add(HaNode.builder().name(name).scope(scope).dcs(dcs).postgres(pg)
                     .ttl(ttl).loopWait(loopWait).retryTimeout(loopWait).build());
             node.start();
@@ -186,7 +186,7 @@ class ConsulMeasurementsTest {
         String scope = "m3-" + Long.toHexString(System.nanoTime() & 0xFFFFF);
         RealNodes.Scheduler pgThread = closer.add(RealNodes.scheduler("fake-postgres"));
         FakePostgres pg = new FakePostgres("n1", new FakePostgres.Network(3), Ticker.system(), pgThread, new FakePostgres.Timings());
-        ConsulDcs dcs = closer.add(ConsulDcs.builder().url(proxy.url()).build());
+        ConsulDcs dcs = closer.add(ConsulDcs.builder().endpoints(proxy.url()).build());
         HaNode node = closer.add(HaNode.builder().name("n1").scope(scope).dcs(dcs).postgres(pg)
                 .ttl(ttl).loopWait(loopWait).retryTimeout(retry).build());
         node.start();

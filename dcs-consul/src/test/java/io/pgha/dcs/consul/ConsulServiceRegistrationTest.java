@@ -27,7 +27,7 @@ class ConsulServiceRegistrationTest {
     @Test
     void membersAreRegisteredWithTheirRoleAsTagAndFollowRoleChanges(ConsulAgent consul) {
         String scope = "svc" + Long.toHexString(System.nanoTime() & 0xFFFFF);
-        try (ConsulDcs dcs = ConsulDcs.builder().url(consul.url()).registerService(true).minSessionTtl(Duration.ofSeconds(1)).build()) {
+        try (ConsulDcs dcs = ConsulDcs.builder().endpoints(consul.url()).registerService(true).minSessionTtl(Duration.ofSeconds(1)).build()) {
             DcsSession a = dcs.open(SessionSpec.member(scope, "a", Duration.ofSeconds(4), Duration.ofSeconds(2)));
             DcsSession b = dcs.open(SessionSpec.member(scope, "b", Duration.ofSeconds(4), Duration.ofSeconds(2)));
             get(a.touchMember("{\"role\":\"primary\",\"conn_url\":\"postgres://127.0.0.11:5433/postgres\"}"));

@@ -9,10 +9,13 @@ import io.pgha.spi.DcsException;
 import io.pgha.spi.DcsSession;
 import io.pgha.spi.DcsUnreachableException;
 import io.pgha.spi.SessionSpec;
+import io.pgha.spi.support.PemTls;
 import io.pgha.testkit.servers.ConsulAgent;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Optional;
+import javax.net.ssl.SSLContext;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -52,19 +55,26 @@ class ConsulTlsTest {
 
     @Test
     void aClientWithTheCaAndAPkcs8ClientCertificateTalksToTheAgent() {
-        works(ConsulDcs.builder().url(httpsUrl()).caFile(certs.ca).clientCertificate(certs.clientCert, certs.clientKey)
+        works(ConsulDcs.builder().endpoints(httpsUrl()).trustedCa(certs.ca).clientCertificate(certs.clientCert, certs.clientKey)
                 .minSessionTtl(Duration.ofSeconds(1)).build(), "tls-pkcs8");
     }
 
     @Test
     void aPkcs1RsaKeyWorksToo() {
-        works(ConsulDcs.builder().url(httpsUrl()).caFile(certs.ca).clientCertificate(certs.clientCert, certs.clientKeyPkcs1)
+        works(ConsulDcs.builder().endpoints(httpsUrl()).trustedCa(certs.ca).clientCertificate(certs.clientCert, certs.clientKeyPkcs1)
                 .minSessionTtl(Duration.ofSeconds(1)).build(), "tls-pkcs1");
     }
 
     @Test
+    void aReadySslContextWorksInsteadOfThePemFiles() {
+        SSLContext ssl = PemTls.sslContext(Optional.of(new PemTls.PemFile("ca", certs.ca)),
+                Optional.of(new PemTls.PemFile("cert", certs.clientCert)), Optional.of(new PemTls.PemFile("key", certs.clientKey)));
+        works(ConsulDcs.builder().endpoints(httpsUrl()).sslContext(ssl).minSessionTtl(Duration.ofSeconds(1)).build(), "tls-context");
+    }
+
+    @Test
     void anAgentCertificateFromAnUnknownCaIsRefusedAsAConfigurationErrorNotAnOutage() {
-        try (ConsulDcs dcs = ConsulDcs.builder().url(httpsUrl()).clientCertificate(certs.clientCert, certs.clientKey).build();
+        try (ConsulDcs dcs = ConsulDcs.builder().endpoints(httpsUrl()).clientCertificate(certs.clientCert, certs.clientKey).build();
              DcsSession s = dcs.open(SessionSpec.observer("tls", Duration.ofSeconds(2)))) {
             assertThatThrownBy(() -> get(s.read())).isInstanceOf(DcsException.class).isNotInstanceOf(DcsUnreachableException.class)
                     .hasMessageContaining("TLS");
@@ -73,7 +83,7 @@ class ConsulTlsTest {
 
     @Test
     void withoutAClientCertificateTheAgentRefusesTheClient() {
-        try (ConsulDcs dcs = ConsulDcs.builder().url(httpsUrl()).caFile(certs.ca).build();
+        try (ConsulDcs dcs = ConsulDcs.builder().endpoints(httpsUrl()).trustedCa(certs.ca).build();
              DcsSession s = dcs.open(SessionSpec.observer("tls", Duration.ofSeconds(2)))) {
             // with TLS 1.3 the agent refuses after the handshake, by closing the connection: the client sees a broken
             // pipe, which it cannot tell from a network failure, so this one surfaces as unreachable

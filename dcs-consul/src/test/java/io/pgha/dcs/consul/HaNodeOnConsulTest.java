@@ -122,7 +122,7 @@ class HaNodeOnConsulTest {
     private Node start(String name, ConsulAgent consul, FakePostgres.Network network) {
         RealNodes.Scheduler proc = closer.add(RealNodes.scheduler("pg-" + name));
         FakePostgres pg = new FakePostgres(name, network, Ticker.system(), proc, new FakePostgres.Timings());
-        ConsulDcs dcs = closer.add(ConsulDcs.builder().url(consul.url()).minSessionTtl(Duration.ofSeconds(1)).build());
+        ConsulDcs dcs = closer.add(ConsulDcs.builder().endpoints(consul.url()).minSessionTtl(Duration.ofSeconds(1)).build());
         HaNode node = closer.add(HaNode.builder().name(name).scope(scope).dcs(dcs).postgres(pg)
                 .ttl(TTL).loopWait(LOOP_WAIT).retryTimeout(RETRY).build());
         node.start();

@@ -3,15 +3,19 @@ package io.pgha.dcs.etcd;
 import io.etcd.jetcd.ByteSequence;
 import io.etcd.jetcd.Client;
 import io.etcd.jetcd.ClientBuilder;
-import io.grpc.netty.GrpcSslContexts;
+import io.netty.handler.codec.http2.Http2SecurityUtil;
+import io.netty.handler.ssl.ApplicationProtocolConfig;
+import io.netty.handler.ssl.ApplicationProtocolNames;
+import io.netty.handler.ssl.ClientAuth;
+import io.netty.handler.ssl.JdkSslContext;
 import io.netty.handler.ssl.SslContext;
-import io.netty.handler.ssl.SslContextBuilder;
+import io.netty.handler.ssl.SupportedCipherSuiteFilter;
 import io.pgha.ConfigurationException;
 import io.pgha.spi.Dcs;
 import io.pgha.spi.DcsSession;
 import io.pgha.spi.SessionSpec;
 import io.pgha.spi.support.DaemonThreads;
-import io.pgha.spi.support.ReadableFiles;
+import io.pgha.spi.support.PemTls;
 import io.pgha.spi.support.WarnOnce;
 import java.net.URI;
 import java.net.URISyntaxException;
@@ -19,6 +23,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collection;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -31,7 +36,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Collectors;
-import javax.net.ssl.SSLException;
+import javax.net.ssl.SSLContext;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -53,6 +58,9 @@ import org.slf4j.LoggerFactory;
  * lease is refreshed only by the engine's own calls, so a node whose HA loop stops loses its keys
  * after {@code ttl}. Every call completes within the session's {@code retry_timeout}.
  *
+ * <p>TLS: {@code https://} endpoints, with PEM files ({@link Builder#trustedCa},
+ * {@link Builder#clientCertificate}) or a ready {@link SSLContext} ({@link Builder#sslContext}).
+ *
  * <p>An {@code EtcdDcs} built with {@link Builder#endpoints} owns a jetcd client and its threads and
  * closes them in {@link #close()}; one built with {@link Builder#client} uses the host service's
  * client and leaves it open.
@@ -66,7 +74,7 @@ public final class EtcdDcs implements Dcs {
     private static final int MAX_WARNINGS = 256;
     private static final AtomicInteger INSTANCES = new AtomicInteger();
 
-    private final Config config;
+    private final EtcdSettings settings;
     private final Client client;
     private final boolean ownsClient;
     private final ExecutorService jetcdExecutor;
@@ -77,34 +85,20 @@ public final class EtcdDcs implements Dcs {
     private final WarnOnce warnings = new WarnOnce(LOG, MAX_WARNINGS);
     private volatile boolean closed;
 
-    /** The settings, immutable once built. */
-    record Config(List<URI> endpoints, String namespace, Optional<String> user, Optional<String> password,
-                  Optional<Path> trustedCa, Optional<Path> clientCertificate, Optional<Path> clientKey,
-                  Duration connectTimeout, Optional<Duration> requestTimeout, Optional<Client> sharedClient, boolean cachedReads) {
-        @Override
-        public String toString() {
-            // never the password
-            return "endpoints=" + (sharedClient.isPresent() ? "<shared client>" : endpoints) + ", namespace=" + namespace
-                    + user.map(u -> ", user=" + u).orElse("") + (trustedCa.isPresent() || clientCertificate.isPresent() ? ", tls" : "")
-                    + ", connectTimeout=" + connectTimeout + requestTimeout.map(t -> ", requestTimeout=" + t).orElse("")
-                    + (cachedReads ? "" : ", cachedReads=false");
-        }
-    }
-
-    private EtcdDcs(Config config) {
-        this.config = config;
+    private EtcdDcs(EtcdSettings settings) {
+        this.settings = settings;
         int id = INSTANCES.incrementAndGet();
         this.timer = new ScheduledThreadPoolExecutor(1, DaemonThreads.factory("pgha-etcd-" + id + "-timer"));
         this.timer.setRemoveOnCancelPolicy(true);
         this.callbacks = Executors.newCachedThreadPool(DaemonThreads.factory("pgha-etcd-" + id + "-callback"));
-        if (config.sharedClient().isPresent()) {
-            this.client = config.sharedClient().get();
+        if (settings.sharedClient().isPresent()) {
+            this.client = settings.sharedClient().get();
             this.ownsClient = false;
             this.jetcdExecutor = null;
         } else {
             this.jetcdExecutor = new ContextExecutor(Executors.newCachedThreadPool(DaemonThreads.factory("pgha-etcd-" + id + "-jetcd")));
             try {
-                this.client = buildClient(config, jetcdExecutor);
+                this.client = buildClient(settings, jetcdExecutor);
             } catch (RuntimeException e) {
                 jetcdExecutor.shutdownNow();
                 timer.shutdownNow();
@@ -113,12 +107,12 @@ public final class EtcdDcs implements Dcs {
             }
             this.ownsClient = true;
         }
-        String where = config.sharedClient().isPresent() ? "(shared client)"
-                : config.endpoints().stream().map(u -> u.getHost() + ":" + u.getPort()).collect(Collectors.joining(",", "[", "]"));
+        String where = settings.sharedClient().isPresent() ? "(shared client)"
+                : settings.endpoints().stream().map(u -> u.getHost() + ":" + u.getPort()).collect(Collectors.joining(",", "[", "]"));
         this.calls = new Calls(timer, callbacks, where, Reconnect.of(client)::kick);
     }
 
-    private static Client buildClient(Config c, ExecutorService executor) {
+    private static Client buildClient(EtcdSettings c, ExecutorService executor) {
         ClientBuilder b = Client.builder()
                 .endpoints(c.endpoints().toArray(new URI[0]))
                 .executorService(executor)
@@ -136,25 +130,23 @@ public final class EtcdDcs implements Dcs {
             b.user(ByteSequence.from(c.user().get(), StandardCharsets.UTF_8));
             b.password(ByteSequence.from(c.password().orElseThrow(), StandardCharsets.UTF_8));
         }
-        if (isTls(c.endpoints())) {
-            try {
-                SslContextBuilder ssl = GrpcSslContexts.forClient();
-                c.trustedCa().ifPresent(ca -> ssl.trustManager(ca.toFile()));
-                if (c.clientCertificate().isPresent()) {
-                    ssl.keyManager(c.clientCertificate().get().toFile(), c.clientKey().orElseThrow().toFile());
-                }
-                SslContext context = ssl.build();
-                b.sslContext(context);
-            } catch (SSLException | RuntimeException e) {
-                throw new ConfigurationException("tls", "cannot use the certificate files (" + e.getMessage()
-                        + "); the private key must be PEM-encoded PKCS#8");
-            }
-        }
+        c.sslContext().ifPresent(ssl -> b.sslContext(forGrpc(ssl)));
         return b.build();
     }
 
-    private static boolean isTls(List<URI> endpoints) {
-        return !endpoints.isEmpty() && "https".equals(endpoints.get(0).getScheme());
+    /**
+     * The JDK context wrapped for gRPC, configured as {@code GrpcSslContexts} configures one for the
+     * JDK provider: client mode, HTTP/2's cipher suites (those of them the context supports) and ALPN
+     * offering only {@code h2}. gRPC itself turns on host name verification for each connection.
+     */
+    static SslContext forGrpc(SSLContext jdk) {
+        return new JdkSslContext(jdk, true, Http2SecurityUtil.CIPHERS, SupportedCipherSuiteFilter.INSTANCE,
+                new ApplicationProtocolConfig(ApplicationProtocolConfig.Protocol.ALPN,
+                        // gRPC's own choice; gRPC then refuses a connection on which the server did not select h2
+                        ApplicationProtocolConfig.SelectorFailureBehavior.NO_ADVERTISE,
+                        ApplicationProtocolConfig.SelectedListenerFailureBehavior.ACCEPT,
+                        ApplicationProtocolNames.HTTP_2),
+                ClientAuth.NONE, null, false);
     }
 
     /** A builder with the defaults: namespace {@code /service}, connect timeout 2 s, no auth, no TLS. */
@@ -174,8 +166,8 @@ public final class EtcdDcs implements Dcs {
         if (closed) {
             throw new IllegalStateException("this EtcdDcs is closed");
         }
-        EtcdSession s = new EtcdSession(this, spec, new EtcdLayout(config.namespace(), spec.scope()), calls, client, attemptTimeout(spec),
-                config.cachedReads());
+        EtcdSession s = new EtcdSession(this, spec, new EtcdLayout(settings.namespace(), spec.scope()), calls, client, attemptTimeout(spec),
+                settings.cachedReads());
         sessions.add(s);
         if (closed) {
             s.close();
@@ -190,10 +182,10 @@ public final class EtcdDcs implements Dcs {
      * split among the members, but a try gets at least {@link #MIN_ATTEMPT}.
      */
     private Duration attemptTimeout(SessionSpec spec) {
-        if (config.requestTimeout().isPresent()) {
-            return config.requestTimeout().get();
+        if (settings.requestTimeout().isPresent()) {
+            return settings.requestTimeout().get();
         }
-        int members = Math.max(1, Math.min(3, config.endpoints().size()));
+        int members = Math.max(1, Math.min(3, settings.endpoints().size()));
         Duration share = spec.retryTimeout().dividedBy(members);
         return share.compareTo(MIN_ATTEMPT) < 0 ? MIN_ATTEMPT : share;
     }
@@ -231,29 +223,34 @@ public final class EtcdDcs implements Dcs {
 
     @Override
     public String toString() {
-        return "EtcdDcs[" + config + "]";
+        return "EtcdDcs[" + settings + "]";
     }
 
     // ==========================================================================================
 
     /**
-     * Builds an {@link EtcdDcs}. Each setter checks its own argument ({@link ConfigurationException}
-     * naming the setting, {@link NullPointerException} for a null); {@link #build()} checks the
-     * combination. Either {@link #endpoints} (pgha builds and owns a client) or {@link #client} (the
-     * host service's) is required.
+     * Builds an {@link EtcdDcs}, with the vocabulary of the other store builders: {@link #endpoints}
+     * for the address, {@link #credentials} for etcd's user and password, {@link #trustedCa},
+     * {@link #clientCertificate} or {@link #sslContext} for TLS. Each setter may be called once and
+     * checks its own argument at once ({@link ConfigurationException} naming the setting in Patroni's
+     * spelling, {@code etcd3.hosts}, {@code etcd3.cacert}, ..., or {@code etcd3.<snake_case>} for
+     * pgha's own; {@link NullPointerException} for a null); {@link #build()} checks the combination
+     * and loads the TLS material. Either {@link #endpoints} (pgha builds and owns a client) or
+     * {@link #client} (the host service's) is required. No message contains the password.
      */
     public static final class Builder {
         private final List<URI> endpoints = new ArrayList<>();
-        private String namespace = "/service";
+        private String namespace;
         private String user;
         private String password;
-        private Path trustedCa;
-        private Path clientCertificate;
-        private Path clientKey;
+        private PemTls.PemFile trustedCa;
+        private PemTls.PemFile certificate;
+        private PemTls.PemFile privateKey;
+        private SSLContext sslContext;
         private Duration connectTimeout;
         private Duration requestTimeout;
         private Client client;
-        private boolean cachedReads = true;
+        private Boolean cachedReads;
 
         private Builder() {
         }
@@ -262,26 +259,38 @@ public final class EtcdDcs implements Dcs {
          * The etcd members' client URLs, {@code http://host:port} or {@code https://host:port}
          * (Patroni's {@code etcd3.hosts}; a bare {@code host:port} means http). Requests are spread
          * over all of them; one that is down is skipped.
+         *
+         * @throws ConfigurationException ({@code etcd3.hosts}) if the endpoints were already set, if
+         *                                none is given, one is listed twice, or one is not
+         *                                {@code scheme://host:port} with scheme http or https
+         * @throws NullPointerException   if {@code endpoints} or one of them is null
          */
         public Builder endpoints(String... endpoints) {
             Objects.requireNonNull(endpoints, "endpoints");
-            return endpoints(List.of(endpoints));
+            return endpoints(Arrays.asList(endpoints));
         }
 
-        /** The etcd members' client URLs; see {@link #endpoints(String...)}. */
+        /**
+         * The etcd members' client URLs; see {@link #endpoints(String...)}.
+         *
+         * @throws ConfigurationException ({@code etcd3.hosts}) if the endpoints were already set, if
+         *                                none is given, one is listed twice, or one is not
+         *                                {@code scheme://host:port} with scheme http or https
+         * @throws NullPointerException   if {@code endpoints} or one of them is null
+         */
         public Builder endpoints(Collection<String> endpoints) {
+            if (!this.endpoints.isEmpty()) {
+                throw new ConfigurationException("etcd3.hosts", "was already set");
+            }
             Objects.requireNonNull(endpoints, "endpoints");
             if (endpoints.isEmpty()) {
-                throw new ConfigurationException("endpoints", "at least one etcd endpoint is needed");
-            }
-            if (!this.endpoints.isEmpty()) {
-                throw new ConfigurationException("endpoints", "were already set to " + this.endpoints);
+                throw new ConfigurationException("etcd3.hosts", "at least one etcd endpoint is needed");
             }
             Set<URI> seen = new LinkedHashSet<>();
             for (String e : endpoints) {
                 URI u = parseEndpoint(e);
                 if (!seen.add(u)) {
-                    throw new ConfigurationException("endpoints", "'" + e + "' is listed twice");
+                    throw new ConfigurationException("etcd3.hosts", "'" + e + "' is listed twice");
                 }
             }
             this.endpoints.addAll(seen);
@@ -289,24 +298,24 @@ public final class EtcdDcs implements Dcs {
         }
 
         private static URI parseEndpoint(String e) {
-            Objects.requireNonNull(e, "endpoint");
+            Objects.requireNonNull(e, "etcd3.hosts");
             URI u;
             String s = e.trim();
             try {
                 // Patroni's etcd3 "hosts" are host:port, with the protocol set separately (default http)
                 u = new URI(s.contains("://") ? s : "http://" + s);
             } catch (URISyntaxException x) {
-                throw new ConfigurationException("endpoints", "'" + e + "' is not a URL like http://127.0.0.1:2379");
+                throw new ConfigurationException("etcd3.hosts", "'" + e + "' is not a URL like http://127.0.0.1:2379");
             }
             if (!"http".equals(u.getScheme()) && !"https".equals(u.getScheme())) {
-                throw new ConfigurationException("endpoints", "'" + e + "' must start with http:// or https://");
+                throw new ConfigurationException("etcd3.hosts", "'" + e + "' must start with http:// or https://");
             }
             if (u.getHost() == null || u.getPort() < 1) {
-                throw new ConfigurationException("endpoints", "'" + e + "' must name a host and a port, like http://127.0.0.1:2379");
+                throw new ConfigurationException("etcd3.hosts", "'" + e + "' must name a host and a port, like http://127.0.0.1:2379");
             }
             if ((u.getPath() != null && !u.getPath().isEmpty() && !u.getPath().equals("/")) || u.getQuery() != null
                     || u.getUserInfo() != null) {
-                throw new ConfigurationException("endpoints", "'" + e + "' must be just scheme://host:port");
+                throw new ConfigurationException("etcd3.hosts", "'" + e + "' must be just scheme://host:port");
             }
             return URI.create(u.getScheme() + "://" + u.getHost() + ":" + u.getPort());
         }
@@ -314,8 +323,13 @@ public final class EtcdDcs implements Dcs {
         /**
          * The key prefix above the clusters (Patroni's {@code namespace}, default {@code /service}):
          * a cluster's keys live under {@code <namespace>/<scope>/}.
+         *
+         * @throws ConfigurationException ({@code namespace}) if it was already set, or is blank or
+         *                                contains white space or control characters
+         * @throws NullPointerException   if {@code namespace} is null
          */
         public Builder namespace(String namespace) {
+            requireUnset("namespace", this.namespace);
             Objects.requireNonNull(namespace, "namespace");
             if (namespace.isBlank() || namespace.chars().anyMatch(ch -> Character.isWhitespace(ch) || Character.isISOControl(ch))) {
                 throw new ConfigurationException("namespace", "must be a non-empty path without spaces, like /service");
@@ -324,37 +338,89 @@ public final class EtcdDcs implements Dcs {
             return this;
         }
 
-        /** Authenticates as {@code user} (etcd's user/password auth). The password is never logged. */
+        /**
+         * Authenticates as {@code user} with etcd's user/password auth (Patroni's
+         * {@code etcd3.username} and {@code etcd3.password}). The password is never logged or put in
+         * a message.
+         *
+         * @throws ConfigurationException ({@code etcd3.username}) if the credentials were already set
+         *                                or the user is empty; ({@code etcd3.password}) if the
+         *                                password is empty
+         * @throws NullPointerException   if {@code user} or {@code password} is null
+         */
         public Builder credentials(String user, String password) {
-            Objects.requireNonNull(user, "user");
-            Objects.requireNonNull(password, "password");
+            requireUnset("etcd3.username", this.user);
+            Objects.requireNonNull(user, "etcd3.username");
+            Objects.requireNonNull(password, "etcd3.password");
             if (user.isEmpty()) {
-                throw new ConfigurationException("user", "must not be empty");
+                throw new ConfigurationException("etcd3.username", "must not be empty");
             }
             if (password.isEmpty()) {
-                throw new ConfigurationException("password", "must not be empty");
+                throw new ConfigurationException("etcd3.password", "must not be empty");
             }
             this.user = user;
             this.password = password;
             return this;
         }
 
-        /** The CA certificate (PEM) that signed the etcd servers' certificates; default: the JVM's trust store. */
-        public Builder trustedCa(Path caCertificate) {
-            this.trustedCa = ReadableFiles.require("cacert", caCertificate);
+        /**
+         * The PEM file of the CA(s) that signed the etcd servers' certificates (Patroni's
+         * {@code etcd3.cacert}); default: the JVM's trust store. Needs {@code https} endpoints.
+         *
+         * @throws ConfigurationException ({@code etcd3.cacert}) if it was already set, or the file
+         *                                cannot be read; a file that holds no certificate is refused
+         *                                by {@link #build()}
+         * @throws NullPointerException   if {@code caPem} is null
+         */
+        public Builder trustedCa(Path caPem) {
+            requireUnset("etcd3.cacert", this.trustedCa);
+            this.trustedCa = new PemTls.PemFile("etcd3.cacert", caPem);
             return this;
         }
 
-        /** A client certificate chain and its private key (PEM, the key in PKCS#8), for etcd's {@code --client-cert-auth}. */
-        public Builder clientCertificate(Path certificate, Path privateKey) {
-            this.clientCertificate = ReadableFiles.require("cert", certificate);
-            this.clientKey = ReadableFiles.require("key", privateKey);
+        /**
+         * A client certificate (chain) and its private key, PEM files, the key PKCS#8 or PKCS#1 RSA
+         * and unencrypted (Patroni's {@code etcd3.cert} and {@code etcd3.key}), for etcd's
+         * {@code --client-cert-auth}. Needs {@code https} endpoints.
+         *
+         * @throws ConfigurationException ({@code etcd3.cert}) if it was already set, or
+         *                                ({@code etcd3.cert}, {@code etcd3.key}) a file cannot be
+         *                                read; files that hold no certificate or key are refused by
+         *                                {@link #build()}
+         * @throws NullPointerException   if either path is null
+         */
+        public Builder clientCertificate(Path certificatePem, Path privateKeyPem) {
+            requireUnset("etcd3.cert", this.certificate);
+            PemTls.PemFile cert = new PemTls.PemFile("etcd3.cert", certificatePem);
+            this.privateKey = new PemTls.PemFile("etcd3.key", privateKeyPem);
+            this.certificate = cert;
             return this;
         }
 
-        /** How long opening a TCP connection to one member may take (default 2 s). */
+        /**
+         * A ready TLS context, instead of {@link #trustedCa} and {@link #clientCertificate}: its trust
+         * managers check the servers, its key managers (if any) present the client certificate. gRPC
+         * negotiates HTTP/2 over it with ALPN. Needs {@code https} endpoints.
+         *
+         * @throws ConfigurationException ({@code etcd3.ssl_context}) if it was already set
+         * @throws NullPointerException   if {@code context} is null
+         */
+        public Builder sslContext(SSLContext context) {
+            requireUnset("etcd3.ssl_context", this.sslContext);
+            this.sslContext = Objects.requireNonNull(context, "etcd3.ssl_context");
+            return this;
+        }
+
+        /**
+         * How long opening a TCP connection to one member may take (default 2 s).
+         *
+         * @throws ConfigurationException ({@code etcd3.connect_timeout}) if it was already set, or is
+         *                                not positive and at most 10 minutes
+         * @throws NullPointerException   if {@code timeout} is null
+         */
         public Builder connectTimeout(Duration timeout) {
-            this.connectTimeout = positive("connect_timeout", timeout, Duration.ofMinutes(10));
+            requireUnset("etcd3.connect_timeout", this.connectTimeout);
+            this.connectTimeout = positive("etcd3.connect_timeout", timeout, Duration.ofMinutes(10));
             return this;
         }
 
@@ -363,9 +429,14 @@ public final class EtcdDcs implements Dcs {
          * that is safe, sends it to the next member. Default: the session's {@code retry_timeout}
          * divided among up to three endpoints, at least 500 ms. A whole session call is always
          * bounded by {@code retry_timeout}.
+         *
+         * @throws ConfigurationException ({@code etcd3.request_timeout}) if it was already set, or is
+         *                                not positive and at most 10 minutes
+         * @throws NullPointerException   if {@code timeout} is null
          */
         public Builder requestTimeout(Duration timeout) {
-            this.requestTimeout = positive("request_timeout", timeout, Duration.ofMinutes(10));
+            requireUnset("etcd3.request_timeout", this.requestTimeout);
+            this.requestTimeout = positive("etcd3.request_timeout", timeout, Duration.ofMinutes(10));
             return this;
         }
 
@@ -383,64 +454,104 @@ public final class EtcdDcs implements Dcs {
          * {@code true}). An idle member then sends etcd one keep-alive per HA cycle instead of a
          * read, a keep-alive and a transaction. With {@code false} every read is a range request.
          * Observer sessions always read from etcd.
+         *
+         * @throws ConfigurationException ({@code etcd3.cached_reads}) if it was already set
          */
         public Builder cachedReads(boolean cachedReads) {
+            requireUnset("etcd3.cached_reads", this.cachedReads);
             this.cachedReads = cachedReads;
             return this;
         }
 
         /**
          * Uses a jetcd client the host service already has, instead of building one. Endpoints,
-         * credentials, TLS and timeouts are then the client's; closing the {@code EtcdDcs} leaves it
-         * open. Requests that a session abandons are not cancelled inside such a client.
+         * credentials, TLS and the connect timeout are then the client's; closing the
+         * {@code EtcdDcs} leaves it open. Requests that a session abandons are not cancelled inside
+         * such a client.
+         *
+         * @throws ConfigurationException ({@code etcd3.client}) if it was already set
+         * @throws NullPointerException   if {@code client} is null
          */
         public Builder client(Client client) {
-            this.client = Objects.requireNonNull(client, "client");
+            requireUnset("etcd3.client", this.client);
+            this.client = Objects.requireNonNull(client, "etcd3.client");
             return this;
         }
 
         /**
-         * Builds the {@link EtcdDcs}. Nothing is sent to etcd yet.
+         * Builds the {@link EtcdDcs}, loading the TLS material. Nothing is sent to etcd yet.
          *
-         * @throws ConfigurationException if the settings do not fit together
+         * @throws ConfigurationException ({@code etcd3.client}) if a shared {@link #client} was given
+         *                                together with endpoints, credentials, TLS settings or a
+         *                                connect timeout; ({@code etcd3.hosts}) if neither endpoints
+         *                                nor a client were given, the endpoints mix http and https,
+         *                                or TLS settings were given for http endpoints;
+         *                                ({@code etcd3.ssl_context}) if PEM files ({@link #trustedCa},
+         *                                {@link #clientCertificate}) and an {@link #sslContext} were
+         *                                both given; ({@code etcd3.cacert}, {@code etcd3.cert},
+         *                                {@code etcd3.key}) if a PEM file holds no certificate or no
+         *                                usable key
          */
         public EtcdDcs build() {
+            boolean pemFiles = trustedCa != null || certificate != null;
+            Optional<SSLContext> tls = Optional.empty();
             if (client != null) {
                 List<String> conflicting = new ArrayList<>();
                 if (!endpoints.isEmpty()) {
-                    conflicting.add("endpoints");
+                    conflicting.add("etcd3.hosts");
                 }
                 if (user != null) {
-                    conflicting.add("credentials");
+                    conflicting.add("etcd3.username (credentials)");
                 }
-                if (trustedCa != null || clientCertificate != null) {
-                    conflicting.add("TLS files");
+                if (trustedCa != null) {
+                    conflicting.add("etcd3.cacert");
+                }
+                if (certificate != null) {
+                    conflicting.add("etcd3.cert");
+                }
+                if (sslContext != null) {
+                    conflicting.add("etcd3.ssl_context");
                 }
                 if (connectTimeout != null) {
-                    conflicting.add("connect_timeout");
+                    conflicting.add("etcd3.connect_timeout");
                 }
                 if (!conflicting.isEmpty()) {
-                    throw new ConfigurationException("client", "a shared client brings its own connection settings; do not also set "
-                            + String.join(", ", conflicting));
+                    throw new ConfigurationException("etcd3.client", "a shared client brings its own connection settings; do not"
+                            + " also set " + String.join(", ", conflicting));
                 }
             } else {
                 if (endpoints.isEmpty()) {
-                    throw new ConfigurationException("endpoints", "are required (or pass a shared jetcd client)");
+                    throw new ConfigurationException("etcd3.hosts", "are required (or pass a shared jetcd client)");
                 }
                 Set<String> schemes = endpoints.stream().map(URI::getScheme).collect(Collectors.toSet());
                 if (schemes.size() > 1) {
-                    throw new ConfigurationException("endpoints", "mix http and https; use one scheme for all members");
+                    throw new ConfigurationException("etcd3.hosts", "mix http and https; use one scheme for all members");
                 }
-                boolean tls = schemes.contains("https");
-                if (!tls && (trustedCa != null || clientCertificate != null)) {
-                    throw new ConfigurationException("endpoints", "TLS files are set but the endpoints use http://; use https://");
+                if (pemFiles && sslContext != null) {
+                    throw new ConfigurationException("etcd3.ssl_context", "give either PEM files (trustedCa, clientCertificate)"
+                            + " or an SSLContext, not both");
+                }
+                boolean https = schemes.contains("https");
+                if (!https && (pemFiles || sslContext != null)) {
+                    throw new ConfigurationException("etcd3.hosts", "TLS settings were given but the endpoints use http://;"
+                            + " use https://");
+                }
+                if (https) {
+                    // without TLS settings: the JVM's trust store and no client certificate
+                    tls = Optional.of(sslContext != null ? sslContext : PemTls.sslContext(Optional.ofNullable(trustedCa),
+                            Optional.ofNullable(certificate), Optional.ofNullable(privateKey)));
                 }
             }
-            Config c = new Config(List.copyOf(endpoints), namespace, Optional.ofNullable(user), Optional.ofNullable(password),
-                    Optional.ofNullable(trustedCa), Optional.ofNullable(clientCertificate), Optional.ofNullable(clientKey),
-                    connectTimeout != null ? connectTimeout : Duration.ofSeconds(2), Optional.ofNullable(requestTimeout),
-                    Optional.ofNullable(client), cachedReads);
-            return new EtcdDcs(c);
+            EtcdSettings s = new EtcdSettings(endpoints, namespace != null ? namespace : "/service", Optional.ofNullable(user),
+                    Optional.ofNullable(password), tls, connectTimeout != null ? connectTimeout : Duration.ofSeconds(2),
+                    Optional.ofNullable(requestTimeout), Optional.ofNullable(client), cachedReads == null || cachedReads);
+            return new EtcdDcs(s);
+        }
+
+        private static void requireUnset(String setting, Object current) {
+            if (current != null) {
+                throw new ConfigurationException(setting, "was already set");
+            }
         }
     }
 }

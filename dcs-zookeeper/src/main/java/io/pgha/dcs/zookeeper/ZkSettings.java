@@ -7,15 +7,17 @@ import java.util.Optional;
 import org.apache.zookeeper.data.ACL;
 
 /**
- * What a {@link ZooKeeperDcs} was built with; immutable. Secrets (the digest password, key store
- * passwords) live only here and in the ZooKeeper client: {@link #toString()} leaves them out.
+ * What a {@link ZooKeeperDcs} was built with; immutable. Secrets (the digest password, and any
+ * password among the client properties) live only here and in the ZooKeeper client:
+ * {@link #toString()} leaves them out.
  *
- * @param connectString    {@code host:port,...} of the ensemble, empty with a shared client
+ * @param connectString    {@code host:port,...} of the ensemble (the builder's endpoints joined with
+ *                         commas), empty with a shared client
  * @param root             chroot followed by the namespace: where the scopes live ({@code /service})
  * @param digest           {@code user:password} for ZooKeeper's digest scheme, if any
  * @param acl              the ACL of every znode this module creates
- * @param clientProperties ZooKeeper client properties ({@code zookeeper.client.secure}, the TLS
- *                         stores, SASL), for clients this module creates
+ * @param clientProperties ZooKeeper client properties ({@code zookeeper.client.secure}, the PEM
+ *                         trust and key store files, SASL), for clients this module creates
  */
 record ZkSettings(Optional<String> connectString, String root, Optional<String> digest, List<ACL> acl,
                   Map<String, String> clientProperties) {

@@ -57,8 +57,9 @@ class EnsembleFaultTest {
         cluster.close();
     }
 
+    /** A store on the servers of a connect string ({@code host:port,host:port}). */
     private ZooKeeperDcs dcs(String connectString) {
-        ZooKeeperDcs d = ZooKeeperDcs.builder().connectString(connectString).build();
+        ZooKeeperDcs d = ZooKeeperDcs.builder().endpoints(connectString.split(",")).build();
         closeables.add(d);
         return d;
     }

@@ -69,7 +69,7 @@ class HaNodeOnZooKeeperTest {
             // each node reaches ZooKeeper through a link of its own, which its death silences
             FaultProxy link = closer.add(FaultProxy.to("127.0.0.1", server.getPort()));
             links.add(link);
-            ZooKeeperDcs dcs = closer.add(ZooKeeperDcs.builder().connectString(link.address()).build());
+            ZooKeeperDcs dcs = closer.add(ZooKeeperDcs.builder().endpoints(link.address()).build());
             HaNode node = closer.add(HaNode.builder().name("n" + i).scope("three").dcs(dcs).postgres(pg)
                     .ttl(Duration.ofSeconds(4)).loopWait(Duration.ofSeconds(1)).retryTimeout(Duration.ofSeconds(1))
                     .listener(events::add).build());
@@ -118,7 +118,7 @@ class HaNodeOnZooKeeperTest {
         Duration ttl = Duration.ofSeconds(6);
         FakePostgres pg = pg("n1");
         pg.setExternalFence(false); // only the engine's own fence may stop the writes here
-        RecordingDcs dcs = closer.add(new RecordingDcs(ZooKeeperDcs.builder().connectString(cluster.getConnectString()).build()));
+        RecordingDcs dcs = closer.add(new RecordingDcs(ZooKeeperDcs.builder().endpoints(cluster.getConnectString().split(",")).build()));
         HaNode node = closer.add(HaNode.builder().name("n1").scope("quorum").dcs(dcs).postgres(pg).withoutExternalFence()
                 .ttl(ttl).loopWait(Duration.ofSeconds(1)).retryTimeout(Duration.ofSeconds(2))
                 .listener(events::add).build());

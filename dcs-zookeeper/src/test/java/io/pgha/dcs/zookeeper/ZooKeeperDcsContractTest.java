@@ -25,12 +25,12 @@ class ZooKeeperDcsContractTest extends DcsContractTest {
 
     @Override
     protected Dcs createDcs() {
-        return ZooKeeperDcs.builder().connectString(server.getConnectString()).build();
+        return ZooKeeperDcs.builder().endpoints(server.getConnectString()).build();
     }
 
     @Override
     protected Dcs createUnreachableDcs() {
-        return ZooKeeperDcs.builder().connectString("127.0.0.1:" + closedPort()).build();
+        return ZooKeeperDcs.builder().endpoints("127.0.0.1:" + closedPort()).build();
     }
 
     /** A loopback port nobody listens on (taken and released again). */

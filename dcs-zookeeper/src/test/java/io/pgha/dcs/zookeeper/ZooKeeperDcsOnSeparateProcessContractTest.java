@@ -27,11 +27,11 @@ class ZooKeeperDcsOnSeparateProcessContractTest extends DcsContractTest {
 
     @Override
     protected Dcs createDcs() {
-        return ZooKeeperDcs.builder().connectString(server.connectString()).build();
+        return ZooKeeperDcs.builder().endpoints(server.connectString()).build();
     }
 
     @Override
     protected Dcs createUnreachableDcs() {
-        return ZooKeeperDcs.builder().connectString("127.0.0.1:" + ZooKeeperDcsContractTest.closedPort()).build();
+        return ZooKeeperDcs.builder().endpoints("127.0.0.1:" + ZooKeeperDcsContractTest.closedPort()).build();
     }
 }

@@ -20,10 +20,12 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Consumer;
 import org.apache.curator.framework.CuratorFramework;
 import org.apache.curator.framework.CuratorFrameworkFactory;
 import org.apache.curator.framework.imps.CuratorFrameworkState;
@@ -32,6 +34,8 @@ import org.apache.curator.test.InstanceSpec;
 import org.apache.curator.test.TestingServer;
 import org.apache.zookeeper.ZooDefs;
 import org.apache.zookeeper.data.Stat;
+import org.assertj.core.api.AbstractThrowableAssert;
+import org.assertj.core.api.ThrowableAssert.ThrowingCallable;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
@@ -76,7 +80,7 @@ class ZooKeeperDcsTest {
     }
 
     private ZooKeeperDcs.Builder builder() {
-        return ZooKeeperDcs.builder().connectString(server.getConnectString());
+        return ZooKeeperDcs.builder().endpoints(server.getConnectString());
     }
 
     private ZooKeeperDcs dcs() {
@@ -263,7 +267,7 @@ class ZooKeeperDcsTest {
     void aServerThatGrantsAShorterSessionThanTheTtlIsRefusedWithTheFix(@TempDir File dir) throws Exception {
         InstanceSpec spec = new InstanceSpec(dir, -1, -1, -1, false, -1, 500, -1, Map.of("maxSessionTimeout", "2000"));
         try (TestingServer small = new TestingServer(spec, true);
-             ZooKeeperDcs d = ZooKeeperDcs.builder().connectString(small.getConnectString()).build()) {
+             ZooKeeperDcs d = ZooKeeperDcs.builder().endpoints(small.getConnectString()).build()) {
             DcsSession a = d.open(SessionSpec.member(scope, "a", Duration.ofSeconds(6), RETRY));
             Throwable t = failure(a.acquireLeader(), WAIT);
             assertThat(t).isInstanceOf(DcsException.class).isNotInstanceOf(DcsUnreachableException.class)
@@ -279,15 +283,15 @@ class ZooKeeperDcsTest {
     @Test
     void digestCredentialsAndAnAclKeepOthersOutWithoutThePasswordEverShowing() {
         String password = "s3cret-Pa55";
-        ZooKeeperDcs owner = closeLater(builder().digestAuth("pgha", password).acl(ZooDefs.Ids.CREATOR_ALL_ACL).build());
+        ZooKeeperDcs owner = closeLater(builder().credentials("pgha", password).acl(ZooDefs.Ids.CREATOR_ALL_ACL).build());
         DcsSession a = member(owner, "a");
         assertThat(get(a.compareAndSet(ClusterKey.CONFIG, "{}", DcsEntry.ABSENT), WAIT)).isTrue();
         assertThat(get(a.acquireLeader(), WAIT)).isTrue();
 
-        ZooKeeperDcs sameUser = closeLater(builder().digestAuth("pgha", password).build());
+        ZooKeeperDcs sameUser = closeLater(builder().credentials("pgha", password).build());
         assertThat(get(observer(sameUser).read(), WAIT).leaderName()).contains("a");
 
-        ZooKeeperDcs stranger = closeLater(builder().digestAuth("pgha", "wrong").build());
+        ZooKeeperDcs stranger = closeLater(builder().credentials("pgha", "wrong").build());
         DcsSession o = observer(stranger);
         Throwable read = failure(o.read(), WAIT);
         assertThat(read).isInstanceOf(DcsException.class).isNotInstanceOf(DcsUnreachableException.class)
@@ -361,35 +365,79 @@ class ZooKeeperDcsTest {
     // ------------------------------------------------------------------ the builder
 
     @Test
-    void theBuilderRejectsBadSettingsAndNamesThem(@TempDir Path dir) throws Exception {
-        assertThatThrownBy(() -> ZooKeeperDcs.builder().connectString("zk1:2181/pgha"))
-                .isInstanceOf(ConfigurationException.class).hasMessageContaining("zookeeper.hosts").hasMessageContaining("chroot");
-        assertThatThrownBy(() -> ZooKeeperDcs.builder().connectString(" ")).isInstanceOf(ConfigurationException.class);
-        assertThatThrownBy(() -> ZooKeeperDcs.builder().connectString("zk1:notaport")).isInstanceOf(ConfigurationException.class);
-        assertThatThrownBy(() -> ZooKeeperDcs.builder().connectString("a:1").connectString("b:2"))
-                .isInstanceOf(ConfigurationException.class).hasMessageContaining("already set");
-        assertThatThrownBy(() -> ZooKeeperDcs.builder().namespace("service"))
-                .isInstanceOf(ConfigurationException.class).hasMessageContaining("namespace");
-        assertThatThrownBy(() -> ZooKeeperDcs.builder().chroot("/a/")).isInstanceOf(ConfigurationException.class);
-        assertThatThrownBy(() -> ZooKeeperDcs.builder().digestAuth("a:b", "pw")).isInstanceOf(ConfigurationException.class);
-        assertThatThrownBy(() -> ZooKeeperDcs.builder().acl(List.of())).isInstanceOf(ConfigurationException.class);
-        assertThatThrownBy(() -> ZooKeeperDcs.builder().tls(dir.resolve("missing.p12"), "x"))
-                .isInstanceOf(ConfigurationException.class).hasMessageContaining("cannot read");
-        assertThatThrownBy(() -> ZooKeeperDcs.builder().build())
-                .isInstanceOf(ConfigurationException.class).hasMessageContaining("required");
+    void theBuilderRejectsBadSettingsAndNamesThem() throws Exception {
+        refused(() -> ZooKeeperDcs.builder().endpoints("zk1:2181/pgha"), "zookeeper.hosts").hasMessageContaining("chroot");
+        refused(() -> ZooKeeperDcs.builder().endpoints(" "), "zookeeper.hosts");
+        refused(() -> ZooKeeperDcs.builder().endpoints(), "zookeeper.hosts");
+        refused(() -> ZooKeeperDcs.builder().endpoints(List.of()), "zookeeper.hosts");
+        refused(() -> ZooKeeperDcs.builder().endpoints("zk1:notaport"), "zookeeper.hosts");
+        refused(() -> ZooKeeperDcs.builder().endpoints("zk1:0"), "zookeeper.hosts");
+        refused(() -> ZooKeeperDcs.builder().endpoints("zk1:65536"), "zookeeper.hosts");
+        refused(() -> ZooKeeperDcs.builder().endpoints("zk1:2181,zk2:2181"), "zookeeper.hosts").hasMessageContaining("own");
+        refused(() -> ZooKeeperDcs.builder().endpoints("zk1:2181", " zk1:2181"), "zookeeper.hosts").hasMessageContaining("twice");
+        assertThatThrownBy(() -> ZooKeeperDcs.builder().endpoints("zk1:2181", null)).isInstanceOf(NullPointerException.class);
+        assertThatThrownBy(() -> ZooKeeperDcs.builder().endpoints((String[]) null)).isInstanceOf(NullPointerException.class);
+        assertThatThrownBy(() -> ZooKeeperDcs.builder().endpoints((List<String>) null)).isInstanceOf(NullPointerException.class);
+        refused(() -> ZooKeeperDcs.builder().namespace("service"), "namespace");
+        refused(() -> ZooKeeperDcs.builder().chroot("/a/"), "zookeeper.chroot");
+        refused(() -> ZooKeeperDcs.builder().credentials("a:b", "pw"), "zookeeper.auth");
+        refused(() -> ZooKeeperDcs.builder().credentials("a", ""), "zookeeper.auth");
+        refused(() -> ZooKeeperDcs.builder().acl(List.of()), "zookeeper.set_acls");
+        refused(() -> ZooKeeperDcs.builder().clientProperty(" ", "x"), "zookeeper.client_property");
+        refused(() -> ZooKeeperDcs.builder().clientProperty("zookeeper.request.timeout", "5"), "zookeeper.client_property");
+        refused(() -> ZooKeeperDcs.builder().build(), "zookeeper.hosts").hasMessageContaining("required");
         try (CuratorFramework host = CuratorFrameworkFactory.newClient(server.getConnectString(), new RetryOneTime(1))) {
-            assertThatThrownBy(() -> ZooKeeperDcs.builder().client(host).connectString("a:1").build())
-                    .isInstanceOf(ConfigurationException.class).hasMessageContaining("cannot both");
-            assertThatThrownBy(() -> ZooKeeperDcs.builder().client(host).digestAuth("u", "topsecret").build())
-                    .isInstanceOf(ConfigurationException.class).hasMessageNotContaining("topsecret");
+            refused(() -> ZooKeeperDcs.builder().client(host).endpoints("a:1").build(), "zookeeper.hosts")
+                    .hasMessageContaining("cannot both");
+            refused(() -> ZooKeeperDcs.builder().client(host).credentials("u", "topsecret").build(), "zookeeper.client")
+                    .hasMessageNotContaining("topsecret");
         }
-        Path store = Files.writeString(dir.resolve("client.p12"), "not really a key store");
-        assertThatThrownBy(() -> ZooKeeperDcs.builder().connectString("a:1").tlsClientCertificate(store, "pw").build())
-                .isInstanceOf(ConfigurationException.class).hasMessageContaining("tls");
-        try (ZooKeeperDcs d = ZooKeeperDcs.builder().connectString("a:1").build()) {
+        try (ZooKeeperDcs d = ZooKeeperDcs.builder().endpoints(List.of("a:1", "[::1]:2181", "b")).build()) {
+            assertThat(d.settings().connectString()).contains("a:1,[::1]:2181,b");
             assertThatThrownBy(() -> d.open(SessionSpec.member("s", "m", Duration.ofDays(30), RETRY)))
                     .isInstanceOf(IllegalArgumentException.class);
         }
+    }
+
+    @Test
+    void everySetterRefusesASecondCallNamingItsSetting(@TempDir Path dir) throws Exception {
+        Path file = Files.writeString(dir.resolve("any.pem"), "read at build() only");
+        try (CuratorFramework host = CuratorFrameworkFactory.newClient(server.getConnectString(), new RetryOneTime(1))) {
+            Map<String, Consumer<ZooKeeperDcs.Builder>> setters = new LinkedHashMap<>();
+            setters.put("zookeeper.hosts", b -> b.endpoints("a:1"));
+            setters.put("zookeeper.hosts ", b -> b.endpoints(List.of("b:2")));
+            setters.put("zookeeper.client", b -> b.client(host));
+            setters.put("namespace", b -> b.namespace("/service"));
+            setters.put("zookeeper.chroot", b -> b.chroot("/pgha"));
+            setters.put("zookeeper.auth", b -> b.credentials("u", "topsecret"));
+            setters.put("zookeeper.set_acls", b -> b.acl(ZooDefs.Ids.OPEN_ACL_UNSAFE));
+            setters.put("zookeeper.cacert", b -> b.trustedCa(file));
+            setters.put("zookeeper.cert", b -> b.clientCertificate(file, file));
+            setters.put("zookeeper.client_property", b -> b.clientProperty("zookeeper.sasl.client", "false"));
+            setters.forEach((setting, setter) -> {
+                ZooKeeperDcs.Builder b = ZooKeeperDcs.builder();
+                setter.accept(b);
+                // both endpoints overloads set the same thing
+                Consumer<ZooKeeperDcs.Builder> again = setting.startsWith("zookeeper.hosts")
+                        ? x -> x.endpoints("c:3") : setter;
+                refused(() -> again.accept(b), setting.trim()).hasMessageContaining("already set").hasMessageNotContaining("topsecret");
+            });
+        }
+        ZooKeeperDcs.Builder b = ZooKeeperDcs.builder().clientProperty("zookeeper.sasl.client", "false");
+        b.clientProperty("zookeeper.sasl.clientconfig", "Client");
+        refused(() -> b.clientProperty("zookeeper.sasl.client", "true"), "zookeeper.client_property")
+                .hasMessageContaining("zookeeper.sasl.client");
+        for (Runnable nulls : List.<Runnable>of(() -> ZooKeeperDcs.builder().client(null), () -> ZooKeeperDcs.builder().namespace(null),
+                () -> ZooKeeperDcs.builder().chroot(null), () -> ZooKeeperDcs.builder().credentials("u", null),
+                () -> ZooKeeperDcs.builder().acl(null), () -> ZooKeeperDcs.builder().trustedCa(null),
+                () -> ZooKeeperDcs.builder().clientCertificate(file, null), () -> ZooKeeperDcs.builder().clientProperty("p", null))) {
+            assertThatThrownBy(nulls::run).isInstanceOf(NullPointerException.class);
+        }
+    }
+
+    private static AbstractThrowableAssert<?, ? extends Throwable> refused(ThrowingCallable call, String setting) {
+        return assertThatThrownBy(call).isInstanceOfSatisfying(ConfigurationException.class,
+                e -> assertThat(e.setting()).isEqualTo(setting));
     }
 
     @Test

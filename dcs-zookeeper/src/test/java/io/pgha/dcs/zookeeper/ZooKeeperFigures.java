@@ -62,8 +62,8 @@ class ZooKeeperFigures {
     @Test
     void fromTheEndOfTheLeadersSessionToTheOtherMembersWakeUp() throws Exception {
         List<Long> micros = new ArrayList<>();
-        try (ZooKeeperDcs dcsA = ZooKeeperDcs.builder().connectString(server.connectString()).build();
-             ZooKeeperDcs dcsB = ZooKeeperDcs.builder().connectString(server.connectString()).build()) {
+        try (ZooKeeperDcs dcsA = ZooKeeperDcs.builder().endpoints(server.connectString()).build();
+             ZooKeeperDcs dcsB = ZooKeeperDcs.builder().endpoints(server.connectString()).build()) {
             for (int i = 0; i < 20; i++) {
                 String scope = "wake" + i;
                 DcsSession a = dcsA.open(SessionSpec.member(scope, "a", Duration.ofSeconds(10), RETRY));
@@ -110,8 +110,8 @@ class ZooKeeperFigures {
         String[] hostPort = server.connectString().split(":");
         for (int i = 0; i < 10; i++) {
             try (FaultProxy link = FaultProxy.to(hostPort[0], Integer.parseInt(hostPort[1]));
-                 ZooKeeperDcs dcsA = ZooKeeperDcs.builder().connectString(link.address()).build();
-                 ZooKeeperDcs dcsB = ZooKeeperDcs.builder().connectString(server.connectString()).build()) {
+                 ZooKeeperDcs dcsA = ZooKeeperDcs.builder().endpoints(link.address()).build();
+                 ZooKeeperDcs dcsB = ZooKeeperDcs.builder().endpoints(server.connectString()).build()) {
                 String scope = "silent" + i;
                 DcsSession a = dcsA.open(SessionSpec.member(scope, "a", ttl, RETRY));
                 DcsSession b = dcsB.open(SessionSpec.member(scope, "b", ttl, RETRY));
@@ -146,7 +146,7 @@ class ZooKeeperFigures {
     @Test
     void requestsPerSecondOfOneIdleNode() throws Exception {
         try (RealNodes.Scheduler pgThread = RealNodes.scheduler("fake-postgres");
-             ZooKeeperDcs dcs = ZooKeeperDcs.builder().connectString(server.connectString()).build()) {
+             ZooKeeperDcs dcs = ZooKeeperDcs.builder().endpoints(server.connectString()).build()) {
             for (int loopWait : new int[] {1, 10}) {
                 FakePostgres pg = new FakePostgres("n1", new FakePostgres.Network(3), Ticker.system(), pgThread, new FakePostgres.Timings());
                 Duration lw = Duration.ofSeconds(loopWait);

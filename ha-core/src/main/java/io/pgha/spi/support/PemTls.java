@@ -95,15 +95,27 @@ public final class PemTls {
     }
 
     /**
-     * The certificates of a PEM file, in file order.
+     * The certificates of a PEM file, in file order; other blocks in the file (a key) are skipped.
      *
      * @throws ConfigurationException naming the setting, if the file is not PEM or holds no certificate
      */
     public static List<Certificate> certificates(PemFile file) throws IOException {
         List<Certificate> out = new ArrayList<>();
+        byte[] bytes = Files.readAllBytes(file.path());
+        // the JDK's parser stops at a key block: a file holding the key and the chain is read by its CERTIFICATE blocks
+        StringBuilder certs = new StringBuilder();
+        Matcher m = BLOCK.matcher(new String(bytes, StandardCharsets.US_ASCII));
+        while (m.find()) {
+            if (m.group(1).equals("CERTIFICATE")) {
+                certs.append(m.group()).append('\n');
+            }
+        }
+        if (certs.length() > 0) {
+            bytes = certs.toString().getBytes(StandardCharsets.US_ASCII);
+        }
         try {
             CertificateFactory cf = CertificateFactory.getInstance("X.509");
-            for (Certificate c : cf.generateCertificates(new ByteArrayInputStream(Files.readAllBytes(file.path())))) {
+            for (Certificate c : cf.generateCertificates(new ByteArrayInputStream(bytes))) {
                 out.add(c);
             }
         } catch (GeneralSecurityException e) {

@@ -104,6 +104,30 @@ public final class ZooKeeperProcess implements AutoCloseable {
     }
 
     /**
+     * zoo.cfg entries (for {@link #start(Map)}) that open a secure client port serving TLS with
+     * {@code certificates}' server certificate and requiring a client certificate their CA signed;
+     * the plain client port stays open too. Everything is PEM: ZooKeeper reads a PEM key store as
+     * the key and its certificate chain in one file, so this writes {@code server-bundle.pem} next
+     * to the server key. The clients' certificates name no host, so the server does not check
+     * their host names.
+     */
+    public static Map<String, String> secureClientPortConfig(EtcdTls certificates, int securePort) throws IOException {
+        Path bundle = certificates.serverKey().resolveSibling("server-bundle.pem");
+        Files.writeString(bundle, Files.readString(certificates.serverKey()) + Files.readString(certificates.serverCertificate()));
+        Map<String, String> cfg = new LinkedHashMap<>();
+        cfg.put("secureClientPort", Integer.toString(securePort));
+        cfg.put("serverCnxnFactory", "org.apache.zookeeper.server.NettyServerCnxnFactory");
+        cfg.put("authProvider.x509", "org.apache.zookeeper.server.auth.X509AuthenticationProvider");
+        cfg.put("ssl.keyStore.location", bundle.toString());
+        cfg.put("ssl.keyStore.type", "PEM");
+        cfg.put("ssl.trustStore.location", certificates.ca().toString());
+        cfg.put("ssl.trustStore.type", "PEM");
+        cfg.put("ssl.clientAuth", "need");
+        cfg.put("ssl.clientHostnameVerification", "false");
+        return cfg;
+    }
+
+    /**
      * Starts the server again after {@link #stop()} or {@link #kill()}: the same port, the same
      * data (its znodes and open sessions, whose timeouts the server counts again from its start).
      * Returns once it answers {@code ruok}.
