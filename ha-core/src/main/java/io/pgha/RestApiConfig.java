@@ -271,7 +271,8 @@ public final class RestApiConfig {
         /**
          * @throws ConfigurationException if no listen address was given; PEM files and an SSLContext
          *                                were both given; a CA or client verification was given without
-         *                                TLS; a PEM file holds no certificate or usable key; or the
+         *                                TLS, or client verification from PEM files without a CA; a
+         *                                PEM file holds no certificate or usable key; or the
          *                                listen address is a wildcard and no connect address was given
          */
         public RestApiConfig build() {
@@ -287,6 +288,11 @@ public final class RestApiConfig {
             }
             if (clientAuth != null && clientAuth != ClientAuth.NONE && certificate == null && sslContext == null) {
                 throw new ConfigurationException("restapi.verify_client", "client certificates need TLS (restapi.certfile)");
+            }
+            if (clientAuth != null && clientAuth != ClientAuth.NONE && certificate != null && trustedCa == null) {
+                // without a CA the JVM's public CAs would vouch for any client: any certificate bought anywhere
+                throw new ConfigurationException("restapi.verify_client", "needs restapi.cafile: the CA that signs the clients'"
+                        + " certificates");
             }
             if (connectHost == null && listen.getAddress().isAnyLocalAddress()) {
                 throw new ConfigurationException("restapi.connect_address",

@@ -79,12 +79,16 @@ class RestApiTlsTest {
     }
 
     @Test
-    void theBuilderRefusesACaWithoutACertificateAndPemFilesBesideAContext() throws Exception {
+    void theBuilderRefusesACaWithoutACertificateVerificationWithoutACaAndPemFilesBesideAContext() throws Exception {
         assertThatThrownBy(() -> RestApiConfig.builder().listen("127.0.0.1", 0).trustedCa(pem.ca()).build())
                 .isInstanceOf(ConfigurationException.class).hasMessageStartingWith("restapi.cafile: needs restapi.certfile");
         assertThatThrownBy(() -> RestApiConfig.builder().listen("127.0.0.1", 0).certificate(pem.serverCertificate(), pem.serverKey())
                 .sslContext(SSLContext.getDefault()).build())
                 .isInstanceOf(ConfigurationException.class).hasMessageStartingWith("restapi.ssl_context: ");
+        assertThatThrownBy(() -> RestApiConfig.builder().listen("127.0.0.1", 0).certificate(pem.serverCertificate(), pem.serverKey())
+                .clientAuth(RestApiConfig.ClientAuth.REQUIRED).build())
+                .as("verify_client without cafile would trust every public CA").isInstanceOf(ConfigurationException.class)
+                .hasMessageStartingWith("restapi.verify_client: needs restapi.cafile");
         assertThatThrownBy(() -> RestApiConfig.builder().listen("127.0.0.1", 0).threads(2).threads(3))
                 .isInstanceOf(ConfigurationException.class).hasMessage("restapi.thread_pool_size: was already set");
     }
