@@ -187,7 +187,15 @@ public final class Ctl implements Callable<Integer> {
 
     /** The members table, as patronictl prints it. */
     static String membersTable(String scope, ClusterView c) {
-        Table t = new Table(List.of("Member", "Host", "Role", "State", "TL", "Lag in MB"), List.of(false, false, false, false, true, true));
+        // as patronictl: the column appears only when some member waits for a restart
+        boolean pending = c.members().values().stream().anyMatch(Member::isPendingRestart);
+        List<String> columns = new ArrayList<>(List.of("Member", "Host", "Role", "State", "TL", "Lag in MB"));
+        List<Boolean> right = new ArrayList<>(List.of(false, false, false, false, true, true));
+        if (pending) {
+            columns.add("Pending restart");
+            right.add(false);
+        }
+        Table t = new Table(columns, right);
         long leaderLsn = c.leaderOptime().or(() -> c.leaderMember().map(Member::walPosition)).map(Lsn::value).orElse(0L);
         for (Member m : c.members().values()) {
             boolean leader = c.isLeader(m.name());
@@ -200,7 +208,12 @@ public final class Ctl implements Callable<Integer> {
                 lag = m.isRunning() && leaderLsn > 0 ? String.valueOf(Math.max(0, leaderLsn - m.walPosition().value()) / (1024 * 1024))
                         : "unknown";
             }
-            t.add(List.of(m.name(), host, role, state, m.timeline() > 0 ? String.valueOf(m.timeline()) : "", lag));
+            List<String> row = new ArrayList<>(List.of(m.name(), host, role, state, m.timeline() > 0 ? String.valueOf(m.timeline()) : "",
+                    lag));
+            if (pending) {
+                row.add(m.isPendingRestart() ? "*" : "");
+            }
+            t.add(row);
         }
         String title = "Cluster: " + scope + c.initialize().filter(s -> !s.isEmpty()).map(s -> " (" + s + ")").orElse("");
         StringBuilder sb = new StringBuilder(t.render(title));
@@ -547,7 +560,7 @@ public final class Ctl implements Callable<Integer> {
         Ctl ctl;
         @Parameters(arity = "0..1", paramLabel = "CLUSTER")
         String cluster;
-        @Option(names = {"-s", "--set"}, required = true, paramLabel = "KEY=VALUE",
+        @Option(names = {"-s", "--set"}, paramLabel = "KEY=VALUE",
                 description = "set a key (dotted for nested ones; the value is read as YAML: 10, true, 'text'; 'null' deletes)")
         List<String> sets = new ArrayList<>();
         @Option(names = {"-p", "--pg"}, paramLabel = "NAME=VALUE", description = "set postgresql.parameters.NAME")
@@ -558,6 +571,9 @@ public final class Ctl implements Callable<Integer> {
         @Override
         public Integer call() {
             PrintWriter out = ctl.spec.commandLine().getOut();
+            if (sets.isEmpty() && pgSets.isEmpty()) {
+                throw new PghaException("edit-config needs at least one change: -s KEY=VALUE or -p NAME=VALUE");
+            }
             ObjectNode patch = JSON.createObjectNode();
             for (String kv : sets) {
                 put(patch, kv, "");
