@@ -4,6 +4,7 @@ import io.pgha.internal.cluster.Cluster;
 import io.pgha.internal.cluster.ClusterCodec;
 import io.pgha.spi.ClusterSnapshot;
 import io.pgha.spi.Lsn;
+import io.pgha.spi.PendingSetting;
 import java.time.OffsetDateTime;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -56,7 +57,7 @@ public record ClusterView(Optional<String> initialize, Optional<String> leader, 
         Cluster c = ClusterCodec.decode(Objects.requireNonNull(snapshot, "snapshot"));
         Map<String, Member> members = new LinkedHashMap<>();
         c.members().forEach((name, m) -> members.put(name, new Member(m.name(), m.connUrl(), m.apiUrl(), m.role(), m.state(),
-                m.xlogLocation(), m.timeline(), m.replicationState())));
+                m.xlogLocation(), m.timeline(), m.replicationState(), m.pendingRestart())));
         return new ClusterView(c.initialize(), c.leader(),
                 c.leaderOptime().isPresent() ? Optional.of(Lsn.of(c.leaderOptime().getAsLong())) : Optional.empty(),
                 members,
@@ -96,10 +97,14 @@ public record ClusterView(Optional<String> initialize, Optional<String> leader, 
      * @param walPosition      its WAL position when it wrote the entry
      * @param timeline         its timeline, 0 when unknown
      * @param replicationState {@code streaming} when a standby streams from its upstream
+     * @param pendingRestart   settings that wait for a restart of its PostgreSQL (Patroni's
+     *                         {@code pending_restart}); a setting with an empty name when the member did
+     *                         not say which
      */
     public record Member(String name, String connUrl, Optional<String> apiUrl, String role, String state, Lsn walPosition,
-                         int timeline, Optional<String> replicationState) {
+                         int timeline, Optional<String> replicationState, List<PendingSetting> pendingRestart) {
         public Member {
+            pendingRestart = List.copyOf(Objects.requireNonNull(pendingRestart, "pendingRestart"));
             Objects.requireNonNull(name, "name");
             Objects.requireNonNull(connUrl, "connUrl");
             Objects.requireNonNull(apiUrl, "apiUrl");
@@ -107,6 +112,11 @@ public record ClusterView(Optional<String> initialize, Optional<String> leader, 
             Objects.requireNonNull(state, "state");
             Objects.requireNonNull(walPosition, "walPosition");
             Objects.requireNonNull(replicationState, "replicationState");
+        }
+
+        /** Whether its PostgreSQL waits for a restart to take a changed setting (patronictl's {@code *}). */
+        public boolean isPendingRestart() {
+            return !pendingRestart.isEmpty();
         }
 
         /** Whether its PostgreSQL is running. */

@@ -144,7 +144,7 @@ public final class LocalCluster implements AutoCloseable {
                   authentication:
                     superuser: {username: postgres, password: '%s'}
                     replication: {username: replicator, password: '%s'}
-                  parameters: {shared_buffers: 16MB, fsync: 'off', wal_keep_size: 64MB}
+                  parameters: {shared_buffers: 16MB, fsync: 'off'}
                 """.formatted(scope, n.name,
                 storeSection != null ? storeSection.strip() : "etcd3:\n  hosts: " + n.etcdLink.address(), n.apiPort, API_USER, API_PASSWORD, dcs,
                 n.pgPort, n.dataDir, SUPERUSER_PASSWORD, REPLICATION_PASSWORD);

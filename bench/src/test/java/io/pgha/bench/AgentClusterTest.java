@@ -155,4 +155,38 @@ class AgentClusterTest {
         assertThat(cluster.leader()).contains(target.name);
         assertThat(old.running()).isTrue();
     }
+
+    private String show(Node n, String setting) {
+        try (Connection c = cluster.sql(n.pgPort); Statement st = c.createStatement(); ResultSet rs = st.executeQuery("SHOW " + setting)) {
+            rs.next();
+            return rs.getString(1);
+        } catch (java.sql.SQLException e) {
+            return "unreachable: " + e.getMessage();
+        }
+    }
+
+    @Test
+    @Order(6)
+    void postgresqlParametersFromEditConfigReachEveryMemberAndARestartOnlyOneIsPendingUntilTheRestart() {
+        String ctlOut = ctl("edit-config", "-p", "work_mem=24MB", "-p", "max_connections=110", "--force");
+        assertThat(ctlOut).contains("Configuration changed");
+        await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(200))
+                .until(() -> cluster.nodes().stream().allMatch(n -> show(n, "work_mem").equals("24MB")));
+        await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(200))
+                .until(() -> ctl("list").contains("Pending restart"));
+        String list = ctl("list");
+        assertThat(list.lines().filter(l -> l.contains("| n")).toList()).as(list).hasSize(3).allMatch(l -> l.contains("*"));
+        assertThat(cluster.call(leader(), "GET", "/patroni", null, false).body()).contains("\"pending_restart\":true")
+                .contains("\"max_connections\":{\"old_value\":\"100\",\"new_value\":\"110\"}");
+        assertThat(cluster.call(leader(), "GET", "/metrics", null, false).body()).containsPattern("patroni_pending_restart\\{[^}]*\\} 1");
+        for (Node n : cluster.nodes()) {
+            assertThat(show(n, "max_connections")).isEqualTo("100");
+        }
+
+        ctl("restart", cluster.scope, "--force");
+
+        await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(200)).failFast("an agent exited", cluster::anAgentDied)
+                .until(() -> cluster.healthy() && cluster.nodes().stream().allMatch(n -> show(n, "max_connections").equals("110")));
+        await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(200)).until(() -> !ctl("list").contains("Pending restart"));
+    }
 }

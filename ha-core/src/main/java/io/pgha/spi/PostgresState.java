@@ -22,6 +22,7 @@ import java.util.Optional;
  * @param synchronousStandbys the current {@code synchronous_standby_names}
  * @param timelineStart       where the current timeline began (from its history file); {@link Lsn#ZERO} on timeline 1
  * @param serverVersion       {@code server_version_num} (e.g. {@code 150018}); {@code 0} when unknown
+ * @param pendingRestart      running: settings whose new value waits for a restart; empty otherwise
  */
 public record PostgresState(
         RunState runState,
@@ -37,7 +38,8 @@ public record PostgresState(
         List<ReplicationConnection> replication,
         SynchronousStandbys synchronousStandbys,
         Lsn timelineStart,
-        int serverVersion) {
+        int serverVersion,
+        List<PendingSetting> pendingRestart) {
 
     public PostgresState {
         Objects.requireNonNull(runState, "runState");
@@ -50,6 +52,7 @@ public record PostgresState(
         Objects.requireNonNull(synchronousStandbys, "synchronousStandbys");
         Objects.requireNonNull(timelineStart, "timelineStart");
         replication = List.copyOf(Objects.requireNonNull(replication, "replication"));
+        pendingRestart = List.copyOf(Objects.requireNonNull(pendingRestart, "pendingRestart"));
     }
 
     /**
@@ -66,7 +69,8 @@ public record PostgresState(
         return new Builder(runState).inRecovery(inRecovery).systemId(systemId).timeline(timeline)
                 .writeLsn(writeLsn).flushLsn(flushLsn).receiveLsn(receiveLsn).replayLsn(replayLsn)
                 .upstream(upstream).streaming(streaming).replication(replication)
-                .synchronousStandbys(synchronousStandbys).timelineStart(timelineStart).serverVersion(serverVersion);
+                .synchronousStandbys(synchronousStandbys).timelineStart(timelineStart).serverVersion(serverVersion)
+                .pendingRestart(pendingRestart);
     }
 
     /** Builds a {@link PostgresState}; every setter rejects {@code null} and negative numbers. */
@@ -85,6 +89,7 @@ public record PostgresState(
         private SynchronousStandbys synchronousStandbys = SynchronousStandbys.NONE;
         private Lsn timelineStart = Lsn.ZERO;
         private int serverVersion;
+        private List<PendingSetting> pendingRestart = List.of();
 
         private Builder(RunState runState) {
             this.runState = Objects.requireNonNull(runState, "runState");
@@ -163,6 +168,11 @@ public record PostgresState(
             return this;
         }
 
+        public Builder pendingRestart(List<PendingSetting> settings) {
+            this.pendingRestart = List.copyOf(Objects.requireNonNull(settings, "pendingRestart"));
+            return this;
+        }
+
         /**
          * @throws IllegalStateException if the combination cannot describe a server: streaming
          *                               without an upstream, or a running server without a system
@@ -176,14 +186,14 @@ public record PostgresState(
                 throw new IllegalStateException("a running server has a system identifier");
             }
             return new PostgresState(runState, inRecovery, systemId, timeline, writeLsn, flushLsn, receiveLsn, replayLsn,
-                    upstream, streaming, replication, synchronousStandbys, timelineStart, serverVersion);
+                    upstream, streaming, replication, synchronousStandbys, timelineStart, serverVersion, pendingRestart);
         }
     }
 
     /** A node with no data directory. */
     public static PostgresState uninitialized() {
         return new PostgresState(RunState.UNINITIALIZED, false, Optional.empty(), 0, Lsn.ZERO, Lsn.ZERO, Lsn.ZERO,
-                Lsn.ZERO, Optional.empty(), false, List.of(), SynchronousStandbys.NONE, Lsn.ZERO, 0);
+                Lsn.ZERO, Optional.empty(), false, List.of(), SynchronousStandbys.NONE, Lsn.ZERO, 0, List.of());
     }
 
     public boolean isRunning() {

@@ -16,7 +16,7 @@ class PostgresStateBuilderTest {
                 .timeline(3).receiveLsn(Lsn.of(900)).replayLsn(Lsn.of(800)).upstream(Optional.of(up)).streaming(true)
                 .timelineStart(Lsn.of(500)).serverVersion(150018).build();
         PostgresState constructed = new PostgresState(RunState.RUNNING, true, Optional.of("7001"), 3, Lsn.ZERO, Lsn.ZERO,
-                Lsn.of(900), Lsn.of(800), Optional.of(up), true, List.of(), SynchronousStandbys.NONE, Lsn.of(500), 150018);
+                Lsn.of(900), Lsn.of(800), Optional.of(up), true, List.of(), SynchronousStandbys.NONE, Lsn.of(500), 150018, List.of());
         assertThat(built).isEqualTo(constructed);
         assertThat(built.walPosition()).isEqualTo(Lsn.of(900));
     }

@@ -134,6 +134,8 @@ public final class FakePostgres implements PostgresController {
     private SynchronousStandbys syncNames = SynchronousStandbys.NONE;
     private final List<Pending> pending = new ArrayList<>();
     private boolean fenceArmed;
+    private Map<String, String> appliedParameters = Map.of();
+    private int parameterHandovers;
     private long fenceDeadline;
     private boolean externalFence = true;
     private long generation;
@@ -294,7 +296,7 @@ public final class FakePostgres implements PostgresController {
                 recovery ? last : Lsn.ZERO,
                 recovery ? last : Lsn.ZERO,
                 recovery ? upstream : Optional.empty(),
-                running && inRecovery && streaming, rows, syncNames, Lsn.of(timelineStart), 150000);
+                running && inRecovery && streaming, rows, syncNames, Lsn.of(timelineStart), 150000, List.of());
     }
 
     /**
@@ -545,6 +547,33 @@ public final class FakePostgres implements PostgresController {
     @Override
     public CompletionStage<Void> restart(StopMode mode, Duration timeout) {
         return stop(mode, timeout).thenCompose(v -> start(timeout));
+    }
+
+    /**
+     * Keeps the parameters as a real controller would hand them to its server. Answers at once and
+     * draws nothing from the random source, so a simulation's course does not depend on it.
+     */
+    @Override
+    public CompletionStage<Void> applyParameters(Map<String, String> parameters) {
+        synchronized (lock) {
+            appliedParameters = Map.copyOf(parameters);
+            parameterHandovers++;
+        }
+        return CompletableFuture.completedFuture(null);
+    }
+
+    /** The dynamic parameters last handed over (empty before any). */
+    public Map<String, String> appliedParameters() {
+        synchronized (lock) {
+            return appliedParameters;
+        }
+    }
+
+    /** How many times parameters were handed over. */
+    public int parameterHandovers() {
+        synchronized (lock) {
+            return parameterHandovers;
+        }
     }
 
     @Override

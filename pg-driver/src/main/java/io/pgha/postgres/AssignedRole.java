@@ -3,6 +3,8 @@ package io.pgha.postgres;
 import io.pgha.spi.SynchronousStandbys;
 import io.pgha.spi.Upstream;
 
+import java.util.HashMap;
+import java.util.Map;
 import java.util.Optional;
 
 /**
@@ -33,21 +35,21 @@ final class AssignedRole {
 
     /** Rewrites {@code pgha.conf} and {@code pg_hba.conf} for the current role (before a start, before crash recovery). */
     synchronized void rewriteServerFiles() {
-        files.writeServerFiles(get());
+        write(get());
     }
 
     /** After bootstrap and promotion: no recovery signal, no upstream. */
     synchronized void becomePrimary() {
         role = ManagedFiles.Role.PRIMARY;
         files.removeRecoverySignals();
-        files.writeServerFiles(role);
+        write(role);
     }
 
     /** After a clone or a rewind: never start a fresh copy as a primary by mistake, it is a standby until told otherwise. */
     synchronized void becomeStandbyOfNobody() {
         role = UNASSIGNED;
         files.writeStandbySignal();
-        files.writeServerFiles(role);
+        write(role);
     }
 
     /** A standby of {@code upstream} (of nobody when empty); returns the role it replaced. */
@@ -55,7 +57,7 @@ final class AssignedRole {
         ManagedFiles.Role before = get();
         role = new ManagedFiles.Role(upstream, SynchronousStandbys.NONE);
         files.writeStandbySignal();
-        files.writeServerFiles(role);
+        write(role);
         return before;
     }
 
@@ -63,7 +65,33 @@ final class AssignedRole {
     synchronized void setSynchronousStandbys(SynchronousStandbys value) {
         role = get().withSync(value);
         if (dataDir.isInitialized()) {
-            files.writeServerFiles(role);
+            write(role);
+        }
+    }
+
+    /**
+     * Takes the cluster's dynamic parameters; rewrites the files where there is a data directory.
+     * Returns whether {@code pgha.conf} changed (a running server then needs a reload).
+     */
+    synchronized boolean applyParameters(Map<String, String> parameters) {
+        files.setDynamicParameters(parameters);
+        return dataDir.isInitialized() && write(get());
+    }
+
+    private boolean write(ManagedFiles.Role r) {
+        boolean standby = r.upstream().isPresent() || files.hasStandbySignal();
+        return files.writeServerFiles(r, standby ? standbyControlData() : Map.of());
+    }
+
+    /** pg_control's record of the primary's settings a standby must match at least; empty if unreadable. */
+    private Map<String, String> standbyControlData() {
+        try {
+            ControlData cd = dataDir.controlData();
+            Map<String, String> out = new HashMap<>();
+            ServerParameters.CONTROL_DATA_LABELS.values().forEach(label -> cd.get(label).ifPresent(v -> out.put(label, v)));
+            return out;
+        } catch (RuntimeException e) {
+            return Map.of(); // no pg_control yet (a copy still arriving): the configured values stand
         }
     }
 

@@ -34,12 +34,6 @@ abstract sealed class ControllerBuilder permits PgController.Builder {
     private static final Pattern NAME = Pattern.compile("[A-Za-z0-9_.-]{1,63}");
     private static final Pattern ROLE = Pattern.compile("[a-z_][a-z0-9_]{0,62}");
     private static final Pattern PARAM = Pattern.compile("[a-z_][a-z0-9_.]*");
-    /** Settings pgha derives from the builder or from the server's role; set them through their own methods. */
-    private static final Set<String> OWNED = Set.of("port", "listen_addresses", "unix_socket_directories", "cluster_name",
-            "primary_conninfo", "primary_slot_name", "recovery_target_timeline", "synchronous_standby_names", "hot_standby",
-            "data_directory", "config_file", "hba_file", "ident_file", "include", "include_if_exists", "include_dir",
-            "restore_command", "recovery_target", "recovery_target_lsn", "recovery_target_name", "recovery_target_time",
-            "recovery_target_xid", ManagedFiles.UPSTREAM_MEMBER, ManagedFiles.UPSTREAM_URL);
 
     private String name;
     private Path dataDirectory;
@@ -329,7 +323,7 @@ abstract sealed class ControllerBuilder permits PgController.Builder {
         Objects.requireNonNull(name, "postgresql.parameters");
         Objects.requireNonNull(value, "postgresql.parameters");
         require(PARAM.matcher(name).matches(), "postgresql.parameters", "not a setting name: '" + name + "'");
-        require(!OWNED.contains(name), "postgresql.parameters", "'" + name + "' is managed by pgha; use the builder method for it");
+        require(!ServerParameters.OWNED.contains(name), "postgresql.parameters", "'" + name + "' is managed by pgha; use the builder method for it");
         require(value.indexOf('\n') < 0 && value.indexOf('\r') < 0, "postgresql.parameters", "the value of '" + name + "' cannot contain line breaks");
         require(!parameters.containsKey(name), "postgresql.parameters", "parameter '" + name + "' was already set");
         parameters.put(name, value);

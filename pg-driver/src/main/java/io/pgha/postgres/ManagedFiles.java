@@ -12,6 +12,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.regex.Pattern;
+import io.pgha.spi.support.WarnOnce;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The files pgha owns. Server settings go to {@code pgha.conf} in the data directory, included by
@@ -38,9 +41,14 @@ final class ManagedFiles {
         }
     }
 
+    private static final Logger LOG = LoggerFactory.getLogger(ManagedFiles.class);
+
     private final PgConfig cfg;
     private final Fs fs;
     private final Path data;
+    private final WarnOnce warnOnce = new WarnOnce(LOG, 256);
+    /** The cluster's dynamic postgresql.parameters, as last handed over; layered under the member's own. */
+    private volatile Map<String, String> dynamicParameters = Map.of();
 
     ManagedFiles(PgConfig cfg, Fs fs) {
         this.cfg = cfg;
@@ -56,14 +64,37 @@ final class ManagedFiles {
         return cfg.workDirectory().resolve("postgresql.log");
     }
 
-    /** Writes pgha.conf and pg_hba.conf and makes sure postgresql.conf includes pgha.conf. */
-    void writeServerFiles(Role role) {
-        fs.write(data.resolve(CONF), renderConf(role));
+    void setDynamicParameters(Map<String, String> parameters) {
+        this.dynamicParameters = Map.copyOf(parameters);
+    }
+
+    /**
+     * Writes pgha.conf and pg_hba.conf and makes sure postgresql.conf includes pgha.conf; returns
+     * whether pgha.conf changed.
+     *
+     * @param standbyControlData for a standby, pg_control's values (the primary's settings it must
+     *                           match at least); empty for a primary
+     */
+    boolean writeServerFiles(Role role, Map<String, String> standbyControlData) {
+        Path conf = data.resolve(CONF);
+        String text = renderConf(role, standbyControlData);
+        boolean changed;
+        try {
+            changed = !Files.exists(conf) || !Files.readString(conf, StandardCharsets.UTF_8).equals(text);
+        } catch (IOException e) {
+            changed = true;
+        }
+        fs.write(conf, text);
         fs.write(data.resolve("pg_hba.conf"), renderHba());
         ensureInclude();
+        return changed;
     }
 
     String renderConf(Role role) {
+        return renderConf(role, Map.of());
+    }
+
+    String renderConf(Role role, Map<String, String> standbyControlData) {
         Map<String, String> s = new LinkedHashMap<>();
         s.put("listen_addresses", cfg.listenAddresses());
         s.put("port", Integer.toString(cfg.port()));
@@ -82,7 +113,11 @@ final class ManagedFiles {
         s.put("wal_log_hints", "on");
         // a standby whose stream broke retries after this (PostgreSQL's default is 5 s)
         s.put("wal_retrieve_retry_interval", "1s");
-        s.putAll(cfg.parameters());
+        ServerParameters.Layered layered = ServerParameters.layer(s, dynamicParameters, cfg.parameters(), ServerParameters.OWNED,
+                standbyControlData);
+        layered.problems().forEach(p -> warnOnce.warn(p, "{}: {}", cfg.name(), p));
+        s.clear();
+        s.putAll(layered.values());
         s.put("recovery_target_timeline", "latest");
         s.put("primary_conninfo", role.upstream().map(this::primaryConninfo).orElse(""));
         s.put("primary_slot_name", role.upstream().isPresent() && cfg.useReplicationSlots() ? cfg.slotName() : "");
@@ -92,8 +127,9 @@ final class ManagedFiles {
 
         StringBuilder sb = new StringBuilder();
         sb.append("# Written by pgha for member '").append(cfg.name()).append("'. Rewritten on every start, follow,\n")
-                .append("# promote, rewind and synchronous-standby change: edits here are lost. Put your own\n")
-                .append("# settings in postgresql.conf above the include line, or use the builder's parameter().\n");
+                .append("# promote, rewind, synchronous-standby change and change of the cluster's postgresql.parameters:\n")
+                .append("# edits here are lost. Put settings in the dynamic configuration (pghactl edit-config), in the\n")
+                .append("# builder's parameter(), or in postgresql.conf above the include line.\n");
         s.forEach((k, v) -> sb.append(k).append(" = ").append(Gucs.quote(v)).append('\n'));
         return sb.toString();
     }

@@ -16,7 +16,9 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Objects;
+import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.OptionalInt;
 import java.util.concurrent.CompletionStage;
 
@@ -44,6 +46,13 @@ import java.util.concurrent.CompletionStage;
  * to its helper process; it does not stop PostgreSQL.
  */
 public final class PgController implements PostgresController {
+    /**
+     * Settings every member shares (Patroni's command-line options: {@code max_connections},
+     * {@code wal_level}, ...): the cluster's dynamic value wins over a member's own.
+     */
+    public static final Set<String> SHARED_SETTINGS = ServerParameters.CLUSTER_WIDE.keySet();
+    /** Settings pgha derives itself (port, primary_conninfo, ...): {@code parameter()} refuses them. */
+    public static final Set<String> MANAGED_SETTINGS = ServerParameters.OWNED;
     private static final Logger LOG = LoggerFactory.getLogger(PgController.class);
 
     // The work is done by package-private parts, one concern each (see package-info). This class
@@ -63,6 +72,7 @@ public final class PgController implements PostgresController {
     private final RoleChanges roles;
     private final Divergence divergence;
     private final Rewind rewind;
+    private final AssignedRole role;
     private volatile boolean closed;
 
     PgController(PgConfig cfg, Binaries bin, OptionalInt uid, OptionalInt gid, List<PgListener> listenerList) {
@@ -87,7 +97,7 @@ public final class PgController implements PostgresController {
                     listeners.emit(new PgEvent.PostmasterExited(cfg.name(), pid, expected));
                 });
         this.dataDir = new DataDirectory(cfg, bin, fs, cmds, uid);
-        AssignedRole role = new AssignedRole(files, dataDir);
+        this.role = new AssignedRole(files, dataDir);
         this.state = new StateReader(cfg, bin, jdbc, files, watch, dataDir, role);
         this.process = new ServerProcess(cfg, bin, cmds, redactor, files, jdbc, watch, dataDir, role);
         this.provisioning = new Provisioning(cfg, bin, fs, files, cmds, jdbc, dataDir, role, process, runner, listeners);
@@ -181,6 +191,25 @@ public final class PgController implements PostgresController {
     @Override
     public CompletionStage<Void> reload() {
         return runner.async("reload", process::reload);
+    }
+
+    /**
+     * Layers the cluster's dynamic parameters under this member's own ({@code parameter()}), except
+     * for {@link #SHARED_SETTINGS}, where they win; rewrites {@code pgha.conf} and reloads a running
+     * server if it changed. Takes effect at once for the next start, so a bootstrap or a clone
+     * queued behind this call starts with the new parameters. A value left out (a managed setting, a
+     * shared setting below Patroni's minimum) is logged once, naming its key. Settings that need a
+     * restart are reported by {@link #observe()} ({@code pendingRestart}).
+     */
+    @Override
+    public CompletionStage<Void> applyParameters(Map<String, String> parameters) {
+        Map<String, String> copy = Map.copyOf(parameters);
+        files.setDynamicParameters(copy); // at once: a start queued behind this writes them
+        return runner.async("apply parameters", () -> {
+            if (role.applyParameters(copy)) {
+                process.reload();
+            }
+        });
     }
 
     @Override

@@ -1,6 +1,7 @@
 package io.pgha.postgres;
 
 import io.pgha.spi.Lsn;
+import io.pgha.spi.PendingSetting;
 import io.pgha.spi.PostgresException;
 import io.pgha.spi.PostgresState;
 import io.pgha.spi.ReplicationConnection;
@@ -196,11 +197,21 @@ final class StateReader {
                             lsn(rs.getString(4)), lsn(rs.getString(5))));
                 }
             }
+            List<PendingSetting> pending = new ArrayList<>();
+            // the value the files now give: pg_file_settings' last line for the name (superuser only, as pgha connects)
+            try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery("""
+                    SELECT s.name, current_setting(s.name),
+                           (SELECT f.setting FROM pg_file_settings f WHERE f.name = s.name ORDER BY f.seqno DESC LIMIT 1)
+                    FROM pg_settings s WHERE s.pending_restart ORDER BY s.name""")) {
+                while (rs.next()) {
+                    pending.add(new PendingSetting(rs.getString(1), nz(rs.getString(2)), nz(rs.getString(3))));
+                }
+            }
             return new PostgresState(RunState.RUNNING, inRecovery, Optional.ofNullable(sysid), timeline,
                     inRecovery ? Lsn.ZERO : write, inRecovery ? Lsn.ZERO : flush,
                     inRecovery ? receive : Lsn.ZERO, inRecovery ? replay : Lsn.ZERO,
                     inRecovery ? r.upstream() : Optional.empty(), streaming, replication, SyncNames.parse(sync),
-                    timelineStart(timeline), version);
+                    timelineStart(timeline), version, pending);
         });
     }
 
@@ -217,7 +228,7 @@ final class StateReader {
         return new PostgresState(rs, standby, Optional.of(cd.systemIdentifier()), timeline,
                 standby ? Lsn.ZERO : cd.checkpoint(), standby ? Lsn.ZERO : cd.checkpoint(),
                 Lsn.ZERO, standby ? position : Lsn.ZERO,
-                standby ? r.upstream() : Optional.empty(), false, List.of(), r.sync(), timelineStart(timeline), bin.versionNum());
+                standby ? r.upstream() : Optional.empty(), false, List.of(), r.sync(), timelineStart(timeline), bin.versionNum(), List.of());
     }
 
     private static boolean sameServer(Upstream up, String senderHost, int senderPort) {

@@ -35,7 +35,7 @@ class ManagedFilesTest {
         ManagedFiles files = new ManagedFiles(cfg, new Fs(OptionalInt.empty(), OptionalInt.empty()));
         Upstream up = new Upstream("node-2", "postgres://10.0.0.2:5432/postgres");
 
-        files.writeServerFiles(new ManagedFiles.Role(Optional.of(up), SynchronousStandbys.NONE));
+        files.writeServerFiles(new ManagedFiles.Role(Optional.of(up), SynchronousStandbys.NONE), java.util.Map.of());
 
         String conf = Files.readString(cfg.dataDirectory().resolve("pgha.conf"));
         assertThat(conf).contains("primary_conninfo = 'host=10.0.0.2 port=5432 user=replicator passfile=" + cfg.workDirectory().resolve("pgpass")
@@ -57,8 +57,8 @@ class ManagedFilesTest {
         Files.writeString(cfg.dataDirectory().resolve("postgresql.conf"), "shared_buffers = 1GB # mine\n");
         ManagedFiles files = new ManagedFiles(cfg, new Fs(OptionalInt.empty(), OptionalInt.empty()));
 
-        files.writeServerFiles(ManagedFiles.Role.PRIMARY.withSync(SynchronousStandbys.all(List.of("b"))));
-        files.writeServerFiles(ManagedFiles.Role.PRIMARY.withSync(SynchronousStandbys.all(List.of("b"))));
+        files.writeServerFiles(ManagedFiles.Role.PRIMARY.withSync(SynchronousStandbys.all(List.of("b"))), java.util.Map.of());
+        files.writeServerFiles(ManagedFiles.Role.PRIMARY.withSync(SynchronousStandbys.all(List.of("b"))), java.util.Map.of());
 
         String pg = Files.readString(cfg.dataDirectory().resolve("postgresql.conf"));
         assertThat(pg).startsWith("shared_buffers = 1GB # mine\n");

@@ -18,9 +18,12 @@ import java.util.function.Consumer;
 /** Maps Patroni's {@code postgresql} and {@code bootstrap} sections onto pg-driver's builder. */
 final class PostgresFromConfig {
     /** Settings pg-driver controls itself; a value for them in the file is reported and ignored. */
-    private static final Set<String> DRIVER_OWNED = Set.of("port", "listen_addresses", "unix_socket_directories", "cluster_name",
-            "primary_conninfo", "primary_slot_name", "recovery_target_timeline", "synchronous_standby_names", "hot_standby",
-            "data_directory", "config_file", "hba_file", "ident_file");
+    /** Patroni's values for the settings every member shares, where it has one. */
+    private static final Map<String, String> PATRONI_SHARED_DEFAULTS = Map.ofEntries(Map.entry("max_connections", "100"),
+            Map.entry("wal_level", "replica"), Map.entry("hot_standby", "on"), Map.entry("max_wal_senders", "10"),
+            Map.entry("wal_keep_size", "128MB"), Map.entry("max_prepared_transactions", "0"),
+            Map.entry("max_locks_per_transaction", "64"), Map.entry("track_commit_timestamp", "off"),
+            Map.entry("max_replication_slots", "10"), Map.entry("max_worker_processes", "8"), Map.entry("wal_log_hints", "on"));
 
     private PostgresFromConfig() {
     }
@@ -67,20 +70,29 @@ final class PostgresFromConfig {
         for (AgentConfig.User u : c.bootstrap().users().values()) {
             b.bootstrapUser(u.name(), u.password().revealString(), u.options());
         }
-        Map<String, String> params = new LinkedHashMap<>();
+        // bootstrap.dcs.postgresql.parameters are the cluster's dynamic ones: the engine hands them
+        // over (and later edits of the config key); only the member's own go to the builder
         JsonNode dynamicPg = c.bootstrap().dcs().path("postgresql");
-        dynamicPg.path("parameters").properties().forEach(e -> params.put(e.getKey(), e.getValue().asText()));
-        params.putAll(p.parameters());
         List<String> ignored = new ArrayList<>();
-        params.forEach((k, v) -> {
-            if (DRIVER_OWNED.contains(k)) {
+        List<String> shared = new ArrayList<>();
+        p.parameters().forEach((k, v) -> {
+            if (PgController.MANAGED_SETTINGS.contains(k)) {
                 ignored.add(k);
+            } else if (PgController.SHARED_SETTINGS.contains(k)) {
+                if (!v.equalsIgnoreCase(PATRONI_SHARED_DEFAULTS.getOrDefault(k, v + "?"))) {
+                    shared.add(k);
+                }
             } else {
                 b.parameter(k, v);
             }
         });
         if (!ignored.isEmpty()) {
             warn.accept("postgresql.parameters " + ignored + ": managed by pgha, ignored");
+        }
+        if (!shared.isEmpty()) {
+            warn.accept("postgresql.parameters " + shared + ": every member must share these, so (as in Patroni) they are taken"
+                    + " only from the dynamic configuration (bootstrap.dcs.postgresql.parameters, or pghactl edit-config);"
+                    + " the local values are ignored");
         }
         if (dynamicPg.has("use_slots")) {
             b.useReplicationSlots(dynamicPg.get("use_slots").asBoolean(true));

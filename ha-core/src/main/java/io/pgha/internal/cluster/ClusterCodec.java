@@ -10,6 +10,7 @@ import io.pgha.spi.ClusterKey;
 import io.pgha.spi.ClusterSnapshot;
 import io.pgha.spi.DcsEntry;
 import io.pgha.spi.Lsn;
+import io.pgha.spi.PendingSetting;
 import java.time.OffsetDateTime;
 import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
@@ -98,11 +99,31 @@ public final class ClusterCodec {
                     n.path("timeline").asInt(0),
                     decodeTags(n.get("tags")),
                     text(n, "replication_state"),
-                    e.version()));
+                    e.version(),
+                    decodePending(n)));
         } catch (RuntimeException ex) {
             warnings.add("members/" + name + ": " + ex.getMessage() + ", skipped");
             return Optional.empty();
         }
+    }
+
+    /** Patroni's {@code pending_restart_reason}; a bare {@code pending_restart: true} names no setting. */
+    static List<PendingSetting> decodePending(JsonNode n) {
+        if (!truthy(n.get("pending_restart"))) {
+            return List.of();
+        }
+        List<PendingSetting> out = new ArrayList<>();
+        JsonNode reasons = n.get("pending_restart_reason");
+        if (reasons != null && reasons.isObject()) {
+            for (Map.Entry<String, JsonNode> f : reasons.properties()) {
+                out.add(new PendingSetting(f.getKey(), f.getValue().path("old_value").asText(""),
+                        f.getValue().path("new_value").asText("")));
+            }
+        }
+        if (out.isEmpty()) {
+            out.add(new PendingSetting("", "", ""));
+        }
+        return out;
     }
 
     static MemberTags decodeTags(JsonNode t) {
@@ -145,6 +166,12 @@ public final class ClusterCodec {
         ObjectNode tags = encodeTags(m.tags());
         if (!tags.isEmpty()) {
             n.set("tags", tags);
+        }
+        if (!m.pendingRestart().isEmpty()) {
+            n.put("pending_restart", true);
+            ObjectNode reasons = n.putObject("pending_restart_reason");
+            m.pendingRestart().stream().filter(p -> !p.name().isEmpty()).forEach(p ->
+                    reasons.putObject(p.name()).put("old_value", p.currentValue()).put("new_value", p.newValue()));
         }
         return n.toString();
     }

@@ -90,6 +90,47 @@ public final class DynamicConfig {
     }
 
     /**
+     * {@code postgresql.parameters} as PostgreSQL setting strings: text as it is, numbers in plain
+     * notation, booleans as {@code on}/{@code off}; a {@code null} value is left out (Patroni: the
+     * setting returns to its default). An object or array is a problem naming its key.
+     */
+    public java.util.Map<String, String> postgresqlParameters() {
+        java.util.Map<String, String> out = new java.util.TreeMap<>();
+        JsonNode pg = root.get("postgresql");
+        if (pg == null || pg.isNull()) {
+            return out;
+        }
+        if (!pg.isObject()) {
+            problems.add("postgresql: expected an object, got " + pg);
+            return out;
+        }
+        JsonNode params = pg.get("parameters");
+        if (params == null || params.isNull()) {
+            return out;
+        }
+        if (!params.isObject()) {
+            problems.add("postgresql.parameters: expected an object, got " + params);
+            return out;
+        }
+        for (var f : params.properties()) {
+            JsonNode v = f.getValue();
+            if (v.isNull()) {
+                continue;
+            }
+            if (v.isTextual()) {
+                out.put(f.getKey(), v.textValue());
+            } else if (v.isBoolean()) {
+                out.put(f.getKey(), v.booleanValue() ? "on" : "off");
+            } else if (v.isNumber()) {
+                out.put(f.getKey(), v.decimalValue().stripTrailingZeros().toPlainString());
+            } else {
+                problems.add("postgresql.parameters." + f.getKey() + ": expected a string, number or boolean, got " + v);
+            }
+        }
+        return out;
+    }
+
+    /**
      * Every value of the wrong type among the keys the engine reads, each naming its key, in a
      * fixed order; empty when the document is good. Unlike {@link #problems()} this does not depend
      * on which getters ran.
@@ -106,6 +147,7 @@ public final class DynamicConfig {
         fresh.synchronousNodeCount();
         fresh.usePgRewind();
         fresh.checkTimeline();
+        fresh.postgresqlParameters();
         return fresh.problems();
     }
 

@@ -2,6 +2,8 @@ package io.pgha.internal.cluster;
 
 import io.pgha.MemberTags;
 import io.pgha.spi.Lsn;
+import io.pgha.spi.PendingSetting;
+import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
 
@@ -12,10 +14,18 @@ import java.util.Optional;
  * @param state            {@code running}, {@code stopped}, {@code starting}, {@code crashed}, ...
  * @param xlogLocation     the member's WAL position when it wrote the entry
  * @param replicationState {@code streaming} when a standby streams
+ * @param pendingRestart   settings that wait for a restart (Patroni's {@code pending_restart} and
+ *                         {@code pending_restart_reason})
  */
 public record Member(String name, String connUrl, Optional<String> apiUrl, String state, String role,
                      Lsn xlogLocation, Lsn receiveLsn, Lsn replayLsn, int timeline, MemberTags tags,
-                     Optional<String> replicationState, long version) {
+                     Optional<String> replicationState, long version, List<PendingSetting> pendingRestart) {
+    public Member(String name, String connUrl, Optional<String> apiUrl, String state, String role, Lsn xlogLocation,
+                  Lsn receiveLsn, Lsn replayLsn, int timeline, MemberTags tags, Optional<String> replicationState, long version) {
+        this(name, connUrl, apiUrl, state, role, xlogLocation, receiveLsn, replayLsn, timeline, tags, replicationState, version,
+                List.of());
+    }
+
     public Member {
         Objects.requireNonNull(name, "name");
         Objects.requireNonNull(connUrl, "connUrl");
@@ -24,6 +34,7 @@ public record Member(String name, String connUrl, Optional<String> apiUrl, Strin
         Objects.requireNonNull(role, "role");
         Objects.requireNonNull(tags, "tags");
         Objects.requireNonNull(replicationState, "replicationState");
+        pendingRestart = List.copyOf(pendingRestart);
     }
 
     public boolean isRunning() {

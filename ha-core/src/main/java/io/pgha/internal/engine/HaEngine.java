@@ -85,6 +85,7 @@ public final class HaEngine {
     private volatile CycleObserver observer;
     private ActionRunner actions;
     private MemberEntryWriter memberEntry;
+    private ParameterApplier parameters;
     private Duration leaseGuarantee;
 
     // lane-confined state
@@ -147,6 +148,7 @@ public final class HaEngine {
         observer = new CycleObserver(cfg, session, lease);
         actions = new ActionRunner(cfg, session, lease, lane, new LoopForActions());
         memberEntry = new MemberEntryWriter(cfg, session, apiUrl);
+        parameters = new ParameterApplier(me, pg, cfg.initialConfig().map(DynamicConfig::new), lane::execute, this::warnOnce);
         subscriptions.add(session.watch(new DcsListener() {
             @Override
             public void clusterChanged(Optional<String> path) {
@@ -416,6 +418,7 @@ public final class HaEngine {
             config = merged;
             lease.configure(merged);
             noteLeader(c);
+            parameters.offer(c);
         }
         observer.notePostgres(raw);
         Optional<PostgresState> pgState = Optional.ofNullable(raw.postgres());

@@ -9,6 +9,7 @@ import io.pgha.internal.decision.NodeMemory.RunningAction;
 import io.pgha.spi.DcsSession;
 import io.pgha.spi.Lsn;
 import io.pgha.spi.PostgresState;
+import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import org.slf4j.Logger;
@@ -97,7 +98,8 @@ final class MemberEntryWriter {
                 p.map(PostgresState::receiveLsn).orElse(Lsn.ZERO),
                 p.map(PostgresState::replayLsn).orElse(Lsn.ZERO),
                 p.map(PostgresState::timeline).orElse(0), cfg.tags(),
-                p.filter(PostgresState::streaming).map(x -> "streaming"), 0);
+                p.filter(PostgresState::streaming).map(x -> "streaming"), 0,
+                p.map(PostgresState::pendingRestart).orElse(List.of()));
     }
 
     private String connectionUrl() {

@@ -57,6 +57,12 @@ final class StatusDocuments {
             if (p.inRecovery()) {
                 n.put("replication_state", p.streaming() ? "streaming" : "in archive recovery");
             }
+            if (!p.pendingRestart().isEmpty()) {
+                n.put("pending_restart", true);
+                ObjectNode reasons = n.putObject("pending_restart_reason");
+                p.pendingRestart().forEach(r -> reasons.putObject(r.name()).put("old_value", r.currentValue())
+                        .put("new_value", r.newValue()));
+            }
         });
         if (f.cluster().map(c -> !c.hasLeader()).orElse(false)) {
             n.put("cluster_unlocked", true);
@@ -150,6 +156,9 @@ final class StatusDocuments {
                     o.put("lag", "unknown");
                 }
             }
+            if (!m.pendingRestart().isEmpty()) {
+                o.put("pending_restart", true);
+            }
             ObjectNode tags = ClusterCodec.JSON.createObjectNode();
             if (m.tags().nofailover()) {
                 tags.put("nofailover", true);
@@ -233,7 +242,8 @@ final class StatusDocuments {
                 running ? pg.map(PostgresState::timeline).orElse(0) : 0);
         gauge(sb, "patroni_dcs_last_seen", "Epoch timestamp when DCS was last contacted successfully.", labels,
                 f.view().status().dcsLastSeen().map(java.time.Instant::getEpochSecond).orElse(0L));
-        gauge(sb, "patroni_pending_restart", "Value is 1 if the node needs a restart, 0 otherwise.", labels, 0);
+        gauge(sb, "patroni_pending_restart", "Value is 1 if the node needs a restart, 0 otherwise.", labels,
+                running && !pg.map(PostgresState::pendingRestart).orElse(java.util.List.of()).isEmpty() ? 1 : 0);
         gauge(sb, "patroni_is_paused", "Value is 1 if auto failover is disabled, 0 otherwise.", labels, f.paused() ? 1 : 0);
         return sb.toString();
     }

@@ -68,17 +68,17 @@ final class Situation {
     static PostgresState replica(String upstream, boolean streaming, long wal, int timeline) {
         return new PostgresState(RunState.RUNNING, true, Optional.of("7000000000000000001"), timeline, Lsn.ZERO, Lsn.ZERO,
                 Lsn.of(wal), Lsn.of(wal), Optional.ofNullable(upstream).map(u -> new Upstream(u, "postgres://" + u + ":5432/postgres")),
-                streaming, List.of(), SynchronousStandbys.NONE, Lsn.ZERO, 150000);
+                streaming, List.of(), SynchronousStandbys.NONE, Lsn.ZERO, 150000, List.of());
     }
 
     static PostgresState primary(long wal, int timeline, List<ReplicationConnection> rows, SynchronousStandbys sync) {
         return new PostgresState(RunState.RUNNING, false, Optional.of("7000000000000000001"), timeline, Lsn.of(wal), Lsn.of(wal),
-                Lsn.ZERO, Lsn.ZERO, Optional.empty(), false, rows, sync, Lsn.of(timeline > 1 ? 500 : 0), 150000);
+                Lsn.ZERO, Lsn.ZERO, Optional.empty(), false, rows, sync, Lsn.of(timeline > 1 ? 500 : 0), 150000, List.of());
     }
 
     static PostgresState down(RunState state, boolean standby) {
         return new PostgresState(state, standby, Optional.of("7000000000000000001"), 1, Lsn.ZERO, Lsn.ZERO, Lsn.ZERO, Lsn.ZERO,
-                Optional.empty(), false, List.of(), SynchronousStandbys.NONE, Lsn.ZERO, 150000);
+                Optional.empty(), false, List.of(), SynchronousStandbys.NONE, Lsn.ZERO, 150000, List.of());
     }
 
     static ReplicationConnection standby(String name, long flush) {

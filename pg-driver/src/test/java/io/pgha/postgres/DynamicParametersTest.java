@@ -1,0 +1,107 @@
+package io.pgha.postgres;
+
+import static io.pgha.postgres.PgSandbox.await;
+import static io.pgha.postgres.PgSandbox.sql;
+import static io.pgha.postgres.PgSandbox.upstream;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.pgha.spi.PendingSetting;
+import io.pgha.spi.StopMode;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.Map;
+import java.util.Optional;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+/**
+ * The cluster's dynamic {@code postgresql.parameters} on real PostgreSQL, with Patroni's semantics:
+ * a reloadable setting takes effect at once, a restart-only one is reported as pending until the
+ * restart, a setting every member shares comes from the dynamic configuration, and a standby keeps
+ * at least the values its primary ran with.
+ */
+class DynamicParametersTest {
+    private static final Duration T = PgSandbox.TIMEOUT;
+
+    @RegisterExtension
+    static final PgSandbox sandbox = new PgSandbox(true);
+
+    private static String show(PgController c, String setting) throws Exception {
+        try (Connection conn = sql(c); Statement st = conn.createStatement(); ResultSet rs = st.executeQuery("SHOW " + setting)) {
+            rs.next();
+            return rs.getString(1);
+        }
+    }
+
+    @Test
+    void aReloadableSettingTakesEffectWithoutARestartAndNothingIsPending() throws Exception {
+        PgController c = sandbox.controller("reload");
+        await(c.bootstrap());
+        assertThat(show(c, "work_mem")).isEqualTo("4MB");
+
+        await(c.applyParameters(Map.of("work_mem", "64MB")));
+
+        assertThat(show(c, "work_mem")).isEqualTo("64MB");
+        assertThat(await(c.observe()).pendingRestart()).isEmpty();
+
+        await(c.applyParameters(Map.of()));
+        assertThat(show(c, "work_mem")).as("a parameter removed from the configuration returns to its default").isEqualTo("4MB");
+    }
+
+    @Test
+    void aRestartOnlySettingIsPendingUntilTheRestartAndTheSharedValueWinsOverTheMembersOwn() throws Exception {
+        // the sandbox's builder sets max_connections 30 locally; a shared setting's dynamic value wins
+        PgController c = sandbox.controller("pending");
+        await(c.bootstrap());
+        assertThat(show(c, "max_connections")).isEqualTo("30");
+
+        await(c.applyParameters(Map.of("max_connections", "40")));
+
+        assertThat(await(c.observe()).pendingRestart()).containsExactly(new PendingSetting("max_connections", "30", "40"));
+        assertThat(show(c, "max_connections")).isEqualTo("30");
+        await(c.restart(StopMode.FAST, T));
+        assertThat(show(c, "max_connections")).isEqualTo("40");
+        assertThat(await(c.observe()).pendingRestart()).isEmpty();
+    }
+
+    @Test
+    void parametersHandedOverBeforeTheFirstStartAreThereFromTheStart() throws Exception {
+        PgController c = sandbox.controller("first");
+        await(c.applyParameters(Map.of("work_mem", "32MB", "max_connections", "35")));
+        await(c.bootstrap());
+        assertThat(show(c, "work_mem")).isEqualTo("32MB");
+        assertThat(show(c, "max_connections")).isEqualTo("35");
+        assertThat(await(c.observe()).pendingRestart()).isEmpty();
+    }
+
+    @Test
+    void settingsPghaManagesAndValuesPatroniRefusesAreNotApplied() throws Exception {
+        PgController c = sandbox.controller("refused");
+        await(c.bootstrap());
+        String port = show(c, "port");
+
+        await(c.applyParameters(Map.of("port", "1", "wal_level", "minimal", "max_connections", "10", "work_mem", "8MB")));
+
+        assertThat(show(c, "work_mem")).isEqualTo("8MB");
+        assertThat(show(c, "port")).isEqualTo(port);
+        assertThat(await(c.observe()).pendingRestart()).as("neither wal_level minimal nor max_connections 10 was written")
+                .isEmpty();
+    }
+
+    @Test
+    void aStandbyStartsWithAtLeastThePrimarysValuesEvenWhenTheConfigurationAsksForLess() throws Exception {
+        PgController primary = sandbox.controller("bigger");
+        await(primary.applyParameters(Map.of("max_connections", "60")));
+        await(primary.bootstrap());
+        PgController standby = sandbox.controller("smaller");
+        // the configuration was lowered, but the primary still runs with 60: a standby below that could not replay
+        await(standby.applyParameters(Map.of("max_connections", "40")));
+        await(standby.cloneFrom(upstream(primary)));
+        await(standby.follow(Optional.of(upstream(primary)), T));
+
+        assertThat(await(standby.observe()).isRunningReplica()).isTrue();
+        assertThat(show(standby, "max_connections")).isEqualTo("60");
+    }
+}
