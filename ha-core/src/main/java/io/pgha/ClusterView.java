@@ -57,7 +57,7 @@ public record ClusterView(Optional<String> initialize, Optional<String> leader, 
         Cluster c = ClusterCodec.decode(Objects.requireNonNull(snapshot, "snapshot"));
         Map<String, Member> members = new LinkedHashMap<>();
         c.members().forEach((name, m) -> members.put(name, new Member(m.name(), m.connUrl(), m.apiUrl(), m.role(), m.state(),
-                m.xlogLocation(), m.timeline(), m.replicationState(), m.pendingRestart())));
+                m.xlogLocation(), m.timeline(), m.replicationState(), m.pendingRestart(), m.scheduledRestart())));
         return new ClusterView(c.initialize(), c.leader(),
                 c.leaderOptime().isPresent() ? Optional.of(Lsn.of(c.leaderOptime().getAsLong())) : Optional.empty(),
                 members,
@@ -100,10 +100,13 @@ public record ClusterView(Optional<String> initialize, Optional<String> leader, 
      * @param pendingRestart   settings that wait for a restart of its PostgreSQL (Patroni's
      *                         {@code pending_restart}); a setting with an empty name when the member did
      *                         not say which
+     * @param scheduledRestart when an operator scheduled a restart of it ({@code pghactl restart --scheduled})
      */
     public record Member(String name, String connUrl, Optional<String> apiUrl, String role, String state, Lsn walPosition,
-                         int timeline, Optional<String> replicationState, List<PendingSetting> pendingRestart) {
+                         int timeline, Optional<String> replicationState, List<PendingSetting> pendingRestart,
+                         Optional<OffsetDateTime> scheduledRestart) {
         public Member {
+            Objects.requireNonNull(scheduledRestart, "scheduledRestart");
             pendingRestart = List.copyOf(Objects.requireNonNull(pendingRestart, "pendingRestart"));
             Objects.requireNonNull(name, "name");
             Objects.requireNonNull(connUrl, "connUrl");

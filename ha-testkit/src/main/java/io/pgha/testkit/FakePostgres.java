@@ -136,6 +136,7 @@ public final class FakePostgres implements PostgresController {
     private boolean fenceArmed;
     private Map<String, String> appliedParameters = Map.of();
     private int parameterHandovers;
+    private int restarts;
     private long fenceDeadline;
     private boolean externalFence = true;
     private long generation;
@@ -546,7 +547,17 @@ public final class FakePostgres implements PostgresController {
 
     @Override
     public CompletionStage<Void> restart(StopMode mode, Duration timeout) {
+        synchronized (lock) {
+            restarts++;
+        }
         return stop(mode, timeout).thenCompose(v -> start(timeout));
+    }
+
+    /** How many restarts were asked for. */
+    public int restarts() {
+        synchronized (lock) {
+            return restarts;
+        }
     }
 
     /**

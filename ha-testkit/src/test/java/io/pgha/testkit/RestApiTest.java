@@ -14,6 +14,7 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.time.OffsetDateTime;
 import java.util.Base64;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -195,6 +196,37 @@ class RestApiTest {
         assertThat(r.statusCode()).isEqualTo(200);
         assertThat(call(replica, "POST", "/restart", "{\"role\":\"primary\"}", true).statusCode()).isEqualTo(503);
         assertThat(call(replica, "POST", "/reload", "{}", true).statusCode()).isEqualTo(202);
+        await().atMost(Duration.ofSeconds(10)).until(cluster::healthy);
+    }
+
+    @Test
+    void aRestartIsScheduledOnceCancelledAndRunsAtItsTimeWithPatronisCodes() throws Exception {
+        String replica = cluster.replicaName();
+        String later = OffsetDateTime.now().plusHours(1).toString();
+        assertThat(call(replica, "POST", "/restart", "{\"schedule\":\"" + later + "\"}", true).statusCode()).isEqualTo(202);
+        assertThat(call(replica, "POST", "/restart", "{\"schedule\":\"" + later + "\"}", true).statusCode())
+                .as("one scheduled restart at a time").isEqualTo(409);
+        assertThat(json(call(replica, "GET", "/patroni", null, false)).path("scheduled_restart").path("schedule").asText())
+                .isEqualTo(later);
+        await().atMost(Duration.ofSeconds(10)).until(() -> io.pgha.ClusterView.of(cluster.dcs.peekAll(cluster.scope))
+                .member(replica).flatMap(io.pgha.ClusterView.Member::scheduledRestart).isPresent());
+        assertThat(call(replica, "DELETE", "/restart", null, true).statusCode()).isEqualTo(200);
+        assertThat(call(replica, "DELETE", "/restart", null, true).statusCode()).isEqualTo(404);
+
+        assertThat(call(replica, "POST", "/restart", "{\"schedule\":\"2020-01-01T00:00:00Z\"}", true).statusCode())
+                .as("in the past").isEqualTo(400);
+        assertThat(call(replica, "POST", "/restart", "{\"when\":\"now\"}", true).body()).contains("Unknown filter");
+        assertThat(call(replica, "POST", "/restart", "{\"postgres_version\":\"15.0\"}", true).statusCode())
+                .as("the server is not older than 15.0").isEqualTo(503);
+        assertThat(call(replica, "POST", "/restart", "{\"restart_pending\":true}", true).statusCode())
+                .as("nothing waits for a restart").isEqualTo(503);
+
+        int before = cluster.pg(replica).restarts();
+        String soon = OffsetDateTime.now().plusSeconds(2).toString();
+        assertThat(call(replica, "POST", "/restart", "{\"schedule\":\"" + soon + "\",\"role\":\"replica\"}", true).statusCode())
+                .isEqualTo(202);
+        await().atMost(Duration.ofSeconds(15)).until(() -> cluster.pg(replica).restarts() == before + 1);
+        await().atMost(Duration.ofSeconds(10)).until(() -> !json(call(replica, "GET", "/patroni", null, false)).has("scheduled_restart"));
         await().atMost(Duration.ofSeconds(10)).until(cluster::healthy);
     }
 

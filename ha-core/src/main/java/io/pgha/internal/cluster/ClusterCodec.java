@@ -100,9 +100,21 @@ public final class ClusterCodec {
                     decodeTags(n.get("tags")),
                     text(n, "replication_state"),
                     e.version(),
-                    decodePending(n)));
+                    decodePending(n),
+                    decodeSchedule(n.path("scheduled_restart").get("schedule"))));
         } catch (RuntimeException ex) {
             warnings.add("members/" + name + ": " + ex.getMessage() + ", skipped");
+            return Optional.empty();
+        }
+    }
+
+    private static Optional<OffsetDateTime> decodeSchedule(JsonNode n) {
+        if (n == null || !n.isTextual()) {
+            return Optional.empty();
+        }
+        try {
+            return Optional.of(OffsetDateTime.parse(n.asText()));
+        } catch (DateTimeParseException e) {
             return Optional.empty();
         }
     }
@@ -167,6 +179,7 @@ public final class ClusterCodec {
         if (!tags.isEmpty()) {
             n.set("tags", tags);
         }
+        m.scheduledRestart().ifPresent(t -> n.putObject("scheduled_restart").put("schedule", t.toString()));
         if (!m.pendingRestart().isEmpty()) {
             n.put("pending_restart", true);
             ObjectNode reasons = n.putObject("pending_restart_reason");

@@ -3,6 +3,7 @@ package io.pgha.internal.cluster;
 import io.pgha.MemberTags;
 import io.pgha.spi.Lsn;
 import io.pgha.spi.PendingSetting;
+import java.time.OffsetDateTime;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
@@ -16,14 +17,17 @@ import java.util.Optional;
  * @param replicationState {@code streaming} when a standby streams
  * @param pendingRestart   settings that wait for a restart (Patroni's {@code pending_restart} and
  *                         {@code pending_restart_reason})
+ * @param scheduledRestart when an operator scheduled a restart of this member (Patroni's
+ *                         {@code scheduled_restart.schedule})
  */
 public record Member(String name, String connUrl, Optional<String> apiUrl, String state, String role,
                      Lsn xlogLocation, Lsn receiveLsn, Lsn replayLsn, int timeline, MemberTags tags,
-                     Optional<String> replicationState, long version, List<PendingSetting> pendingRestart) {
+                     Optional<String> replicationState, long version, List<PendingSetting> pendingRestart,
+                     Optional<OffsetDateTime> scheduledRestart) {
     public Member(String name, String connUrl, Optional<String> apiUrl, String state, String role, Lsn xlogLocation,
                   Lsn receiveLsn, Lsn replayLsn, int timeline, MemberTags tags, Optional<String> replicationState, long version) {
         this(name, connUrl, apiUrl, state, role, xlogLocation, receiveLsn, replayLsn, timeline, tags, replicationState, version,
-                List.of());
+                List.of(), Optional.empty());
     }
 
     public Member {
@@ -35,6 +39,7 @@ public record Member(String name, String connUrl, Optional<String> apiUrl, Strin
         Objects.requireNonNull(tags, "tags");
         Objects.requireNonNull(replicationState, "replicationState");
         pendingRestart = List.copyOf(pendingRestart);
+        Objects.requireNonNull(scheduledRestart, "scheduledRestart");
     }
 
     public boolean isRunning() {

@@ -8,6 +8,7 @@ import io.pgha.internal.cluster.Cluster;
 import io.pgha.internal.cluster.DynamicConfig;
 import io.pgha.internal.decision.Action;
 import io.pgha.internal.decision.AdminRequest;
+import io.pgha.internal.decision.RestartRequest;
 import io.pgha.internal.decision.Decider;
 import io.pgha.internal.decision.Decision;
 import io.pgha.internal.decision.DecisionInput;
@@ -86,6 +87,7 @@ public final class HaEngine {
     private ActionRunner actions;
     private MemberEntryWriter memberEntry;
     private ParameterApplier parameters;
+    private final AtomicReference<RestartRequest> scheduledRestart = new AtomicReference<>();
     private Duration leaseGuarantee;
 
     // lane-confined state
@@ -344,6 +346,61 @@ public final class HaEngine {
         return f;
     }
 
+    /** The restart an operator scheduled on this member, if any (Patroni keeps one at a time). */
+    public Optional<RestartRequest> scheduledRestart() {
+        return Optional.ofNullable(scheduledRestart.get());
+    }
+
+    /**
+     * Schedules {@code request} (which has a schedule); false if another restart is scheduled
+     * already (Patroni answers 409).
+     */
+    public boolean scheduleRestart(RestartRequest request) {
+        if (request.schedule().isEmpty()) {
+            throw new IllegalArgumentException("a scheduled restart needs its time");
+        }
+        boolean set = scheduledRestart.compareAndSet(null, request);
+        if (set) {
+            LOG.info("{}: restart scheduled for {}", me, request.schedule().get());
+        }
+        return set;
+    }
+
+    /** Cancels the scheduled restart; false if there was none. */
+    public boolean cancelScheduledRestart() {
+        RestartRequest r = scheduledRestart.getAndSet(null);
+        if (r != null) {
+            LOG.info("{}: the restart scheduled for {} was cancelled", me, r.schedule().orElseThrow());
+        }
+        return r != null;
+    }
+
+    /**
+     * At the first cycle at or after its time, a scheduled restart runs if this member still matches
+     * its filters (role, version, pending restart), and is dropped with the reason otherwise, as
+     * Patroni does. On the lane.
+     */
+    private void runScheduledRestartIfDue() {
+        RestartRequest r = scheduledRestart.get();
+        if (r == null || r.schedule().orElseThrow().toInstant().isAfter(cfg.wallClock().instant())
+                || memory.request().isPresent() || requestDone != null || !scheduledRestart.compareAndSet(r, null)) {
+            return;
+        }
+        Optional<PostgresState> pgState = observer.lastPostgres();
+        Optional<String> mismatch = r.mismatch(report.role() == Role.PRIMARY ? "primary" : "replica",
+                pgState.map(PostgresState::serverVersion).orElse(0),
+                pgState.map(p -> !p.pendingRestart().isEmpty()).orElse(false));
+        if (mismatch.isPresent()) {
+            LOG.info("{}: the restart scheduled for {} is cancelled: {}", me, r.schedule().get(), mismatch.get());
+            return;
+        }
+        LOG.info("{}: restarting PostgreSQL as scheduled for {}", me, r.schedule().get());
+        memory = memory.withRequest(Optional.of(new AdminRequest.Restart(r.timeout())));
+        requestDone = new CompletableFuture<>();
+        requestDone.thenAccept(o -> LOG.info("{}: scheduled restart: {}", me, o.message()));
+        wakeRequested = true;
+    }
+
     private void answer(boolean ok, String message) {
         CompletableFuture<AdminRequest.Outcome> f = requestDone;
         requestDone = null;
@@ -481,9 +538,11 @@ public final class HaEngine {
 
     /** Writes the member entry, then schedules the next cycle. */
     private void finishCycle(long start, Decision d, ActionRunner.Context ctx) {
+        runScheduledRestartIfDue();
         CompletableFuture<MemberEntryWriter.Result> touch = ctx.cluster().isPresent() && memory.fatal().isEmpty()
                 ? memberEntry.write(ctx.cluster(), observer.lastPostgres(), report.role(), memory.action(), lease.view().held(),
-                        config.settings().retryTimeout().toNanos())
+                        config.settings().retryTimeout().toNanos(),
+                        Optional.ofNullable(scheduledRestart.get()).flatMap(RestartRequest::schedule))
                 : CompletableFuture.completedFuture(MemberEntryWriter.Result.SKIPPED);
         touch.whenComplete((written, e) -> lane.execute(() -> {
             if (written != null) {

@@ -9,6 +9,7 @@ import io.pgha.internal.decision.NodeMemory.RunningAction;
 import io.pgha.spi.DcsSession;
 import io.pgha.spi.Lsn;
 import io.pgha.spi.PostgresState;
+import java.time.OffsetDateTime;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
@@ -51,8 +52,8 @@ final class MemberEntryWriter {
      * @param leaseHeld whether this node believes it holds the leader lease
      */
     CompletableFuture<Result> write(Optional<Cluster> cluster, Optional<PostgresState> p, Role role, Optional<RunningAction> action,
-                                    boolean leaseHeld, long retryTimeoutNanos) {
-        String json = ClusterCodec.encodeMember(entry(p, role, action));
+                                    boolean leaseHeld, long retryTimeoutNanos, Optional<OffsetDateTime> scheduledRestart) {
+        String json = ClusterCodec.encodeMember(entry(p, role, action, scheduledRestart));
         boolean leader = cluster.map(c -> c.isLeader(me)).orElse(false) && leaseHeld;
         boolean missing = cluster.map(c -> c.member(me).isEmpty()).orElse(true);
         if (leader && json.equals(lastWritten) && !missing) {
@@ -73,7 +74,8 @@ final class MemberEntryWriter {
         r.written().ifPresent(json -> lastWritten = json);
     }
 
-    private Member entry(Optional<PostgresState> p, Role role, Optional<RunningAction> action) {
+    private Member entry(Optional<PostgresState> p, Role role, Optional<RunningAction> action,
+                         Optional<OffsetDateTime> scheduledRestart) {
         String state = p.map(x -> switch (x.runState()) {
             case RUNNING -> "running";
             case STARTING -> "starting";
@@ -99,7 +101,7 @@ final class MemberEntryWriter {
                 p.map(PostgresState::replayLsn).orElse(Lsn.ZERO),
                 p.map(PostgresState::timeline).orElse(0), cfg.tags(),
                 p.filter(PostgresState::streaming).map(x -> "streaming"), 0,
-                p.map(PostgresState::pendingRestart).orElse(List.of()));
+                p.map(PostgresState::pendingRestart).orElse(List.of()), scheduledRestart);
     }
 
     private String connectionUrl() {

@@ -1,5 +1,9 @@
 package io.pgha.internal.rest;
 
+import io.pgha.spi.PostgresState;
+
+import io.pgha.internal.decision.RestartRequest;
+
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -32,6 +36,8 @@ import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.time.Duration;
+import java.util.Set;
+import java.util.OptionalInt;
 import java.time.OffsetDateTime;
 import java.time.format.DateTimeParseException;
 import java.util.Base64;
@@ -285,7 +291,17 @@ public final class RestServer implements AutoCloseable {
         switch (path) {
             case "/patroni" -> {
                 requireMethod(method, "GET", "HEAD");
-                return Reply.json(200, StatusDocuments.patroni(facts()));
+                ObjectNode doc = StatusDocuments.patroni(facts());
+                engine.scheduledRestart().ifPresent(r -> {
+                    ObjectNode sr = doc.putObject("scheduled_restart");
+                    sr.put("schedule", r.schedule().orElseThrow().toString());
+                    r.role().ifPresent(x -> sr.put("role", x));
+                    r.postgresVersion().ifPresent(v -> sr.put("postgres_version", v));
+                    if (r.onlyIfPending()) {
+                        sr.put("restart_pending", true);
+                    }
+                });
+                return Reply.json(200, doc);
             }
             case "/cluster" -> {
                 requireMethod(method, "GET", "HEAD");
@@ -315,6 +331,10 @@ public final class RestServer implements AutoCloseable {
                 return switchover(path.equals("/failover"), jsonObject(body, true));
             }
             case "/restart" -> {
+                if (method.equals("DELETE")) {
+                    return engine.cancelScheduledRestart() ? Reply.text(200, "scheduled restart deleted")
+                            : Reply.text(404, "no restarts are scheduled");
+                }
                 requireMethod(method, "POST");
                 return restart(jsonObject(body, false));
             }
@@ -543,25 +563,38 @@ public final class RestServer implements AutoCloseable {
 
     // ============================================================================ restart
 
+    /**
+     * Patroni's {@code POST /restart}: filters {@code role}, {@code postgres_version},
+     * {@code restart_pending}; {@code timeout}; {@code schedule} for later (202), one at a time (409),
+     * not in the past (400), not while paused (500); an unknown key is a 400 naming it.
+     */
     private Reply restart(ObjectNode body) {
-        if (body.hasNonNull("schedule")) {
-            throw new HttpError(400, "scheduled restarts are not supported by pgha yet");
-        }
-        Optional<String> role = text(body, "role");
-        if (role.isPresent()) {
-            String mine = StatusDocuments.role(facts());
-            boolean matches = switch (role.get()) {
-                case "primary", "master" -> mine.equals("primary");
-                case "replica" -> mine.equals("replica");
-                case "any" -> true;
-                default -> throw new HttpError(400, "role must be primary, replica or any, got '" + role.get() + "'");
-            };
-            if (!matches) {
-                return Reply.text(503, "restart conditions are not satisfied");
+        for (var f : body.properties()) {
+            if (!Set.of("schedule", "role", "postgres_version", "timeout", "restart_pending").contains(f.getKey())) {
+                throw new HttpError(400, "Unknown filter for the scheduled restart: " + f.getKey());
             }
         }
+        Optional<String> role = text(body, "role").map(r -> r.equals("master") ? "primary" : r);
+        if (role.isPresent() && !Set.of("primary", "replica", "any").contains(role.get())) {
+            throw new HttpError(400, "PostgreSQL role should be either primary or replica");
+        }
+        OptionalInt version = OptionalInt.empty();
+        if (body.hasNonNull("postgres_version")) {
+            try {
+                version = OptionalInt.of(RestartRequest.versionNumber(body.get("postgres_version").asText()));
+            } catch (IllegalArgumentException e) {
+                throw new HttpError(400, e.getMessage());
+            }
+        }
+        boolean pendingOnly = false;
+        if (body.hasNonNull("restart_pending")) {
+            if (!body.get("restart_pending").isBoolean()) {
+                throw new HttpError(400, "restart_pending must be true or false");
+            }
+            pendingOnly = body.get("restart_pending").booleanValue();
+        }
         Duration timeout = Duration.ofSeconds(60);
-        if (body.has("timeout")) {
+        if (body.hasNonNull("timeout")) {
             try {
                 timeout = Duration.ofMillis((long) (Double.parseDouble(body.get("timeout").asText()) * 1000));
             } catch (NumberFormatException e) {
@@ -570,6 +603,31 @@ public final class RestServer implements AutoCloseable {
             if (timeout.isNegative() || timeout.isZero()) {
                 throw new HttpError(400, "timeout must be positive");
             }
+        }
+        Optional<OffsetDateTime> schedule = Optional.empty();
+        if (body.hasNonNull("schedule")) {
+            try {
+                schedule = Optional.of(OffsetDateTime.parse(body.get("schedule").asText()));
+            } catch (DateTimeParseException e) {
+                throw new HttpError(400, "Unable to parse scheduled timestamp. It should be in an unambiguous format, e.g. ISO 8601");
+            }
+        }
+        RestartRequest request = new RestartRequest(schedule, role, version, pendingOnly, timeout);
+        NodeFacts f = facts();
+        if (schedule.isPresent()) {
+            if (f.paused()) {
+                return Reply.text(500, "Can't schedule restart in the paused state");
+            }
+            if (schedule.get().toInstant().isBefore(engine.config().wallClock().instant())) {
+                throw new HttpError(400, "Cannot schedule restart in the past");
+            }
+            return engine.scheduleRestart(request) ? Reply.text(202, "Restart scheduled")
+                    : Reply.text(409, "Another restart is already scheduled");
+        }
+        Optional<String> mismatch = request.mismatch(StatusDocuments.role(f), f.view().postgres().map(PostgresState::serverVersion)
+                .orElse(0), f.view().postgres().map(p -> !p.pendingRestart().isEmpty()).orElse(false));
+        if (mismatch.isPresent()) {
+            return Reply.text(503, "restart conditions are not satisfied: " + mismatch.get());
         }
         AdminRequest.Outcome o = await(engine.submit(new AdminRequest.Restart(timeout)), timeout.plusSeconds(10));
         return Reply.text(o.ok() ? 200 : 503, o.ok() ? "restarted successfully" : "restart failed: " + o.message());
