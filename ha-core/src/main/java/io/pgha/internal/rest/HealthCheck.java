@@ -37,7 +37,9 @@ final class HealthCheck {
             case "/read-only-sync" -> f.leader() || (f.inSyncKey() && replica(query, f, false));
             case "/async", "/asynchronous" -> !f.inSyncKey() && replica(query, f, false);
             case "/health" -> f.running();
-            case "/liveness" -> f.paused() || f.sinceCycle() <= (f.leader() ? ttlNanos : 2 * ttlNanos);
+            // a node that gave up (its data belongs to another cluster, ...) is not alive, whatever its last cycle
+            case "/liveness" -> f.view().status().role() != io.pgha.Role.FAILED
+                    && (f.paused() || f.sinceCycle() <= (f.leader() ? ttlNanos : 2 * ttlNanos));
             case "/readiness" -> f.leader() || (f.replica() && f.streaming()
                     && f.lag().map(l -> l <= lagParam(query).orElse(maxLag)).orElse(false));
             default -> throw new IllegalArgumentException("not a health check: " + path);
