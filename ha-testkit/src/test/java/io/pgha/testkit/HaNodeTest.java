@@ -159,6 +159,25 @@ class HaNodeTest {
     }
 
     @Test
+    void aCorruptConfigKeyIsLeftForTheOperatorInsteadOfBeingRewrittenEveryCycle() {
+        VirtualCluster c = cluster(2).start();
+        c.runUntil(c::isHealthy, Duration.ofSeconds(30));
+        DcsSession operator = c.operator();
+        long version = c.dcs().peekAll(c.scope()).get(ClusterKey.CONFIG).orElseThrow().version();
+        operator.compareAndSet(ClusterKey.CONFIG, "{a hand edit that is not json", version);
+        c.advance(Duration.ofSeconds(2));
+        log.clear();
+
+        c.advance(Duration.ofSeconds(30));
+
+        assertThat(log).as("no attempt to write a configuration over the corrupt one")
+                .noneMatch(l -> l.contains("the cluster has no dynamic configuration"));
+        assertThat(c.dcs().peek(c.scope(), ClusterKey.CONFIG)).contains("{a hand edit that is not json");
+        assertThat(c.isHealthy()).isTrue();
+        operator.close();
+    }
+
+    @Test
     void aNodeWhoseDataBelongsToAnotherClusterStopsWithAClearError() {
         VirtualCluster c = cluster(2);
         c.member("n1").boot();

@@ -42,16 +42,20 @@ public final class ClusterCodec {
         Optional<String> initialize = init.map(e -> e.value().trim());
         long initializeVersion = init.map(DcsEntry::version).orElse(DcsEntry.ABSENT);
 
-        Optional<ConfigEntry> config = s.get(ClusterKey.CONFIG).flatMap(e -> {
-            JsonNode n = parse(e.value(), "config", warnings);
+        // A config key that cannot be read counts as present and empty, as in Patroni: the members run
+        // on their own settings and nobody rewrites it each cycle; an operator replaces it
+        Optional<ConfigEntry> config = s.get(ClusterKey.CONFIG).map(e -> {
+            JsonNode n = parse(e.value(), "config", warnings, "; every member runs on its own settings until it is"
+                    + " replaced (pghactl edit-config)");
             if (n == null) {
-                return Optional.empty();
+                return new ConfigEntry(DynamicConfig.EMPTY, e.version());
             }
             if (!n.isObject()) {
-                warnings.add("config: expected a JSON object, ignored");
-                return Optional.empty();
+                warnings.add("config: expected a JSON object; every member runs on its own settings until it is replaced"
+                        + " (pghactl edit-config)");
+                return new ConfigEntry(DynamicConfig.EMPTY, e.version());
             }
-            return Optional.of(new ConfigEntry(new DynamicConfig((ObjectNode) n), e.version()));
+            return new ConfigEntry(new DynamicConfig((ObjectNode) n), e.version());
         });
 
         Optional<DcsEntry> leaderEntry = s.get(ClusterKey.LEADER);
@@ -354,10 +358,14 @@ public final class ClusterCodec {
     // ---------------------------------------------------------------- helpers
 
     private static JsonNode parse(String value, String what, List<String> warnings) {
+        return parse(value, what, warnings, ", skipped");
+    }
+
+    private static JsonNode parse(String value, String what, List<String> warnings, String consequence) {
         try {
             return JSON.readTree(value);
         } catch (JsonProcessingException e) {
-            warnings.add(what + ": not valid JSON (" + e.getOriginalMessage() + "), skipped");
+            warnings.add(what + ": not valid JSON (" + e.getOriginalMessage() + ")" + consequence);
             return null;
         }
     }

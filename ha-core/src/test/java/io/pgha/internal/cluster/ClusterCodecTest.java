@@ -87,7 +87,10 @@ class ClusterCodecTest {
                 ClusterKey.FAILOVER, new DcsEntry("{\"scheduled_at\":\"tomorrow\"}", 4),
                 ClusterKey.STATUS, new DcsEntry("{\"optime\":\"x\"}", 5)), Map.of());
         Cluster c = ClusterCodec.decode(s);
-        assertThat(c.config()).isEmpty();
+        assertThat(c.config()).as("present (nobody writes over it) but empty").hasValueSatisfying(e -> {
+            assertThat(e.config()).isEqualTo(DynamicConfig.EMPTY);
+            assertThat(e.version()).isEqualTo(1);
+        });
         assertThat(c.sync()).isEmpty();
         assertThat(c.history().entries()).hasSize(1);
         assertThat(c.failover()).isEmpty();
