@@ -45,9 +45,12 @@ public final class HttpPeerClient implements PeerClient {
         } catch (IllegalArgumentException e) {
             return CompletableFuture.completedFuture(Optional.empty());
         }
-        return client.sendAsync(request, HttpResponse.BodyHandlers.ofString())
-                .thenApply(r -> parse(member, r.body()));
+        return client.sendAsync(request, BoundedBody.upTo(MAX_STATUS_BYTES))
+                .thenApply(r -> r.body().flatMap(body -> parse(member, body)));
     }
+
+    /** A status document is a few kilobytes; anything past this is not one. */
+    static final int MAX_STATUS_BYTES = 1024 * 1024;
 
     /** Reads Patroni's {@code /patroni} document (pgha writes the same fields). */
     static Optional<PeerStatus> parse(String member, String body) {

@@ -64,6 +64,21 @@ public final class RestServer implements AutoCloseable {
     private final HaEngine engine;
     private HttpServer server;
     private ExecutorService pool;
+    /** Operator actions (unsafe methods) run here, so a long one never holds a thread the health checks need. */
+    private ExecutorService adminPool;
+
+    private static final Set<String> UNSAFE = Set.of("POST", "PUT", "PATCH", "DELETE");
+
+    static {
+        // the JDK server waits for a slow client's request without end unless told: a few such
+        // clients would hold every thread; these are read when the first server starts
+        if (System.getProperty("sun.net.httpserver.maxReqTime") == null) {
+            System.setProperty("sun.net.httpserver.maxReqTime", "30");
+        }
+        if (System.getProperty("sun.net.httpserver.maxRspTime") == null) {
+            System.setProperty("sun.net.httpserver.maxRspTime", "120");
+        }
+    }
 
     public RestServer(RestApiConfig config, HaEngine engine) {
         this.config = config;
@@ -104,8 +119,13 @@ public final class RestServer implements AutoCloseable {
             t.setDaemon(true);
             return t;
         });
+        adminPool = Executors.newFixedThreadPool(2, r -> {
+            Thread t = new Thread(r, "pgha-" + name + "-rest-admin");
+            t.setDaemon(true);
+            return t;
+        });
         server.setExecutor(pool);
-        server.createContext("/", this::handle);
+        server.createContext("/", this::dispatch);
         server.start();
         LOG.info("{}: REST API listening on {} ({})", name, boundAddress(), config.apiUrl());
     }
@@ -121,6 +141,9 @@ public final class RestServer implements AutoCloseable {
         }
         if (pool != null) {
             pool.shutdownNow();
+        }
+        if (adminPool != null) {
+            adminPool.shutdownNow();
         }
     }
 
@@ -146,6 +169,24 @@ public final class RestServer implements AutoCloseable {
         }
     }
 
+    /**
+     * Health checks and status reads are answered on the request pool; operator actions (which can
+     * wait for a switchover or a restart) move to the admin pool, so HAProxy's checks never queue
+     * behind them.
+     */
+    private void dispatch(HttpExchange ex) {
+        String method = ex.getRequestMethod().toUpperCase(Locale.ROOT);
+        if (UNSAFE.contains(method)) {
+            try {
+                adminPool.execute(() -> handle(ex));
+            } catch (java.util.concurrent.RejectedExecutionException e) {
+                send(ex, method, Reply.text(503, "the node is shutting down"));
+            }
+        } else {
+            handle(ex);
+        }
+    }
+
     private void handle(HttpExchange ex) {
         Reply reply;
         String method = ex.getRequestMethod().toUpperCase(Locale.ROOT);
@@ -155,7 +196,7 @@ public final class RestServer implements AutoCloseable {
                 path = path.substring(0, path.length() - 1);
             }
             Map<String, String> query = query(ex.getRequestURI().getRawQuery());
-            boolean unsafe = method.equals("POST") || method.equals("PUT") || method.equals("PATCH") || method.equals("DELETE");
+            boolean unsafe = UNSAFE.contains(method);
             if (unsafe && !authorized(ex)) {
                 ex.getResponseHeaders().add("WWW-Authenticate", "Basic realm=\"pgha\"");
                 throw new HttpError(401, "no or wrong credentials");
@@ -167,6 +208,12 @@ public final class RestServer implements AutoCloseable {
         } catch (RuntimeException e) {
             LOG.error("{}: REST request {} {} failed", engine.config().name(), method, ex.getRequestURI().getPath(), e);
             reply = Reply.text(500, "internal error");
+        }
+        if (UNSAFE.contains(method)) {
+            // who asked for what: every state-changing call is on record
+            LOG.info("{}: {} {} from {}: {}", engine.config().name(), method, ex.getRequestURI().getPath(),
+                    ex.getRemoteAddress() == null ? "?" : ex.getRemoteAddress().getAddress().getHostAddress() + ":"
+                            + ex.getRemoteAddress().getPort(), reply.code());
         }
         send(ex, method, reply);
     }

@@ -1,0 +1,53 @@
+package io.pgha.testkit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.pgha.RestApiConfig;
+import io.pgha.internal.InternalAccess;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Operator actions that wait (a restart while the loop is busy) run apart from the threads that
+ * answer HAProxy's health checks: with one request thread and every admin thread waiting, a health
+ * check still answers at once.
+ */
+class RestApiAdminPoolTest {
+    @Test
+    void healthChecksAnswerWhileOperatorActionsWait() throws Exception {
+        try (RealTimeCluster cluster = new RealTimeCluster(1, i -> RestApiConfig.builder().listen("127.0.0.1", 0).threads(1).build(),
+                (i, b) -> { }).start()) {
+            await().atMost(Duration.ofSeconds(30)).until(cluster::healthy);
+            String url = cluster.url("n1");
+            InternalAccess.engine(cluster.node("n1")).setLoopFrozen(true);
+            try {
+                answersHealthWhileRestartsWait(url);
+            } finally {
+                InternalAccess.engine(cluster.node("n1")).setLoopFrozen(false);
+            }
+        }
+    }
+
+    private static void answersHealthWhileRestartsWait(String url) throws Exception {
+        {
+            HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+            List<CompletableFuture<HttpResponse<String>>> waiting = new ArrayList<>();
+            for (int k = 0; k < 3; k++) {
+                waiting.add(http.sendAsync(HttpRequest.newBuilder(URI.create(url + "/restart"))
+                        .POST(HttpRequest.BodyPublishers.ofString("{\"timeout\":3}")).build(), HttpResponse.BodyHandlers.ofString()));
+            }
+            HttpResponse<String> health = http.send(HttpRequest.newBuilder(URI.create(url + "/health")).timeout(Duration.ofSeconds(2))
+                    .build(), HttpResponse.BodyHandlers.ofString());
+            assertThat(health.statusCode()).isEqualTo(200);
+            assertThat(waiting).noneMatch(CompletableFuture::isDone);
+        }
+    }
+}
