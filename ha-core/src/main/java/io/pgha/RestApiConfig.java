@@ -4,6 +4,7 @@ import io.pgha.spi.support.PemTls;
 import io.pgha.spi.support.ReadableFiles;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
 import javax.net.ssl.SSLContext;
@@ -27,6 +28,8 @@ public final class RestApiConfig {
     private final ClientAuth clientAuth;
     private final int threads;
     private final int maxBodyBytes;
+    private final List<AddressRange> allowlist;
+    private final boolean allowlistIncludeMembers;
 
     private RestApiConfig(Builder b, SSLContext tls) {
         this.listen = b.listen;
@@ -38,6 +41,8 @@ public final class RestApiConfig {
         this.clientAuth = b.clientAuth == null ? ClientAuth.NONE : b.clientAuth;
         this.threads = b.threads == null ? 4 : b.threads;
         this.maxBodyBytes = b.maxBodyBytes == null ? 64 * 1024 : b.maxBodyBytes;
+        this.allowlist = b.allowlist == null ? List.of() : b.allowlist;
+        this.allowlistIncludeMembers = Boolean.TRUE.equals(b.allowlistIncludeMembers);
     }
 
     public static Builder builder() {
@@ -94,6 +99,16 @@ public final class RestApiConfig {
         return threads;
     }
 
+    /** Who may call the unsafe endpoints (empty: anyone who passes authentication). */
+    public List<AddressRange> allowlist() {
+        return allowlist;
+    }
+
+    /** Whether the cluster's members may call the unsafe endpoints besides {@link #allowlist()}. */
+    public boolean allowlistIncludeMembers() {
+        return allowlistIncludeMembers;
+    }
+
     public int maxBodyBytes() {
         return maxBodyBytes;
     }
@@ -123,8 +138,39 @@ public final class RestApiConfig {
         private ClientAuth clientAuth;
         private Integer threads;
         private Integer maxBodyBytes;
+        private List<AddressRange> allowlist;
+        private Boolean allowlistIncludeMembers;
 
         private Builder() {
+        }
+
+        /**
+         * Only these addresses, CIDR blocks or hosts may call the unsafe endpoints (POST, PUT, PATCH,
+         * DELETE); others get 403 (Patroni's {@code restapi.allowlist}). Host names are resolved here.
+         *
+         * @throws ConfigurationException if already set, empty, or an entry is not an address, block or known host
+         * @throws NullPointerException   if the list or an entry is null
+         */
+        public Builder allowlist(List<String> entries) {
+            requireUnset("restapi.allowlist", allowlist);
+            Objects.requireNonNull(entries, "restapi.allowlist");
+            if (entries.isEmpty()) {
+                throw new ConfigurationException("restapi.allowlist", "must name at least one address");
+            }
+            this.allowlist = entries.stream().map(e -> AddressRange.parse("restapi.allowlist", e)).toList();
+            return this;
+        }
+
+        /**
+         * Also allows the cluster's members (the hosts of their {@code api_url} and {@code conn_url}),
+         * as Patroni's {@code restapi.allowlist_include_members}.
+         *
+         * @throws ConfigurationException if already set
+         */
+        public Builder allowlistIncludeMembers(boolean include) {
+            requireUnset("restapi.allowlist_include_members", allowlistIncludeMembers);
+            this.allowlistIncludeMembers = include;
+            return this;
         }
 
         /**

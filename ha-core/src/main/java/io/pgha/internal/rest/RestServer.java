@@ -128,6 +128,14 @@ public final class RestServer implements AutoCloseable {
         server.createContext("/", this::dispatch);
         server.start();
         LOG.info("{}: REST API listening on {} ({})", name, boundAddress(), config.apiUrl());
+        if (!boundAddress().getAddress().isLoopbackAddress() && config.username().isEmpty()
+                && config.clientAuth() != RestApiConfig.ClientAuth.REQUIRED && config.allowlist().isEmpty()
+                && !config.allowlistIncludeMembers()) {
+            LOG.warn("{}: the REST API on {} lets anyone who can reach it switch over, fail over, restart, reinitialize"
+                    + " and reconfigure the cluster (POST /switchover, /failover, /restart, /reinitialize, /reload;"
+                    + " PUT and PATCH /config; DELETE /switchover, /restart): set restapi.authentication,"
+                    + " verify_client: required or restapi.allowlist", name, boundAddress());
+        }
     }
 
     public InetSocketAddress boundAddress() {
@@ -197,6 +205,9 @@ public final class RestServer implements AutoCloseable {
             }
             Map<String, String> query = query(ex.getRequestURI().getRawQuery());
             boolean unsafe = UNSAFE.contains(method);
+            if (unsafe && !allowed(ex)) {
+                throw new HttpError(403, "Access is denied");
+            }
             if (unsafe && !authorized(ex)) {
                 ex.getResponseHeaders().add("WWW-Authenticate", "Basic realm=\"pgha\"");
                 throw new HttpError(401, "no or wrong credentials");
@@ -232,6 +243,45 @@ public final class RestServer implements AutoCloseable {
         } catch (IOException e) {
             LOG.debug("could not send a REST reply: {}", e.toString());
         }
+    }
+
+    /** Patroni's allowlist: the caller's address in a listed range, or a member's host when members are included. */
+    private boolean allowed(HttpExchange ex) {
+        if (config.allowlist().isEmpty() && !config.allowlistIncludeMembers()) {
+            return true;
+        }
+        java.net.InetAddress caller = ex.getRemoteAddress().getAddress();
+        if (config.allowlist().stream().anyMatch(r -> r.contains(caller))) {
+            return true;
+        }
+        if (!config.allowlistIncludeMembers()) {
+            return false;
+        }
+        return engine.view().cluster().map(c -> c.members().values().stream()
+                .flatMap(m -> java.util.stream.Stream.concat(m.apiUrl().stream(), java.util.stream.Stream.of(m.connUrl())))
+                .map(RestServer::hostOf).flatMap(Optional::stream)
+                .anyMatch(h -> resolvesTo(h, caller))).orElse(false);
+    }
+
+    private static Optional<String> hostOf(String url) {
+        try {
+            return Optional.ofNullable(java.net.URI.create(url).getHost());
+        } catch (IllegalArgumentException e) {
+            return Optional.empty();
+        }
+    }
+
+    private static boolean resolvesTo(String host, java.net.InetAddress caller) {
+        try {
+            for (java.net.InetAddress a : java.net.InetAddress.getAllByName(host.replace("[", "").replace("]", ""))) {
+                if (a.equals(caller)) {
+                    return true;
+                }
+            }
+        } catch (java.net.UnknownHostException e) {
+            // a member whose host does not resolve is not the caller
+        }
+        return false;
     }
 
     private boolean authorized(HttpExchange ex) {
