@@ -40,6 +40,44 @@ public sealed interface HaEvent {
     record ActionFailed(String member, String action, String error) implements HaEvent {
     }
 
+    /**
+     * The node did something to its PostgreSQL server and it succeeded: what Patroni's
+     * {@code postgresql.callbacks} ({@code on_start}, {@code on_stop}, {@code on_restart},
+     * {@code on_reload}, {@code on_role_change}) are run for. A role change is reported as
+     * {@link PostgresChange#ROLE_CHANGED} only, not also as a start or restart, as in Patroni.
+     *
+     * @param change what happened
+     * @param role   the server's role afterwards, in Patroni's words: {@code primary}, {@code replica}
+     *               or {@code demoted}
+     */
+    record PostgresChanged(String member, PostgresChange change, String role) implements HaEvent {
+    }
+
+    /** What a {@link PostgresChanged} event reports, with Patroni's callback for each. */
+    enum PostgresChange {
+        /** {@code on_start} */
+        STARTED("on_start"),
+        /** {@code on_stop} */
+        STOPPED("on_stop"),
+        /** {@code on_restart} */
+        RESTARTED("on_restart"),
+        /** {@code on_reload} */
+        RELOADED("on_reload"),
+        /** {@code on_role_change} */
+        ROLE_CHANGED("on_role_change");
+
+        private final String callback;
+
+        PostgresChange(String callback) {
+            this.callback = callback;
+        }
+
+        /** Patroni's name of the callback for this change, e.g. {@code on_role_change}. */
+        public String callback() {
+            return callback;
+        }
+    }
+
     /** A fatal error stopped the node; it takes no further action until restarted. */
     record NodeFailed(String member, String reason) implements HaEvent {
     }

@@ -111,6 +111,8 @@ final class ActionRunner {
     /** The kind of long action that failed last, and when (ticker): see {@link #holdingOff}. */
     private Class<? extends Action.LongRunning> failedLong;
     private long failedLongAt;
+    /** The role the last reported change left the server in (lane-confined); null before any. */
+    private String lastRole;
 
     ActionRunner(EngineConfig cfg, DcsSession session, LeaseKeeper lease, SerialLane lane, Loop loop) {
         this.cfg = cfg;
@@ -317,7 +319,11 @@ final class ActionRunner {
 
         @Override
         public CompletionStage<StepResult> reloadPostgres(Action.ReloadPostgres a) {
-            return Futures.postgresCall(Futures.call(pg::reload), retryTimeout, cfg.loopScheduler()).thenApply(v -> StepResult.DONE);
+            return Futures.postgresCall(Futures.call(pg::reload), retryTimeout, cfg.loopScheduler()).thenApply(v -> {
+                lane.execute(() -> loop.emit(new HaEvent.PostgresChanged(me, HaEvent.PostgresChange.RELOADED,
+                        lastRole == null ? "replica" : lastRole)));
+                return StepResult.DONE;
+            });
         }
 
         @Override
@@ -374,6 +380,7 @@ final class ActionRunner {
                 if (failedLong == a.getClass()) {
                     failedLong = null;
                 }
+                reportPostgresChange(a, ctx);
             }
             answerWhenDone.ifPresent(f -> f.complete(e == null
                     ? new AdminRequest.Outcome(true, a instanceof Action.Reinitialize ? "reinitialize started" : "restarted successfully")
@@ -382,6 +389,55 @@ final class ActionRunner {
                 loop.wake();
             }
         }));
+    }
+
+    /**
+     * What a finished long action did to PostgreSQL, as Patroni's callbacks see it: a start as a
+     * replica after having been the primary is a role change, not a start. On the lane.
+     */
+    private void reportPostgresChange(Action.LongRunning a, Context ctx) {
+        boolean wasPrimary = ctx.pg().map(PostgresState::isRunningPrimary).orElse(false) || "primary".equals(lastRole)
+                || "demoted".equals(lastRole);
+        boolean wasRunning = ctx.pg().map(PostgresState::isRunning).orElse(false);
+        HaEvent.PostgresChange change;
+        String role;
+        if (a instanceof Action.Bootstrap) {
+            change = HaEvent.PostgresChange.STARTED;
+            role = "primary";
+        } else if (a instanceof Action.Promote) {
+            change = HaEvent.PostgresChange.ROLE_CHANGED;
+            role = "primary";
+        } else if (a instanceof Action.Demote d) {
+            lastRole = "demoted";
+            if (d.mode() != DemoteMode.OFFLINE) {
+                return; // the start as a replica that follows is the role change, as in Patroni
+            }
+            change = HaEvent.PostgresChange.STOPPED;
+            role = "demoted";
+        } else if (a instanceof Action.RestartPostgres) {
+            change = HaEvent.PostgresChange.RESTARTED;
+            role = ctx.pg().map(p -> p.inRecovery() ? "replica" : "primary").orElse("replica");
+        } else if (a instanceof Action.Reinitialize) {
+            change = HaEvent.PostgresChange.STOPPED;
+            role = "replica";
+        } else if (a instanceof Action.StartPostgres) {
+            boolean standby = ctx.pg().map(PostgresState::inRecovery).orElse(true);
+            role = standby ? "replica" : "primary";
+            change = standby && wasPrimary ? HaEvent.PostgresChange.ROLE_CHANGED : HaEvent.PostgresChange.STARTED;
+        } else if (a instanceof Action.Follow || a instanceof Action.CloneFrom || a instanceof Action.Rewind) {
+            role = "replica";
+            if (wasPrimary) {
+                change = HaEvent.PostgresChange.ROLE_CHANGED;
+            } else if (!wasRunning) {
+                change = HaEvent.PostgresChange.STARTED;
+            } else {
+                return; // a replica that now streams from another member: no callback in Patroni either
+            }
+        } else {
+            return;
+        }
+        lastRole = role;
+        loop.emit(new HaEvent.PostgresChanged(me, change, role));
     }
 
     /** The long steps: each completes with what it leaves to remember. */

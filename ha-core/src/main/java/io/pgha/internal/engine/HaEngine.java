@@ -229,6 +229,9 @@ public final class HaEngine {
             CompletableFuture<Void> stopPg = config.paused() ? CompletableFuture.completedFuture(null)
                     : Futures.postgresCall(pg.stop(StopMode.FAST, timeout), timeout, cfg.loopScheduler()).thenApply(v -> (Void) null);
             stopPg.handle((v, e) -> {
+                if (e == null && !config.paused()) {
+                    emit(new HaEvent.PostgresChanged(me, HaEvent.PostgresChange.STOPPED, leader ? "primary" : "replica"));
+                }
                 if (e == null || cfg.bugs().contains(PlantedBug.HANDS_OVER_ON_FAILED_STOP)) {
                     CompletableFuture<?> release = leader && !config.paused()
                             ? lease.release().handle((ok, err) -> null)
