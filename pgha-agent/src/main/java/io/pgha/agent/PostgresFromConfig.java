@@ -61,11 +61,11 @@ final class PostgresFromConfig {
                 default -> warn.accept("bootstrap.initdb." + k + ": not supported by pgha, ignored");
             }
         }
-        if (!c.bootstrap().pgHba().isEmpty()) {
-            b.hba(c.bootstrap().pgHba());
-        }
+        // the member's own postgresql.pg_hba wins over the bootstrap one (both set used to be refused)
         if (!p.pgHba().isEmpty()) {
             b.hba(p.pgHba());
+        } else if (!c.bootstrap().pgHba().isEmpty()) {
+            b.hba(c.bootstrap().pgHba());
         }
         for (AgentConfig.User u : c.bootstrap().users().values()) {
             b.bootstrapUser(u.name(), u.password().revealString(), u.options());
