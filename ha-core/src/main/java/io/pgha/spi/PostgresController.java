@@ -86,20 +86,21 @@ public interface PostgresController extends AutoCloseable {
     }
 
     /**
-     * Applies the cluster's dynamic {@code postgresql.parameters} (Patroni's semantics): the
-     * controller layers them under the member's own settings, except for the settings every member
-     * must share, where they win; it writes the result and, when the server runs, reloads it. A
-     * setting that needs a restart shows in {@link PostgresState#pendingRestart()} from then on.
-     * Called whenever the parameters change, and before the first start with the ones in force, so
-     * a bootstrap or a clone starts with them. A value the controller will not use is reported (a
-     * warning naming its key), never dropped silently.
+     * Applies the cluster's dynamic settings (Patroni's semantics): the controller layers the
+     * {@code postgresql.parameters} under the member's own settings, except for the settings every
+     * member must share, where they win; {@code pg_hba} and {@code pg_ident} lines replace the
+     * defaults unless the member has its own. It writes the result and, when the server runs,
+     * reloads it. A setting that needs a restart shows in {@link PostgresState#pendingRestart()} from
+     * then on. Called whenever the settings change, and before the first start with the ones in
+     * force, so a bootstrap or a clone starts with them. A value the controller will not use is
+     * reported (a warning naming its key), never dropped silently.
      *
      * <p>The default refuses with {@link UnsupportedOperationException}; the engine then warns once
-     * that the cluster's {@code postgresql.parameters} do not reach this server.
+     * that the cluster's settings do not reach this server.
      */
-    default CompletionStage<Void> applyParameters(java.util.Map<String, String> parameters) {
+    default CompletionStage<Void> applySettings(ServerSettings settings) {
         return java.util.concurrent.CompletableFuture.failedFuture(new UnsupportedOperationException(
-                getClass().getSimpleName() + " does not apply postgresql.parameters"));
+                getClass().getSimpleName() + " does not apply the cluster's postgresql settings"));
     }
 
     /** Runs {@code CHECKPOINT}. */

@@ -135,6 +135,7 @@ public final class FakePostgres implements PostgresController {
     private final List<Pending> pending = new ArrayList<>();
     private boolean fenceArmed;
     private Map<String, String> appliedParameters = Map.of();
+    private io.pgha.spi.ServerSettings appliedSettings = io.pgha.spi.ServerSettings.NONE;
     private int parameterHandovers;
     private int restarts;
     private long fenceDeadline;
@@ -565,9 +566,10 @@ public final class FakePostgres implements PostgresController {
      * draws nothing from the random source, so a simulation's course does not depend on it.
      */
     @Override
-    public CompletionStage<Void> applyParameters(Map<String, String> parameters) {
+    public CompletionStage<Void> applySettings(io.pgha.spi.ServerSettings settings) {
         synchronized (lock) {
-            appliedParameters = Map.copyOf(parameters);
+            appliedParameters = settings.parameters();
+            appliedSettings = settings;
             parameterHandovers++;
         }
         return CompletableFuture.completedFuture(null);
@@ -577,6 +579,13 @@ public final class FakePostgres implements PostgresController {
     public Map<String, String> appliedParameters() {
         synchronized (lock) {
             return appliedParameters;
+        }
+    }
+
+    /** The dynamic settings last handed over. */
+    public io.pgha.spi.ServerSettings appliedSettings() {
+        synchronized (lock) {
+            return appliedSettings;
         }
     }
 

@@ -34,6 +34,7 @@ class DynamicParametersHandoverTest {
         assertThat(c.runUntil(() -> c.members().stream().allMatch(m -> m.postgres().appliedParameters()
                 .equals(Map.of("work_mem", "8MB", "max_connections", "200"))), Duration.ofSeconds(5))).isTrue();
 
+        assertThat(c.members()).allMatch(m -> m.postgres().appliedSettings().pgHba().isEmpty());
         patchParameters(c, "{\"work_mem\":\"64MB\",\"max_connections\":null,\"jit\":false}");
 
         assertThat(c.runUntil(() -> c.members().stream().allMatch(m -> m.postgres().appliedParameters()

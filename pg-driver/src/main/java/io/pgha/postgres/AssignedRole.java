@@ -1,5 +1,6 @@
 package io.pgha.postgres;
 
+import io.pgha.spi.ServerSettings;
 import io.pgha.spi.SynchronousStandbys;
 import io.pgha.spi.Upstream;
 
@@ -70,11 +71,12 @@ final class AssignedRole {
     }
 
     /**
-     * Takes the cluster's dynamic parameters; rewrites the files where there is a data directory.
+     * Takes the cluster's dynamic settings; rewrites the files where there is a data directory.
      * Returns whether {@code pgha.conf} changed (a running server then needs a reload).
      */
-    synchronized boolean applyParameters(Map<String, String> parameters) {
-        files.setDynamicParameters(parameters);
+    synchronized boolean applySettings(ServerSettings settings) {
+        files.setDynamicParameters(settings.parameters());
+        files.setDynamicAccess(settings.pgHba(), settings.pgIdent());
         return dataDir.isInitialized() && write(get());
     }
 

@@ -51,6 +51,8 @@ abstract sealed class ControllerBuilder permits PgController.Builder {
     private String locale;
     private Boolean dataChecksums;
     private List<String> hba;
+    private List<String> bootstrapHba;
+    private List<String> ident;
     private final Map<String, String> parameters = new LinkedHashMap<>();
     private Boolean useReplicationSlots;
     private Boolean removeDataDirectoryOnRewindFailure;
@@ -295,20 +297,53 @@ abstract sealed class ControllerBuilder permits PgController.Builder {
     }
 
     /**
-     * The lines of the managed {@code pg_hba.conf}; default: scram-sha-256 over TCP for everyone, peer locally.
+     * This member's own {@code pg_hba.conf} lines (Patroni's local {@code postgresql.pg_hba}): they
+     * win over the cluster's dynamic {@code pg_hba}. Default: none of its own.
      *
-     * @throws ConfigurationException if already set, or the value is not allowed
-     * @throws NullPointerException   if an argument is null
+     * @throws ConfigurationException if already set, empty, or a line is null or holds a line break
+     * @throws NullPointerException   if the list is null
      */
     public PgController.Builder hba(List<String> lines) {
         requireUnset(this.hba, "postgresql.pg_hba");
-        Objects.requireNonNull(lines, "postgresql.pg_hba");
-        require(!lines.isEmpty(), "postgresql.pg_hba", "needs at least one line");
-        for (String l : lines) {
-            require(l != null && l.indexOf('\n') < 0 && l.indexOf('\r') < 0, "postgresql.pg_hba", "lines cannot be null or contain line breaks");
-        }
-        this.hba = List.copyOf(lines);
+        this.hba = lines("postgresql.pg_hba", lines);
         return self();
+    }
+
+    /**
+     * The {@code pg_hba.conf} lines used until the cluster's dynamic configuration sets
+     * {@code postgresql.pg_hba} (Patroni's {@code bootstrap.pg_hba}). Default: scram-sha-256 over TCP
+     * for everyone, peer locally.
+     *
+     * @throws ConfigurationException if already set, empty, or a line is null or holds a line break
+     * @throws NullPointerException   if the list is null
+     */
+    public PgController.Builder bootstrapHba(List<String> lines) {
+        requireUnset(this.bootstrapHba, "bootstrap.pg_hba");
+        this.bootstrapHba = lines("bootstrap.pg_hba", lines);
+        return self();
+    }
+
+    /**
+     * This member's own {@code pg_ident.conf} lines (Patroni's local {@code postgresql.pg_ident}):
+     * they win over the cluster's dynamic {@code pg_ident}. Default: the file is left as it is unless
+     * the cluster sets one.
+     *
+     * @throws ConfigurationException if already set, empty, or a line is null or holds a line break
+     * @throws NullPointerException   if the list is null
+     */
+    public PgController.Builder ident(List<String> lines) {
+        requireUnset(this.ident, "postgresql.pg_ident");
+        this.ident = lines("postgresql.pg_ident", lines);
+        return self();
+    }
+
+    private static List<String> lines(String setting, List<String> lines) {
+        Objects.requireNonNull(lines, setting);
+        require(!lines.isEmpty(), setting, "needs at least one line");
+        for (String l : lines) {
+            require(l != null && l.indexOf('\n') < 0 && l.indexOf('\r') < 0, setting, "lines cannot be null or contain line breaks");
+        }
+        return List.copyOf(lines);
     }
 
     /**
@@ -487,11 +522,11 @@ abstract sealed class ControllerBuilder permits PgController.Builder {
                 unixSocketDirectories != null ? unixSocketDirectories : "",
                 superuser, replicationUser, Optional.ofNullable(rewindUser),
                 encoding != null ? encoding : "UTF8", Optional.ofNullable(locale), Boolean.TRUE.equals(dataChecksums),
-                hba != null ? hba : ManagedFiles.defaultHba(), parameters,
+                bootstrapHba != null ? bootstrapHba : ManagedFiles.defaultHba(), parameters,
                 useReplicationSlots == null || useReplicationSlots, Boolean.TRUE.equals(removeDataDirectoryOnRewindFailure),
                 syncDataFiles == null || syncDataFiles,
                 ct, stt, operationTimeout != null ? operationTimeout : Duration.ofHours(1),
-                crashPollInterval != null ? crashPollInterval : Duration.ofMillis(250), bootstrapRoles);
+                crashPollInterval != null ? crashPollInterval : Duration.ofMillis(250), bootstrapRoles, Optional.ofNullable(hba), Optional.ofNullable(ident));
         return new PgController(cfg, bin, uid, gid, listeners);
     }
 

@@ -49,6 +49,8 @@ final class ManagedFiles {
     private final WarnOnce warnOnce = new WarnOnce(LOG, 256);
     /** The cluster's dynamic postgresql.parameters, as last handed over; layered under the member's own. */
     private volatile Map<String, String> dynamicParameters = Map.of();
+    private volatile Optional<List<String>> dynamicHba = Optional.empty();
+    private volatile Optional<List<String>> dynamicIdent = Optional.empty();
 
     ManagedFiles(PgConfig cfg, Fs fs) {
         this.cfg = cfg;
@@ -68,6 +70,12 @@ final class ManagedFiles {
         this.dynamicParameters = Map.copyOf(parameters);
     }
 
+    /** The cluster's dynamic pg_hba and pg_ident lines, when it sets them. */
+    void setDynamicAccess(Optional<List<String>> hba, Optional<List<String>> ident) {
+        this.dynamicHba = hba.map(List::copyOf);
+        this.dynamicIdent = ident.map(List::copyOf);
+    }
+
     /**
      * Writes pgha.conf and pg_hba.conf and makes sure postgresql.conf includes pgha.conf; returns
      * whether pgha.conf changed.
@@ -85,7 +93,11 @@ final class ManagedFiles {
             changed = true;
         }
         fs.write(conf, text);
-        fs.write(data.resolve("pg_hba.conf"), renderHba());
+        changed |= writeIfChanged(data.resolve("pg_hba.conf"), renderHba());
+        Optional<List<String>> ident = cfg.ownIdent().or(() -> dynamicIdent);
+        if (ident.isPresent()) {
+            changed |= writeIfChanged(data.resolve("pg_ident.conf"), renderLines("pg_ident.conf", ident.get()));
+        }
         ensureInclude();
         return changed;
     }
@@ -145,14 +157,31 @@ final class ManagedFiles {
                 + " connect_timeout=5";
     }
 
+    /** The member's own lines win, then the cluster's dynamic ones, then the bootstrap (default) ones, as in Patroni. */
     String renderHba() {
+        return renderLines("pg_hba.conf", cfg.ownHba().or(() -> dynamicHba).orElse(cfg.hba()));
+    }
+
+    private String renderLines(String file, List<String> lines) {
         StringBuilder sb = new StringBuilder();
-        sb.append("# Written by pgha for member '").append(cfg.name())
-                .append("' on every start; configure it with PgController.Builder.hba(...).\n");
-        for (String line : cfg.hba()) {
+        sb.append("# ").append(file).append(" written by pgha for member '").append(cfg.name())
+                .append("': its own postgresql settings, else the cluster's (pghactl edit-config), else bootstrap's.\n");
+        for (String line : lines) {
             sb.append(line).append('\n');
         }
         return sb.toString();
+    }
+
+    private boolean writeIfChanged(Path file, String text) {
+        try {
+            if (Files.exists(file) && Files.readString(file, StandardCharsets.UTF_8).equals(text)) {
+                return false;
+            }
+        } catch (IOException e) {
+            // unreadable: write it anew
+        }
+        fs.write(file, text);
+        return true;
     }
 
     static List<String> defaultHba() {

@@ -21,7 +21,10 @@ import java.util.Optional;
  * @param connectHost       the host other members reach this server at ({@link PgController#connectionUrl()})
  * @param localHost         the host pgha itself connects to over TCP
  * @param parameters        extra server settings, in order, written after pgha's defaults (so they win)
- * @param hba               the lines of the managed {@code pg_hba.conf}
+ * @param hba               the lines of the managed {@code pg_hba.conf} until the cluster sets its own
+ *                          (Patroni's {@code bootstrap.pg_hba}; pgha's default)
+ * @param ownHba            the member's own {@code pg_hba.conf} lines, which win over the cluster's
+ * @param ownIdent          the member's own {@code pg_ident.conf} lines, which win over the cluster's
  * @param syncDataFiles     initdb, pg_basebackup and pg_rewind fsync what they write (off only for throwaway clusters)
  * @param operationTimeout  the bound for work without a timeout of its own (initdb, pg_basebackup, pg_rewind, CHECKPOINT)
  */
@@ -51,9 +54,13 @@ record PgConfig(
         Duration statementTimeout,
         Duration operationTimeout,
         Duration crashPollInterval,
-        List<PgRole> bootstrapRoles) {
+        List<PgRole> bootstrapRoles,
+        Optional<List<String>> ownHba,
+        Optional<List<String>> ownIdent) {
 
     PgConfig {
+        ownHba = ownHba.map(List::copyOf);
+        ownIdent = ownIdent.map(List::copyOf);
         hba = List.copyOf(hba);
         bootstrapRoles = List.copyOf(bootstrapRoles);
         parameters = Collections.unmodifiableMap(new LinkedHashMap<>(parameters));

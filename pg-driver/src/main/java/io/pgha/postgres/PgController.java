@@ -3,6 +3,7 @@ package io.pgha.postgres;
 import io.pgha.spi.DivergenceCheck;
 import io.pgha.spi.PostgresController;
 import io.pgha.spi.PostgresState;
+import io.pgha.spi.ServerSettings;
 import io.pgha.spi.StopMode;
 import io.pgha.spi.Subscription;
 import io.pgha.spi.SynchronousStandbys;
@@ -195,18 +196,20 @@ public final class PgController implements PostgresController {
 
     /**
      * Layers the cluster's dynamic parameters under this member's own ({@code parameter()}), except
-     * for {@link #SHARED_SETTINGS}, where they win; rewrites {@code pgha.conf} and reloads a running
-     * server if it changed. Takes effect at once for the next start, so a bootstrap or a clone
+     * for {@link #SHARED_SETTINGS}, where they win; takes the cluster's {@code pg_hba} and
+     * {@code pg_ident} lines unless the member has its own ({@code hba()}, {@code ident()}); rewrites
+     * the files and reloads a running server if they changed. Takes effect at once for the next start, so a bootstrap or a clone
      * queued behind this call starts with the new parameters. A value left out (a managed setting, a
      * shared setting below Patroni's minimum) is logged once, naming its key. Settings that need a
      * restart are reported by {@link #observe()} ({@code pendingRestart}).
      */
     @Override
-    public CompletionStage<Void> applyParameters(Map<String, String> parameters) {
-        Map<String, String> copy = Map.copyOf(parameters);
-        files.setDynamicParameters(copy); // at once: a start queued behind this writes them
-        return runner.async("apply parameters", () -> {
-            if (role.applyParameters(copy)) {
+    public CompletionStage<Void> applySettings(ServerSettings settings) {
+        // at once: a start queued behind this writes them
+        files.setDynamicParameters(settings.parameters());
+        files.setDynamicAccess(settings.pgHba(), settings.pgIdent());
+        return runner.async("apply settings", () -> {
+            if (role.applySettings(settings)) {
                 process.reload();
             }
         });

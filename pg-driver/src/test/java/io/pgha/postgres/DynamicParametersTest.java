@@ -6,11 +6,14 @@ import static io.pgha.postgres.PgSandbox.upstream;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.pgha.spi.PendingSetting;
+import io.pgha.spi.ServerSettings;
 import io.pgha.spi.StopMode;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.Statement;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import org.junit.jupiter.api.Test;
@@ -41,12 +44,12 @@ class DynamicParametersTest {
         await(c.bootstrap());
         assertThat(show(c, "work_mem")).isEqualTo("4MB");
 
-        await(c.applyParameters(Map.of("work_mem", "64MB")));
+        await(c.applySettings(ServerSettings.ofParameters(Map.of("work_mem", "64MB"))));
 
         assertThat(show(c, "work_mem")).isEqualTo("64MB");
         assertThat(await(c.observe()).pendingRestart()).isEmpty();
 
-        await(c.applyParameters(Map.of()));
+        await(c.applySettings(ServerSettings.ofParameters(Map.of())));
         assertThat(show(c, "work_mem")).as("a parameter removed from the configuration returns to its default").isEqualTo("4MB");
     }
 
@@ -57,7 +60,7 @@ class DynamicParametersTest {
         await(c.bootstrap());
         assertThat(show(c, "max_connections")).isEqualTo("30");
 
-        await(c.applyParameters(Map.of("max_connections", "40")));
+        await(c.applySettings(ServerSettings.ofParameters(Map.of("max_connections", "40"))));
 
         assertThat(await(c.observe()).pendingRestart()).containsExactly(new PendingSetting("max_connections", "30", "40"));
         assertThat(show(c, "max_connections")).isEqualTo("30");
@@ -69,7 +72,7 @@ class DynamicParametersTest {
     @Test
     void parametersHandedOverBeforeTheFirstStartAreThereFromTheStart() throws Exception {
         PgController c = sandbox.controller("first");
-        await(c.applyParameters(Map.of("work_mem", "32MB", "max_connections", "35")));
+        await(c.applySettings(ServerSettings.ofParameters(Map.of("work_mem", "32MB", "max_connections", "35"))));
         await(c.bootstrap());
         assertThat(show(c, "work_mem")).isEqualTo("32MB");
         assertThat(show(c, "max_connections")).isEqualTo("35");
@@ -82,7 +85,7 @@ class DynamicParametersTest {
         await(c.bootstrap());
         String port = show(c, "port");
 
-        await(c.applyParameters(Map.of("port", "1", "wal_level", "minimal", "max_connections", "10", "work_mem", "8MB")));
+        await(c.applySettings(ServerSettings.ofParameters(Map.of("port", "1", "wal_level", "minimal", "max_connections", "10", "work_mem", "8MB"))));
 
         assertThat(show(c, "work_mem")).isEqualTo("8MB");
         assertThat(show(c, "port")).isEqualTo(port);
@@ -93,15 +96,52 @@ class DynamicParametersTest {
     @Test
     void aStandbyStartsWithAtLeastThePrimarysValuesEvenWhenTheConfigurationAsksForLess() throws Exception {
         PgController primary = sandbox.controller("bigger");
-        await(primary.applyParameters(Map.of("max_connections", "60")));
+        await(primary.applySettings(ServerSettings.ofParameters(Map.of("max_connections", "60"))));
         await(primary.bootstrap());
         PgController standby = sandbox.controller("smaller");
         // the configuration was lowered, but the primary still runs with 60: a standby below that could not replay
-        await(standby.applyParameters(Map.of("max_connections", "40")));
+        await(standby.applySettings(ServerSettings.ofParameters(Map.of("max_connections", "40"))));
         await(standby.cloneFrom(upstream(primary)));
         await(standby.follow(Optional.of(upstream(primary)), T));
 
         assertThat(await(standby.observe()).isRunningReplica()).isTrue();
         assertThat(show(standby, "max_connections")).isEqualTo("60");
+    }
+
+    private static List<String> column(PgController c, String sql) throws Exception {
+        List<String> out = new ArrayList<>();
+        try (Connection conn = sql(c); Statement st = conn.createStatement(); ResultSet rs = st.executeQuery(sql)) {
+            while (rs.next()) {
+                out.add(rs.getString(1));
+            }
+        }
+        return out;
+    }
+
+    @Test
+    void theClustersPgHbaAndPgIdentReplaceTheDefaultsAndAreReloaded() throws Exception {
+        PgController c = sandbox.controller("access");
+        await(c.bootstrap());
+        List<String> hba = new ArrayList<>(ManagedFiles.defaultHba());
+        hba.add("host all all 10.99.0.0/16 scram-sha-256");
+
+        await(c.applySettings(new ServerSettings(Map.of(), Optional.of(hba), Optional.of(List.of("office alice app_user")))));
+
+        assertThat(column(c, "SELECT address FROM pg_hba_file_rules")).contains("10.99.0.0");
+        assertThat(column(c, "SELECT map_name || ':' || sys_name || ':' || pg_username FROM pg_ident_file_mappings"))
+                .containsExactly("office:alice:app_user");
+        assertThat(show(c, "work_mem")).isEqualTo("4MB");
+    }
+
+    @Test
+    void aMembersOwnPgHbaWinsOverTheClusters() throws Exception {
+        PgController c = sandbox.controller("ownhba", b -> b.hba(ManagedFiles.defaultHba()));
+        await(c.bootstrap());
+        List<String> hba = new ArrayList<>(ManagedFiles.defaultHba());
+        hba.add("host all all 10.99.0.0/16 scram-sha-256");
+
+        await(c.applySettings(new ServerSettings(Map.of(), Optional.of(hba), Optional.empty())));
+
+        assertThat(column(c, "SELECT coalesce(address, '') FROM pg_hba_file_rules")).doesNotContain("10.99.0.0");
     }
 }

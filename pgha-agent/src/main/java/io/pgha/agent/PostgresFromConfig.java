@@ -61,11 +61,13 @@ final class PostgresFromConfig {
                 default -> warn.accept("bootstrap.initdb." + k + ": not supported by pgha, ignored");
             }
         }
-        // the member's own postgresql.pg_hba wins over the bootstrap one (both set used to be refused)
+        // as in Patroni: the member's own postgresql.pg_hba wins over the cluster's dynamic one, which
+        // wins over bootstrap.pg_hba
         if (!p.pgHba().isEmpty()) {
             b.hba(p.pgHba());
-        } else if (!c.bootstrap().pgHba().isEmpty()) {
-            b.hba(c.bootstrap().pgHba());
+        }
+        if (!c.bootstrap().pgHba().isEmpty()) {
+            b.bootstrapHba(c.bootstrap().pgHba());
         }
         for (AgentConfig.User u : c.bootstrap().users().values()) {
             b.bootstrapUser(u.name(), u.password().revealString(), u.options());

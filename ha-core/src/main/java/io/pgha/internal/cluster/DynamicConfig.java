@@ -130,6 +130,40 @@ public final class DynamicConfig {
         return out;
     }
 
+    /** {@code postgresql.pg_hba}: its lines, if the cluster sets them (a non-list is a problem naming the key). */
+    public Optional<List<String>> pgHba() {
+        return lines("pg_hba");
+    }
+
+    /** {@code postgresql.pg_ident}: its lines, if the cluster sets them. */
+    public Optional<List<String>> pgIdent() {
+        return lines("pg_ident");
+    }
+
+    private Optional<List<String>> lines(String key) {
+        JsonNode pg = root.get("postgresql");
+        if (pg == null || !pg.isObject()) {
+            return Optional.empty();
+        }
+        JsonNode n = pg.get(key);
+        if (n == null || n.isNull()) {
+            return Optional.empty();
+        }
+        List<String> out = new ArrayList<>();
+        if (n.isArray()) {
+            for (JsonNode line : n) {
+                if (!line.isTextual() || line.textValue().indexOf('\n') >= 0) {
+                    problems.add("postgresql." + key + ": expected a list of one-line strings, got " + n);
+                    return Optional.empty();
+                }
+                out.add(line.textValue());
+            }
+            return Optional.of(out);
+        }
+        problems.add("postgresql." + key + ": expected a list of lines, got " + n);
+        return Optional.empty();
+    }
+
     /**
      * Every value of the wrong type among the keys the engine reads, each naming its key, in a
      * fixed order; empty when the document is good. Unlike {@link #problems()} this does not depend
@@ -148,6 +182,8 @@ public final class DynamicConfig {
         fresh.usePgRewind();
         fresh.checkTimeline();
         fresh.postgresqlParameters();
+        fresh.pgHba();
+        fresh.pgIdent();
         return fresh.problems();
     }
 

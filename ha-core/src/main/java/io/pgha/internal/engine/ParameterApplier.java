@@ -3,7 +3,7 @@ package io.pgha.internal.engine;
 import io.pgha.internal.cluster.Cluster;
 import io.pgha.internal.cluster.DynamicConfig;
 import io.pgha.spi.PostgresController;
-import java.util.Map;
+import io.pgha.spi.ServerSettings;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.CompletionException;
@@ -12,8 +12,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Hands the cluster's dynamic {@code postgresql.parameters} to the PostgreSQL controller whenever
- * they change (Patroni re-reads {@code config} every cycle and reloads on a change). Before the
+ * Hands the cluster's dynamic PostgreSQL settings ({@code postgresql.parameters}, {@code pg_hba},
+ * {@code pg_ident}) to the PostgreSQL controller whenever they change (Patroni re-reads {@code config} every cycle and reloads on a change). Before the
  * cluster has a {@code config} key, the parameters of the configuration this node would bootstrap
  * with are in force, so a bootstrap starts with them. One hand-over at a time; a failed one is tried
  * again at the next cycle. Lane-confined: {@link #offer} and the completion run on the engine's lane.
@@ -26,7 +26,7 @@ final class ParameterApplier {
     private final Optional<DynamicConfig> bootstrapConfig;
     private final Consumer<Runnable> lane;
     private final Consumer<String> warnOnce;
-    private Map<String, String> applied;
+    private ServerSettings applied;
     private boolean inFlight;
     private boolean failing;
 
@@ -39,39 +39,50 @@ final class ParameterApplier {
         this.warnOnce = warnOnce;
     }
 
-    /** The parameters in force in {@code cluster}. */
-    Map<String, String> inForce(Cluster cluster) {
+    /** The settings in force in {@code cluster}. */
+    ServerSettings inForce(Cluster cluster) {
         DynamicConfig config = cluster.config().isPresent() ? cluster.dynamicConfig()
                 : bootstrapConfig.orElse(DynamicConfig.EMPTY);
-        return config.postgresqlParameters();
+        return new ServerSettings(config.postgresqlParameters(), config.pgHba(), config.pgIdent());
     }
 
     /** Hands {@code cluster}'s parameters over if they differ from the last ones applied. On the lane. */
     void offer(Cluster cluster) {
-        Map<String, String> wanted = inForce(cluster);
+        ServerSettings wanted = inForce(cluster);
         if (inFlight || wanted.equals(applied)) {
             return;
         }
         inFlight = true;
-        postgres.applyParameters(wanted).whenComplete((v, e) -> lane.accept(() -> {
+        postgres.applySettings(wanted).whenComplete((v, e) -> lane.accept(() -> {
             inFlight = false;
             Throwable cause = e instanceof CompletionException && e.getCause() != null ? e.getCause() : e;
             if (cause == null) {
                 if (failing) {
-                    LOG.info("{}: postgresql.parameters applied again", me);
+                    LOG.info("{}: the cluster's postgresql settings applied again", me);
                 }
                 failing = false;
                 applied = wanted;
             } else if (cause instanceof UnsupportedOperationException) {
                 applied = wanted; // nothing will change that: say it once, not every cycle
                 if (!wanted.isEmpty()) {
-                    warnOnce.accept("the cluster's postgresql.parameters " + wanted.keySet() + " are not applied: "
+                    warnOnce.accept("the cluster's postgresql settings (" + describe(wanted) + ") are not applied: "
                             + Objects.toString(cause.getMessage(), postgres.getClass().getSimpleName() + " cannot apply them"));
                 }
             } else if (!failing) {
                 failing = true;
-                LOG.warn("{}: could not apply postgresql.parameters (tried again each cycle): {}", me, Futures.describe(cause));
+                LOG.warn("{}: could not apply the cluster's postgresql settings (tried again each cycle): {}", me,
+                        Futures.describe(cause));
             }
         }));
+    }
+
+    private static String describe(ServerSettings s) {
+        StringBuilder sb = new StringBuilder();
+        if (!s.parameters().isEmpty()) {
+            sb.append("parameters ").append(s.parameters().keySet());
+        }
+        s.pgHba().ifPresent(x -> sb.append(sb.length() > 0 ? ", " : "").append("pg_hba"));
+        s.pgIdent().ifPresent(x -> sb.append(sb.length() > 0 ? ", " : "").append("pg_ident"));
+        return sb.toString();
     }
 }
