@@ -53,6 +53,7 @@ abstract sealed class ControllerBuilder permits PgController.Builder {
     private List<String> hba;
     private List<String> bootstrapHba;
     private List<String> ident;
+    private Path passFile;
     private final Map<String, String> parameters = new LinkedHashMap<>();
     private Boolean useReplicationSlots;
     private Boolean removeDataDirectoryOnRewindFailure;
@@ -324,6 +325,20 @@ abstract sealed class ControllerBuilder permits PgController.Builder {
     }
 
     /**
+     * Where pgha writes the pass file that the server's replication connections and pg_rewind use
+     * (Patroni's {@code postgresql.pgpass}). Default: {@code pgpass} in the work directory. Never
+     * inside the data directory, so copies of the data carry no password.
+     *
+     * @throws ConfigurationException if already set
+     * @throws NullPointerException   if the path is null
+     */
+    public PgController.Builder passFile(Path file) {
+        requireUnset(this.passFile, "postgresql.pgpass");
+        this.passFile = Objects.requireNonNull(file, "postgresql.pgpass").toAbsolutePath().normalize();
+        return self();
+    }
+
+    /**
      * This member's own {@code pg_ident.conf} lines (Patroni's local {@code postgresql.pg_ident}):
      * they win over the cluster's dynamic {@code pg_ident}. Default: the file is left as it is unless
      * the cluster sets one.
@@ -487,6 +502,10 @@ abstract sealed class ControllerBuilder permits PgController.Builder {
             }
         }
         Path work = workDirectory != null ? workDirectory : dataDirectory.resolveSibling(dataDirectory.getFileName() + ".pgha");
+        if (passFile != null && passFile.startsWith(dataDirectory)) {
+            throw new ConfigurationException("postgresql.pgpass", passFile + " must not be inside the data directory: copies of"
+                    + " the data would carry the passwords");
+        }
         if (work.startsWith(dataDirectory)) {
             throw new ConfigurationException("postgresql.work_dir", work + " must not be inside the data directory: copies of the data would carry the pass file");
         }
@@ -526,7 +545,7 @@ abstract sealed class ControllerBuilder permits PgController.Builder {
                 useReplicationSlots == null || useReplicationSlots, Boolean.TRUE.equals(removeDataDirectoryOnRewindFailure),
                 syncDataFiles == null || syncDataFiles,
                 ct, stt, operationTimeout != null ? operationTimeout : Duration.ofHours(1),
-                crashPollInterval != null ? crashPollInterval : Duration.ofMillis(250), bootstrapRoles, Optional.ofNullable(hba), Optional.ofNullable(ident));
+                crashPollInterval != null ? crashPollInterval : Duration.ofMillis(250), bootstrapRoles, Optional.ofNullable(hba), Optional.ofNullable(ident), Optional.ofNullable(passFile));
         return new PgController(cfg, bin, uid, gid, listeners);
     }
 

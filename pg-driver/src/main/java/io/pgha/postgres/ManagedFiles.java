@@ -59,7 +59,7 @@ final class ManagedFiles {
     }
 
     Path passFile() {
-        return cfg.workDirectory().resolve("pgpass");
+        return cfg.passFile().orElse(cfg.workDirectory().resolve("pgpass"));
     }
 
     Path serverLog() {

@@ -41,6 +41,7 @@ final class PostgresFromConfig {
                     + ") must be the listen port (" + p.listen().port() + "): pgha does not support a port-forwarding proxy here");
         }
         p.binDir().ifPresent(b::binDirectory);
+        p.pgpass().ifPresent(b::passFile);
         AgentConfig.Credentials su = p.superuser().orElseGet(() -> {
             warn.accept("postgresql.authentication.superuser: not set; using 'postgres' with a password derived from the "
                     + "replication password and the scope (every member derives the same one; set one to choose it)");
