@@ -77,6 +77,7 @@ final class AssignedRole {
     synchronized boolean applySettings(ServerSettings settings) {
         files.setDynamicParameters(settings.parameters());
         files.setDynamicAccess(settings.pgHba(), settings.pgIdent());
+        files.setDynamicRecovery(settings.recoveryConf());
         return dataDir.isInitialized() && write(get());
     }
 

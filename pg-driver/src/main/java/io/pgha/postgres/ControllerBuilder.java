@@ -54,6 +54,7 @@ abstract sealed class ControllerBuilder permits PgController.Builder {
     private List<String> bootstrapHba;
     private List<String> ident;
     private Path passFile;
+    private Map<String, String> recoveryConf;
     private final Map<String, String> parameters = new LinkedHashMap<>();
     private Boolean useReplicationSlots;
     private Boolean removeDataDirectoryOnRewindFailure;
@@ -339,6 +340,27 @@ abstract sealed class ControllerBuilder permits PgController.Builder {
     }
 
     /**
+     * This member's own recovery settings (Patroni's local {@code postgresql.recovery_conf}):
+     * {@code restore_command}, {@code archive_cleanup_command}, {@code recovery_end_command},
+     * {@code recovery_min_apply_delay}; each wins over the cluster's dynamic one.
+     *
+     * @throws ConfigurationException if already set, or a key is not one of those or a value holds a line break
+     * @throws NullPointerException   if the map is null
+     */
+    public PgController.Builder recoveryConf(Map<String, String> settings) {
+        requireUnset(this.recoveryConf, "postgresql.recovery_conf");
+        Objects.requireNonNull(settings, "postgresql.recovery_conf");
+        settings.forEach((k, v) -> {
+            require(ManagedFiles.RECOVERY_SETTINGS.contains(k), "postgresql.recovery_conf." + k,
+                    "not a recovery setting pgha takes (" + new java.util.TreeSet<>(ManagedFiles.RECOVERY_SETTINGS) + ")");
+            require(v != null && v.indexOf('\n') < 0 && v.indexOf('\r') < 0, "postgresql.recovery_conf." + k,
+                    "the value cannot be null or contain a line break");
+        });
+        this.recoveryConf = Map.copyOf(settings);
+        return self();
+    }
+
+    /**
      * This member's own {@code pg_ident.conf} lines (Patroni's local {@code postgresql.pg_ident}):
      * they win over the cluster's dynamic {@code pg_ident}. Default: the file is left as it is unless
      * the cluster sets one.
@@ -545,7 +567,7 @@ abstract sealed class ControllerBuilder permits PgController.Builder {
                 useReplicationSlots == null || useReplicationSlots, Boolean.TRUE.equals(removeDataDirectoryOnRewindFailure),
                 syncDataFiles == null || syncDataFiles,
                 ct, stt, operationTimeout != null ? operationTimeout : Duration.ofHours(1),
-                crashPollInterval != null ? crashPollInterval : Duration.ofMillis(250), bootstrapRoles, Optional.ofNullable(hba), Optional.ofNullable(ident), Optional.ofNullable(passFile));
+                crashPollInterval != null ? crashPollInterval : Duration.ofMillis(250), bootstrapRoles, Optional.ofNullable(hba), Optional.ofNullable(ident), Optional.ofNullable(passFile), recoveryConf == null ? Map.of() : recoveryConf);
         return new PgController(cfg, bin, uid, gid, listeners);
     }
 

@@ -51,6 +51,10 @@ final class ManagedFiles {
     private volatile Map<String, String> dynamicParameters = Map.of();
     private volatile Optional<List<String>> dynamicHba = Optional.empty();
     private volatile Optional<List<String>> dynamicIdent = Optional.empty();
+    private volatile Map<String, String> dynamicRecovery = Map.of();
+    /** The recovery settings a member or the cluster may give (Patroni's recovery_conf); the rest pgha sets itself. */
+    static final java.util.Set<String> RECOVERY_SETTINGS = java.util.Set.of("restore_command", "archive_cleanup_command",
+            "recovery_end_command", "recovery_min_apply_delay");
 
     ManagedFiles(PgConfig cfg, Fs fs) {
         this.cfg = cfg;
@@ -68,6 +72,11 @@ final class ManagedFiles {
 
     void setDynamicParameters(Map<String, String> parameters) {
         this.dynamicParameters = Map.copyOf(parameters);
+    }
+
+    /** The cluster's dynamic recovery_conf. */
+    void setDynamicRecovery(Map<String, String> recovery) {
+        this.dynamicRecovery = Map.copyOf(recovery);
     }
 
     /** The cluster's dynamic pg_hba and pg_ident lines, when it sets them. */
@@ -130,6 +139,19 @@ final class ManagedFiles {
         layered.problems().forEach(p -> warnOnce.warn(p, "{}: {}", cfg.name(), p));
         s.clear();
         s.putAll(layered.values());
+        Map<String, String> recovery = new java.util.TreeMap<>(dynamicRecovery);
+        recovery.putAll(cfg.ownRecovery());
+        recovery.forEach((k, v) -> {
+            if (!RECOVERY_SETTINGS.contains(k)) {
+                String p = "postgresql.recovery_conf." + k + ": pgha sets it itself (or it is no recovery setting); not written";
+                warnOnce.warn(p, "{}: {}", cfg.name(), p);
+            } else if (v.indexOf('\n') >= 0 || v.indexOf('\r') >= 0) {
+                String p = "postgresql.recovery_conf." + k + ": a value cannot contain a line break; not written";
+                warnOnce.warn(p, "{}: {}", cfg.name(), p);
+            } else {
+                s.put(k, v);
+            }
+        });
         s.put("recovery_target_timeline", "latest");
         s.put("primary_conninfo", role.upstream().map(this::primaryConninfo).orElse(""));
         s.put("primary_slot_name", role.upstream().isPresent() && cfg.useReplicationSlots() ? cfg.slotName() : "");

@@ -25,6 +25,7 @@ import java.util.Optional;
  *                          (Patroni's {@code bootstrap.pg_hba}; pgha's default)
  * @param ownHba            the member's own {@code pg_hba.conf} lines, which win over the cluster's
  * @param ownIdent          the member's own {@code pg_ident.conf} lines, which win over the cluster's
+ * @param ownRecovery       the member's own recovery settings (Patroni's local {@code recovery_conf}), which win
  * @param passFile          where the pass file goes (Patroni's {@code postgresql.pgpass}); default in the work directory
  * @param syncDataFiles     initdb, pg_basebackup and pg_rewind fsync what they write (off only for throwaway clusters)
  * @param operationTimeout  the bound for work without a timeout of its own (initdb, pg_basebackup, pg_rewind, CHECKPOINT)
@@ -58,9 +59,11 @@ record PgConfig(
         List<PgRole> bootstrapRoles,
         Optional<List<String>> ownHba,
         Optional<List<String>> ownIdent,
-        Optional<Path> passFile) {
+        Optional<Path> passFile,
+        Map<String, String> ownRecovery) {
 
     PgConfig {
+        ownRecovery = Map.copyOf(ownRecovery);
         ownHba = ownHba.map(List::copyOf);
         ownIdent = ownIdent.map(List::copyOf);
         hba = List.copyOf(hba);

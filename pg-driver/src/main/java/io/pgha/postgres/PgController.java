@@ -208,6 +208,7 @@ public final class PgController implements PostgresController {
         // at once: a start queued behind this writes them
         files.setDynamicParameters(settings.parameters());
         files.setDynamicAccess(settings.pgHba(), settings.pgIdent());
+        files.setDynamicRecovery(settings.recoveryConf());
         return runner.async("apply settings", () -> {
             if (role.applySettings(settings)) {
                 process.reload();

@@ -125,7 +125,7 @@ class DynamicParametersTest {
         List<String> hba = new ArrayList<>(ManagedFiles.defaultHba());
         hba.add("host all all 10.99.0.0/16 scram-sha-256");
 
-        await(c.applySettings(new ServerSettings(Map.of(), Optional.of(hba), Optional.of(List.of("office alice app_user")))));
+        await(c.applySettings(new ServerSettings(Map.of(), Optional.of(hba), Optional.of(List.of("office alice app_user")), Map.of())));
 
         assertThat(column(c, "SELECT address FROM pg_hba_file_rules")).contains("10.99.0.0");
         assertThat(column(c, "SELECT map_name || ':' || sys_name || ':' || pg_username FROM pg_ident_file_mappings"))
@@ -140,8 +140,22 @@ class DynamicParametersTest {
         List<String> hba = new ArrayList<>(ManagedFiles.defaultHba());
         hba.add("host all all 10.99.0.0/16 scram-sha-256");
 
-        await(c.applySettings(new ServerSettings(Map.of(), Optional.of(hba), Optional.empty())));
+        await(c.applySettings(new ServerSettings(Map.of(), Optional.of(hba), Optional.empty(), Map.of())));
 
         assertThat(column(c, "SELECT coalesce(address, '') FROM pg_hba_file_rules")).doesNotContain("10.99.0.0");
+    }
+
+    @Test
+    void aStandbyRunsWithTheClustersRestoreCommand() throws Exception {
+        PgController primary = sandbox.controller("archiving");
+        await(primary.bootstrap());
+        java.nio.file.Path archive = sandbox.root().resolve("archive");
+        PgController standby = sandbox.controller("restoring");
+        await(standby.applySettings(new ServerSettings(Map.of(), Optional.empty(), Optional.empty(),
+                Map.of("restore_command", "cp " + archive + "/%f %p", "recovery_min_apply_delay", "0"))));
+        await(standby.cloneFrom(upstream(primary)));
+        await(standby.follow(Optional.of(upstream(primary)), T));
+
+        assertThat(show(standby, "restore_command")).isEqualTo("cp " + archive + "/%f %p");
     }
 }

@@ -95,6 +95,15 @@ public final class DynamicConfig {
      * setting returns to its default). An object or array is a problem naming its key.
      */
     public java.util.Map<String, String> postgresqlParameters() {
+        return settingsObject("parameters");
+    }
+
+    /** {@code postgresql.recovery_conf}, read like {@link #postgresqlParameters()}. */
+    public java.util.Map<String, String> recoveryConf() {
+        return settingsObject("recovery_conf");
+    }
+
+    private java.util.Map<String, String> settingsObject(String key) {
         java.util.Map<String, String> out = new java.util.TreeMap<>();
         JsonNode pg = root.get("postgresql");
         if (pg == null || pg.isNull()) {
@@ -104,12 +113,12 @@ public final class DynamicConfig {
             problems.add("postgresql: expected an object, got " + pg);
             return out;
         }
-        JsonNode params = pg.get("parameters");
+        JsonNode params = pg.get(key);
         if (params == null || params.isNull()) {
             return out;
         }
         if (!params.isObject()) {
-            problems.add("postgresql.parameters: expected an object, got " + params);
+            problems.add("postgresql." + key + ": expected an object, got " + params);
             return out;
         }
         for (var f : params.properties()) {
@@ -124,7 +133,7 @@ public final class DynamicConfig {
             } else if (v.isNumber()) {
                 out.put(f.getKey(), v.decimalValue().stripTrailingZeros().toPlainString());
             } else {
-                problems.add("postgresql.parameters." + f.getKey() + ": expected a string, number or boolean, got " + v);
+                problems.add("postgresql." + key + "." + f.getKey() + ": expected a string, number or boolean, got " + v);
             }
         }
         return out;
@@ -184,6 +193,7 @@ public final class DynamicConfig {
         fresh.postgresqlParameters();
         fresh.pgHba();
         fresh.pgIdent();
+        fresh.recoveryConf();
         return fresh.problems();
     }
 

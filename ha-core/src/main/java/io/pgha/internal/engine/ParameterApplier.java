@@ -43,7 +43,7 @@ final class ParameterApplier {
     ServerSettings inForce(Cluster cluster) {
         DynamicConfig config = cluster.config().isPresent() ? cluster.dynamicConfig()
                 : bootstrapConfig.orElse(DynamicConfig.EMPTY);
-        return new ServerSettings(config.postgresqlParameters(), config.pgHba(), config.pgIdent());
+        return new ServerSettings(config.postgresqlParameters(), config.pgHba(), config.pgIdent(), config.recoveryConf());
     }
 
     /** Hands {@code cluster}'s parameters over if they differ from the last ones applied. On the lane. */
@@ -83,6 +83,9 @@ final class ParameterApplier {
         }
         s.pgHba().ifPresent(x -> sb.append(sb.length() > 0 ? ", " : "").append("pg_hba"));
         s.pgIdent().ifPresent(x -> sb.append(sb.length() > 0 ? ", " : "").append("pg_ident"));
+        if (!s.recoveryConf().isEmpty()) {
+            sb.append(sb.length() > 0 ? ", " : "").append("recovery_conf ").append(s.recoveryConf().keySet());
+        }
         return sb.toString();
     }
 }
