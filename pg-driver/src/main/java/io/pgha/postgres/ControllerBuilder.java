@@ -55,6 +55,8 @@ abstract sealed class ControllerBuilder permits PgController.Builder {
     private List<String> ident;
     private Path passFile;
     private Map<String, String> recoveryConf;
+    private List<ReplicaMethod> replicaMethods;
+    private String scope;
     private final Map<String, String> parameters = new LinkedHashMap<>();
     private Boolean useReplicationSlots;
     private Boolean removeDataDirectoryOnRewindFailure;
@@ -340,6 +342,40 @@ abstract sealed class ControllerBuilder permits PgController.Builder {
     }
 
     /**
+     * How a replica's data is created, tried in order until one succeeds (Patroni's
+     * {@code create_replica_methods}); default pg_basebackup alone. A custom method that fails is
+     * logged and the next one tried: end the list with {@link ReplicaMethod#basebackup()} to fall
+     * back to a copy from the source.
+     *
+     * @throws ConfigurationException if already set, empty, or a method name repeats
+     * @throws NullPointerException   if the list or an entry is null
+     */
+    public PgController.Builder replicaMethods(List<ReplicaMethod> methods) {
+        requireUnset(this.replicaMethods, "postgresql.create_replica_methods");
+        Objects.requireNonNull(methods, "postgresql.create_replica_methods");
+        require(!methods.isEmpty(), "postgresql.create_replica_methods", "needs at least one method");
+        require(methods.stream().map(ReplicaMethod::name).distinct().count() == methods.size(),
+                "postgresql.create_replica_methods", "names a method twice");
+        this.replicaMethods = List.copyOf(methods);
+        return self();
+    }
+
+    /**
+     * The cluster's name (Patroni's {@code scope}), passed to custom replica methods as
+     * {@code --scope}.
+     *
+     * @throws ConfigurationException if already set or blank
+     * @throws NullPointerException   if null
+     */
+    public PgController.Builder scope(String scope) {
+        requireUnset(this.scope, "scope");
+        Objects.requireNonNull(scope, "scope");
+        require(!scope.isBlank() && scope.indexOf('\n') < 0, "scope", "must be a non-blank single line");
+        this.scope = scope;
+        return self();
+    }
+
+    /**
      * This member's own recovery settings (Patroni's local {@code postgresql.recovery_conf}):
      * {@code restore_command}, {@code archive_cleanup_command}, {@code recovery_end_command},
      * {@code recovery_min_apply_delay}; each wins over the cluster's dynamic one.
@@ -567,7 +603,7 @@ abstract sealed class ControllerBuilder permits PgController.Builder {
                 useReplicationSlots == null || useReplicationSlots, Boolean.TRUE.equals(removeDataDirectoryOnRewindFailure),
                 syncDataFiles == null || syncDataFiles,
                 ct, stt, operationTimeout != null ? operationTimeout : Duration.ofHours(1),
-                crashPollInterval != null ? crashPollInterval : Duration.ofMillis(250), bootstrapRoles, Optional.ofNullable(hba), Optional.ofNullable(ident), Optional.ofNullable(passFile), recoveryConf == null ? Map.of() : recoveryConf);
+                crashPollInterval != null ? crashPollInterval : Duration.ofMillis(250), bootstrapRoles, Optional.ofNullable(hba), Optional.ofNullable(ident), Optional.ofNullable(passFile), recoveryConf == null ? Map.of() : recoveryConf, replicaMethods == null ? List.of(ReplicaMethod.basebackup()) : replicaMethods, Optional.ofNullable(scope));
         return new PgController(cfg, bin, uid, gid, listeners);
     }
 

@@ -26,6 +26,8 @@ import java.util.Optional;
  * @param ownHba            the member's own {@code pg_hba.conf} lines, which win over the cluster's
  * @param ownIdent          the member's own {@code pg_ident.conf} lines, which win over the cluster's
  * @param ownRecovery       the member's own recovery settings (Patroni's local {@code recovery_conf}), which win
+ * @param replicaMethods    how a replica's data is created, in order (default: pg_basebackup)
+ * @param scope             the cluster's name, for the replica methods' {@code --scope}
  * @param passFile          where the pass file goes (Patroni's {@code postgresql.pgpass}); default in the work directory
  * @param syncDataFiles     initdb, pg_basebackup and pg_rewind fsync what they write (off only for throwaway clusters)
  * @param operationTimeout  the bound for work without a timeout of its own (initdb, pg_basebackup, pg_rewind, CHECKPOINT)
@@ -60,10 +62,13 @@ record PgConfig(
         Optional<List<String>> ownHba,
         Optional<List<String>> ownIdent,
         Optional<Path> passFile,
-        Map<String, String> ownRecovery) {
+        Map<String, String> ownRecovery,
+        List<ReplicaMethod> replicaMethods,
+        Optional<String> scope) {
 
     PgConfig {
         ownRecovery = Map.copyOf(ownRecovery);
+        replicaMethods = List.copyOf(replicaMethods);
         ownHba = ownHba.map(List::copyOf);
         ownIdent = ownIdent.map(List::copyOf);
         hba = List.copyOf(hba);

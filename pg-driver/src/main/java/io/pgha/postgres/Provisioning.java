@@ -156,35 +156,89 @@ final class Provisioning {
         return "\"" + id.replace("\"", "\"\"") + "\"";
     }
 
-    /** pg_basebackup from {@code source}, reporting its progress to the listeners; the copy starts as a standby of nobody. */
+    /**
+     * Creates this member's data from {@code source} with the configured replica methods, in order
+     * (Patroni's {@code create_replica_methods}; default pg_basebackup alone): a method that fails
+     * is logged, its leftovers removed (unless it keeps data), and the next one tried. The copy
+     * starts as a standby of nobody.
+     */
     void cloneFrom(Upstream source) {
         long t0 = System.nanoTime();
         ConnUrl u = ConnUrl.parse(source.connectionUrl());
         dataDir.requireEmpty("clone");
         dataDir.prepare();
         files.writePassFile();
+        RuntimeException last = null;
+        for (ReplicaMethod m : cfg.replicaMethods()) {
+            try {
+                dataDir.fill(() -> {
+                    if (m.isBasebackup()) {
+                        basebackup(source, u, m);
+                    } else {
+                        custom(source, u, m);
+                    }
+                    role.becomeStandbyOfNobody();
+                });
+                LOG.info("{}: created from {} ({}) by {} in {} ms", cfg.name(), source.member(), u.hostPort(), m.name(),
+                        (System.nanoTime() - t0) / 1_000_000);
+                return;
+            } catch (RuntimeException e) {
+                last = e;
+                runner.quietly(() -> Fs.deleteContents(cfg.dataDirectory()));
+                if (cfg.replicaMethods().indexOf(m) < cfg.replicaMethods().size() - 1) {
+                    LOG.warn("{}: replica method {} failed, trying the next: {}", cfg.name(), m.name(), e.getMessage());
+                }
+            }
+        }
+        throw last;
+    }
+
+    private void basebackup(Upstream source, ConnUrl u, ReplicaMethod m) {
         List<String> argv = new ArrayList<>(List.of(bin.path("pg_basebackup").toString(),
-                "-D", cfg.dataDirectory().toString(),
-                "-X", "stream", "-c", "fast", "-P", "-w",
+                "-D", cfg.dataDirectory().toString(), "-X", "stream", "-P", "-w",
                 "-d", CopyPrograms.conninfo(u, cfg.replicationUser(), Optional.empty(), "pgha-clone-" + cfg.name())));
-        if (!cfg.syncDataFiles()) {
+        if (m.option("checkpoint").isEmpty()) {
+            argv.addAll(List.of("-c", "fast"));
+        }
+        m.options().forEach((k, v) -> argv.add(v.isEmpty() ? "--" + k : "--" + k + "=" + v));
+        if (!cfg.syncDataFiles() && m.option("no-sync").isEmpty()) {
             argv.add("--no-sync");
         }
-        dataDir.fill(() -> {
-            Commands.Result r = cmds.run(Commands.Cmd.of(cfg.operationTimeout(), argv).onStderr(line -> {
-                Matcher m = PROGRESS.matcher(line);
-                if (m.find()) {
-                    listeners.emit(new PgEvent.CloneProgress(cfg.name(), source.member(),
-                            Long.parseLong(m.group(1)), Long.parseLong(m.group(2))));
-                }
-            }));
-            if (!r.ok()) {
-                runner.quietly(() -> Fs.deleteContents(cfg.dataDirectory()));
-                throw CopyPrograms.failure(cfg.name(), r, u, cfg.replicationUser(), "clone from " + source.member());
+        Commands.Result r = cmds.run(Commands.Cmd.of(cfg.operationTimeout(), argv).onStderr(line -> {
+            Matcher mm = PROGRESS.matcher(line);
+            if (mm.find()) {
+                listeners.emit(new PgEvent.CloneProgress(cfg.name(), source.member(),
+                        Long.parseLong(mm.group(1)), Long.parseLong(mm.group(2))));
             }
-            role.becomeStandbyOfNobody();
-        });
-        LOG.info("{}: cloned from {} ({}) in {} ms", cfg.name(), source.member(), u.hostPort(), (System.nanoTime() - t0) / 1_000_000);
+        }));
+        if (!r.ok()) {
+            throw CopyPrograms.failure(cfg.name(), r, u, cfg.replicationUser(), "clone from " + source.member());
+        }
+    }
+
+    /** An operator's command, called as Patroni calls it; it must leave a data directory behind. */
+    private void custom(Upstream source, ConnUrl u, ReplicaMethod m) {
+        List<String> argv = new ArrayList<>(m.command());
+        if (!m.noParams()) {
+            cfg.scope().ifPresent(scope -> argv.add("--scope=" + scope));
+            argv.add("--datadir=" + cfg.dataDirectory());
+            argv.add("--role=replica");
+            argv.add("--connstring=postgres://" + cfg.replicationUser().name() + "@" + u.hostPort() + "/postgres");
+            m.options().forEach((k, v) -> argv.add(v.isEmpty() ? "--" + k : "--" + k + "=" + v));
+        }
+        if (!m.keepData()) {
+            Fs.deleteContents(cfg.dataDirectory());
+        }
+        Commands.Result r = cmds.run(Commands.Cmd.of(cfg.operationTimeout(), argv));
+        if (!r.ok()) {
+            String out = (r.stderr() + "\n" + r.stdout()).strip();
+            throw new CommandFailedException(cfg.name() + ": replica method " + m.name() + " exited with " + r.exitCode()
+                    + (out.isEmpty() ? "" : ": " + out.lines().reduce((a, b) -> b).orElse("")), m.command().get(0), r.exitCode());
+        }
+        if (!dataDir.isInitialized()) {
+            throw new DataDirectoryException(cfg.name() + ": replica method " + m.name() + " succeeded but left no data directory"
+                    + " (no PG_VERSION in " + cfg.dataDirectory() + ")");
+        }
     }
 
     /** An operator's reinitialization: the data directory is emptied (kept itself), never under a running server. */
