@@ -7,7 +7,9 @@ import io.pgha.PghaException;
 import io.pgha.agent.config.AgentConfig;
 import io.pgha.postgres.PgController;
 import io.pgha.spi.Dcs;
+import java.io.PrintWriter;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import org.slf4j.Logger;
@@ -15,6 +17,7 @@ import org.slf4j.LoggerFactory;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
 
 /**
  * {@code pgha <config.yml>}: one pgha node as a daemon, configured by a YAML file in Patroni's
@@ -29,9 +32,42 @@ public final class Agent implements Callable<Integer> {
     @Parameters(index = "0", paramLabel = "CONFIG", description = "the node's configuration (Patroni's patroni.yml format)")
     private Path config;
 
+    @Spec
+    private CommandLine.Model.CommandSpec spec;
+
     public static void main(String[] args) {
         quietJul();
-        System.exit(new CommandLine(new Agent()).execute(args));
+        System.exit(run(args, new PrintWriter(System.out, true), new PrintWriter(System.err, true)));
+    }
+
+    /**
+     * Runs {@code pgha} with these arguments until it is stopped, and returns its exit code: 2 for a configuration
+     * that is refused (one line on {@code err} naming the key, and {@code file:line:column} where known; no stack
+     * trace), 1 for another failure.
+     */
+    public static int run(String[] args, PrintWriter out, PrintWriter err) {
+        CommandLine cl = new CommandLine(new Agent()).setOut(out).setErr(err);
+        cl.setExecutionExceptionHandler((ex, cmd, parsed) -> {
+            ConfigurationException c = configurationCause(ex);
+            if (c != null) {
+                cmd.getErr().println("pgha: " + c.getMessage());
+                return 2;
+            }
+            cmd.getErr().println("pgha: " + ex);
+            ex.printStackTrace(cmd.getErr());
+            return 1;
+        });
+        return cl.execute(args);
+    }
+
+    /** The configuration error behind {@code t} (it may come wrapped, from a builder run on another thread). */
+    private static ConfigurationException configurationCause(Throwable t) {
+        for (Throwable c = t; c != null; c = c.getCause() == c ? null : c.getCause()) {
+            if (c instanceof ConfigurationException e) {
+                return e;
+            }
+        }
+        return null;
     }
 
     @Override
@@ -42,8 +78,11 @@ public final class Agent implements Callable<Integer> {
         try {
             c = AgentConfig.read(config);
             c.warnings().forEach(w -> LOG.warn("{}", w));
-            if (!c.unsupported().isEmpty()) {
-                LOG.warn("not supported by pgha, ignored: {}", String.join(", ", c.unsupported()));
+            // keys a warning above already named are not listed again
+            List<String> unnamed = c.unsupported().stream()
+                    .filter(k -> c.warnings().stream().noneMatch(w -> w.startsWith(k + ":"))).toList();
+            if (!unnamed.isEmpty()) {
+                LOG.warn("not supported by pgha, ignored: {}", String.join(", ", unnamed));
             }
             dcs = Stores.open(c, NodeFromConfig.retryTimeout(c));
             pg = PostgresFromConfig.build(c, w -> LOG.warn("{}", w));
@@ -64,13 +103,14 @@ public final class Agent implements Callable<Integer> {
             stopped.await();
             return 0;
         } catch (ConfigurationException e) {
-            System.err.println("pgha: " + e.getMessage());
+            spec.commandLine().getErr().println("pgha: " + e.getMessage());
             closeQuietly(pg, dcs);
             return 2;
         } catch (PghaException | IllegalArgumentException | IllegalStateException e) {
-            System.err.println("pgha: " + e.getMessage());
+            ConfigurationException cause = configurationCause(e);
+            spec.commandLine().getErr().println("pgha: " + (cause != null ? cause : e).getMessage());
             closeQuietly(pg, dcs);
-            return 1;
+            return cause != null ? 2 : 1;
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             return 1;

@@ -1,6 +1,5 @@
 package io.pgha.agent.config;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.pgha.ConfigurationException;
@@ -10,21 +9,32 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.NoSuchFileException;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
-import org.snakeyaml.engine.v2.api.Load;
-import org.snakeyaml.engine.v2.api.LoadSettings;
-import org.snakeyaml.engine.v2.exceptions.YamlEngineException;
+import java.util.Set;
 
 /**
  * A node's configuration read from a YAML file in Patroni's format ({@code patroni.yml}): the keys
  * pgha supports are typed here, every key it does not support is listed by name in
  * {@link #unsupported()}, and a missing required key or a bad value fails with one
- * {@link ConfigurationException} naming the key.
+ * {@link ConfigurationException} naming the key, and where it was set ({@code file:line:column} or the
+ * {@code PATRONI_*} variable) when it was.
+ *
+ * <p>In {@code restapi}, {@code ctl}, {@code postgresql.authentication} (and its {@code superuser},
+ * {@code replication}, {@code rewind}) and the store sections ({@code etcd3}, {@code etcd}, {@code zookeeper},
+ * {@code consul}) a key Patroni does not know fails ({@code "restapi.certfil: unknown key (did you mean
+ * restapi.certfile?)"}): a misspelt security setting must not leave the node open. A key Patroni knows there and
+ * pgha does not implement is listed in {@link #unsupported()}, with a warning in {@link #warnings()} where ignoring
+ * it protects less than the file asks ({@code restapi.allowlist}, {@code sslmode}, {@code zookeeper.set_acls}).
+ *
+ * <p>{@code pghactl} reads the same file with {@link #parseForCtl} / {@link #readForCtl}, which need only the store
+ * and the REST API client settings ({@link CtlConfig}).
  */
 public record AgentConfig(String scope, String namespace, String name, Optional<RestApi> restapi, DcsConfig dcs,
                           Bootstrap bootstrap, Postgresql postgresql, MemberTags tags, List<String> unsupported,
@@ -90,6 +100,63 @@ public record AgentConfig(String scope, String namespace, String name, Optional<
     public record Credentials(String username, Optional<Secret> password) {
     }
 
+    /**
+     * What {@code pghactl} needs from a {@code patroni.yml} ({@link #parseForCtl}, {@link #readForCtl}): which
+     * cluster, where its store is, and how to call the members' REST APIs. Nothing about a node ({@code name},
+     * {@code postgresql}, {@code bootstrap}, {@code tags}) is needed or checked.
+     *
+     * @param scope     {@code scope}, the cluster; empty when the file names none (the CLI then needs the cluster
+     *                  as an argument)
+     * @param namespace {@code namespace} (default {@code /service}), the store's key prefix, starting with {@code /}
+     * @param dcs       the one store section: {@code etcd3}, {@code etcd}, {@code zookeeper} or {@code consul}
+     * @param restTls   how to check the members' REST APIs over https, and the client certificate to present
+     * @param restAuth  the basic-auth login for unsafe REST requests (POST, PUT, PATCH, DELETE), if the file has one
+     * @param warnings  things to tell the user, one line each (a store found under {@code bootstrap.dcs}, a client
+     *                  certificate the REST APIs ask for and the file lacks)
+     */
+    public record CtlConfig(Optional<String> scope, String namespace, DcsConfig dcs, RestTls restTls,
+                            Optional<BasicAuth> restAuth, List<String> warnings) {
+        public CtlConfig {
+            Objects.requireNonNull(scope);
+            Objects.requireNonNull(namespace);
+            Objects.requireNonNull(dcs);
+            Objects.requireNonNull(restTls);
+            Objects.requireNonNull(restAuth);
+            warnings = List.copyOf(warnings);
+        }
+
+        /**
+         * TLS towards the members' REST APIs ({@code https} member URLs), from the {@code ctl} section.
+         *
+         * @param insecure        {@code ctl.insecure} (default false): do not verify the REST APIs' certificates.
+         *                        Patroni, when {@code certfile} is also set, still verifies the chain and skips only
+         *                        the host name check
+         * @param cacert          the CA certificates (PEM) that verify the REST APIs: {@code ctl.cacert}, else
+         *                        {@code restapi.cafile} as in Patroni; empty: the JVM's default trust store
+         * @param certfile        {@code ctl.certfile}: the client certificate (PEM) to present, for REST APIs with
+         *                        {@code restapi.verify_client}
+         * @param keyfile         {@code ctl.keyfile}: its private key (PEM); empty: the key is in {@code certfile}
+         * @param keyfilePassword {@code ctl.keyfile_password}: the password of an encrypted {@code keyfile}
+         */
+        public record RestTls(boolean insecure, Optional<Path> cacert, Optional<Path> certfile, Optional<Path> keyfile,
+                              Optional<Secret> keyfilePassword) {
+            /** Verify against the JVM's trust store, no client certificate. */
+            public static final RestTls DEFAULT = new RestTls(false, Optional.empty(), Optional.empty(), Optional.empty(),
+                    Optional.empty());
+        }
+
+        /**
+         * A basic-auth login for the REST APIs: {@code ctl.authentication}, else {@code restapi.authentication} (as
+         * in Patroni; each also accepted in the older spelling {@code auth: 'username:password'}).
+         */
+        public record BasicAuth(String username, Secret password) {
+            public BasicAuth {
+                Objects.requireNonNull(username);
+                Objects.requireNonNull(password);
+            }
+        }
+    }
+
     /** The {@code postgresql} section. */
     public record Postgresql(HostPort listen, HostPort connectAddress, Path dataDir, Optional<Path> binDir,
                              Optional<Credentials> superuser, Credentials replication, Optional<Credentials> rewind,
@@ -107,90 +174,81 @@ public record AgentConfig(String scope, String namespace, String name, Optional<
 
     /** Reads the file, then applies Patroni's environment overrides ({@code PATRONI_NAME}, ...) from {@code env}. */
     public static AgentConfig read(Path file, Map<String, String> env) {
-        String text;
+        return parse(text(file), file.toString(), env);
+    }
+
+    /**
+     * Reads the file for {@code pghactl}, then applies Patroni's environment overrides ({@code PATRONI_SCOPE},
+     * {@code PATRONI_CTL_INSECURE}, {@code PATRONI_ETCD3_HOSTS}, ...) from {@code env}.
+     *
+     * @throws ConfigurationException if the file cannot be read or its content is refused, see {@link #parseForCtl}
+     */
+    public static CtlConfig readForCtl(Path file, Map<String, String> env) {
+        return parseForCtl(text(file), file.toString(), env);
+    }
+
+    /** {@link #parseForCtl(String, String, Map)} without environment overrides. */
+    public static CtlConfig parseForCtl(String yaml, String source) {
+        return parseForCtl(yaml, source, Map.of());
+    }
+
+    /**
+     * Reads what {@code pghactl} needs from a {@code patroni.yml}: {@code scope} (optional), {@code namespace}, the
+     * one store section, {@code ctl}, and from {@code restapi} its login and {@code cafile}. Other sections are not
+     * looked at, so a file with only a store section is enough.
+     *
+     * @param source names the document in messages (the file's path)
+     * @throws ConfigurationException naming the key (and {@code file:line:column}) when the YAML is malformed, no
+     *                                or more than one store is configured, a key is unknown in {@code ctl},
+     *                                {@code restapi} or the store section, or a value is bad ({@code ctl.keyfile}
+     *                                without {@code ctl.certfile}, an {@code authentication} without a password)
+     */
+    public static CtlConfig parseForCtl(String yaml, String source, Map<String, String> env) {
+        YamlDocument doc = YamlDocument.parse(yaml, source).applyEnvironment(env);
         try {
-            text = Files.readString(file, StandardCharsets.UTF_8);
+            return new Parser(new YamlNode("", doc.root())).parseForCtl();
+        } catch (ConfigurationException e) {
+            throw doc.located(e);
+        }
+    }
+
+    private static String text(Path file) {
+        try {
+            return Files.readString(file, StandardCharsets.UTF_8);
+        } catch (NoSuchFileException e) {
+            throw new ConfigurationException("config", file + " does not exist");
         } catch (IOException e) {
             throw new ConfigurationException("config", "cannot read " + file + ": " + e.getMessage());
         }
-        return parse(text, file.toString(), env);
     }
 
     public static AgentConfig parse(String yaml, String source) {
         return parse(yaml, source, Map.of());
     }
 
-    /** Patroni's environment variables that override the file, and where they go. */
-    private static final Map<String, String> ENV = Map.ofEntries(
-            Map.entry("PATRONI_SCOPE", "scope"),
-            Map.entry("PATRONI_NAME", "name"),
-            Map.entry("PATRONI_NAMESPACE", "namespace"),
-            Map.entry("PATRONI_RESTAPI_LISTEN", "restapi.listen"),
-            Map.entry("PATRONI_RESTAPI_CONNECT_ADDRESS", "restapi.connect_address"),
-            Map.entry("PATRONI_RESTAPI_USERNAME", "restapi.authentication.username"),
-            Map.entry("PATRONI_RESTAPI_PASSWORD", "restapi.authentication.password"),
-            Map.entry("PATRONI_POSTGRESQL_LISTEN", "postgresql.listen"),
-            Map.entry("PATRONI_POSTGRESQL_CONNECT_ADDRESS", "postgresql.connect_address"),
-            Map.entry("PATRONI_POSTGRESQL_DATA_DIR", "postgresql.data_dir"),
-            Map.entry("PATRONI_POSTGRESQL_BIN_DIR", "postgresql.bin_dir"),
-            Map.entry("PATRONI_POSTGRESQL_PGPASS", "postgresql.pgpass"),
-            Map.entry("PATRONI_SUPERUSER_USERNAME", "postgresql.authentication.superuser.username"),
-            Map.entry("PATRONI_SUPERUSER_PASSWORD", "postgresql.authentication.superuser.password"),
-            Map.entry("PATRONI_REPLICATION_USERNAME", "postgresql.authentication.replication.username"),
-            Map.entry("PATRONI_REPLICATION_PASSWORD", "postgresql.authentication.replication.password"),
-            Map.entry("PATRONI_REWIND_USERNAME", "postgresql.authentication.rewind.username"),
-            Map.entry("PATRONI_REWIND_PASSWORD", "postgresql.authentication.rewind.password"),
-            Map.entry("PATRONI_ETCD3_HOSTS", "etcd3.hosts"),
-            Map.entry("PATRONI_ETCD3_HOST", "etcd3.host"),
-            Map.entry("PATRONI_ETCD_HOSTS", "etcd.hosts"),
-            Map.entry("PATRONI_ETCD_HOST", "etcd.host"),
-            Map.entry("PATRONI_ZOOKEEPER_HOSTS", "zookeeper.hosts"),
-            Map.entry("PATRONI_CONSUL_HOST", "consul.host"),
-            Map.entry("PATRONI_CONSUL_URL", "consul.url"),
-            Map.entry("PATRONI_CONSUL_TOKEN", "consul.token"));
-
-    @SuppressWarnings("unchecked")
-    private static void applyEnv(Map<String, Object> doc, Map<String, String> env) {
-        for (Map.Entry<String, String> e : ENV.entrySet()) {
-            String value = env.get(e.getKey());
-            if (value == null || value.isBlank()) {
-                continue;
-            }
-            String[] path = e.getValue().split("\\.");
-            Map<String, Object> node = doc;
-            for (int i = 0; i < path.length - 1; i++) {
-                Object next = node.get(path[i]);
-                if (!(next instanceof Map)) {
-                    next = new LinkedHashMap<String, Object>();
-                    node.put(path[i], next);
-                }
-                node = (Map<String, Object>) next;
-            }
-            node.put(path[path.length - 1], value);
-        }
-    }
-
-    /** Parses a document and applies the environment overrides in {@code env}. */
-    @SuppressWarnings("unchecked")
+    /**
+     * Parses a document and applies the environment overrides in {@code env}.
+     *
+     * @throws ConfigurationException naming the key, and where it was set, for malformed YAML
+     *                                ({@code config: patroni.yml:3:7: not valid YAML: ...}), a missing required key,
+     *                                a value of the wrong type or out of range, or a key Patroni does not know in a
+     *                                section pgha checks strictly
+     */
     public static AgentConfig parse(String yaml, String source, Map<String, String> env) {
-        Object doc;
+        YamlDocument doc = YamlDocument.parse(yaml, source).applyEnvironment(env);
         try {
-            doc = new Load(LoadSettings.builder().setLabel(source).build()).loadFromString(yaml);
-        } catch (YamlEngineException e) {
-            String msg = e.getMessage() == null ? "" : e.getMessage().lines().findFirst().orElse("");
-            throw new ConfigurationException("config", source + " is not valid YAML: " + msg);
+            return new Parser(new YamlNode("", doc.root())).parse();
+        } catch (ConfigurationException e) {
+            throw doc.located(e);
         }
-        if (!(doc instanceof Map<?, ?> m)) {
-            throw new ConfigurationException("config", source + " must be a YAML mapping");
-        }
-        Map<String, Object> mutable = new LinkedHashMap<>((Map<String, Object>) m);
-        applyEnv(mutable, env);
-        return new Parser(new YamlNode("", mutable)).parse();
     }
 
     private static final class Parser {
         private final YamlNode root;
         private final List<String> warnings = new ArrayList<>();
+        /** Nodes outside the root's tree (a store under bootstrap.dcs) whose unread keys are unsupported too. */
+        private final List<YamlNode> detached = new ArrayList<>();
+        private Map<String, Object> bootstrapDcs = Map.of();
 
         Parser(YamlNode root) {
             this.root = root;
@@ -199,63 +257,166 @@ public record AgentConfig(String scope, String namespace, String name, Optional<
         AgentConfig parse() {
             String scope = root.string("scope");
             String name = root.string("name");
-            String namespace = root.optString("namespace").orElse("/service");
-            if (!namespace.startsWith("/")) {
-                namespace = "/" + namespace;
-            }
+            String namespace = namespace();
             Optional<RestApi> restapi = root.optObject("restapi").map(this::restapi);
+            root.optObject("ctl").ifPresent(this::ctlForAgent);
             Bootstrap bootstrap = root.optObject("bootstrap").map(this::bootstrap)
                     .orElse(new Bootstrap(JSON.createObjectNode(), List.of(), List.of(), Map.of()));
-            DcsConfig dcs = dcs(root).or(() -> legacyDcsInBootstrap(bootstrap))
-                    .orElseThrow(() -> new ConfigurationException("etcd3", "no store configured: add an etcd3 (or etcd, zookeeper, consul) section"));
+            DcsConfig dcs = dcs(root).or(() -> legacyDcsInBootstrap(bootstrap)).orElseThrow(Parser::noStore);
             Postgresql pg = postgresql(root.optObject("postgresql")
                     .orElseThrow(() -> new ConfigurationException("postgresql", "is required")), bootstrap);
             MemberTags tags = root.optObject("tags").map(this::tags).orElse(MemberTags.DEFAULT);
-            for (String known : List.of("log", "watchdog", "ctl", "citus", "kubernetes", "raft", "exhibitor")) {
+            for (String known : List.of("log", "watchdog", "citus", "kubernetes", "raft", "exhibitor")) {
                 root.touch(known);
                 if (root.has(known)) {
                     warnings.add(known + ": not supported by pgha, ignored");
                 }
             }
-            List<String> unsupported = new ArrayList<>(root.unread());
+            Set<String> unsupported = new LinkedHashSet<>(root.unread());
+            detached.forEach(n -> unsupported.addAll(n.unread()));
             for (String w : warnings) {
                 if (w.endsWith("not supported by pgha, ignored")) {
                     unsupported.add(w.substring(0, w.indexOf(':')));
                 }
             }
-            return new AgentConfig(scope, namespace, name, restapi, dcs, bootstrap, pg, tags, unsupported, warnings);
+            for (String key : unsupported) {
+                PatroniKeys.consequenceOfIgnoring(key).ifPresent(c -> warnings.add(key + ": not supported by pgha, ignored: " + c));
+            }
+            return new AgentConfig(scope, namespace, name, restapi, dcs, bootstrap, pg, tags, List.copyOf(unsupported), warnings);
+        }
+
+        CtlConfig parseForCtl() {
+            Optional<String> scope = root.optString("scope").filter(s -> !s.isBlank());
+            String namespace = namespace();
+            Optional<YamlNode> restapi = root.optObject("restapi");
+            restapi.ifPresent(r -> r.requireKnownKeys(PatroniKeys.RESTAPI));
+            Optional<CtlConfig.BasicAuth> restLogin = restapi.flatMap(this::login);
+            Optional<String> verifyClient = restapi.flatMap(this::verifyClient);
+            Optional<YamlNode> ctl = root.optObject("ctl");
+            ctl.ifPresent(c -> c.requireKnownKeys(PatroniKeys.CTL));
+            CtlConfig.RestTls tls = restTls(ctl, restapi);
+            Optional<CtlConfig.BasicAuth> ctlLogin = ctl.flatMap(this::login);
+            DcsConfig dcs = dcs(root)
+                    .or(() -> root.optObject("bootstrap").flatMap(b -> b.optObject("dcs")).flatMap(d -> legacyStore(d.rawMap())))
+                    .orElseThrow(Parser::noStore);
+            verifyClient.filter(v -> !v.equals("none") && tls.certfile().isEmpty()).ifPresent(v -> warnings.add(
+                    "restapi.verify_client: is " + v + ", so the REST APIs want a client certificate"
+                            + (v.equals("optional") ? " for unsafe requests" : "") + "; set ctl.certfile (and ctl.keyfile)"));
+            // pghactl writes to the store too: what ignoring a store key leaves open concerns it as well
+            List<String> ignored = new ArrayList<>(root.unread());
+            detached.forEach(n -> ignored.addAll(n.unread()));
+            for (String key : ignored) {
+                if (PatroniKeys.STORES.stream().anyMatch(s -> key.startsWith(s + ".") || key.startsWith("bootstrap.dcs." + s + "."))) {
+                    PatroniKeys.consequenceOfIgnoring(key).ifPresent(c -> warnings.add(key + ": not supported by pgha, ignored: " + c));
+                }
+            }
+            return new CtlConfig(scope, namespace, dcs, tls, ctlLogin.or(() -> restLogin), warnings);
+        }
+
+        private static ConfigurationException noStore() {
+            return new ConfigurationException("etcd3", "no store configured: add an etcd3 (or etcd, zookeeper, consul) section");
+        }
+
+        private String namespace() {
+            String namespace = root.optString("namespace").filter(s -> !s.isBlank()).orElse("/service");
+            return namespace.startsWith("/") ? namespace : "/" + namespace;
         }
 
         private RestApi restapi(YamlNode n) {
+            n.requireKnownKeys(PatroniKeys.RESTAPI);
             HostPort listen = HostPort.parse(n.key("listen"), n.string("listen"), 8008);
             Optional<HostPort> connect = n.optString("connect_address").map(v -> HostPort.parse(n.key("connect_address"), v, listen.port()));
-            Optional<YamlNode> auth = n.optObject("authentication");
-            Optional<String> user = auth.flatMap(a -> a.optString("username"));
-            Optional<Secret> password = auth.flatMap(a -> a.optSecret("password"));
-            if (user.isPresent() != password.isPresent()) {
-                throw new ConfigurationException(n.key("authentication"), "needs both username and password");
-            }
-            Optional<String> verify = n.optString("verify_client");
-            verify.ifPresent(v -> {
-                if (!List.of("none", "optional", "required").contains(v)) {
-                    throw new ConfigurationException(n.key("verify_client"), "must be none, optional or required, got '" + v + "'");
-                }
-            });
+            Optional<CtlConfig.BasicAuth> login = login(n);
+            Optional<String> verify = verifyClient(n);
             Optional<Path> cert = n.optString("certfile").map(Path::of);
             Optional<Path> key = n.optString("keyfile").map(Path::of);
             if (key.isPresent() && cert.isEmpty()) {
                 throw new ConfigurationException(n.key("keyfile"), "needs restapi.certfile too");
             }
-            return new RestApi(listen, connect, user, password, cert, key, n.optString("cafile").map(Path::of), verify);
+            return new RestApi(listen, connect, login.map(CtlConfig.BasicAuth::username), login.map(CtlConfig.BasicAuth::password),
+                    cert, key, n.optString("cafile").map(Path::of), verify);
+        }
+
+        private Optional<String> verifyClient(YamlNode restapi) {
+            Optional<String> verify = restapi.optString("verify_client");
+            verify.ifPresent(v -> {
+                if (!List.of("none", "optional", "required").contains(v)) {
+                    throw new ConfigurationException(restapi.key("verify_client"), "must be none, optional or required, got '" + v + "'");
+                }
+            });
+            return verify;
+        }
+
+        /**
+         * The basic-auth login of {@code restapi} or {@code ctl}: {@code authentication: {username, password}}, or
+         * the older {@code auth: 'username:password'} that Patroni still reads; {@code authentication} wins.
+         */
+        private Optional<CtlConfig.BasicAuth> login(YamlNode section) {
+            Optional<YamlNode> auth = section.optObject("authentication");
+            Optional<String> legacy = section.optString("auth");
+            if (auth.isPresent()) {
+                YamlNode a = auth.get();
+                a.requireKnownKeys(PatroniKeys.LOGIN);
+                Optional<String> user = a.optString("username").filter(u -> !u.isBlank());
+                Optional<Secret> password = a.optSecret("password");
+                if (user.isEmpty() || password.isEmpty()) {
+                    throw new ConfigurationException(section.key("authentication"), "needs both username and password");
+                }
+                legacy.ifPresent(x -> warnings.add(section.key("auth") + ": ignored, " + section.key("authentication") + " is set"));
+                return Optional.of(new CtlConfig.BasicAuth(user.get(), password.get()));
+            }
+            if (legacy.isPresent()) {
+                int colon = legacy.get().indexOf(':');
+                if (colon <= 0) {
+                    // never echo the value: it holds a password
+                    throw new ConfigurationException(section.key("auth"), "expected 'username:password' (or use "
+                            + section.key("authentication") + " with username and password)");
+                }
+                return Optional.of(new CtlConfig.BasicAuth(legacy.get().substring(0, colon), new Secret(legacy.get().substring(colon + 1))));
+            }
+            return Optional.empty();
+        }
+
+        /** The {@code ctl} section: TLS towards the REST APIs, falling back to {@code restapi.cafile} for the CA. */
+        private CtlConfig.RestTls restTls(Optional<YamlNode> ctl, Optional<YamlNode> restapi) {
+            boolean insecure = ctl.flatMap(c -> c.optBool("insecure")).orElse(false);
+            Optional<Path> cacert = ctl.flatMap(c -> c.optPath("cacert"));
+            Optional<Path> certfile = ctl.flatMap(c -> c.optPath("certfile"));
+            Optional<Path> keyfile = ctl.flatMap(c -> c.optPath("keyfile"));
+            Optional<Secret> keyfilePassword = ctl.flatMap(c -> c.optSecret("keyfile_password")).filter(p -> !p.isEmpty());
+            if (keyfile.isPresent() && certfile.isEmpty()) {
+                throw new ConfigurationException("ctl.keyfile", "needs ctl.certfile too (the client certificate this key belongs to)");
+            }
+            if (keyfilePassword.isPresent() && certfile.isEmpty()) {
+                throw new ConfigurationException("ctl.keyfile_password", "needs ctl.certfile too (Patroni uses the key only with a client certificate)");
+            }
+            Optional<Path> ca = cacert.or(() -> restapi.flatMap(r -> r.optPath("cafile")));
+            return new CtlConfig.RestTls(insecure, ca, certfile, keyfile, keyfilePassword);
+        }
+
+        /** The agent does not use {@code ctl} (pghactl does), but a file it starts from has a valid one. */
+        private void ctlForAgent(YamlNode ctl) {
+            ctl.requireKnownKeys(PatroniKeys.CTL);
+            CtlConfig.RestTls tls = restTls(Optional.of(ctl), Optional.empty());
+            login(ctl);
+            if (tls.certfile().isPresent()) {
+                warnings.add("ctl.certfile: used by pghactl only; the agent calls its peers' REST APIs without a client "
+                        + "certificate (Patroni presents this one)");
+            }
         }
 
         private Optional<DcsConfig> dcs(YamlNode n) {
             List<DcsConfig> found = new ArrayList<>();
-            for (String section : List.of("etcd3", "etcd")) {
-                n.optObject(section).ifPresent(e -> found.add(etcd(e)));
+            for (String section : PatroniKeys.STORES) {
+                n.optObject(section).ifPresent(s -> {
+                    s.requireKnownKeys(PatroniKeys.store(section));
+                    found.add(switch (section) {
+                        case "zookeeper" -> zookeeper(s);
+                        case "consul" -> consul(s);
+                        default -> etcd(s);
+                    });
+                });
             }
-            n.optObject("zookeeper").ifPresent(z -> found.add(zookeeper(z)));
-            n.optObject("consul").ifPresent(c -> found.add(consul(c)));
             if (found.size() > 1) {
                 throw new ConfigurationException("etcd3", "more than one store is configured; keep exactly one of etcd3, etcd, zookeeper, consul");
             }
@@ -271,7 +432,12 @@ public record AgentConfig(String scope, String namespace, String name, Optional<
             e.optString("host").ifPresent(hosts::add);
             e.optString("url").ifPresent(hosts::add);
             if (hosts.isEmpty()) {
-                throw new ConfigurationException(e.key("hosts"), "is required (or host)");
+                for (String other : List.of("srv", "proxy")) {
+                    if (e.has(other)) {
+                        throw new ConfigurationException(e.key(other), "not supported by pgha; list the etcd endpoints in " + e.key("hosts"));
+                    }
+                }
+                throw new ConfigurationException(e.key("hosts"), "is required (or host, url)");
             }
             List<String> endpoints = new ArrayList<>();
             for (String h : hosts) {
@@ -325,9 +491,23 @@ public record AgentConfig(String scope, String namespace, String name, Optional<
 
         private DcsConfig consul(YamlNode c) {
             String scheme = c.optString("scheme").orElse("http");
-            String url = c.optString("url").orElseGet(() -> {
+            if (!scheme.equals("http") && !scheme.equals("https")) {
+                throw new ConfigurationException(c.key("scheme"), "must be http or https, got '" + scheme + "'");
+            }
+            Optional<Long> port = c.optLong("port");
+            port.ifPresent(p -> {
+                if (p <= 0 || p > 65535) {
+                    throw new ConfigurationException(c.key("port"), "must be between 1 and 65535, got " + p);
+                }
+            });
+            Optional<String> explicitUrl = c.optString("url");
+            if (explicitUrl.isPresent() && port.isPresent()) {
+                warnings.add(c.key("port") + ": ignored, " + c.key("url") + " gives the port");
+            }
+            String url = explicitUrl.orElseGet(() -> {
                 HostPort hp = HostPort.parse(c.key("host"), c.optString("host").orElse("127.0.0.1:8500"), 8500);
-                return scheme + "://" + hp.host() + ":" + hp.port();
+                // Patroni: an explicit port wins over the one in host
+                return scheme + "://" + hp.host() + ":" + port.map(Long::intValue).orElse(hp.port());
             });
             String consistency = c.optString("consistency").orElse("default");
             if (!List.of("default", "consistent", "stale").contains(consistency)) {
@@ -339,13 +519,18 @@ public record AgentConfig(String scope, String namespace, String name, Optional<
 
         /** The seed's patroni.yml puts etcd under bootstrap.dcs; Patroni would not find it there, pgha accepts it with a warning. */
         private Optional<DcsConfig> legacyDcsInBootstrap(Bootstrap b) {
-            for (String section : List.of("etcd3", "etcd", "zookeeper", "consul")) {
-                JsonNode n = b.dcs().get(section);
-                if (n != null && n.isObject()) {
-                    Map<?, ?> m = JSON.convertValue(n, Map.class);
-                    YamlNode wrapper = new YamlNode("", Map.of(section, m));
+            Optional<DcsConfig> d = legacyStore(bootstrapDcs);
+            PatroniKeys.STORES.forEach(b.dcs()::remove);
+            return d;
+        }
+
+        /** The first store section in {@code bootstrap.dcs}, checked like one at the top level. */
+        private Optional<DcsConfig> legacyStore(Map<String, Object> dcs) {
+            for (String section : PatroniKeys.STORES) {
+                if (dcs.get(section) instanceof Map<?, ?> m) {
+                    YamlNode wrapper = new YamlNode("bootstrap.dcs", Map.of(section, m));
                     Optional<DcsConfig> d = dcs(wrapper);
-                    b.dcs().remove(section);
+                    detached.add(wrapper);
                     warnings.add("bootstrap.dcs." + section + ": the store belongs at the top level of the file (Patroni reads it there); using it");
                     return d;
                 }
@@ -356,6 +541,7 @@ public record AgentConfig(String scope, String namespace, String name, Optional<
         private Bootstrap bootstrap(YamlNode b) {
             ObjectNode dcs = b.optObject("dcs").map(d -> {
                 d.rawMap().keySet().forEach(d::touch);
+                bootstrapDcs = d.rawMap();
                 return (ObjectNode) JSON.valueToTree(d.rawMap());
             }).orElse(JSON.createObjectNode());
             validateDynamic(dcs);
@@ -406,6 +592,7 @@ public record AgentConfig(String scope, String namespace, String name, Optional<
             Path dataDir = Path.of(p.string("data_dir"));
             Optional<Path> binDir = p.optString("bin_dir").filter(s -> !s.isBlank()).map(Path::of);
             Optional<YamlNode> auth = p.optObject("authentication");
+            auth.ifPresent(a -> a.requireKnownKeys(PatroniKeys.PG_AUTHENTICATION));
             Optional<Credentials> superuser = auth.flatMap(a -> a.optObject("superuser")).map(this::credentials);
             Optional<Credentials> replication = auth.flatMap(a -> a.optObject("replication")).map(this::credentials);
             Optional<Credentials> rewind = auth.flatMap(a -> a.optObject("rewind")).map(this::credentials);
@@ -434,6 +621,7 @@ public record AgentConfig(String scope, String namespace, String name, Optional<
         }
 
         private Credentials credentials(YamlNode c) {
+            c.requireKnownKeys(PatroniKeys.PG_USER);
             return new Credentials(c.string("username"), c.optSecret("password"));
         }
 

@@ -61,6 +61,11 @@ final class YamlNode {
         return optString(k).filter(s -> !s.isBlank()).orElseThrow(() -> new ConfigurationException(key(k), "is required"));
     }
 
+    /** A file path; an empty value counts as unset (Patroni: "not specified or left empty"). */
+    Optional<java.nio.file.Path> optPath(String k) {
+        return optString(k).filter(s -> !s.isBlank()).map(java.nio.file.Path::of);
+    }
+
     Optional<Secret> optSecret(String k) {
         return optString(k).map(Secret::new);
     }
@@ -162,6 +167,66 @@ final class YamlNode {
 
     Map<String, Object> rawMap() {
         return map;
+    }
+
+    /**
+     * Fails on the first key that is not in {@code known} (the keys Patroni knows in this section), naming it with
+     * its full path and the closest known key. Known keys nobody reads stay in {@link #unread()}.
+     */
+    void requireKnownKeys(Set<String> known) {
+        for (String k : map.keySet()) {
+            if (!known.contains(k)) {
+                String hint = closest(k, known).map(s -> " (did you mean " + key(s) + "?)").orElse("");
+                throw new ConfigurationException(key(k), "unknown key" + hint);
+            }
+        }
+    }
+
+    /** The candidate nearest to {@code word} by edit distance, if it is near enough to be a likely typo. */
+    static Optional<String> closest(String word, Set<String> candidates) {
+        String w = normalize(word);
+        int limit = w.length() <= 4 ? 1 : w.length() <= 8 ? 2 : 3;
+        String best = null;
+        int bestDistance = Integer.MAX_VALUE;
+        for (String c : new TreeSet<>(candidates)) {
+            int d = distance(w, normalize(c));
+            if (d < bestDistance) {
+                best = c;
+                bestDistance = d;
+            }
+        }
+        if (bestDistance <= limit) {
+            return Optional.ofNullable(best);
+        }
+        // etcd3.certfile for etcd3.cert, ctl.authentication.user for ctl.authentication.username
+        return new TreeSet<>(candidates).stream()
+                .filter(c -> Math.min(c.length(), w.length()) >= 3 && (w.startsWith(normalize(c)) || normalize(c).startsWith(w)))
+                .min(java.util.Comparator.comparingInt(c -> Math.abs(c.length() - w.length())));
+    }
+
+    private static String normalize(String s) {
+        return s.toLowerCase(java.util.Locale.ROOT).replace('-', '_');
+    }
+
+    /** Edit distance counting insertions, deletions, substitutions and swaps of neighbours as one each. */
+    private static int distance(String a, String b) {
+        int[][] d = new int[a.length() + 1][b.length() + 1];
+        for (int i = 0; i <= a.length(); i++) {
+            d[i][0] = i;
+        }
+        for (int j = 0; j <= b.length(); j++) {
+            d[0][j] = j;
+        }
+        for (int i = 1; i <= a.length(); i++) {
+            for (int j = 1; j <= b.length(); j++) {
+                int cost = a.charAt(i - 1) == b.charAt(j - 1) ? 0 : 1;
+                d[i][j] = Math.min(Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1), d[i - 1][j - 1] + cost);
+                if (i > 1 && j > 1 && a.charAt(i - 1) == b.charAt(j - 2) && a.charAt(i - 2) == b.charAt(j - 1)) {
+                    d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
+                }
+            }
+        }
+        return d[a.length()][b.length()];
     }
 
     /** Keys present but never read, here and below, as dotted paths. */

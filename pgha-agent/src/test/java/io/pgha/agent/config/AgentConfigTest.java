@@ -80,10 +80,10 @@ class AgentConfigTest {
         assertThatThrownBy(() -> AgentConfig.parse(base + "restapi: {listen: '127.0.0.1:http'}\n", "test"))
                 .hasMessageStartingWith("restapi.listen: '127.0.0.1:http' has a port that is not a number");
         assertThatThrownBy(() -> AgentConfig.parse(base + "tags: {nofailover: maybe}\n", "test"))
-                .hasMessage("tags.nofailover: expected true or false, got 'maybe'");
+                .hasMessage("tags.nofailover: expected true or false, got 'maybe' (at test:5:8)");
         assertThatThrownBy(() -> AgentConfig.parse(base.replace("127.0.0.1:5432", "0.0.0.0:5432"), "test"))
                 .hasMessageStartingWith("postgresql.connect_address: is required");
-        assertThatThrownBy(() -> AgentConfig.parse("scope: [a\n", "test")).hasMessageStartingWith("config: test is not valid YAML");
+        assertThatThrownBy(() -> AgentConfig.parse("scope: [a\n", "test")).hasMessageStartingWith("config: test:2:1: not valid YAML");
     }
 
     @Test
