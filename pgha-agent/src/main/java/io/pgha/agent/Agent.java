@@ -10,6 +10,7 @@ import io.pgha.spi.Dcs;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import org.slf4j.Logger;
@@ -28,6 +29,8 @@ import picocli.CommandLine.Spec;
         description = "Runs one pgha node from a Patroni-format YAML file.")
 public final class Agent implements Callable<Integer> {
     private static final Logger LOG = LoggerFactory.getLogger(Agent.class);
+    /** How long one callback may run (Patroni has no bound; a hung script would otherwise hold every later one). */
+    static final java.time.Duration CALLBACK_TIMEOUT = java.time.Duration.ofMinutes(5);
 
     @Parameters(index = "0", paramLabel = "CONFIG", description = "the node's configuration (Patroni's patroni.yml format)")
     private Path config;
@@ -86,13 +89,25 @@ public final class Agent implements Callable<Integer> {
             }
             dcs = Stores.open(c, NodeFromConfig.retryTimeout(c));
             pg = PostgresFromConfig.build(c, w -> LOG.warn("{}", w));
-            HaNode node = NodeFromConfig.builder(c, dcs, pg).listener(Agent::log).build();
+            Map<String, List<String>> commands = new java.util.LinkedHashMap<>();
+            c.postgresql().callbacks().forEach((name, command) ->
+                    commands.put(name, Callbacks.split("postgresql.callbacks." + name, command)));
+            Callbacks callbacks = new Callbacks(c.scope(), commands, CALLBACK_TIMEOUT);
             CountDownLatch stopped = new CountDownLatch(1);
+            java.util.concurrent.atomic.AtomicReference<String> failed = new java.util.concurrent.atomic.AtomicReference<>();
+            HaNode node = NodeFromConfig.builder(c, dcs, pg).listener(Agent::log).listener(callbacks).listener(e -> {
+                if (e instanceof HaEvent.NodeFailed f) {
+                    // as Patroni: a node that cannot go on (its data belongs to another cluster, ...) exits non-zero
+                    failed.set(f.reason());
+                    stopped.countDown();
+                }
+            }).build();
             Dcs store = dcs;
             PgController postgres = pg;
             Runtime.getRuntime().addShutdownHook(new Thread(() -> {
                 LOG.info("{}: stopping", c.name());
                 node.close();
+                callbacks.close();
                 postgres.close();
                 store.close();
                 stopped.countDown();
@@ -101,6 +116,10 @@ public final class Agent implements Callable<Integer> {
             LOG.info("{}: pgha node of cluster '{}' running{}", c.name(), c.scope(),
                     node.restAddress().map(a -> ", REST API on " + a).orElse(""));
             stopped.await();
+            if (failed.get() != null) {
+                spec.commandLine().getErr().println("pgha: " + c.name() + " cannot go on: " + failed.get());
+                return 1;
+            }
             return 0;
         } catch (ConfigurationException e) {
             spec.commandLine().getErr().println("pgha: " + e.getMessage());

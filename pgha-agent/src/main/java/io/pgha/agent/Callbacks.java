@@ -172,9 +172,11 @@ public final class Callbacks implements HaListener, AutoCloseable {
         }
     }
 
+    /** The callback first (so it cannot go on to its next line when its child dies), then what it started. */
     private static void kill(Process p) {
-        p.descendants().forEach(ProcessHandle::destroyForcibly);
+        List<ProcessHandle> children = p.descendants().toList();
         p.destroyForcibly();
+        children.forEach(ProcessHandle::destroyForcibly);
     }
 
     /** Lets a running callback finish (up to its timeout), then stops the thread. */

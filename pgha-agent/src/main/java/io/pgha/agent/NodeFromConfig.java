@@ -58,6 +58,14 @@ public final class NodeFromConfig {
         r.certfile().ifPresent(cert -> b.certificate(cert, r.keyfile().orElse(cert)));
         // without certfile, build() refuses these rather than ignore them
         r.cafile().ifPresent(b::trustedCa);
+        if (!r.allowlist().isEmpty()) {
+            b.allowlist(r.allowlist());
+        }
+        if (r.allowlistIncludeMembers()) {
+            b.allowlistIncludeMembers(true);
+        }
+        // Patroni's thread_pool_size counts its own threads too (minimum 5); pgha's pool serves requests only
+        r.threadPoolSize().ifPresent(n -> b.threads(Math.max(1, Math.min(64, n))));
         r.verifyClient().ifPresent(v -> b.clientAuth(RestApiConfig.ClientAuth.valueOf(v.toUpperCase(java.util.Locale.ROOT))));
         return b.build();
     }

@@ -5,6 +5,7 @@ import io.pgha.ConfigurationException;
 import io.pgha.agent.config.AgentConfig;
 import io.pgha.agent.config.Secret;
 import io.pgha.postgres.PgController;
+import io.pgha.postgres.ReplicaMethod;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Base64;
@@ -42,6 +43,19 @@ final class PostgresFromConfig {
         }
         p.binDir().ifPresent(b::binDirectory);
         p.pgpass().ifPresent(b::passFile);
+        b.scope(c.scope());
+        if (!p.pgIdent().isEmpty()) {
+            b.ident(p.pgIdent());
+        }
+        if (!p.recoveryConf().isEmpty()) {
+            b.recoveryConf(p.recoveryConf());
+        }
+        if (!p.createReplicaMethods().isEmpty()) {
+            b.replicaMethods(p.createReplicaMethods().stream().map(m -> m.command().isEmpty()
+                    ? ReplicaMethod.basebackup(m.options())
+                    : new ReplicaMethod(m.name(), Callbacks.split("postgresql." + m.name() + ".command", m.command().get()),
+                            m.options(), m.keepData(), m.noParams())).toList());
+        }
         AgentConfig.Credentials su = p.superuser().orElseGet(() -> {
             warn.accept("postgresql.authentication.superuser: not set; using 'postgres' with a password derived from the "
                     + "replication password and the scope (every member derives the same one; set one to choose it)");

@@ -50,7 +50,11 @@ public record AgentConfig(String scope, String namespace, String name, Optional<
 
     /** The {@code restapi} section. */
     public record RestApi(HostPort listen, Optional<HostPort> connectAddress, Optional<String> username, Optional<Secret> password,
-                          Optional<Path> certfile, Optional<Path> keyfile, Optional<Path> cafile, Optional<String> verifyClient) {
+                          Optional<Path> certfile, Optional<Path> keyfile, Optional<Path> cafile, Optional<String> verifyClient,
+                          List<String> allowlist, boolean allowlistIncludeMembers, Optional<Integer> threadPoolSize) {
+        public RestApi {
+            allowlist = List.copyOf(allowlist);
+        }
     }
 
     /** Where the store is: one of Patroni's DCS sections. */
@@ -161,10 +165,27 @@ public record AgentConfig(String scope, String namespace, String name, Optional<
     public record Postgresql(HostPort listen, HostPort connectAddress, Path dataDir, Optional<Path> binDir,
                              Optional<Credentials> superuser, Credentials replication, Optional<Credentials> rewind,
                              Map<String, String> parameters, Optional<Path> pgpass, List<String> pgHba,
-                             boolean removeDataDirectoryOnRewindFailure) {
+                             boolean removeDataDirectoryOnRewindFailure, List<String> pgIdent, Map<String, String> recoveryConf,
+                             Map<String, String> callbacks, List<ReplicaMethodConfig> createReplicaMethods) {
         public Postgresql {
             parameters = Map.copyOf(parameters);
             pgHba = List.copyOf(pgHba);
+            pgIdent = List.copyOf(pgIdent);
+            recoveryConf = Map.copyOf(recoveryConf);
+            callbacks = Map.copyOf(callbacks);
+            createReplicaMethods = List.copyOf(createReplicaMethods);
+        }
+    }
+
+    /**
+     * One of {@code postgresql.create_replica_methods} with its section ({@code postgresql.<name>}):
+     * {@code command}, {@code keep_data}, {@code no_params}, and the rest as the method's options
+     * (for {@code basebackup}, pg_basebackup's long options).
+     */
+    public record ReplicaMethodConfig(String name, Optional<String> command, boolean keepData, boolean noParams,
+                                      Map<String, String> options) {
+        public ReplicaMethodConfig {
+            options = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(options));
         }
     }
 
@@ -333,8 +354,17 @@ public record AgentConfig(String scope, String namespace, String name, Optional<
             if (key.isPresent() && cert.isEmpty()) {
                 throw new ConfigurationException(n.key("keyfile"), "needs restapi.certfile too");
             }
+            List<String> allowlist = n.stringList("allowlist");
+            boolean includeMembers = n.optBool("allowlist_include_members").orElse(false);
+            Optional<Integer> threads = n.optString("thread_pool_size").map(v -> {
+                try {
+                    return Integer.parseInt(v.trim());
+                } catch (NumberFormatException e) {
+                    throw new ConfigurationException(n.key("thread_pool_size"), "expected a whole number, got '" + v + "'");
+                }
+            });
             return new RestApi(listen, connect, login.map(CtlConfig.BasicAuth::username), login.map(CtlConfig.BasicAuth::password),
-                    cert, key, n.optString("cafile").map(Path::of), verify);
+                    cert, key, n.optString("cafile").map(Path::of), verify, allowlist, includeMembers, threads);
         }
 
         private Optional<String> verifyClient(YamlNode restapi) {
@@ -613,11 +643,92 @@ public record AgentConfig(String scope, String namespace, String name, Optional<
             Optional<Path> pgpass = p.optString("pgpass").map(Path::of);
             List<String> hba = p.stringList("pg_hba");
             boolean removeOnFailure = p.optBool("remove_data_directory_on_rewind_failure").orElse(false);
-            p.optBool("use_unix_socket");
+            p.optBool("use_unix_socket").filter(Boolean::booleanValue).ifPresent(v -> warnings.add(p.key("use_unix_socket")
+                    + ": not supported by pgha, ignored: pgha connects to PostgreSQL over TCP (postgresql.listen)"));
+            List<String> ident = p.stringList("pg_ident");
+            Map<String, String> recovery = scalars(p.optObject("recovery_conf"));
+            Map<String, String> callbacks = scalars(p.optObject("callbacks"));
+            for (String cb : callbacks.keySet()) {
+                if (!List.of("on_start", "on_stop", "on_restart", "on_reload", "on_role_change").contains(cb)) {
+                    throw new ConfigurationException(p.key("callbacks") + "." + cb,
+                            "unknown callback (on_start, on_stop, on_restart, on_reload or on_role_change)");
+                }
+            }
+            List<ReplicaMethodConfig> methods = new ArrayList<>();
+            for (String m : p.stringList("create_replica_methods")) {
+                methods.add(replicaMethod(p, m));
+            }
+            if (methods.isEmpty() && p.has("basebackup")) {
+                methods.add(replicaMethod(p, "basebackup")); // Patroni's default method, with its options
+            }
             p.optBool("use_pg_rewind").ifPresent(v -> warnings.add(
                     "postgresql.use_pg_rewind: set it in bootstrap.dcs.postgresql (a dynamic setting); read from there"));
             return new Postgresql(listen, connect, dataDir, binDir, superuser, replication.get(), rewind, params, pgpass, hba,
-                    removeOnFailure);
+                    removeOnFailure, ident, recovery, callbacks, methods);
+        }
+
+        /** A mapping of scalars (numbers and booleans as Patroni writes them into settings). */
+        private static Map<String, String> scalars(Optional<YamlNode> section) {
+            Map<String, String> out = new LinkedHashMap<>();
+            section.ifPresent(s -> s.rawMap().forEach((k, v) -> {
+                s.touch(k);
+                if (v instanceof Map || v instanceof List) {
+                    throw new ConfigurationException(s.key(k), "expected a single value");
+                }
+                out.put(k, v == null ? "" : v instanceof Boolean bv ? (bv ? "on" : "off") : String.valueOf(v));
+            }));
+            return out;
+        }
+
+        /** {@code postgresql.<name>}: a method's section, as Patroni reads it ({@code basebackup} may be a list). */
+        private ReplicaMethodConfig replicaMethod(YamlNode p, String name) {
+            Map<String, String> options = new LinkedHashMap<>();
+            Object raw = p.rawMap().get(name);
+            p.touch(name);
+            if (name.equals("basebackup")) {
+                if (raw instanceof List<?> list) {
+                    for (Object o : list) {
+                        if (o instanceof Map<?, ?> m && m.size() == 1) {
+                            m.forEach((k, v) -> options.put(String.valueOf(k), String.valueOf(v)));
+                        } else if (o instanceof String str) {
+                            options.put(str, "");
+                        } else {
+                            throw new ConfigurationException(p.key(name), "expected options (name or name: value), got " + o);
+                        }
+                    }
+                } else if (raw instanceof Map<?, ?> m) {
+                    m.forEach((k, v) -> options.put(String.valueOf(k), String.valueOf(v)));
+                } else if (raw != null) {
+                    throw new ConfigurationException(p.key(name), "expected a mapping or a list of options");
+                }
+                return new ReplicaMethodConfig(name, Optional.empty(), false, false, options);
+            }
+            if (!(raw instanceof Map<?, ?> m)) {
+                throw new ConfigurationException(p.key(name), "the section of replica method '" + name + "' with its command is required");
+            }
+            Optional<String> command = Optional.empty();
+            boolean keepData = false;
+            boolean noParams = false;
+            for (Map.Entry<?, ?> e : m.entrySet()) {
+                String k = String.valueOf(e.getKey());
+                String v = String.valueOf(e.getValue());
+                switch (k) {
+                    case "command" -> command = Optional.of(v);
+                    case "keep_data" -> keepData = truthy(v);
+                    case "no_params" -> noParams = truthy(v);
+                    case "no_leader" -> warnings.add(p.key(name) + ".no_leader: not supported by pgha, ignored: a replica is"
+                            + " created only from a running member");
+                    default -> options.put(k, v);
+                }
+            }
+            if (command.isEmpty()) {
+                throw new ConfigurationException(p.key(name) + ".command", "is required for the replica method '" + name + "'");
+            }
+            return new ReplicaMethodConfig(name, command, keepData, noParams, options);
+        }
+
+        private static boolean truthy(String v) {
+            return List.of("true", "on", "yes", "1").contains(v.trim().toLowerCase(java.util.Locale.ROOT));
         }
 
         private Credentials credentials(YamlNode c) {

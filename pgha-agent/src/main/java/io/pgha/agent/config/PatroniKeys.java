@@ -116,10 +116,6 @@ final class PatroniKeys {
      */
     static Optional<String> consequenceOfIgnoring(String dottedKey) {
         String last = dottedKey.substring(dottedKey.lastIndexOf('.') + 1);
-        if (dottedKey.equals("restapi.allowlist") || dottedKey.equals("restapi.allowlist_include_members")) {
-            return Optional.of("unsafe REST API requests are accepted from any address "
-                    + "(restapi.authentication and verify_client still apply)");
-        }
         if (dottedKey.startsWith("postgresql.authentication.") && PG_USER.contains(last)) {
             return Optional.of("pgha connects as this user with the client's TLS defaults "
                     + "(sslmode prefer: no server certificate check, no client certificate)");

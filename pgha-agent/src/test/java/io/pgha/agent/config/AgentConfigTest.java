@@ -58,7 +58,7 @@ class AgentConfigTest {
                   authentication: {replication: {username: r, password: p}}
                 restapi: {listen: 127.0.0.1:8008, http_extra_headers: {X: y}}
                 """, "test");
-        assertThat(c.unsupported()).containsExactlyInAnyOrder("postgresql.callbacks", "restapi.http_extra_headers", "watchdog");
+        assertThat(c.unsupported()).containsExactlyInAnyOrder("restapi.http_extra_headers", "watchdog");
     }
 
     @Test

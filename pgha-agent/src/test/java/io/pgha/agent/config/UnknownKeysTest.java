@@ -114,7 +114,7 @@ class UnknownKeysTest {
                   hosts: [127.0.0.1:2181]
                   auth_data: {digest: 'u:p'}
                 """);
-        assertThat(c.unsupported()).containsExactlyInAnyOrder("restapi.ciphers", "restapi.thread_pool_size",
+        assertThat(c.unsupported()).containsExactlyInAnyOrder("restapi.ciphers",
                 "restapi.server_tokens", "zookeeper.auth_data", "postgresql.authentication.replication.channel_binding");
     }
 
@@ -130,15 +130,15 @@ class UnknownKeysTest {
                   hosts: [127.0.0.1:2181]
                   set_acls: {'CN=pgha': [ALL]}
                 """);
-        assertThat(c.warnings()).anySatisfy(w -> assertThat(w).isEqualTo("restapi.allowlist: not supported by pgha, ignored: "
-                        + "unsafe REST API requests are accepted from any address (restapi.authentication and verify_client still apply)"))
-                .anySatisfy(w -> assertThat(w).startsWith("restapi.allowlist_include_members: not supported by pgha, ignored: unsafe"))
+        assertThat(c.warnings()).as("the allowlist is acted on now").noneMatch(w -> w.contains("allowlist"));
+        assertThat(c.restapi().orElseThrow().allowlist()).containsExactly("10.0.0.0/8");
+        assertThat(c.warnings())
                 .anySatisfy(w -> assertThat(w).startsWith("postgresql.authentication.replication.sslmode: not supported by pgha, "
                         + "ignored: pgha connects as this user with the client's TLS defaults"))
                 .anySatisfy(w -> assertThat(w).startsWith("postgresql.authentication.replication.sslrootcert: not supported"))
                 .anySatisfy(w -> assertThat(w).isEqualTo("zookeeper.set_acls: not supported by pgha, ignored: "
                         + "znodes are created with ZooKeeper's open ACL (world:anyone)"));
-        assertThat(c.unsupported()).contains("restapi.allowlist", "zookeeper.set_acls", "postgresql.authentication.replication.sslmode");
+        assertThat(c.unsupported()).doesNotContain("restapi.allowlist").contains("zookeeper.set_acls", "postgresql.authentication.replication.sslmode");
     }
 
     @Test
@@ -259,6 +259,7 @@ class UnknownKeysTest {
                         "PATRONI_REPLICATION_SSLMODE", "verify-full", "PATRONI_ETCD3_CACERT", "/etcd-ca.pem"));
         assertThat(c.restapi().orElseThrow().cafile()).hasValueSatisfying(p -> assertThat(p).hasToString("/ca.pem"));
         assertThat(((AgentConfig.DcsConfig.Etcd) c.dcs()).cacert()).hasValueSatisfying(p -> assertThat(p).hasToString("/etcd-ca.pem"));
-        assertThat(c.unsupported()).containsExactlyInAnyOrder("restapi.allowlist", "postgresql.authentication.replication.sslmode");
+        assertThat(c.restapi().orElseThrow().allowlist()).containsExactly("10.0.0.1");
+        assertThat(c.unsupported()).containsExactlyInAnyOrder("postgresql.authentication.replication.sslmode");
     }
 }
