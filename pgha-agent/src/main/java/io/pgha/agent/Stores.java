@@ -15,9 +15,13 @@ public final class Stores {
     }
 
     public static Dcs open(AgentConfig c, Duration retryTimeout) {
-        AgentConfig.DcsConfig d = c.dcs();
+        return open(c.dcs(), c.namespace(), retryTimeout);
+    }
+
+    /** Opens the store of a {@code patroni.yml}'s store section under {@code namespace} (pghactl needs no more). */
+    public static Dcs open(AgentConfig.DcsConfig d, String namespace, Duration retryTimeout) {
         if (d instanceof AgentConfig.DcsConfig.Etcd e) {
-            EtcdDcs.Builder b = EtcdDcs.builder().endpoints(e.endpoints()).namespace(c.namespace())
+            EtcdDcs.Builder b = EtcdDcs.builder().endpoints(e.endpoints()).namespace(namespace)
                     .requestTimeout(retryTimeout);
             if (e.username().isPresent()) {
                 b.credentials(e.username().get(), e.password().map(Secret::revealString).orElse(""));
@@ -31,7 +35,7 @@ public final class Stores {
             return b.build();
         }
         if (d instanceof AgentConfig.DcsConfig.Consul cs) {
-            ConsulDcs.Builder b = ConsulDcs.builder().endpoints(cs.url()).namespace(c.namespace().replaceFirst("^/", ""))
+            ConsulDcs.Builder b = ConsulDcs.builder().endpoints(cs.url()).namespace(namespace.replaceFirst("^/", ""))
                     .consistency(ConsulDcs.Consistency.valueOf(cs.consistency().toUpperCase(java.util.Locale.ROOT)))
                     .registerService(cs.registerService());
             cs.token().ifPresent(t -> b.token(t.revealString()));
@@ -43,7 +47,7 @@ public final class Stores {
         }
         if (d instanceof AgentConfig.DcsConfig.ZooKeeper z) {
             // Patroni's layout: /<namespace>/<scope>/... from the root of the ensemble.
-            ZooKeeperDcs.Builder b = ZooKeeperDcs.builder().endpoints(z.hosts()).namespace(c.namespace());
+            ZooKeeperDcs.Builder b = ZooKeeperDcs.builder().endpoints(z.hosts()).namespace(namespace);
             if (z.useSsl()) {
                 // PEM straight to ZooKeeper's client; a key in the certificate file needs no key setting
                 b.trustedCa(z.cacert().orElseThrow());

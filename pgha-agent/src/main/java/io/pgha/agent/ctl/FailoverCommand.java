@@ -1,0 +1,13 @@
+package io.pgha.agent.ctl;
+
+import picocli.CommandLine.Command;
+
+/** {@code pghactl failover [CLUSTER] --candidate C [--force]}. */
+@Command(name = "failover", mixinStandardHelpOptions = true, version = "pghactl " + Ctl.VERSION,
+        description = "Fail over to a named member (also when there is no leader).")
+final class FailoverCommand extends LeaderChangeCommand {
+    @Override
+    boolean isFailover() {
+        return true;
+    }
+}

@@ -1,0 +1,13 @@
+package io.pgha.agent.ctl;
+
+import picocli.CommandLine.Command;
+
+/** {@code pghactl pause [CLUSTER] [--wait]}: maintenance mode on. */
+@Command(name = "pause", mixinStandardHelpOptions = true, version = "pghactl " + Ctl.VERSION,
+        description = "Disable automatic failover (maintenance mode).")
+final class PauseCommand extends MaintenanceModeCommand {
+    @Override
+    boolean pause() {
+        return true;
+    }
+}
