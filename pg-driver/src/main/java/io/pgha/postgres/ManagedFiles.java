@@ -52,6 +52,8 @@ final class ManagedFiles {
     private volatile Optional<List<String>> dynamicHba = Optional.empty();
     private volatile Optional<List<String>> dynamicIdent = Optional.empty();
     private volatile Map<String, String> dynamicRecovery = Map.of();
+    /** Settings the last pgha.conf raised to pg_control's values (a standby below its primary), with the configured value. */
+    private volatile Map<String, String> raisedFromConfigured = Map.of();
     /** The recovery settings a member or the cluster may give (Patroni's recovery_conf); the rest pgha sets itself. */
     static final java.util.Set<String> RECOVERY_SETTINGS = java.util.Set.of("restore_command", "archive_cleanup_command",
             "recovery_end_command", "recovery_min_apply_delay");
@@ -72,6 +74,14 @@ final class ManagedFiles {
 
     void setDynamicParameters(Map<String, String> parameters) {
         this.dynamicParameters = Map.copyOf(parameters);
+    }
+
+    /**
+     * Settings the server runs with above their configured value because pg_control demanded it
+     * (Patroni reports them as pending a restart); name to the configured value.
+     */
+    Map<String, String> raisedFromConfigured() {
+        return raisedFromConfigured;
     }
 
     /** The cluster's dynamic recovery_conf. */
@@ -137,6 +147,7 @@ final class ManagedFiles {
         ServerParameters.Layered layered = ServerParameters.layer(s, dynamicParameters, cfg.parameters(), ServerParameters.OWNED,
                 standbyControlData);
         layered.problems().forEach(p -> warnOnce.warn(p, "{}: {}", cfg.name(), p));
+        raisedFromConfigured = Map.copyOf(layered.raisedFrom());
         s.clear();
         s.putAll(layered.values());
         Map<String, String> recovery = new java.util.TreeMap<>(dynamicRecovery);

@@ -62,8 +62,11 @@ final class ServerParameters {
         CLUSTER_WIDE = Map.copyOf(m);
     }
 
-    /** What to write and what was left out (each problem names its key and why). */
-    record Layered(Map<String, String> values, List<String> problems) {
+    /**
+     * What to write, what was left out (each problem names its key and why), and the settings a
+     * standby takes from pg_control above what is configured (name to the configured value).
+     */
+    record Layered(Map<String, String> values, List<String> problems, Map<String, String> raisedFrom) {
     }
 
     private ServerParameters() {
@@ -104,15 +107,17 @@ final class ServerParameters {
                 out.put(k, v);
             }
         });
+        Map<String, String> raised = new LinkedHashMap<>();
         CONTROL_DATA_LABELS.forEach((name, label) -> {
             Optional<Long> recorded = Optional.ofNullable(controlData.get(label)).flatMap(ServerParameters::integer);
             Optional<Long> configured = Optional.ofNullable(out.get(name)).flatMap(ServerParameters::integer);
             if (recorded.isPresent() && configured.isPresent() && recorded.get() > configured.get()) {
                 // the standby must start: it takes the primary's value until a restart after the primary's own
+                raised.put(name, out.get(name));
                 out.put(name, Long.toString(recorded.get()));
             }
         });
-        return new Layered(out, problems);
+        return new Layered(out, problems, raised);
     }
 
     private static boolean safeTest(Predicate<String> p, String v) {

@@ -16,6 +16,7 @@ import java.sql.ResultSet;
 import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -205,6 +206,22 @@ final class StateReader {
                     FROM pg_settings s WHERE s.pending_restart ORDER BY s.name""")) {
                 while (rs.next()) {
                     pending.add(new PendingSetting(rs.getString(1), nz(rs.getString(2)), nz(rs.getString(3))));
+                }
+            }
+            if (inRecovery) {
+                // a standby that started above its configuration to match its primary waits for a restart to
+                // come down, as Patroni reports it; the restart takes pg_control's values as they are then
+                for (Map.Entry<String, String> raised : files.raisedFromConfigured().entrySet()) {
+                    if (pending.stream().noneMatch(x -> x.name().equals(raised.getKey()))) {
+                        try (Statement st = c.createStatement();
+                             ResultSet rs = st.executeQuery("SELECT current_setting('" + raised.getKey() + "')")) {
+                            rs.next();
+                            String running = rs.getString(1);
+                            if (!running.equals(raised.getValue())) {
+                                pending.add(new PendingSetting(raised.getKey(), running, raised.getValue()));
+                            }
+                        }
+                    }
                 }
             }
             return new PostgresState(RunState.RUNNING, inRecovery, Optional.ofNullable(sysid), timeline,

@@ -94,7 +94,7 @@ class DynamicParametersTest {
     }
 
     @Test
-    void aStandbyStartsWithAtLeastThePrimarysValuesEvenWhenTheConfigurationAsksForLess() throws Exception {
+    void aStandbyStartsWithAtLeastThePrimarysValuesAndIsPendingARestartWhileAboveItsConfiguration() throws Exception {
         PgController primary = sandbox.controller("bigger");
         await(primary.applySettings(ServerSettings.ofParameters(Map.of("max_connections", "60"))));
         await(primary.bootstrap());
@@ -106,6 +106,8 @@ class DynamicParametersTest {
 
         assertThat(await(standby.observe()).isRunningReplica()).isTrue();
         assertThat(show(standby, "max_connections")).isEqualTo("60");
+        assertThat(await(standby.observe()).pendingRestart()).as("above its configuration until a restart, as Patroni reports it")
+                .containsExactly(new PendingSetting("max_connections", "60", "40"));
     }
 
     private static List<String> column(PgController c, String sql) throws Exception {
