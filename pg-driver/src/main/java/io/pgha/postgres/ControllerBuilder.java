@@ -57,6 +57,8 @@ abstract sealed class ControllerBuilder permits PgController.Builder {
     private Map<String, String> recoveryConf;
     private List<ReplicaMethod> replicaMethods;
     private String scope;
+    private BootstrapMethod bootstrapMethod;
+    private List<String> postBootstrap;
     private final Map<String, String> parameters = new LinkedHashMap<>();
     private Boolean useReplicationSlots;
     private Boolean removeDataDirectoryOnRewindFailure;
@@ -361,6 +363,34 @@ abstract sealed class ControllerBuilder permits PgController.Builder {
     }
 
     /**
+     * Makes a new cluster with this command instead of initdb (Patroni's {@code bootstrap.method}),
+     * e.g. a restore from a backup.
+     *
+     * @throws ConfigurationException if already set
+     * @throws NullPointerException   if null
+     */
+    public PgController.Builder bootstrapMethod(BootstrapMethod method) {
+        requireUnset(this.bootstrapMethod, "bootstrap.method");
+        this.bootstrapMethod = Objects.requireNonNull(method, "bootstrap.method");
+        return self();
+    }
+
+    /**
+     * Runs this command after a new cluster's first start, with the superuser's connection string as
+     * its last argument (Patroni's {@code bootstrap.post_bootstrap}); its failure fails the bootstrap.
+     *
+     * @throws ConfigurationException if already set or empty
+     * @throws NullPointerException   if null
+     */
+    public PgController.Builder postBootstrap(List<String> command) {
+        requireUnset(this.postBootstrap, "bootstrap.post_bootstrap");
+        Objects.requireNonNull(command, "bootstrap.post_bootstrap");
+        require(!command.isEmpty(), "bootstrap.post_bootstrap", "must name a command");
+        this.postBootstrap = List.copyOf(command);
+        return self();
+    }
+
+    /**
      * The cluster's name (Patroni's {@code scope}), passed to custom replica methods as
      * {@code --scope}.
      *
@@ -603,7 +633,7 @@ abstract sealed class ControllerBuilder permits PgController.Builder {
                 useReplicationSlots == null || useReplicationSlots, Boolean.TRUE.equals(removeDataDirectoryOnRewindFailure),
                 syncDataFiles == null || syncDataFiles,
                 ct, stt, operationTimeout != null ? operationTimeout : Duration.ofHours(1),
-                crashPollInterval != null ? crashPollInterval : Duration.ofMillis(250), bootstrapRoles, Optional.ofNullable(hba), Optional.ofNullable(ident), Optional.ofNullable(passFile), recoveryConf == null ? Map.of() : recoveryConf, replicaMethods == null ? List.of(ReplicaMethod.basebackup()) : replicaMethods, Optional.ofNullable(scope));
+                crashPollInterval != null ? crashPollInterval : Duration.ofMillis(250), bootstrapRoles, Optional.ofNullable(hba), Optional.ofNullable(ident), Optional.ofNullable(passFile), recoveryConf == null ? Map.of() : recoveryConf, replicaMethods == null ? List.of(ReplicaMethod.basebackup()) : replicaMethods, Optional.ofNullable(scope), Optional.ofNullable(bootstrapMethod), Optional.ofNullable(postBootstrap));
         return new PgController(cfg, bin, uid, gid, listeners);
     }
 

@@ -28,6 +28,8 @@ import java.util.Optional;
  * @param ownRecovery       the member's own recovery settings (Patroni's local {@code recovery_conf}), which win
  * @param replicaMethods    how a replica's data is created, in order (default: pg_basebackup)
  * @param scope             the cluster's name, for the replica methods' {@code --scope}
+ * @param bootstrapMethod   a command of the operator's instead of initdb (Patroni's {@code bootstrap.method})
+ * @param postBootstrap     a command run after a new cluster's first start (Patroni's {@code post_bootstrap})
  * @param passFile          where the pass file goes (Patroni's {@code postgresql.pgpass}); default in the work directory
  * @param syncDataFiles     initdb, pg_basebackup and pg_rewind fsync what they write (off only for throwaway clusters)
  * @param operationTimeout  the bound for work without a timeout of its own (initdb, pg_basebackup, pg_rewind, CHECKPOINT)
@@ -64,7 +66,9 @@ record PgConfig(
         Optional<Path> passFile,
         Map<String, String> ownRecovery,
         List<ReplicaMethod> replicaMethods,
-        Optional<String> scope) {
+        Optional<String> scope,
+        Optional<BootstrapMethod> bootstrapMethod,
+        Optional<List<String>> postBootstrap) {
 
     PgConfig {
         ownRecovery = Map.copyOf(ownRecovery);

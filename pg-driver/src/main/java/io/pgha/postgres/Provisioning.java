@@ -66,30 +66,16 @@ final class Provisioning {
         files.writePassFile();
         boolean created = false;
         try {
-            Path pw = cfg.workDirectory().resolve("initdb.pw");
-            fs.write(pw, cfg.superuser().password() + "\n", Fs.FILE_600);
-            try {
-                List<String> argv = new ArrayList<>(List.of(bin.path("initdb").toString(),
-                        "-D", cfg.dataDirectory().toString(),
-                        "-U", cfg.superuser().name(),
-                        "--pwfile=" + pw,
-                        "--auth-local=peer", "--auth-host=scram-sha-256",
-                        "-E", cfg.encoding(), "--no-instructions"));
-                cfg.locale().ifPresent(l -> argv.add("--locale=" + l));
-                if (cfg.dataChecksums()) {
-                    argv.add("--data-checksums");
-                }
-                if (!cfg.syncDataFiles()) {
-                    argv.add("--no-sync");
-                }
-                created = true;
-                dataDir.fill(() -> cmds.check(Commands.Cmd.of(cfg.operationTimeout(), argv)));
-            } finally {
-                Files.deleteIfExists(pw);
+            created = true;
+            if (cfg.bootstrapMethod().isPresent()) {
+                runBootstrapMethod(cfg.bootstrapMethod().get());
+            } else {
+                initdb();
             }
             role.becomePrimary();
             process.start(cfg.operationTimeout());
             createUsers();
+            cfg.postBootstrap().ifPresent(this::runPostBootstrap);
             String sysid = dataDir.controlData().systemIdentifier();
             LOG.info("{}: bootstrapped a new cluster (system identifier {}, PostgreSQL {}) in {} ms", cfg.name(), sysid,
                     bin.version(), (System.nanoTime() - t0) / 1_000_000);
@@ -105,6 +91,73 @@ final class Provisioning {
             }
             throw e;
         }
+    }
+
+    private void initdb() throws IOException {
+        Path pw = cfg.workDirectory().resolve("initdb.pw");
+        fs.write(pw, cfg.superuser().password() + "\n", Fs.FILE_600);
+        try {
+            List<String> argv = new ArrayList<>(List.of(bin.path("initdb").toString(),
+                    "-D", cfg.dataDirectory().toString(),
+                    "-U", cfg.superuser().name(),
+                    "--pwfile=" + pw,
+                    "--auth-local=peer", "--auth-host=scram-sha-256",
+                    "-E", cfg.encoding(), "--no-instructions"));
+            cfg.locale().ifPresent(l -> argv.add("--locale=" + l));
+            if (cfg.dataChecksums()) {
+                argv.add("--data-checksums");
+            }
+            if (!cfg.syncDataFiles()) {
+                argv.add("--no-sync");
+            }
+            dataDir.fill(() -> cmds.check(Commands.Cmd.of(cfg.operationTimeout(), argv)));
+        } finally {
+            Files.deleteIfExists(pw);
+        }
+    }
+
+    /** Patroni's custom bootstrap: the operator's command fills the data directory (a restore, typically). */
+    private void runBootstrapMethod(BootstrapMethod m) {
+        List<String> argv = new ArrayList<>(m.command());
+        if (!m.noParams()) {
+            cfg.scope().ifPresent(scope -> argv.add("--scope=" + scope));
+            argv.add("--datadir=" + cfg.dataDirectory());
+        }
+        dataDir.fill(() -> {
+            Commands.Result r = cmds.run(Commands.Cmd.of(cfg.operationTimeout(), argv));
+            if (!r.ok()) {
+                String out = (r.stderr() + "\n" + r.stdout()).strip();
+                throw new CommandFailedException(cfg.name() + ": bootstrap method " + m.name() + " exited with " + r.exitCode()
+                        + (out.isEmpty() ? "" : ": " + out.lines().reduce((a, b) -> b).orElse("")), m.command().get(0), r.exitCode());
+            }
+            if (!dataDir.isInitialized()) {
+                throw new DataDirectoryException(cfg.name() + ": bootstrap method " + m.name() + " succeeded but left no data"
+                        + " directory (no PG_VERSION in " + cfg.dataDirectory() + ")");
+            }
+            // a restored copy may carry a stopped server's pid file: PostgreSQL would refuse to start on it
+            try {
+                Files.deleteIfExists(cfg.dataDirectory().resolve("postmaster.pid"));
+            } catch (IOException e) {
+                throw new DataDirectoryException(cfg.name() + ": cannot remove the restored postmaster.pid: " + e.getMessage(), e);
+            }
+        });
+        LOG.info("{}: bootstrap method {} created the data directory", cfg.name(), m.name());
+    }
+
+    /**
+     * Patroni's {@code post_bootstrap}: the operator's command, given the superuser's connection
+     * string (its password in {@code PGPASSFILE}); a failure fails the bootstrap.
+     */
+    private void runPostBootstrap(List<String> command) {
+        List<String> argv = new ArrayList<>(command);
+        argv.add("postgres://" + cfg.superuser().name() + "@" + cfg.localHost() + ":" + cfg.port() + "/postgres");
+        Commands.Result r = cmds.run(Commands.Cmd.of(cfg.operationTimeout(), argv));
+        if (!r.ok()) {
+            String out = (r.stderr() + "\n" + r.stdout()).strip();
+            throw new CommandFailedException(cfg.name() + ": post_bootstrap exited with " + r.exitCode()
+                    + (out.isEmpty() ? "" : ": " + out.lines().reduce((a, b) -> b).orElse("")), command.get(0), r.exitCode());
+        }
+        LOG.info("{}: post_bootstrap done", cfg.name());
     }
 
     /** The replication and rewind roles. Passwords are hashed here (SCRAM) so the server never sees them in SQL text. */
@@ -142,8 +195,16 @@ final class Provisioning {
         });
     }
 
+    /** Creates the role, or (a restored cluster may have it) gives the existing one these options. */
     private static void createRole(Connection c, Statement st, PgUser u, String options) throws SQLException {
-        st.execute("CREATE ROLE " + quoteIdent(u.name()) + " WITH " + options);
+        boolean exists;
+        try (java.sql.PreparedStatement q = c.prepareStatement("SELECT 1 FROM pg_roles WHERE rolname = ?")) {
+            q.setString(1, u.name());
+            try (java.sql.ResultSet rs = q.executeQuery()) {
+                exists = rs.next();
+            }
+        }
+        st.execute((exists ? "ALTER ROLE " : "CREATE ROLE ") + quoteIdent(u.name()) + " WITH " + options);
         char[] pw = u.password().toCharArray();
         try {
             c.unwrap(PGConnection.class).alterUserPassword(u.name(), pw, "scram-sha-256");
