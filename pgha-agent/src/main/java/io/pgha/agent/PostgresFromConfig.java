@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.pgha.ConfigurationException;
 import io.pgha.agent.config.AgentConfig;
 import io.pgha.agent.config.Secret;
+import io.pgha.postgres.BootstrapMethod;
 import io.pgha.postgres.PgController;
 import io.pgha.postgres.ReplicaMethod;
 import java.nio.charset.StandardCharsets;
@@ -44,6 +45,9 @@ final class PostgresFromConfig {
         p.binDir().ifPresent(b::binDirectory);
         p.pgpass().ifPresent(b::passFile);
         b.scope(c.scope());
+        c.bootstrap().method().ifPresent(m -> b.bootstrapMethod(new BootstrapMethod(m.name(),
+                Callbacks.split("bootstrap." + m.name() + ".command", m.command()), m.noParams())));
+        c.bootstrap().postBootstrap().ifPresent(cmd -> b.postBootstrap(Callbacks.split("bootstrap.post_bootstrap", cmd)));
         if (!p.pgIdent().isEmpty()) {
             b.ident(p.pgIdent());
         }

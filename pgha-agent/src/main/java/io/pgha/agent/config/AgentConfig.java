@@ -57,6 +57,13 @@ public record AgentConfig(String scope, String namespace, String name, Optional<
         }
     }
 
+    /**
+     * {@code bootstrap.method} with its section ({@code bootstrap.<name>}): the command that makes a
+     * new cluster instead of initdb.
+     */
+    public record BootstrapMethodConfig(String name, String command, boolean noParams) {
+    }
+
     /** Where the store is: one of Patroni's DCS sections. */
     public sealed interface DcsConfig {
         /** {@code etcd3:} or {@code etcd:} (pgha speaks the v3 API to both). */
@@ -85,7 +92,12 @@ public record AgentConfig(String scope, String namespace, String name, Optional<
      * @param dcs    the initial dynamic configuration, written to the {@code config} key by the node that bootstraps
      * @param initdb initdb options as command-line flags ({@code --encoding=UTF8}, {@code --data-checksums})
      */
-    public record Bootstrap(ObjectNode dcs, List<String> initdb, List<String> pgHba, Map<String, User> users) {
+    public record Bootstrap(ObjectNode dcs, List<String> initdb, List<String> pgHba, Map<String, User> users,
+                            Optional<BootstrapMethodConfig> method, Optional<String> postBootstrap) {
+        public Bootstrap(ObjectNode dcs, List<String> initdb, List<String> pgHba, Map<String, User> users) {
+            this(dcs, initdb, pgHba, users, Optional.empty(), Optional.empty());
+        }
+
         public Bootstrap {
             initdb = List.copyOf(initdb);
             pgHba = List.copyOf(pgHba);
@@ -592,13 +604,27 @@ public record AgentConfig(String scope, String namespace, String name, Optional<
                     users.put(userName, new User(userName, pw, un.stringList("options")));
                 }
             });
-            for (String ignored : List.of("method", "post_bootstrap", "post_init")) {
-                if (b.has(ignored)) {
-                    b.touch(ignored);
-                    warnings.add("bootstrap." + ignored + ": not supported by pgha, ignored");
+            Optional<BootstrapMethodConfig> method = b.optString("method").filter(m -> !m.equals("initdb")).map(m -> {
+                YamlNode section = b.optObject(m).orElseThrow(() -> new ConfigurationException(b.key(m),
+                        "the section of bootstrap method '" + m + "' with its command is required"));
+                String command = section.optString("command").orElseThrow(() ->
+                        new ConfigurationException(section.key("command"), "is required"));
+                boolean noParams = section.optBool("no_params").orElse(false);
+                for (String k : List.of("keep_existing_recovery_conf", "recovery_conf")) {
+                    if (section.has(k)) {
+                        section.touch(k);
+                        warnings.add(section.key(k) + ": not supported by pgha, ignored: the restored cluster starts as a"
+                                + " primary at once, without a recovery to a target first");
+                    }
                 }
+                return new BootstrapMethodConfig(m, command, noParams);
+            });
+            Optional<String> post = b.optString("post_bootstrap");
+            Optional<String> postInit = b.optString("post_init");
+            if (post.isPresent() && postInit.isPresent()) {
+                warnings.add(b.key("post_init") + ": ignored, " + b.key("post_bootstrap") + " is set (Patroni's older name)");
             }
-            return new Bootstrap(dcs, initdb, hba, users);
+            return new Bootstrap(dcs, initdb, hba, users, method, post.or(() -> postInit));
         }
 
         private void validateDynamic(ObjectNode dcs) {
