@@ -48,6 +48,14 @@ public final class Stores {
         if (d instanceof AgentConfig.DcsConfig.ZooKeeper z) {
             // Patroni's layout: /<namespace>/<scope>/... from the root of the ensemble.
             ZooKeeperDcs.Builder b = ZooKeeperDcs.builder().endpoints(z.hosts()).namespace(namespace);
+            z.digestAuth().ifPresent(secret -> {
+                String up = secret.revealString();
+                b.credentials(up.substring(0, up.indexOf(':')), up.substring(up.indexOf(':') + 1));
+            });
+            if (!z.setAcls().isEmpty()) {
+                b.acl(z.setAcls().entrySet().stream().map(e -> new org.apache.zookeeper.data.ACL(permissions(e.getValue()),
+                        new org.apache.zookeeper.data.Id("x509", e.getKey()))).toList());
+            }
             if (z.useSsl()) {
                 // PEM straight to ZooKeeper's client; a key in the certificate file needs no key setting
                 b.trustedCa(z.cacert().orElseThrow());
@@ -59,5 +67,21 @@ public final class Stores {
             return b.build();
         }
         throw new IllegalStateException("unknown store " + d.getClass().getSimpleName());
+    }
+
+    /** Patroni's permission names as ZooKeeper's bits. */
+    private static int permissions(java.util.List<String> names) {
+        int bits = 0;
+        for (String n : names) {
+            bits |= switch (n) {
+                case "CREATE" -> org.apache.zookeeper.ZooDefs.Perms.CREATE;
+                case "READ" -> org.apache.zookeeper.ZooDefs.Perms.READ;
+                case "WRITE" -> org.apache.zookeeper.ZooDefs.Perms.WRITE;
+                case "DELETE" -> org.apache.zookeeper.ZooDefs.Perms.DELETE;
+                case "ADMIN" -> org.apache.zookeeper.ZooDefs.Perms.ADMIN;
+                default -> org.apache.zookeeper.ZooDefs.Perms.ALL;
+            };
+        }
+        return bits;
     }
 }

@@ -76,8 +76,21 @@ public record AgentConfig(String scope, String namespace, String name, Optional<
          * {@code cert} / {@code key} (PEM, PKCS#8) are the client certificate; {@code verify: false}
          * turns off host name verification only.
          */
+        /**
+         * {@code zookeeper:}. {@code setAcls}: Patroni's {@code set_acls}, x509 principal to permissions
+         * ({@code CREATE}, {@code READ}, {@code WRITE}, {@code DELETE}, {@code ADMIN}, {@code ALL});
+         * {@code digestAuth}: the {@code digest} credentials of {@code auth_data} ({@code user:password}).
+         */
         record ZooKeeper(List<String> hosts, boolean useSsl, Optional<Path> cacert, Optional<Path> cert, Optional<Path> key,
-                         boolean verify) implements DcsConfig {
+                         boolean verify, Map<String, List<String>> setAcls, Optional<Secret> digestAuth) implements DcsConfig {
+            public ZooKeeper {
+                setAcls = Map.copyOf(setAcls);
+            }
+
+            public ZooKeeper(List<String> hosts, boolean useSsl, Optional<Path> cacert, Optional<Path> cert, Optional<Path> key,
+                             boolean verify) {
+                this(hosts, useSsl, cacert, cert, key, verify, Map.of(), Optional.empty());
+            }
         }
 
         /** {@code consul:}. */
@@ -528,7 +541,35 @@ public record AgentConfig(String scope, String namespace, String name, Optional<
             if (cert.isPresent() != key.isPresent()) {
                 throw new ConfigurationException(z.key(cert.isPresent() ? "key" : "cert"), "cert and key go together");
             }
-            return new DcsConfig.ZooKeeper(hosts, ssl, cacert, cert, key, verify);
+            Map<String, List<String>> acls = new LinkedHashMap<>();
+            z.optObject("set_acls").ifPresent(a -> a.rawMap().keySet().forEach(principal -> {
+                a.touch(principal);
+                List<String> perms = a.stringList(principal).stream().map(x -> x.toUpperCase(java.util.Locale.ROOT)).toList();
+                for (String perm : perms) {
+                    if (!List.of("CREATE", "READ", "WRITE", "DELETE", "ADMIN", "ALL").contains(perm)) {
+                        throw new ConfigurationException(a.key(principal), "unknown permission '" + perm
+                                + "' (CREATE, READ, WRITE, DELETE, ADMIN or ALL)");
+                    }
+                }
+                acls.put(principal, perms);
+            }));
+            Optional<Secret> digest = Optional.empty();
+            Optional<YamlNode> auth = z.optObject("auth_data");
+            if (auth.isPresent()) {
+                for (String scheme : auth.get().rawMap().keySet()) {
+                    if (!scheme.equals("digest")) {
+                        throw new ConfigurationException(auth.get().key(scheme), "only the digest scheme is supported by pgha"
+                                + " (x509 comes from use_ssl with cert and key)");
+                    }
+                }
+                digest = auth.get().optSecret("digest");
+                digest.ifPresent(d -> {
+                    if (d.revealString().indexOf(':') <= 0) {
+                        throw new ConfigurationException(auth.get().key("digest"), "must be user:password");
+                    }
+                });
+            }
+            return new DcsConfig.ZooKeeper(hosts, ssl, cacert, cert, key, verify, acls, digest);
         }
 
         private DcsConfig consul(YamlNode c) {

@@ -120,12 +120,6 @@ final class PatroniKeys {
             return Optional.of("pgha connects as this user with the client's TLS defaults "
                     + "(sslmode prefer: no server certificate check, no client certificate)");
         }
-        if (dottedKey.endsWith("zookeeper.set_acls")) {
-            return Optional.of("znodes are created with ZooKeeper's open ACL (world:anyone)");
-        }
-        if (dottedKey.endsWith("zookeeper.auth_data")) {
-            return Optional.of("pgha connects to ZooKeeper without authenticating");
-        }
         return Optional.empty();
     }
 }

@@ -157,12 +157,14 @@ class CtlConfigTest {
     }
 
     @Test
-    void aStoreSettingPghaIgnoresThatWouldProtectTheStoreIsWarned() {
+    void theStoresProtectionSettingsAreReadForPghactlToo() {
         CtlConfig c = parse("zookeeper: {hosts: [127.0.0.1:2181], set_acls: {'CN=pgha': [ALL]}, auth_data: {digest: 'u:p'}}\n"
                 + "restapi: {allowlist: [10.0.0.1]}\n");
-        assertThat(c.warnings()).containsExactlyInAnyOrder(
-                "zookeeper.set_acls: not supported by pgha, ignored: znodes are created with ZooKeeper's open ACL (world:anyone)",
-                "zookeeper.auth_data: not supported by pgha, ignored: pgha connects to ZooKeeper without authenticating");
+        assertThat(c.warnings()).isEmpty();
+        assertThat(c.dcs()).isInstanceOfSatisfying(AgentConfig.DcsConfig.ZooKeeper.class, z -> {
+            assertThat(z.setAcls()).containsEntry("CN=pgha", java.util.List.of("ALL"));
+            assertThat(z.digestAuth()).isPresent();
+        });
     }
 
     @Test

@@ -115,7 +115,7 @@ class UnknownKeysTest {
                   auth_data: {digest: 'u:p'}
                 """);
         assertThat(c.unsupported()).containsExactlyInAnyOrder("restapi.ciphers",
-                "restapi.server_tokens", "zookeeper.auth_data", "postgresql.authentication.replication.channel_binding");
+                "restapi.server_tokens", "postgresql.authentication.replication.channel_binding");
     }
 
     @Test
@@ -135,10 +135,10 @@ class UnknownKeysTest {
         assertThat(c.warnings())
                 .anySatisfy(w -> assertThat(w).startsWith("postgresql.authentication.replication.sslmode: not supported by pgha, "
                         + "ignored: pgha connects as this user with the client's TLS defaults"))
-                .anySatisfy(w -> assertThat(w).startsWith("postgresql.authentication.replication.sslrootcert: not supported"))
-                .anySatisfy(w -> assertThat(w).isEqualTo("zookeeper.set_acls: not supported by pgha, ignored: "
-                        + "znodes are created with ZooKeeper's open ACL (world:anyone)"));
-        assertThat(c.unsupported()).doesNotContain("restapi.allowlist").contains("zookeeper.set_acls", "postgresql.authentication.replication.sslmode");
+                .anySatisfy(w -> assertThat(w).startsWith("postgresql.authentication.replication.sslrootcert: not supported"));
+        assertThat(c.warnings()).as("set_acls is acted on now").noneMatch(w -> w.contains("set_acls"));
+        assertThat(c.unsupported()).doesNotContain("restapi.allowlist", "zookeeper.set_acls")
+                .contains("postgresql.authentication.replication.sslmode");
     }
 
     @Test
@@ -193,7 +193,7 @@ class UnknownKeysTest {
                 zookeeper: {hosts: [127.0.0.1:2281], use_ssl: true, cacert: /ca.pem, cert: /c.pem, key: /k.pem, verify: false,
                             set_acls: {'CN=a': [ALL]}, auth_data: {digest: 'u:p'}}
                 """);
-        assertThat(z.unsupported()).containsExactlyInAnyOrder("zookeeper.set_acls", "zookeeper.auth_data");
+        assertThat(z.unsupported()).isEmpty();
     }
 
     @Test
