@@ -34,13 +34,11 @@ import java.net.BindException;
 import java.net.InetSocketAddress;
 import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
 import java.time.Duration;
 import java.util.Set;
 import java.util.OptionalInt;
 import java.time.OffsetDateTime;
 import java.time.format.DateTimeParseException;
-import java.util.Base64;
 import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
@@ -64,6 +62,7 @@ public final class RestServer implements AutoCloseable {
     private final HaEngine engine;
     private HttpServer server;
     private ExecutorService pool;
+    private final AccessControl access;
     /** Operator actions (unsafe methods) run here, so a long one never holds a thread the health checks need. */
     private ExecutorService adminPool;
 
@@ -83,6 +82,7 @@ public final class RestServer implements AutoCloseable {
     public RestServer(RestApiConfig config, HaEngine engine) {
         this.config = config;
         this.engine = engine;
+        this.access = new AccessControl(config, () -> engine.view().cluster());
     }
 
     /** Binds and starts serving. */
@@ -205,10 +205,10 @@ public final class RestServer implements AutoCloseable {
             }
             Map<String, String> query = query(ex.getRequestURI().getRawQuery());
             boolean unsafe = UNSAFE.contains(method);
-            if (unsafe && !allowed(ex)) {
+            if (unsafe && !access.allowed(ex.getRemoteAddress().getAddress())) {
                 throw new HttpError(403, "Access is denied");
             }
-            if (unsafe && !authorized(ex)) {
+            if (unsafe && !access.authorized(ex.getRequestHeaders().getFirst("Authorization"))) {
                 ex.getResponseHeaders().add("WWW-Authenticate", "Basic realm=\"pgha\"");
                 throw new HttpError(401, "no or wrong credentials");
             }
@@ -243,65 +243,6 @@ public final class RestServer implements AutoCloseable {
         } catch (IOException e) {
             LOG.debug("could not send a REST reply: {}", e.toString());
         }
-    }
-
-    /** Patroni's allowlist: the caller's address in a listed range, or a member's host when members are included. */
-    private boolean allowed(HttpExchange ex) {
-        if (config.allowlist().isEmpty() && !config.allowlistIncludeMembers()) {
-            return true;
-        }
-        java.net.InetAddress caller = ex.getRemoteAddress().getAddress();
-        if (config.allowlist().stream().anyMatch(r -> r.contains(caller))) {
-            return true;
-        }
-        if (!config.allowlistIncludeMembers()) {
-            return false;
-        }
-        return engine.view().cluster().map(c -> c.members().values().stream()
-                .flatMap(m -> java.util.stream.Stream.concat(m.apiUrl().stream(), java.util.stream.Stream.of(m.connUrl())))
-                .map(RestServer::hostOf).flatMap(Optional::stream)
-                .anyMatch(h -> resolvesTo(h, caller))).orElse(false);
-    }
-
-    private static Optional<String> hostOf(String url) {
-        try {
-            return Optional.ofNullable(java.net.URI.create(url).getHost());
-        } catch (IllegalArgumentException e) {
-            return Optional.empty();
-        }
-    }
-
-    private static boolean resolvesTo(String host, java.net.InetAddress caller) {
-        try {
-            for (java.net.InetAddress a : java.net.InetAddress.getAllByName(host.replace("[", "").replace("]", ""))) {
-                if (a.equals(caller)) {
-                    return true;
-                }
-            }
-        } catch (java.net.UnknownHostException e) {
-            // a member whose host does not resolve is not the caller
-        }
-        return false;
-    }
-
-    private boolean authorized(HttpExchange ex) {
-        if (config.username().isEmpty()) {
-            return true;
-        }
-        String header = ex.getRequestHeaders().getFirst("Authorization");
-        if (header == null || !header.regionMatches(true, 0, "Basic ", 0, 6)) {
-            return false;
-        }
-        byte[] given;
-        try {
-            given = Base64.getDecoder().decode(header.substring(6).trim());
-        } catch (IllegalArgumentException e) {
-            return false;
-        }
-        char[] pw = config.password().orElse(new char[0]);
-        byte[] expected = (config.username().get() + ":" + new String(pw)).getBytes(StandardCharsets.UTF_8);
-        java.util.Arrays.fill(pw, '\0');
-        return MessageDigest.isEqual(given, expected);
     }
 
     private String readBody(HttpExchange ex) {
