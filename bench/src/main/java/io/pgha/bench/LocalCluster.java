@@ -65,6 +65,11 @@ public final class LocalCluster implements AutoCloseable {
         public long pid() {
             return process.pid();
         }
+
+        /** The agent's exit code once it has exited. */
+        public java.util.OptionalInt exitCode() {
+            return process != null && !process.isAlive() ? java.util.OptionalInt.of(process.exitValue()) : java.util.OptionalInt.empty();
+        }
     }
 
     public final EtcdCluster etcd;
