@@ -75,6 +75,7 @@ public final class LocalCluster implements AutoCloseable {
     public final EtcdCluster etcd;
     public final Path root;
     public final String scope;
+    private final String postgresqlExtra;
     private final Map<String, Node> nodes = new LinkedHashMap<>();
     /** The agents' store section when it is not this class's etcd, else null. */
     private final String storeSection;
@@ -101,11 +102,22 @@ public final class LocalCluster implements AutoCloseable {
      * then unused, and {@link #leader()} asks the members' REST APIs instead.
      */
     public static LocalCluster onStore(int size, String dcs, String storeSection) {
-        return new LocalCluster(size, dcs, null, storeSection);
+        return new LocalCluster(size, dcs, null, storeSection, "");
+    }
+
+    /** The default configuration with {@code postgresqlExtra} (YAML lines indented two spaces) added to its postgresql section. */
+    public static LocalCluster withPostgresql(int size, String dcs, String postgresqlExtra) {
+        return new LocalCluster(size, dcs, null, null, postgresqlExtra);
     }
 
     private LocalCluster(int size, String dcs, java.util.function.BiFunction<Node, String, String> configFor, String storeSection) {
+        this(size, dcs, configFor, storeSection, "");
+    }
+
+    private LocalCluster(int size, String dcs, java.util.function.BiFunction<Node, String, String> configFor, String storeSection,
+                         String postgresqlExtra) {
         this.storeSection = storeSection;
+        this.postgresqlExtra = postgresqlExtra;
         try {
             this.etcd = EtcdCluster.single();
             this.root = Files.createTempDirectory("pgha-cluster-", PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwxr-xr-x")));
@@ -150,9 +162,9 @@ public final class LocalCluster implements AutoCloseable {
                     superuser: {username: postgres, password: '%s'}
                     replication: {username: replicator, password: '%s'}
                   parameters: {shared_buffers: 16MB, fsync: 'off'}
-                """.formatted(scope, n.name,
+                %s""".formatted(scope, n.name,
                 storeSection != null ? storeSection.strip() : "etcd3:\n  hosts: " + n.etcdLink.address(), n.apiPort, API_USER, API_PASSWORD, dcs,
-                n.pgPort, n.dataDir, SUPERUSER_PASSWORD, REPLICATION_PASSWORD);
+                n.pgPort, n.dataDir, SUPERUSER_PASSWORD, REPLICATION_PASSWORD, postgresqlExtra);
     }
 
     public List<Node> nodes() {
