@@ -87,6 +87,32 @@ class ZooKeeperTlsConfigTest {
         }
     }
 
+    private static boolean acquires(String namespace, String setAcls) {
+        AgentConfig c = AgentConfig.parse("scope: acl\nname: n1\nnamespace: " + namespace + "\nrestapi: {listen: 127.0.0.1:8008}\n"
+                + "zookeeper:\n  hosts:\n  - 127.0.0.1:" + securePort + "\n  use_ssl: true\n  cacert: " + pem.ca()
+                + "\n  cert: " + pem.clientCertificate() + "\n  key: " + pem.clientKey() + "\n  set_acls: " + setAcls + "\n"
+                + "postgresql:\n  listen: 127.0.0.1:5432\n  data_dir: /tmp/unused\n"
+                + "  authentication: {replication: {username: r, password: p}}\n", "test");
+        try (Dcs dcs = Stores.open(c, Duration.ofSeconds(2));
+             DcsSession s = dcs.open(SessionSpec.member("acl", "n1", Duration.ofSeconds(6), Duration.ofSeconds(2)))) {
+            await().atMost(Duration.ofSeconds(30)).ignoreExceptions()
+                    .until(() -> s.read().toCompletableFuture().get(5, TimeUnit.SECONDS) != null);
+            try {
+                return s.acquireLeader().toCompletableFuture().get(10, TimeUnit.SECONDS);
+            } catch (Exception e) {
+                return false;
+            }
+        }
+    }
+
+    @Test
+    void setAclsGivesTheZnodesPatronisX509AclsSoAnotherPrincipalsAclKeepsTheAgentOut() {
+        assertThat(acquires("/acl-own-" + System.nanoTime(), "{'CN=pgha': [ALL]}"))
+                .as("the agent's own certificate may do everything").isTrue();
+        assertThat(acquires("/acl-other-" + System.nanoTime(), "{'CN=somebody-else': [ALL], 'CN=pgha': [READ]}"))
+                .as("read-only for the agent's certificate: the namespace it made refuses its keys").isFalse();
+    }
+
     @Test
     void withoutAClientCertificateTheServerRefusesTheAgent() {
         AgentConfig c = config("  use_ssl: true\n  cacert: " + pem.ca() + "\n");
