@@ -126,9 +126,7 @@ final class Provisioning {
         dataDir.fill(() -> {
             Commands.Result r = cmds.run(Commands.Cmd.of(cfg.operationTimeout(), argv));
             if (!r.ok()) {
-                String out = (r.stderr() + "\n" + r.stdout()).strip();
-                throw new CommandFailedException(cfg.name() + ": bootstrap method " + m.name() + " exited with " + r.exitCode()
-                        + (out.isEmpty() ? "" : ": " + out.lines().reduce((a, b) -> b).orElse("")), m.command().get(0), r.exitCode());
+                throw operatorCommandFailed("bootstrap method " + m.name(), m.command(), r);
             }
             if (!dataDir.isInitialized()) {
                 throw new DataDirectoryException(cfg.name() + ": bootstrap method " + m.name() + " succeeded but left no data"
@@ -153,11 +151,16 @@ final class Provisioning {
         argv.add("postgres://" + cfg.superuser().name() + "@" + cfg.localHost() + ":" + cfg.port() + "/postgres");
         Commands.Result r = cmds.run(Commands.Cmd.of(cfg.operationTimeout(), argv));
         if (!r.ok()) {
-            String out = (r.stderr() + "\n" + r.stdout()).strip();
-            throw new CommandFailedException(cfg.name() + ": post_bootstrap exited with " + r.exitCode()
-                    + (out.isEmpty() ? "" : ": " + out.lines().reduce((a, b) -> b).orElse("")), command.get(0), r.exitCode());
+            throw operatorCommandFailed("post_bootstrap", command, r);
         }
         LOG.info("{}: post_bootstrap done", cfg.name());
+    }
+
+    /** An operator's command (a bootstrap or replica method, post_bootstrap) failed: its exit code and last line of output. */
+    private CommandFailedException operatorCommandFailed(String what, List<String> command, Commands.Result r) {
+        String out = (r.stderr() + "\n" + r.stdout()).strip();
+        return new CommandFailedException(cfg.name() + ": " + what + " exited with " + r.exitCode()
+                + (out.isEmpty() ? "" : ": " + out.lines().reduce((a, b) -> b).orElse("")), command.get(0), r.exitCode());
     }
 
     /** The replication and rewind roles. Passwords are hashed here (SCRAM) so the server never sees them in SQL text. */
@@ -292,9 +295,7 @@ final class Provisioning {
         }
         Commands.Result r = cmds.run(Commands.Cmd.of(cfg.operationTimeout(), argv));
         if (!r.ok()) {
-            String out = (r.stderr() + "\n" + r.stdout()).strip();
-            throw new CommandFailedException(cfg.name() + ": replica method " + m.name() + " exited with " + r.exitCode()
-                    + (out.isEmpty() ? "" : ": " + out.lines().reduce((a, b) -> b).orElse("")), m.command().get(0), r.exitCode());
+            throw operatorCommandFailed("replica method " + m.name(), m.command(), r);
         }
         if (!dataDir.isInitialized()) {
             throw new DataDirectoryException(cfg.name() + ": replica method " + m.name() + " succeeded but left no data directory"

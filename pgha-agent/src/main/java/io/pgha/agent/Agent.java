@@ -91,7 +91,7 @@ public final class Agent implements Callable<Integer> {
             pg = PostgresFromConfig.build(c, w -> LOG.warn("{}", w));
             Map<String, List<String>> commands = new java.util.LinkedHashMap<>();
             c.postgresql().callbacks().forEach((name, command) ->
-                    commands.put(name, Callbacks.split("postgresql.callbacks." + name, command)));
+                    commands.put(name, ShellWords.split("postgresql.callbacks." + name, command)));
             Callbacks callbacks = new Callbacks(c.scope(), commands, CALLBACK_TIMEOUT);
             CountDownLatch stopped = new CountDownLatch(1);
             java.util.concurrent.atomic.AtomicReference<String> failed = new java.util.concurrent.atomic.AtomicReference<>();

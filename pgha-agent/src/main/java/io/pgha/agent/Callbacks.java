@@ -50,51 +50,6 @@ public final class Callbacks implements HaListener, AutoCloseable {
         });
     }
 
-    /** Splits a callback command as a shell would split plain words and quotes (Patroni uses shlex). */
-    public static List<String> split(String setting, String command) {
-        List<String> words = new ArrayList<>();
-        StringBuilder w = new StringBuilder();
-        char quote = 0;
-        boolean inWord = false;
-        for (int i = 0; i < command.length(); i++) {
-            char ch = command.charAt(i);
-            if (quote != 0) {
-                if (ch == quote) {
-                    quote = 0;
-                } else if (ch == '\\' && quote == '"' && i + 1 < command.length()) {
-                    w.append(command.charAt(++i));
-                } else {
-                    w.append(ch);
-                }
-            } else if (ch == '\'' || ch == '"') {
-                quote = ch;
-                inWord = true;
-            } else if (ch == '\\' && i + 1 < command.length()) {
-                w.append(command.charAt(++i));
-                inWord = true;
-            } else if (Character.isWhitespace(ch)) {
-                if (inWord) {
-                    words.add(w.toString());
-                    w.setLength(0);
-                    inWord = false;
-                }
-            } else {
-                w.append(ch);
-                inWord = true;
-            }
-        }
-        if (quote != 0) {
-            throw new io.pgha.ConfigurationException(setting, "an unterminated quote in '" + command + "'");
-        }
-        if (inWord) {
-            words.add(w.toString());
-        }
-        if (words.isEmpty()) {
-            throw new io.pgha.ConfigurationException(setting, "must name a command");
-        }
-        return words;
-    }
-
     @Override
     public void onEvent(HaEvent event) {
         if (!(event instanceof HaEvent.PostgresChanged change)) {

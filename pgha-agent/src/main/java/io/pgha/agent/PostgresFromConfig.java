@@ -46,8 +46,8 @@ final class PostgresFromConfig {
         p.pgpass().ifPresent(b::passFile);
         b.scope(c.scope());
         c.bootstrap().method().ifPresent(m -> b.bootstrapMethod(new BootstrapMethod(m.name(),
-                Callbacks.split("bootstrap." + m.name() + ".command", m.command()), m.noParams())));
-        c.bootstrap().postBootstrap().ifPresent(cmd -> b.postBootstrap(Callbacks.split("bootstrap.post_bootstrap", cmd)));
+                ShellWords.split("bootstrap." + m.name() + ".command", m.command()), m.noParams())));
+        c.bootstrap().postBootstrap().ifPresent(cmd -> b.postBootstrap(ShellWords.split("bootstrap.post_bootstrap", cmd)));
         if (!p.pgIdent().isEmpty()) {
             b.ident(p.pgIdent());
         }
@@ -57,7 +57,7 @@ final class PostgresFromConfig {
         if (!p.createReplicaMethods().isEmpty()) {
             b.replicaMethods(p.createReplicaMethods().stream().map(m -> m.command().isEmpty()
                     ? ReplicaMethod.basebackup(m.options())
-                    : new ReplicaMethod(m.name(), Callbacks.split("postgresql." + m.name() + ".command", m.command().get()),
+                    : new ReplicaMethod(m.name(), ShellWords.split("postgresql." + m.name() + ".command", m.command().get()),
                             m.options(), m.keepData(), m.noParams())).toList());
         }
         AgentConfig.Credentials su = p.superuser().orElseGet(() -> {

@@ -75,9 +75,9 @@ class CallbacksTest {
 
     @Test
     void aCommandIsSplitAsTheShellWouldAndAnUnterminatedQuoteIsNamed() {
-        assertThat(Callbacks.split("postgresql.callbacks.on_start", "/bin/cb 'two words' \"x\\\"y\" z\\ w"))
+        assertThat(ShellWords.split("postgresql.callbacks.on_start", "/bin/cb 'two words' \"x\\\"y\" z\\ w"))
                 .containsExactly("/bin/cb", "two words", "x\"y", "z w");
-        assertThatThrownBy(() -> Callbacks.split("postgresql.callbacks.on_start", "/bin/cb 'open"))
+        assertThatThrownBy(() -> ShellWords.split("postgresql.callbacks.on_start", "/bin/cb 'open"))
                 .isInstanceOf(ConfigurationException.class).hasMessageStartingWith("postgresql.callbacks.on_start:");
     }
 }
