@@ -44,10 +44,19 @@ class RestApiAdminPoolTest {
                 waiting.add(http.sendAsync(HttpRequest.newBuilder(URI.create(url + "/restart"))
                         .POST(HttpRequest.BodyPublishers.ofString("{\"timeout\":3}")).build(), HttpResponse.BodyHandlers.ofString()));
             }
+            // the restarts must be waiting on the server before the health check is sent, whatever the
+            // scheduling: otherwise the check could be served first and prove nothing
+            await().atMost(Duration.ofSeconds(10)).until(() -> threadsInRestart() >= 1);
             HttpResponse<String> health = http.send(HttpRequest.newBuilder(URI.create(url + "/health")).timeout(Duration.ofSeconds(2))
                     .build(), HttpResponse.BodyHandlers.ofString());
             assertThat(health.statusCode()).isEqualTo(200);
             assertThat(waiting).noneMatch(CompletableFuture::isDone);
         }
+    }
+
+    /** Server threads waiting inside a restart request. */
+    private static long threadsInRestart() {
+        return Thread.getAllStackTraces().values().stream().filter(stack -> java.util.Arrays.stream(stack).anyMatch(f ->
+                f.getClassName().equals("io.pgha.internal.rest.RestServer") && f.getMethodName().equals("restart"))).count();
     }
 }
