@@ -71,13 +71,17 @@ public final class HaNode implements AutoCloseable {
     private final Optional<RestApiConfig> restApi;
     private final boolean apiUrlGiven;
 
-    private HaNode(EngineConfig config, List<AutoCloseable> owned, Optional<RestApiConfig> restApi, boolean apiUrlGiven) {
+    private final Optional<Runnable> configReloader;
+
+    private HaNode(EngineConfig config, List<AutoCloseable> owned, Optional<RestApiConfig> restApi, boolean apiUrlGiven,
+                   Optional<Runnable> configReloader) {
         this.config = config;
         this.owned = owned;
         this.engine = new HaEngine(config);
         this.restApi = restApi;
         this.apiUrlGiven = apiUrlGiven;
-        this.rest = restApi.map(r -> new RestServer(r, engine));
+        this.configReloader = configReloader;
+        this.rest = restApi.map(r -> new RestServer(r, engine, this::reload));
     }
 
     public static Builder builder() {
@@ -120,6 +124,36 @@ public final class HaNode implements AutoCloseable {
 
     public String scope() {
         return config.scope();
+    }
+
+    /**
+     * Patroni's reload ({@code POST /reload}, SIGHUP to its daemon): runs the builder's
+     * {@linkplain Builder#configReloader(Runnable) configuration reloader}, which re-reads the
+     * embedder's configuration and applies what changed, then has PostgreSQL reload its files on
+     * the next cycle.
+     *
+     * @throws ConfigurationException (or whatever the reloader throws) if the new configuration is
+     *                                refused: nothing is reloaded, the node runs on as it was
+     */
+    public void reload() {
+        configReloader.ifPresent(Runnable::run);
+        engine.submit(new io.pgha.internal.decision.AdminRequest.Reload());
+    }
+
+    /**
+     * Replaces this member's tags while it runs (a reloaded configuration): the next cycle decides
+     * with them ({@code nofailover}, {@code failover_priority}, {@code nosync}, ...) and publishes them
+     * in the member's entry and the REST API.
+     *
+     * @throws NullPointerException if {@code tags} is null
+     */
+    public void updateTags(MemberTags tags) {
+        engine.updateTags(Objects.requireNonNull(tags, "tags"));
+    }
+
+    /** The tags in force now: the builder's, or the last {@link #updateTags(MemberTags)}. */
+    public MemberTags tags() {
+        return engine.tags();
     }
 
     /** Runs an HA cycle now instead of at the next tick. */
@@ -202,6 +236,7 @@ public final class HaNode implements AutoCloseable {
         private TaskScheduler scheduler;
         private java.util.concurrent.Executor executor;
         private Clock clock;
+        private Runnable configReloader;
         private final List<HaListener> listeners = new ArrayList<>();
         private final Set<PlantedBug> bugs = EnumSet.noneOf(PlantedBug.class);
 
@@ -540,6 +575,22 @@ public final class HaNode implements AutoCloseable {
             return this;
         }
 
+        /**
+         * What {@link HaNode#reload()} and {@code POST /reload} run first: re-read the embedder's
+         * configuration and apply what changed ({@link HaNode#updateTags(MemberTags)}, the PostgreSQL
+         * controller's own settings). It runs on the caller's thread (the REST API's admin pool); an
+         * exception refuses the reload (a {@link ConfigurationException} is answered 400 with its
+         * message). Default: none, and a reload only has PostgreSQL re-read its files.
+         *
+         * @throws ConfigurationException if already set
+         * @throws NullPointerException   if the argument is null
+         */
+        public Builder configReloader(Runnable reloader) {
+            requireUnset("config_reloader", this.configReloader);
+            this.configReloader = Objects.requireNonNull(reloader, "reloader");
+            return this;
+        }
+
         /** Adds a listener for every decision and role change. */
         public Builder listener(HaListener listener) {
             listeners.add(Objects.requireNonNull(listener, "listener"));
@@ -613,7 +664,7 @@ public final class HaNode implements AutoCloseable {
                     Optional.ofNullable(api), ticker != null ? ticker : Ticker.system(),
                     clock != null ? clock : Clock.systemUTC(), loop, guard, heartbeat, events, listeners, bugs,
                     Optional.ofNullable(initialConfig));
-            return new HaNode(cfg, owned, Optional.ofNullable(restApi), apiUrl != null);
+            return new HaNode(cfg, owned, Optional.ofNullable(restApi), apiUrl != null, Optional.ofNullable(configReloader));
         }
 
         private static String requireName(String setting, String value) {

@@ -188,4 +188,39 @@ class AgentClusterTest {
                 .until(() -> cluster.healthy() && cluster.nodes().stream().allMatch(n -> show(n, "max_connections").equals("110")));
         await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(200)).until(() -> !ctl("list").contains("Pending restart"));
     }
+
+    @Test
+    @Order(7)
+    void aReloadedFileAppliesTheMembersOwnParametersAndTagsWithoutARestartAndARefusedFileChangesNothing() throws Exception {
+        Node n = aReplica();
+        String original = java.nio.file.Files.readString(n.config);
+        long postmaster = cluster.postmasterPid(n).orElseThrow();
+        try {
+            java.nio.file.Files.writeString(n.config, original.replace("parameters: {shared_buffers: 16MB, fsync: 'off'}",
+                    "parameters: {shared_buffers: 16MB, fsync: 'off', work_mem: 40MB}") + "tags: {nofailover: true}\n");
+
+            // as Patroni: SIGHUP to the agent re-reads its file
+            assertThat(new ProcessBuilder("kill", "-HUP", Long.toString(n.pid())).start().waitFor()).isZero();
+
+            await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(200))
+                    .until(() -> show(n, "work_mem").equals("40MB"));
+            await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(200))
+                    .until(() -> cluster.call(n, "GET", "/patroni", null, false).body().contains("\"nofailover\":true"));
+
+            // pghactl reload: the member's own value is gone, so the cluster's (24MB, set above) is back
+            java.nio.file.Files.writeString(n.config, original);
+            assertThat(ctl("reload", cluster.scope, n.name, "--force")).contains("Reload request received for member " + n.name);
+            await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(200))
+                    .until(() -> show(n, "work_mem").equals("24MB"));
+
+            java.nio.file.Files.writeString(n.config, original.replace("restapi:", "restapi:\n  verify_clinet: required"));
+            HttpResponse<String> refused = cluster.call(n, "POST", "/reload", "{}", true);
+            assertThat(refused.statusCode()).isEqualTo(400);
+            assertThat(refused.body()).contains("restapi.verify_clinet");
+            assertThat(n.running()).isTrue();
+            assertThat(cluster.postmasterPid(n)).as("no reload restarted PostgreSQL").contains(postmaster);
+        } finally {
+            java.nio.file.Files.writeString(n.config, original);
+        }
+    }
 }

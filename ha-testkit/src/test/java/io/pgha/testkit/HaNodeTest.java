@@ -227,4 +227,23 @@ class HaNodeTest {
         c.member("n1").postgres().failBootstraps(false);
         assertThat(c.runUntil(c::isHealthy, Duration.ofSeconds(30))).isTrue();
     }
+
+    @Test
+    void tagsReplacedWhileANodeRunsArePublishedAndDecidedWith() {
+        VirtualCluster c = cluster(2).start();
+        assertThat(c.runUntil(c::isHealthy, Duration.ofSeconds(60))).isTrue();
+        VirtualCluster.Member old = leader(c);
+        VirtualCluster.Member replica = c.members().stream().filter(m -> m != old).findFirst().orElseThrow();
+
+        replica.node().updateTags(io.pgha.MemberTags.DEFAULT.withNofailover(true));
+
+        assertThat(replica.node().tags().nofailover()).isTrue();
+        assertThat(c.runUntil(() -> c.dcs().peekMember(c.scope(), replica.name()).orElse("").contains("\"nofailover\":true"),
+                Duration.ofSeconds(10))).as("the next member entry carries the new tags").isTrue();
+        old.killNode();
+        old.postgres().crash();
+        c.advance(TTL.multipliedBy(3));
+        assertThat(c.writers()).as("a replica tagged nofailover after it started does not take over").isEmpty();
+        assertThat(replica.postgres().isRunningReplica()).isTrue();
+    }
 }

@@ -81,6 +81,12 @@ final class AssignedRole {
         return dataDir.isInitialized() && write(get());
     }
 
+    /** Replaces the member's own settings; whether the files changed (a running server then needs a reload). */
+    synchronized boolean applyOwnSettings(OwnSettings settings) {
+        files.setOwnSettings(settings);
+        return dataDir.isInitialized() && write(get());
+    }
+
     private boolean write(ManagedFiles.Role r) {
         boolean standby = r.upstream().isPresent() || files.hasStandbySignal();
         return files.writeServerFiles(r, standby ? standbyControlData() : Map.of());

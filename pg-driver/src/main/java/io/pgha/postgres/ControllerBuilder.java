@@ -240,6 +240,25 @@ abstract sealed class ControllerBuilder permits PgController.Builder {
     }
 
     /**
+     * A superuser without a password, as Patroni runs when none is configured: the role is created
+     * without one, and pgha reaches its own server over the Unix-domain socket (in the work
+     * directory) with {@code peer} authentication, mapping the JVM's and the server's operating-system
+     * users to this role in {@code pg_hba.conf} and {@code pg_ident.conf}. Nothing can log in as it
+     * over TCP, so pg_rewind (which logs in to the leader) needs {@link #rewindUser(String, String)}.
+     *
+     * @throws ConfigurationException if already set, or the name is not allowed
+     * @throws NullPointerException   if an argument is null
+     */
+    public PgController.Builder superuser(String user) {
+        requireUnset(this.superuser, "postgresql.authentication.superuser");
+        Objects.requireNonNull(user, "postgresql.authentication.superuser.username");
+        require(ROLE.matcher(user).matches(), "postgresql.authentication.superuser",
+                "the user name must be a lower-case identifier (letters, digits, '_'), got '" + user + "'");
+        this.superuser = new PgUser(user, "");
+        return self();
+    }
+
+    /**
      * The role standbys stream and clone with (required); created at bootstrap with REPLICATION.
      *
      * @throws ConfigurationException if already set, or the value is not allowed
@@ -597,6 +616,15 @@ abstract sealed class ControllerBuilder permits PgController.Builder {
         if (work.startsWith(dataDirectory)) {
             throw new ConfigurationException("postgresql.work_dir", work + " must not be inside the data directory: copies of the data would carry the pass file");
         }
+        if (!superuser.hasPassword()) {
+            // sun_path holds 107 bytes and a NUL
+            String socket = work.resolve(".s.PGSQL." + port).toString();
+            if (socket.getBytes(StandardCharsets.UTF_8).length > 107) {
+                throw new ConfigurationException("postgresql.work_dir", "the superuser has no password, so pgha reaches PostgreSQL"
+                        + " over a Unix-domain socket in the work directory, but " + socket + " is longer than the 107 bytes a socket"
+                        + " path may have: choose a shorter work directory (or set a superuser password)");
+            }
+        }
         Duration ct = connectTimeout != null ? connectTimeout : Duration.ofSeconds(2);
         Duration stt = statementTimeout != null ? statementTimeout : Duration.ofSeconds(5);
 
@@ -633,11 +661,20 @@ abstract sealed class ControllerBuilder permits PgController.Builder {
                 useReplicationSlots == null || useReplicationSlots, Boolean.TRUE.equals(removeDataDirectoryOnRewindFailure),
                 syncDataFiles == null || syncDataFiles,
                 ct, stt, operationTimeout != null ? operationTimeout : Duration.ofHours(1),
-                crashPollInterval != null ? crashPollInterval : Duration.ofMillis(250), bootstrapRoles, Optional.ofNullable(hba), Optional.ofNullable(ident), Optional.ofNullable(passFile), recoveryConf == null ? Map.of() : recoveryConf, replicaMethods == null ? List.of(ReplicaMethod.basebackup()) : replicaMethods, Optional.ofNullable(scope), Optional.ofNullable(bootstrapMethod), Optional.ofNullable(postBootstrap));
+                crashPollInterval != null ? crashPollInterval : Duration.ofMillis(250), bootstrapRoles, Optional.ofNullable(hba), Optional.ofNullable(ident), Optional.ofNullable(passFile), recoveryConf == null ? Map.of() : recoveryConf, replicaMethods == null ? List.of(ReplicaMethod.basebackup()) : replicaMethods, Optional.ofNullable(scope), Optional.ofNullable(bootstrapMethod), Optional.ofNullable(postBootstrap), jvmUser);
         return new PgController(cfg, bin, uid, gid, listeners);
     }
 
+    /** The member's own settings as set on this builder (for {@link PgController#reconfigure(PgController.Builder)}). */
+    OwnSettings ownSettings() {
+        return new OwnSettings(parameters, Optional.ofNullable(hba), Optional.ofNullable(ident), recoveryConf == null ? Map.of() : recoveryConf);
+    }
+
     private void checkSameRole(PgUser u, String what) {
+        if (u.name().equals(superuser.name()) && !superuser.hasPassword()) {
+            throw new ConfigurationException(what, "is the superuser role '" + u.name() + "', which has no password here: pgha"
+                    + " reaches it only over the local socket; choose another role");
+        }
         if (u.name().equals(superuser.name()) && !u.password().equals(superuser.password())) {
             throw new ConfigurationException(what, "is the superuser role '" + u.name() + "' but with a different password");
         }

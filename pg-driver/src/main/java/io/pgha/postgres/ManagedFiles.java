@@ -7,6 +7,7 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -28,6 +29,8 @@ import org.slf4j.LoggerFactory;
  */
 final class ManagedFiles {
     static final String CONF = "pgha.conf";
+    /** The pg_ident map that lets the JVM's and the server's users log in as a password-less superuser. */
+    static final String SUPERUSER_MAP = "pgha_superuser";
     static final String UPSTREAM_MEMBER = "pgha.upstream_member";
     static final String UPSTREAM_URL = "pgha.upstream_url";
     private static final Pattern INCLUDE = Pattern.compile("(?m)^\\s*include\\s*=?\\s*'pgha\\.conf'");
@@ -52,6 +55,8 @@ final class ManagedFiles {
     private volatile Optional<List<String>> dynamicHba = Optional.empty();
     private volatile Optional<List<String>> dynamicIdent = Optional.empty();
     private volatile Map<String, String> dynamicRecovery = Map.of();
+    /** The member's own settings: the builder's, until a re-read configuration replaces them. */
+    private volatile OwnSettings own;
     /** Settings the last pgha.conf raised to pg_control's values (a standby below its primary), with the configured value. */
     private volatile Map<String, String> raisedFromConfigured = Map.of();
     /** The recovery settings a member or the cluster may give (Patroni's recovery_conf); the rest pgha sets itself. */
@@ -62,6 +67,15 @@ final class ManagedFiles {
         this.cfg = cfg;
         this.fs = fs;
         this.data = cfg.dataDirectory();
+        this.own = OwnSettings.of(cfg);
+    }
+
+    OwnSettings ownSettings() {
+        return own;
+    }
+
+    void setOwnSettings(OwnSettings settings) {
+        this.own = settings;
     }
 
     Path passFile() {
@@ -113,9 +127,9 @@ final class ManagedFiles {
         }
         fs.write(conf, text);
         changed |= writeIfChanged(data.resolve("pg_hba.conf"), renderHba());
-        Optional<List<String>> ident = cfg.ownIdent().or(() -> dynamicIdent);
-        if (ident.isPresent()) {
-            changed |= writeIfChanged(data.resolve("pg_ident.conf"), renderLines("pg_ident.conf", ident.get()));
+        Optional<List<String>> ident = own.ident().or(() -> dynamicIdent);
+        if (ident.isPresent() || !cfg.superuser().hasPassword()) {
+            changed |= writeIfChanged(data.resolve("pg_ident.conf"), renderIdent());
         }
         ensureInclude();
         return changed;
@@ -129,7 +143,7 @@ final class ManagedFiles {
         Map<String, String> s = new LinkedHashMap<>();
         s.put("listen_addresses", cfg.listenAddresses());
         s.put("port", Integer.toString(cfg.port()));
-        s.put("unix_socket_directories", cfg.unixSocketDirectories());
+        s.put("unix_socket_directories", cfg.serverSocketDirectories());
         s.put("cluster_name", cfg.name());
         s.put("password_encryption", "scram-sha-256");
         s.put("wal_level", "replica");
@@ -144,14 +158,14 @@ final class ManagedFiles {
         s.put("wal_log_hints", "on");
         // a standby whose stream broke retries after this (PostgreSQL's default is 5 s)
         s.put("wal_retrieve_retry_interval", "1s");
-        ServerParameters.Layered layered = ServerParameters.layer(s, dynamicParameters, cfg.parameters(), ServerParameters.OWNED,
+        ServerParameters.Layered layered = ServerParameters.layer(s, dynamicParameters, own.parameters(), ServerParameters.OWNED,
                 standbyControlData);
         layered.problems().forEach(p -> warnOnce.warn(p, "{}: {}", cfg.name(), p));
         raisedFromConfigured = Map.copyOf(layered.raisedFrom());
         s.clear();
         s.putAll(layered.values());
         Map<String, String> recovery = new java.util.TreeMap<>(dynamicRecovery);
-        recovery.putAll(cfg.ownRecovery());
+        recovery.putAll(own.recovery());
         recovery.forEach((k, v) -> {
             if (!RECOVERY_SETTINGS.contains(k)) {
                 String p = "postgresql.recovery_conf." + k + ": pgha sets it itself (or it is no recovery setting); not written";
@@ -190,9 +204,32 @@ final class ManagedFiles {
                 + " connect_timeout=5";
     }
 
-    /** The member's own lines win, then the cluster's dynamic ones, then the bootstrap (default) ones, as in Patroni. */
+    /**
+     * The member's own lines win, then the cluster's dynamic ones, then the bootstrap (default) ones,
+     * as in Patroni. A password-less superuser's own way in comes first, so no line of the
+     * operator's can shadow it.
+     */
     String renderHba() {
-        return renderLines("pg_hba.conf", cfg.ownHba().or(() -> dynamicHba).orElse(cfg.hba()));
+        List<String> lines = new ArrayList<>();
+        if (!cfg.superuser().hasPassword()) {
+            lines.add("# pgha: the superuser has no password; pgha reaches it over the local socket (pg_ident map " + SUPERUSER_MAP + ")");
+            lines.add("local   all   " + cfg.superuser().name() + "   peer map=" + SUPERUSER_MAP);
+        }
+        lines.addAll(own.hba().or(() -> dynamicHba).orElse(cfg.hba()));
+        return renderLines("pg_hba.conf", lines);
+    }
+
+    /** Like {@link #renderHba()}: the operator's lines, after the map of a password-less superuser. */
+    String renderIdent() {
+        List<String> lines = new ArrayList<>();
+        if (!cfg.superuser().hasPassword()) {
+            // the JVM's user (pgha's own connections) and the server's (post_bootstrap and callbacks run as it)
+            for (String os : new java.util.LinkedHashSet<>(List.of(cfg.jvmUser(), cfg.runAsUser().orElse(cfg.jvmUser())))) {
+                lines.add(SUPERUSER_MAP + "   " + os + "   " + cfg.superuser().name());
+            }
+        }
+        lines.addAll(own.ident().or(() -> dynamicIdent).orElse(List.of()));
+        return renderLines("pg_ident.conf", lines);
     }
 
     private String renderLines(String file, List<String> lines) {
@@ -230,7 +267,9 @@ final class ManagedFiles {
         Map<String, String> byUser = new LinkedHashMap<>();
         byUser.putIfAbsent(cfg.replicationUser().name(), cfg.replicationUser().password());
         cfg.rewindUser().ifPresent(u -> byUser.putIfAbsent(u.name(), u.password()));
-        byUser.putIfAbsent(cfg.superuser().name(), cfg.superuser().password());
+        if (cfg.superuser().hasPassword()) {
+            byUser.putIfAbsent(cfg.superuser().name(), cfg.superuser().password());
+        }
         byUser.forEach((u, p) -> sb.append("*:*:*:").append(passEscape(u)).append(':').append(passEscape(p)).append('\n'));
         fs.write(passFile(), sb.toString(), Fs.FILE_600);
     }

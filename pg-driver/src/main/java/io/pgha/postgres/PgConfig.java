@@ -33,6 +33,7 @@ import java.util.Optional;
  * @param passFile          where the pass file goes (Patroni's {@code postgresql.pgpass}); default in the work directory
  * @param syncDataFiles     initdb, pg_basebackup and pg_rewind fsync what they write (off only for throwaway clusters)
  * @param operationTimeout  the bound for work without a timeout of its own (initdb, pg_basebackup, pg_rewind, CHECKPOINT)
+ * @param jvmUser           the operating-system user the JVM runs as (peer authentication maps it to a password-less superuser)
  */
 record PgConfig(
         String name,
@@ -68,7 +69,8 @@ record PgConfig(
         List<ReplicaMethod> replicaMethods,
         Optional<String> scope,
         Optional<BootstrapMethod> bootstrapMethod,
-        Optional<List<String>> postBootstrap) {
+        Optional<List<String>> postBootstrap,
+        String jvmUser) {
 
     PgConfig {
         ownRecovery = Map.copyOf(ownRecovery);
@@ -78,6 +80,24 @@ record PgConfig(
         hba = List.copyOf(hba);
         bootstrapRoles = List.copyOf(bootstrapRoles);
         parameters = Collections.unmodifiableMap(new LinkedHashMap<>(parameters));
+    }
+
+    /**
+     * Where pgha reaches its own server over the Unix-domain socket: set only when the superuser has
+     * no password (Patroni's local socket authentication). The socket lives in the work directory,
+     * which the server's user owns and copies of the data directory never carry.
+     */
+    Optional<Path> superuserSocket() {
+        return superuser.hasPassword() ? Optional.empty() : Optional.of(workDirectory.resolve(".s.PGSQL." + port));
+    }
+
+    /** {@code unix_socket_directories} as written: the configured ones, plus the work directory for a password-less superuser. */
+    String serverSocketDirectories() {
+        if (superuser.hasPassword()) {
+            return unixSocketDirectories;
+        }
+        String work = workDirectory.toString();
+        return unixSocketDirectories.isBlank() ? work : unixSocketDirectories + "," + work;
     }
 
     /** The role pg_rewind connects as: the rewind user if one is configured, else the superuser. */

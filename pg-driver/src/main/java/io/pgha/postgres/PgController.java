@@ -79,7 +79,10 @@ public final class PgController implements PostgresController {
     PgController(PgConfig cfg, Binaries bin, OptionalInt uid, OptionalInt gid, List<PgListener> listenerList) {
         this.cfg = cfg;
         this.bin = bin;
-        List<String> secrets = new ArrayList<>(List.of(cfg.superuser().password(), cfg.replicationUser().password()));
+        List<String> secrets = new ArrayList<>(List.of(cfg.replicationUser().password()));
+        if (cfg.superuser().hasPassword()) {
+            secrets.add(cfg.superuser().password());
+        }
         cfg.rewindUser().ifPresent(u -> secrets.add(u.password()));
         Redactor redactor = new Redactor(secrets);
         PgListeners listeners = new PgListeners(cfg.name(), listenerList);
@@ -213,6 +216,28 @@ public final class PgController implements PostgresController {
             if (role.applySettings(settings)) {
                 process.reload();
             }
+        });
+    }
+
+    /**
+     * Replaces this member's own server settings while it runs, as Patroni does when its
+     * configuration file is re-read (SIGHUP, {@code POST /reload}): takes {@code parameter()},
+     * {@code hba()}, {@code ident()} and {@code recoveryConf()} from {@code settings}, a builder set up
+     * as for {@link Builder#build()} (it is not built; its other settings are ignored and need a new
+     * controller). Rewrites the files and reloads a running server if they changed; settings that
+     * need a restart then show in {@link #observe()}'s {@code pendingRestart}.
+     *
+     * @return the keys that changed ({@code postgresql.parameters.work_mem}, {@code postgresql.pg_hba}, ...), empty if none
+     */
+    public CompletionStage<List<String>> reconfigure(Builder settings) {
+        java.util.Objects.requireNonNull(settings, "settings");
+        OwnSettings next = settings.ownSettings();
+        return runner.async("reconfigure", () -> {
+            List<String> changed = next.changedFrom(files.ownSettings());
+            if (!changed.isEmpty() && role.applyOwnSettings(next)) {
+                process.reload();
+            }
+            return changed;
         });
     }
 

@@ -95,14 +95,20 @@ final class Provisioning {
 
     private void initdb() throws IOException {
         Path pw = cfg.workDirectory().resolve("initdb.pw");
-        fs.write(pw, cfg.superuser().password() + "\n", Fs.FILE_600);
+        boolean password = cfg.superuser().hasPassword();
+        if (password) {
+            fs.write(pw, cfg.superuser().password() + "\n", Fs.FILE_600);
+        }
         try {
+            // initdb's pg_hba.conf lives only until pgha writes its own, before the first start
             List<String> argv = new ArrayList<>(List.of(bin.path("initdb").toString(),
                     "-D", cfg.dataDirectory().toString(),
                     "-U", cfg.superuser().name(),
-                    "--pwfile=" + pw,
-                    "--auth-local=peer", "--auth-host=scram-sha-256",
+                    "--auth-local=peer", "--auth-host=" + (password ? "scram-sha-256" : "reject"),
                     "-E", cfg.encoding(), "--no-instructions"));
+            if (password) {
+                argv.add("--pwfile=" + pw);
+            }
             cfg.locale().ifPresent(l -> argv.add("--locale=" + l));
             if (cfg.dataChecksums()) {
                 argv.add("--data-checksums");
@@ -148,7 +154,9 @@ final class Provisioning {
      */
     private void runPostBootstrap(List<String> command) {
         List<String> argv = new ArrayList<>(command);
-        argv.add("postgres://" + cfg.superuser().name() + "@" + cfg.localHost() + ":" + cfg.port() + "/postgres");
+        argv.add(cfg.superuserSocket().isPresent()
+                ? "postgres://" + cfg.superuser().name() + "@" + socketHost(cfg.workDirectory()) + ":" + cfg.port() + "/postgres"
+                : "postgres://" + cfg.superuser().name() + "@" + cfg.localHost() + ":" + cfg.port() + "/postgres");
         Commands.Result r = cmds.run(Commands.Cmd.of(cfg.operationTimeout(), argv));
         if (!r.ok()) {
             throw operatorCommandFailed("post_bootstrap", command, r);
@@ -161,6 +169,20 @@ final class Provisioning {
         String out = (r.stderr() + "\n" + r.stdout()).strip();
         return new CommandFailedException(cfg.name() + ": " + what + " exited with " + r.exitCode()
                 + (out.isEmpty() ? "" : ": " + out.lines().reduce((a, b) -> b).orElse("")), command.get(0), r.exitCode());
+    }
+
+    /** A socket directory as the host of a libpq URI: percent-encoded, so the leading '/' tells libpq it is a directory. */
+    static String socketHost(Path dir) {
+        StringBuilder sb = new StringBuilder();
+        for (byte b : dir.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8)) {
+            char c = (char) (b & 0xff);
+            if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_' || c == '~') {
+                sb.append(c);
+            } else {
+                sb.append('%').append(String.format("%02X", b & 0xff));
+            }
+        }
+        return sb.toString();
     }
 
     /** The replication and rewind roles. Passwords are hashed here (SCRAM) so the server never sees them in SQL text. */
@@ -180,6 +202,11 @@ final class Provisioning {
                     st.execute("GRANT EXECUTE ON FUNCTION pg_catalog.pg_stat_file(text, boolean) TO " + q);
                     st.execute("GRANT EXECUTE ON FUNCTION pg_catalog.pg_read_binary_file(text) TO " + q);
                     st.execute("GRANT EXECUTE ON FUNCTION pg_catalog.pg_read_binary_file(text, bigint, bigint, boolean) TO " + q);
+                    // pgha's check that the source checkpointed after its promotion, when it cannot log in as the superuser
+                    st.execute("GRANT EXECUTE ON FUNCTION pg_catalog.pg_control_checkpoint() TO " + q);
+                    if (c.getMetaData().getDatabaseMajorVersion() >= 15) {
+                        st.execute("GRANT pg_checkpoint TO " + q);
+                    }
                 }
                 for (PgRole r : cfg.bootstrapRoles()) {
                     String n = r.user().name();

@@ -66,6 +66,12 @@ final class Rewind {
         if (!cd.state().isCleanShutdown()) {
             crashRecovery(cd);
         }
+        if (!cfg.rewindRole().hasPassword()) {
+            runner.quietly(files::writeStandbySignal);
+            throw new AuthenticationFailedException(cfg.name() + ": cannot rewind from " + source.member() + ": pg_rewind logs in to"
+                    + " the leader, and the superuser '" + cfg.superuser().name() + "' has no password (set"
+                    + " postgresql.authentication.rewind, or a superuser password)");
+        }
         ensureSourceCheckpointed(source, u);
         Path backup = cfg.workDirectory().resolve("rewind-backup");
         copyFiles(cfg.dataDirectory(), backup, LOCAL_CONFIGURATION);
@@ -124,7 +130,9 @@ final class Rewind {
 
     /** pg_rewind reads the source's timeline from its pg_control, which moves only at a checkpoint after promotion. */
     private void ensureSourceCheckpointed(Upstream source, ConnUrl u) {
-        jdbc.remote("checkpoint on " + source.member(), u.host(), u.port(), cfg.superuser(), false, cfg.operationTimeout(), c -> {
+        // the superuser when it can log in over TCP; else the rewind role, granted pg_checkpoint at bootstrap
+        PgUser as = cfg.superuser().hasPassword() ? cfg.superuser() : cfg.rewindRole();
+        jdbc.remote("checkpoint on " + source.member(), u.host(), u.port(), as, false, cfg.operationTimeout(), c -> {
             try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery("""
                     SELECT pg_is_in_recovery(),
                            (SELECT timeline_id FROM pg_control_checkpoint()),

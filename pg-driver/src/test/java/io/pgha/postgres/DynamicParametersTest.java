@@ -160,4 +160,27 @@ class DynamicParametersTest {
 
         assertThat(show(standby, "restore_command")).isEqualTo("cp " + archive + "/%f %p");
     }
+
+    /** The sandbox's own settings with work_mem and shared_buffers changed and pg_hba lines of the member's own. */
+    private static PgController.Builder reconfigured() {
+        return PgController.builder()
+                .parameter("shared_buffers", "24MB").parameter("max_connections", "30").parameter("fsync", "off")
+                .parameter("wal_keep_size", "64MB").parameter("work_mem", "48MB")
+                .hba(List.of("local all all peer", "host all all 127.0.0.1/32 scram-sha-256",
+                        "host replication all 127.0.0.1/32 scram-sha-256"));
+    }
+
+    @Test
+    void aReconfiguredMembersOwnSettingsTakeEffectWithoutARestartAndARestartOnlyOneIsPending() throws Exception {
+        PgController c = sandbox.controller("reconfigured");
+        await(c.bootstrap());
+
+        List<String> changed = await(c.reconfigure(reconfigured()));
+
+        assertThat(changed).containsExactly("postgresql.parameters.shared_buffers", "postgresql.parameters.work_mem", "postgresql.pg_hba");
+        assertThat(show(c, "work_mem")).isEqualTo("48MB");
+        assertThat(await(c.observe()).pendingRestart()).containsExactly(new PendingSetting("shared_buffers", "16MB", "24MB"));
+        assertThat(java.nio.file.Files.readString(c.dataDirectory().resolve("pg_hba.conf"))).contains("host all all 127.0.0.1/32");
+        assertThat(await(c.reconfigure(reconfigured()))).as("the same settings again change nothing").isEmpty();
+    }
 }

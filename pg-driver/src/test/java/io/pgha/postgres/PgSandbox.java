@@ -67,6 +67,14 @@ final class PgSandbox implements AfterEachCallback, AfterAllCallback {
     }
 
     PgController.Builder builder(String name, int port, String replicationPassword) {
+        return withoutUsers(name, port)
+                .superuser("postgres", SUPER_PASSWORD)
+                .replicationUser("replicator", replicationPassword)
+                .rewindUser("rewinder", REWIND_PASSWORD);
+    }
+
+    /** Like {@link #builder(String)} but with no user set: the test chooses them. */
+    PgController.Builder withoutUsers(String name, int port) {
         Path data = root().resolve(name);
         synchronized (this) {
             dataDirs.add(data);
@@ -75,9 +83,6 @@ final class PgSandbox implements AfterEachCallback, AfterAllCallback {
                 .name(name)
                 .dataDirectory(data)
                 .port(port)
-                .superuser("postgres", SUPER_PASSWORD)
-                .replicationUser("replicator", replicationPassword)
-                .rewindUser("rewinder", REWIND_PASSWORD)
                 .parameter("shared_buffers", "16MB")
                 .parameter("max_connections", "30")
                 .syncDataFiles(false)

@@ -63,6 +63,21 @@ public final class Agent implements Callable<Integer> {
         return cl.execute(args);
     }
 
+    /** As Patroni: SIGHUP re-reads the configuration file; a refused file is logged and changes nothing. */
+    private static void onSighup(HaNode node) {
+        try {
+            sun.misc.Signal.handle(new sun.misc.Signal("HUP"), sig -> {
+                try {
+                    node.reload();
+                } catch (RuntimeException e) {
+                    LOG.error("reload on SIGHUP refused, running on with the configuration as it was: {}", e.getMessage());
+                }
+            });
+        } catch (IllegalArgumentException e) {
+            LOG.warn("SIGHUP cannot be handled on this JVM ({}): reload with POST /reload or pghactl reload", e.getMessage());
+        }
+    }
+
     /** The configuration error behind {@code t} (it may come wrapped, from a builder run on another thread). */
     private static ConfigurationException configurationCause(Throwable t) {
         for (Throwable c = t; c != null; c = c.getCause() == c ? null : c.getCause()) {
@@ -89,13 +104,11 @@ public final class Agent implements Callable<Integer> {
             }
             dcs = Stores.open(c, NodeFromConfig.retryTimeout(c));
             pg = PostgresFromConfig.build(c, w -> LOG.warn("{}", w));
-            Map<String, List<String>> commands = new java.util.LinkedHashMap<>();
-            c.postgresql().callbacks().forEach((name, command) ->
-                    commands.put(name, ShellWords.split("postgresql.callbacks." + name, command)));
-            Callbacks callbacks = new Callbacks(c.scope(), commands, CALLBACK_TIMEOUT);
+            Callbacks callbacks = new Callbacks(c.scope(), ConfigReload.commands(c), CALLBACK_TIMEOUT);
+            ConfigReload reload = new ConfigReload(config, c, pg, callbacks);
             CountDownLatch stopped = new CountDownLatch(1);
             java.util.concurrent.atomic.AtomicReference<String> failed = new java.util.concurrent.atomic.AtomicReference<>();
-            HaNode node = NodeFromConfig.builder(c, dcs, pg).listener(Agent::log).listener(callbacks).listener(e -> {
+            HaNode node = NodeFromConfig.builder(c, dcs, pg).configReloader(reload).listener(Agent::log).listener(callbacks).listener(e -> {
                 if (e instanceof HaEvent.NodeFailed f) {
                     // as Patroni: a node that cannot go on (its data belongs to another cluster, ...) exits non-zero
                     failed.set(f.reason());
@@ -112,6 +125,8 @@ public final class Agent implements Callable<Integer> {
                 store.close();
                 stopped.countDown();
             }, "pgha-shutdown"));
+            reload.attach(node);
+            onSighup(node);
             node.start();
             LOG.info("{}: pgha node of cluster '{}' running{}", c.name(), c.scope(),
                     node.restAddress().map(a -> ", REST API on " + a).orElse(""));

@@ -29,7 +29,7 @@ public final class Callbacks implements HaListener, AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(Callbacks.class);
 
     private final String scope;
-    private final Map<String, List<String>> commands;
+    private volatile Map<String, List<String>> commands;
     private final Duration timeout;
     private final ExecutorService runner;
     private volatile Process running;
@@ -48,6 +48,11 @@ public final class Callbacks implements HaListener, AutoCloseable {
             t.setDaemon(true);
             return t;
         });
+    }
+
+    /** Replaces the commands (a reloaded configuration); a callback already running finishes as it was. */
+    public void update(Map<String, List<String>> next) {
+        this.commands = Map.copyOf(next);
     }
 
     @Override

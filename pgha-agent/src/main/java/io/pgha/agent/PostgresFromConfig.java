@@ -7,9 +7,7 @@ import io.pgha.agent.config.Secret;
 import io.pgha.postgres.BootstrapMethod;
 import io.pgha.postgres.PgController;
 import io.pgha.postgres.ReplicaMethod;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
-import java.util.Base64;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -31,6 +29,11 @@ final class PostgresFromConfig {
     }
 
     static PgController build(AgentConfig c, Consumer<String> warn) {
+        return builder(c, warn).build();
+    }
+
+    /** The builder {@link #build} builds; a reload hands it to {@link PgController#reconfigure} unbuilt. */
+    static PgController.Builder builder(AgentConfig c, Consumer<String> warn) {
         AgentConfig.Postgresql p = c.postgresql();
         PgController.Builder b = PgController.builder()
                 .name(c.name())
@@ -60,12 +63,17 @@ final class PostgresFromConfig {
                     : new ReplicaMethod(m.name(), ShellWords.split("postgresql." + m.name() + ".command", m.command().get()),
                             m.options(), m.keepData(), m.noParams())).toList());
         }
-        AgentConfig.Credentials su = p.superuser().orElseGet(() -> {
-            warn.accept("postgresql.authentication.superuser: not set; using 'postgres' with a password derived from the "
-                    + "replication password and the scope (every member derives the same one; set one to choose it)");
-            return new AgentConfig.Credentials("postgres", Optional.of(derivedPassword(c)));
-        });
-        b.superuser(su.username(), password("postgresql.authentication.superuser.password", su));
+        AgentConfig.Credentials su = p.superuser().orElse(new AgentConfig.Credentials("postgres", Optional.empty()));
+        if (su.password().isPresent()) {
+            b.superuser(su.username(), su.password().get().revealString());
+        } else {
+            // as Patroni without a password: the local socket; no password is ever made up from another secret
+            warn.accept("postgresql.authentication.superuser: no password; pgha reaches its own server as '" + su.username()
+                    + "' over the local socket (peer authentication, added to pg_hba.conf and pg_ident.conf)"
+                    + (p.rewind().isEmpty() ? "; pg_rewind cannot log in to a leader without postgresql.authentication.rewind,"
+                    + " so a diverged former primary is not rewound" : ""));
+            b.superuser(su.username());
+        }
         b.replicationUser(p.replication().username(), password("postgresql.authentication.replication.password", p.replication()));
         p.rewind().ifPresent(r -> b.rewindUser(r.username(), password("postgresql.authentication.rewind.password", r)));
         for (String opt : c.bootstrap().initdb()) {
@@ -119,29 +127,11 @@ final class PostgresFromConfig {
             b.useReplicationSlots(dynamicPg.get("use_slots").asBoolean(true));
         }
         b.removeDataDirectoryOnRewindFailure(p.removeDataDirectoryOnRewindFailure());
-        return b.build();
+        return b;
     }
 
     private static String password(String setting, AgentConfig.Credentials c) {
         return c.password().map(Secret::revealString)
                 .orElseThrow(() -> new ConfigurationException(setting, "is required for user '" + c.username() + "'"));
-    }
-
-    /**
-     * A superuser password every member computes alike without storing it anywhere: HMAC-SHA256 of
-     * the scope keyed by the replication password, which every member already shares. Members must
-     * agree: a replica cloned from the leader carries the leader's superuser password.
-     */
-    static Secret derivedPassword(AgentConfig c) {
-        Secret replication = c.postgresql().replication().password()
-                .orElseThrow(() -> new ConfigurationException("postgresql.authentication.replication.password", "is required"));
-        try {
-            javax.crypto.Mac mac = javax.crypto.Mac.getInstance("HmacSHA256");
-            mac.init(new javax.crypto.spec.SecretKeySpec(replication.revealString().getBytes(StandardCharsets.UTF_8), "HmacSHA256"));
-            byte[] h = mac.doFinal(("pgha-superuser:" + c.scope()).getBytes(StandardCharsets.UTF_8));
-            return new Secret(Base64.getUrlEncoder().withoutPadding().encodeToString(h));
-        } catch (java.security.GeneralSecurityException e) {
-            throw new IllegalStateException("HmacSHA256 is not available", e);
-        }
     }
 }

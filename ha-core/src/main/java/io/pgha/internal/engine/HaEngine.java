@@ -1,5 +1,6 @@
 package io.pgha.internal.engine;
 
+import io.pgha.MemberTags;
 import io.pgha.HaEvent;
 import io.pgha.NodeStatus;
 import io.pgha.Role;
@@ -71,6 +72,8 @@ public final class HaEngine {
         KILLED
     }
 
+    /** Read by each cycle, written by {@link #updateTags} (a reloaded configuration). */
+    private volatile MemberTags tags;
     private final EngineConfig cfg;
     private final String me;
     private final PostgresController pg;
@@ -108,6 +111,7 @@ public final class HaEngine {
 
     public HaEngine(EngineConfig cfg) {
         this.cfg = cfg;
+        this.tags = cfg.tags();
         this.me = cfg.name();
         this.pg = cfg.postgres();
         this.lane = new SerialLane(cfg.loopScheduler());
@@ -149,7 +153,7 @@ public final class HaEngine {
         }, config, cfg.bugs());
         observer = new CycleObserver(cfg, session, lease);
         actions = new ActionRunner(cfg, session, lease, lane, new LoopForActions());
-        memberEntry = new MemberEntryWriter(cfg, session, apiUrl);
+        memberEntry = new MemberEntryWriter(cfg, this::tags, session, apiUrl);
         parameters = new ParameterApplier(me, pg, cfg.initialConfig().map(DynamicConfig::new), lane::execute, this::warnOnce);
         subscriptions.add(session.watch(new DcsListener() {
             @Override
@@ -316,6 +320,17 @@ public final class HaEngine {
     /** The engine's store session (the REST API writes failover requests and configuration through it). */
     public DcsSession session() {
         return session;
+    }
+
+    /** The member's tags as now in force: the builder's, until {@link #updateTags(MemberTags)} replaces them. */
+    public MemberTags tags() {
+        return tags;
+    }
+
+    /** Replaces the member's tags; the next cycle decides and publishes with them. */
+    public void updateTags(MemberTags next) {
+        this.tags = java.util.Objects.requireNonNull(next, "tags");
+        wake();
     }
 
     public EngineConfig config() {
@@ -520,7 +535,7 @@ public final class HaEngine {
         }
         long now = cfg.ticker().read();
         LeaseView leaseView = lease.view();
-        DecisionInput in = new DecisionInput(me, cfg.tags(), cluster, dcsError, pgState, pgErr, leaseView, peers, config,
+        DecisionInput in = new DecisionInput(me, tags, cluster, dcsError, pgState, pgErr, leaseView, peers, config,
                 memory, now, cfg.wallClock().instant(), cfg.bugs());
         Decision d = Decider.decide(in);
         report.decided(d);

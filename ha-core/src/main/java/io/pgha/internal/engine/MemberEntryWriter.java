@@ -1,5 +1,6 @@
 package io.pgha.internal.engine;
 
+import io.pgha.MemberTags;
 import io.pgha.Role;
 import io.pgha.internal.cluster.Cluster;
 import io.pgha.internal.cluster.ClusterCodec;
@@ -33,13 +34,15 @@ final class MemberEntryWriter {
 
     private final EngineConfig cfg;
     private final String me;
+    private final java.util.function.Supplier<MemberTags> tags;
     private final DcsSession session;
     private final Optional<String> apiUrl;
     /** The entry as last written. */
     private String lastWritten;
 
-    MemberEntryWriter(EngineConfig cfg, DcsSession session, Optional<String> apiUrl) {
+    MemberEntryWriter(EngineConfig cfg, java.util.function.Supplier<MemberTags> tags, DcsSession session, Optional<String> apiUrl) {
         this.cfg = cfg;
+        this.tags = tags;
         this.me = cfg.name();
         this.session = session;
         this.apiUrl = apiUrl;
@@ -99,7 +102,7 @@ final class MemberEntryWriter {
                 p.map(PostgresState::walPosition).orElse(Lsn.ZERO),
                 p.map(PostgresState::receiveLsn).orElse(Lsn.ZERO),
                 p.map(PostgresState::replayLsn).orElse(Lsn.ZERO),
-                p.map(PostgresState::timeline).orElse(0), cfg.tags(),
+                p.map(PostgresState::timeline).orElse(0), tags.get(),
                 p.filter(PostgresState::streaming).map(x -> "streaming"), 0,
                 p.map(PostgresState::pendingRestart).orElse(List.of()), scheduledRestart);
     }

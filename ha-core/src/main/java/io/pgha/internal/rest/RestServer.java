@@ -59,6 +59,7 @@ public final class RestServer implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(RestServer.class);
 
     private final RestApiConfig config;
+    private final Runnable reload;
     private final HaEngine engine;
     private HttpServer server;
     private ExecutorService pool;
@@ -79,9 +80,14 @@ public final class RestServer implements AutoCloseable {
         }
     }
 
-    public RestServer(RestApiConfig config, HaEngine engine) {
+    /**
+     * @param reload what {@code POST /reload} runs: the node's configuration reloader, then a reload
+     *               of PostgreSQL
+     */
+    public RestServer(RestApiConfig config, HaEngine engine, Runnable reload) {
         this.config = config;
         this.engine = engine;
+        this.reload = reload;
         this.access = new AccessControl(config, () -> engine.view().cluster());
     }
 
@@ -311,7 +317,7 @@ public final class RestServer implements AutoCloseable {
 
     private NodeFacts facts() {
         EngineView v = engine.view();
-        return NodeFacts.of(engine.config().name(), engine.config().scope(), engine.config().tags(), v, engine.leaseNow(), engine.now());
+        return NodeFacts.of(engine.config().name(), engine.config().scope(), engine.tags(), v, engine.leaseNow(), engine.now());
     }
 
     private Reply route(String method, String path, Map<String, String> query, String body) {
@@ -385,7 +391,12 @@ public final class RestServer implements AutoCloseable {
             }
             case "/reload" -> {
                 requireMethod(method, "POST");
-                engine.submit(new AdminRequest.Reload());
+                try {
+                    reload.run();
+                } catch (io.pgha.ConfigurationException e) {
+                    // the node runs on with the configuration it had
+                    throw new HttpError(400, "reload refused: " + e.getMessage());
+                }
                 return Reply.text(202, "reload scheduled");
             }
             default -> throw new HttpError(404, "no such endpoint: " + path);
