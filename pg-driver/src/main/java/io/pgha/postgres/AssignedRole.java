@@ -42,7 +42,23 @@ final class AssignedRole {
     /** After bootstrap and promotion: no recovery signal, no upstream. */
     synchronized void becomePrimary() {
         role = ManagedFiles.Role.PRIMARY;
+        files.setBootstrapRecovery(Map.of());
         files.removeRecoverySignals();
+        write(role);
+    }
+
+    /**
+     * A restored copy's first start: targeted recovery with {@code settings} (standby.signal, which
+     * would keep it a standby, goes), or with what the restore left when {@code settings} is empty.
+     * It becomes the primary when the recovery ends; {@link #becomePrimary()} then drops the targets.
+     */
+    synchronized void beginBootstrapRecovery(Map<String, String> settings) {
+        role = ManagedFiles.Role.PRIMARY;
+        if (!settings.isEmpty()) {
+            files.setBootstrapRecovery(settings);
+            files.removeRecoverySignals();
+            files.writeRecoverySignal();
+        }
         write(role);
     }
 

@@ -55,6 +55,7 @@ abstract sealed class ControllerBuilder permits PgController.Builder {
     private List<String> ident;
     private Path passFile;
     private Map<String, String> recoveryConf;
+    private Boolean useUnixSocket;
     private List<ReplicaMethod> replicaMethods;
     private String scope;
     private BootstrapMethod bootstrapMethod;
@@ -224,6 +225,20 @@ abstract sealed class ControllerBuilder permits PgController.Builder {
         Objects.requireNonNull(dirs, "postgresql.parameters.unix_socket_directories");
         require(dirs.indexOf('\n') < 0, "postgresql.parameters.unix_socket_directories", "cannot contain a line break");
         this.unixSocketDirectories = dirs;
+        return self();
+    }
+
+    /**
+     * Patroni's {@code use_unix_socket}: pgha reaches its own server over the Unix-domain socket (in
+     * the first of {@link #unixSocketDirectories(String)}, else in the work directory) instead of
+     * TCP, still with the superuser's password when it has one. Default off (TCP to
+     * {@code postgresql.listen}); a superuser without a password always uses the socket.
+     *
+     * @throws ConfigurationException if already set
+     */
+    public PgController.Builder useUnixSocket(boolean on) {
+        requireUnset(this.useUnixSocket, "postgresql.use_unix_socket");
+        this.useUnixSocket = on;
         return self();
     }
 
@@ -616,13 +631,17 @@ abstract sealed class ControllerBuilder permits PgController.Builder {
         if (work.startsWith(dataDirectory)) {
             throw new ConfigurationException("postgresql.work_dir", work + " must not be inside the data directory: copies of the data would carry the pass file");
         }
-        if (!superuser.hasPassword()) {
+        boolean overSocket = Boolean.TRUE.equals(useUnixSocket) || !superuser.hasPassword();
+        String firstSocketDir = unixSocketDirectories == null ? "" : unixSocketDirectories.split(",")[0].strip();
+        Optional<Path> socketDir = !overSocket ? Optional.empty()
+                : Optional.of(Boolean.TRUE.equals(useUnixSocket) && !firstSocketDir.isEmpty() ? Path.of(firstSocketDir) : work);
+        if (socketDir.isPresent()) {
             // sun_path holds 107 bytes and a NUL
-            String socket = work.resolve(".s.PGSQL." + port).toString();
+            String socket = socketDir.get().resolve(".s.PGSQL." + port).toString();
             if (socket.getBytes(StandardCharsets.UTF_8).length > 107) {
-                throw new ConfigurationException("postgresql.work_dir", "the superuser has no password, so pgha reaches PostgreSQL"
-                        + " over a Unix-domain socket in the work directory, but " + socket + " is longer than the 107 bytes a socket"
-                        + " path may have: choose a shorter work directory (or set a superuser password)");
+                throw new ConfigurationException(socketDir.get().equals(work) ? "postgresql.work_dir" : "postgresql.parameters.unix_socket_directories",
+                        "pgha reaches PostgreSQL over a Unix-domain socket in " + socketDir.get() + ", but " + socket
+                        + " is longer than the 107 bytes a socket path may have: choose a shorter directory");
             }
         }
         Duration ct = connectTimeout != null ? connectTimeout : Duration.ofSeconds(2);
@@ -661,7 +680,7 @@ abstract sealed class ControllerBuilder permits PgController.Builder {
                 useReplicationSlots == null || useReplicationSlots, Boolean.TRUE.equals(removeDataDirectoryOnRewindFailure),
                 syncDataFiles == null || syncDataFiles,
                 ct, stt, operationTimeout != null ? operationTimeout : Duration.ofHours(1),
-                crashPollInterval != null ? crashPollInterval : Duration.ofMillis(250), bootstrapRoles, Optional.ofNullable(hba), Optional.ofNullable(ident), Optional.ofNullable(passFile), recoveryConf == null ? Map.of() : recoveryConf, replicaMethods == null ? List.of(ReplicaMethod.basebackup()) : replicaMethods, Optional.ofNullable(scope), Optional.ofNullable(bootstrapMethod), Optional.ofNullable(postBootstrap), jvmUser);
+                crashPollInterval != null ? crashPollInterval : Duration.ofMillis(250), bootstrapRoles, Optional.ofNullable(hba), Optional.ofNullable(ident), Optional.ofNullable(passFile), recoveryConf == null ? Map.of() : recoveryConf, replicaMethods == null ? List.of(ReplicaMethod.basebackup()) : replicaMethods, Optional.ofNullable(scope), Optional.ofNullable(bootstrapMethod), Optional.ofNullable(postBootstrap), jvmUser, socketDir);
         return new PgController(cfg, bin, uid, gid, listeners);
     }
 

@@ -98,16 +98,19 @@ final class Jdbc implements AutoCloseable {
         } else {
             p.setProperty("options", "-c statement_timeout=" + statementTimeout.toMillis());
         }
-        if (!user.hasPassword()) {
-            // a password-less superuser: only over the local socket (peer authentication); never sent over TCP
-            if (!user.equals(cfg.superuser()) || !host.equals(cfg.localHost()) || port != cfg.port()) {
-                throw new SQLException("user '" + user.name() + "' has no password: pgha can log in as it only on its own server,"
-                        + " over the local socket", "28000");
-            }
+        boolean ownServer = user.equals(cfg.superuser()) && host.equals(cfg.localHost()) && port == cfg.port();
+        if (!user.hasPassword() && !ownServer) {
+            throw new SQLException("user '" + user.name() + "' has no password: pgha can log in as it only on its own server,"
+                    + " over the local socket", "28000");
+        }
+        if (ownServer && cfg.superuserSocket().isPresent()) {
+            // a password-less superuser (peer authentication), or Patroni's use_unix_socket
             p.setProperty("socketFactory", io.pgha.internal.postgres.UnixSocketFactory.class.getName());
-            p.setProperty(io.pgha.internal.postgres.UnixSocketFactory.SOCKET_PATH, cfg.superuserSocket().orElseThrow().toString());
-            p.remove("password");
+            p.setProperty(io.pgha.internal.postgres.UnixSocketFactory.SOCKET_PATH, cfg.superuserSocket().get().toString());
             p.remove("tcpKeepAlive");
+            if (!user.hasPassword()) {
+                p.remove("password");
+            }
         }
         String h = host.contains(":") ? "[" + host + "]" : host;
         Connection c = DRIVER.connect("jdbc:postgresql://" + h + ":" + port + "/" + db, p);

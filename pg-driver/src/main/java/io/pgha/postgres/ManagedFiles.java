@@ -55,6 +55,8 @@ final class ManagedFiles {
     private volatile Optional<List<String>> dynamicHba = Optional.empty();
     private volatile Optional<List<String>> dynamicIdent = Optional.empty();
     private volatile Map<String, String> dynamicRecovery = Map.of();
+    /** A restore's recovery settings (bootstrap method's recovery_conf), written only until its recovery ends. */
+    private volatile Map<String, String> bootstrapRecovery = Map.of();
     /** The member's own settings: the builder's, until a re-read configuration replaces them. */
     private volatile OwnSettings own;
     /** Settings the last pgha.conf raised to pg_control's values (a standby below its primary), with the configured value. */
@@ -68,6 +70,10 @@ final class ManagedFiles {
         this.fs = fs;
         this.data = cfg.dataDirectory();
         this.own = OwnSettings.of(cfg);
+    }
+
+    void setBootstrapRecovery(Map<String, String> settings) {
+        this.bootstrapRecovery = Map.copyOf(settings);
     }
 
     OwnSettings ownSettings() {
@@ -178,6 +184,8 @@ final class ManagedFiles {
             }
         });
         s.put("recovery_target_timeline", "latest");
+        // a point-in-time restore's targets, for its first recovery only (they go once it has ended)
+        s.putAll(bootstrapRecovery);
         s.put("primary_conninfo", role.upstream().map(this::primaryConninfo).orElse(""));
         s.put("primary_slot_name", role.upstream().isPresent() && cfg.useReplicationSlots() ? cfg.slotName() : "");
         s.put("synchronous_standby_names", role.sync().toSetting());
@@ -310,6 +318,10 @@ final class ManagedFiles {
 
     boolean hasStandbySignal() {
         return Files.exists(data.resolve("standby.signal"));
+    }
+
+    void writeRecoverySignal() {
+        fs.write(data.resolve("recovery.signal"), "");
     }
 
     void writeStandbySignal() {

@@ -34,6 +34,8 @@ import java.util.Optional;
  * @param syncDataFiles     initdb, pg_basebackup and pg_rewind fsync what they write (off only for throwaway clusters)
  * @param operationTimeout  the bound for work without a timeout of its own (initdb, pg_basebackup, pg_rewind, CHECKPOINT)
  * @param jvmUser           the operating-system user the JVM runs as (peer authentication maps it to a password-less superuser)
+ * @param localSocketDirectory where pgha reaches its own server over the Unix-domain socket (Patroni's
+ *                          {@code use_unix_socket}, or a superuser without a password); empty: over TCP
  */
 record PgConfig(
         String name,
@@ -70,7 +72,8 @@ record PgConfig(
         Optional<String> scope,
         Optional<BootstrapMethod> bootstrapMethod,
         Optional<List<String>> postBootstrap,
-        String jvmUser) {
+        String jvmUser,
+        Optional<Path> localSocketDirectory) {
 
     PgConfig {
         ownRecovery = Map.copyOf(ownRecovery);
@@ -83,21 +86,24 @@ record PgConfig(
     }
 
     /**
-     * Where pgha reaches its own server over the Unix-domain socket: set only when the superuser has
-     * no password (Patroni's local socket authentication). The socket lives in the work directory,
-     * which the server's user owns and copies of the data directory never carry.
+     * The socket file pgha reaches its own server at, when it does not use TCP: in the work
+     * directory (which the server's user owns and copies of the data directory never carry) for a
+     * superuser without a password, else in the first of {@code unix_socket_directories}.
      */
     Optional<Path> superuserSocket() {
-        return superuser.hasPassword() ? Optional.empty() : Optional.of(workDirectory.resolve(".s.PGSQL." + port));
+        return localSocketDirectory.map(d -> d.resolve(".s.PGSQL." + port));
     }
 
-    /** {@code unix_socket_directories} as written: the configured ones, plus the work directory for a password-less superuser. */
+    /** {@code unix_socket_directories} as written: the configured ones, plus the local socket's directory when it is not among them. */
     String serverSocketDirectories() {
-        if (superuser.hasPassword()) {
+        if (localSocketDirectory.isEmpty()) {
             return unixSocketDirectories;
         }
-        String work = workDirectory.toString();
-        return unixSocketDirectories.isBlank() ? work : unixSocketDirectories + "," + work;
+        String dir = localSocketDirectory.get().toString();
+        if (java.util.Arrays.stream(unixSocketDirectories.split(",")).map(String::strip).anyMatch(dir::equals)) {
+            return unixSocketDirectories;
+        }
+        return unixSocketDirectories.isBlank() ? dir : unixSocketDirectories + "," + dir;
     }
 
     /** The role pg_rewind connects as: the rewind user if one is configured, else the superuser. */

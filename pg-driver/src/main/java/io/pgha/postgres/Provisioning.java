@@ -1,5 +1,6 @@
 package io.pgha.postgres;
 
+import io.pgha.spi.PostgresException;
 import io.pgha.spi.StopMode;
 import io.pgha.spi.Upstream;
 import org.postgresql.PGConnection;
@@ -72,8 +73,13 @@ final class Provisioning {
             } else {
                 initdb();
             }
-            role.becomePrimary();
-            process.start(cfg.operationTimeout());
+            Optional<BootstrapMethod> recovering = cfg.bootstrapMethod().filter(BootstrapMethod::recovers);
+            if (recovering.isPresent()) {
+                recoverRestoredCopy(recovering.get());
+            } else {
+                role.becomePrimary();
+                process.start(cfg.operationTimeout());
+            }
             createUsers();
             cfg.postBootstrap().ifPresent(this::runPostBootstrap);
             String sysid = dataDir.controlData().systemIdentifier();
@@ -155,7 +161,7 @@ final class Provisioning {
     private void runPostBootstrap(List<String> command) {
         List<String> argv = new ArrayList<>(command);
         argv.add(cfg.superuserSocket().isPresent()
-                ? "postgres://" + cfg.superuser().name() + "@" + socketHost(cfg.workDirectory()) + ":" + cfg.port() + "/postgres"
+                ? "postgres://" + cfg.superuser().name() + "@" + socketHost(cfg.localSocketDirectory().get()) + ":" + cfg.port() + "/postgres"
                 : "postgres://" + cfg.superuser().name() + "@" + cfg.localHost() + ":" + cfg.port() + "/postgres");
         Commands.Result r = cmds.run(Commands.Cmd.of(cfg.operationTimeout(), argv));
         if (!r.ok()) {
@@ -169,6 +175,53 @@ final class Provisioning {
         String out = (r.stderr() + "\n" + r.stdout()).strip();
         return new CommandFailedException(cfg.name() + ": " + what + " exited with " + r.exitCode()
                 + (out.isEmpty() ? "" : ": " + out.lines().reduce((a, b) -> b).orElse("")), command.get(0), r.exitCode());
+    }
+
+    /**
+     * Patroni's point-in-time restore: the copy recovers (from the archive, to its target) before it
+     * is the new cluster's primary. A recovery paused at its target ({@code recovery_target_action}
+     * {@code pause}, PostgreSQL's default) is promoted: a new cluster must take writes.
+     */
+    private void recoverRestoredCopy(BootstrapMethod m) {
+        role.beginBootstrapRecovery(m.recoveryConf());
+        LOG.info("{}: bootstrap method {}: recovering the restored copy{}", cfg.name(), m.name(),
+                m.recoveryConf().isEmpty() ? " with the recovery settings it left" : " with " + m.recoveryConf().keySet());
+        process.start(cfg.operationTimeout());
+        long until = System.nanoTime() + cfg.operationTimeout().toNanos();
+        while (true) {
+            String[] state = jdbc.local("waiting for the end of recovery", c -> {
+                try (java.sql.Statement st = c.createStatement(); java.sql.ResultSet rs = st.executeQuery(
+                        "SELECT pg_is_in_recovery(), CASE WHEN pg_is_in_recovery() THEN pg_get_wal_replay_pause_state() ELSE '' END")) {
+                    rs.next();
+                    return new String[] {Boolean.toString(rs.getBoolean(1)), rs.getString(2)};
+                }
+            });
+            if (!Boolean.parseBoolean(state[0])) {
+                break;
+            }
+            if ("paused".equals(state[1])) {
+                LOG.info("{}: the restored copy paused at its recovery target: promoting it", cfg.name());
+                jdbc.local("promoting the restored copy", c -> {
+                    try (java.sql.Statement st = c.createStatement()) {
+                        st.execute("SELECT pg_promote(true, 60)");
+                    }
+                    return null;
+                });
+            }
+            if (System.nanoTime() - until > 0) {
+                throw new PostgresTimeoutException(cfg.name() + ": the restored copy was still recovering after "
+                        + cfg.operationTimeout().toSeconds() + " s (bootstrap method " + m.name() + ")");
+            }
+            try {
+                Thread.sleep(200);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new PostgresException(cfg.name() + ": interrupted while the restored copy recovered");
+            }
+        }
+        role.becomePrimary();
+        process.reload();
+        LOG.info("{}: the restored copy finished its recovery and is the new cluster's primary", cfg.name());
     }
 
     /** A socket directory as the host of a libpq URI: percent-encoded, so the leading '/' tells libpq it is a directory. */

@@ -93,6 +93,27 @@ class LocalSocketSuperuserTest {
                 .hasMessageContaining("has no password").hasMessageContaining("postgresql.authentication.rewind");
     }
 
+    @Test
+    void useUnixSocketConnectsPghaOverTheFirstSocketDirectoryWithThePassword() throws Exception {
+        Path sockets = Files.createDirectories(sandbox.root().resolve("sockets"));
+        Files.setPosixFilePermissions(sockets, PosixFilePermissions.fromString("rwxrwxrwx"));
+        PgController c = sandbox.register(sandbox.builder("ls-use-socket").useUnixSocket(true)
+                .unixSocketDirectories(sockets.toString())
+                .hba(List.of("local all all scram-sha-256", "host all all 127.0.0.1/32 scram-sha-256",
+                        "host replication all 127.0.0.1/32 scram-sha-256")).build());
+
+        await(c.bootstrap());
+        assertThat(await(c.observe()).isRunningPrimary()).isTrue();
+
+        assertThat(Files.exists(sockets.resolve(".s.PGSQL." + port(c)))).isTrue();
+        try (Connection conn = PgSandbox.sql(c); Statement st = conn.createStatement(); ResultSet rs = st.executeQuery(
+                "SELECT count(*) FILTER (WHERE client_addr IS NULL), count(*) FROM pg_stat_activity WHERE application_name = 'pgha-ls-use-socket'")) {
+            rs.next();
+            assertThat(rs.getInt(2)).as("pgha keeps its connection open").isPositive();
+            assertThat(rs.getInt(1)).as("every one of pgha's connections is over the socket").isEqualTo(rs.getInt(2));
+        }
+    }
+
     /** The test's own SQL goes the way pgha's does: the socket in the work directory, as the JVM's user. */
     private static Connection socket(PgController c) throws SQLException {
         Properties p = new Properties();

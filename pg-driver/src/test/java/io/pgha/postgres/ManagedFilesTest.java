@@ -26,7 +26,7 @@ class ManagedFilesTest {
                 5433, "127.0.0.1", "127.0.0.1", "", new PgUser("postgres", "su:pw"), new PgUser("replicator", "re\\pl:pw"),
                 Optional.empty(), "UTF8", Optional.empty(), false, ManagedFiles.defaultHba(), Map.of("wal_keep_size", "256MB"),
                 true, false, true, Duration.ofSeconds(2), Duration.ofSeconds(5), Duration.ofHours(1), Duration.ofMillis(100), java.util.List.of(), Optional.empty(), Optional.empty(), Optional.empty(), Map.of(),
-                List.of(ReplicaMethod.basebackup()), Optional.empty(), Optional.empty(), Optional.empty(), "pgha");
+                List.of(ReplicaMethod.basebackup()), Optional.empty(), Optional.empty(), Optional.empty(), "pgha", Optional.empty());
     }
 
     @Test

@@ -49,7 +49,8 @@ final class PostgresFromConfig {
         p.pgpass().ifPresent(b::passFile);
         b.scope(c.scope());
         c.bootstrap().method().ifPresent(m -> b.bootstrapMethod(new BootstrapMethod(m.name(),
-                ShellWords.split("bootstrap." + m.name() + ".command", m.command()), m.noParams())));
+                ShellWords.split("bootstrap." + m.name() + ".command", m.command()), m.noParams(), m.recoveryConf(),
+                m.keepExistingRecoveryConf())));
         c.bootstrap().postBootstrap().ifPresent(cmd -> b.postBootstrap(ShellWords.split("bootstrap.post_bootstrap", cmd)));
         if (!p.pgIdent().isEmpty()) {
             b.ident(p.pgIdent());
@@ -73,6 +74,9 @@ final class PostgresFromConfig {
                     + (p.rewind().isEmpty() ? "; pg_rewind cannot log in to a leader without postgresql.authentication.rewind,"
                     + " so a diverged former primary is not rewound" : ""));
             b.superuser(su.username());
+        }
+        if (p.useUnixSocket()) {
+            b.useUnixSocket(true);
         }
         b.replicationUser(p.replication().username(), password("postgresql.authentication.replication.password", p.replication()));
         p.rewind().ifPresent(r -> b.rewindUser(r.username(), password("postgresql.authentication.rewind.password", r)));
@@ -105,7 +109,9 @@ final class PostgresFromConfig {
         List<String> ignored = new ArrayList<>();
         List<String> shared = new ArrayList<>();
         p.parameters().forEach((k, v) -> {
-            if (PgController.MANAGED_SETTINGS.contains(k)) {
+            if (k.equals("unix_socket_directories")) {
+                b.unixSocketDirectories(v);
+            } else if (PgController.MANAGED_SETTINGS.contains(k)) {
                 ignored.add(k);
             } else if (PgController.SHARED_SETTINGS.contains(k)) {
                 if (!v.equalsIgnoreCase(PATRONI_SHARED_DEFAULTS.getOrDefault(k, v + "?"))) {

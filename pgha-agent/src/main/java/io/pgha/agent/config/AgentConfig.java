@@ -59,9 +59,14 @@ public record AgentConfig(String scope, String namespace, String name, Optional<
 
     /**
      * {@code bootstrap.method} with its section ({@code bootstrap.<name>}): the command that makes a
-     * new cluster instead of initdb.
+     * new cluster instead of initdb, and how the restored copy first recovers ({@code recovery_conf},
+     * {@code keep_existing_recovery_conf}).
      */
-    public record BootstrapMethodConfig(String name, String command, boolean noParams) {
+    public record BootstrapMethodConfig(String name, String command, boolean noParams, Map<String, String> recoveryConf,
+                                        boolean keepExistingRecoveryConf) {
+        public BootstrapMethodConfig {
+            recoveryConf = Map.copyOf(recoveryConf);
+        }
     }
 
     /** Where the store is: one of Patroni's DCS sections. */
@@ -191,7 +196,8 @@ public record AgentConfig(String scope, String namespace, String name, Optional<
                              Optional<Credentials> superuser, Credentials replication, Optional<Credentials> rewind,
                              Map<String, String> parameters, Optional<Path> pgpass, List<String> pgHba,
                              boolean removeDataDirectoryOnRewindFailure, List<String> pgIdent, Map<String, String> recoveryConf,
-                             Map<String, String> callbacks, List<ReplicaMethodConfig> createReplicaMethods) {
+                             Map<String, String> callbacks, List<ReplicaMethodConfig> createReplicaMethods,
+                             boolean useUnixSocket) {
         public Postgresql {
             parameters = Map.copyOf(parameters);
             pgHba = List.copyOf(pgHba);
@@ -651,14 +657,9 @@ public record AgentConfig(String scope, String namespace, String name, Optional<
                 String command = section.optString("command").orElseThrow(() ->
                         new ConfigurationException(section.key("command"), "is required"));
                 boolean noParams = section.optBool("no_params").orElse(false);
-                for (String k : List.of("keep_existing_recovery_conf", "recovery_conf")) {
-                    if (section.has(k)) {
-                        section.touch(k);
-                        warnings.add(section.key(k) + ": not supported by pgha, ignored: the restored cluster starts as a"
-                                + " primary at once, without a recovery to a target first");
-                    }
-                }
-                return new BootstrapMethodConfig(m, command, noParams);
+                Map<String, String> recovery = scalars(section.optObject("recovery_conf"));
+                boolean keep = section.optBool("keep_existing_recovery_conf").orElse(false);
+                return new BootstrapMethodConfig(m, command, noParams, recovery, keep);
             });
             Optional<String> post = b.optString("post_bootstrap");
             Optional<String> postInit = b.optString("post_init");
@@ -710,8 +711,7 @@ public record AgentConfig(String scope, String namespace, String name, Optional<
             Optional<Path> pgpass = p.optString("pgpass").map(Path::of);
             List<String> hba = p.stringList("pg_hba");
             boolean removeOnFailure = p.optBool("remove_data_directory_on_rewind_failure").orElse(false);
-            p.optBool("use_unix_socket").filter(Boolean::booleanValue).ifPresent(v -> warnings.add(p.key("use_unix_socket")
-                    + ": not supported by pgha, ignored: pgha connects to PostgreSQL over TCP (postgresql.listen)"));
+            boolean useUnixSocket = p.optBool("use_unix_socket").orElse(false);
             List<String> ident = p.stringList("pg_ident");
             Map<String, String> recovery = scalars(p.optObject("recovery_conf"));
             Map<String, String> callbacks = scalars(p.optObject("callbacks"));
@@ -731,7 +731,7 @@ public record AgentConfig(String scope, String namespace, String name, Optional<
             p.optBool("use_pg_rewind").ifPresent(v -> warnings.add(
                     "postgresql.use_pg_rewind: set it in bootstrap.dcs.postgresql (a dynamic setting); read from there"));
             return new Postgresql(listen, connect, dataDir, binDir, superuser, replication.get(), rewind, params, pgpass, hba,
-                    removeOnFailure, ident, recovery, callbacks, methods);
+                    removeOnFailure, ident, recovery, callbacks, methods, useUnixSocket);
         }
 
         /** A mapping of scalars (numbers and booleans as Patroni writes them into settings). */

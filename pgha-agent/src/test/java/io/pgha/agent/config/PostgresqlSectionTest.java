@@ -65,12 +65,14 @@ class PostgresqlSectionTest {
     void aCustomBootstrapMethodAndPostBootstrapAreReadAndAMissingCommandIsNamed() {
         AgentConfig c = AgentConfig.parse("scope: s\nname: n1\netcd3: {hosts: 127.0.0.1:2379}\n"
                 + "bootstrap:\n  method: restore\n  restore:\n    command: /usr/bin/restore --from s3\n    no_params: true\n"
-                + "    keep_existing_recovery_conf: true\n  post_init: /usr/bin/after\n"
+                + "    keep_existing_recovery_conf: true\n    recovery_conf: {recovery_target_time: '2026-12-01 10:00:00+00'}\n"
+                + "  post_init: /usr/bin/after\n"
                 + "postgresql:\n  listen: 127.0.0.1:5432\n  data_dir: /tmp/x\n"
                 + "  authentication: {replication: {username: r, password: p}}\n", "test");
-        assertThat(c.bootstrap().method()).contains(new AgentConfig.BootstrapMethodConfig("restore", "/usr/bin/restore --from s3", true));
+        assertThat(c.bootstrap().method()).contains(new AgentConfig.BootstrapMethodConfig("restore", "/usr/bin/restore --from s3", true,
+                java.util.Map.of("recovery_target_time", "2026-12-01 10:00:00+00"), true));
         assertThat(c.bootstrap().postBootstrap()).contains("/usr/bin/after");
-        assertThat(c.warnings()).anySatisfy(w -> assertThat(w).startsWith("bootstrap.restore.keep_existing_recovery_conf: not supported"));
+        assertThat(c.warnings()).noneMatch(w -> w.contains("recovery_conf"));
         assertThatThrownBy(() -> AgentConfig.parse("scope: s\nname: n1\netcd3: {hosts: 127.0.0.1:2379}\n"
                 + "bootstrap:\n  method: restore\n  restore: {no_params: true}\n"
                 + "postgresql:\n  listen: 127.0.0.1:5432\n  data_dir: /tmp/x\n"
