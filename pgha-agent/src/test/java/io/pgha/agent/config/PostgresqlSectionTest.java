@@ -42,12 +42,13 @@ class PostgresqlSectionTest {
     }
 
     @Test
-    void recoveryConfPgIdentAndAnIgnoredUnixSocketAreReadOrNamed() {
+    void recoveryConfPgIdentAndUseUnixSocketAreRead() {
         AgentConfig c = parse("  recovery_conf: {restore_command: 'cp /a/%f %p'}\n  pg_ident: ['office alice app']\n"
                 + "  use_unix_socket: true\n", "");
         assertThat(c.postgresql().recoveryConf()).containsEntry("restore_command", "cp /a/%f %p");
         assertThat(c.postgresql().pgIdent()).containsExactly("office alice app");
-        assertThat(c.warnings()).anySatisfy(w -> assertThat(w).startsWith("postgresql.use_unix_socket: not supported"));
+        assertThat(c.postgresql().useUnixSocket()).isTrue();
+        assertThat(c.warnings()).noneMatch(w -> w.contains("use_unix_socket"));
     }
 
     @Test
