@@ -5,6 +5,7 @@ import io.pgha.Role;
 import io.pgha.internal.cluster.Cluster;
 import io.pgha.internal.cluster.Member;
 import io.pgha.internal.decision.LeaseView;
+import io.pgha.internal.engine.HaEngine;
 import io.pgha.internal.engine.EngineView;
 import io.pgha.spi.Lsn;
 import io.pgha.spi.PostgresState;
@@ -21,6 +22,12 @@ import java.util.Optional;
  */
 record NodeFacts(String name, String scope, MemberTags tags, EngineView view, boolean running, boolean leader, boolean replica,
                  boolean streaming, boolean inSyncKey, Optional<Long> lag, long sinceCycle, boolean paused, Optional<Cluster> cluster) {
+
+    /** This node's facts now, from its engine. */
+    static NodeFacts of(HaEngine engine) {
+        EngineView v = engine.view();
+        return of(engine.config().name(), engine.config().scope(), engine.tags(), v, engine.leaseNow(), engine.now());
+    }
 
     static NodeFacts of(String name, String scope, MemberTags tags, EngineView view, LeaseView liveLease, long now) {
         Optional<PostgresState> pg = view.postgres();

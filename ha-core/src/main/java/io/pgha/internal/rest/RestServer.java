@@ -18,15 +18,12 @@ import io.pgha.internal.cluster.Cluster;
 import io.pgha.internal.cluster.ClusterCodec;
 import io.pgha.internal.cluster.DynamicConfig;
 import io.pgha.internal.cluster.FailoverRequest;
-import io.pgha.internal.cluster.Member;
 import io.pgha.internal.decision.AdminRequest;
 import io.pgha.internal.decision.SwitchoverCheck;
-import io.pgha.internal.engine.EngineView;
 import io.pgha.internal.engine.HaEngine;
 import io.pgha.spi.ClusterKey;
 import io.pgha.spi.ClusterSnapshot;
 import io.pgha.spi.DcsEntry;
-import io.pgha.spi.DcsSession;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -64,6 +61,7 @@ public final class RestServer implements AutoCloseable {
     private HttpServer server;
     private ExecutorService pool;
     private final AccessControl access;
+    private final StoreAccess store;
     /** Operator actions (unsafe methods) run here, so a long one never holds a thread the health checks need. */
     private ExecutorService adminPool;
 
@@ -89,6 +87,7 @@ public final class RestServer implements AutoCloseable {
         this.engine = engine;
         this.reload = reload;
         this.access = new AccessControl(config, () -> engine.view().cluster());
+        this.store = new StoreAccess(engine);
     }
 
     /** Binds and starts serving. */
@@ -162,26 +161,6 @@ public final class RestServer implements AutoCloseable {
     }
 
     // ============================================================================ plumbing
-
-    /** A request the client got wrong: answered with this code and message. */
-    static final class HttpError extends RuntimeException {
-        final int code;
-
-        HttpError(int code, String message) {
-            super(message);
-            this.code = code;
-        }
-    }
-
-    private record Reply(int code, String contentType, String body) {
-        static Reply json(int code, JsonNode body) {
-            return new Reply(code, "application/json", body.toString());
-        }
-
-        static Reply text(int code, String body) {
-            return new Reply(code, "text/plain; charset=utf-8", body);
-        }
-    }
 
     /**
      * Health checks and status reads are answered on the request pool; operator actions (which can
@@ -294,30 +273,10 @@ public final class RestServer implements AutoCloseable {
         return q;
     }
 
-    private static ObjectNode jsonObject(String body, boolean required) {
-        if (body.isBlank()) {
-            if (required) {
-                throw new HttpError(400, "a JSON object body is required");
-            }
-            return ClusterCodec.JSON.createObjectNode();
-        }
-        JsonNode n;
-        try {
-            n = ClusterCodec.JSON.readTree(body);
-        } catch (JsonProcessingException e) {
-            throw new HttpError(400, "the body is not valid JSON");
-        }
-        if (n == null || !n.isObject()) {
-            throw new HttpError(400, "the body must be a JSON object");
-        }
-        return (ObjectNode) n;
-    }
-
     // ============================================================================ routing
 
     private NodeFacts facts() {
-        EngineView v = engine.view();
-        return NodeFacts.of(engine.config().name(), engine.config().scope(), engine.tags(), v, engine.leaseNow(), engine.now());
+        return NodeFacts.of(engine);
     }
 
     private Reply route(String method, String path, Map<String, String> query, String body) {
@@ -349,11 +308,11 @@ public final class RestServer implements AutoCloseable {
             }
             case "/cluster" -> {
                 requireMethod(method, "GET", "HEAD");
-                return Reply.json(200, StatusDocuments.cluster(freshCluster()));
+                return Reply.json(200, StatusDocuments.cluster(store.freshCluster()));
             }
             case "/history" -> {
                 requireMethod(method, "GET", "HEAD");
-                return Reply.json(200, StatusDocuments.history(freshCluster()));
+                return Reply.json(200, StatusDocuments.history(store.freshCluster()));
             }
             case "/metrics" -> {
                 requireMethod(method, "GET", "HEAD");
@@ -372,7 +331,7 @@ public final class RestServer implements AutoCloseable {
                     return cancelSwitchover();
                 }
                 requireMethod(method, "POST");
-                return switchover(path.equals("/failover"), jsonObject(body, true));
+                return switchover(path.equals("/failover"), JsonBody.object(body, true));
             }
             case "/restart" -> {
                 if (method.equals("DELETE")) {
@@ -380,11 +339,11 @@ public final class RestServer implements AutoCloseable {
                             : Reply.text(404, "no restarts are scheduled");
                 }
                 requireMethod(method, "POST");
-                return restart(jsonObject(body, false));
+                return restart(JsonBody.object(body, false));
             }
             case "/reinitialize" -> {
                 requireMethod(method, "POST");
-                ObjectNode b = jsonObject(body, false);
+                ObjectNode b = JsonBody.object(body, false);
                 AdminRequest.Outcome o = await(engine.submit(new AdminRequest.Reinitialize(b.path("force").asBoolean(false))),
                         Duration.ofSeconds(30));
                 return Reply.text(o.ok() ? 200 : 503, o.message());
@@ -412,53 +371,6 @@ public final class RestServer implements AutoCloseable {
         throw new HttpError(405, "method " + method + " is not allowed here");
     }
 
-    private DcsSession session() {
-        DcsSession s = engine.session();
-        if (s == null) {
-            throw new HttpError(503, "the node has not started");
-        }
-        return s;
-    }
-
-    private ClusterSnapshot readSnapshot() {
-        try {
-            return session().read().toCompletableFuture().get(engine.view().config().settings().retryTimeout().toMillis() + 500,
-                    TimeUnit.MILLISECONDS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new HttpError(503, "interrupted");
-        } catch (Exception e) {
-            throw new HttpError(503, "the store cannot be read: " + describe(e));
-        }
-    }
-
-    private Cluster freshCluster() {
-        return ClusterCodec.decode(readSnapshot());
-    }
-
-    private boolean write(java.util.function.Function<DcsSession, java.util.concurrent.CompletionStage<Boolean>> call) {
-        try {
-            return call.apply(session()).toCompletableFuture().get(engine.view().config().settings().retryTimeout().toMillis() + 500,
-                    TimeUnit.MILLISECONDS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new HttpError(503, "interrupted");
-        } catch (HttpError e) {
-            throw e;
-        } catch (Exception e) {
-            throw new HttpError(503, "the store write failed: " + describe(e));
-        }
-    }
-
-    private static String describe(Throwable e) {
-        Throwable t = e;
-        while ((t instanceof java.util.concurrent.ExecutionException || t instanceof java.util.concurrent.CompletionException)
-                && t.getCause() != null) {
-            t = t.getCause();
-        }
-        return t.getMessage() == null ? t.getClass().getSimpleName() : t.getMessage();
-    }
-
     private static <T> T await(java.util.concurrent.CompletableFuture<T> f, Duration max) {
         try {
             return f.get(max.toMillis(), TimeUnit.MILLISECONDS);
@@ -468,21 +380,21 @@ public final class RestServer implements AutoCloseable {
         } catch (java.util.concurrent.TimeoutException e) {
             throw new HttpError(503, "no outcome within " + max.toSeconds() + " s");
         } catch (java.util.concurrent.ExecutionException e) {
-            throw new HttpError(503, describe(e));
+            throw new HttpError(503, HttpError.describe(e));
         }
     }
 
     // ============================================================================ configuration
 
     private Reply getConfig() {
-        Cluster c = freshCluster();
+        Cluster c = store.freshCluster();
         return c.config().map(e -> Reply.json(200, e.config().toJson()))
                 .orElseThrow(() -> new HttpError(502, "the cluster has no dynamic configuration"));
     }
 
     private Reply patchConfig(String body) {
-        ObjectNode patch = jsonObject(body, true);
-        ClusterSnapshot s = readSnapshot();
+        ObjectNode patch = JsonBody.object(body, true);
+        ClusterSnapshot s = store.readSnapshot();
         DcsEntry current = s.get(ClusterKey.CONFIG).orElseThrow(() -> new HttpError(503, "the cluster has no dynamic configuration"));
         JsonNode base;
         try {
@@ -493,7 +405,7 @@ public final class RestServer implements AutoCloseable {
         ObjectNode merged = new DynamicConfig(base != null && base.isObject() ? (ObjectNode) base : ClusterCodec.JSON.createObjectNode())
                 .patched(patch).toJson();
         validate(merged);
-        if (!write(d -> d.compareAndSet(ClusterKey.CONFIG, merged.toString(), current.version()))) {
+        if (!store.write(d -> d.compareAndSet(ClusterKey.CONFIG, merged.toString(), current.version()))) {
             throw new HttpError(409, "the configuration changed meanwhile; read it again and retry");
         }
         engine.wake();
@@ -501,11 +413,11 @@ public final class RestServer implements AutoCloseable {
     }
 
     private Reply putConfig(String body) {
-        ObjectNode replacement = jsonObject(body, true);
+        ObjectNode replacement = JsonBody.object(body, true);
         validate(replacement);
-        ClusterSnapshot s = readSnapshot();
+        ClusterSnapshot s = store.readSnapshot();
         long version = s.get(ClusterKey.CONFIG).map(DcsEntry::version).orElse(DcsEntry.ABSENT);
-        if (!write(d -> d.compareAndSet(ClusterKey.CONFIG, replacement.toString(), version))) {
+        if (!store.write(d -> d.compareAndSet(ClusterKey.CONFIG, replacement.toString(), version))) {
             throw new HttpError(409, "the configuration changed meanwhile; read it again and retry");
         }
         engine.wake();
@@ -522,10 +434,10 @@ public final class RestServer implements AutoCloseable {
     // ============================================================================ switchover and failover
 
     private Reply switchover(boolean failover, ObjectNode body) {
-        Optional<String> leader = text(body, "leader").or(() -> text(body, "master"));
-        Optional<String> candidate = text(body, "candidate").or(() -> text(body, "member"));
+        Optional<String> leader = JsonBody.text(body, "leader").or(() -> JsonBody.text(body, "master"));
+        Optional<String> candidate = JsonBody.text(body, "candidate").or(() -> JsonBody.text(body, "member"));
         Optional<OffsetDateTime> at = Optional.empty();
-        Optional<String> when = text(body, "scheduled_at");
+        Optional<String> when = JsonBody.text(body, "scheduled_at");
         if (when.isPresent()) {
             if (failover) {
                 throw new HttpError(400, "Failover can't be scheduled");
@@ -545,14 +457,14 @@ public final class RestServer implements AutoCloseable {
         SwitchoverCheck.checkShape(request).ifPresent(r -> {
             throw new HttpError(r.status(), r.message());
         });
-        Cluster c = freshCluster();
+        Cluster c = store.freshCluster();
         SwitchoverCheck.check(request, c, engine.config().wallClock().instant(), engine.view().config().syncMode().enabled())
                 .ifPresent(r -> {
                     throw new HttpError(r.status(), r.message());
                 });
         String value = ClusterCodec.encodeFailover(leader, candidate, at);
         long version = c.failover().map(FailoverRequest::version).orElse(DcsEntry.ABSENT);
-        if (!write(d -> d.compareAndSet(ClusterKey.FAILOVER, value, version))) {
+        if (!store.write(d -> d.compareAndSet(ClusterKey.FAILOVER, value, version))) {
             throw new HttpError(503, "failed to write the failover key: it changed meanwhile");
         }
         engine.wake();
@@ -571,7 +483,7 @@ public final class RestServer implements AutoCloseable {
         while (System.nanoTime() < deadline) {
             Cluster now;
             try {
-                now = freshCluster();
+                now = store.freshCluster();
             } catch (HttpError e) {
                 now = null;
             }
@@ -599,12 +511,12 @@ public final class RestServer implements AutoCloseable {
     }
 
     private Reply cancelSwitchover() {
-        Cluster c = freshCluster();
+        Cluster c = store.freshCluster();
         Optional<FailoverRequest> fo = c.failover().filter(f -> f.scheduledAt().isPresent());
         if (fo.isEmpty()) {
             throw new HttpError(404, "no switchover is scheduled");
         }
-        if (!write(d -> d.compareAndDelete(ClusterKey.FAILOVER, fo.get().version()))) {
+        if (!store.write(d -> d.compareAndDelete(ClusterKey.FAILOVER, fo.get().version()))) {
             throw new HttpError(409, "the switchover changed meanwhile");
         }
         return Reply.text(200, "scheduled switchover deleted");
@@ -623,7 +535,7 @@ public final class RestServer implements AutoCloseable {
                 throw new HttpError(400, "Unknown filter for the scheduled restart: " + f.getKey());
             }
         }
-        Optional<String> role = text(body, "role").map(r -> r.equals("master") ? "primary" : r);
+        Optional<String> role = JsonBody.text(body, "role").map(r -> r.equals("master") ? "primary" : r);
         if (role.isPresent() && !Set.of("primary", "replica", "any").contains(role.get())) {
             throw new HttpError(400, "PostgreSQL role should be either primary or replica");
         }
@@ -680,16 +592,5 @@ public final class RestServer implements AutoCloseable {
         }
         AdminRequest.Outcome o = await(engine.submit(new AdminRequest.Restart(timeout)), timeout.plusSeconds(10));
         return Reply.text(o.ok() ? 200 : 503, o.ok() ? "restarted successfully" : "restart failed: " + o.message());
-    }
-
-    private static Optional<String> text(ObjectNode n, String field) {
-        JsonNode v = n.get(field);
-        if (v == null || v.isNull()) {
-            return Optional.empty();
-        }
-        if (!v.isTextual()) {
-            throw new HttpError(400, field + " must be a string");
-        }
-        return Optional.of(v.asText()).filter(s -> !s.isBlank());
     }
 }
