@@ -57,6 +57,6 @@ class RestApiAdminPoolTest {
     /** Server threads waiting inside a restart request. */
     private static long threadsInRestart() {
         return Thread.getAllStackTraces().values().stream().filter(stack -> java.util.Arrays.stream(stack).anyMatch(f ->
-                f.getClassName().equals("io.pgha.internal.rest.RestServer") && f.getMethodName().equals("restart"))).count();
+                f.getClassName().equals("io.pgha.internal.rest.NodeActionEndpoints") && f.getMethodName().equals("restart"))).count();
     }
 }

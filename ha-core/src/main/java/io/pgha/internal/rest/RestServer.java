@@ -1,11 +1,5 @@
 package io.pgha.internal.rest;
 
-import io.pgha.spi.PostgresState;
-
-import io.pgha.internal.decision.RestartRequest;
-
-import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
@@ -14,16 +8,7 @@ import com.sun.net.httpserver.HttpsParameters;
 import com.sun.net.httpserver.HttpsServer;
 import io.pgha.ConfigurationException;
 import io.pgha.RestApiConfig;
-import io.pgha.internal.cluster.Cluster;
-import io.pgha.internal.cluster.ClusterCodec;
-import io.pgha.internal.cluster.DynamicConfig;
-import io.pgha.internal.cluster.FailoverRequest;
-import io.pgha.internal.decision.AdminRequest;
-import io.pgha.internal.decision.SwitchoverCheck;
 import io.pgha.internal.engine.HaEngine;
-import io.pgha.spi.ClusterKey;
-import io.pgha.spi.ClusterSnapshot;
-import io.pgha.spi.DcsEntry;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -31,18 +16,12 @@ import java.net.BindException;
 import java.net.InetSocketAddress;
 import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
-import java.time.Duration;
-import java.util.Set;
-import java.util.OptionalInt;
-import java.time.OffsetDateTime;
-import java.time.format.DateTimeParseException;
 import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
-import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import java.util.concurrent.TimeUnit;
 import javax.net.ssl.SSLParameters;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -51,17 +30,22 @@ import org.slf4j.LoggerFactory;
  * The REST API, Patroni-compatible: health checks for HAProxy, status documents for tools and
  * peers, and operator actions. Served by the JDK's HTTP server on a small thread pool of its own.
  * A bad request gets 400 with one line saying why, never a stack trace.
+ *
+ * <p>This class is the transport and the routing; the operator actions are answered by
+ * {@link ConfigEndpoints}, {@link LeaderChangeEndpoints} and {@link NodeActionEndpoints}.
  */
 public final class RestServer implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(RestServer.class);
 
     private final RestApiConfig config;
-    private final Runnable reload;
     private final HaEngine engine;
     private HttpServer server;
     private ExecutorService pool;
     private final AccessControl access;
     private final StoreAccess store;
+    private final ConfigEndpoints configEndpoints;
+    private final LeaderChangeEndpoints leaderChange;
+    private final NodeActionEndpoints nodeActions;
     /** Operator actions (unsafe methods) run here, so a long one never holds a thread the health checks need. */
     private ExecutorService adminPool;
 
@@ -85,9 +69,11 @@ public final class RestServer implements AutoCloseable {
     public RestServer(RestApiConfig config, HaEngine engine, Runnable reload) {
         this.config = config;
         this.engine = engine;
-        this.reload = reload;
         this.access = new AccessControl(config, () -> engine.view().cluster());
         this.store = new StoreAccess(engine);
+        this.configEndpoints = new ConfigEndpoints(engine, store);
+        this.leaderChange = new LeaderChangeEndpoints(engine, store);
+        this.nodeActions = new NodeActionEndpoints(engine, reload);
     }
 
     /** Binds and starts serving. */
@@ -275,14 +261,10 @@ public final class RestServer implements AutoCloseable {
 
     // ============================================================================ routing
 
-    private NodeFacts facts() {
-        return NodeFacts.of(engine);
-    }
-
     private Reply route(String method, String path, Map<String, String> query, String body) {
         if (HealthCheck.isHealthPath(path)) {
             requireMethod(method, "GET", "HEAD", "OPTIONS");
-            NodeFacts f = facts();
+            NodeFacts f = NodeFacts.of(engine);
             int code;
             try {
                 code = HealthCheck.evaluate(path, query, f, f.view().config().ttlNanos(), f.view().config().settings().maximumLagOnFailover());
@@ -294,7 +276,7 @@ public final class RestServer implements AutoCloseable {
         switch (path) {
             case "/patroni" -> {
                 requireMethod(method, "GET", "HEAD");
-                ObjectNode doc = StatusDocuments.patroni(facts());
+                ObjectNode doc = StatusDocuments.patroni(NodeFacts.of(engine));
                 engine.scheduledRestart().ifPresent(r -> {
                     ObjectNode sr = doc.putObject("scheduled_restart");
                     sr.put("schedule", r.schedule().orElseThrow().toString());
@@ -316,47 +298,37 @@ public final class RestServer implements AutoCloseable {
             }
             case "/metrics" -> {
                 requireMethod(method, "GET", "HEAD");
-                return new Reply(200, "text/plain; version=0.0.4; charset=utf-8", StatusDocuments.metrics(facts()));
+                return new Reply(200, "text/plain; version=0.0.4; charset=utf-8", StatusDocuments.metrics(NodeFacts.of(engine)));
             }
             case "/config" -> {
                 requireMethod(method, "GET", "HEAD", "PATCH", "PUT");
                 return switch (method) {
-                    case "PATCH" -> patchConfig(body);
-                    case "PUT" -> putConfig(body);
-                    default -> getConfig();
+                    case "PATCH" -> configEndpoints.patch(body);
+                    case "PUT" -> configEndpoints.put(body);
+                    default -> configEndpoints.get();
                 };
             }
             case "/switchover", "/failover" -> {
                 if (method.equals("DELETE") && path.equals("/switchover")) {
-                    return cancelSwitchover();
+                    return leaderChange.cancelScheduled();
                 }
                 requireMethod(method, "POST");
-                return switchover(path.equals("/failover"), JsonBody.object(body, true));
+                return leaderChange.request(path.equals("/failover"), body);
             }
             case "/restart" -> {
                 if (method.equals("DELETE")) {
-                    return engine.cancelScheduledRestart() ? Reply.text(200, "scheduled restart deleted")
-                            : Reply.text(404, "no restarts are scheduled");
+                    return nodeActions.cancelScheduledRestart();
                 }
                 requireMethod(method, "POST");
-                return restart(JsonBody.object(body, false));
+                return nodeActions.restart(body);
             }
             case "/reinitialize" -> {
                 requireMethod(method, "POST");
-                ObjectNode b = JsonBody.object(body, false);
-                AdminRequest.Outcome o = await(engine.submit(new AdminRequest.Reinitialize(b.path("force").asBoolean(false))),
-                        Duration.ofSeconds(30));
-                return Reply.text(o.ok() ? 200 : 503, o.message());
+                return nodeActions.reinitialize(body);
             }
             case "/reload" -> {
                 requireMethod(method, "POST");
-                try {
-                    reload.run();
-                } catch (io.pgha.ConfigurationException e) {
-                    // the node runs on with the configuration it had
-                    throw new HttpError(400, "reload refused: " + e.getMessage());
-                }
-                return Reply.text(202, "reload scheduled");
+                return nodeActions.reload();
             }
             default -> throw new HttpError(404, "no such endpoint: " + path);
         }
@@ -369,228 +341,5 @@ public final class RestServer implements AutoCloseable {
             }
         }
         throw new HttpError(405, "method " + method + " is not allowed here");
-    }
-
-    private static <T> T await(java.util.concurrent.CompletableFuture<T> f, Duration max) {
-        try {
-            return f.get(max.toMillis(), TimeUnit.MILLISECONDS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new HttpError(503, "interrupted");
-        } catch (java.util.concurrent.TimeoutException e) {
-            throw new HttpError(503, "no outcome within " + max.toSeconds() + " s");
-        } catch (java.util.concurrent.ExecutionException e) {
-            throw new HttpError(503, HttpError.describe(e));
-        }
-    }
-
-    // ============================================================================ configuration
-
-    private Reply getConfig() {
-        Cluster c = store.freshCluster();
-        return c.config().map(e -> Reply.json(200, e.config().toJson()))
-                .orElseThrow(() -> new HttpError(502, "the cluster has no dynamic configuration"));
-    }
-
-    private Reply patchConfig(String body) {
-        ObjectNode patch = JsonBody.object(body, true);
-        ClusterSnapshot s = store.readSnapshot();
-        DcsEntry current = s.get(ClusterKey.CONFIG).orElseThrow(() -> new HttpError(503, "the cluster has no dynamic configuration"));
-        JsonNode base;
-        try {
-            base = ClusterCodec.JSON.readTree(current.value());
-        } catch (JsonProcessingException e) {
-            base = ClusterCodec.JSON.createObjectNode();
-        }
-        ObjectNode merged = new DynamicConfig(base != null && base.isObject() ? (ObjectNode) base : ClusterCodec.JSON.createObjectNode())
-                .patched(patch).toJson();
-        validate(merged);
-        if (!store.write(d -> d.compareAndSet(ClusterKey.CONFIG, merged.toString(), current.version()))) {
-            throw new HttpError(409, "the configuration changed meanwhile; read it again and retry");
-        }
-        engine.wake();
-        return Reply.json(200, merged);
-    }
-
-    private Reply putConfig(String body) {
-        ObjectNode replacement = JsonBody.object(body, true);
-        validate(replacement);
-        ClusterSnapshot s = store.readSnapshot();
-        long version = s.get(ClusterKey.CONFIG).map(DcsEntry::version).orElse(DcsEntry.ABSENT);
-        if (!store.write(d -> d.compareAndSet(ClusterKey.CONFIG, replacement.toString(), version))) {
-            throw new HttpError(409, "the configuration changed meanwhile; read it again and retry");
-        }
-        engine.wake();
-        return Reply.json(200, replacement);
-    }
-
-    private static void validate(ObjectNode config) {
-        java.util.List<String> problems = new DynamicConfig(config).validate();
-        if (!problems.isEmpty()) {
-            throw new HttpError(400, "invalid configuration: " + String.join("; ", problems));
-        }
-    }
-
-    // ============================================================================ switchover and failover
-
-    private Reply switchover(boolean failover, ObjectNode body) {
-        Optional<String> leader = JsonBody.text(body, "leader").or(() -> JsonBody.text(body, "master"));
-        Optional<String> candidate = JsonBody.text(body, "candidate").or(() -> JsonBody.text(body, "member"));
-        Optional<OffsetDateTime> at = Optional.empty();
-        Optional<String> when = JsonBody.text(body, "scheduled_at");
-        if (when.isPresent()) {
-            if (failover) {
-                throw new HttpError(400, "Failover can't be scheduled");
-            }
-            try {
-                at = Optional.of(OffsetDateTime.parse(when.get()));
-            } catch (DateTimeParseException e) {
-                try {
-                    java.time.LocalDateTime.parse(when.get());
-                    throw new HttpError(400, "Timezone information is mandatory for the scheduled switchover");
-                } catch (DateTimeParseException e2) {
-                    throw new HttpError(400, "Unable to parse scheduled timestamp: '" + when.get() + "'");
-                }
-            }
-        }
-        SwitchoverCheck.Request request = new SwitchoverCheck.Request(failover, leader, candidate, at);
-        SwitchoverCheck.checkShape(request).ifPresent(r -> {
-            throw new HttpError(r.status(), r.message());
-        });
-        Cluster c = store.freshCluster();
-        SwitchoverCheck.check(request, c, engine.config().wallClock().instant(), engine.view().config().syncMode().enabled())
-                .ifPresent(r -> {
-                    throw new HttpError(r.status(), r.message());
-                });
-        String value = ClusterCodec.encodeFailover(leader, candidate, at);
-        long version = c.failover().map(FailoverRequest::version).orElse(DcsEntry.ABSENT);
-        if (!store.write(d -> d.compareAndSet(ClusterKey.FAILOVER, value, version))) {
-            throw new HttpError(503, "failed to write the failover key: it changed meanwhile");
-        }
-        engine.wake();
-        String what = failover ? "Failover" : "Switchover";
-        if (at.isPresent()) {
-            return Reply.text(202, what + " scheduled");
-        }
-        return pollResult(what, c.leader(), candidate);
-    }
-
-    /** Waits for the outcome the way Patroni does: up to 2 × max(10 s, loop_wait). */
-    private Reply pollResult(String what, Optional<String> oldLeader, Optional<String> candidate) {
-        Duration loopWait = engine.view().config().settings().loopWait();
-        Duration wait = (loopWait.compareTo(Duration.ofSeconds(10)) > 0 ? loopWait : Duration.ofSeconds(10)).multipliedBy(2);
-        long deadline = System.nanoTime() + wait.toNanos();
-        while (System.nanoTime() < deadline) {
-            Cluster now;
-            try {
-                now = store.freshCluster();
-            } catch (HttpError e) {
-                now = null;
-            }
-            if (now != null) {
-                Optional<String> l = now.leader();
-                if (l.isPresent() && !l.equals(oldLeader)) {
-                    if (candidate.isEmpty() || candidate.equals(l)) {
-                        return Reply.text(200, "Successfully " + (what.equals("Failover") ? "failed over" : "switched over") + " to \""
-                                + l.get() + "\"");
-                    }
-                    return Reply.text(200, what + " to \"" + l.get() + "\" instead of \"" + candidate.get() + "\"");
-                }
-                if (now.failover().isEmpty() && l.equals(oldLeader)) {
-                    return Reply.text(503, what + " failed");
-                }
-            }
-            try {
-                Thread.sleep(100);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                break;
-            }
-        }
-        return Reply.text(503, what + " status unknown");
-    }
-
-    private Reply cancelSwitchover() {
-        Cluster c = store.freshCluster();
-        Optional<FailoverRequest> fo = c.failover().filter(f -> f.scheduledAt().isPresent());
-        if (fo.isEmpty()) {
-            throw new HttpError(404, "no switchover is scheduled");
-        }
-        if (!store.write(d -> d.compareAndDelete(ClusterKey.FAILOVER, fo.get().version()))) {
-            throw new HttpError(409, "the switchover changed meanwhile");
-        }
-        return Reply.text(200, "scheduled switchover deleted");
-    }
-
-    // ============================================================================ restart
-
-    /**
-     * Patroni's {@code POST /restart}: filters {@code role}, {@code postgres_version},
-     * {@code restart_pending}; {@code timeout}; {@code schedule} for later (202), one at a time (409),
-     * not in the past (400), not while paused (500); an unknown key is a 400 naming it.
-     */
-    private Reply restart(ObjectNode body) {
-        for (var f : body.properties()) {
-            if (!Set.of("schedule", "role", "postgres_version", "timeout", "restart_pending").contains(f.getKey())) {
-                throw new HttpError(400, "Unknown filter for the scheduled restart: " + f.getKey());
-            }
-        }
-        Optional<String> role = JsonBody.text(body, "role").map(r -> r.equals("master") ? "primary" : r);
-        if (role.isPresent() && !Set.of("primary", "replica", "any").contains(role.get())) {
-            throw new HttpError(400, "PostgreSQL role should be either primary or replica");
-        }
-        OptionalInt version = OptionalInt.empty();
-        if (body.hasNonNull("postgres_version")) {
-            try {
-                version = OptionalInt.of(RestartRequest.versionNumber(body.get("postgres_version").asText()));
-            } catch (IllegalArgumentException e) {
-                throw new HttpError(400, e.getMessage());
-            }
-        }
-        boolean pendingOnly = false;
-        if (body.hasNonNull("restart_pending")) {
-            if (!body.get("restart_pending").isBoolean()) {
-                throw new HttpError(400, "restart_pending must be true or false");
-            }
-            pendingOnly = body.get("restart_pending").booleanValue();
-        }
-        Duration timeout = Duration.ofSeconds(60);
-        if (body.hasNonNull("timeout")) {
-            try {
-                timeout = Duration.ofMillis((long) (Double.parseDouble(body.get("timeout").asText()) * 1000));
-            } catch (NumberFormatException e) {
-                throw new HttpError(400, "timeout must be a number of seconds");
-            }
-            if (timeout.isNegative() || timeout.isZero()) {
-                throw new HttpError(400, "timeout must be positive");
-            }
-        }
-        Optional<OffsetDateTime> schedule = Optional.empty();
-        if (body.hasNonNull("schedule")) {
-            try {
-                schedule = Optional.of(OffsetDateTime.parse(body.get("schedule").asText()));
-            } catch (DateTimeParseException e) {
-                throw new HttpError(400, "Unable to parse scheduled timestamp. It should be in an unambiguous format, e.g. ISO 8601");
-            }
-        }
-        RestartRequest request = new RestartRequest(schedule, role, version, pendingOnly, timeout);
-        NodeFacts f = facts();
-        if (schedule.isPresent()) {
-            if (f.paused()) {
-                return Reply.text(500, "Can't schedule restart in the paused state");
-            }
-            if (schedule.get().toInstant().isBefore(engine.config().wallClock().instant())) {
-                throw new HttpError(400, "Cannot schedule restart in the past");
-            }
-            return engine.scheduleRestart(request) ? Reply.text(202, "Restart scheduled")
-                    : Reply.text(409, "Another restart is already scheduled");
-        }
-        Optional<String> mismatch = request.mismatch(StatusDocuments.role(f), f.view().postgres().map(PostgresState::serverVersion)
-                .orElse(0), f.view().postgres().map(p -> !p.pendingRestart().isEmpty()).orElse(false));
-        if (mismatch.isPresent()) {
-            return Reply.text(503, "restart conditions are not satisfied: " + mismatch.get());
-        }
-        AdminRequest.Outcome o = await(engine.submit(new AdminRequest.Restart(timeout)), timeout.plusSeconds(10));
-        return Reply.text(o.ok() ? 200 : 503, o.ok() ? "restarted successfully" : "restart failed: " + o.message());
     }
 }
