@@ -277,15 +277,7 @@ public final class RestServer implements AutoCloseable {
             case "/patroni" -> {
                 requireMethod(method, "GET", "HEAD");
                 ObjectNode doc = StatusDocuments.patroni(NodeFacts.of(engine));
-                engine.scheduledRestart().ifPresent(r -> {
-                    ObjectNode sr = doc.putObject("scheduled_restart");
-                    sr.put("schedule", r.schedule().orElseThrow().toString());
-                    r.role().ifPresent(x -> sr.put("role", x));
-                    r.postgresVersion().ifPresent(v -> sr.put("postgres_version", v));
-                    if (r.onlyIfPending()) {
-                        sr.put("restart_pending", true);
-                    }
-                });
+                engine.scheduledRestart().ifPresent(r -> StatusDocuments.addScheduledRestart(doc, r));
                 return Reply.json(200, doc);
             }
             case "/cluster" -> {

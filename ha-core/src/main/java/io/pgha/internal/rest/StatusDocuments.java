@@ -6,6 +6,7 @@ import io.pgha.internal.cluster.Cluster;
 import io.pgha.internal.cluster.ClusterCodec;
 import io.pgha.internal.cluster.HistoryEntry;
 import io.pgha.internal.cluster.Member;
+import io.pgha.internal.decision.RestartRequest;
 import io.pgha.spi.PostgresState;
 import io.pgha.spi.ReplicationConnection;
 import java.net.URI;
@@ -88,6 +89,17 @@ final class StatusDocuments {
         patroni.put("scope", f.scope());
         patroni.put("name", f.name());
         return n;
+    }
+
+    /** The restart scheduled on this member, as {@code GET /patroni} shows it (health checks do not). */
+    static void addScheduledRestart(ObjectNode doc, RestartRequest r) {
+        ObjectNode sr = doc.putObject("scheduled_restart");
+        sr.put("schedule", r.schedule().orElseThrow().toString());
+        r.role().ifPresent(x -> sr.put("role", x));
+        r.postgresVersion().ifPresent(v -> sr.put("postgres_version", v));
+        if (r.onlyIfPending()) {
+            sr.put("restart_pending", true);
+        }
     }
 
     private static ObjectNode tagsOf(NodeFacts f) {
