@@ -38,6 +38,26 @@ public interface PostgresController extends AutoCloseable {
     CompletionStage<Void> cloneFrom(Upstream source);
 
     /**
+     * Whether {@link #createReplicaWithoutLeader()} can work: the controller has a way to create a
+     * replica's data with no running member to copy from, such as a restore from a backup store
+     * (Patroni's {@code no_leader} replica methods). Asked by each cycle; default false.
+     */
+    default boolean canCreateReplicaWithoutLeader() {
+        return false;
+    }
+
+    /**
+     * Creates a replica's data in the empty data directory without a running member (a restore
+     * from a backup store) and leaves it stopped, a standby of nobody. The engine calls it only when
+     * the cluster is initialized, has no leader, and {@link #canCreateReplicaWithoutLeader()}; the
+     * member then takes part in the leader race with the data it restored, as in Patroni.
+     */
+    default CompletionStage<Void> createReplicaWithoutLeader() {
+        return java.util.concurrent.CompletableFuture.failedFuture(new UnsupportedOperationException(
+                getClass().getSimpleName() + " cannot create a replica without a leader"));
+    }
+
+    /**
      * Starts the server as it is configured (a former primary comes back as a primary, a standby
      * as a standby) and completes when it accepts connections or has failed.
      */

@@ -143,6 +143,9 @@ public final class FakePostgres implements PostgresController {
     private long generation;
     private boolean replicationScheduled;
 
+    /** The backup a no_leader restore takes its data from; empty: this server cannot restore without a leader. */
+    private Optional<Backup> restoreSource = Optional.empty();
+
     public FakePostgres(String name, Network network, Ticker ticker, TaskScheduler processScheduler, Timings timings) {
         this.name = Objects.requireNonNull(name);
         this.network = Objects.requireNonNull(network);
@@ -446,6 +449,83 @@ public final class FakePostgres implements PostgresController {
                 runState = RunState.STOPPED;
                 standbySignal = true;
                 upstream = Optional.of(source);
+            }
+            return null;
+        });
+    }
+
+    /** A copy of a server's data taken at one moment, as a backup store keeps it (for {@link #restoreWithoutLeaderFrom}). */
+    public static final class Backup {
+        private final List<Wal> wal;
+        private final String systemId;
+        private final int timeline;
+        private final long timelineStart;
+
+        private Backup(List<Wal> wal, String systemId, int timeline, long timelineStart) {
+            this.wal = List.copyOf(wal);
+            this.systemId = systemId;
+            this.timeline = timeline;
+            this.timelineStart = timelineStart;
+        }
+
+        /** Whether the backup holds this commit. */
+        public boolean contains(long commitId) {
+            return wal.stream().anyMatch(w -> w.id() == commitId);
+        }
+    }
+
+    /** A backup of this server's data as it is now (it must have data). */
+    public Backup backup() {
+        synchronized (lock) {
+            if (systemId == null) {
+                throw new IllegalStateException(name + " has no data to back up");
+            }
+            return new Backup(wal, systemId, timeline, timelineStart);
+        }
+    }
+
+    /**
+     * From now on this server can create a replica with no running member, restoring {@code backup}
+     * (a no_leader replica method such as a restore from a backup store); empty: it cannot.
+     */
+    public void restoreWithoutLeaderFrom(Optional<Backup> backup) {
+        synchronized (lock) {
+            restoreSource = backup;
+        }
+    }
+
+    @Override
+    public boolean canCreateReplicaWithoutLeader() {
+        synchronized (lock) {
+            return restoreSource.isPresent();
+        }
+    }
+
+    @Override
+    public CompletionStage<Void> createReplicaWithoutLeader() {
+        Backup b;
+        synchronized (lock) {
+            if (restoreSource.isEmpty()) {
+                return failed("restore: " + name + " has no backup to restore from");
+            }
+            if (runState != RunState.UNINITIALIZED) {
+                return failed("restore: the data directory of " + name + " is not empty");
+            }
+            b = restoreSource.get();
+        }
+        return later(draw(timings.minClone, timings.maxClone), () -> {
+            synchronized (lock) {
+                if (runState != RunState.UNINITIALIZED) {
+                    throw new PostgresException("restore: the data directory of " + name + " changed meanwhile");
+                }
+                wal.clear();
+                wal.addAll(b.wal);
+                systemId = b.systemId;
+                timeline = b.timeline;
+                timelineStart = b.timelineStart;
+                runState = RunState.STOPPED;
+                standbySignal = true;
+                upstream = Optional.empty();
             }
             return null;
         });

@@ -246,4 +246,31 @@ class HaNodeTest {
         assertThat(c.writers()).as("a replica tagged nofailover after it started does not take over").isEmpty();
         assertThat(replica.postgres().isRunningReplica()).isTrue();
     }
+
+    @Test
+    void aMemberWithANoLeaderMethodRestoresTheLostClusterFromABackupAndLeadsIt() {
+        VirtualCluster c = cluster(2).start();
+        assertThat(c.runUntil(c::isHealthy, Duration.ofSeconds(60))).isTrue();
+        VirtualCluster.Member old = leader(c);
+        VirtualCluster.Member other = c.members().stream().filter(m -> m != old).findFirst().orElseThrow();
+        long backedUp = old.postgres().write(id -> { }).orElseThrow();
+        io.pgha.testkit.FakePostgres.Backup backup = old.postgres().backup();
+
+        // the whole cluster is lost: both nodes die, and the replica's data with them
+        old.killNode();
+        old.postgres().crash();
+        other.killNode();
+        other.postgres().crash();
+        other.postgres().removeData();
+        c.advance(TTL.multipliedBy(2));
+        assertThat(other.postgres().runState()).isEqualTo(io.pgha.spi.RunState.UNINITIALIZED);
+        other.postgres().restoreWithoutLeaderFrom(java.util.Optional.of(backup));
+
+        other.boot();
+
+        assertThat(c.runUntil(() -> c.writers().size() == 1 && c.writers().get(0) == other, Duration.ofSeconds(60)))
+                .as("the restored member takes the lock with the backup's data").isTrue();
+        assertThat(other.postgres().contains(backedUp)).isTrue();
+        assertThat(log).anyMatch(l -> l.startsWith(other.name()) && l.contains("creating a replica without one"));
+    }
 }

@@ -169,6 +169,17 @@ public final class PgController implements PostgresController {
         return runner.changing("clone from " + source.member(), () -> provisioning.cloneFrom(source));
     }
 
+    /** True when a replica method is marked {@code noLeader} (Patroni's {@code no_leader}). */
+    @Override
+    public boolean canCreateReplicaWithoutLeader() {
+        return provisioning.canCreateWithoutLeader();
+    }
+
+    @Override
+    public CompletionStage<Void> createReplicaWithoutLeader() {
+        return runner.changing("create a replica without a leader", provisioning::createWithoutLeader);
+    }
+
     @Override
     public CompletionStage<Void> start(Duration timeout) {
         return runner.changing("start", () -> process.start(timeout));

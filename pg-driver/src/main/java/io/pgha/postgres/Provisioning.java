@@ -307,29 +307,48 @@ final class Provisioning {
      * starts as a standby of nobody.
      */
     void cloneFrom(Upstream source) {
+        create(Optional.of(source), cfg.replicaMethods());
+    }
+
+    /** Whether a replica can be created while no member runs: some method is a command marked no_leader. */
+    boolean canCreateWithoutLeader() {
+        return cfg.replicaMethods().stream().anyMatch(ReplicaMethod::noLeader);
+    }
+
+    /** Patroni's clone without a leader: only the no_leader methods, in order, with an empty {@code --connstring=}. */
+    void createWithoutLeader() {
+        List<ReplicaMethod> methods = cfg.replicaMethods().stream().filter(ReplicaMethod::noLeader).toList();
+        if (methods.isEmpty()) {
+            throw new UnsupportedOperationException(cfg.name() + ": no replica method is marked no_leader");
+        }
+        create(Optional.empty(), methods);
+    }
+
+    private void create(Optional<Upstream> source, List<ReplicaMethod> methods) {
         long t0 = System.nanoTime();
-        ConnUrl u = ConnUrl.parse(source.connectionUrl());
+        Optional<ConnUrl> u = source.map(s -> ConnUrl.parse(s.connectionUrl()));
         dataDir.requireEmpty("clone");
         dataDir.prepare();
         files.writePassFile();
         RuntimeException last = null;
-        for (ReplicaMethod m : cfg.replicaMethods()) {
+        for (ReplicaMethod m : methods) {
             try {
                 dataDir.fill(() -> {
                     if (m.isBasebackup()) {
-                        basebackup(source, u, m);
+                        basebackup(source.orElseThrow(), u.orElseThrow(), m);
                     } else {
-                        custom(source, u, m);
+                        custom(u, m);
                     }
                     role.becomeStandbyOfNobody();
                 });
-                LOG.info("{}: created from {} ({}) by {} in {} ms", cfg.name(), source.member(), u.hostPort(), m.name(),
+                LOG.info("{}: created {} by {} in {} ms", cfg.name(),
+                        source.map(s -> "from " + s.member() + " (" + u.get().hostPort() + ")").orElse("without a leader"), m.name(),
                         (System.nanoTime() - t0) / 1_000_000);
                 return;
             } catch (RuntimeException e) {
                 last = e;
                 runner.quietly(() -> Fs.deleteContents(cfg.dataDirectory()));
-                if (cfg.replicaMethods().indexOf(m) < cfg.replicaMethods().size() - 1) {
+                if (methods.indexOf(m) < methods.size() - 1) {
                     LOG.warn("{}: replica method {} failed, trying the next: {}", cfg.name(), m.name(), e.getMessage());
                 }
             }
@@ -361,13 +380,13 @@ final class Provisioning {
     }
 
     /** An operator's command, called as Patroni calls it; it must leave a data directory behind. */
-    private void custom(Upstream source, ConnUrl u, ReplicaMethod m) {
+    private void custom(Optional<ConnUrl> u, ReplicaMethod m) {
         List<String> argv = new ArrayList<>(m.command());
         if (!m.noParams()) {
             cfg.scope().ifPresent(scope -> argv.add("--scope=" + scope));
             argv.add("--datadir=" + cfg.dataDirectory());
             argv.add("--role=replica");
-            argv.add("--connstring=postgres://" + cfg.replicationUser().name() + "@" + u.hostPort() + "/postgres");
+            argv.add("--connstring=" + u.map(x -> "postgres://" + cfg.replicationUser().name() + "@" + x.hostPort() + "/postgres").orElse(""));
             m.options().forEach((k, v) -> argv.add(v.isEmpty() ? "--" + k : "--" + k + "=" + v));
         }
         if (!m.keepData()) {

@@ -20,14 +20,21 @@ import java.util.Optional;
  *                 an empty value gives {@code --key} alone)
  * @param keepData do not empty the data directory before the command runs (Patroni's {@code keep_data})
  * @param noParams call the command without pgha's arguments (Patroni's {@code no_params})
+ * @param noLeader the command needs no running member (a restore from a backup store): it may create
+ *                 a replica while the cluster has no leader, called with an empty {@code --connstring=}
+ *                 (Patroni's {@code no_leader})
  */
-public record ReplicaMethod(String name, List<String> command, Map<String, String> options, boolean keepData, boolean noParams) {
+public record ReplicaMethod(String name, List<String> command, Map<String, String> options, boolean keepData, boolean noParams,
+                            boolean noLeader) {
     public ReplicaMethod {
         Objects.requireNonNull(name, "name");
         command = List.copyOf(command);
         options = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(options));
         if (!name.equals("basebackup") && command.isEmpty()) {
             throw new ConfigurationException("postgresql." + name + ".command", "is required for the replica method '" + name + "'");
+        }
+        if (name.equals("basebackup") && noLeader) {
+            throw new ConfigurationException("postgresql.basebackup.no_leader", "pg_basebackup copies a running member: it cannot work without one");
         }
         if (name.equals("basebackup") && !command.isEmpty()) {
             throw new ConfigurationException("postgresql.basebackup", "is pg_basebackup itself and takes no command");
@@ -39,9 +46,14 @@ public record ReplicaMethod(String name, List<String> command, Map<String, Strin
         }
     }
 
+    /** A method that needs a running member to copy from. */
+    public ReplicaMethod(String name, List<String> command, Map<String, String> options, boolean keepData, boolean noParams) {
+        this(name, command, options, keepData, noParams, false);
+    }
+
     /** pg_basebackup with these long options (e.g. {@code max-rate=100M}). */
     public static ReplicaMethod basebackup(Map<String, String> options) {
-        return new ReplicaMethod("basebackup", List.of(), options, false, false);
+        return new ReplicaMethod("basebackup", List.of(), options, false, false, false);
     }
 
     /** pg_basebackup as pgha runs it by default. */

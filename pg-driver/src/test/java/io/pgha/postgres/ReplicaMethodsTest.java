@@ -77,4 +77,31 @@ class ReplicaMethodsTest {
         assertThat(Files.exists(standby.dataDirectory().resolve("half-written"))).as("the failed method's leftovers").isFalse();
         streams(standby, primary);
     }
+
+    @Test
+    void aNoLeaderMethodCreatesAReplicaWithNoMemberRunningAndAnEmptyConnstring() throws Exception {
+        PgController primary = sandbox.controller("nl-primary");
+        await(primary.bootstrap());
+        PgController backup = sandbox.controller("nl-backup");
+        await(backup.cloneFrom(upstream(primary)));
+        await(primary.stop(io.pgha.spi.StopMode.FAST, PgSandbox.TIMEOUT));
+        Path restore = script("restore-no-leader.sh", """
+                for a in "$@"; do case "$a" in --datadir=*) d="${a#--datadir=}";; esac; done
+                cp -a %s/. "$d"/ && rm -f "$d"/postmaster.pid && echo "$@" > "$d"/restored-by-script
+                """.formatted(backup.dataDirectory()));
+        PgController restored = sandbox.controller("nl-restored", b -> b.scope("orders").replicaMethods(List.of(
+                ReplicaMethod.basebackup(),
+                new ReplicaMethod("from_backup_store", List.of(restore.toString()), Map.of(), false, false, true))));
+        PgController plain = sandbox.controller("nl-plain");
+
+        assertThat(restored.canCreateReplicaWithoutLeader()).isTrue();
+        assertThat(plain.canCreateReplicaWithoutLeader()).as("pg_basebackup needs a running member").isFalse();
+
+        await(restored.createReplicaWithoutLeader());
+        await(restored.follow(Optional.empty(), PgSandbox.TIMEOUT));
+
+        assertThat(Files.readString(restored.dataDirectory().resolve("restored-by-script")).strip())
+                .isEqualTo("--scope=orders --datadir=" + restored.dataDirectory() + " --role=replica --connstring=");
+        assertThat(await(restored.observe()).isRunningReplica()).isTrue();
+    }
 }

@@ -62,7 +62,7 @@ final class PostgresFromConfig {
             b.replicaMethods(p.createReplicaMethods().stream().map(m -> m.command().isEmpty()
                     ? ReplicaMethod.basebackup(m.options())
                     : new ReplicaMethod(m.name(), ShellWords.split("postgresql." + m.name() + ".command", m.command().get()),
-                            m.options(), m.keepData(), m.noParams())).toList());
+                            m.options(), m.keepData(), m.noParams(), m.noLeader())).toList());
         }
         AgentConfig.Credentials su = p.superuser().orElse(new AgentConfig.Credentials("postgres", Optional.empty()));
         if (su.password().isPresent()) {

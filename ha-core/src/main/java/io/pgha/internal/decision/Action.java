@@ -50,7 +50,7 @@ public sealed interface Action permits Action.Quick, Action.LongRunning {
     }
 
     /** A step that runs in the async slot while the cycles go on. */
-    sealed interface LongRunning extends Action permits Bootstrap, CloneFrom, StartPostgres, Follow, Promote, Demote, Rewind,
+    sealed interface LongRunning extends Action permits Bootstrap, CloneFrom, CreateReplicaWithoutLeader, StartPostgres, Follow, Promote, Demote, Rewind,
             RestartPostgres, Reinitialize {
         <R> R accept(Visitor<R> v);
 
@@ -58,6 +58,7 @@ public sealed interface Action permits Action.Quick, Action.LongRunning {
         interface Visitor<R> {
             R bootstrap(Bootstrap a);
             R cloneFrom(CloneFrom a);
+            R createReplicaWithoutLeader(CreateReplicaWithoutLeader a);
             R startPostgres(StartPostgres a);
             R follow(Follow a);
             R promote(Promote a);
@@ -167,6 +168,12 @@ public sealed interface Action permits Action.Quick, Action.LongRunning {
     record CloneFrom(Upstream source) implements LongRunning {
         @Override public <R> R accept(LongRunning.Visitor<R> v) { return v.cloneFrom(this); }
         @Override public String describe() { return "clone from " + source.member(); }
+    }
+
+    /** Create a replica's data with no running member (a restore from a backup), then start it as a standby of nobody. */
+    record CreateReplicaWithoutLeader() implements LongRunning {
+        @Override public <R> R accept(LongRunning.Visitor<R> v) { return v.createReplicaWithoutLeader(this); }
+        @Override public String describe() { return "create a replica without a leader"; }
     }
 
     /** Start PostgreSQL as it is (a crashed primary restarted in place). */

@@ -269,6 +269,11 @@ public final class Decider {
         if (c.initialize().get().isEmpty()) {
             return Decision.nothing("waiting for leader to bootstrap: another member is bootstrapping");
         }
+        if (in.canCreateReplicaWithoutLeader()) {
+            // Patroni's no_leader replica methods: restore from a backup, then race for the lock with that data
+            return Decision.of("the cluster is initialized but has no leader: creating a replica without one",
+                    new Action.CreateReplicaWithoutLeader());
+        }
         return Decision.nothing("waiting for a leader to clone from: the cluster is initialized but has no leader");
     }
 

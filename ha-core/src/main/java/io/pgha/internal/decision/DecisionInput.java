@@ -29,11 +29,13 @@ import java.util.Set;
  * @param now         ticker time of this cycle
  * @param wallNow     wall-clock time (scheduled switchovers and history timestamps only)
  * @param bugs        safety rules switched off on purpose by a simulator test ({@link PlantedBug}); empty otherwise
+ * @param canCreateReplicaWithoutLeader the PostgreSQL controller can create a replica with no running member to
+ *                    copy from (Patroni's {@code no_leader} replica methods)
  */
 public record DecisionInput(String me, MemberTags tags, Optional<Cluster> cluster, Optional<String> dcsError,
                             Optional<PostgresState> pg, Optional<String> pgError, LeaseView lease,
                             Map<String, PeerStatus> peers, EffectiveConfig config, NodeMemory memory,
-                            long now, Instant wallNow, Set<PlantedBug> bugs) {
+                            long now, Instant wallNow, Set<PlantedBug> bugs, boolean canCreateReplicaWithoutLeader) {
     public DecisionInput {
         Objects.requireNonNull(me);
         Objects.requireNonNull(tags);
@@ -57,7 +59,12 @@ public record DecisionInput(String me, MemberTags tags, Optional<Cluster> cluste
                          Optional<PostgresState> pg, Optional<String> pgError, LeaseView lease,
                          Map<String, PeerStatus> peers, EffectiveConfig config, NodeMemory memory,
                          long now, Instant wallNow) {
-        this(me, tags, cluster, dcsError, pg, pgError, lease, peers, config, memory, now, wallNow, Set.of());
+        this(me, tags, cluster, dcsError, pg, pgError, lease, peers, config, memory, now, wallNow, Set.of(), false);
+    }
+
+    /** This input, from a node whose controller can (or cannot) create a replica without a leader. */
+    public DecisionInput withReplicaWithoutLeader(boolean can) {
+        return new DecisionInput(me, tags, cluster, dcsError, pg, pgError, lease, peers, config, memory, now, wallNow, bugs, can);
     }
 
     /** Whether {@code bug} is planted (a simulator test switched its rule off). */

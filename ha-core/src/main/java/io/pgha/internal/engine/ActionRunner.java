@@ -424,7 +424,8 @@ final class ActionRunner {
             boolean standby = ctx.pg().map(PostgresState::inRecovery).orElse(true);
             role = standby ? "replica" : "primary";
             change = standby && wasPrimary ? HaEvent.PostgresChange.ROLE_CHANGED : HaEvent.PostgresChange.STARTED;
-        } else if (a instanceof Action.Follow || a instanceof Action.CloneFrom || a instanceof Action.Rewind) {
+        } else if (a instanceof Action.Follow || a instanceof Action.CloneFrom || a instanceof Action.CreateReplicaWithoutLeader
+                || a instanceof Action.Rewind) {
             role = "replica";
             if (wasPrimary) {
                 change = HaEvent.PostgresChange.ROLE_CHANGED;
@@ -460,6 +461,11 @@ final class ActionRunner {
             return op(pg.cloneFrom(c.source()))
                     .thenCompose(v -> op(pg.follow(Optional.of(c.source()), timeout)))
                     .thenApply(v -> following(c.source()));
+        }
+
+        @Override
+        public CompletionStage<Optional<ActionOutcome>> createReplicaWithoutLeader(Action.CreateReplicaWithoutLeader a) {
+            return nothing(op(pg.createReplicaWithoutLeader()).thenCompose(v -> op(pg.follow(Optional.empty(), timeout))));
         }
 
         @Override

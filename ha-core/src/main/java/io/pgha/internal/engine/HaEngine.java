@@ -322,6 +322,14 @@ public final class HaEngine {
         return session;
     }
 
+    private boolean canCreateReplicaWithoutLeader() {
+        try {
+            return cfg.postgres().canCreateReplicaWithoutLeader();
+        } catch (RuntimeException e) {
+            return false; // a controller that cannot say cannot do it
+        }
+    }
+
     /** The member's tags as now in force: the builder's, until {@link #updateTags(MemberTags)} replaces them. */
     public MemberTags tags() {
         return tags;
@@ -536,7 +544,7 @@ public final class HaEngine {
         long now = cfg.ticker().read();
         LeaseView leaseView = lease.view();
         DecisionInput in = new DecisionInput(me, tags, cluster, dcsError, pgState, pgErr, leaseView, peers, config,
-                memory, now, cfg.wallClock().instant(), cfg.bugs());
+                memory, now, cfg.wallClock().instant(), cfg.bugs(), canCreateReplicaWithoutLeader());
         Decision d = Decider.decide(in);
         report.decided(d);
         cluster.ifPresent(c -> lastCluster = Optional.of(c));

@@ -86,7 +86,7 @@ final class MemberEntryWriter {
             case CRASHED -> "crashed";
             case UNINITIALIZED -> "uninitialized";
         }).orElse("unknown");
-        if (action.map(a -> a.action() instanceof Action.CloneFrom).orElse(false)) {
+        if (action.map(a -> a.action() instanceof Action.CloneFrom || a.action() instanceof Action.CreateReplicaWithoutLeader).orElse(false)) {
             state = "creating replica";
         } else if (action.map(a -> a.action() instanceof Action.Bootstrap).orElse(false)) {
             state = "initializing new cluster";

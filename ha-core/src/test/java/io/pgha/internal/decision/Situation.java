@@ -59,6 +59,8 @@ final class Situation {
     private boolean paused;
     private NodeMemory memory = NodeMemory.INITIAL;
 
+    private boolean replicaWithoutLeader;
+
     static Situation of() {
         return new Situation();
     }
@@ -92,6 +94,12 @@ final class Situation {
 
     Situation pg(PostgresState state) {
         this.pg = state;
+        return this;
+    }
+
+    /** The controller has a no_leader replica method (a restore from a backup store). */
+    Situation canRestoreWithoutLeader() {
+        replicaWithoutLeader = true;
         return this;
     }
 
@@ -286,7 +294,7 @@ final class Situation {
                 members, failover, sync, history, optime, List.of()));
         EffectiveConfig config = new EffectiveConfig(settings, paused, List.of());
         return new DecisionInput(ME, tags, cluster, dcsDown ? Optional.of("connection refused") : Optional.empty(), Optional.of(pg),
-                Optional.empty(), lease, peers, config, memory, NOW, WALL);
+                Optional.empty(), lease, peers, config, memory, NOW, WALL).withReplicaWithoutLeader(replicaWithoutLeader);
     }
 
     Decision decide() {

@@ -210,10 +210,11 @@ public record AgentConfig(String scope, String namespace, String name, Optional<
 
     /**
      * One of {@code postgresql.create_replica_methods} with its section ({@code postgresql.<name>}):
-     * {@code command}, {@code keep_data}, {@code no_params}, and the rest as the method's options
+     * {@code command}, {@code keep_data}, {@code no_params}, {@code no_leader} (or its older name {@code no_master}),
+ * and the rest as the method's options
      * (for {@code basebackup}, pg_basebackup's long options).
      */
-    public record ReplicaMethodConfig(String name, Optional<String> command, boolean keepData, boolean noParams,
+    public record ReplicaMethodConfig(String name, Optional<String> command, boolean keepData, boolean noParams, boolean noLeader,
                                       Map<String, String> options) {
         public ReplicaMethodConfig {
             options = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(options));
@@ -768,7 +769,7 @@ public record AgentConfig(String scope, String namespace, String name, Optional<
                 } else if (raw != null) {
                     throw new ConfigurationException(p.key(name), "expected a mapping or a list of options");
                 }
-                return new ReplicaMethodConfig(name, Optional.empty(), false, false, options);
+                return new ReplicaMethodConfig(name, Optional.empty(), false, false, false, options);
             }
             if (!(raw instanceof Map<?, ?> m)) {
                 throw new ConfigurationException(p.key(name), "the section of replica method '" + name + "' with its command is required");
@@ -776,6 +777,7 @@ public record AgentConfig(String scope, String namespace, String name, Optional<
             Optional<String> command = Optional.empty();
             boolean keepData = false;
             boolean noParams = false;
+            boolean noLeader = false;
             for (Map.Entry<?, ?> e : m.entrySet()) {
                 String k = String.valueOf(e.getKey());
                 String v = String.valueOf(e.getValue());
@@ -783,15 +785,14 @@ public record AgentConfig(String scope, String namespace, String name, Optional<
                     case "command" -> command = Optional.of(v);
                     case "keep_data" -> keepData = truthy(v);
                     case "no_params" -> noParams = truthy(v);
-                    case "no_leader" -> warnings.add(p.key(name) + ".no_leader: not supported by pgha, ignored: a replica is"
-                            + " created only from a running member");
+                    case "no_leader", "no_master" -> noLeader = truthy(v);
                     default -> options.put(k, v);
                 }
             }
             if (command.isEmpty()) {
                 throw new ConfigurationException(p.key(name) + ".command", "is required for the replica method '" + name + "'");
             }
-            return new ReplicaMethodConfig(name, command, keepData, noParams, options);
+            return new ReplicaMethodConfig(name, command, keepData, noParams, noLeader, options);
         }
 
         private static boolean truthy(String v) {

@@ -31,11 +31,11 @@ class PostgresqlSectionTest {
     void replicaMethodsAreReadWithTheirSectionsAndBasebackupOptionsInEitherForm() {
         AgentConfig c = parse("  create_replica_methods: [pgbackrest, basebackup]\n"
                 + "  pgbackrest:\n    command: /usr/bin/pgbackrest --stanza=main --delta restore\n    keep_data: true\n"
-                + "    no_params: true\n  basebackup:\n    - verbose\n    - max-rate: 100M\n", "");
+                + "    no_params: true\n    no_leader: true\n  basebackup:\n    - verbose\n    - max-rate: 100M\n", "");
         assertThat(c.postgresql().createReplicaMethods()).containsExactly(
                 new AgentConfig.ReplicaMethodConfig("pgbackrest", Optional.of("/usr/bin/pgbackrest --stanza=main --delta restore"),
-                        true, true, Map.of()),
-                new AgentConfig.ReplicaMethodConfig("basebackup", Optional.empty(), false, false,
+                        true, true, true, Map.of()),
+                new AgentConfig.ReplicaMethodConfig("basebackup", Optional.empty(), false, false, false,
                         new java.util.LinkedHashMap<>(Map.of("verbose", "", "max-rate", "100M"))));
         assertThatThrownBy(() -> parse("  create_replica_methods: [wal_g]\n  wal_g: {retries: 2}\n", ""))
                 .isInstanceOf(ConfigurationException.class).hasMessageStartingWith("postgresql.wal_g.command");
