@@ -34,6 +34,18 @@ public final class DynamicConfigCheck {
     }
 
     /**
+     * The keys of a dynamic configuration a node does not act on, each as {@code "key: what happens
+     * instead"}: Patroni's keys pgha does not support yet, and unknown keys. A node logs each once
+     * when it sees the configuration; the agent lists those of {@code bootstrap.dcs} at start.
+     *
+     * @param json a JSON object
+     * @throws ConfigurationException ({@code bootstrap.dcs}) when {@code json} is not a JSON object
+     */
+    public static List<String> notActedOn(String json) {
+        return new DynamicConfig(object(json, "bootstrap.dcs")).notActedOn();
+    }
+
+    /**
      * {@code current} with {@code patch} applied as Patroni's {@code PATCH /config} does: objects
      * merge recursively, {@code null} deletes a key, anything else replaces. The REST API applies
      * the same operation.

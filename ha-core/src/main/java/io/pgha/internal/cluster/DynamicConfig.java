@@ -221,6 +221,62 @@ public final class DynamicConfig {
         }
     }
 
+    /** The top-level keys a node acts on. */
+    private static final java.util.Set<String> ACTED_ON = java.util.Set.of("ttl", "loop_wait", "retry_timeout",
+            "maximum_lag_on_failover", "primary_start_timeout", "master_start_timeout", "pause", "synchronous_mode",
+            "synchronous_mode_strict", "synchronous_node_count", "check_timeline", "postgresql");
+    /** The {@code postgresql} keys a node acts on ({@code use_slots} is read when the agent starts). */
+    private static final java.util.Set<String> POSTGRESQL_ACTED_ON = java.util.Set.of("use_pg_rewind", "use_slots", "parameters",
+            "pg_hba", "pg_ident", "recovery_conf");
+    /** Patroni's dynamic keys pgha does not act on yet, with what happens instead. */
+    private static final java.util.Map<String, String> NOT_YET = java.util.Map.of(
+            "standby_cluster", "not supported yet: this cluster runs as a normal cluster, its leader a primary",
+            "failsafe_mode", "not supported yet: a primary that cannot reach the store demotes when its lease ends",
+            "slots", "permanent replication slots are not supported yet: none is created",
+            "ignore_slots", "not supported yet: pgha drops no replication slot, so there is nothing to protect",
+            "member_slots_ttl", "not supported yet: pgha drops no member slot (max_slot_wal_keep_size bounds what one keeps)",
+            "max_timelines_history", "not supported yet: the whole timeline history is kept",
+            "primary_stop_timeout", "not supported yet: a primary's stop waits for its shutdown",
+            "master_stop_timeout", "not supported yet: a primary's stop waits for its shutdown",
+            "maximum_lag_on_syncnode", "not supported yet: a lagging synchronous standby is not replaced for its lag",
+            "primary_race_backoff", "not supported yet: a leader race starts at once");
+    /** Keys a store section may leave in {@code bootstrap.dcs} (the book chapter's file does): read by the agent, not the engine. */
+    private static final java.util.Set<String> STORE_SECTIONS = java.util.Set.of("etcd", "etcd3", "zookeeper", "consul",
+            "exhibitor", "kubernetes", "raft");
+
+    /**
+     * The keys in this document a node does not act on, each as {@code "key: what happens instead"}:
+     * Patroni's keys pgha does not support yet, and keys neither knows (a misspelling, most often).
+     * A node logs each once; the agent lists them at start. Empty when every key is acted on.
+     */
+    public List<String> notActedOn() {
+        List<String> out = new ArrayList<>();
+        root.fieldNames().forEachRemaining(k -> {
+            JsonNode v = root.get(k);
+            if (ACTED_ON.contains(k) || STORE_SECTIONS.contains(k) || v == null || v.isNull()) {
+                return;
+            }
+            if (NOT_YET.containsKey(k)) {
+                boolean off = (v.isBoolean() && !v.booleanValue()) || (v.isContainerNode() && v.isEmpty());
+                if (!off) {
+                    out.add(k + ": " + NOT_YET.get(k));
+                }
+            } else {
+                out.add(k + ": unknown key, ignored");
+            }
+        });
+        JsonNode pg = root.get("postgresql");
+        if (pg != null && pg.isObject()) {
+            pg.fieldNames().forEachRemaining(k -> {
+                if (!POSTGRESQL_ACTED_ON.contains(k)) {
+                    out.add("postgresql." + k + ": " + (k.startsWith("parameters_") || k.startsWith("pg_hba_") || k.startsWith("pg_ident_")
+                            ? "per-role settings are not supported yet, ignored" : "unknown key, ignored"));
+                }
+            });
+        }
+        return out;
+    }
+
     /** Values that had the wrong type and were ignored, each naming its key. */
     public List<String> problems() {
         return List.copyOf(problems);

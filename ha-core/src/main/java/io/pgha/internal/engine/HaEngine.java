@@ -498,6 +498,7 @@ public final class HaEngine {
             cluster = Optional.of(c);
             EffectiveConfig merged = EffectiveConfig.merge(cfg.settings(), c.dynamicConfig(), leaseGuarantee);
             merged.warnings().forEach(w -> warnOnce("config: " + w));
+            c.dynamicConfig().notActedOn().forEach(w -> warnOnce("config: " + w));
             config = merged;
             lease.configure(merged);
             noteLeader(c);

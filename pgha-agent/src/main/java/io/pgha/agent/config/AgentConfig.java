@@ -671,6 +671,7 @@ public record AgentConfig(String scope, String namespace, String name, Optional<
         }
 
         private void validateDynamic(ObjectNode dcs) {
+            DynamicConfigCheck.notActedOn(dcs.toString()).forEach(w -> warnings.add("bootstrap.dcs." + w));
             List<String> problems = DynamicConfigCheck.problems(dcs.toString());
             if (!problems.isEmpty()) {
                 String first = problems.get(0);
