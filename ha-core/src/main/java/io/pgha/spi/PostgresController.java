@@ -93,6 +93,16 @@ public interface PostgresController extends AutoCloseable {
     /** Rewinds the stopped local data to {@code source}'s timeline (pg_rewind); leaves it stopped. */
     CompletionStage<Void> rewind(Upstream source);
 
+    /**
+     * Brings the server's replication slots to {@code plan} (see {@link SlotPlan}) and completes with
+     * every slot it has afterwards. Called by the engine outside long operations while the server
+     * runs. The default says the controller cannot: the engine then warns once and plans nothing more.
+     */
+    default CompletionStage<java.util.List<ReplicationSlot>> syncSlots(SlotPlan plan) {
+        return java.util.concurrent.CompletableFuture.failedFuture(new UnsupportedOperationException(
+                getClass().getSimpleName() + " does not manage replication slots"));
+    }
+
     /** Sets {@code synchronous_standby_names} and reloads; completes when the server runs with it. */
     CompletionStage<Void> setSynchronousStandbys(SynchronousStandbys value);
 

@@ -64,6 +64,13 @@ public final class FakePostgres implements PostgresController {
             return servers.get(url);
         }
 
+        /** Whether a running standby streams from {@code url} through a slot named {@code slot}. */
+        synchronized boolean streamsThrough(String url, String slot) {
+            return servers.values().stream().anyMatch(s -> s.runState == RunState.RUNNING && s.standbySignal
+                    && s.upstream.map(u -> u.connectionUrl().equals(url)).orElse(false)
+                    && io.pgha.spi.SlotNames.forMember(s.name).equals(slot));
+        }
+
         synchronized void register(FakePostgres pg) {
             servers.put(pg.connectionUrl(), pg);
         }
@@ -142,6 +149,9 @@ public final class FakePostgres implements PostgresController {
     private boolean externalFence = true;
     private long generation;
     private boolean replicationScheduled;
+
+    /** This server's replication slots by name. */
+    private final Map<String, io.pgha.spi.ReplicationSlot> slots = new java.util.TreeMap<>();
 
     /** The backup a no_leader restore takes its data from; empty: this server cannot restore without a leader. */
     private Optional<Backup> restoreSource = Optional.empty();
@@ -452,6 +462,63 @@ public final class FakePostgres implements PostgresController {
             }
             return null;
         });
+    }
+
+    /**
+     * Replication slots as a server keeps them: created, advanced on a standby and dropped as the
+     * plan says (an active one, which a running standby streams through, is not dropped), answered
+     * at once. The physical slot a standby streams through is active; positions are this server's
+     * WAL end when created, or the advance target.
+     */
+    @Override
+    public CompletionStage<List<io.pgha.spi.ReplicationSlot>> syncSlots(io.pgha.spi.SlotPlan plan) {
+        synchronized (lock) {
+            if (runState != RunState.RUNNING) {
+                return failed("slots: " + name + " is not running");
+            }
+            Lsn end = new Lsn(wal.size());
+            plan.physical().forEach((slot, target) -> {
+                io.pgha.spi.ReplicationSlot had = slots.get(slot);
+                Lsn at = had == null ? end : had.position();
+                if (target.isPresent() && standbySignal && target.get().compareTo(at) > 0) {
+                    at = target.get();
+                }
+                slots.put(slot, io.pgha.spi.ReplicationSlot.physical(slot, at, false));
+            });
+            if (!standbySignal) {
+                plan.logical().forEach((slot, kind) -> slots.putIfAbsent(slot, new io.pgha.spi.ReplicationSlot(slot, "logical",
+                        Optional.of(kind.database()), Optional.of(kind.plugin()), end, false)));
+            }
+            for (String d : plan.drop()) {
+                io.pgha.spi.ReplicationSlot had = slots.get(d);
+                if (had != null && had.isPhysical() && !streamsThrough(d)) {
+                    slots.remove(d);
+                }
+            }
+            List<io.pgha.spi.ReplicationSlot> out = new ArrayList<>();
+            slots.values().forEach(x -> out.add(new io.pgha.spi.ReplicationSlot(x.name(), x.type(), x.database(), x.plugin(),
+                    x.position(), x.isPhysical() && streamsThrough(x.name()))));
+            return CompletableFuture.completedFuture(out);
+        }
+    }
+
+    /** Gives this server a slot (one another tool made, say), as a test sets it up. */
+    public void addSlot(io.pgha.spi.ReplicationSlot slot) {
+        synchronized (lock) {
+            slots.put(slot.name(), slot);
+        }
+    }
+
+    /** The names of the slots this server has now. */
+    public java.util.Set<String> slotNames() {
+        synchronized (lock) {
+            return java.util.Set.copyOf(slots.keySet());
+        }
+    }
+
+    /** Whether a running standby streams from this server through the slot (the caller holds {@code lock}). */
+    private boolean streamsThrough(String slot) {
+        return network.streamsThrough(connectionUrl(), slot);
     }
 
     /** A copy of a server's data taken at one moment, as a backup store keeps it (for {@link #restoreWithoutLeaderFrom}). */

@@ -273,4 +273,58 @@ class HaNodeTest {
         assertThat(other.postgres().contains(backedUp)).isTrue();
         assertThat(log).anyMatch(l -> l.startsWith(other.name()) && l.contains("creating a replica without one"));
     }
+
+    private VirtualCluster clusterWithSlots(int nodes, String dynamicConfig) {
+        return VirtualCluster.builder().nodes(nodes).seed(7)
+                .configure((m, b) -> b.ttl(TTL).loopWait(Duration.ofSeconds(2)).retryTimeout(Duration.ofSeconds(3))
+                        .initialDynamicConfig(dynamicConfig))
+                .events((m, e) -> log.add(m + " " + e))
+                .build();
+    }
+
+    @Test
+    void theLeaderKeepsASlotPerReplicaPublishesThemAndAfterAHandOverTheFormerLeaderDropsThem() {
+        VirtualCluster c = clusterWithSlots(3, "{\"slots\": {\"archiver\": {\"type\": \"physical\"}}}").start();
+        assertThat(c.runUntil(c::isHealthy, Duration.ofSeconds(60))).isTrue();
+        VirtualCluster.Member old = leader(c);
+        List<String> others = c.members().stream().filter(m -> m != old).map(VirtualCluster.Member::name).toList();
+
+        assertThat(c.runUntil(() -> old.postgres().slotNames().containsAll(others) && old.postgres().slotNames().contains("archiver"),
+                Duration.ofSeconds(10))).as("a slot per replica and the permanent one").isTrue();
+        assertThat(c.runUntil(() -> c.dcs().peek(c.scope(), ClusterKey.STATUS).orElse("").contains("\"archiver\""), Duration.ofSeconds(10)))
+                .as("the leader publishes its slots in status").isTrue();
+        c.runUntil(() -> c.members().stream().filter(m -> m != old).allMatch(m -> m.postgres().slotNames().contains("archiver")),
+                Duration.ofSeconds(10));
+        assertThat(c.members().stream().filter(m -> m != old)).as("replicas keep the permanent slot for after a failover")
+                .allMatch(m -> m.postgres().slotNames().contains("archiver"));
+
+        old.stopGracefully();
+        assertThat(c.runUntil(() -> c.leaderKey().isPresent() && !c.leaderKey().get().equals(old.name()), TTL)).isTrue();
+        old.boot();
+        assertThat(c.runUntil(c::isHealthy, Duration.ofSeconds(60))).isTrue();
+        VirtualCluster.Member now = leader(c);
+
+        assertThat(c.runUntil(() -> !old.postgres().slotNames().contains(others.get(0)) && !old.postgres().slotNames().contains(others.get(1))
+                && now.postgres().slotNames().contains(old.name()), Duration.ofSeconds(20)))
+                .as("the former leader drops the slots of members that stream from the new one; the new one has the former's").isTrue();
+        assertThat(old.postgres().slotNames()).contains("archiver");
+    }
+
+    @Test
+    void aDepartedMembersSlotIsDroppedAfterMemberSlotsTtl() {
+        VirtualCluster c = clusterWithSlots(3, "{\"member_slots_ttl\": 60}").start();
+        assertThat(c.runUntil(c::isHealthy, Duration.ofSeconds(60))).isTrue();
+        VirtualCluster.Member l = leader(c);
+        VirtualCluster.Member gone = c.members().stream().filter(m -> m != l).findFirst().orElseThrow();
+        assertThat(c.runUntil(() -> l.postgres().slotNames().contains(gone.name()), Duration.ofSeconds(10))).isTrue();
+
+        gone.killNode();
+        gone.postgres().crash();
+        assertThat(c.runUntil(() -> c.dcs().peekMember(c.scope(), gone.name()).isEmpty(), TTL.multipliedBy(3))).as("its entry expires").isTrue();
+        long left = c.time().read();
+
+        assertThat(c.runUntil(() -> !l.postgres().slotNames().contains(gone.name()), Duration.ofSeconds(120))).isTrue();
+        assertThat(Duration.ofNanos(c.time().read() - left)).as("kept for member_slots_ttl first")
+                .isGreaterThanOrEqualTo(Duration.ofSeconds(55));
+    }
 }

@@ -60,6 +60,15 @@ final class Jdbc implements AutoCloseable {
         }
     }
 
+    /** Runs {@code work} on the local server as the superuser in {@code database}, on a connection closed afterwards. */
+    <T> T localIn(String what, String database, SqlWork<T> work) {
+        try (Connection c = open(cfg.localHost(), cfg.port(), database, cfg.superuser(), false)) {
+            return work.apply(c);
+        } catch (SQLException e) {
+            throw translate(e, what, cfg.localHost() + ":" + cfg.port() + "/" + database, cfg.superuser());
+        }
+    }
+
     /** Runs {@code work} on a fresh connection that is closed afterwards. */
     <T> T remote(String what, String host, int port, PgUser user, boolean replication, SqlWork<T> work) {
         return remote(what, host, port, user, replication, cfg.statementTimeout(), work);

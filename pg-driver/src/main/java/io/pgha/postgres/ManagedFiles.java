@@ -158,7 +158,7 @@ final class ManagedFiles {
         s.put("max_replication_slots", "10");
         // pg_rewind needs the WAL since the last common checkpoint on both sides
         s.put("wal_keep_size", "128MB");
-        // bounds what an abandoned slot (a departed member's) can pin; pgha does not drop slots itself
+        // bounds what a slot can pin: a departed member's is kept for member_slots_ttl before pgha drops it
         s.put("max_slot_wal_keep_size", "1GB");
         // pg_rewind needs hint-bit changes WAL-logged (data checksums do that too)
         s.put("wal_log_hints", "on");

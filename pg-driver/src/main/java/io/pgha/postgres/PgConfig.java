@@ -111,13 +111,8 @@ record PgConfig(
         return rewindUser.orElse(superuser);
     }
 
-    /** The replication slot this member uses on its upstream: the name, lower-cased, other characters as {@code _}. */
+    /** The replication slot this member uses on its upstream, named as Patroni names it. */
     String slotName() {
-        return slotNameOf(name);
-    }
-
-    static String slotNameOf(String member) {
-        String s = member.toLowerCase(java.util.Locale.ROOT).replaceAll("[^a-z0-9_]", "_");
-        return s.length() > 63 ? s.substring(0, 63) : s;
+        return io.pgha.spi.SlotNames.forMember(name);
     }
 }

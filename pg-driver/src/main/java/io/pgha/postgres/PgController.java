@@ -73,6 +73,7 @@ public final class PgController implements PostgresController {
     private final RoleChanges roles;
     private final Divergence divergence;
     private final Rewind rewind;
+    private final Slots slots;
     private final AssignedRole role;
     private volatile boolean closed;
 
@@ -108,6 +109,7 @@ public final class PgController implements PostgresController {
         this.roles = new RoleChanges(cfg, bin, cmds, files, jdbc, dataDir, role, process, state, runner, listeners);
         this.divergence = new Divergence(cfg, bin, cmds, jdbc, dataDir, state);
         this.rewind = new Rewind(cfg, bin, fs, files, cmds, jdbc, dataDir, role, process, provisioning, runner);
+        this.slots = new Slots(cfg, jdbc);
         // a server that already runs (the JVM restarted) is watched from the start
         dataDir.livePostmaster().ifPresent(p -> watch.watch(p.pid()));
     }
@@ -167,6 +169,12 @@ public final class PgController implements PostgresController {
     public CompletionStage<Void> cloneFrom(Upstream source) {
         Objects.requireNonNull(source, "source");
         return runner.changing("clone from " + source.member(), () -> provisioning.cloneFrom(source));
+    }
+
+    @Override
+    public CompletionStage<List<io.pgha.spi.ReplicationSlot>> syncSlots(io.pgha.spi.SlotPlan plan) {
+        java.util.Objects.requireNonNull(plan, "plan");
+        return runner.async("synchronise replication slots", () -> slots.sync(plan));
     }
 
     /** True when a replica method is marked {@code noLeader} (Patroni's {@code no_leader}). */

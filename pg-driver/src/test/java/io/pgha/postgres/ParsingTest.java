@@ -137,7 +137,7 @@ class ParsingTest {
 
     @Test
     void slot_names_are_derived_from_member_names() {
-        assertThat(PgConfig.slotNameOf("Node-1.dc")).isEqualTo("node_1_dc");
+        assertThat(io.pgha.spi.SlotNames.forMember("Node-1.dc")).isEqualTo("node_1_dc");
     }
 
     @Test

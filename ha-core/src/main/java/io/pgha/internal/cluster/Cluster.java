@@ -14,6 +14,8 @@ import java.util.OptionalLong;
  * @param initialize   the {@code initialize} key: a system identifier, or {@code ""} while bootstrapping
  * @param leader       the leader key's member name
  * @param leaderOptime the leader's last published WAL position ({@code status.optime})
+ * @param leaderSlots  the leader's slots and their positions ({@code status.slots}), for replicas to
+ *                     advance their copies of the permanent slots to
  */
 public record Cluster(long revision,
                       Optional<String> initialize, long initializeVersion,
@@ -24,9 +26,10 @@ public record Cluster(long revision,
                       Optional<SyncState> sync,
                       TimelineHistory history,
                       OptionalLong leaderOptime,
+                      Map<String, Long> leaderSlots,
                       List<String> warnings) {
     public static final Cluster EMPTY = new Cluster(0, Optional.empty(), DcsEntry.ABSENT, Optional.empty(), Optional.empty(),
-            DcsEntry.ABSENT, Map.of(), Optional.empty(), Optional.empty(), TimelineHistory.NONE, OptionalLong.empty(), List.of());
+            DcsEntry.ABSENT, Map.of(), Optional.empty(), Optional.empty(), TimelineHistory.NONE, OptionalLong.empty(), Map.of(), List.of());
 
     public Cluster {
         Objects.requireNonNull(initialize);
@@ -37,6 +40,7 @@ public record Cluster(long revision,
         Objects.requireNonNull(sync);
         Objects.requireNonNull(history);
         Objects.requireNonNull(leaderOptime);
+        leaderSlots = Map.copyOf(leaderSlots);
         warnings = List.copyOf(warnings);
     }
 
@@ -62,6 +66,6 @@ public record Cluster(long revision,
 
     public Cluster withLeader(Optional<String> newLeader) {
         return new Cluster(revision, initialize, initializeVersion, config, newLeader, leaderVersion, members, failover, sync,
-                history, leaderOptime, warnings);
+                history, leaderOptime, leaderSlots, warnings);
     }
 }

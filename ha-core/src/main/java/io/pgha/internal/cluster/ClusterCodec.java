@@ -71,9 +71,10 @@ public final class ClusterCodec {
         Optional<SyncState> sync = s.get(ClusterKey.SYNC).flatMap(e -> decodeSync(e, warnings));
         TimelineHistory history = s.get(ClusterKey.HISTORY).map(e -> decodeHistory(e, warnings)).orElse(TimelineHistory.NONE);
         OptionalLong optime = s.get(ClusterKey.STATUS).map(e -> decodeOptime(e, warnings)).orElse(OptionalLong.empty());
+        Map<String, Long> slots = s.get(ClusterKey.STATUS).map(ClusterCodec::decodeStatusSlots).orElse(Map.of());
 
         return new Cluster(s.revision(), initialize, initializeVersion, config, leader, leaderVersion, members, failover, sync,
-                history, optime, warnings);
+                history, optime, slots, warnings);
     }
 
     // ---------------------------------------------------------------- members
@@ -349,10 +350,43 @@ public final class ClusterCodec {
     }
 
     public static String encodeStatus(Lsn optime) {
+        return encodeStatus(optime, Map.of(), List.of());
+    }
+
+    /**
+     * Patroni's {@code status}: the leader's WAL position, its slots' positions (which replicas
+     * advance their copies of the permanent slots to) and the member slots it retains.
+     */
+    public static String encodeStatus(Lsn optime, Map<String, Long> slots, List<String> retainSlots) {
         ObjectNode n = JSON.createObjectNode();
         n.put("optime", optime.value());
-        n.putObject("slots");
+        ObjectNode s = n.putObject("slots");
+        new java.util.TreeMap<>(slots).forEach(s::put);
+        if (!retainSlots.isEmpty()) {
+            com.fasterxml.jackson.databind.node.ArrayNode r = n.putArray("retain_slots");
+            retainSlots.stream().sorted().forEach(r::add);
+        }
         return n.toString();
+    }
+
+    /** {@code status.slots}: name to position; anything else there is left out (a warning names bad status JSON already). */
+    static Map<String, Long> decodeStatusSlots(DcsEntry e) {
+        String v = e.value().trim();
+        if (!v.startsWith("{")) {
+            return Map.of();
+        }
+        try {
+            JsonNode slots = JSON.readTree(v).path("slots");
+            Map<String, Long> out = new java.util.TreeMap<>();
+            slots.fields().forEachRemaining(f -> {
+                if (f.getValue().canConvertToLong()) {
+                    out.put(f.getKey(), f.getValue().asLong());
+                }
+            });
+            return out;
+        } catch (com.fasterxml.jackson.core.JsonProcessingException ex) {
+            return Map.of();
+        }
     }
 
     // ---------------------------------------------------------------- helpers

@@ -89,6 +89,98 @@ public final class DynamicConfig {
         return Optional.of(strict ? SynchronousMode.STRICT : SynchronousMode.ON);
     }
 
+    /** {@code postgresql.use_slots}: members stream through physical slots, which pgha manages (Patroni's default: on). */
+    public Optional<Boolean> useSlots() {
+        JsonNode pg = root.get("postgresql");
+        return pg == null || !pg.isObject() ? Optional.empty() : bool(pg.get("use_slots"), "postgresql.use_slots");
+    }
+
+    /**
+     * {@code member_slots_ttl}: how long the slot of a member that left is kept (Patroni: 30 min); a
+     * number of seconds or a string with a unit ({@code 30min}, {@code 1h}, {@code 90s}, {@code 0}).
+     */
+    public Optional<Duration> memberSlotsTtl() {
+        JsonNode n = root.get("member_slots_ttl");
+        if (n == null || n.isNull()) {
+            return Optional.empty();
+        }
+        if (n.isNumber()) {
+            return seconds("member_slots_ttl");
+        }
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("\\s*(\\d+)\\s*(ms|s|min|h|d)?\\s*").matcher(n.asText());
+        if (!n.isTextual() || !m.matches()) {
+            problems.add("member_slots_ttl: expected a duration (seconds, or with a unit: ms, s, min, h, d), got " + n);
+            return Optional.empty();
+        }
+        long v = Long.parseLong(m.group(1));
+        return Optional.of(switch (m.group(2) == null ? "s" : m.group(2)) {
+            case "ms" -> Duration.ofMillis(v);
+            case "min" -> Duration.ofMinutes(v);
+            case "h" -> Duration.ofHours(v);
+            case "d" -> Duration.ofDays(v);
+            default -> Duration.ofSeconds(v);
+        });
+    }
+
+    /**
+     * {@code slots}: the permanent slots by name, a physical one as an empty {@link Optional}, a
+     * logical one with its database and plugin. An entry of the wrong shape is a problem naming it.
+     */
+    public java.util.Map<String, Optional<io.pgha.spi.SlotPlan.LogicalSlot>> permanentSlots() {
+        java.util.Map<String, Optional<io.pgha.spi.SlotPlan.LogicalSlot>> out = new java.util.TreeMap<>();
+        JsonNode slots = root.get("slots");
+        if (slots == null || slots.isNull()) {
+            return out;
+        }
+        if (!slots.isObject()) {
+            problems.add("slots: expected a mapping of slot names, got " + slots);
+            return out;
+        }
+        slots.fields().forEachRemaining(e -> {
+            String key = "slots." + e.getKey();
+            JsonNode v = e.getValue();
+            if (!e.getKey().matches("[a-z0-9_]{1,63}")) {
+                problems.add(key + ": a slot name is 1 to 63 of a-z, 0-9 and _");
+                return;
+            }
+            String type = v != null && v.isObject() ? v.path("type").asText("physical") : "";
+            if (type.equals("physical")) {
+                out.put(e.getKey(), Optional.empty());
+            } else if (type.equals("logical") && v.path("database").isTextual() && v.path("plugin").isTextual()) {
+                out.put(e.getKey(), Optional.of(new io.pgha.spi.SlotPlan.LogicalSlot(v.get("database").asText(), v.get("plugin").asText())));
+            } else {
+                problems.add(key + ": expected {type: physical} or {type: logical, database: ..., plugin: ...}, got " + v);
+            }
+        });
+        return out;
+    }
+
+    /** {@code ignore_slots}: the rules of slots pgha never touches. */
+    public List<io.pgha.spi.SlotPlan.SlotMatcher> ignoreSlots() {
+        List<io.pgha.spi.SlotPlan.SlotMatcher> out = new ArrayList<>();
+        JsonNode rules = root.get("ignore_slots");
+        if (rules == null || rules.isNull()) {
+            return out;
+        }
+        if (!rules.isArray()) {
+            problems.add("ignore_slots: expected a list of {name, type, database, plugin} rules, got " + rules);
+            return out;
+        }
+        for (JsonNode r : rules) {
+            if (!r.isObject() || r.isEmpty()) {
+                problems.add("ignore_slots: a rule is a mapping of name, type, database and/or plugin, got " + r);
+                continue;
+            }
+            out.add(new io.pgha.spi.SlotPlan.SlotMatcher(text(r, "name"), text(r, "type"), text(r, "database"), text(r, "plugin")));
+        }
+        return out;
+    }
+
+    private static Optional<String> text(JsonNode n, String field) {
+        JsonNode v = n.get(field);
+        return v == null || v.isNull() ? Optional.empty() : Optional.of(v.asText());
+    }
+
     /**
      * {@code postgresql.parameters} as PostgreSQL setting strings: text as it is, numbers in plain
      * notation, booleans as {@code on}/{@code off}; a {@code null} value is left out (Patroni: the
@@ -194,6 +286,10 @@ public final class DynamicConfig {
         fresh.pgHba();
         fresh.pgIdent();
         fresh.recoveryConf();
+        fresh.useSlots();
+        fresh.memberSlotsTtl();
+        fresh.permanentSlots();
+        fresh.ignoreSlots();
         return fresh.problems();
     }
 
@@ -224,7 +320,8 @@ public final class DynamicConfig {
     /** The top-level keys a node acts on. */
     private static final java.util.Set<String> ACTED_ON = java.util.Set.of("ttl", "loop_wait", "retry_timeout",
             "maximum_lag_on_failover", "primary_start_timeout", "master_start_timeout", "pause", "synchronous_mode",
-            "synchronous_mode_strict", "synchronous_node_count", "check_timeline", "postgresql");
+            "synchronous_mode_strict", "synchronous_node_count", "check_timeline", "postgresql", "slots", "ignore_slots",
+            "member_slots_ttl");
     /** The {@code postgresql} keys a node acts on ({@code use_slots} is read when the agent starts). */
     private static final java.util.Set<String> POSTGRESQL_ACTED_ON = java.util.Set.of("use_pg_rewind", "use_slots", "parameters",
             "pg_hba", "pg_ident", "recovery_conf");
@@ -232,9 +329,6 @@ public final class DynamicConfig {
     private static final java.util.Map<String, String> NOT_YET = java.util.Map.of(
             "standby_cluster", "not supported yet: this cluster runs as a normal cluster, its leader a primary",
             "failsafe_mode", "not supported yet: a primary that cannot reach the store demotes when its lease ends",
-            "slots", "permanent replication slots are not supported yet: none is created",
-            "ignore_slots", "not supported yet: pgha drops no replication slot, so there is nothing to protect",
-            "member_slots_ttl", "not supported yet: pgha drops no member slot (max_slot_wal_keep_size bounds what one keeps)",
             "max_timelines_history", "not supported yet: the whole timeline history is kept",
             "primary_stop_timeout", "not supported yet: a primary's stop waits for its shutdown",
             "master_stop_timeout", "not supported yet: a primary's stop waits for its shutdown",

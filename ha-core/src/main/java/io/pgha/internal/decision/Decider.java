@@ -84,6 +84,10 @@ public final class Decider {
             return Decision.of("the leader key still names this member after it gave the lock up: releasing it again",
                     new ReleaseLock());
         }
+        Optional<Decision> clash = slotNameClash(in, c, iLead);
+        if (clash.isPresent()) {
+            return clash.get();
+        }
         if (in.memory().request().isPresent()) {
             return request(in, c, iLead, in.memory().request().get());
         }
@@ -114,6 +118,28 @@ public final class Decider {
             return unhealthyCluster(in, c, pg);
         }
         return healthyCluster(in, c, pg, iLead);
+    }
+
+    /**
+     * Two members whose names map to one replication slot ({@code pg-1} and {@code pg_1}) would
+     * stream through one slot and take it from each other. Of the two, the one that is not the
+     * leader and whose name sorts later stops, naming the other; with {@code use_slots: false}
+     * there is no slot to share.
+     */
+    private static Optional<Decision> slotNameClash(DecisionInput in, Cluster c, boolean iLead) {
+        if (iLead || !c.dynamicConfig().useSlots().orElse(true)) {
+            return Optional.empty();
+        }
+        String mine = io.pgha.spi.SlotNames.forMember(in.me());
+        return c.members().keySet().stream()
+                .filter(other -> !other.equals(in.me()) && io.pgha.spi.SlotNames.forMember(other).equals(mine))
+                .filter(other -> c.isLeader(other) || other.compareTo(in.me()) < 0)
+                .findFirst()
+                .map(other -> {
+                    String why = "member name '" + in.me() + "' maps to the replication slot '" + mine + "', which member '" + other
+                            + "' streams through: rename this member";
+                    return Decision.of(why, new Fail(why));
+                });
     }
 
     /**

@@ -90,6 +90,7 @@ public final class HaEngine {
     private ActionRunner actions;
     private MemberEntryWriter memberEntry;
     private ParameterApplier parameters;
+    private SlotManager slots;
     private final AtomicReference<RestartRequest> scheduledRestart = new AtomicReference<>();
     private Duration leaseGuarantee;
 
@@ -155,6 +156,7 @@ public final class HaEngine {
         actions = new ActionRunner(cfg, session, lease, lane, new LoopForActions());
         memberEntry = new MemberEntryWriter(cfg, this::tags, session, apiUrl);
         parameters = new ParameterApplier(me, pg, cfg.initialConfig().map(DynamicConfig::new), lane::execute, this::warnOnce);
+        slots = new SlotManager(me, pg, lease, lane::execute, this::warnOnce);
         subscriptions.add(session.watch(new DcsListener() {
             @Override
             public void clusterChanged(Optional<String> path) {
@@ -507,6 +509,10 @@ public final class HaEngine {
         observer.notePostgres(raw);
         Optional<PostgresState> pgState = Optional.ofNullable(raw.postgres());
         Optional<String> pgErr = raw.pgError() == null ? Optional.empty() : Optional.of(Futures.describe(raw.pgError()));
+        if (cluster.isPresent() && pgState.isPresent() && memory.action().isEmpty()) {
+            long t = cfg.ticker().read();
+            slots.offer(cluster.get(), pgState.get(), lease.view().isValid(t) && cluster.get().isLeader(me), tags.canFailover(), t);
+        }
         trackPrimaryHealth(cluster, pgState, cfg.ticker().read());
         Optional<Cluster> c = cluster;
         Optional<String> dErr = dcsError;

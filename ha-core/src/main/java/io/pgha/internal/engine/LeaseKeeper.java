@@ -157,6 +157,15 @@ final class LeaseKeeper {
         });
     }
 
+    private volatile java.util.Map<String, Long> publishedSlots = java.util.Map.of();
+    private volatile java.util.List<String> retainedSlots = java.util.List.of();
+
+    /** The leader's slots and their positions, and the member slots it retains: published with each renewal. */
+    void publishSlots(java.util.Map<String, Long> slots, java.util.List<String> retained) {
+        this.publishedSlots = java.util.Map.copyOf(slots);
+        this.retainedSlots = java.util.List.copyOf(retained);
+    }
+
     /** Renews the lease and confirms the lock, publishing {@code optime}; joins a renewal already in flight. */
     CompletableFuture<Boolean> renew(Lsn optime) {
         CompletableFuture<Boolean> mine;
@@ -174,7 +183,7 @@ final class LeaseKeeper {
             mine = new CompletableFuture<>();
             inflight = mine;
         }
-        String status = ClusterCodec.encodeStatus(optime);
+        String status = ClusterCodec.encodeStatus(optime, publishedSlots, retainedSlots);
         Futures.storeCall(() -> session.renewLeader(Optional.of(status)), retryTimeout, guard).whenComplete((ok, err) -> {
             boolean releasedMeanwhile;
             synchronized (this) {

@@ -43,4 +43,9 @@ public final class WarnOnce {
         }
         return true;
     }
+
+    /** Forgets {@code subject}: the condition ended, and a later recurrence is worth a warning again. */
+    public void clear(String subject) {
+        warned.remove(Objects.requireNonNull(subject, "subject"));
+    }
 }

@@ -60,6 +60,24 @@ final class Situation {
     private NodeMemory memory = NodeMemory.INITIAL;
 
     private boolean replicaWithoutLeader;
+    private Map<String, Long> leaderSlots = Map.of();
+    private com.fasterxml.jackson.databind.node.ObjectNode dynamicJson = io.pgha.internal.cluster.ClusterCodec.JSON.createObjectNode();
+
+    /** The cluster's dynamic configuration (the {@code config} key), as JSON. */
+    Situation dynamicConfig(String json) {
+        try {
+            dynamicJson = (com.fasterxml.jackson.databind.node.ObjectNode) io.pgha.internal.cluster.ClusterCodec.JSON.readTree(json);
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw new IllegalArgumentException(e);
+        }
+        return this;
+    }
+
+    /** The leader's slots as its {@code status} key publishes them. */
+    Situation leaderSlots(Map<String, Long> slots) {
+        leaderSlots = Map.copyOf(slots);
+        return this;
+    }
 
     static Situation of() {
         return new Situation();
@@ -285,13 +303,14 @@ final class Situation {
     }
 
     DecisionInput input() {
-        DynamicConfig dyn = DynamicConfig.EMPTY;
+        com.fasterxml.jackson.databind.node.ObjectNode root = dynamicJson.deepCopy();
         if (paused) {
-            dyn = new DynamicConfig(io.pgha.internal.cluster.ClusterCodec.JSON.createObjectNode().put("pause", true));
+            root.put("pause", true);
         }
+        DynamicConfig dyn = new DynamicConfig(root);
         Optional<Cluster> cluster = dcsDown ? Optional.empty() : Optional.of(new Cluster(7, initialize, initialize.isPresent() ? 3 : DcsEntry.ABSENT,
                 configPresent ? Optional.of(new ConfigEntry(dyn, 4)) : Optional.empty(), leader, leader.isPresent() ? 5 : DcsEntry.ABSENT,
-                members, failover, sync, history, optime, List.of()));
+                members, failover, sync, history, optime, leaderSlots, List.of()));
         EffectiveConfig config = new EffectiveConfig(settings, paused, List.of());
         return new DecisionInput(ME, tags, cluster, dcsDown ? Optional.of("connection refused") : Optional.empty(), Optional.of(pg),
                 Optional.empty(), lease, peers, config, memory, NOW, WALL).withReplicaWithoutLeader(replicaWithoutLeader);
