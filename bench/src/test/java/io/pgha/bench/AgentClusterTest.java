@@ -223,4 +223,29 @@ class AgentClusterTest {
             java.nio.file.Files.writeString(n.config, original);
         }
     }
+
+    private java.util.Set<String> slots(Node n) {
+        java.util.Set<String> out = new java.util.TreeSet<>();
+        try (Connection c = cluster.sql(n.pgPort); Statement st = c.createStatement();
+             ResultSet rs = st.executeQuery("SELECT slot_name FROM pg_replication_slots")) {
+            while (rs.next()) {
+                out.add(rs.getString(1));
+            }
+        } catch (java.sql.SQLException e) {
+            out.add("unreachable: " + e.getMessage());
+        }
+        return out;
+    }
+
+    @Test
+    @Order(8)
+    void afterTheSwitchoversOnlyTheLeaderHasTheReplicasSlotsAndTheFormerLeadersAreGone() {
+        // two switchovers ran above: each former leader had a slot per replica, which it drops once they stream elsewhere
+        await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(200)).until(() -> {
+            Node l = leader();
+            List<String> others = cluster.nodes().stream().filter(n -> n != l).map(n -> n.name).toList();
+            return slots(l).containsAll(others) && cluster.nodes().stream().filter(n -> n != l).allMatch(n -> slots(n).isEmpty());
+        });
+        assertThat(slots(leader())).doesNotContain(leader().name);
+    }
 }
