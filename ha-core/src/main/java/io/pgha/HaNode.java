@@ -659,7 +659,8 @@ public final class HaNode implements AutoCloseable {
             }
             String api = apiUrl != null ? apiUrl : restApi != null ? restApi.apiUrl() : null;
             PeerClient peers = peerClient != null ? peerClient
-                    : new HttpPeerClient(restApi == null ? Optional.empty() : restApi.sslContext());
+                    : new HttpPeerClient(restApi == null ? Optional.empty() : restApi.sslContext(),
+                            restApi == null ? Optional.empty() : restApi.username(), restApi == null ? Optional.empty() : restApi.password());
             EngineConfig cfg = new EngineConfig(name, scope, settings, tags, dcs, postgres, Optional.of(peers),
                     Optional.ofNullable(api), ticker != null ? ticker : Ticker.system(),
                     clock != null ? clock : Clock.systemUTC(), loop, guard, heartbeat, events, listeners, bugs,

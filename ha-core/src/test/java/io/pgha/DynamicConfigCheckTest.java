@@ -28,15 +28,16 @@ class DynamicConfigCheckTest {
 
     @Test
     void keysANodeDoesNotActOnAreNamedWithWhatHappensInsteadAndSwitchedOffOnesAreNot() {
-        assertThat(DynamicConfigCheck.notActedOn("{\"ttl\":30,\"failsafe_mode\":true,\"standby_cluster\":{\"host\":\"a\"},"
+        assertThat(DynamicConfigCheck.notActedOn("{\"ttl\":30,\"primary_race_backoff\":5,\"standby_cluster\":{\"host\":\"a\"},"
                 + "\"slots\":{},\"etcd\":{\"hosts\":\"x\"},\"tll\":20,\"postgresql\":{\"parameters\":{},\"parameters_replica\":{},"
                 + "\"use_slot\":true}}"))
-                .containsExactly("failsafe_mode: not supported yet: a primary that cannot reach the store demotes when its lease ends",
+                .containsExactly("primary_race_backoff: not supported yet: a leader race starts at once",
                         "standby_cluster: not supported yet: this cluster runs as a normal cluster, its leader a primary",
                         "tll: unknown key, ignored",
                         "postgresql.parameters_replica: per-role settings are not supported yet, ignored",
                         "postgresql.use_slot: unknown key, ignored");
-        assertThat(DynamicConfigCheck.notActedOn("{\"failsafe_mode\":false,\"slots\":null,\"pause\":true}")).isEmpty();
+        assertThat(DynamicConfigCheck.notActedOn("{\"failsafe_mode\":true,\"standby_cluster\":null,\"slots\":{},\"pause\":true}"))
+                .isEmpty();
     }
 
     @Test

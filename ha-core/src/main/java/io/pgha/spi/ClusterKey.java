@@ -22,8 +22,13 @@ public enum ClusterKey {
     SYNC("sync"),
     /** Timeline history (JSON list of {@code [timeline, lsn, reason, timestamp, new_leader]}). */
     HISTORY("history"),
-    /** The leader's status (JSON {@code {optime, slots}}), written together with each renewal. */
-    STATUS("status");
+    /** The leader's status (JSON {@code {optime, slots, retain_slots}}), written together with each renewal. */
+    STATUS("status"),
+    /**
+     * With {@code failsafe_mode}: the members a primary must reach to run on while the store cannot
+     * be reached (JSON {@code {name: api_url}}). Written only by the leader.
+     */
+    FAILSAFE("failsafe");
 
     private final String path;
 

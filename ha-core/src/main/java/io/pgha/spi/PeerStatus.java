@@ -14,12 +14,20 @@ import java.util.Objects;
  * @param timeline         its current timeline
  * @param nofailover       it never takes part in a leader race
  * @param failoverPriority its priority for ties (higher wins; {@code 0} means never)
+ * @param failsafeActive   failsafe mode is active there (Patroni's {@code failsafe_mode_is_active}): a standby
+ *                         confirmed a primary's {@code POST /failsafe} within the ttl, or a primary runs on so
  */
 public record PeerStatus(String member, boolean running, boolean inRecovery, Lsn walPosition, int timeline,
-                         boolean nofailover, int failoverPriority) {
+                         boolean nofailover, int failoverPriority, boolean failsafeActive) {
     public PeerStatus {
         Objects.requireNonNull(member, "member");
         Objects.requireNonNull(walPosition, "walPosition");
+    }
+
+    /** A status without failsafe mode active. */
+    public PeerStatus(String member, boolean running, boolean inRecovery, Lsn walPosition, int timeline, boolean nofailover,
+                      int failoverPriority) {
+        this(member, running, inRecovery, walPosition, timeline, nofailover, failoverPriority, false);
     }
 
     /** A builder for {@code member}'s status: not running, WAL position 0, timeline 1, may fail over with priority 1. */
@@ -36,6 +44,7 @@ public record PeerStatus(String member, boolean running, boolean inRecovery, Lsn
         private int timeline = 1;
         private boolean nofailover;
         private int failoverPriority = 1;
+        private boolean failsafeActive;
 
         private Builder(String member) {
             this.member = Objects.requireNonNull(member, "member");
@@ -71,8 +80,13 @@ public record PeerStatus(String member, boolean running, boolean inRecovery, Lsn
             return this;
         }
 
+        public Builder failsafeActive(boolean active) {
+            this.failsafeActive = active;
+            return this;
+        }
+
         public PeerStatus build() {
-            return new PeerStatus(member, running, inRecovery, walPosition, timeline, nofailover, failoverPriority);
+            return new PeerStatus(member, running, inRecovery, walPosition, timeline, nofailover, failoverPriority, failsafeActive);
         }
     }
 }

@@ -193,7 +193,7 @@ public final class Simulation {
     public record Config(long seed, int nodes, SynchronousMode syncMode, Set<Fault> faults, Set<PlantedBug> bugs,
                          Duration ttl, Duration loopWait, Duration retryTimeout, Duration primaryStartTimeout,
                          long maximumLagOnFailover, Duration faultPhase, int maxFaults, double clockDrift,
-                         int writesPerTick, boolean faultsOnTheLeader, Set<Fault> suppressed) {
+                         int writesPerTick, boolean faultsOnTheLeader, Set<Fault> suppressed, boolean failsafeMode) {
         /** The default {@link #clockDrift()}: drifting clocks stay within what the lease math tolerates. */
         public static final double DEFAULT_CLOCK_DRIFT = 0.9;
 
@@ -226,43 +226,51 @@ public final class Simulation {
                 default -> ttl.multipliedBy(3);
             };
             long lag = r.nextBoolean() ? 1024 * 1024 : 16 * 1024;
+            // drawn from a stream of its own, so every seed's other draws stay what they were before failsafe mode existed
+            boolean failsafe = new Random(seed * 0x9E3779B97F4A7C15L + 17).nextInt(3) == 0;
             return new Config(seed, nodes, mode, EnumSet.allOf(Fault.class), Set.of(), ttl, loopWait, retry, startTimeout, lag,
-                    Duration.ofSeconds(60), 4, DEFAULT_CLOCK_DRIFT, 1, false, Set.of());
+                    Duration.ofSeconds(60), 4, DEFAULT_CLOCK_DRIFT, 1, false, Set.of(), failsafe);
+        }
+
+        /** The same run with {@code failsafe_mode} on or off. */
+        public Config withFailsafeMode(boolean on) {
+            return new Config(seed, nodes, syncMode, faults, bugs, ttl, loopWait, retryTimeout, primaryStartTimeout,
+                    maximumLagOnFailover, faultPhase, maxFaults, clockDrift, writesPerTick, faultsOnTheLeader, suppressed, on);
         }
 
         public Config withBugs(Set<PlantedBug> b) {
             return new Config(seed, nodes, syncMode, faults, b, ttl, loopWait, retryTimeout, primaryStartTimeout,
-                    maximumLagOnFailover, faultPhase, maxFaults, clockDrift, writesPerTick, faultsOnTheLeader, suppressed);
+                    maximumLagOnFailover, faultPhase, maxFaults, clockDrift, writesPerTick, faultsOnTheLeader, suppressed, failsafeMode);
         }
 
         public Config withFaults(Set<Fault> f) {
             return new Config(seed, nodes, syncMode, f, bugs, ttl, loopWait, retryTimeout, primaryStartTimeout,
-                    maximumLagOnFailover, faultPhase, maxFaults, clockDrift, writesPerTick, faultsOnTheLeader, suppressed);
+                    maximumLagOnFailover, faultPhase, maxFaults, clockDrift, writesPerTick, faultsOnTheLeader, suppressed, failsafeMode);
         }
 
         public Config withNodes(int n) {
             return new Config(seed, n, syncMode, faults, bugs, ttl, loopWait, retryTimeout, primaryStartTimeout,
-                    maximumLagOnFailover, faultPhase, maxFaults, clockDrift, writesPerTick, faultsOnTheLeader, suppressed);
+                    maximumLagOnFailover, faultPhase, maxFaults, clockDrift, writesPerTick, faultsOnTheLeader, suppressed, failsafeMode);
         }
 
         public Config withSyncMode(SynchronousMode mode) {
             return new Config(seed, nodes, mode, faults, bugs, ttl, loopWait, retryTimeout, primaryStartTimeout,
-                    maximumLagOnFailover, faultPhase, maxFaults, clockDrift, writesPerTick, faultsOnTheLeader, suppressed);
+                    maximumLagOnFailover, faultPhase, maxFaults, clockDrift, writesPerTick, faultsOnTheLeader, suppressed, failsafeMode);
         }
 
         public Config withMaxFaults(int n) {
             return new Config(seed, nodes, syncMode, faults, bugs, ttl, loopWait, retryTimeout, primaryStartTimeout,
-                    maximumLagOnFailover, faultPhase, n, clockDrift, writesPerTick, faultsOnTheLeader, suppressed);
+                    maximumLagOnFailover, faultPhase, n, clockDrift, writesPerTick, faultsOnTheLeader, suppressed, failsafeMode);
         }
 
         public Config withClockDrift(double multipleOfTheBound) {
             return new Config(seed, nodes, syncMode, faults, bugs, ttl, loopWait, retryTimeout, primaryStartTimeout,
-                    maximumLagOnFailover, faultPhase, maxFaults, multipleOfTheBound, writesPerTick, faultsOnTheLeader, suppressed);
+                    maximumLagOnFailover, faultPhase, maxFaults, multipleOfTheBound, writesPerTick, faultsOnTheLeader, suppressed, failsafeMode);
         }
 
         public Config withFaultsOnTheLeader(boolean onTheLeader) {
             return new Config(seed, nodes, syncMode, faults, bugs, ttl, loopWait, retryTimeout, primaryStartTimeout,
-                    maximumLagOnFailover, faultPhase, maxFaults, clockDrift, writesPerTick, onTheLeader, suppressed);
+                    maximumLagOnFailover, faultPhase, maxFaults, clockDrift, writesPerTick, onTheLeader, suppressed, failsafeMode);
         }
 
         /**
@@ -271,12 +279,12 @@ public final class Simulation {
          */
         public Config withSuppressed(Set<Fault> kinds) {
             return new Config(seed, nodes, syncMode, faults, bugs, ttl, loopWait, retryTimeout, primaryStartTimeout,
-                    maximumLagOnFailover, faultPhase, maxFaults, clockDrift, writesPerTick, faultsOnTheLeader, kinds);
+                    maximumLagOnFailover, faultPhase, maxFaults, clockDrift, writesPerTick, faultsOnTheLeader, kinds, failsafeMode);
         }
 
         public Config withWritesPerTick(int n) {
             return new Config(seed, nodes, syncMode, faults, bugs, ttl, loopWait, retryTimeout, primaryStartTimeout,
-                    maximumLagOnFailover, faultPhase, maxFaults, clockDrift, n, faultsOnTheLeader, suppressed);
+                    maximumLagOnFailover, faultPhase, maxFaults, clockDrift, n, faultsOnTheLeader, suppressed, failsafeMode);
         }
 
         /** The fencing margin the members run with (the default for these timings). */
@@ -374,6 +382,9 @@ public final class Simulation {
         if (config.nodes() != drawn.nodes()) {
             sb.append(" -Dpgha.sim.nodes=").append(config.nodes());
         }
+        if (config.failsafeMode() != drawn.failsafeMode()) {
+            sb.append(" -Dpgha.sim.failsafe=").append(config.failsafeMode());
+        }
         if (config.maxFaults() != drawn.maxFaults()) {
             sb.append(" -Dpgha.sim.maxFaults=").append(config.maxFaults());
         }
@@ -453,6 +464,9 @@ public final class Simulation {
                             .maximumLagOnFailover(cfg.maximumLagOnFailover())
                             .synchronousMode(cfg.syncMode())
                             .peerTimeout(peerTimeout());
+                    if (cfg.failsafeMode()) {
+                        b.initialDynamicConfig("{\"failsafe_mode\": true}");
+                    }
                     cfg.bugs().forEach(bug -> InternalAccess.plantBug(b, bug));
                 })
                 .events(this::onEvent)

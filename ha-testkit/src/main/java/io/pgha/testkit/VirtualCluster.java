@@ -212,7 +212,19 @@ public final class VirtualCluster {
                     }).postgres(pg).tags(tags)
                     .ticker(clock).scheduler(clock.scheduler(owner.scheduler())).executor(Runnable::run)
                     .clock(new VirtualClock(time))
-                    .peerClient((member, api, timeout) -> askPeer(this, member))
+                    .apiUrl("http://" + name + ":8008/patroni")
+                    .peerClient(new io.pgha.spi.PeerClient() {
+                        @Override
+                        public CompletionStage<Optional<PeerStatus>> fetch(String member, Optional<String> api, Duration timeout) {
+                            return askPeer(Member.this, member);
+                        }
+
+                        @Override
+                        public CompletionStage<Boolean> confirmFailsafe(String member, Optional<String> api,
+                                                                        io.pgha.spi.FailsafeRequest request, Duration timeout) {
+                            return askFailsafe(Member.this, member, request);
+                        }
+                    })
                     .listener(e -> events.accept(name, e));
             configure.accept(this, b);
             node = b.build();
@@ -338,7 +350,8 @@ public final class VirtualCluster {
             boolean running = pg.runState() == RunState.RUNNING;
             return PeerStatus.builder(name).running(running).inRecovery(pg.isRunningReplica())
                     .walPosition(Lsn.of(pg.walRecords() * FakePostgres.LSN_STEP)).timeline(pg.timeline())
-                    .nofailover(tags.nofailover()).failoverPriority(tags.failoverPriority()).build();
+                    .nofailover(tags.nofailover()).failoverPriority(tags.failoverPriority())
+                    .failsafeActive(engine != null && engine.failsafeActive()).build();
         }
 
         @Override
@@ -419,6 +432,24 @@ public final class VirtualCluster {
         }
         // answered by the peer's own JVM: a frozen peer does not answer at all
         target.owner.scheduler().schedule(() -> f.complete(Optional.of(target.peerStatus())), Duration.ofMillis(1).toNanos());
+        return f;
+    }
+
+    /** A primary's {@code POST /failsafe} to a member, over the same simulated network as a status request. */
+    private CompletableFuture<Boolean> askFailsafe(Member asker, String member, io.pgha.spi.FailsafeRequest request) {
+        CompletableFuture<Boolean> f = new CompletableFuture<>();
+        Member target = members.stream().filter(m -> m.name.equals(member)).findFirst().orElse(null);
+        if ((target != null && target.unreachableForPeers) || asker.peersUnreachable) {
+            return f; // no answer at all: the asking node's timeout decides
+        }
+        if (target == null || target.dead) {
+            net.scheduler().schedule(() -> f.completeExceptionally(new java.net.ConnectException("connection refused")),
+                    Duration.ofMillis(1).toNanos());
+            return f;
+        }
+        // answered by the member's own JVM: a frozen member does not answer at all
+        target.owner.scheduler().schedule(() -> f.complete(target.engine.acceptFailsafe(request)
+                instanceof io.pgha.internal.engine.FailsafeAnswer.Accepted), Duration.ofMillis(1).toNanos());
         return f;
     }
 

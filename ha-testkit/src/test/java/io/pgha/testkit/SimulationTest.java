@@ -67,6 +67,10 @@ class SimulationTest {
             config = config.withSuppressed(java.util.Arrays.stream(suppressed.split(",")).map(Simulation.Fault::valueOf)
                     .collect(java.util.stream.Collectors.toSet()));
         }
+        String failsafe = System.getProperty("pgha.sim.failsafe");
+        if (failsafe != null) {
+            config = config.withFailsafeMode(Boolean.parseBoolean(failsafe));
+        }
         String syncMode = System.getProperty("pgha.sim.syncMode");
         if (syncMode != null) {
             config = config.withSyncMode(io.pgha.SynchronousMode.valueOf(syncMode));
@@ -169,10 +173,29 @@ class SimulationTest {
     static final BugHunt SLOW_PROMOTION_ABANDONED = hunt(PlantedBug.ABANDONS_A_SLOW_PROMOTION, Invariant.SINGLE_WRITER,
             EnumSet.of(Fault.SLOW_PROMOTE, Fault.SWITCHOVER), 100, 0.1, "every fault on the leader, up to 8", ON_THE_LEADER);
 
+    private static final UnaryOperator<Simulation.Config> FAILSAFE = c -> c.withFailsafeMode(true).withMaxFaults(8);
+
+    static final BugHunt FAILSAFE_ONE_ANSWER = hunt(PlantedBug.FAILSAFE_TRUSTS_ONE_ANSWER, Invariant.SINGLE_WRITER,
+            EnumSet.of(Fault.DCS_PARTITION, Fault.PEER_PARTITION), 100, 0.05, "failsafe_mode, up to 8 faults", FAILSAFE);
+    // the member must not reach the primary itself (its own requests fail) for the forgotten answer to matter:
+    // asked, a primary running on says so and the member does not race anyway
+    static final BugHunt FAILSAFE_ANSWER_FORGOTTEN = hunt(PlantedBug.FAILSAFE_FORGETS_ITS_ANSWER, Invariant.SINGLE_WRITER,
+            EnumSet.of(Fault.DCS_PARTITION, Fault.PEER_PARTITION), 100, 0.05, "failsafe_mode, up to 8 faults", FAILSAFE);
+
     static final List<BugHunt> HUNTS = List.of(NEVER_FENCING, STALE_VIEWS_AFTER_A_FREEZE, STALE_VIEWS_AND_LOST_REPLIES,
             LEASE_FROM_THE_ANSWER, UNKNOWN_RENEWAL, SYNC_KEY_IGNORED, PUBLISHED_BEFORE_NAMED, WAL_NOT_COMPARED,
             FENCES_DROPPED_AT_THE_STOP, KEY_HANDED_OVER, NO_MARGIN, RELEASED_BEFORE_STOPPED, NO_REWIND, QUITS_AFTER_AN_OUTAGE, LAG_IGNORED,
-            SLOW_PROMOTION_ABANDONED);
+            SLOW_PROMOTION_ABANDONED, FAILSAFE_ONE_ANSWER, FAILSAFE_ANSWER_FORGOTTEN);
+
+    @Test
+    void aFailsafePrimaryThatRunsOnWithOneConfirmationIsCaughtAsTwoWritersWhenAMemberItDidNotReachTakesOver() throws Exception {
+        assertCaught(FAILSAFE_ONE_ANSWER);
+    }
+
+    @Test
+    void aMemberThatConfirmsAFailsafePrimaryButRacesAnywayIsCaughtAsTwoWriters() throws Exception {
+        assertCaught(FAILSAFE_ANSWER_FORGOTTEN);
+    }
 
     @Test
     void aLeaderThatNeverFencesIsCaughtAsTwoWritersWhenCutOffFrozenOrLeftWithoutItsAgent() throws Exception {
@@ -444,9 +467,10 @@ class SimulationTest {
                 .mapToLong(Simulation.Result::mostLostAfterPublication).max().orElse(0);
         System.out.printf("simulated %d seeds in %.1f s (%.1f seeds/s, %d virtual s, %d leader changes, %d automatic failovers, "
                         + "%d acked commits, %d lost in async mode, at most %d in one async failover, %d of them after the leader's last published optime); slowest convergence after heal %d ms%n"
-                        + "  faults drawn: %s%n  violations: %s%n",
+                        + "  failsafe_mode in %d seeds; faults drawn: %s%n  violations: %s%n",
                 results.size(), secs, results.size() / secs, virtual, changes, failovers, acked, lostAsync, worstAsyncLoss, worstAfterPublication,
-                maxConv.toMillis(), kinds, broken.isEmpty() ? "none" : broken);
+                maxConv.toMillis(), results.stream().filter(r -> r.config().failsafeMode()).count(), kinds,
+                broken.isEmpty() ? "none" : broken);
         return results;
     }
 }

@@ -16,6 +16,7 @@ import java.util.OptionalLong;
  * @param leaderOptime the leader's last published WAL position ({@code status.optime})
  * @param leaderSlots  the leader's slots and their positions ({@code status.slots}), for replicas to
  *                     advance their copies of the permanent slots to
+ * @param failsafe     the {@code failsafe} key ({@code failsafe_mode})
  */
 public record Cluster(long revision,
                       Optional<String> initialize, long initializeVersion,
@@ -27,9 +28,10 @@ public record Cluster(long revision,
                       TimelineHistory history,
                       OptionalLong leaderOptime,
                       Map<String, Long> leaderSlots,
+                      Optional<FailsafeTopology> failsafe,
                       List<String> warnings) {
     public static final Cluster EMPTY = new Cluster(0, Optional.empty(), DcsEntry.ABSENT, Optional.empty(), Optional.empty(),
-            DcsEntry.ABSENT, Map.of(), Optional.empty(), Optional.empty(), TimelineHistory.NONE, OptionalLong.empty(), Map.of(), List.of());
+            DcsEntry.ABSENT, Map.of(), Optional.empty(), Optional.empty(), TimelineHistory.NONE, OptionalLong.empty(), Map.of(), Optional.empty(), List.of());
 
     public Cluster {
         Objects.requireNonNull(initialize);
@@ -41,6 +43,7 @@ public record Cluster(long revision,
         Objects.requireNonNull(history);
         Objects.requireNonNull(leaderOptime);
         leaderSlots = Map.copyOf(leaderSlots);
+        Objects.requireNonNull(failsafe);
         warnings = List.copyOf(warnings);
     }
 
@@ -66,6 +69,6 @@ public record Cluster(long revision,
 
     public Cluster withLeader(Optional<String> newLeader) {
         return new Cluster(revision, initialize, initializeVersion, config, newLeader, leaderVersion, members, failover, sync,
-                history, leaderOptime, leaderSlots, warnings);
+                history, leaderOptime, leaderSlots, failsafe, warnings);
     }
 }

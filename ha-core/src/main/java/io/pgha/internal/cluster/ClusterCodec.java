@@ -73,8 +73,10 @@ public final class ClusterCodec {
         OptionalLong optime = s.get(ClusterKey.STATUS).map(e -> decodeOptime(e, warnings)).orElse(OptionalLong.empty());
         Map<String, Long> slots = s.get(ClusterKey.STATUS).map(ClusterCodec::decodeStatusSlots).orElse(Map.of());
 
+        Optional<FailsafeTopology> failsafe = s.get(ClusterKey.FAILSAFE).flatMap(e -> decodeFailsafe(e, warnings));
+
         return new Cluster(s.revision(), initialize, initializeVersion, config, leader, leaderVersion, members, failover, sync,
-                history, optime, slots, warnings);
+                history, optime, slots, failsafe, warnings);
     }
 
     // ---------------------------------------------------------------- members
@@ -366,6 +368,32 @@ public final class ClusterCodec {
             com.fasterxml.jackson.databind.node.ArrayNode r = n.putArray("retain_slots");
             retainSlots.stream().sorted().forEach(r::add);
         }
+        return n.toString();
+    }
+
+    /** {@code failsafe}: {@code {name: api_url}}; anything else is named in a warning and left out. */
+    static Optional<FailsafeTopology> decodeFailsafe(DcsEntry e, List<String> warnings) {
+        JsonNode n = parse(e.value(), "failsafe", warnings);
+        if (n == null) {
+            return Optional.empty();
+        }
+        if (!n.isObject()) {
+            warnings.add("failsafe: expected a JSON object of member names and api_urls, ignored");
+            return Optional.empty();
+        }
+        Map<String, String> members = new java.util.TreeMap<>();
+        n.fields().forEachRemaining(f -> {
+            if (f.getValue().isTextual()) {
+                members.put(f.getKey(), f.getValue().asText());
+            }
+        });
+        return Optional.of(new FailsafeTopology(members, e.version()));
+    }
+
+    /** The {@code failsafe} key's value: member name to {@code api_url}, sorted. */
+    public static String encodeFailsafe(Map<String, String> members) {
+        ObjectNode n = JSON.createObjectNode();
+        new java.util.TreeMap<>(members).forEach(n::put);
         return n.toString();
     }
 

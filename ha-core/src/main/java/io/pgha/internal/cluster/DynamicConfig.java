@@ -89,6 +89,14 @@ public final class DynamicConfig {
         return Optional.of(strict ? SynchronousMode.STRICT : SynchronousMode.ON);
     }
 
+    /**
+     * {@code failsafe_mode}: a primary that cannot reach the store runs on while every member of
+     * the {@code failsafe} topology confirms it (Patroni's default: off).
+     */
+    public Optional<Boolean> failsafeMode() {
+        return bool(root.get("failsafe_mode"), "failsafe_mode");
+    }
+
     /** {@code postgresql.use_slots}: members stream through physical slots, which pgha manages (Patroni's default: on). */
     public Optional<Boolean> useSlots() {
         JsonNode pg = root.get("postgresql");
@@ -287,6 +295,7 @@ public final class DynamicConfig {
         fresh.pgIdent();
         fresh.recoveryConf();
         fresh.useSlots();
+        fresh.failsafeMode();
         fresh.memberSlotsTtl();
         fresh.permanentSlots();
         fresh.ignoreSlots();
@@ -321,14 +330,13 @@ public final class DynamicConfig {
     private static final java.util.Set<String> ACTED_ON = java.util.Set.of("ttl", "loop_wait", "retry_timeout",
             "maximum_lag_on_failover", "primary_start_timeout", "master_start_timeout", "pause", "synchronous_mode",
             "synchronous_mode_strict", "synchronous_node_count", "check_timeline", "postgresql", "slots", "ignore_slots",
-            "member_slots_ttl");
+            "member_slots_ttl", "failsafe_mode");
     /** The {@code postgresql} keys a node acts on ({@code use_slots} is read when the agent starts). */
     private static final java.util.Set<String> POSTGRESQL_ACTED_ON = java.util.Set.of("use_pg_rewind", "use_slots", "parameters",
             "pg_hba", "pg_ident", "recovery_conf");
     /** Patroni's dynamic keys pgha does not act on yet, with what happens instead. */
     private static final java.util.Map<String, String> NOT_YET = java.util.Map.of(
             "standby_cluster", "not supported yet: this cluster runs as a normal cluster, its leader a primary",
-            "failsafe_mode", "not supported yet: a primary that cannot reach the store demotes when its lease ends",
             "max_timelines_history", "not supported yet: the whole timeline history is kept",
             "primary_stop_timeout", "not supported yet: a primary's stop waits for its shutdown",
             "master_stop_timeout", "not supported yet: a primary's stop waits for its shutdown",

@@ -4,6 +4,7 @@ import io.pgha.internal.cluster.HistoryEntry;
 import io.pgha.spi.SynchronousStandbys;
 import io.pgha.spi.Upstream;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 
@@ -19,7 +20,7 @@ public sealed interface Action permits Action.Quick, Action.LongRunning {
 
     /** A step the loop awaits before it runs the next one. */
     sealed interface Quick extends Action permits AcquireLock, RenewLock, ReleaseLock, ClaimInitialize, WriteInitialize, WriteConfig,
-            ClearFailover, WriteSync, DeleteSync, WriteHistory, SetSyncStandbys, CheckDivergence, ReloadPostgres, AnswerRequest,
+            ClearFailover, WriteSync, DeleteSync, WriteHistory, WriteFailsafe, SetSyncStandbys, CheckDivergence, ReloadPostgres, AnswerRequest,
             CancelAction, Fail {
         /** Whether a failure of this step cancels the rest of the decision. */
         default boolean isGate() {
@@ -40,6 +41,7 @@ public sealed interface Action permits Action.Quick, Action.LongRunning {
             R writeSync(WriteSync a);
             R deleteSync(DeleteSync a);
             R writeHistory(WriteHistory a);
+            R writeFailsafe(WriteFailsafe a);
             R setSyncStandbys(SetSyncStandbys a);
             R checkDivergence(CheckDivergence a);
             R reloadPostgres(ReloadPostgres a);
@@ -141,6 +143,15 @@ public sealed interface Action permits Action.Quick, Action.LongRunning {
             entries = List.copyOf(entries);
         }
         @Override public String describe() { return "append timeline history"; }
+    }
+
+    /** Compare-and-set the {@code failsafe} key: the members a primary must reach to run on without the store. */
+    record WriteFailsafe(Map<String, String> members, long expectedVersion) implements Quick {
+        @Override public <R> R accept(Quick.Visitor<R> v) { return v.writeFailsafe(this); }
+        public WriteFailsafe {
+            members = Map.copyOf(members);
+        }
+        @Override public String describe() { return "write failsafe key " + new java.util.TreeMap<>(members).keySet(); }
     }
 
     // ------------------------------------------------------------------ PostgreSQL steps

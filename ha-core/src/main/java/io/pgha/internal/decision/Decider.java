@@ -429,6 +429,19 @@ public final class Decider {
             return Decision.of("running as a stale primary (timeline " + pg.timeline() + " < cluster timeline "
                     + clusterTimeline + "): demoting", new Demote(DemoteMode.IMMEDIATE_NOLOCK));
         }
+        if (c.dynamicConfig().failsafeMode().orElse(false)) {
+            if (in.failsafeLeader().filter(l -> !l.equals(in.me())).isPresent()) {
+                // that primary runs on without the store because this member (among all) confirmed it can
+                return Decision.nothing("failsafe_mode: leader '" + in.failsafeLeader().get()
+                        + "' confirmed within the ttl that it runs on without the store; not racing for the lock");
+            }
+            if (!failsafeListed(c, in.me()) && !vouchedFor(in, c)) {
+                // a primary running on without the store asks only the members listed: one it never asked must not race
+                // unless a listed member that would have been asked says no primary asked it within the ttl
+                return Decision.nothing("failsafe_mode: this member is not in the failsafe topology and no listed member says"
+                        + " failsafe mode is over; not racing for the lock");
+            }
+        }
         Verdict v = healthiest(in, c, pg);
         if (!v.ok()) {
             if (pg.isRunningPrimary()) {
@@ -607,6 +620,12 @@ public final class Decider {
                 return sync.get();
             }
         }
+        Optional<Map<String, String>> failsafe = failsafeTopology(in, c);
+        if (failsafe.isPresent()) {
+            return Decision.of("failsafe_mode: writing the members a primary must reach without the store "
+                    + new java.util.TreeMap<>(failsafe.get()).keySet(), new RenewLock(),
+                    new Action.WriteFailsafe(failsafe.get(), c.failsafe().map(f -> f.version()).orElse(DcsEntry.ABSENT)));
+        }
         int clusterTimeline = c.history().clusterTimeline();
         if (pg.timeline() > clusterTimeline) {
             List<HistoryEntry> entries = new ArrayList<>(c.history().entries());
@@ -616,6 +635,41 @@ public final class Decider {
                     new RenewLock(), new WriteHistory(entries, c.history().version()));
         }
         return Decision.of((paused ? "PAUSE: " : "") + "no action. I am (" + in.me() + "), the leader with the lock", new RenewLock());
+    }
+
+    /**
+     * A primary runs on without the store only while every listed member but itself accepts its
+     * requests, and each one that accepts says so ({@code failsafe_mode_is_active}) for the ttl. So a
+     * listed standby that answers and is not active proves no primary runs on through failsafe mode
+     * beyond its lease: a member left out of the topology may then race.
+     */
+    private static boolean vouchedFor(DecisionInput in, Cluster c) {
+        return in.peers().values().stream().anyMatch(p -> !p.member().equals(in.me()) && p.running() && p.inRecovery()
+                && !p.failsafeActive() && c.failsafe().map(f -> f.members().containsKey(p.member())).orElse(false));
+    }
+
+    /** Whether {@code member} may race for the lock under {@code failsafe_mode}: it is in the failsafe topology (or there is none). */
+    private static boolean failsafeListed(Cluster c, String member) {
+        return !c.dynamicConfig().failsafeMode().orElse(false)
+                || c.failsafe().map(f -> f.members().isEmpty() || f.members().containsKey(member)).orElse(true);
+    }
+
+    /**
+     * With {@code failsafe_mode}, the {@code failsafe} key the leader should write when it differs
+     * from the one in the store: every member that publishes an {@code api_url}, and the leader
+     * (Patroni's {@code _failsafe_config}).
+     */
+    private static Optional<Map<String, String>> failsafeTopology(DecisionInput in, Cluster c) {
+        if (!c.dynamicConfig().failsafeMode().orElse(false)) {
+            return Optional.empty();
+        }
+        Map<String, String> want = new java.util.TreeMap<>();
+        c.members().values().forEach(m -> m.apiUrl().ifPresent(u -> want.put(m.name(), u)));
+        if (!want.containsKey(in.me())) {
+            return Optional.empty(); // our own entry (with our api_url) is not in the store yet: next cycle
+        }
+        boolean same = c.failsafe().map(f -> f.members().equals(want)).orElse(false);
+        return same ? Optional.empty() : Optional.of(want);
     }
 
     private static Decision leaderSideFailover(DecisionInput in, Cluster c, PostgresState pg, FailoverRequest fo) {

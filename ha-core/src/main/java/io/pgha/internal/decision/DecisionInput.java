@@ -31,11 +31,14 @@ import java.util.Set;
  * @param bugs        safety rules switched off on purpose by a simulator test ({@link PlantedBug}); empty otherwise
  * @param canCreateReplicaWithoutLeader the PostgreSQL controller can create a replica with no running member to
  *                    copy from (Patroni's {@code no_leader} replica methods)
+ * @param failsafeLeader the primary that confirmed through {@code POST /failsafe} within the ttl that it runs on
+ *                    without the store (a replica does not race while there is one)
  */
 public record DecisionInput(String me, MemberTags tags, Optional<Cluster> cluster, Optional<String> dcsError,
                             Optional<PostgresState> pg, Optional<String> pgError, LeaseView lease,
                             Map<String, PeerStatus> peers, EffectiveConfig config, NodeMemory memory,
-                            long now, Instant wallNow, Set<PlantedBug> bugs, boolean canCreateReplicaWithoutLeader) {
+                            long now, Instant wallNow, Set<PlantedBug> bugs, boolean canCreateReplicaWithoutLeader,
+                            Optional<String> failsafeLeader) {
     public DecisionInput {
         Objects.requireNonNull(me);
         Objects.requireNonNull(tags);
@@ -49,6 +52,7 @@ public record DecisionInput(String me, MemberTags tags, Optional<Cluster> cluste
         Objects.requireNonNull(memory);
         Objects.requireNonNull(wallNow);
         bugs = Set.copyOf(bugs);
+        Objects.requireNonNull(failsafeLeader);
         if (cluster.isPresent() == dcsError.isPresent()) {
             throw new IllegalArgumentException("exactly one of cluster and dcsError must be present");
         }
@@ -59,12 +63,19 @@ public record DecisionInput(String me, MemberTags tags, Optional<Cluster> cluste
                          Optional<PostgresState> pg, Optional<String> pgError, LeaseView lease,
                          Map<String, PeerStatus> peers, EffectiveConfig config, NodeMemory memory,
                          long now, Instant wallNow) {
-        this(me, tags, cluster, dcsError, pg, pgError, lease, peers, config, memory, now, wallNow, Set.of(), false);
+        this(me, tags, cluster, dcsError, pg, pgError, lease, peers, config, memory, now, wallNow, Set.of(), false, Optional.empty());
     }
 
     /** This input, from a node whose controller can (or cannot) create a replica without a leader. */
     public DecisionInput withReplicaWithoutLeader(boolean can) {
-        return new DecisionInput(me, tags, cluster, dcsError, pg, pgError, lease, peers, config, memory, now, wallNow, bugs, can);
+        return new DecisionInput(me, tags, cluster, dcsError, pg, pgError, lease, peers, config, memory, now, wallNow, bugs, can,
+                failsafeLeader);
+    }
+
+    /** This input, from a node that heard (or did not hear) a primary's failsafe confirmation within the ttl. */
+    public DecisionInput withFailsafeLeader(Optional<String> leader) {
+        return new DecisionInput(me, tags, cluster, dcsError, pg, pgError, lease, peers, config, memory, now, wallNow, bugs,
+                canCreateReplicaWithoutLeader, leader);
     }
 
     /** Whether {@code bug} is planted (a simulator test switched its rule off). */

@@ -102,5 +102,17 @@ public enum PlantedBug {
      * has run longer than the ttl gives the lock up and cancels it, although {@code pg_ctl promote}
      * cannot be called back, so the promotion completes beside the member that took the lock.
      */
-    ABANDONS_A_SLOW_PROMOTION
+    ABANDONS_A_SLOW_PROMOTION,
+    /**
+     * Breaks "with failsafe_mode a primary runs on without the store only while every member of the
+     * failsafe topology confirms it": one confirmation is taken as enough, so a member that was not
+     * reached (and so does not hold back) takes the expired lock and promotes beside it.
+     */
+    FAILSAFE_TRUSTS_ONE_ANSWER,
+    /**
+     * Breaks "a member that confirmed a primary's failsafe request does not race for the ttl": the
+     * confirmation is given but not remembered, so the member takes the expired lock while the
+     * primary it confirmed runs on.
+     */
+    FAILSAFE_FORGETS_ITS_ANSWER
 }

@@ -293,6 +293,11 @@ final class ActionRunner {
         }
 
         @Override
+        public CompletionStage<StepResult> writeFailsafe(Action.WriteFailsafe f) {
+            return store(s -> s.compareAndSet(ClusterKey.FAILSAFE, ClusterCodec.encodeFailsafe(f.members()), f.expectedVersion()));
+        }
+
+        @Override
         public CompletionStage<StepResult> setSyncStandbys(Action.SetSyncStandbys s) {
             // PostgreSQL makes commits wait only once its checkpointer has taken the new setting, a
             // moment after the reload: the position that a new standby must reach is read after that

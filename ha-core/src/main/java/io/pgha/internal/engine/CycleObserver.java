@@ -231,7 +231,17 @@ final class CycleObserver {
 
     private CompletableFuture<Map<String, PeerStatus>> fetchPeers(Cluster c, EffectiveConfig config) {
         List<Member> others = c.members().values().stream().filter(m -> !m.name().equals(me)).toList();
-        if (others.isEmpty()) {
+        // failsafe_mode: a primary that runs on without the store lets its member entry lapse, but it is in the
+        // failsafe topology with its api_url; asked, it answers that it runs as a primary (Patroni asks them too)
+        Map<String, String> listedOnly = new java.util.TreeMap<>();
+        if (c.dynamicConfig().failsafeMode().orElse(false)) {
+            c.failsafe().ifPresent(f -> f.members().forEach((name, url) -> {
+                if (!name.equals(me) && !c.members().containsKey(name)) {
+                    listedOnly.put(name, url);
+                }
+            }));
+        }
+        if (others.isEmpty() && listedOnly.isEmpty()) {
             return CompletableFuture.completedFuture(Map.of());
         }
         Optional<PeerClient> client = cfg.peerClient();
@@ -245,7 +255,7 @@ final class CycleObserver {
                         m.tags().nofailover(), m.tags().failoverPriority()));
             }
         }
-        if (client.isEmpty() || fromStore.size() == others.size()) {
+        if (client.isEmpty() || (fromStore.size() == others.size() && listedOnly.isEmpty())) {
             return CompletableFuture.completedFuture(Map.copyOf(fromStore));
         }
         Duration timeout = config.settings().peerTimeout();
@@ -265,6 +275,17 @@ final class CycleObserver {
                 return null;
             }));
         }
+        listedOnly.forEach((name, url) -> {
+            CompletableFuture<Optional<PeerStatus>> f = Futures.withTimeout(
+                    Futures.call(() -> client.get().fetch(name, Optional.of(url), timeout)),
+                    timeout.toNanos(), cfg.loopScheduler(), () -> new TimeoutException("peer timeout"));
+            calls.add(f.handle((opt, e) -> {
+                if (e == null && opt != null) {
+                    opt.ifPresent(p -> answers.put(name, p));
+                }
+                return null;
+            }));
+        });
         return CompletableFuture.allOf(calls.toArray(CompletableFuture[]::new)).thenApply(v -> Map.copyOf(answers));
     }
 

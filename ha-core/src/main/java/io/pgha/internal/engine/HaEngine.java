@@ -91,6 +91,9 @@ public final class HaEngine {
     private MemberEntryWriter memberEntry;
     private ParameterApplier parameters;
     private SlotManager slots;
+    private Failsafe failsafe;
+    /** This node's REST API URL, as published in its member entry. */
+    private volatile Optional<String> myApiUrl = Optional.empty();
     private final AtomicReference<RestartRequest> scheduledRestart = new AtomicReference<>();
     private Duration leaseGuarantee;
 
@@ -129,6 +132,7 @@ public final class HaEngine {
 
     /** As {@link #start()}, publishing {@code apiUrl} (known only once the REST API is bound). */
     public void start(Optional<String> apiUrl) {
+        this.myApiUrl = apiUrl;
         if (!state.compareAndSet(State.LATENT, State.STARTED)) {
             throw new IllegalStateException("node '" + me + "' was already started");
         }
@@ -157,6 +161,7 @@ public final class HaEngine {
         memberEntry = new MemberEntryWriter(cfg, this::tags, session, apiUrl);
         parameters = new ParameterApplier(me, pg, cfg.initialConfig().map(DynamicConfig::new), lane::execute, this::warnOnce);
         slots = new SlotManager(me, pg, lease, lane::execute, this::warnOnce);
+        failsafe = new Failsafe(me, cfg.ticker(), () -> config.ttlNanos(), lane::execute, cfg.bugs());
         subscriptions.add(session.watch(new DcsListener() {
             @Override
             public void clusterChanged(Optional<String> path) {
@@ -322,6 +327,31 @@ public final class HaEngine {
     /** The engine's store session (the REST API writes failover requests and configuration through it). */
     public DcsSession session() {
         return session;
+    }
+
+    /**
+     * A primary's {@code POST /failsafe} to this member (the REST API's, or the simulator's, thread):
+     * accepted unless failsafe mode is off here or this member runs as a primary itself.
+     */
+    public FailsafeAnswer acceptFailsafe(io.pgha.spi.FailsafeRequest request) {
+        boolean enabled = lastCluster.map(c -> c.dynamicConfig().failsafeMode().orElse(false)).orElse(false);
+        return failsafe.accept(request, enabled, observer.lastPostgres());
+    }
+
+    /**
+     * Patroni's {@code failsafe_mode_is_active}: this primary runs on without the store because every
+     * member confirmed it, or this member confirmed a primary's request within the ttl.
+     */
+    public boolean failsafeActive() {
+        return failsafe.active() || failsafe.freshLeader(cfg.ticker().read()).isPresent();
+    }
+
+    private String connectionUrlOrEmpty() {
+        try {
+            return pg.connectionUrl();
+        } catch (RuntimeException e) {
+            return "";
+        }
     }
 
     private boolean canCreateReplicaWithoutLeader() {
@@ -490,12 +520,17 @@ public final class HaEngine {
         }
         if (storeView instanceof StoreView.Unreachable u) {
             dcsError = Optional.of(u.error());
+            if (lastCluster.isPresent() && raw.postgres() != null) {
+                failsafe.confirm(lastCluster.get(), raw.postgres(), connectionUrlOrEmpty(), myApiUrl, cfg.peerClient(), slots.positions(), lease,
+                        cfg.loopScheduler());
+            }
             if (cfg.bugs().contains(PlantedBug.QUITS_AFTER_A_LONG_STORE_OUTAGE) && observer.storeLastSeen().map(
                     seen -> seen.plus(config.settings().ttl()).isBefore(cfg.wallClock().instant())).orElse(false)) {
                 memory = memory.withFatal("the store has been unreachable for longer than the ttl");
             }
         } else if (storeView instanceof StoreView.Current current) {
             Cluster c = current.cluster();
+            failsafe.storeReachable(c);
             c.warnings().forEach(w -> warnOnce("store: " + w));
             cluster = Optional.of(c);
             EffectiveConfig merged = EffectiveConfig.merge(cfg.settings(), c.dynamicConfig(), leaseGuarantee);
@@ -551,9 +586,11 @@ public final class HaEngine {
         long now = cfg.ticker().read();
         LeaseView leaseView = lease.view();
         DecisionInput in = new DecisionInput(me, tags, cluster, dcsError, pgState, pgErr, leaseView, peers, config,
-                memory, now, cfg.wallClock().instant(), cfg.bugs(), canCreateReplicaWithoutLeader());
+                memory, now, cfg.wallClock().instant(), cfg.bugs(), canCreateReplicaWithoutLeader(), failsafe.freshLeader(now));
         Decision d = Decider.decide(in);
         report.decided(d);
+        d.actions().stream().filter(Action.WriteFailsafe.class::isInstance).map(Action.WriteFailsafe.class::cast)
+                .forEach(w -> failsafe.writing(w.members()));
         cluster.ifPresent(c -> lastCluster = Optional.of(c));
         updateRole(pgState, cluster);
         // peers ask for our status during a leader race: what we just observed (a primary that has

@@ -80,6 +80,8 @@ final class LeaseKeeper {
     private long guardEpoch;
     /** Set for a shutdown that could not stop PostgreSQL: no renewal is sent any more, the lease runs out. */
     private boolean renewalsStopped;
+    /** The belief was last extended by failsafe mode's confirmations, not by the store. */
+    private boolean failsafeExtended;
     private long validUntil;
     private String lost;
     private long lastSentAt;
@@ -272,6 +274,16 @@ final class LeaseKeeper {
 
     /** The store says our lease is gone: fence at once if we held it. */
     void leaseLost(String reason) {
+        synchronized (this) {
+            long left = validUntil - ticker.read();
+            if (held && failsafeExtended && left > 0) {
+                // every member of the failsafe topology accepted, until validUntil, that we run on without the
+                // store's lease: none of them races meanwhile, and the loop takes the lock again once it can
+                LOG.info("{}: the store ended our lease ({}) while failsafe mode ran on; the leader belief holds for {} ms more",
+                        member, reason, left / 1_000_000);
+                return;
+            }
+        }
         lose("the store reports the lease lost: " + reason);
     }
 
@@ -297,12 +309,40 @@ final class LeaseKeeper {
 
     // ------------------------------------------------------------------------------------------
 
+    /**
+     * Failsafe mode: every member of the {@code failsafe} topology accepted, in answer to requests
+     * sent at {@code sentAt}, that this primary runs on without the store; each of them stays out
+     * of any leader race for the ttl from when it accepted, so the belief (and both fences) may run
+     * to {@code sentAt + ttl}, as after a renewal sent then. Only a belief still held is extended:
+     * a node that was fenced or demoted meanwhile does not lead again through this.
+     *
+     * @return whether the belief was extended
+     */
+    boolean failsafeConfirmed(long sentAt) {
+        boolean extended = renewed(sentAt, true);
+        if (extended) {
+            synchronized (this) {
+                failsafeExtended = true;
+            }
+        }
+        return extended;
+    }
+
     private void renewed(long sentAt) {
+        if (renewed(sentAt, false)) {
+            synchronized (this) {
+                failsafeExtended = false;
+            }
+        }
+    }
+
+    /** @param onlyIfHeld extend a belief still held, never start one (checked under the monitor the fence takes) */
+    private boolean renewed(long sentAt, boolean onlyIfHeld) {
         long controllerDeadline;
         long epoch;
         synchronized (this) {
-            if (closed || released || renewalsStopped) {
-                return;
+            if (closed || released || renewalsStopped || (onlyIfHeld && (!held || lost != null))) {
+                return false;
             }
             long until = noFencing ? sentAt + (1L << 62) : sentAt + ttl;
             if (!held || until - validUntil > 0) {
@@ -317,7 +357,7 @@ final class LeaseKeeper {
             guarding = true;
             lost = null;
             if (noFencing) {
-                return;
+                return true;
             }
             if (fenceTimer != null) {
                 fenceTimer.cancel();
@@ -327,6 +367,7 @@ final class LeaseKeeper {
             epoch = guardEpoch;
         }
         armControllerFence(controllerDeadline, epoch);
+        return true;
     }
 
     /**

@@ -35,6 +35,8 @@ final class SlotManager {
     private List<ReplicationSlot> existing = List.of();
     private Map<String, Long> unneededSince = Map.of();
     private boolean inFlight;
+    /** The positions a leader last published (also sent with a failsafe request). */
+    private Map<String, Long> positions = Map.of();
     private boolean failing;
     private boolean unsupported;
 
@@ -44,6 +46,11 @@ final class SlotManager {
         this.lease = lease;
         this.lane = lane;
         this.warnOnce = warnOnce;
+    }
+
+    /** The leader's slots and their positions as last synchronised (lane). */
+    Map<String, Long> positions() {
+        return positions;
     }
 
     /**
@@ -84,6 +91,7 @@ final class SlotManager {
                     Map<String, Long> positions = new LinkedHashMap<>();
                     slots.stream().filter(s -> r.plan().physical().containsKey(s.name()) || r.plan().logical().containsKey(s.name()))
                             .forEach(s -> positions.put(s.name(), s.position().value()));
+                    this.positions = Map.copyOf(positions);
                     lease.publishSlots(positions, r.retained());
                 }
             } else if (cause instanceof UnsupportedOperationException) {

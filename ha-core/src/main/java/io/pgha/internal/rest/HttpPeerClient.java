@@ -21,11 +21,49 @@ import javax.net.ssl.SSLContext;
  */
 public final class HttpPeerClient implements PeerClient {
     private final HttpClient client;
+    /** The cluster's REST credentials ({@code Authorization: Basic ...}), sent with the unsafe {@code POST /failsafe}. */
+    private final Optional<String> authorization;
 
     public HttpPeerClient(Optional<SSLContext> tls) {
+        this(tls, Optional.empty(), Optional.empty());
+    }
+
+    /**
+     * @param username, password the REST API's basic-auth credentials, which every member shares (as
+     *                 Patroni's {@code restapi.authentication}); sent with {@code POST /failsafe} only
+     */
+    public HttpPeerClient(Optional<SSLContext> tls, Optional<String> username, Optional<char[]> password) {
         HttpClient.Builder b = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).version(HttpClient.Version.HTTP_1_1);
         tls.ifPresent(b::sslContext);
         this.client = b.build();
+        this.authorization = username.flatMap(u -> password.map(p -> "Basic " + java.util.Base64.getEncoder().encodeToString(
+                (u + ":" + new String(p)).getBytes(java.nio.charset.StandardCharsets.UTF_8))));
+    }
+
+    /** Patroni's {@code POST /failsafe}: accepted only on 200 with the body {@code Accepted}. */
+    @Override
+    public CompletionStage<Boolean> confirmFailsafe(String member, Optional<String> apiUrl, io.pgha.spi.FailsafeRequest request,
+                                                    Duration timeout) {
+        if (apiUrl.isEmpty()) {
+            return CompletableFuture.completedFuture(false);
+        }
+        com.fasterxml.jackson.databind.node.ObjectNode body = ClusterCodec.JSON.createObjectNode();
+        body.put("name", request.name());
+        body.put("conn_url", request.connUrl());
+        request.apiUrl().ifPresent(u -> body.put("api_url", u));
+        com.fasterxml.jackson.databind.node.ObjectNode slots = body.putObject("slots");
+        request.slots().forEach(slots::put);
+        HttpRequest.Builder rb;
+        try {
+            URI base = URI.create(apiUrl.get());
+            rb = HttpRequest.newBuilder(base.resolve("/failsafe")).timeout(timeout)
+                    .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body.toString()));
+        } catch (IllegalArgumentException e) {
+            return CompletableFuture.completedFuture(false);
+        }
+        authorization.ifPresent(a -> rb.header("Authorization", a));
+        return client.sendAsync(rb.build(), BoundedBody.upTo(1024))
+                .thenApply(r -> r.statusCode() == 200 && r.body().map(String::strip).map("Accepted"::equals).orElse(false));
     }
 
     /** A peer with no {@code api_url} cannot be asked over HTTP: its member entry speaks for it. */
@@ -73,6 +111,7 @@ public final class HttpPeerClient implements PeerClient {
         boolean nofailover = tags.path("nofailover").asBoolean(false);
         int priority = tags.has("failover_priority") ? tags.get("failover_priority").asInt(1) : 1;
         return Optional.of(PeerStatus.builder(member).running(running).inRecovery(!primary).walPosition(Lsn.of(wal))
-                .timeline(n.path("timeline").asInt(0)).nofailover(nofailover).failoverPriority(priority).build());
+                .timeline(n.path("timeline").asInt(0)).nofailover(nofailover).failoverPriority(priority)
+                .failsafeActive(n.path("failsafe_mode_is_active").asBoolean(false)).build());
     }
 }

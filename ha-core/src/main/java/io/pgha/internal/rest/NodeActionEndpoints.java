@@ -4,11 +4,14 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.pgha.ConfigurationException;
 import io.pgha.internal.decision.AdminRequest;
 import io.pgha.internal.decision.RestartRequest;
+import io.pgha.internal.engine.FailsafeAnswer;
 import io.pgha.internal.engine.HaEngine;
+import io.pgha.spi.FailsafeRequest;
 import io.pgha.spi.PostgresState;
 import java.time.Duration;
 import java.time.OffsetDateTime;
 import java.time.format.DateTimeParseException;
+import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalInt;
 import java.util.Set;
@@ -119,6 +122,32 @@ final class NodeActionEndpoints {
         AdminRequest.Outcome o = await(engine.submit(new AdminRequest.Reinitialize(json.path("force").asBoolean(false))),
                 Duration.ofSeconds(30));
         return Reply.text(o.ok() ? 200 : 503, o.message());
+    }
+
+    /**
+     * {@code POST /failsafe}, as Patroni answers it: 200 {@code Accepted} with this member's
+     * received/replayed position in the {@code lsn} header; 500 when this member runs as a primary
+     * itself; 502 when failsafe mode is off here.
+     */
+    Reply failsafe(String body) {
+        ObjectNode json = JsonBody.object(body, true);
+        String name = JsonBody.text(json, "name").orElseThrow(() -> new HttpError(400, "name: required"));
+        String connUrl = JsonBody.text(json, "conn_url").orElse("");
+        Optional<String> apiUrl = JsonBody.text(json, "api_url");
+        Map<String, Long> slots = new java.util.TreeMap<>();
+        json.path("slots").fields().forEachRemaining(f -> {
+            if (f.getValue().canConvertToLong()) {
+                slots.put(f.getKey(), f.getValue().asLong());
+            }
+        });
+        FailsafeAnswer answer = engine.acceptFailsafe(new FailsafeRequest(name, connUrl, apiUrl, slots));
+        if (answer instanceof FailsafeAnswer.Accepted a) {
+            return Reply.text(200, "Accepted").withHeader("lsn", Long.toString(a.position().value()));
+        }
+        if (answer instanceof FailsafeAnswer.RunningAsLeader) {
+            return Reply.text(500, "Running as a leader");
+        }
+        return Reply.text(502, "failsafe_mode is not enabled");
     }
 
     /** {@code POST /reload}. */

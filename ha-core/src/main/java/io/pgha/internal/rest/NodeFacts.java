@@ -21,15 +21,22 @@ import java.util.Optional;
  * @param sinceCycle  nanoseconds since the HA loop last finished a cycle
  */
 record NodeFacts(String name, String scope, MemberTags tags, EngineView view, boolean running, boolean leader, boolean replica,
-                 boolean streaming, boolean inSyncKey, Optional<Long> lag, long sinceCycle, boolean paused, Optional<Cluster> cluster) {
+                 boolean streaming, boolean inSyncKey, Optional<Long> lag, long sinceCycle, boolean paused, Optional<Cluster> cluster,
+                 boolean failsafeActive) {
 
     /** This node's facts now, from its engine. */
     static NodeFacts of(HaEngine engine) {
         EngineView v = engine.view();
-        return of(engine.config().name(), engine.config().scope(), engine.tags(), v, engine.leaseNow(), engine.now());
+        return of(engine.config().name(), engine.config().scope(), engine.tags(), v, engine.leaseNow(), engine.now(),
+                engine.failsafeActive());
     }
 
     static NodeFacts of(String name, String scope, MemberTags tags, EngineView view, LeaseView liveLease, long now) {
+        return of(name, scope, tags, view, liveLease, now, false);
+    }
+
+    static NodeFacts of(String name, String scope, MemberTags tags, EngineView view, LeaseView liveLease, long now,
+                        boolean failsafeActive) {
         Optional<PostgresState> pg = view.postgres();
         boolean running = pg.map(PostgresState::isRunning).orElse(false);
         Optional<Cluster> cluster = view.cluster();
@@ -48,7 +55,7 @@ record NodeFacts(String name, String scope, MemberTags tags, EngineView view, bo
             }
         }
         return new NodeFacts(name, scope, tags, view, running, leader, replica, streaming, inSync, lag, now - view.lastCycleAt(),
-                view.config().paused(), cluster);
+                view.config().paused(), cluster, failsafeActive);
     }
 
     Optional<PostgresState> pg() {

@@ -204,6 +204,7 @@ public final class RestServer implements AutoCloseable {
         try (ex) {
             byte[] bytes = reply.body().getBytes(StandardCharsets.UTF_8);
             ex.getResponseHeaders().set("Content-Type", reply.contentType());
+            reply.headers().forEach((k, v) -> ex.getResponseHeaders().set(k, v));
             boolean noBody = method.equals("HEAD") || method.equals("OPTIONS");
             ex.sendResponseHeaders(reply.code(), noBody ? -1 : bytes.length == 0 ? -1 : bytes.length);
             if (!noBody && bytes.length > 0) {
@@ -317,6 +318,10 @@ public final class RestServer implements AutoCloseable {
             case "/reinitialize" -> {
                 requireMethod(method, "POST");
                 return nodeActions.reinitialize(body);
+            }
+            case "/failsafe" -> {
+                requireMethod(method, "POST");
+                return nodeActions.failsafe(body);
             }
             case "/reload" -> {
                 requireMethod(method, "POST");

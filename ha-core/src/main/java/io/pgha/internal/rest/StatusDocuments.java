@@ -68,6 +68,9 @@ final class StatusDocuments {
         if (f.cluster().map(c -> !c.hasLeader()).orElse(false)) {
             n.put("cluster_unlocked", true);
         }
+        if (f.failsafeActive()) {
+            n.put("failsafe_mode_is_active", true);
+        }
         f.view().status().dcsLastSeen().ifPresent(t -> n.put("dcs_last_seen", t.getEpochSecond()));
         pg.flatMap(PostgresState::systemId).ifPresent(id -> n.put("database_system_identifier", id));
         ObjectNode tags = tagsOf(f);
@@ -249,7 +252,8 @@ final class StatusDocuments {
                 f.cluster().map(c -> c.hasLeader() ? 0 : 1).orElse(0));
         gauge(sb, "pgha_external_fence", "Value is 1 if an out-of-process fence stops Postgres writes when this JVM freezes past its lease, 0 otherwise.",
                 labels, f.view().status().externalFence().isPresent() ? 1 : 0);
-        gauge(sb, "patroni_failsafe_mode_is_active", "Value is 1 if failsafe mode is active, 0 if inactive.", labels, 0);
+        gauge(sb, "patroni_failsafe_mode_is_active", "Value is 1 if failsafe mode is active, 0 if inactive.", labels,
+                f.failsafeActive() ? 1 : 0);
         gauge(sb, "patroni_postgres_timeline", "Postgres timeline of this node (if running), 0 otherwise.", labels,
                 running ? pg.map(PostgresState::timeline).orElse(0) : 0);
         gauge(sb, "patroni_dcs_last_seen", "Epoch timestamp when DCS was last contacted successfully.", labels,

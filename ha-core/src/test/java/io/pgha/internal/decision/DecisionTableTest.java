@@ -103,6 +103,23 @@ class DecisionTableTest {
                                 .dynamicConfig("{\"postgresql\": {\"use_slots\": false}}"),
                         "", List.of(),
                         d -> d.actions().stream().noneMatch(a -> a instanceof Fail)),
+                row("with failsafe_mode the leader writes the members with an api_url to the failsafe key",
+                        Situation.of().iLead().runningPrimary(800).member(Situation.ME, "primary", 800).member("n2", "replica", 800)
+                                .dynamicConfig("{\"failsafe_mode\": true}"),
+                        "failsafe_mode: writing the members", List.of(RenewLock.class, Action.WriteFailsafe.class),
+                        d -> ((Action.WriteFailsafe) d.actions().get(1)).members().keySet().equals(java.util.Set.of(Situation.ME, "n2"))),
+                row("with failsafe_mode a replica that confirmed a primary within the ttl does not race",
+                        Situation.of().runningReplicaOf("n2", 800).member("n3", "replica", 700).dynamicConfig("{\"failsafe_mode\": true}")
+                                .failsafeHeardFrom("n2"),
+                        "leader 'n2' confirmed within the ttl", List.of()),
+                row("with failsafe_mode a member left out of the failsafe topology does not race",
+                        Situation.of().runningReplicaOf("n2", 800).dynamicConfig("{\"failsafe_mode\": true}")
+                                .failsafeKey(java.util.Map.of("n2", "http://n2", "n3", "http://n3")),
+                        "not in the failsafe topology", List.of()),
+                row("with failsafe_mode a member left out races once a listed standby says failsafe mode is over",
+                        Situation.of().runningReplicaOf("n2", 800).dynamicConfig("{\"failsafe_mode\": true}")
+                                .failsafeKey(java.util.Map.of("n2", "http://n2", "n3", "http://n3")).peer("n3", true, 700, 1),
+                        "promoted self to leader", List.of(AcquireLock.class, Promote.class)),
                 row("a leader whose data directory is empty releases the lock",
                         Situation.of().uninitialized().iLead(),
                         "data directory is empty", List.of(ReleaseLock.class)),

@@ -61,6 +61,21 @@ final class Situation {
 
     private boolean replicaWithoutLeader;
     private Map<String, Long> leaderSlots = Map.of();
+    private Optional<io.pgha.internal.cluster.FailsafeTopology> failsafe = Optional.empty();
+
+    private Optional<String> failsafeHeard = Optional.empty();
+
+    /** This member confirmed {@code leader}'s failsafe request within the ttl. */
+    Situation failsafeHeardFrom(String leader) {
+        failsafeHeard = Optional.of(leader);
+        return this;
+    }
+
+    /** The {@code failsafe} key: member names to api_urls. */
+    Situation failsafeKey(Map<String, String> members) {
+        failsafe = Optional.of(new io.pgha.internal.cluster.FailsafeTopology(members, 8));
+        return this;
+    }
     private com.fasterxml.jackson.databind.node.ObjectNode dynamicJson = io.pgha.internal.cluster.ClusterCodec.JSON.createObjectNode();
 
     /** The cluster's dynamic configuration (the {@code config} key), as JSON. */
@@ -310,10 +325,10 @@ final class Situation {
         DynamicConfig dyn = new DynamicConfig(root);
         Optional<Cluster> cluster = dcsDown ? Optional.empty() : Optional.of(new Cluster(7, initialize, initialize.isPresent() ? 3 : DcsEntry.ABSENT,
                 configPresent ? Optional.of(new ConfigEntry(dyn, 4)) : Optional.empty(), leader, leader.isPresent() ? 5 : DcsEntry.ABSENT,
-                members, failover, sync, history, optime, leaderSlots, List.of()));
+                members, failover, sync, history, optime, leaderSlots, failsafe, List.of()));
         EffectiveConfig config = new EffectiveConfig(settings, paused, List.of());
         return new DecisionInput(ME, tags, cluster, dcsDown ? Optional.of("connection refused") : Optional.empty(), Optional.of(pg),
-                Optional.empty(), lease, peers, config, memory, NOW, WALL).withReplicaWithoutLeader(replicaWithoutLeader);
+                Optional.empty(), lease, peers, config, memory, NOW, WALL).withReplicaWithoutLeader(replicaWithoutLeader).withFailsafeLeader(failsafeHeard);
     }
 
     Decision decide() {

@@ -23,7 +23,7 @@ class HealthCheckTest {
         EngineView view = new EngineView(status, Optional.empty(), status.postgres(), LeaseView.NOT_HELD,
                 EffectiveConfig.of(HaSettings.defaults()), 0, Optional.empty());
         return new NodeFacts("n1", "c", MemberTags.DEFAULT, view, false, false, false, false, false, Optional.empty(), sinceCycle,
-                false, Optional.empty());
+                false, Optional.empty(), false);
     }
 
     @Test

@@ -77,7 +77,7 @@ class StoreSupportTest {
         assertThat(b.add("optime/leader", "1", 3)).isEqualTo(Placement.NOT_IN_LAYOUT);
         assertThat(b.add("members/", "{}", 3)).isEqualTo(Placement.NOT_IN_LAYOUT);
         assertThat(b.add("members/a/b", "{}", 3)).isEqualTo(Placement.NOT_IN_LAYOUT);
-        assertThat(b.add("failsafe", new byte[] {(byte) 0xFF}, 3)).as("the layout decides first").isEqualTo(Placement.NOT_IN_LAYOUT);
+        assertThat(b.add("sync_standby", new byte[] {(byte) 0xFF}, 3)).as("the layout decides first").isEqualTo(Placement.NOT_IN_LAYOUT);
         assertThat(b.add("initialize", (byte[]) null, 2)).isEqualTo(Placement.KEY);
         ClusterSnapshot s = b.build(42);
         assertThat(s.revision()).isEqualTo(42);
