@@ -237,6 +237,9 @@ public final class HaNode implements AutoCloseable {
         private java.util.concurrent.Executor executor;
         private Clock clock;
         private Runnable configReloader;
+        private io.pgha.spi.Watchdog watchdog;
+        private WatchdogMode watchdogMode;
+        private Duration watchdogSafetyMargin;
         private final List<HaListener> listeners = new ArrayList<>();
         private final Set<PlantedBug> bugs = EnumSet.noneOf(PlantedBug.class);
 
@@ -576,6 +579,49 @@ public final class HaNode implements AutoCloseable {
         }
 
         /**
+         * A kernel watchdog (Patroni's {@code watchdog}, for example {@link DeviceWatchdog} on
+         * {@code /dev/watchdog}): armed when this node starts to lead, kept alive with each renewal,
+         * disarmed with the other fences; the node closes it. Default: none (the in-process and the
+         * controller's fences only).
+         *
+         * @throws ConfigurationException if already set
+         * @throws NullPointerException   if the argument is null
+         */
+        public Builder watchdog(io.pgha.spi.Watchdog watchdog) {
+            requireUnset("watchdog", this.watchdog);
+            this.watchdog = Objects.requireNonNull(watchdog, "watchdog");
+            return this;
+        }
+
+        /**
+         * Patroni's {@code watchdog.mode}; default {@code automatic} with a {@link #watchdog} set, else {@code off}.
+         * {@code required} needs a watchdog.
+         *
+         * @throws ConfigurationException if already set
+         */
+        public Builder watchdogMode(WatchdogMode mode) {
+            requireUnset("watchdog.mode", this.watchdogMode);
+            this.watchdogMode = Objects.requireNonNull(mode, "watchdog.mode");
+            return this;
+        }
+
+        /**
+         * Patroni's {@code watchdog.safety_margin}: the watchdog fires this long before the lease would
+         * end (timeout {@code ttl - safety_margin}, at least a second); default 5 s.
+         *
+         * @throws ConfigurationException if already set or negative
+         */
+        public Builder watchdogSafetyMargin(Duration margin) {
+            requireUnset("watchdog.safety_margin", this.watchdogSafetyMargin);
+            Objects.requireNonNull(margin, "watchdog.safety_margin");
+            if (margin.isNegative()) {
+                throw new ConfigurationException("watchdog.safety_margin", "cannot be negative, got " + margin);
+            }
+            this.watchdogSafetyMargin = margin;
+            return this;
+        }
+
+        /**
          * What {@link HaNode#reload()} and {@code POST /reload} run first: re-read the embedder's
          * configuration and apply what changed ({@link HaNode#updateTags(MemberTags)}, the PostgreSQL
          * controller's own settings). It runs on the caller's thread (the REST API's admin pool); an
@@ -606,6 +652,9 @@ public final class HaNode implements AutoCloseable {
             requireSet("scope", scope);
             requireSet("dcs", dcs);
             requireSet("postgres", postgres);
+            if (watchdogMode == WatchdogMode.REQUIRED && watchdog == null) {
+                throw new ConfigurationException("watchdog.mode", "required needs a watchdog (watchdog(...))");
+            }
             if (postgres.externalFence().isEmpty() && !withoutExternalFence) {
                 throw new ConfigurationException("postgres", "the PostgresController (" + postgres.getClass().getSimpleName()
                         + ") has no out-of-process write fence: a JVM frozen past its lease would leave its PostgreSQL "
@@ -664,7 +713,12 @@ public final class HaNode implements AutoCloseable {
             EngineConfig cfg = new EngineConfig(name, scope, settings, tags, dcs, postgres, Optional.of(peers),
                     Optional.ofNullable(api), ticker != null ? ticker : Ticker.system(),
                     clock != null ? clock : Clock.systemUTC(), loop, guard, heartbeat, events, listeners, bugs,
-                    Optional.ofNullable(initialConfig));
+                    Optional.ofNullable(initialConfig), Optional.ofNullable(watchdog),
+                    watchdogMode != null ? watchdogMode : watchdog != null ? WatchdogMode.AUTOMATIC : WatchdogMode.OFF,
+                    watchdogSafetyMargin != null ? watchdogSafetyMargin : Duration.ofSeconds(5));
+            if (watchdog != null) {
+                owned.add(watchdog);
+            }
             return new HaNode(cfg, owned, Optional.ofNullable(restApi), apiUrl != null, Optional.ofNullable(configReloader));
         }
 

@@ -46,6 +46,12 @@ public final class NodeFromConfig {
             b.checkTimeline(d.get("check_timeline").asBoolean(false));
         }
         c.restapi().ifPresent(r -> b.restApi(restApi(r)));
+        AgentConfig.Watchdog w = c.watchdog();
+        if (w.mode() != io.pgha.WatchdogMode.OFF) {
+            Duration ttl = seconds(d, "ttl").orElse(Duration.ofSeconds(30));
+            b.watchdog(io.pgha.DeviceWatchdog.of(w.device())).watchdogMode(w.mode())
+                    .watchdogSafetyMargin(w.safetyMargin() < 0 ? ttl.dividedBy(2) : Duration.ofSeconds(w.safetyMargin()));
+        }
         return b;
     }
 

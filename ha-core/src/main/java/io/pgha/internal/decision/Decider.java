@@ -487,6 +487,9 @@ public final class Decider {
 
     /** Patroni's {@code is_healthiest_node} with {@code manual_failover_process_no_leader}. */
     static Verdict healthiest(DecisionInput in, Cluster c, PostgresState pg) {
+        if (!in.watchdogReady()) {
+            return Verdict.no("the watchdog is required (watchdog.mode: required) but cannot be used");
+        }
         String me = in.me();
         if (!in.tags().canFailover()) {
             return Verdict.no("this member is tagged nofailover");

@@ -33,12 +33,14 @@ import java.util.Set;
  *                    copy from (Patroni's {@code no_leader} replica methods)
  * @param failsafeLeader the primary that confirmed through {@code POST /failsafe} within the ttl that it runs on
  *                    without the store (a replica does not race while there is one)
+ * @param watchdogReady the watchdog allows this member to lead (always, unless {@code watchdog.mode} is required
+ *                    and the device cannot be used)
  */
 public record DecisionInput(String me, MemberTags tags, Optional<Cluster> cluster, Optional<String> dcsError,
                             Optional<PostgresState> pg, Optional<String> pgError, LeaseView lease,
                             Map<String, PeerStatus> peers, EffectiveConfig config, NodeMemory memory,
                             long now, Instant wallNow, Set<PlantedBug> bugs, boolean canCreateReplicaWithoutLeader,
-                            Optional<String> failsafeLeader) {
+                            Optional<String> failsafeLeader, boolean watchdogReady) {
     public DecisionInput {
         Objects.requireNonNull(me);
         Objects.requireNonNull(tags);
@@ -63,19 +65,26 @@ public record DecisionInput(String me, MemberTags tags, Optional<Cluster> cluste
                          Optional<PostgresState> pg, Optional<String> pgError, LeaseView lease,
                          Map<String, PeerStatus> peers, EffectiveConfig config, NodeMemory memory,
                          long now, Instant wallNow) {
-        this(me, tags, cluster, dcsError, pg, pgError, lease, peers, config, memory, now, wallNow, Set.of(), false, Optional.empty());
+        this(me, tags, cluster, dcsError, pg, pgError, lease, peers, config, memory, now, wallNow, Set.of(), false, Optional.empty(),
+                true);
     }
 
     /** This input, from a node whose controller can (or cannot) create a replica without a leader. */
     public DecisionInput withReplicaWithoutLeader(boolean can) {
         return new DecisionInput(me, tags, cluster, dcsError, pg, pgError, lease, peers, config, memory, now, wallNow, bugs, can,
-                failsafeLeader);
+                failsafeLeader, watchdogReady);
     }
 
     /** This input, from a node that heard (or did not hear) a primary's failsafe confirmation within the ttl. */
     public DecisionInput withFailsafeLeader(Optional<String> leader) {
         return new DecisionInput(me, tags, cluster, dcsError, pg, pgError, lease, peers, config, memory, now, wallNow, bugs,
-                canCreateReplicaWithoutLeader, leader);
+                canCreateReplicaWithoutLeader, leader, watchdogReady);
+    }
+
+    /** This input, from a node whose watchdog does (or does not) allow it to lead. */
+    public DecisionInput withWatchdogReady(boolean ready) {
+        return new DecisionInput(me, tags, cluster, dcsError, pg, pgError, lease, peers, config, memory, now, wallNow, bugs,
+                canCreateReplicaWithoutLeader, failsafeLeader, ready);
     }
 
     /** Whether {@code bug} is planted (a simulator test switched its rule off). */

@@ -26,7 +26,9 @@ public record EngineConfig(String name, String scope, HaSettings settings, Membe
                            Ticker ticker, Clock wallClock, TaskScheduler loopScheduler, TaskScheduler guardScheduler,
                            TaskScheduler leaseScheduler,
                            Executor listenerExecutor, List<HaListener> listeners, Set<PlantedBug> bugs,
-                           Optional<com.fasterxml.jackson.databind.node.ObjectNode> initialConfig) {
+                           Optional<com.fasterxml.jackson.databind.node.ObjectNode> initialConfig,
+                           Optional<io.pgha.spi.Watchdog> watchdog, io.pgha.WatchdogMode watchdogMode,
+                           java.time.Duration watchdogSafetyMargin) {
     public EngineConfig {
         listeners = List.copyOf(listeners);
         bugs = Set.copyOf(bugs);

@@ -92,6 +92,7 @@ public final class HaEngine {
     private ParameterApplier parameters;
     private SlotManager slots;
     private Failsafe failsafe;
+    private WatchdogGuard watchdog;
     /** This node's REST API URL, as published in its member entry. */
     private volatile Optional<String> myApiUrl = Optional.empty();
     private final AtomicReference<RestartRequest> scheduledRestart = new AtomicReference<>();
@@ -156,6 +157,9 @@ public final class HaEngine {
                 lane.execute(() -> observer.mustReadFromStore());
             }
         }, config, cfg.bugs());
+        watchdog = new WatchdogGuard(me, cfg.watchdog(), cfg.watchdogMode(), cfg.watchdogSafetyMargin(), () -> config.ttlNanos(),
+                this::warnOnce);
+        lease.watchdog(watchdog);
         observer = new CycleObserver(cfg, session, lease);
         actions = new ActionRunner(cfg, session, lease, lane, new LoopForActions());
         memberEntry = new MemberEntryWriter(cfg, this::tags, session, apiUrl);
@@ -586,7 +590,8 @@ public final class HaEngine {
         long now = cfg.ticker().read();
         LeaseView leaseView = lease.view();
         DecisionInput in = new DecisionInput(me, tags, cluster, dcsError, pgState, pgErr, leaseView, peers, config,
-                memory, now, cfg.wallClock().instant(), cfg.bugs(), canCreateReplicaWithoutLeader(), failsafe.freshLeader(now));
+                memory, now, cfg.wallClock().instant(), cfg.bugs(), canCreateReplicaWithoutLeader(), failsafe.freshLeader(now),
+                watchdog.ready());
         Decision d = Decider.decide(in);
         report.decided(d);
         d.actions().stream().filter(Action.WriteFailsafe.class::isInstance).map(Action.WriteFailsafe.class::cast)

@@ -61,6 +61,8 @@ final class LeaseKeeper {
     private final EngineCallbacks callbacks;
     private final boolean noFencing;
     private final Set<PlantedBug> bugs;
+    /** The third fence, beside the timer and the controller's: a kernel watchdog, when there is one. */
+    private volatile WatchdogGuard watchdog;
 
     private volatile long ttl;
     private volatile long loopWait;
@@ -118,6 +120,11 @@ final class LeaseKeeper {
         this.noFencing = bugs.contains(PlantedBug.NO_FENCING);
         configure(config);
         this.lastLoopAlive = ticker.read();
+    }
+
+    /** Sets the watchdog guard (before the first renewal). */
+    void watchdog(WatchdogGuard guard) {
+        this.watchdog = guard;
     }
 
     void configure(EffectiveConfig c) {
@@ -367,6 +374,11 @@ final class LeaseKeeper {
             epoch = guardEpoch;
         }
         armControllerFence(controllerDeadline, epoch);
+        WatchdogGuard w = watchdog;
+        if (w != null && !paused && !w.armed()) {
+            lose("the watchdog is required but could not be armed");
+            return false;
+        }
         return true;
     }
 
@@ -395,6 +407,10 @@ final class LeaseKeeper {
     }
 
     private void disarmControllerFence() {
+        WatchdogGuard w = watchdog;
+        if (w != null) {
+            w.disarmed();
+        }
         synchronized (controllerFenceLock) {
             controllerFenceEpoch = -1;
             postgres.disarmFence();

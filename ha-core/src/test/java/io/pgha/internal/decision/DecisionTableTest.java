@@ -120,6 +120,9 @@ class DecisionTableTest {
                         Situation.of().runningReplicaOf("n2", 800).dynamicConfig("{\"failsafe_mode\": true}")
                                 .failsafeKey(java.util.Map.of("n2", "http://n2", "n3", "http://n3")).peer("n3", true, 700, 1),
                         "promoted self to leader", List.of(AcquireLock.class, Promote.class)),
+                row("a member whose required watchdog cannot be used does not race for the lock",
+                        Situation.of().runningReplicaOf("n2", 800).watchdogUnusable(),
+                        "the watchdog is required", List.of()),
                 row("a leader whose data directory is empty releases the lock",
                         Situation.of().uninitialized().iLead(),
                         "data directory is empty", List.of(ReleaseLock.class)),

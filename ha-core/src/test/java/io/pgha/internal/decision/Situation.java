@@ -64,6 +64,13 @@ final class Situation {
     private Optional<io.pgha.internal.cluster.FailsafeTopology> failsafe = Optional.empty();
 
     private Optional<String> failsafeHeard = Optional.empty();
+    private boolean watchdogReady = true;
+
+    /** watchdog.mode is required and the device cannot be used. */
+    Situation watchdogUnusable() {
+        watchdogReady = false;
+        return this;
+    }
 
     /** This member confirmed {@code leader}'s failsafe request within the ttl. */
     Situation failsafeHeardFrom(String leader) {
@@ -328,7 +335,7 @@ final class Situation {
                 members, failover, sync, history, optime, leaderSlots, failsafe, List.of()));
         EffectiveConfig config = new EffectiveConfig(settings, paused, List.of());
         return new DecisionInput(ME, tags, cluster, dcsDown ? Optional.of("connection refused") : Optional.empty(), Optional.of(pg),
-                Optional.empty(), lease, peers, config, memory, NOW, WALL).withReplicaWithoutLeader(replicaWithoutLeader).withFailsafeLeader(failsafeHeard);
+                Optional.empty(), lease, peers, config, memory, NOW, WALL).withReplicaWithoutLeader(replicaWithoutLeader).withFailsafeLeader(failsafeHeard).withWatchdogReady(watchdogReady);
     }
 
     Decision decide() {

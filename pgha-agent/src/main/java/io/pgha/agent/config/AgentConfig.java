@@ -38,7 +38,7 @@ import java.util.Set;
  */
 public record AgentConfig(String scope, String namespace, String name, Optional<RestApi> restapi, DcsConfig dcs,
                           Bootstrap bootstrap, Postgresql postgresql, MemberTags tags, List<String> unsupported,
-                          List<String> warnings) {
+                          List<String> warnings, Watchdog watchdog) {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     public AgentConfig {
@@ -46,6 +46,15 @@ public record AgentConfig(String scope, String namespace, String name, Optional<
         Objects.requireNonNull(name);
         unsupported = List.copyOf(unsupported);
         warnings = List.copyOf(warnings);
+    }
+
+    /**
+     * The {@code watchdog} section, Patroni's defaults when it is absent: mode {@code automatic}
+     * ({@code off}, {@code automatic}, {@code required}), device {@code /dev/watchdog}, safety margin
+     * 5 s ({@code -1}: half the ttl).
+     */
+    public record Watchdog(io.pgha.WatchdogMode mode, Path device, int safetyMargin) {
+        public static final Watchdog DEFAULT = new Watchdog(io.pgha.WatchdogMode.AUTOMATIC, Path.of("/dev/watchdog"), 5);
     }
 
     /** The {@code restapi} section. */
@@ -319,7 +328,8 @@ public record AgentConfig(String scope, String namespace, String name, Optional<
             Postgresql pg = postgresql(root.optObject("postgresql")
                     .orElseThrow(() -> new ConfigurationException("postgresql", "is required")), bootstrap);
             MemberTags tags = root.optObject("tags").map(this::tags).orElse(MemberTags.DEFAULT);
-            for (String known : List.of("log", "watchdog", "citus", "kubernetes", "raft", "exhibitor")) {
+            Watchdog watchdog = root.optObject("watchdog").map(this::watchdog).orElse(Watchdog.DEFAULT);
+            for (String known : List.of("log", "citus", "kubernetes", "raft", "exhibitor")) {
                 root.touch(known);
                 if (root.has(known)) {
                     warnings.add(known + ": not supported by pgha, ignored");
@@ -335,7 +345,8 @@ public record AgentConfig(String scope, String namespace, String name, Optional<
             for (String key : unsupported) {
                 PatroniKeys.consequenceOfIgnoring(key).ifPresent(c -> warnings.add(key + ": not supported by pgha, ignored: " + c));
             }
-            return new AgentConfig(scope, namespace, name, restapi, dcs, bootstrap, pg, tags, List.copyOf(unsupported), warnings);
+            return new AgentConfig(scope, namespace, name, restapi, dcs, bootstrap, pg, tags, List.copyOf(unsupported), warnings,
+                    watchdog);
         }
 
         CtlConfig parseForCtl() {
@@ -803,6 +814,25 @@ public record AgentConfig(String scope, String namespace, String name, Optional<
         private Credentials credentials(YamlNode c) {
             c.requireKnownKeys(PatroniKeys.PG_USER);
             return new Credentials(c.string("username"), c.optSecret("password"));
+        }
+
+        /** Patroni's {@code watchdog}: its mode words ({@code require}, {@code auto}, {@code disable}, {@code false}, ...). */
+        private Watchdog watchdog(YamlNode w) {
+            Object raw = w.rawMap().get("mode");
+            String mode = raw == null ? "automatic" : String.valueOf(raw).trim().toLowerCase(java.util.Locale.ROOT);
+            w.touch("mode");
+            io.pgha.WatchdogMode m = switch (mode) {
+                case "require", "required" -> io.pgha.WatchdogMode.REQUIRED;
+                case "auto", "automatic" -> io.pgha.WatchdogMode.AUTOMATIC;
+                case "off", "disable", "disabled", "false" -> io.pgha.WatchdogMode.OFF;
+                default -> throw new ConfigurationException(w.key("mode"), "expected off, automatic or required, got '" + mode + "'");
+            };
+            Path device = w.optString("device").map(Path::of).orElse(Watchdog.DEFAULT.device());
+            long margin = w.optLong("safety_margin").orElse(5L);
+            if (margin < -1) {
+                throw new ConfigurationException(w.key("safety_margin"), "must be -1 (half the ttl) or more, got " + margin);
+            }
+            return new Watchdog(m, device, (int) margin);
         }
 
         private MemberTags tags(YamlNode t) {

@@ -61,7 +61,7 @@ class AgentConfigTest {
                 scope: s
                 name: n
                 etcd3: {hosts: 127.0.0.1:2379}
-                watchdog: {mode: required}
+                watchdog: {mode: require, device: /dev/watchdog1, safety_margin: -1, reboot: now}
                 postgresql:
                   listen: 127.0.0.1:5432
                   data_dir: /tmp/d
@@ -69,7 +69,18 @@ class AgentConfigTest {
                   authentication: {replication: {username: r, password: p}}
                 restapi: {listen: 127.0.0.1:8008, http_extra_headers: {X: y}}
                 """, "test");
-        assertThat(c.unsupported()).containsExactlyInAnyOrder("restapi.http_extra_headers", "watchdog");
+        assertThat(c.unsupported()).containsExactlyInAnyOrder("restapi.http_extra_headers", "watchdog.reboot");
+        assertThat(c.watchdog()).isEqualTo(new AgentConfig.Watchdog(io.pgha.WatchdogMode.REQUIRED, Path.of("/dev/watchdog1"), -1));
+    }
+
+    @Test
+    void withoutAWatchdogSectionPatronisDefaultsApplyAndABadModeIsNamed() {
+        String base = "scope: s\nname: n\netcd3: {hosts: 127.0.0.1:2379}\npostgresql:\n  listen: 127.0.0.1:5432\n  data_dir: /tmp/d\n"
+                + "  authentication: {replication: {username: r, password: p}}\n";
+        assertThat(AgentConfig.parse(base, "t").watchdog()).isEqualTo(AgentConfig.Watchdog.DEFAULT);
+        assertThat(AgentConfig.parse(base + "watchdog: {mode: off}\n", "t").watchdog().mode()).isEqualTo(io.pgha.WatchdogMode.OFF);
+        assertThatThrownBy(() -> AgentConfig.parse(base + "watchdog: {mode: always}\n", "t"))
+                .isInstanceOf(ConfigurationException.class).hasMessageStartingWith("watchdog.mode: expected off, automatic or required");
     }
 
     @Test
