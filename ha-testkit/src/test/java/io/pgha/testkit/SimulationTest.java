@@ -108,7 +108,9 @@ class SimulationTest {
         }
 
         Simulation.Config config(long seed) {
-            return setup.apply(Simulation.Config.forSeed(seed).withFaults(faults).withBugs(Set.of(bug)));
+            // failsafe mode off unless the hunt asks for it: a primary that legitimately runs on without the store
+            // would hide the bugs that a cut-off leader exposes
+            return setup.apply(Simulation.Config.forSeed(seed).withFaults(faults).withBugs(Set.of(bug)).withFailsafeMode(false));
         }
 
         int mustCatch() {
