@@ -193,7 +193,8 @@ public final class Simulation {
     public record Config(long seed, int nodes, SynchronousMode syncMode, Set<Fault> faults, Set<PlantedBug> bugs,
                          Duration ttl, Duration loopWait, Duration retryTimeout, Duration primaryStartTimeout,
                          long maximumLagOnFailover, Duration faultPhase, int maxFaults, double clockDrift,
-                         int writesPerTick, boolean faultsOnTheLeader, Set<Fault> suppressed, boolean failsafeMode) {
+                         int writesPerTick, boolean faultsOnTheLeader, Set<Fault> suppressed, boolean failsafeMode,
+                         int syncNodeCount) {
         /** The default {@link #clockDrift()}: drifting clocks stay within what the lease math tolerates. */
         public static final double DEFAULT_CLOCK_DRIFT = 0.9;
 
@@ -227,50 +228,59 @@ public final class Simulation {
             };
             long lag = r.nextBoolean() ? 1024 * 1024 : 16 * 1024;
             // drawn from a stream of its own, so every seed's other draws stay what they were before failsafe mode existed
-            boolean failsafe = new Random(seed * 0x9E3779B97F4A7C15L + 17).nextInt(3) == 0;
+            Random late = new Random(seed * 0x9E3779B97F4A7C15L + 17);
+            boolean failsafe = late.nextInt(3) == 0;
+            // five-node clusters in synchronous mode wait for two standbys in half the seeds
+            int syncCount = nodes == 5 && mode.enabled() && late.nextBoolean() ? 2 : 1;
             return new Config(seed, nodes, mode, EnumSet.allOf(Fault.class), Set.of(), ttl, loopWait, retry, startTimeout, lag,
-                    Duration.ofSeconds(60), 4, DEFAULT_CLOCK_DRIFT, 1, false, Set.of(), failsafe);
+                    Duration.ofSeconds(60), 4, DEFAULT_CLOCK_DRIFT, 1, false, Set.of(), failsafe, syncCount);
+        }
+
+        /** The same run waiting for {@code n} synchronous standbys ({@code synchronous_node_count}). */
+        public Config withSyncNodeCount(int n) {
+            return new Config(seed, nodes, syncMode, faults, bugs, ttl, loopWait, retryTimeout, primaryStartTimeout,
+                    maximumLagOnFailover, faultPhase, maxFaults, clockDrift, writesPerTick, faultsOnTheLeader, suppressed, failsafeMode, n);
         }
 
         /** The same run with {@code failsafe_mode} on or off. */
         public Config withFailsafeMode(boolean on) {
             return new Config(seed, nodes, syncMode, faults, bugs, ttl, loopWait, retryTimeout, primaryStartTimeout,
-                    maximumLagOnFailover, faultPhase, maxFaults, clockDrift, writesPerTick, faultsOnTheLeader, suppressed, on);
+                    maximumLagOnFailover, faultPhase, maxFaults, clockDrift, writesPerTick, faultsOnTheLeader, suppressed, on, syncNodeCount);
         }
 
         public Config withBugs(Set<PlantedBug> b) {
             return new Config(seed, nodes, syncMode, faults, b, ttl, loopWait, retryTimeout, primaryStartTimeout,
-                    maximumLagOnFailover, faultPhase, maxFaults, clockDrift, writesPerTick, faultsOnTheLeader, suppressed, failsafeMode);
+                    maximumLagOnFailover, faultPhase, maxFaults, clockDrift, writesPerTick, faultsOnTheLeader, suppressed, failsafeMode, syncNodeCount);
         }
 
         public Config withFaults(Set<Fault> f) {
             return new Config(seed, nodes, syncMode, f, bugs, ttl, loopWait, retryTimeout, primaryStartTimeout,
-                    maximumLagOnFailover, faultPhase, maxFaults, clockDrift, writesPerTick, faultsOnTheLeader, suppressed, failsafeMode);
+                    maximumLagOnFailover, faultPhase, maxFaults, clockDrift, writesPerTick, faultsOnTheLeader, suppressed, failsafeMode, syncNodeCount);
         }
 
         public Config withNodes(int n) {
             return new Config(seed, n, syncMode, faults, bugs, ttl, loopWait, retryTimeout, primaryStartTimeout,
-                    maximumLagOnFailover, faultPhase, maxFaults, clockDrift, writesPerTick, faultsOnTheLeader, suppressed, failsafeMode);
+                    maximumLagOnFailover, faultPhase, maxFaults, clockDrift, writesPerTick, faultsOnTheLeader, suppressed, failsafeMode, syncNodeCount);
         }
 
         public Config withSyncMode(SynchronousMode mode) {
             return new Config(seed, nodes, mode, faults, bugs, ttl, loopWait, retryTimeout, primaryStartTimeout,
-                    maximumLagOnFailover, faultPhase, maxFaults, clockDrift, writesPerTick, faultsOnTheLeader, suppressed, failsafeMode);
+                    maximumLagOnFailover, faultPhase, maxFaults, clockDrift, writesPerTick, faultsOnTheLeader, suppressed, failsafeMode, syncNodeCount);
         }
 
         public Config withMaxFaults(int n) {
             return new Config(seed, nodes, syncMode, faults, bugs, ttl, loopWait, retryTimeout, primaryStartTimeout,
-                    maximumLagOnFailover, faultPhase, n, clockDrift, writesPerTick, faultsOnTheLeader, suppressed, failsafeMode);
+                    maximumLagOnFailover, faultPhase, n, clockDrift, writesPerTick, faultsOnTheLeader, suppressed, failsafeMode, syncNodeCount);
         }
 
         public Config withClockDrift(double multipleOfTheBound) {
             return new Config(seed, nodes, syncMode, faults, bugs, ttl, loopWait, retryTimeout, primaryStartTimeout,
-                    maximumLagOnFailover, faultPhase, maxFaults, multipleOfTheBound, writesPerTick, faultsOnTheLeader, suppressed, failsafeMode);
+                    maximumLagOnFailover, faultPhase, maxFaults, multipleOfTheBound, writesPerTick, faultsOnTheLeader, suppressed, failsafeMode, syncNodeCount);
         }
 
         public Config withFaultsOnTheLeader(boolean onTheLeader) {
             return new Config(seed, nodes, syncMode, faults, bugs, ttl, loopWait, retryTimeout, primaryStartTimeout,
-                    maximumLagOnFailover, faultPhase, maxFaults, clockDrift, writesPerTick, onTheLeader, suppressed, failsafeMode);
+                    maximumLagOnFailover, faultPhase, maxFaults, clockDrift, writesPerTick, onTheLeader, suppressed, failsafeMode, syncNodeCount);
         }
 
         /**
@@ -279,12 +289,12 @@ public final class Simulation {
          */
         public Config withSuppressed(Set<Fault> kinds) {
             return new Config(seed, nodes, syncMode, faults, bugs, ttl, loopWait, retryTimeout, primaryStartTimeout,
-                    maximumLagOnFailover, faultPhase, maxFaults, clockDrift, writesPerTick, faultsOnTheLeader, kinds, failsafeMode);
+                    maximumLagOnFailover, faultPhase, maxFaults, clockDrift, writesPerTick, faultsOnTheLeader, kinds, failsafeMode, syncNodeCount);
         }
 
         public Config withWritesPerTick(int n) {
             return new Config(seed, nodes, syncMode, faults, bugs, ttl, loopWait, retryTimeout, primaryStartTimeout,
-                    maximumLagOnFailover, faultPhase, maxFaults, clockDrift, n, faultsOnTheLeader, suppressed, failsafeMode);
+                    maximumLagOnFailover, faultPhase, maxFaults, clockDrift, n, faultsOnTheLeader, suppressed, failsafeMode, syncNodeCount);
         }
 
         /** The fencing margin the members run with (the default for these timings). */
@@ -382,6 +392,9 @@ public final class Simulation {
         if (config.nodes() != drawn.nodes()) {
             sb.append(" -Dpgha.sim.nodes=").append(config.nodes());
         }
+        if (config.syncNodeCount() != drawn.syncNodeCount()) {
+            sb.append(" -Dpgha.sim.syncNodeCount=").append(config.syncNodeCount());
+        }
         if (config.failsafeMode() != drawn.failsafeMode()) {
             sb.append(" -Dpgha.sim.failsafe=").append(config.failsafeMode());
         }
@@ -462,7 +475,7 @@ public final class Simulation {
                     b.ttl(cfg.ttl()).loopWait(cfg.loopWait()).retryTimeout(cfg.retryTimeout())
                             .primaryStartTimeout(cfg.primaryStartTimeout())
                             .maximumLagOnFailover(cfg.maximumLagOnFailover())
-                            .synchronousMode(cfg.syncMode())
+                            .synchronousMode(cfg.syncMode()).synchronousNodeCount(cfg.syncNodeCount())
                             .peerTimeout(peerTimeout());
                     if (cfg.failsafeMode()) {
                         b.initialDynamicConfig("{\"failsafe_mode\": true}");

@@ -67,6 +67,10 @@ class SimulationTest {
             config = config.withSuppressed(java.util.Arrays.stream(suppressed.split(",")).map(Simulation.Fault::valueOf)
                     .collect(java.util.stream.Collectors.toSet()));
         }
+        String syncNodeCount = System.getProperty("pgha.sim.syncNodeCount");
+        if (syncNodeCount != null) {
+            config = config.withSyncNodeCount(Integer.parseInt(syncNodeCount));
+        }
         String failsafe = System.getProperty("pgha.sim.failsafe");
         if (failsafe != null) {
             config = config.withFailsafeMode(Boolean.parseBoolean(failsafe));
@@ -184,10 +188,20 @@ class SimulationTest {
     static final BugHunt FAILSAFE_ANSWER_FORGOTTEN = hunt(PlantedBug.FAILSAFE_FORGETS_ITS_ANSWER, Invariant.SINGLE_WRITER,
             EnumSet.of(Fault.DCS_PARTITION, Fault.PEER_PARTITION), 100, 0.05, "failsafe_mode, up to 8 faults", FAILSAFE);
 
+    static final BugHunt WAITS_FOR_ONE = hunt(PlantedBug.WAITS_FOR_ONE_OF_SEVERAL, Invariant.NO_ACKNOWLEDGED_COMMIT_LOST,
+            EnumSet.of(Fault.NODE_CRASH, Fault.PEER_PARTITION), 300, 0.015,
+            "5 nodes, synchronous mode on with synchronous_node_count 2, 8 writes per tick, up to 12 faults",
+            c -> c.withNodes(5).withSyncMode(SynchronousMode.ON).withSyncNodeCount(2).withWritesPerTick(8).withMaxFaults(12));
+
     static final List<BugHunt> HUNTS = List.of(NEVER_FENCING, STALE_VIEWS_AFTER_A_FREEZE, STALE_VIEWS_AND_LOST_REPLIES,
             LEASE_FROM_THE_ANSWER, UNKNOWN_RENEWAL, SYNC_KEY_IGNORED, PUBLISHED_BEFORE_NAMED, WAL_NOT_COMPARED,
             FENCES_DROPPED_AT_THE_STOP, KEY_HANDED_OVER, NO_MARGIN, RELEASED_BEFORE_STOPPED, NO_REWIND, QUITS_AFTER_AN_OUTAGE, LAG_IGNORED,
-            SLOW_PROMOTION_ABANDONED, FAILSAFE_ONE_ANSWER, FAILSAFE_ANSWER_FORGOTTEN);
+            SLOW_PROMOTION_ABANDONED, FAILSAFE_ONE_ANSWER, FAILSAFE_ANSWER_FORGOTTEN, WAITS_FOR_ONE);
+
+    @Test
+    void aPrimaryThatWaitsForOneOfTwoPublishedStandbysIsCaughtLosingAnAcknowledgedCommitWhenTheOtherIsPromoted() throws Exception {
+        assertCaught(WAITS_FOR_ONE);
+    }
 
     @Test
     void aFailsafePrimaryThatRunsOnWithOneConfirmationIsCaughtAsTwoWritersWhenAMemberItDidNotReachTakesOver() throws Exception {

@@ -808,7 +808,8 @@ public final class Decider {
             // while PostgreSQL ran), and the position from which it holds is unknown; setting it
             // again (a reload) gives that position
             List<String> names = new ArrayList<>(new TreeSet<>(wantedSetting));
-            SynchronousStandbys value = names.isEmpty() ? SynchronousStandbys.NONE : SynchronousStandbys.all(names);
+            SynchronousStandbys value = names.isEmpty() ? SynchronousStandbys.NONE
+                    : in.plants(PlantedBug.WAITS_FOR_ONE_OF_SEVERAL) ? new SynchronousStandbys(1, names) : SynchronousStandbys.all(names);
             nameFirst = Optional.of(Decision.soon("synchronous mode: setting synchronous_standby_names to '" + value.toSetting() + "'",
                     renew, new SetSyncStandbys(value)));
         }

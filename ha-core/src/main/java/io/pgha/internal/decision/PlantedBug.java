@@ -114,5 +114,11 @@ public enum PlantedBug {
      * confirmation is given but not remembered, so the member takes the expired lock while the
      * primary it confirmed runs on.
      */
-    FAILSAFE_FORGETS_ITS_ANSWER
+    FAILSAFE_FORGETS_ITS_ANSWER,
+    /**
+     * Breaks "with {@code synchronous_node_count} n every commit waits for all n published
+     * standbys": {@code synchronous_standby_names} asks for one of them, so a commit acknowledged by
+     * one is missing from the other, which may then be promoted.
+     */
+    WAITS_FOR_ONE_OF_SEVERAL
 }
