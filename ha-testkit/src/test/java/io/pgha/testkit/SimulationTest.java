@@ -188,6 +188,12 @@ class SimulationTest {
     static final BugHunt FAILSAFE_ANSWER_FORGOTTEN = hunt(PlantedBug.FAILSAFE_FORGETS_ITS_ANSWER, Invariant.SINGLE_WRITER,
             EnumSet.of(Fault.DCS_PARTITION, Fault.PEER_PARTITION), 100, 0.05, "failsafe_mode, up to 8 faults", FAILSAFE);
 
+    static final BugHunt FAILSAFE_UNLISTED_RACE = hunt(PlantedBug.FAILSAFE_LETS_THE_UNLISTED_RACE, Invariant.SINGLE_WRITER,
+            EnumSet.of(Fault.DCS_PARTITION, Fault.PEER_PARTITION, Fault.NODE_CRASH), 300, 0.006, "failsafe_mode, up to 12 faults",
+            c -> c.withFailsafeMode(true).withMaxFaults(12));
+    static final BugHunt FAILSAFE_NOT_ASKED = hunt(PlantedBug.FAILSAFE_RACES_WITHOUT_ASKING, Invariant.SINGLE_WRITER,
+            EnumSet.of(Fault.DCS_PARTITION, Fault.AGENT_RESTART), 100, 0.02, "failsafe_mode, up to 8 faults", FAILSAFE);
+
     static final BugHunt WAITS_FOR_ONE = hunt(PlantedBug.WAITS_FOR_ONE_OF_SEVERAL, Invariant.NO_ACKNOWLEDGED_COMMIT_LOST,
             EnumSet.of(Fault.NODE_CRASH, Fault.PEER_PARTITION), 300, 0.015,
             "5 nodes, synchronous mode on with synchronous_node_count 2, 8 writes per tick, up to 12 faults",
@@ -196,7 +202,18 @@ class SimulationTest {
     static final List<BugHunt> HUNTS = List.of(NEVER_FENCING, STALE_VIEWS_AFTER_A_FREEZE, STALE_VIEWS_AND_LOST_REPLIES,
             LEASE_FROM_THE_ANSWER, UNKNOWN_RENEWAL, SYNC_KEY_IGNORED, PUBLISHED_BEFORE_NAMED, WAL_NOT_COMPARED,
             FENCES_DROPPED_AT_THE_STOP, KEY_HANDED_OVER, NO_MARGIN, RELEASED_BEFORE_STOPPED, NO_REWIND, QUITS_AFTER_AN_OUTAGE, LAG_IGNORED,
-            SLOW_PROMOTION_ABANDONED, FAILSAFE_ONE_ANSWER, FAILSAFE_ANSWER_FORGOTTEN, WAITS_FOR_ONE);
+            SLOW_PROMOTION_ABANDONED, FAILSAFE_ONE_ANSWER, FAILSAFE_ANSWER_FORGOTTEN, WAITS_FOR_ONE,
+            FAILSAFE_UNLISTED_RACE, FAILSAFE_NOT_ASKED);
+
+    @Test
+    void aMemberLeftOutOfTheFailsafeTopologyThatRacesAnywayIsCaughtAsTwoWriters() throws Exception {
+        assertCaught(FAILSAFE_UNLISTED_RACE);
+    }
+
+    @Test
+    void aRaceThatDoesNotAskTheListedMembersIsCaughtAsTwoWritersAfterAnAgentRestartForgotTheFailsafePrimary() throws Exception {
+        assertCaught(FAILSAFE_NOT_ASKED);
+    }
 
     @Test
     void aPrimaryThatWaitsForOneOfTwoPublishedStandbysIsCaughtLosingAnAcknowledgedCommitWhenTheOtherIsPromoted() throws Exception {

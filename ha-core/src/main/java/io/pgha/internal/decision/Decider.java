@@ -435,7 +435,7 @@ public final class Decider {
                 return Decision.nothing("failsafe_mode: leader '" + in.failsafeLeader().get()
                         + "' confirmed within the ttl that it runs on without the store; not racing for the lock");
             }
-            if (!failsafeListed(c, in.me()) && !vouchedFor(in, c)) {
+            if (!failsafeListed(c, in.me()) && !vouchedFor(in, c) && !in.plants(PlantedBug.FAILSAFE_LETS_THE_UNLISTED_RACE)) {
                 // a primary running on without the store asks only the members listed: one it never asked must not race
                 // unless a listed member that would have been asked says no primary asked it within the ttl
                 return Decision.nothing("failsafe_mode: this member is not in the failsafe topology and no listed member says"

@@ -120,5 +120,17 @@ public enum PlantedBug {
      * standbys": {@code synchronous_standby_names} asks for one of them, so a commit acknowledged by
      * one is missing from the other, which may then be promoted.
      */
-    WAITS_FOR_ONE_OF_SEVERAL
+    WAITS_FOR_ONE_OF_SEVERAL,
+    /**
+     * Breaks "under failsafe_mode a member left out of the failsafe topology races only when a listed
+     * standby says failsafe mode is over": it races as soon as the key is free, while the primary it
+     * was never asked about runs on.
+     */
+    FAILSAFE_LETS_THE_UNLISTED_RACE,
+    /**
+     * Breaks "a race under failsafe_mode asks the listed members whose entries lapsed": a member whose
+     * own memory of a failsafe request was lost (its agent restarted) does not ask the primary that
+     * runs on without the store, and takes the key beside it.
+     */
+    FAILSAFE_RACES_WITHOUT_ASKING
 }

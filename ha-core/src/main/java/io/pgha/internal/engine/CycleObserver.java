@@ -234,7 +234,7 @@ final class CycleObserver {
         // failsafe_mode: a primary that runs on without the store lets its member entry lapse, but it is in the
         // failsafe topology with its api_url; asked, it answers that it runs as a primary (Patroni asks them too)
         Map<String, String> listedOnly = new java.util.TreeMap<>();
-        if (c.dynamicConfig().failsafeMode().orElse(false)) {
+        if (c.dynamicConfig().failsafeMode().orElse(false) && !cfg.bugs().contains(PlantedBug.FAILSAFE_RACES_WITHOUT_ASKING)) {
             c.failsafe().ifPresent(f -> f.members().forEach((name, url) -> {
                 if (!name.equals(me) && !c.members().containsKey(name)) {
                     listedOnly.put(name, url);
