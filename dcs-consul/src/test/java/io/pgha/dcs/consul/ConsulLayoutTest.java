@@ -98,7 +98,8 @@ class ConsulLayoutTest {
         assertThat(s.members().get("n1").value()).isEqualTo("{\"role\":\"primary\",\"state\":\"running\"}");
         assertThat(s.get(ClusterKey.CONFIG).map(DcsEntry::value)).contains("{\"ttl\":30,\"loop_wait\":10}");
         assertThat(s.get(ClusterKey.INITIALIZE).map(DcsEntry::value)).contains("7312345678901234567");
-        assertThat(s.keys().keySet()).containsExactlyInAnyOrder(ClusterKey.LEADER, ClusterKey.CONFIG, ClusterKey.INITIALIZE);
+        assertThat(s.keys().keySet()).containsExactlyInAnyOrder(ClusterKey.LEADER, ClusterKey.CONFIG, ClusterKey.INITIALIZE,
+                ClusterKey.FAILSAFE);
 
         assertThat(get(n1.renewLeader(Optional.empty()))).as("a key with our name and no session is bound to ours").isTrue();
         String session = JsonParser.parseString(consul.http("GET", p + "leader", (String) null).body())

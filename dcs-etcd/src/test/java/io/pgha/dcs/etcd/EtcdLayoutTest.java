@@ -143,7 +143,8 @@ class EtcdLayoutTest {
             assertThat(s.leaderName()).contains("pg1");
             assertThat(s.members().keySet()).containsExactlyInAnyOrder("pg1", "pg2");
             assertThat(s.members().get("pg2").value()).isEqualTo("{\"role\":\"replica\"}");
-            assertThat(s.keys().keySet()).containsExactlyInAnyOrder(ClusterKey.LEADER, ClusterKey.CONFIG);
+            assertThat(s.keys().keySet()).as("Patroni's failsafe key is read (failsafe_mode); optime/leader is not pgha's")
+                    .containsExactlyInAnyOrder(ClusterKey.LEADER, ClusterKey.CONFIG, ClusterKey.FAILSAFE);
         }
     }
 
