@@ -96,7 +96,12 @@ final class Slots {
                 }
                 return null;
             });
-            LOG.info("{}: {}", cfg.name(), what.startsWith("advance") ? what + " to " + arg : what);
+            if (what.startsWith("advance")) {
+                // every cycle on a replica while the leader writes: not worth a line each time
+                LOG.debug("{}: {} to {}", cfg.name(), what, arg);
+            } else {
+                LOG.info("{}: {}", cfg.name(), what);
+            }
             warnOnce.clear(what);
         } catch (RuntimeException e) {
             if (e.getMessage() != null && e.getMessage().contains(IN_USE)) {

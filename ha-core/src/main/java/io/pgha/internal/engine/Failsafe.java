@@ -56,6 +56,7 @@ final class Failsafe {
      */
     private final java.util.Map<String, String> written = new java.util.TreeMap<>();
     private Map<String, String> lastWritten;
+    private List<String> lastRefused = List.of();
 
     private final java.util.Set<io.pgha.internal.decision.PlantedBug> bugs;
 
@@ -156,12 +157,14 @@ final class Failsafe {
                 }
                 active = true;
             } else {
-                if (active || !refused.isEmpty()) {
+                // once per change, not once per cycle of an outage
+                if (active || !refused.equals(lastRefused)) {
                     LOG.warn("{}: failsafe mode: {} did not confirm; the leader lease ends as without failsafe mode", me,
                             refused.isEmpty() ? "the lease" : refused);
                 }
                 active = false;
             }
+            lastRefused = refused;
         }));
     }
 }

@@ -192,10 +192,16 @@ public final class RestServer implements AutoCloseable {
             reply = Reply.text(500, "internal error");
         }
         if (UNSAFE.contains(method)) {
-            // who asked for what: every state-changing call is on record
-            LOG.info("{}: {} {} from {}: {}", engine.config().name(), method, ex.getRequestURI().getPath(),
-                    ex.getRemoteAddress() == null ? "?" : ex.getRemoteAddress().getAddress().getHostAddress() + ":"
-                            + ex.getRemoteAddress().getPort(), reply.code());
+            // who asked for what: every operator's state-changing call is on record; a primary's failsafe
+            // request comes every cycle of a store outage and changes nothing but this member's patience
+            String path = ex.getRequestURI().getPath();
+            String from = ex.getRemoteAddress() == null ? "?" : ex.getRemoteAddress().getAddress().getHostAddress() + ":"
+                    + ex.getRemoteAddress().getPort();
+            if (path.equals("/failsafe") && reply.code() == 200) {
+                LOG.debug("{}: {} {} from {}: {}", engine.config().name(), method, path, from, reply.code());
+            } else {
+                LOG.info("{}: {} {} from {}: {}", engine.config().name(), method, path, from, reply.code());
+            }
         }
         send(ex, method, reply);
     }
