@@ -229,6 +229,18 @@ final class CycleObserver {
                 .map(p -> "peer '" + p.member() + "' runs as a primary but the view shows no leader");
     }
 
+    /** Asks one peer, within {@code timeout}; its answer, if any, goes into {@code answers}. */
+    private CompletableFuture<Void> ask(PeerClient client, String member, Optional<String> apiUrl, Duration timeout,
+                                       Map<String, PeerStatus> answers) {
+        return Futures.withTimeout(Futures.call(() -> client.fetch(member, apiUrl, timeout)), timeout.toNanos(), cfg.loopScheduler(),
+                () -> new TimeoutException("peer timeout")).handle((opt, e) -> {
+                    if (e == null && opt != null) {
+                        opt.ifPresent(p -> answers.put(member, p));
+                    }
+                    return null;
+                });
+    }
+
     private CompletableFuture<Map<String, PeerStatus>> fetchPeers(Cluster c, EffectiveConfig config) {
         List<Member> others = c.members().values().stream().filter(m -> !m.name().equals(me)).toList();
         // failsafe_mode: a primary that runs on without the store lets its member entry lapse, but it is in the
@@ -265,27 +277,9 @@ final class CycleObserver {
             if (answers.containsKey(m.name())) {
                 continue;
             }
-            CompletableFuture<Optional<PeerStatus>> f = Futures.withTimeout(
-                    Futures.call(() -> client.get().fetch(m.name(), m.apiUrl(), timeout)),
-                    timeout.toNanos(), cfg.loopScheduler(), () -> new TimeoutException("peer timeout"));
-            calls.add(f.handle((opt, e) -> {
-                if (e == null && opt != null) {
-                    opt.ifPresent(p -> answers.put(m.name(), p));
-                }
-                return null;
-            }));
+            calls.add(ask(client.get(), m.name(), m.apiUrl(), timeout, answers));
         }
-        listedOnly.forEach((name, url) -> {
-            CompletableFuture<Optional<PeerStatus>> f = Futures.withTimeout(
-                    Futures.call(() -> client.get().fetch(name, Optional.of(url), timeout)),
-                    timeout.toNanos(), cfg.loopScheduler(), () -> new TimeoutException("peer timeout"));
-            calls.add(f.handle((opt, e) -> {
-                if (e == null && opt != null) {
-                    opt.ifPresent(p -> answers.put(name, p));
-                }
-                return null;
-            }));
-        });
+        listedOnly.forEach((name, url) -> calls.add(ask(client.get(), name, Optional.of(url), timeout, answers)));
         return CompletableFuture.allOf(calls.toArray(CompletableFuture[]::new)).thenApply(v -> Map.copyOf(answers));
     }
 
