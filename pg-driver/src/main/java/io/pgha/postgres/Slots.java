@@ -29,6 +29,8 @@ final class Slots {
     private final PgConfig cfg;
     private final Jdbc jdbc;
     private final WarnOnce warnOnce = new WarnOnce(LOG, 256);
+    /** Slot changes tried so far (runs on the controller's operation thread, one synchronisation at a time). */
+    private int attempts;
 
     Slots(PgConfig cfg, Jdbc jdbc) {
         this.cfg = cfg;
@@ -42,8 +44,10 @@ final class Slots {
                 return rs.getBoolean(1);
             }
         });
+        List<ReplicationSlot> before = read();
         Map<String, ReplicationSlot> have = new java.util.HashMap<>();
-        read().forEach(s -> have.put(s.name(), s));
+        before.forEach(s -> have.put(s.name(), s));
+        int attempts = this.attempts;
         plan.physical().forEach((name, target) -> {
             ReplicationSlot s = have.get(name);
             if (s == null) {
@@ -65,7 +69,8 @@ final class Slots {
                 attempt("drop slot " + name, "SELECT pg_drop_replication_slot(?)", name, null);
             }
         }
-        return read();
+        // most cycles change nothing: the slots read above are still the answer
+        return this.attempts == attempts ? before : read();
     }
 
     private List<ReplicationSlot> read() {
@@ -85,6 +90,7 @@ final class Slots {
     }
 
     private void attempt(String what, String sql, String name, String arg) {
+        attempts++;
         try {
             jdbc.local(what, c -> {
                 try (PreparedStatement ps = c.prepareStatement(sql)) {
@@ -113,6 +119,7 @@ final class Slots {
 
     /** A logical slot is created in its database, so pgha connects there. */
     private void createLogical(String name, SlotPlan.LogicalSlot kind) {
+        attempts++;
         String what = "create logical slot " + name + " (" + kind.plugin() + " on database " + kind.database() + ")";
         try {
             jdbc.localIn(what, kind.database(), c -> {
