@@ -56,6 +56,31 @@ class FailsafeModeTest {
         assertThat(leader(c)).isSameAs(primary);
     }
 
+    /**
+     * A store that stops answering (an etcd that was stopped, with the client retrying until its
+     * deadline) may go quiet just as a cycle starts: that cycle decides on the watch's copy, and it
+     * is the renewal that finds the store gone, a retry_timeout later. The primary must ask the
+     * members then, not a cycle later, or its lease ends first. Tried at every tenth of loop_wait.
+     */
+    @Test
+    void withFailsafeModeThePrimaryRunsOnWhereverInItsCycleTheStoreStopsAnswering() {
+        for (int offsetMs = 0; offsetMs < 1000; offsetMs += 100) {
+            VirtualCluster c = healthy(VirtualCluster.builder().nodes(3).seed(11)
+                    .configure((m, b) -> b.ttl(Duration.ofSeconds(5)).loopWait(Duration.ofSeconds(1)).retryTimeout(Duration.ofSeconds(2))
+                            .initialDynamicConfig("{\"failsafe_mode\": true}"))
+                    .build().start());
+            VirtualCluster.Member primary = leader(c);
+            c.advance(Duration.ofMillis(offsetMs));
+
+            c.dcs().setFrozen(true);
+            for (long s = 0; s < 20; s++) {
+                c.advance(Duration.ofSeconds(1));
+                assertThat(c.writers()).as("writers " + (s + 1) + " s after the store stopped answering "
+                        + offsetMs + " ms into the cycle").containsExactly(primary);
+            }
+        }
+    }
+
     @Test
     void withFailsafeModeAPrimaryCutOffFromTheStoreAloneRunsOnAndTheReplicasDoNotRace() {
         VirtualCluster c = healthy(cluster(true).start());

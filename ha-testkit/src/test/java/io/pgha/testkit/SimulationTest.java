@@ -144,7 +144,7 @@ class SimulationTest {
     static final BugHunt STALE_VIEWS_AFTER_A_FREEZE = hunt(PlantedBug.TRUSTS_STALE_VIEWS, Invariant.CONVERGENCE,
             EnumSet.of(Fault.DCS_FREEZE), 100, 0.5, "up to 8 faults", c -> c.withMaxFaults(8));
     static final BugHunt STALE_VIEWS_AND_LOST_REPLIES = hunt(PlantedBug.TRUSTS_STALE_VIEWS, Invariant.CONVERGENCE,
-            EnumSet.of(Fault.STALE_READS, Fault.LOST_REPLIES), 100, 0.04, "up to 12 faults", c -> c.withMaxFaults(12));
+            EnumSet.of(Fault.STALE_READS, Fault.LOST_REPLIES), 200, 0.02, "up to 12 faults", c -> c.withMaxFaults(12));
     static final BugHunt LEASE_FROM_THE_ANSWER = hunt(PlantedBug.LEASE_FROM_RECEIPT, Invariant.SINGLE_WRITER,
             EnumSet.of(Fault.SLOW_REPLIES, Fault.LOOP_STUCK), 100, 0.06, "every fault on the leader, up to 8", ON_THE_LEADER);
     static final BugHunt UNKNOWN_RENEWAL = hunt(PlantedBug.UNKNOWN_RENEWAL_IS_SUCCESS, Invariant.SINGLE_WRITER,

@@ -59,6 +59,12 @@ final class ActionRunner {
         /** A store call failed or was refused: the next view must come from the store itself. */
         void storeCallFailed();
 
+        /**
+         * A store call went unanswered (its outcome is unknown): besides {@link #storeCallFailed},
+         * the store may be gone, which a primary in failsafe mode must act on at once.
+         */
+        void storeCallUnanswered();
+
         /** The store refused a gate: decide again at once. */
         void retrySoon();
 
@@ -185,7 +191,7 @@ final class ActionRunner {
             boolean success = e == null && r != null && r.succeeded();
             if (e != null) {
                 failed(a, e);
-                loop.storeCallFailed(); // the outcome is unknown: what the store shows now decides
+                loop.storeCallUnanswered(); // the outcome is unknown: what the store shows now decides
             } else if (!success && a.isGate()) {
                 LOG.info("{}: {} did not succeed; skipping the rest of this decision", me, a.describe());
                 // the store disagreed with the view the decision was made on: decide again at once,

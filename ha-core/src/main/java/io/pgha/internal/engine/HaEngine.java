@@ -107,6 +107,8 @@ public final class HaEngine {
     private boolean wakeRequested;
     /** A step the store refused ran less than a cycle ago: the next cycle comes at once, a bounded number of times. */
     private boolean retrySoon;
+    /** A store call of this cycle went unanswered: the member entry waits for the next cycle. */
+    private boolean storeUnansweredThisCycle;
     private int soonCycles;
     private long cycles;
     private long lastCycleAt;
@@ -153,8 +155,8 @@ public final class HaEngine {
             }
 
             @Override
-            public void storeCallFailed() {
-                lane.execute(() -> observer.mustReadFromStore());
+            public void storeCallUnanswered() {
+                lane.execute(HaEngine.this::storeCallUnanswered);
             }
         }, config, cfg.bugs());
         watchdog = new WatchdogGuard(me, cfg.watchdog(), cfg.watchdogMode(), cfg.watchdogSafetyMargin(), () -> config.ttlNanos(),
@@ -483,6 +485,7 @@ public final class HaEngine {
     private void runCycle() {
         cycleRunning = true;
         wakeRequested = false;
+        storeUnansweredThisCycle = false;
         cycles++;
         long start = cfg.ticker().read();
         long epoch = actions.epoch();
@@ -496,6 +499,28 @@ public final class HaEngine {
             }
             afterObserve(start, authoritative, raw);
         }));
+    }
+
+    /**
+     * A store call went unanswered, in an action or a heartbeat renewal (on the lane): the next view
+     * comes from the store itself, this cycle writes no member entry (it would only wait out
+     * retry_timeout again), and a primary in failsafe mode asks the members now. Patroni does the
+     * same when its lock update raises a store error ({@code _handle_dcs_error}): a cycle that
+     * decided on the watch's copy just before the store went away finds out only here, a
+     * retry_timeout later, and the next cycle's read would take another one, past the lease.
+     */
+    private void storeCallUnanswered() {
+        observer.mustReadFromStore();
+        storeUnansweredThisCycle = true;
+        askFailsafeMembers(observer.lastPostgres());
+    }
+
+    /** A primary in failsafe mode that cannot reach the store asks the members to let it run on (lane). */
+    private void askFailsafeMembers(Optional<PostgresState> pg) {
+        if (lastCluster.isPresent() && pg.isPresent()) {
+            failsafe.confirm(lastCluster.get(), pg.get(), connectionUrlOrEmpty(), myApiUrl, cfg.peerClient(), slots.positions(), lease,
+                    cfg.loopScheduler());
+        }
     }
 
     /** Ends this cycle without deciding and runs the next one at once. */
@@ -524,10 +549,7 @@ public final class HaEngine {
         }
         if (storeView instanceof StoreView.Unreachable u) {
             dcsError = Optional.of(u.error());
-            if (lastCluster.isPresent() && raw.postgres() != null) {
-                failsafe.confirm(lastCluster.get(), raw.postgres(), connectionUrlOrEmpty(), myApiUrl, cfg.peerClient(), slots.positions(), lease,
-                        cfg.loopScheduler());
-            }
+            askFailsafeMembers(Optional.ofNullable(raw.postgres()));
             if (cfg.bugs().contains(PlantedBug.QUITS_AFTER_A_LONG_STORE_OUTAGE) && observer.storeLastSeen().map(
                     seen -> seen.plus(config.settings().ttl()).isBefore(cfg.wallClock().instant())).orElse(false)) {
                 memory = memory.withFatal("the store has been unreachable for longer than the ttl");
@@ -614,7 +636,7 @@ public final class HaEngine {
     /** Writes the member entry, then schedules the next cycle. */
     private void finishCycle(long start, Decision d, ActionRunner.Context ctx) {
         runScheduledRestartIfDue();
-        CompletableFuture<MemberEntryWriter.Result> touch = ctx.cluster().isPresent() && memory.fatal().isEmpty()
+        CompletableFuture<MemberEntryWriter.Result> touch = ctx.cluster().isPresent() && memory.fatal().isEmpty() && !storeUnansweredThisCycle
                 ? memberEntry.write(ctx.cluster(), observer.lastPostgres(), report.role(), memory.action(), lease.view().held(),
                         config.settings().retryTimeout().toNanos(),
                         Optional.ofNullable(scheduledRestart.get()).flatMap(RestartRequest::schedule))
@@ -691,6 +713,11 @@ public final class HaEngine {
         @Override
         public void storeCallFailed() {
             observer.mustReadFromStore();
+        }
+
+        @Override
+        public void storeCallUnanswered() {
+            HaEngine.this.storeCallUnanswered();
         }
 
         @Override

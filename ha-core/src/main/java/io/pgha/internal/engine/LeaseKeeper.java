@@ -161,7 +161,7 @@ final class LeaseKeeper {
         }).whenComplete((ok, err) -> {
             if (err != null) {
                 // the key may or may not have been created: the next view must come from the store
-                callbacks.storeCallFailed();
+                callbacks.storeCallUnanswered();
             }
         });
     }
@@ -209,7 +209,7 @@ final class LeaseKeeper {
                 lose("the leader key no longer names this member");
             } else {
                 LOG.warn("{}: could not renew the leader lease: {}", member, Futures.describe(err));
-                callbacks.storeCallFailed();
+                callbacks.storeCallUnanswered();
                 if (bugs.contains(PlantedBug.UNKNOWN_RENEWAL_IS_SUCCESS)) {
                     renewed(sentAt);
                 }
@@ -237,7 +237,7 @@ final class LeaseKeeper {
         return settled.thenCompose(x -> Futures.storeCall(session::releaseLeader, retryTimeout, guard)).whenComplete((ok, err) -> {
             drop(null);
             if (err != null) {
-                callbacks.storeCallFailed();
+                callbacks.storeCallUnanswered();
             }
         });
     }
