@@ -28,6 +28,10 @@ final class Slots {
     private static final Logger LOG = LoggerFactory.getLogger(Slots.class);
     /** SQLSTATE object_in_use: a walsender uses the slot. */
     private static final String IN_USE = "55006";
+    /** SQLSTATE undefined_file: the WAL a slot needs was removed. */
+    private static final String WAL_REMOVED = "58P01";
+    /** SQLSTATE object_not_in_prerequisite_state: among others, an invalidated slot. */
+    private static final String INVALIDATED = "55000";
 
     /** Turns hot_standby_feedback enforcement on or off, reloading a running server when that changed its files. */
     interface FeedbackSetting {
@@ -167,7 +171,16 @@ final class Slots {
             LOG.debug("{}: {} to {}", cfg.name(), what, target);
             warnOnce.clear(what);
         } catch (RuntimeException e) {
-            warnOnce.warn(what, "{}: could not {} to {}: {}", cfg.name(), what, target, e.getMessage());
+            String m = String.valueOf(e.getMessage());
+            if (m.contains(WAL_REMOVED) || m.contains(INVALIDATED)) {
+                // Patroni's SlotsAdvanceThread: the WAL is gone or the slot was invalidated; this copy can never be
+                // used: dropped, so that it is copied afresh from the primary
+                LOG.warn("{}: could not {} to {} ({}): dropping it to copy it again", cfg.name(), what, target, m);
+                attempt("drop slot " + name, "SELECT pg_drop_replication_slot(?)", name, null);
+                unready.remove(name);
+                return;
+            }
+            warnOnce.warn(what, "{}: could not {} to {}: {}", cfg.name(), what, target, m);
         }
     }
 
@@ -182,9 +195,11 @@ final class Slots {
         ConnUrl u = ConnUrl.parse(primary.connectionUrl());
         PgUser as = cfg.superuser().hasPassword() ? cfg.superuser() : cfg.rewindRole();
         Map<String, byte[]> out = new java.util.TreeMap<>();
+        long oldest = oldestLocalWal();
         jdbc.remote("reading logical slots on " + primary.member(), u.host(), u.port(), as, false, c -> {
             try (PreparedStatement ps = c.prepareStatement("""
-                    SELECT slot_name, datname, plugin, pg_catalog.pg_read_binary_file('pg_replslot/' || slot_name || '/state')
+                    SELECT slot_name, datname, plugin, pg_catalog.pg_read_binary_file('pg_replslot/' || slot_name || '/state'),
+                           pg_catalog.pg_wal_lsn_diff(restart_lsn, '0/0')::bigint
                     FROM pg_catalog.pg_get_replication_slots() JOIN pg_catalog.pg_database ON datoid = oid
                     WHERE slot_type = 'logical' AND NOT pg_catalog.pg_is_in_recovery() AND slot_name = ANY(?)""")) {
                 ps.setArray(1, c.createArrayOf("text", wanted.keySet().toArray()));
@@ -192,6 +207,17 @@ final class Slots {
                     while (rs.next()) {
                         String name = rs.getString(1);
                         SlotPlan.LogicalSlot kind = wanted.get(name);
+                        String why = "copy the logical slot " + name;
+                        if (rs.getLong(5) < oldest) {
+                            // a copy decodes from the slot's restart_lsn on this standby: WAL this standby never had (it was
+                            // cloned after the slot was made) would make the copy useless; once the consumer moves the slot
+                            // on, the copy works (Patroni copies, fails to advance, and copies again: a restart each time)
+                            warnOnce.warn(why, "{}: not copying the logical slot {} yet: it still needs WAL from {} on, older than"
+                                    + " this standby's oldest ({}); copied once its consumer moves it on", cfg.name(), name,
+                                    new Lsn(rs.getLong(5)), new Lsn(oldest));
+                            continue;
+                        }
+                        warnOnce.clear(why);
                         if (kind.database().equals(rs.getString(2)) && kind.plugin().equals(rs.getString(3))) {
                             out.put(name, rs.getBytes(4));
                         } else {
@@ -205,6 +231,25 @@ final class Slots {
             return null;
         });
         return out;
+    }
+
+    /** The start of the oldest WAL segment in this server's pg_wal (whatever its timeline). */
+    private long oldestLocalWal() {
+        return jdbc.local("reading the oldest WAL segment", c -> {
+            try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery("""
+                    SELECT min(name), (SELECT setting::bigint FROM pg_settings WHERE name = 'wal_segment_size')
+                    FROM pg_ls_waldir() WHERE name ~ '^[0-9A-F]{24}$'""")) {
+                rs.next();
+                String name = rs.getString(1);
+                long segmentSize = rs.getLong(2);
+                if (name == null) {
+                    return Long.MAX_VALUE;
+                }
+                long log = Long.parseLong(name.substring(8, 16), 16);
+                long seg = Long.parseLong(name.substring(16, 24), 16);
+                return (log * (0x100000000L / segmentSize) + seg) * segmentSize;
+            }
+        });
     }
 
     /**
