@@ -138,7 +138,7 @@ public final class SlotPlanner {
                 ReplicationSlot mine = have.get(name);
                 if (in.primaryWithLock()) {
                     logical.put(name, kind.get());
-                } else if (holdsLogicalCopies && mine != null && !sameLogical(mine, kind.get())) {
+                } else if (holdsLogicalCopies && mine != null && !sameLogical(mine, kind.get()) && !config.paused().orElse(false)) {
                     drop.add(name); // another kind of slot under this name: dropped, then copied afresh
                 } else if (holdsLogicalCopies) {
                     logical.put(name, kind.get());
@@ -166,8 +166,9 @@ public final class SlotPlanner {
                 continue;
             }
             if (!s.isPhysical()) {
-                if (!in.primaryWithLock()) {
-                    drop.add(s.name()); // no longer in slots, or this replica may not fail over: its copy goes
+                if (!in.primaryWithLock() && !config.paused().orElse(false)) {
+                    // no longer in slots, or this replica may not fail over: its copy goes (Patroni drops no slot while paused)
+                    drop.add(s.name());
                 }
                 continue;
             }

@@ -181,6 +181,13 @@ class SlotPlannerTest {
     }
 
     @Test
+    void aPausedReplicaDropsNoLogicalSlot() {
+        Cluster c = replicaOf("{\"pause\": true, \"slots\": {}}", Map.of());
+
+        assertThat(plan(c, false, true, List.of(logical("gone", 3000)), Map.of(), NOW).plan().drop()).isEmpty();
+    }
+
+    @Test
     void theLeaderKeepsEveryLogicalSlotAndAReplicaKeepsTheOnesStillListed() {
         Cluster onPrimary = cluster(Situation.of().iLead().runningPrimary(800).dynamicConfig(CDC));
 
