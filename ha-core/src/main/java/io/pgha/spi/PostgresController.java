@@ -103,6 +103,28 @@ public interface PostgresController extends AutoCloseable {
                 getClass().getSimpleName() + " does not manage replication slots"));
     }
 
+    /**
+     * Gives this running standby a copy of the primary's permanent logical slots named in
+     * {@code slots} (Patroni's {@code copy_logical_slots}, for PostgreSQL 11 to 16, where a standby
+     * cannot create a logical slot that continues the primary's stream): reads each slot's state on
+     * {@code primary} ({@code pg_replslot/<name>/state}), skips one whose database or plugin differs
+     * from {@code slots}' (logged), and if any is left, stops the server, writes the states into its
+     * own {@code pg_replslot}, and starts it again as it was. The engine asks for this as its long
+     * action, once for the slots a standby lacks, so the restart happens once per slot creation. A copy
+     * is only as far as the primary had it; the engine then advances it through {@link #syncSlots}.
+     * The copied slots are safe after a failover only while the primary holds back their
+     * {@code catalog_xmin} through this standby's physical slot, which needs
+     * {@code hot_standby_feedback} on this standby (a controller that copies makes sure of it).
+     *
+     * <p>Completes with the names copied (empty when the primary had none of them: no restart). The
+     * default says the controller cannot: the engine then warns once and never asks again.
+     */
+    default CompletionStage<java.util.Set<String>> copyLogicalSlots(Upstream primary, java.util.Map<String, SlotPlan.LogicalSlot> slots,
+                                                                    Duration timeout) {
+        return java.util.concurrent.CompletableFuture.failedFuture(new UnsupportedOperationException(
+                getClass().getSimpleName() + " does not copy logical slots"));
+    }
+
     /** Sets {@code synchronous_standby_names} and reloads; completes when the server runs with it. */
     CompletionStage<Void> setSynchronousStandbys(SynchronousStandbys value);
 

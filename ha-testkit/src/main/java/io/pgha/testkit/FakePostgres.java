@@ -489,9 +489,17 @@ public final class FakePostgres implements PostgresController {
                 plan.logical().forEach((slot, kind) -> slots.putIfAbsent(slot, new io.pgha.spi.ReplicationSlot(slot, "logical",
                         Optional.of(kind.database()), Optional.of(kind.plugin()), end, false)));
             }
+            if (standbySignal) {
+                plan.logicalAdvance().forEach((slot, target) -> {
+                    io.pgha.spi.ReplicationSlot had = slots.get(slot);
+                    if (had != null && !had.isPhysical() && target.compareTo(had.position()) > 0) {
+                        slots.put(slot, new io.pgha.spi.ReplicationSlot(slot, had.type(), had.database(), had.plugin(), target, false));
+                    }
+                });
+            }
             for (String d : plan.drop()) {
                 io.pgha.spi.ReplicationSlot had = slots.get(d);
-                if (had != null && had.isPhysical() && !streamsThrough(d)) {
+                if (had != null && (had.isPhysical() ? !streamsThrough(d) : standbySignal)) {
                     slots.remove(d);
                 }
             }
@@ -500,6 +508,48 @@ public final class FakePostgres implements PostgresController {
                     x.position(), x.isPhysical() && streamsThrough(x.name()))));
             return CompletableFuture.completedFuture(out);
         }
+    }
+
+    /**
+     * Copies the primary's logical slots named in {@code wanted} whose database and plugin match, as
+     * the real controller does: the copy is where the primary has the slot now, and the standby
+     * restarts (counted in {@link #restarts()}) when anything was copied.
+     */
+    @Override
+    public CompletionStage<java.util.Set<String>> copyLogicalSlots(Upstream primary, java.util.Map<String, io.pgha.spi.SlotPlan.LogicalSlot> wanted,
+                                                                   Duration timeout) {
+        FakePostgres src = network.lookup(primary.connectionUrl());
+        if (src == null) {
+            return failed("copy logical slots: no server at " + primary.connectionUrl());
+        }
+        java.util.Map<String, io.pgha.spi.ReplicationSlot> copies = new java.util.TreeMap<>();
+        synchronized (src.lock) {
+            if (src.runState != RunState.RUNNING || src.inRecovery) {
+                return failed("copy logical slots: " + primary.member() + " is not a running primary");
+            }
+            wanted.forEach((slot, kind) -> {
+                io.pgha.spi.ReplicationSlot s = src.slots.get(slot);
+                if (s != null && !s.isPhysical() && s.database().equals(Optional.of(kind.database()))
+                        && s.plugin().equals(Optional.of(kind.plugin()))) {
+                    copies.put(slot, new io.pgha.spi.ReplicationSlot(slot, s.type(), s.database(), s.plugin(), s.position(), false));
+                }
+            });
+        }
+        if (copies.isEmpty()) {
+            return CompletableFuture.completedFuture(java.util.Set.of());
+        }
+        synchronized (lock) {
+            if (runState != RunState.RUNNING || !standbySignal) {
+                return failed("copy logical slots: " + name + " is not a running standby");
+            }
+        }
+        return stop(StopMode.FAST, timeout).thenCompose(v -> {
+            synchronized (lock) {
+                slots.putAll(copies);
+                restarts++;
+            }
+            return start(timeout);
+        }).thenApply(v -> java.util.Set.copyOf(copies.keySet()));
     }
 
     /** Gives this server a slot (one another tool made, say), as a test sets it up. */

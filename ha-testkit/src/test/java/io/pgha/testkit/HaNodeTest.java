@@ -11,6 +11,7 @@ import io.pgha.spi.SessionSpec;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 /** HaNode end to end in virtual time: an in-memory store, fake PostgreSQL servers, no sleeping. */
@@ -326,5 +327,29 @@ class HaNodeTest {
         assertThat(c.runUntil(() -> !l.postgres().slotNames().contains(gone.name()), Duration.ofSeconds(120))).isTrue();
         assertThat(Duration.ofNanos(c.time().read() - left)).as("kept for member_slots_ttl first")
                 .isGreaterThanOrEqualTo(Duration.ofSeconds(55));
+    }
+
+    @Test
+    void replicasCopyAPermanentLogicalSlotOnceWithOneRestartAndTheNewLeaderHasItAfterAHandOver() {
+        VirtualCluster c = clusterWithSlots(3, "{\"slots\": {\"cdc\": {\"type\": \"logical\", \"database\": \"app\","
+                + " \"plugin\": \"pgoutput\"}}}").start();
+        assertThat(c.runUntil(c::isHealthy, Duration.ofSeconds(60))).isTrue();
+        VirtualCluster.Member old = leader(c);
+        List<VirtualCluster.Member> replicas = c.members().stream().filter(m -> m != old).toList();
+
+        assertThat(c.runUntil(() -> replicas.stream().allMatch(m -> m.postgres().slotNames().contains("cdc")), Duration.ofSeconds(30)))
+                .as("each replica copies the leader's logical slot").isTrue();
+        Map<String, Integer> restartsAfterCopy = new java.util.HashMap<>();
+        replicas.forEach(m -> restartsAfterCopy.put(m.name(), m.postgres().restarts()));
+        c.runUntil(() -> false, Duration.ofSeconds(30));
+        assertThat(replicas).as("the copy restarted each replica once").allMatch(m -> restartsAfterCopy.get(m.name()) == 1);
+        assertThat(replicas).as("one restart per copy, not one per cycle")
+                .allMatch(m -> m.postgres().restarts() == restartsAfterCopy.get(m.name()));
+        assertThat(c.isHealthy()).isTrue();
+
+        old.stopGracefully();
+        assertThat(c.runUntil(() -> c.leaderKey().isPresent() && !c.leaderKey().get().equals(old.name()), TTL)).isTrue();
+        VirtualCluster.Member now = c.member(c.leaderKey().get());
+        assertThat(now.postgres().slotNames()).as("the new leader's copy is its slot now").contains("cdc");
     }
 }

@@ -97,6 +97,11 @@ final class AssignedRole {
         return dataDir.isInitialized() && write(get());
     }
 
+    /** Enforces (or stops enforcing) hot_standby_feedback; whether pgha.conf changed (a running server then needs a reload). */
+    synchronized boolean enforceHotStandbyFeedback(boolean on) {
+        return files.setEnforceHotStandbyFeedback(on) && dataDir.isInitialized() && write(get());
+    }
+
     /** Replaces the member's own settings; whether the files changed (a running server then needs a reload). */
     synchronized boolean applyOwnSettings(OwnSettings settings) {
         files.setOwnSettings(settings);

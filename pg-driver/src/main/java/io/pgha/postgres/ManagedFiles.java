@@ -61,6 +61,8 @@ final class ManagedFiles {
     private volatile OwnSettings own;
     /** Settings the last pgha.conf raised to pg_control's values (a standby below its primary), with the configured value. */
     private volatile Map<String, String> raisedFromConfigured = Map.of();
+    /** A standby holding copies of permanent logical slots runs with hot_standby_feedback on, whatever is configured. */
+    private volatile boolean enforceHotStandbyFeedback;
     /** The recovery settings a member or the cluster may give (Patroni's recovery_conf); the rest pgha sets itself. */
     static final java.util.Set<String> RECOVERY_SETTINGS = java.util.Set.of("restore_command", "archive_cleanup_command",
             "recovery_end_command", "recovery_min_apply_delay");
@@ -90,6 +92,13 @@ final class ManagedFiles {
 
     Path serverLog() {
         return cfg.workDirectory().resolve("postgresql.log");
+    }
+
+    /** Whether the server must run with {@code hot_standby_feedback} on (Patroni enforces it on a replica with logical slots); whether that changed. */
+    boolean setEnforceHotStandbyFeedback(boolean on) {
+        boolean changed = enforceHotStandbyFeedback != on;
+        enforceHotStandbyFeedback = on;
+        return changed;
     }
 
     void setDynamicParameters(Map<String, String> parameters) {
@@ -170,6 +179,11 @@ final class ManagedFiles {
         raisedFromConfigured = Map.copyOf(layered.raisedFrom());
         s.clear();
         s.putAll(layered.values());
+        if (enforceHotStandbyFeedback) {
+            // the primary holds back the catalog_xmin of the logical slots this standby copied only
+            // through this standby's feedback: without it a copy may be unusable after a failover
+            s.put("hot_standby_feedback", "on");
+        }
         Map<String, String> recovery = new java.util.TreeMap<>(dynamicRecovery);
         recovery.putAll(own.recovery());
         recovery.forEach((k, v) -> {

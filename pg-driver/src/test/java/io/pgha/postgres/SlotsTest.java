@@ -72,4 +72,79 @@ class SlotsTest {
         assertThat(onStandby).containsKey("archiver").as("logical slots are created on a primary only").doesNotContainKey("cdc");
         assertThat(onStandby.get("archiver").position()).isEqualTo(primaryHas);
     }
+
+    private static List<String> changes(Connection c, String fn) throws Exception {
+        List<String> out = new java.util.ArrayList<>();
+        try (Statement st = c.createStatement();
+             java.sql.ResultSet rs = st.executeQuery("SELECT data FROM " + fn + "('cdc', NULL, NULL) WHERE data LIKE 'table public.t:%'")) {
+            while (rs.next()) {
+                out.add(rs.getString(1));
+            }
+        }
+        return out;
+    }
+
+    private static Lsn confirmed(Connection c) throws Exception {
+        try (Statement st = c.createStatement();
+             java.sql.ResultSet rs = st.executeQuery("SELECT confirmed_flush_lsn::text FROM pg_replication_slots WHERE slot_name = 'cdc'")) {
+            return rs.next() ? Lsn.parse(rs.getString(1)) : Lsn.ZERO;
+        }
+    }
+
+    @Test
+    void aStandbyCopiesAPermanentLogicalSlotFromThePrimaryAdvancesItAndAfterPromotionDecodesOnlyWhatFollows() throws Exception {
+        PgController primary = sandbox.controller("lc-primary", b -> b.parameter("wal_level", "logical"));
+        await(primary.bootstrap());
+        PgController standby = sandbox.controller("lc-standby", b -> b.parameter("wal_level", "logical"));
+        await(standby.cloneFrom(upstream(primary)));
+        await(standby.follow(Optional.of(upstream(primary)), PgSandbox.TIMEOUT));
+        String standbySlot = SlotNames.forMember("lc-standby");
+        Map<String, SlotPlan.LogicalSlot> logical = Map.of("cdc", new SlotPlan.LogicalSlot("postgres", "test_decoding"),
+                "gone", new SlotPlan.LogicalSlot("postgres", "test_decoding"));
+        await(primary.syncSlots(new SlotPlan(Map.of(standbySlot, Optional.empty()), logical, Set.of())));
+        Awaitility.await().atMost(Duration.ofSeconds(30)).until(() -> await(standby.observe()).streaming());
+        try (Connection c = sql(primary); Statement st = c.createStatement()) {
+            st.execute("CREATE TABLE t (id int PRIMARY KEY)");
+            st.execute("INSERT INTO t SELECT generate_series(1, 3)");
+            assertThat(changes(c, "pg_logical_slot_get_changes")).hasSize(3);
+        }
+
+        Set<String> copied = await(standby.copyLogicalSlots(upstream(primary), logical, PgSandbox.TIMEOUT));
+
+        assertThat(copied).containsExactlyInAnyOrder("cdc", "gone");
+        Awaitility.await().atMost(Duration.ofSeconds(30)).until(() -> await(standby.observe()).streaming());
+        try (Connection c = sql(standby); Statement st = c.createStatement(); java.sql.ResultSet rs = st.executeQuery(
+                "SELECT current_setting('hot_standby_feedback'), pg_is_in_recovery()")) {
+            rs.next();
+            assertThat(rs.getString(1)).as("enforced on a standby holding logical copies").isEqualTo("on");
+            assertThat(rs.getBoolean(2)).as("still a standby after the copy's restart").isTrue();
+        }
+
+        // the consumer goes on on the primary; the standby's copy is advanced to where the primary has it
+        Lsn consumed;
+        try (Connection c = sql(primary); Statement st = c.createStatement()) {
+            st.execute("INSERT INTO t SELECT generate_series(4, 6)");
+            assertThat(changes(c, "pg_logical_slot_get_changes")).hasSize(3);
+            consumed = confirmed(c);
+        }
+        Lsn primaryHas = await(primary.observe()).walPosition();
+        Awaitility.await().atMost(Duration.ofSeconds(30)).until(() -> await(standby.observe()).replayLsn().compareTo(primaryHas) >= 0);
+        SlotPlan onStandby = new SlotPlan(Map.of(), Map.of("cdc", logical.get("cdc")), Map.of("cdc", consumed), Set.of("gone"));
+        Map<String, ReplicationSlot> after = byName(await(standby.syncSlots(onStandby)));
+
+        assertThat(after.get("cdc").position()).isEqualTo(consumed);
+        assertThat(after).as("a logical copy the configuration no longer lists is dropped").doesNotContainKey("gone");
+        Awaitility.await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(300)).until(() -> {
+            await(standby.syncSlots(onStandby));
+            return standby.unreadyLogicalSlots().isEmpty();
+        });
+
+        // after a promotion the copy continues the stream exactly where the consumer confirmed it
+        await(primary.stop(io.pgha.spi.StopMode.FAST, PgSandbox.TIMEOUT));
+        await(standby.promote(PgSandbox.TIMEOUT));
+        try (Connection c = sql(standby); Statement st = c.createStatement()) {
+            st.execute("INSERT INTO t VALUES (7)");
+            assertThat(changes(c, "pg_logical_slot_get_changes")).containsExactly("table public.t: INSERT: id[integer]:7");
+        }
+    }
 }

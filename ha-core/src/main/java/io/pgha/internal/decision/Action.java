@@ -53,7 +53,7 @@ public sealed interface Action permits Action.Quick, Action.LongRunning {
 
     /** A step that runs in the async slot while the cycles go on. */
     sealed interface LongRunning extends Action permits Bootstrap, CloneFrom, CreateReplicaWithoutLeader, StartPostgres, Follow, Promote, Demote, Rewind,
-            RestartPostgres, Reinitialize {
+            RestartPostgres, Reinitialize, CopyLogicalSlots {
         <R> R accept(Visitor<R> v);
 
         /** One method per long step: a runner that misses one does not compile. */
@@ -68,6 +68,7 @@ public sealed interface Action permits Action.Quick, Action.LongRunning {
             R rewind(Rewind a);
             R restartPostgres(RestartPostgres a);
             R reinitialize(Reinitialize a);
+            R copyLogicalSlots(CopyLogicalSlots a);
         }
     }
 
@@ -229,6 +230,22 @@ public sealed interface Action permits Action.Quick, Action.LongRunning {
     record Reinitialize() implements LongRunning {
         @Override public <R> R accept(LongRunning.Visitor<R> v) { return v.reinitialize(this); }
         @Override public String describe() { return "reinitialize: remove the data directory"; }
+    }
+
+    /**
+     * Copy the permanent logical slots this replica lacks from the primary, which restarts the
+     * replica (Patroni's {@code copy_logical_slots}, PostgreSQL 11 to 16).
+     */
+    record CopyLogicalSlots(Upstream primary, java.util.Map<String, io.pgha.spi.SlotPlan.LogicalSlot> slots) implements LongRunning {
+        public CopyLogicalSlots {
+            java.util.Objects.requireNonNull(primary, "primary");
+            slots = java.util.Map.copyOf(slots);
+        }
+
+        @Override public <R> R accept(LongRunning.Visitor<R> v) { return v.copyLogicalSlots(this); }
+        @Override public String describe() {
+            return "copy logical slots " + new java.util.TreeSet<>(slots.keySet()) + " from " + primary.member();
+        }
     }
 
     /** Reread PostgreSQL's configuration. */

@@ -18,6 +18,7 @@ import io.pgha.internal.decision.Action.CloneFrom;
 import io.pgha.internal.decision.Action.DeleteSync;
 import io.pgha.internal.decision.Action.Demote;
 import io.pgha.internal.decision.Action.Fail;
+import io.pgha.internal.decision.Action.CopyLogicalSlots;
 import io.pgha.internal.decision.Action.Follow;
 import io.pgha.internal.decision.Action.Promote;
 import io.pgha.internal.decision.Action.ReleaseLock;
@@ -868,6 +869,12 @@ public final class Decider {
             if (gate.isPresent()) {
                 return gate.get();
             }
+        }
+        Optional<Upstream> primary = c.leaderMember().filter(m -> !m.connUrl().isEmpty()).map(m -> new Upstream(m.name(), m.connUrl()));
+        if (!in.logicalSlotsToCopy().isEmpty() && primary.isPresent()) {
+            // Patroni's copy_logical_slots: the replica restarts once with the primary's slot states
+            return Decision.of("copying logical slots " + new java.util.TreeSet<>(in.logicalSlotsToCopy().keySet())
+                    + " from the primary '" + leader + "'", new CopyLogicalSlots(primary.get(), in.logicalSlotsToCopy()));
         }
         return Decision.nothing("no action. I am (" + in.me() + "), a secondary, and following a leader ('" + leader + "')");
     }

@@ -4,6 +4,7 @@ import io.pgha.MemberTags;
 import io.pgha.internal.cluster.Cluster;
 import io.pgha.spi.PeerStatus;
 import io.pgha.spi.PostgresState;
+import io.pgha.spi.SlotPlan;
 import java.time.Instant;
 import java.util.Map;
 import java.util.Objects;
@@ -35,12 +36,15 @@ import java.util.Set;
  *                    without the store (a replica does not race while there is one)
  * @param watchdogReady the watchdog allows this member to lead (always, unless {@code watchdog.mode} is required
  *                    and the device cannot be used)
+ * @param logicalSlotsToCopy the permanent logical slots this replica should hold a copy of and lacks, as its
+ *                    last slot synchronisation found them ({@code SlotPlanner.Result#toCopy}); empty otherwise
  */
 public record DecisionInput(String me, MemberTags tags, Optional<Cluster> cluster, Optional<String> dcsError,
                             Optional<PostgresState> pg, Optional<String> pgError, LeaseView lease,
                             Map<String, PeerStatus> peers, EffectiveConfig config, NodeMemory memory,
                             long now, Instant wallNow, Set<PlantedBug> bugs, boolean canCreateReplicaWithoutLeader,
-                            Optional<String> failsafeLeader, boolean watchdogReady) {
+                            Optional<String> failsafeLeader, boolean watchdogReady,
+                            Map<String, SlotPlan.LogicalSlot> logicalSlotsToCopy) {
     public DecisionInput {
         Objects.requireNonNull(me);
         Objects.requireNonNull(tags);
@@ -55,6 +59,7 @@ public record DecisionInput(String me, MemberTags tags, Optional<Cluster> cluste
         Objects.requireNonNull(wallNow);
         bugs = Set.copyOf(bugs);
         Objects.requireNonNull(failsafeLeader);
+        logicalSlotsToCopy = Map.copyOf(logicalSlotsToCopy);
         if (cluster.isPresent() == dcsError.isPresent()) {
             throw new IllegalArgumentException("exactly one of cluster and dcsError must be present");
         }
@@ -66,25 +71,31 @@ public record DecisionInput(String me, MemberTags tags, Optional<Cluster> cluste
                          Map<String, PeerStatus> peers, EffectiveConfig config, NodeMemory memory,
                          long now, Instant wallNow) {
         this(me, tags, cluster, dcsError, pg, pgError, lease, peers, config, memory, now, wallNow, Set.of(), false, Optional.empty(),
-                true);
+                true, Map.of());
     }
 
     /** This input, from a node whose controller can (or cannot) create a replica without a leader. */
     public DecisionInput withReplicaWithoutLeader(boolean can) {
         return new DecisionInput(me, tags, cluster, dcsError, pg, pgError, lease, peers, config, memory, now, wallNow, bugs, can,
-                failsafeLeader, watchdogReady);
+                failsafeLeader, watchdogReady, logicalSlotsToCopy);
     }
 
     /** This input, from a node that heard (or did not hear) a primary's failsafe confirmation within the ttl. */
     public DecisionInput withFailsafeLeader(Optional<String> leader) {
         return new DecisionInput(me, tags, cluster, dcsError, pg, pgError, lease, peers, config, memory, now, wallNow, bugs,
-                canCreateReplicaWithoutLeader, leader, watchdogReady);
+                canCreateReplicaWithoutLeader, leader, watchdogReady, logicalSlotsToCopy);
     }
 
     /** This input, from a node whose watchdog does (or does not) allow it to lead. */
     public DecisionInput withWatchdogReady(boolean ready) {
         return new DecisionInput(me, tags, cluster, dcsError, pg, pgError, lease, peers, config, memory, now, wallNow, bugs,
-                canCreateReplicaWithoutLeader, failsafeLeader, ready);
+                canCreateReplicaWithoutLeader, failsafeLeader, ready, logicalSlotsToCopy);
+    }
+
+    /** This input, from a replica whose slot synchronisation found these permanent logical slots missing. */
+    public DecisionInput withLogicalSlotsToCopy(Map<String, SlotPlan.LogicalSlot> slots) {
+        return new DecisionInput(me, tags, cluster, dcsError, pg, pgError, lease, peers, config, memory, now, wallNow, bugs,
+                canCreateReplicaWithoutLeader, failsafeLeader, watchdogReady, slots);
     }
 
     /** Whether {@code bug} is planted (a simulator test switched its rule off). */

@@ -30,11 +30,18 @@ import java.util.TreeMap;
  *   <li>The permanent physical slots ({@code slots}) are on the primary and on every replica that
  *       may fail over, where each is advanced to the leader's published position (never past what
  *       the replica has replayed), so the slot is there, and current, after a failover. Permanent
- *       logical slots are created on the primary.</li>
+ *       logical slots are created on the primary. A replica that may fail over holds a copy of each
+ *       (PostgreSQL 11 to 16: Patroni's {@code copy_logical_slots}): one it lacks while the leader
+ *       publishes the slot's position is listed in {@link Result#toCopy} for the engine to copy
+ *       (a restart, as a long action); one it has is advanced to the leader's published
+ *       {@code confirmed_flush_lsn}, never past what it has replayed.</li>
  *   <li>A physical slot named after a member that streams elsewhere now is dropped at once; any
  *       other physical slot (a departed member's, or one nobody claims) is kept for
  *       {@code member_slots_ttl}, counted from when this node first found it unneeded, then dropped.
- *       {@code ignore_slots} protects a slot from being dropped; logical slots are never dropped.</li>
+ *       {@code ignore_slots} protects a slot from being dropped. A replica drops a logical slot that
+ *       the cluster's {@code slots} no longer lists (or lists with another database or plugin, to
+ *       copy it again); a primary never drops a logical slot (a consumer's own slot is not pgha's to
+ *       remove).</li>
  * </ul>
  */
 public final class SlotPlanner {
@@ -70,8 +77,30 @@ public final class SlotPlanner {
      * @param plan          what the controller is to do
      * @param unneededSince the clock to keep for the next cycle
      * @param retained      slots kept without being needed (Patroni's {@code retain_slots})
+     * @param holdsLogicalCopies this member is a replica that may fail over: it holds copies of the
+     *                      permanent logical slots
      */
-    public record Result(SlotPlan plan, Map<String, Long> unneededSince, List<String> retained) {
+    public record Result(SlotPlan plan, Map<String, Long> unneededSince, List<String> retained, boolean holdsLogicalCopies) {
+        /**
+         * The permanent logical slots this replica should hold a copy of but does not have among
+         * {@code present} (the slots it has after the synchronisation), each only once the leader
+         * publishes its position (Patroni copies only slots with feedback in the store): the copy a
+         * long action makes. Empty on a primary.
+         */
+        public Map<String, SlotPlan.LogicalSlot> toCopy(List<ReplicationSlot> present, Map<String, Long> leaderSlots) {
+            if (!holdsLogicalCopies) {
+                return Map.of();
+            }
+            Set<String> have = new HashSet<>();
+            present.forEach(s -> have.add(s.name()));
+            Map<String, SlotPlan.LogicalSlot> out = new TreeMap<>();
+            plan.logical().forEach((name, kind) -> {
+                if (!have.contains(name) && leaderSlots.getOrDefault(name, 0L) > 0) {
+                    out.put(name, kind);
+                }
+            });
+            return out;
+        }
     }
 
     /** The plan, or empty when this member manages no slots now ({@code use_slots: false}, or neither a primary with the lock nor a running standby). */
@@ -98,10 +127,28 @@ public final class SlotPlanner {
             }
         }
         Map<String, SlotPlan.LogicalSlot> logical = new TreeMap<>();
+        Map<String, Lsn> logicalAdvance = new TreeMap<>();
+        Set<String> drop = new HashSet<>();
+        Map<String, ReplicationSlot> have = new HashMap<>();
+        in.existing().forEach(s -> have.put(s.name(), s));
+        // a replica that may fail over holds copies of the permanent logical slots
+        boolean holdsLogicalCopies = !in.primaryWithLock() && in.canFailover();
         config.permanentSlots().forEach((name, kind) -> {
             if (kind.isPresent()) {
+                ReplicationSlot mine = have.get(name);
                 if (in.primaryWithLock()) {
                     logical.put(name, kind.get());
+                } else if (holdsLogicalCopies && mine != null && !sameLogical(mine, kind.get()) && !config.paused().orElse(false)) {
+                    drop.add(name); // another kind of slot under this name: dropped, then copied afresh
+                } else if (holdsLogicalCopies) {
+                    logical.put(name, kind.get());
+                    long published = in.cluster().leaderSlots().getOrDefault(name, 0L);
+                    if (mine != null && published > 0) {
+                        Lsn target = new Lsn(published).compareTo(in.replayed()) > 0 ? in.replayed() : new Lsn(published);
+                        if (target.compareTo(mine.position()) > 0) {
+                            logicalAdvance.put(name, target);
+                        }
+                    }
                 }
             } else if (!name.equals(mySlot) && (in.primaryWithLock() || in.canFailover())) {
                 Optional<Lsn> target = in.primaryWithLock() ? Optional.empty()
@@ -111,12 +158,18 @@ public final class SlotPlanner {
             }
         });
         List<SlotPlan.SlotMatcher> ignore = config.ignoreSlots();
-        Set<String> drop = new HashSet<>();
         Map<String, Long> since = new HashMap<>();
         List<String> retained = new ArrayList<>();
         Duration ttl = config.memberSlotsTtl().orElse(DEFAULT_MEMBER_SLOTS_TTL);
         for (ReplicationSlot s : in.existing()) {
-            if (!s.isPhysical() || physical.containsKey(s.name()) || ignore.stream().anyMatch(r -> r.matches(s))) {
+            if (physical.containsKey(s.name()) || logical.containsKey(s.name()) || ignore.stream().anyMatch(r -> r.matches(s))) {
+                continue;
+            }
+            if (!s.isPhysical()) {
+                if (!in.primaryWithLock() && !config.paused().orElse(false)) {
+                    // no longer in slots, or this replica may not fail over: its copy goes (Patroni drops no slot while paused)
+                    drop.add(s.name());
+                }
                 continue;
             }
             if (s.name().equals(mySlot) || memberSlots.contains(s.name())) {
@@ -132,6 +185,11 @@ public final class SlotPlanner {
             }
         }
         retained.sort(null);
-        return Optional.of(new Result(new SlotPlan(physical, logical, drop), since, retained));
+        return Optional.of(new Result(new SlotPlan(physical, logical, logicalAdvance, drop), since, retained, holdsLogicalCopies));
+    }
+
+    private static boolean sameLogical(ReplicationSlot s, SlotPlan.LogicalSlot kind) {
+        return !s.isPhysical() && s.database().map(kind.database()::equals).orElse(false)
+                && s.plugin().map(kind.plugin()::equals).orElse(false);
     }
 }

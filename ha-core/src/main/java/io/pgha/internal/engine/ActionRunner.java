@@ -81,6 +81,9 @@ final class ActionRunner {
         void wake();
 
         void emit(HaEvent event);
+
+        /** The controller cannot copy logical slots: the decision is not to ask for it again. */
+        void logicalSlotCopyUnsupported(String why);
     }
 
     /** What the steps of one decision share: the view it was made on. */
@@ -516,6 +519,25 @@ final class ActionRunner {
         @Override
         public CompletionStage<Optional<ActionOutcome>> reinitialize(Action.Reinitialize a) {
             return nothing(op(pg.stop(StopMode.IMMEDIATE, timeout)).thenCompose(v -> op(pg.removeData())));
+        }
+
+        @Override
+        public CompletionStage<Optional<ActionOutcome>> copyLogicalSlots(Action.CopyLogicalSlots c) {
+            return op(pg.copyLogicalSlots(c.primary(), c.slots(), timeout)).handle((copied, e) -> {
+                Throwable cause = e instanceof java.util.concurrent.CompletionException && e.getCause() != null ? e.getCause() : e;
+                if (cause instanceof UnsupportedOperationException u) {
+                    lane.execute(() -> loop.logicalSlotCopyUnsupported(u.getMessage()));
+                    return Optional.empty();
+                }
+                if (cause != null) {
+                    throw cause instanceof RuntimeException re ? re : new java.util.concurrent.CompletionException(cause);
+                }
+                if (copied.isEmpty()) {
+                    LOG.info("{}: the primary {} has none of the logical slots {} yet: nothing copied", me, c.primary().member(),
+                            new java.util.TreeSet<>(c.slots().keySet()));
+                }
+                return Optional.empty();
+            });
         }
 
         private Optional<ActionOutcome> following(Upstream u) {

@@ -572,7 +572,8 @@ public final class HaEngine {
         Optional<String> pgErr = raw.pgError() == null ? Optional.empty() : Optional.of(Futures.describe(raw.pgError()));
         if (cluster.isPresent() && pgState.isPresent() && memory.action().isEmpty()) {
             long t = cfg.ticker().read();
-            slots.offer(cluster.get(), pgState.get(), lease.view().isValid(t) && cluster.get().isLeader(me), tags.canFailover(), t);
+            slots.offer(cluster.get(), pgState.get(), lease.view().isValid(t) && cluster.get().isLeader(me), tags.canFailover(), t,
+                    actions.epoch());
         }
         trackPrimaryHealth(cluster, pgState, cfg.ticker().read());
         Optional<Cluster> c = cluster;
@@ -613,7 +614,7 @@ public final class HaEngine {
         LeaseView leaseView = lease.view();
         DecisionInput in = new DecisionInput(me, tags, cluster, dcsError, pgState, pgErr, leaseView, peers, config,
                 memory, now, cfg.wallClock().instant(), cfg.bugs(), canCreateReplicaWithoutLeader(), failsafe.freshLeader(now),
-                watchdog.ready());
+                watchdog.ready(), slots.logicalSlotsToCopy(actions.epoch()));
         Decision d = Decider.decide(in);
         report.decided(d);
         d.actions().stream().filter(Action.WriteFailsafe.class::isInstance).map(Action.WriteFailsafe.class::cast)
@@ -754,6 +755,11 @@ public final class HaEngine {
         @Override
         public void emit(HaEvent event) {
             HaEngine.this.emit(event);
+        }
+
+        @Override
+        public void logicalSlotCopyUnsupported(String why) {
+            slots.copyUnsupported(why);
         }
     }
 

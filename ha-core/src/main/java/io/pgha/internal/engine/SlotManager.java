@@ -5,6 +5,7 @@ import io.pgha.internal.decision.SlotPlanner;
 import io.pgha.spi.PostgresController;
 import io.pgha.spi.PostgresState;
 import io.pgha.spi.ReplicationSlot;
+import io.pgha.spi.SlotPlan;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -20,8 +21,9 @@ import org.slf4j.LoggerFactory;
  * Keeps the server's replication slots as {@link SlotPlanner} plans them, once per cycle while the
  * server runs and no long operation does (Patroni's slot synchronisation): one synchronisation at a
  * time, a failed one tried again at the next cycle. A leader publishes its slots' positions and
- * the slots it retains with each renewal ({@code status}). Lane-confined: {@link #offer} and the
- * completion run on the engine's lane.
+ * the slots it retains with each renewal ({@code status}). A replica that lacks a permanent logical
+ * slot learns it here ({@link #logicalSlotsToCopy}); the decision copies it as a long action.
+ * Lane-confined: {@link #offer} and the completion run on the engine's lane.
  */
 final class SlotManager {
     private static final Logger LOG = LoggerFactory.getLogger(SlotManager.class);
@@ -39,6 +41,10 @@ final class SlotManager {
     private Map<String, Long> positions = Map.of();
     private boolean failing;
     private boolean unsupported;
+    /** The permanent logical slots the last synchronisation found missing on this replica, and the action epoch it began in. */
+    private Map<String, SlotPlan.LogicalSlot> toCopy = Map.of();
+    private long toCopyEpoch = -1;
+    private boolean copyUnsupported;
 
     SlotManager(String me, PostgresController postgres, LeaseKeeper lease, Consumer<Runnable> lane, Consumer<String> warnOnce) {
         this.me = me;
@@ -54,13 +60,32 @@ final class SlotManager {
     }
 
     /**
+     * The permanent logical slots to copy from the primary, as the last synchronisation found them;
+     * empty when a long action started or ended since it began (a copy just made is not yet seen),
+     * or when the controller cannot copy. On the lane.
+     */
+    Map<String, SlotPlan.LogicalSlot> logicalSlotsToCopy(long actionEpoch) {
+        return copyUnsupported || toCopyEpoch != actionEpoch ? Map.of() : toCopy;
+    }
+
+    /** The controller cannot copy logical slots: never asked again (lane). */
+    void copyUnsupported(String why) {
+        if (!copyUnsupported) {
+            copyUnsupported = true;
+            warnOnce.accept("permanent logical slots are not copied to replicas: " + why
+                    + " (a logical consumer finds no slot after a failover)");
+        }
+    }
+
+    /**
      * Plans and synchronises the slots for this cycle. On the lane.
      *
      * @param holdsLock   this member holds the leader lock
      * @param canFailover this member may become the leader
      * @param now         ticker time
+     * @param actionEpoch the action runner's epoch now (see {@link #logicalSlotsToCopy})
      */
-    void offer(Cluster cluster, PostgresState pg, boolean holdsLock, boolean canFailover, long now) {
+    void offer(Cluster cluster, PostgresState pg, boolean holdsLock, boolean canFailover, long now, long actionEpoch) {
         if (inFlight || unsupported) {
             return;
         }
@@ -69,6 +94,7 @@ final class SlotManager {
                 canFailover, pg.replayLsn(), existing, unneededSince, now));
         if (planned.isEmpty()) {
             lease.publishSlots(Map.of(), List.of());
+            toCopy = Map.of();
             return;
         }
         SlotPlanner.Result r = planned.get();
@@ -87,6 +113,8 @@ final class SlotManager {
                 Map<String, Long> kept = new LinkedHashMap<>(r.unneededSince());
                 kept.keySet().retainAll(present);
                 unneededSince = kept;
+                toCopy = r.toCopy(slots, cluster.leaderSlots());
+                toCopyEpoch = actionEpoch;
                 if (primary) {
                     Map<String, Long> positions = new LinkedHashMap<>();
                     slots.stream().filter(s -> r.plan().physical().containsKey(s.name()) || r.plan().logical().containsKey(s.name()))

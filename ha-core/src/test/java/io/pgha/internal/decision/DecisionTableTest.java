@@ -179,6 +179,23 @@ class DecisionTableTest {
                 row("a streaming replica of the leader has nothing to do",
                         Situation.of().leader("n2").member("n2", "primary", 900).runningReplicaOf("n2", 900),
                         "a secondary, and following a leader ('n2')", List.of()),
+                row("a streaming replica lacking a permanent logical slot copies it from the leader (a restart)",
+                        Situation.of().leader("n2").member("n2", "primary", 900).runningReplicaOf("n2", 900).lacksLogicalSlots("cdc"),
+                        "copying logical slots [cdc] from the primary 'n2'", List.of(Action.CopyLogicalSlots.class),
+                        d -> ((Action.CopyLogicalSlots) d.actions().get(0)).primary().member().equals("n2")),
+                row("a cascading replica copies a missing logical slot from the leader, not from its upstream",
+                        Situation.of().leader("n2").member("n2", "primary", 900).member("n3", "replica", 900)
+                                .tags(MemberTags.DEFAULT.withReplicatefrom("n3")).runningReplicaOf("n3", 900).lacksLogicalSlots("cdc"),
+                        "copying logical slots [cdc]", List.of(Action.CopyLogicalSlots.class),
+                        d -> ((Action.CopyLogicalSlots) d.actions().get(0)).primary().member().equals("n2")),
+                row("a replica retargeted to a new leader follows it first and copies logical slots afterwards",
+                        Situation.of().leader("n3").member("n3", "primary", 900).runningReplicaOf("n2", 900)
+                                .divergence("n3", DivergenceCheck.NOT_DIVERGED).lacksLogicalSlots("cdc"),
+                        "changing upstream from 'n2' to 'n3'", List.of(Follow.class)),
+                row("a paused replica leaves postgres as it is: no logical slot copy",
+                        Situation.of().leader("n2").member("n2", "primary", 900).runningReplicaOf("n2", 900).lacksLogicalSlots("cdc")
+                                .paused(),
+                        "PAUSE: no action", List.of()),
                 row("a replica checks for divergence before following a new leader",
                         Situation.of().leader("n3").member("n3", "primary", 900).runningReplicaOf("n2", 900),
                         "checking whether local data diverged from 'n3'", List.of(CheckDivergence.class), Decision::recheckSoon),

@@ -65,6 +65,17 @@ final class Situation {
 
     private Optional<String> failsafeHeard = Optional.empty();
     private boolean watchdogReady = true;
+    private Map<String, io.pgha.spi.SlotPlan.LogicalSlot> logicalSlotsToCopy = Map.of();
+
+    /** The last slot synchronisation found these permanent logical slots missing on this replica. */
+    Situation lacksLogicalSlots(String... names) {
+        Map<String, io.pgha.spi.SlotPlan.LogicalSlot> m = new java.util.TreeMap<>();
+        for (String n : names) {
+            m.put(n, new io.pgha.spi.SlotPlan.LogicalSlot("app", "pgoutput"));
+        }
+        logicalSlotsToCopy = m;
+        return this;
+    }
 
     /** watchdog.mode is required and the device cannot be used. */
     Situation watchdogUnusable() {
@@ -335,7 +346,8 @@ final class Situation {
                 members, failover, sync, history, optime, leaderSlots, failsafe, List.of()));
         EffectiveConfig config = new EffectiveConfig(settings, paused, List.of());
         return new DecisionInput(ME, tags, cluster, dcsDown ? Optional.of("connection refused") : Optional.empty(), Optional.of(pg),
-                Optional.empty(), lease, peers, config, memory, NOW, WALL).withReplicaWithoutLeader(replicaWithoutLeader).withFailsafeLeader(failsafeHeard).withWatchdogReady(watchdogReady);
+                Optional.empty(), lease, peers, config, memory, NOW, WALL).withReplicaWithoutLeader(replicaWithoutLeader).withFailsafeLeader(failsafeHeard).withWatchdogReady(watchdogReady)
+                .withLogicalSlotsToCopy(logicalSlotsToCopy);
     }
 
     Decision decide() {

@@ -114,8 +114,87 @@ class SlotPlannerTest {
                 .containsOnlyKeys("archiver");
         assertThat(primary.logical()).containsOnlyKeys("cdc");
         assertThat(replica.physical()).containsEntry("archiver", Optional.of(Lsn.of(5000)));
-        assertThat(replica.logical()).isEmpty();
+        assertThat(replica.logical()).as("a failover-capable replica holds copies of the logical ones").containsOnlyKeys("cdc");
         assertThat(nofailover.physical()).isEmpty();
+        assertThat(nofailover.logical()).isEmpty();
+    }
+
+    private static final String CDC = "{\"slots\": {\"cdc\": {\"type\": \"logical\", \"database\": \"app\", \"plugin\": \"pgoutput\"}}}";
+
+    private static ReplicationSlot logical(String name, long confirmed) {
+        return new ReplicationSlot(name, "logical", Optional.of("app"), Optional.of("pgoutput"), Lsn.of(confirmed), false);
+    }
+
+    private static Cluster replicaOf(String config, Map<String, Long> leaderSlots) {
+        return cluster(Situation.of().leader("n2").member("n2", "primary", 9000).member(Situation.ME, "replica", 5000)
+                .dynamicConfig(config).leaderSlots(leaderSlots));
+    }
+
+    @Test
+    void aReplicaLackingAPermanentLogicalSlotCopiesItOnceTheLeaderPublishesItsPosition() {
+        SlotPlanner.Result unpublished = plan(replicaOf(CDC, Map.of()), false, true, List.of(), Map.of(), NOW);
+        SlotPlanner.Result published = plan(replicaOf(CDC, Map.of("cdc", 4000L)), false, true, List.of(), Map.of(), NOW);
+
+        assertThat(unpublished.toCopy(List.of(), Map.of())).as("Patroni copies only a slot with feedback in the store").isEmpty();
+        assertThat(published.toCopy(List.of(), Map.of("cdc", 4000L))).containsOnlyKeys("cdc");
+        assertThat(published.toCopy(List.of(logical("cdc", 4000)), Map.of("cdc", 4000L))).as("copied: not again").isEmpty();
+        assertThat(published.plan().logicalAdvance()).as("nothing to advance before the copy").isEmpty();
+    }
+
+    @Test
+    void theLeaderAndANofailoverReplicaCopyNoLogicalSlot() {
+        Cluster onPrimary = cluster(Situation.of().iLead().runningPrimary(800).dynamicConfig(CDC).leaderSlots(Map.of("cdc", 700L)));
+
+        assertThat(plan(onPrimary, true, true, List.of(), Map.of(), NOW).toCopy(List.of(), Map.of("cdc", 700L))).isEmpty();
+        assertThat(plan(replicaOf(CDC, Map.of("cdc", 4000L)), false, false, List.of(), Map.of(), NOW)
+                .toCopy(List.of(), Map.of("cdc", 4000L))).isEmpty();
+    }
+
+    @Test
+    void aCopiedLogicalSlotIsAdvancedToTheLeadersPositionButNeverPastWhatTheReplicaReplayed() {
+        // this replica has replayed up to 5000 (see plan())
+        SlotPlan behind = plan(replicaOf(CDC, Map.of("cdc", 4000L)), false, true, List.of(logical("cdc", 3000)), Map.of(), NOW).plan();
+        SlotPlan ahead = plan(replicaOf(CDC, Map.of("cdc", 7000L)), false, true, List.of(logical("cdc", 3000)), Map.of(), NOW).plan();
+        SlotPlan current = plan(replicaOf(CDC, Map.of("cdc", 4000L)), false, true, List.of(logical("cdc", 4000)), Map.of(), NOW).plan();
+
+        assertThat(behind.logicalAdvance()).containsExactly(Map.entry("cdc", Lsn.of(4000)));
+        assertThat(ahead.logicalAdvance()).containsExactly(Map.entry("cdc", Lsn.of(5000)));
+        assertThat(current.logicalAdvance()).as("at the published position already: nothing each cycle").isEmpty();
+        assertThat(behind.drop()).isEmpty();
+    }
+
+    @Test
+    void aReplicaDropsALogicalSlotRemovedFromSlotsOrListedWithAnotherPluginButNotAnIgnoredOne() {
+        Cluster c = replicaOf("{\"ignore_slots\": [{\"name\": \"tool\"}], \"slots\": {\"cdc\": {\"type\": \"logical\","
+                + " \"database\": \"app\", \"plugin\": \"wal2json\"}}}", Map.of("cdc", 4000L));
+        List<ReplicationSlot> existing = List.of(logical("cdc", 3000), logical("gone", 3000), logical("tool", 3000));
+
+        SlotPlanner.Result r = plan(c, false, true, existing, Map.of(), NOW);
+
+        assertThat(r.plan().drop()).containsExactlyInAnyOrder("cdc", "gone");
+        assertThat(r.plan().logicalAdvance()).isEmpty();
+        assertThat(r.toCopy(List.of(logical("tool", 3000)), Map.of("cdc", 4000L))).as("not copied while the old one is there")
+                .isEmpty();
+        SlotPlanner.Result next = plan(c, false, true, List.of(logical("tool", 3000)), Map.of(), NOW);
+        assertThat(next.toCopy(List.of(logical("tool", 3000)), Map.of("cdc", 4000L))).as("copied afresh once dropped")
+                .containsOnlyKeys("cdc");
+    }
+
+    @Test
+    void aPausedReplicaDropsNoLogicalSlot() {
+        Cluster c = replicaOf("{\"pause\": true, \"slots\": {}}", Map.of());
+
+        assertThat(plan(c, false, true, List.of(logical("gone", 3000)), Map.of(), NOW).plan().drop()).isEmpty();
+    }
+
+    @Test
+    void theLeaderKeepsEveryLogicalSlotAndAReplicaKeepsTheOnesStillListed() {
+        Cluster onPrimary = cluster(Situation.of().iLead().runningPrimary(800).dynamicConfig(CDC));
+
+        assertThat(plan(onPrimary, true, true, List.of(logical("cdc", 100), logical("other", 100)), Map.of(), NOW).plan().drop())
+                .isEmpty();
+        assertThat(plan(replicaOf(CDC, Map.of("cdc", 100L)), false, true, List.of(logical("cdc", 100)), Map.of(), NOW).plan().drop())
+                .isEmpty();
     }
 
     @Test
