@@ -3,8 +3,10 @@ package io.pgha.bench;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import io.pgha.agent.ctl.Ctl;
 import io.pgha.bench.LocalCluster.Node;
-import java.net.http.HttpResponse;
+import java.io.PrintWriter;
+import java.io.StringWriter;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;
@@ -27,7 +29,7 @@ import org.junit.jupiter.api.extension.TestWatcher;
  * failover in A (its primary killed) leaves B following A's new primary; a failover in B (its
  * standby leader killed) makes the other member B's standby leader, never a primary, and the killed
  * member comes back cascading from it; removing {@code standby_cluster} from B's dynamic
- * configuration (Patroni's {@code promote-cluster}) promotes B's standby leader and B takes writes.
+ * configuration ({@code pghactl promote-cluster}) promotes B's standby leader and B takes writes.
  */
 class StandbyClusterEndToEndTest {
     private static final String TIMINGS = "    ttl: 5\n    loop_wait: 1\n    retry_timeout: 2\n";
@@ -94,6 +96,8 @@ class StandbyClusterEndToEndTest {
                 .contains("target_session_attrs=read-write");
         assertThat(queryOne(bOther, "SELECT setting FROM pg_settings WHERE name = 'primary_conninfo'"))
                 .contains("port=" + bLeader.pgPort);
+        assertThat(ctl(0, "list")).containsPattern("\\| " + bLeader.name + " +\\| [^|]+\\| Standby Leader \\|");
+        assertThat(ctl(1, "demote-cluster", "--force", "--host", "127.0.0.1")).contains("demote-cluster is not supported by pgha");
 
         // a failover in A: its primary dies; B's standby leader follows A's new primary
         a.crash(aPrimary);
@@ -126,8 +130,7 @@ class StandbyClusterEndToEndTest {
 
         // promote-cluster: removing standby_cluster from B's dynamic configuration promotes its standby leader
         long promoting = System.nanoTime();
-        HttpResponse<String> patched = b.call(bOther, "PATCH", "/config", "{\"standby_cluster\": null}", true);
-        assertThat(patched.statusCode()).as(patched.body()).isEqualTo(200);
+        assertThat(ctl(0, "promote-cluster", "--force")).contains("cluster is successfully promoted");
         await("B is a normal cluster").atMost(Duration.ofSeconds(40)).pollInterval(Duration.ofMillis(300))
                 .failFast("an agent of B exited", b::anAgentDied).until(b::healthy);
         long promoted = System.nanoTime();
@@ -142,6 +145,19 @@ class StandbyClusterEndToEndTest {
                         + " of B's members %d ms after A's failover; B's new standby leader %d ms after its old one was killed;"
                         + " B a normal cluster %d ms after standby_cluster was removed; whole test %d ms%n", ms(bootstrapped - t0),
                 ms(rowTwoOnB - aFailedOver), ms(bFailedOver - bCrashed), ms(promoted - promoting), ms(System.nanoTime() - t0));
+    }
+
+    /** pghactl against cluster B, expecting exit code {@code rc}; its output and errors. */
+    private String ctl(int rc, String... args) {
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        String[] all = new String[args.length + 2];
+        all[0] = "-c";
+        all[1] = b.node("b1").config.toString();
+        System.arraycopy(args, 0, all, 2, args.length);
+        int code = Ctl.run(all, new PrintWriter(out, true), new PrintWriter(err, true));
+        assertThat(code).as("pghactl " + String.join(" ", args) + ": " + err + out).isEqualTo(rc);
+        return out + "\n" + err;
     }
 
     /** B: the leader key holder is a streaming standby leader; every other running member a streaming replica. */

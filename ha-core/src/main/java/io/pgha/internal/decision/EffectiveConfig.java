@@ -119,6 +119,7 @@ public record EffectiveConfig(HaSettings settings, boolean paused, List<String> 
         boolean rewind = dynamic.usePgRewind().orElse(local.usePgRewind());
         boolean checkTimeline = dynamic.checkTimeline().orElse(local.checkTimeline());
         boolean paused = dynamic.paused().orElse(false);
+        java.util.Optional<StandbyCluster> standby = dynamic.standbyCluster(); // read before the problems are collected
         warnings.addAll(dynamic.problems());
         HaSettings merged;
         try {
@@ -128,7 +129,7 @@ public record EffectiveConfig(HaSettings settings, boolean paused, List<String> 
             warnings.add("dynamic configuration ignored: " + e.getMessage());
             merged = local;
         }
-        return new EffectiveConfig(merged, paused, warnings).withStandbyCluster(dynamic.standbyCluster());
+        return new EffectiveConfig(merged, paused, warnings).withStandbyCluster(standby);
     }
 
     public long ttlNanos() {
