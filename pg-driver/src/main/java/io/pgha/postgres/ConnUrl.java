@@ -105,6 +105,22 @@ record ConnUrl(String host, int port, String database, java.util.List<String> mo
                 + " target_session_attrs=read-write";
     }
 
+    /** Whether {@code host}:{@code port} is one of the servers this URL names (any of several hosts). */
+    boolean names(String otherHost, int otherPort) {
+        if (port == otherPort && host.equalsIgnoreCase(otherHost)) {
+            return true;
+        }
+        for (String hp : moreHostPorts) {
+            int colon = hp.lastIndexOf(':');
+            String h = hp.substring(0, colon);
+            h = h.startsWith("[") ? h.substring(1, h.length() - 1) : h;
+            if (h.equalsIgnoreCase(otherHost) && hp.substring(colon + 1).equals(Integer.toString(otherPort))) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     String hostPort() {
         if (multiHost()) {
             return (host.contains(":") ? "[" + host + "]" : host) + ":" + port + "," + String.join(",", moreHostPorts);
