@@ -112,6 +112,20 @@ public final class DynamicConfig {
         }
     }
 
+    /**
+     * Why the {@code standby_cluster} section cannot be read, when it is there but of the wrong
+     * shape (empty when it is absent or good). A node must then neither promote nor bootstrap a
+     * normal cluster: the operator asked for a standby cluster.
+     */
+    public Optional<String> standbyClusterProblem() {
+        try {
+            StandbyCluster.parse(root.get("standby_cluster"));
+            return Optional.empty();
+        } catch (io.pgha.ConfigurationException e) {
+            return Optional.of(e.getMessage());
+        }
+    }
+
     /** {@code postgresql.use_slots}: members stream through physical slots, which pgha manages (Patroni's default: on). */
     public Optional<Boolean> useSlots() {
         JsonNode pg = root.get("postgresql");

@@ -298,6 +298,9 @@ public final class Decider {
                 return Decision.nothing("waiting for " + leaderWord(in) + " to bootstrap (this member is nofailover)");
             }
             Optional<StandbyCluster> standby = in.config().standbyCluster();
+            if (in.config().unreadableStandbyCluster().isPresent()) {
+                return Decision.nothing(unreadable(in) + ": not bootstrapping a new cluster");
+            }
             if (standby.isPresent()) {
                 if (!standby.get().streams()) {
                     return Decision.nothing("standby_cluster sets no host or port: pgha creates a standby leader's data only with"
@@ -480,6 +483,9 @@ public final class Decider {
             }
             return Decision.nothing("following a different leader because I am not the healthiest node: " + v.reason());
         }
+        if (pg.inRecovery() && in.config().unreadableStandbyCluster().isPresent()) {
+            return Decision.nothing(unreadable(in) + ": not racing for the lock, which would promote this standby");
+        }
         List<Action> steps = new ArrayList<>();
         steps.add(new AcquireLock());
         fo.ifPresent(f -> steps.add(new ClearFailover(f.version())));
@@ -652,6 +658,9 @@ public final class Decider {
         if (pg.inRecovery() && standby) {
             return asStandbyLeader(in, c, pg);
         }
+        if (pg.inRecovery() && in.config().unreadableStandbyCluster().isPresent()) {
+            return Decision.of(unreadable(in) + ": not promoting, not changing what this standby follows", new RenewLock());
+        }
         if (pg.inRecovery()) {
             List<Action> steps = new ArrayList<>();
             steps.add(new RenewLock());
@@ -723,6 +732,15 @@ public final class Decider {
         }
         return Decision.of((paused ? "PAUSE: " : "") + "no action. I am (" + in.me() + "), the standby leader with the lock",
                 new RenewLock());
+    }
+
+    /**
+     * A {@code standby_cluster} section of the wrong shape (written past the API's checks) is not
+     * read as "no standby cluster": that would promote a disaster-recovery copy beside its remote
+     * primary because of a typo.
+     */
+    private static String unreadable(DecisionInput in) {
+        return "standby_cluster cannot be read (" + in.config().unreadableStandbyCluster().get() + ")";
     }
 
     private static String leaderWord(DecisionInput in) {

@@ -16,7 +16,7 @@ import java.util.List;
  * store.
  */
 public record EffectiveConfig(HaSettings settings, boolean paused, List<String> warnings,
-                              java.util.Optional<StandbyCluster> standbyCluster) {
+                              java.util.Optional<StandbyCluster> standbyCluster, java.util.Optional<String> unreadableStandbyCluster) {
     /** Logged once by each node of a standby cluster whose dynamic configuration asks for synchronous mode. */
     public static final String SYNC_IGNORED_IN_STANDBY_CLUSTER =
             "synchronous_mode is ignored in a standby cluster (as in Patroni): the standby leader streams asynchronously";
@@ -24,10 +24,21 @@ public record EffectiveConfig(HaSettings settings, boolean paused, List<String> 
     public EffectiveConfig {
         warnings = List.copyOf(warnings);
         java.util.Objects.requireNonNull(standbyCluster);
+        java.util.Objects.requireNonNull(unreadableStandbyCluster);
     }
 
     public EffectiveConfig(HaSettings settings, boolean paused, List<String> warnings) {
-        this(settings, paused, warnings, java.util.Optional.empty());
+        this(settings, paused, warnings, java.util.Optional.empty(), java.util.Optional.empty());
+    }
+
+    /**
+     * This configuration with the {@code standby_cluster} section of {@code dynamic} (see
+     * {@link #withStandbyCluster}); a section of the wrong shape is kept as
+     * {@link #unreadableStandbyCluster()}, so no node promotes or runs initdb because of a typo in it.
+     */
+    public EffectiveConfig withStandbyClusterOf(DynamicConfig dynamic) {
+        EffectiveConfig c = withStandbyCluster(dynamic.standbyCluster());
+        return new EffectiveConfig(c.settings, c.paused, c.warnings, c.standbyCluster, dynamic.standbyClusterProblem());
     }
 
     public static EffectiveConfig of(HaSettings s) {
@@ -40,14 +51,14 @@ public record EffectiveConfig(HaSettings settings, boolean paused, List<String> 
      */
     public EffectiveConfig withStandbyCluster(java.util.Optional<StandbyCluster> standby) {
         if (standby.isEmpty() || !settings.synchronousMode().enabled()) {
-            return new EffectiveConfig(settings, paused, warnings, standby);
+            return new EffectiveConfig(settings, paused, warnings, standby, java.util.Optional.empty());
         }
         List<String> w = new ArrayList<>(warnings);
         w.add(SYNC_IGNORED_IN_STANDBY_CLUSTER);
         HaSettings s = new HaSettings(settings.ttl(), settings.loopWait(), settings.retryTimeout(), settings.maximumLagOnFailover(),
                 settings.primaryStartTimeout(), settings.fencingMargin(), settings.peerTimeout(), SynchronousMode.OFF,
                 settings.synchronousNodeCount(), settings.usePgRewind(), settings.checkTimeline());
-        return new EffectiveConfig(s, paused, w, standby);
+        return new EffectiveConfig(s, paused, w, standby, java.util.Optional.empty());
     }
 
     /** Whether the cluster is a standby cluster (Patroni's {@code is_standby_cluster}). */
@@ -119,7 +130,7 @@ public record EffectiveConfig(HaSettings settings, boolean paused, List<String> 
         boolean rewind = dynamic.usePgRewind().orElse(local.usePgRewind());
         boolean checkTimeline = dynamic.checkTimeline().orElse(local.checkTimeline());
         boolean paused = dynamic.paused().orElse(false);
-        java.util.Optional<StandbyCluster> standby = dynamic.standbyCluster(); // read before the problems are collected
+        dynamic.standbyCluster(); // read before the problems are collected, so a bad section is named
         warnings.addAll(dynamic.problems());
         HaSettings merged;
         try {
@@ -129,7 +140,7 @@ public record EffectiveConfig(HaSettings settings, boolean paused, List<String> 
             warnings.add("dynamic configuration ignored: " + e.getMessage());
             merged = local;
         }
-        return new EffectiveConfig(merged, paused, warnings).withStandbyCluster(standby);
+        return new EffectiveConfig(merged, paused, warnings).withStandbyClusterOf(dynamic);
     }
 
     public long ttlNanos() {

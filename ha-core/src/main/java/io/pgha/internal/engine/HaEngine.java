@@ -541,7 +541,7 @@ public final class HaEngine {
             if (c.config().isEmpty()) {
                 // a new cluster: the bootstrap configuration says whether it is a standby cluster, so the
                 // race winner clones the remote primary instead of running initdb (Patroni's bootstrap_standby_leader)
-                merged = merged.withStandbyCluster(cfg.initialConfig().map(DynamicConfig::new).flatMap(DynamicConfig::standbyCluster));
+                merged = merged.withStandbyClusterOf(cfg.initialConfig().map(DynamicConfig::new).orElse(DynamicConfig.EMPTY));
             }
             merged.warnings().forEach(w -> warnOnce("config: " + w));
             c.dynamicConfig().notActedOn().forEach(w -> warnOnce("config: " + w));

@@ -462,6 +462,18 @@ class DecisionTableTest {
                 row("a standby cluster's leader that runs as a primary is not demoted: demote-cluster is refused, and said so",
                         Situation.of().standbyCluster().iLead().runningPrimary(1000),
                         "demote-cluster", List.of(RenewLock.class)),
+                row("a standby leader whose standby_cluster section became unreadable is neither promoted nor retargeted",
+                        Situation.of().dynamicConfig("{\"standby_cluster\": {\"host\": \"10.9.0.1\", \"port\": \"x\"}}").iLead()
+                                .pg(Situation.replicaOf(Situation.remotePrimary(), 1000)),
+                        "standby_cluster cannot be read (standby_cluster.port:", List.of(RenewLock.class)),
+                row("a standby does not race for a free lock while standby_cluster is unreadable: winning would promote it",
+                        Situation.of().dynamicConfig("{\"standby_cluster\": {\"host\": \"10.9.0.1\", \"port\": \"x\"}}")
+                                .runningReplicaOf("n2", 1000),
+                        "not racing for the lock", List.of()),
+                row("a new cluster whose bootstrap standby_cluster is unreadable is not bootstrapped with initdb",
+                        Situation.of().dynamicConfig("{\"standby_cluster\": {\"host\": \"10.9.0.1\", \"port\": \"x\"}}").noConfig()
+                                .uninitialized().noInitializeKey(),
+                        "not bootstrapping a new cluster", List.of()),
                 row("synchronous mode is ignored in a standby cluster: the standby leader writes no sync key",
                         Situation.of().standbyCluster().syncMode(SynchronousMode.ON).iLead()
                                 .pg(Situation.replicaOf(Situation.remotePrimary(), 1000)),

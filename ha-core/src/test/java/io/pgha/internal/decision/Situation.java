@@ -361,7 +361,7 @@ final class Situation {
         Optional<Cluster> cluster = dcsDown ? Optional.empty() : Optional.of(new Cluster(7, initialize, initialize.isPresent() ? 3 : DcsEntry.ABSENT,
                 configPresent ? Optional.of(new ConfigEntry(dyn, 4)) : Optional.empty(), leader, leader.isPresent() ? 5 : DcsEntry.ABSENT,
                 members, failover, sync, history, optime, leaderSlots, failsafe, List.of()));
-        EffectiveConfig config = new EffectiveConfig(settings, paused, List.of()).withStandbyCluster(dyn.standbyCluster());
+        EffectiveConfig config = new EffectiveConfig(settings, paused, List.of()).withStandbyClusterOf(dyn);
         return new DecisionInput(ME, tags, cluster, dcsDown ? Optional.of("connection refused") : Optional.empty(), Optional.of(pg),
                 Optional.empty(), lease, peers, config, memory, NOW, WALL).withReplicaWithoutLeader(replicaWithoutLeader).withFailsafeLeader(failsafeHeard).withWatchdogReady(watchdogReady);
     }
