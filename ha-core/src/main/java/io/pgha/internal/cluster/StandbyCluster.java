@@ -191,6 +191,15 @@ public record StandbyCluster(Optional<String> host, Optional<String> port, Optio
 
     /** Where the standby leader replicates from, for logs: {@code host:port} or the archive. */
     public String describe() {
-        return streams() ? "remote primary " + host.orElse("localhost") + ":" + port.orElse("5432") : "the archive (restore_command)";
+        if (!streams()) {
+            return "the archive (restore_command)";
+        }
+        String[] hosts = host.orElse("localhost").split(",");
+        String[] ports = port.orElse("5432").split(",");
+        List<String> pairs = new ArrayList<>();
+        for (int i = 0; i < hosts.length; i++) {
+            pairs.add(hosts[i].trim() + ":" + (ports.length == 1 ? ports[0] : ports[i]));
+        }
+        return "remote primary " + (pairs.size() == 1 ? pairs.get(0) : "(the writable one of) " + String.join(", ", pairs));
     }
 }

@@ -57,6 +57,9 @@ class EffectiveConfigTest {
         assertThat(EffectiveConfig.merge(HaSettings.defaults(), dynamic(
                 "{\"standby_cluster\":{\"host\":\"a,b\",\"port\":6432}}")).standbyCluster().orElseThrow()
                 .remoteUpstream().connectionUrl()).isEqualTo("postgres://a:6432,b:6432/postgres");
+        assertThat(EffectiveConfig.merge(HaSettings.defaults(), dynamic(
+                "{\"standby_cluster\":{\"host\":\"a, b\",\"port\":\"5432,5433\"}}")).standbyCluster().orElseThrow().describe())
+                .isEqualTo("remote primary (the writable one of) a:5432, b:5433");
     }
 
     @Test
