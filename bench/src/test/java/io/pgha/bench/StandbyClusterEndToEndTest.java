@@ -7,6 +7,7 @@ import io.pgha.agent.ctl.Ctl;
 import io.pgha.bench.LocalCluster.Node;
 import java.io.PrintWriter;
 import java.io.StringWriter;
+import java.net.http.HttpResponse;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;
@@ -28,7 +29,7 @@ import org.junit.jupiter.api.extension.TestWatcher;
  * {@code target_session_attrs=read-write}). A table written on A reaches both of B's members; a
  * failover in A (its primary killed) leaves B following A's new primary; a failover in B (its
  * standby leader killed) makes the other member B's standby leader, never a primary, and the killed
- * member comes back cascading from it; removing {@code standby_cluster} from B's dynamic
+ * member comes back cascading from it; a switchover moves the standby leader role back; removing {@code standby_cluster} from B's dynamic
  * configuration ({@code pghactl promote-cluster}) promotes B's standby leader and B takes writes.
  */
 class StandbyClusterEndToEndTest {
@@ -128,6 +129,19 @@ class StandbyClusterEndToEndTest {
         assertThat(queryOne(bLeader, "SELECT setting FROM pg_settings WHERE name = 'primary_conninfo'"))
                 .contains("port=" + bOther.pgPort);
 
+        // a switchover in B moves the standby leader role back; nobody is promoted
+        long switching = System.nanoTime();
+        HttpResponse<String> sw = b.call(bOther, "POST", "/switchover",
+                "{\"leader\":\"" + bOther.name + "\",\"candidate\":\"" + bLeader.name + "\"}", true);
+        assertThat(sw.statusCode()).as(sw.body()).isEqualTo(200);
+        await("the standby leader role moved back by a switchover").atMost(Duration.ofSeconds(40)).pollInterval(Duration.ofMillis(300))
+                .failFast("an agent of B exited", b::anAgentDied)
+                .until(() -> b.leader().map(bLeader.name::equals).orElse(false) && standbyClusterHealthy());
+        long switchedOver = System.nanoTime();
+        assertThat(queryOne(bLeader, "SELECT pg_is_in_recovery()::text")).isEqualTo("true");
+        execute(aNewPrimary, "INSERT INTO shipped VALUES (5, 'after the switchover in B')");
+        awaitRows(b, 4);
+
         // promote-cluster: removing standby_cluster from B's dynamic configuration promotes its standby leader
         long promoting = System.nanoTime();
         assertThat(ctl(0, "promote-cluster", "--force")).contains("cluster is successfully promoted");
@@ -137,14 +151,15 @@ class StandbyClusterEndToEndTest {
         Node bPrimary = b.node(b.leader().orElseThrow());
         execute(bPrimary, "INSERT INTO shipped VALUES (4, 'written on B')", "CREATE TABLE own (x int)");
         await("B's replica streams B's own writes").atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(300))
-                .until(() -> count(other(b, bPrimary)) == 4);
+                .until(() -> count(other(b, bPrimary)) == 5);
         assertThat(b.get(bPrimary, "/standby-leader")).isEqualTo(503);
-        assertThat(count(aNewPrimary)).as("A never sees B's writes").isEqualTo(3);
+        assertThat(count(aNewPrimary)).as("A never sees B's writes").isEqualTo(4);
 
         System.out.printf("standby cluster: B healthy %d ms after the test began; a row written on A's new primary reached both"
                         + " of B's members %d ms after A's failover; B's new standby leader %d ms after its old one was killed;"
-                        + " B a normal cluster %d ms after standby_cluster was removed; whole test %d ms%n", ms(bootstrapped - t0),
-                ms(rowTwoOnB - aFailedOver), ms(bFailedOver - bCrashed), ms(promoted - promoting), ms(System.nanoTime() - t0));
+                        + " the switchover in B %d ms; B a normal cluster %d ms after standby_cluster was removed; whole test %d ms%n",
+                ms(bootstrapped - t0), ms(rowTwoOnB - aFailedOver), ms(bFailedOver - bCrashed), ms(switchedOver - switching),
+                ms(promoted - promoting), ms(System.nanoTime() - t0));
     }
 
     /** pghactl against cluster B, expecting exit code {@code rc}; its output and errors. */
