@@ -75,6 +75,31 @@ class StandbyLeaderTest {
                 .contains("port=" + ConnUrl.parse(leader.connectionUrl()).port()).doesNotContain("target_session_attrs");
     }
 
+    @Test
+    void the_standby_leader_is_created_with_the_standby_clusters_replica_methods_falling_back_from_one_to_the_next() throws Exception {
+        PgController remotePrimary = sandbox.controller("rm-remote");
+        await(remotePrimary.bootstrap());
+        java.nio.file.Path calls = sandbox.root().resolve("rm-calls");
+        java.nio.file.Files.writeString(calls, ""); // the command may run as the server's user: let it write here
+        java.nio.file.Files.setPosixFilePermissions(calls, java.nio.file.attribute.PosixFilePermissions.fromString("rw-rw-rw-"));
+        java.nio.file.Path fails = sandbox.root().resolve("rm-fails.sh");
+        java.nio.file.Files.writeString(fails, "#!/bin/sh\necho \"$@\" >> " + calls + "\necho 'no backup found' >&2\nexit 3\n");
+        java.nio.file.Files.setPosixFilePermissions(fails, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
+        PgController leader = sandbox.controller("rm-sl", b -> b.replicaMethods(java.util.List.of(
+                new ReplicaMethod("wal_g", java.util.List.of(fails.toString()), Map.of(), false, false))));
+        Upstream remote = Upstream.remote("remote_member", remotePrimary.connectionUrl(), Optional.empty(), Map.of());
+
+        assertThat(org.assertj.core.api.Assertions.catchThrowable(() -> await(leader.cloneFrom(remote, java.util.List.of("pgbackrest")))))
+                .as("a method the member does not have").hasMessageContaining("standby_cluster.create_replica_methods")
+                .hasMessageContaining("'pgbackrest'");
+        await(leader.cloneFrom(remote, java.util.List.of("wal_g", "basebackup")));
+        await(leader.follow(Optional.of(remote), T));
+
+        assertThat(java.nio.file.Files.readString(calls)).as("the standby cluster's first method ran, with Patroni's arguments")
+                .contains("--role=replica").contains("--connstring=postgres://replicator@127.0.0.1:");
+        await().atMost(T).until(() -> await(leader.observe()).streaming());
+    }
+
     private static void exec(PgController on, String sql) throws SQLException {
         try (Connection conn = sql(on); Statement st = conn.createStatement()) {
             st.execute(sql);

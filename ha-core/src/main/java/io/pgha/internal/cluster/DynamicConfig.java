@@ -403,11 +403,6 @@ public final class DynamicConfig {
                     out.add("standby_cluster." + k + ": unknown key, ignored");
                 }
             });
-            JsonNode methods = standby.get("create_replica_methods");
-            if (methods != null && methods.isArray() && !methods.isEmpty()) {
-                out.add("standby_cluster.create_replica_methods: not supported yet: the standby leader is created with the member's"
-                        + " own postgresql.create_replica_methods (pg_basebackup by default) from host and port");
-            }
             if (!standby.isEmpty() && standbyCluster().isEmpty() && problems.stream().noneMatch(p -> p.startsWith("standby_cluster"))) {
                 out.add("standby_cluster: sets none of host, port and restore_command: this is not a standby cluster");
             }

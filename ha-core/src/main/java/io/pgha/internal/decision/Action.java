@@ -175,13 +175,14 @@ public sealed interface Action permits Action.Quick, Action.LongRunning {
      * leader that streams from it (Patroni's {@code bootstrap_standby_leader}). Either way the
      * initialize key gets the system identifier and the node takes the leader lock.
      */
-    record Bootstrap(Optional<Upstream> standbyOf) implements LongRunning {
+    record Bootstrap(Optional<Upstream> standbyOf, List<String> replicaMethods) implements LongRunning {
         public Bootstrap {
             java.util.Objects.requireNonNull(standbyOf);
+            replicaMethods = List.copyOf(replicaMethods);
         }
 
         public Bootstrap() {
-            this(Optional.empty());
+            this(Optional.empty(), List.of());
         }
 
         @Override public <R> R accept(LongRunning.Visitor<R> v) { return v.bootstrap(this); }

@@ -308,7 +308,7 @@ public final class Decider {
                 }
                 // Patroni's bootstrap_standby_leader: the winner of the initialize race copies the remote primary
                 return Decision.of("trying to bootstrap a new standby leader from " + standby.get().describe(), new ClaimInitialize(),
-                        new Action.Bootstrap(Optional.of(standby.get().remoteUpstream())));
+                        new Action.Bootstrap(Optional.of(standby.get().remoteUpstream()), standby.get().createReplicaMethods()));
             }
             return Decision.of("trying to bootstrap a new cluster", new ClaimInitialize(), new Action.Bootstrap());
         }

@@ -464,7 +464,7 @@ final class ActionRunner {
             if (a.standbyOf().isPresent()) {
                 // Patroni's bootstrap_standby_leader: the remote primary's copy, streaming from it, is the new cluster
                 Upstream remote = a.standbyOf().get();
-                return nothing(ActionRunner.this.bootstrap(() -> op(pg.cloneFrom(remote))
+                return nothing(ActionRunner.this.bootstrap(() -> op(pg.cloneFrom(remote, a.replicaMethods()))
                         .thenCompose(v -> op(pg.follow(Optional.of(remote), timeout)))
                         .thenCompose(v -> pg.observe())
                         .thenApply(state -> state.systemId().orElseThrow(() -> new IllegalStateException(
