@@ -415,6 +415,11 @@ class DecisionTableTest {
                         "trying to bootstrap a new standby leader from remote primary 10.9.0.1:5433",
                         List.of(ClaimInitialize.class, Bootstrap.class),
                         d -> ((Bootstrap) d.actions().get(1)).standbyOf().equals(Optional.of(Situation.remotePrimary()))),
+                row("a new standby cluster's first member copies the remote with standby_cluster's create_replica_methods",
+                        Situation.of().dynamicConfig("{\"standby_cluster\": {\"host\": \"10.9.0.1\", \"port\": 5433,"
+                                + " \"create_replica_methods\": [\"pgbackrest\", \"basebackup\"]}}").noConfig().uninitialized().noInitializeKey(),
+                        "trying to bootstrap a new standby leader", List.of(ClaimInitialize.class, Bootstrap.class),
+                        d -> ((Bootstrap) d.actions().get(1)).replicaMethods().equals(List.of("pgbackrest", "basebackup"))),
                 row("a standby cluster with neither host nor port cannot bootstrap, and says why",
                         Situation.of().dynamicConfig("{\"standby_cluster\": {\"restore_command\": \"cp /arch/%f %p\"}}")
                                 .uninitialized().noInitializeKey(),
