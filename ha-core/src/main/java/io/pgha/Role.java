@@ -12,6 +12,12 @@ public enum Role {
     REPLICA,
     /** Accepts writes and holds the leader lock. */
     PRIMARY,
+    /**
+     * Holds the leader lock in a standby cluster (Patroni's {@code standby_cluster}): a read-only
+     * standby that streams from the remote primary and that the other members cascade from. It is
+     * never promoted while the cluster stays a standby cluster.
+     */
+    STANDBY_LEADER,
     /** Runs as a primary without holding the leader lock: the engine is demoting it. */
     DEMOTING,
     /** Stopped for good by a fatal error (for example a system identifier that belongs to another cluster). */

@@ -114,8 +114,22 @@ public final class LocalCluster implements AutoCloseable {
         this(size, dcs, configFor, storeSection, "");
     }
 
+    /**
+     * The default configuration with members named {@code prefix1}, {@code prefix2}, ...: two
+     * clusters that replicate from one another (a standby cluster) need member names unique across
+     * both, as Patroni warns (they are the {@code application_name}s on the remote primary).
+     */
+    public static LocalCluster named(String prefix, int size, String dcs) {
+        return new LocalCluster(size, dcs, null, null, "", prefix);
+    }
+
     private LocalCluster(int size, String dcs, java.util.function.BiFunction<Node, String, String> configFor, String storeSection,
                          String postgresqlExtra) {
+        this(size, dcs, configFor, storeSection, postgresqlExtra, "n");
+    }
+
+    private LocalCluster(int size, String dcs, java.util.function.BiFunction<Node, String, String> configFor, String storeSection,
+                         String postgresqlExtra, String namePrefix) {
         this.storeSection = storeSection;
         this.postgresqlExtra = postgresqlExtra;
         try {
@@ -123,7 +137,7 @@ public final class LocalCluster implements AutoCloseable {
             this.root = Files.createTempDirectory("pgha-cluster-", PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwxr-xr-x")));
             this.scope = "pgha" + Long.toHexString(System.nanoTime() & 0xFFFF);
             for (int i = 1; i <= size; i++) {
-                String name = "n" + i;
+                String name = namePrefix + i;
                 Path dir = Files.createDirectories(root.resolve(name));
                 java.net.URI etcdUri = java.net.URI.create(etcd.clientUrl());
                 io.pgha.testkit.FaultProxy link = io.pgha.testkit.FaultProxy.to(etcdUri.getHost(), etcdUri.getPort());

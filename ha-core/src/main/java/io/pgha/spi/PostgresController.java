@@ -38,6 +38,22 @@ public interface PostgresController extends AutoCloseable {
     CompletionStage<Void> cloneFrom(Upstream source);
 
     /**
+     * Like {@link #cloneFrom(Upstream)}, with the replica methods named in {@code methods}, in order
+     * (a standby cluster's {@code standby_cluster.create_replica_methods}: the standby leader's data
+     * is created from the remote primary with them, falling back from one to the next, as in Patroni).
+     * {@code basebackup} is pg_basebackup; another name is one of the controller's own methods. An
+     * empty list is {@link #cloneFrom(Upstream)}. The default takes only that, or {@code [basebackup]},
+     * and fails naming the methods otherwise.
+     */
+    default CompletionStage<Void> cloneFrom(Upstream source, java.util.List<String> methods) {
+        if (methods.isEmpty() || methods.equals(java.util.List.of("basebackup"))) {
+            return cloneFrom(source);
+        }
+        return java.util.concurrent.CompletableFuture.failedFuture(new UnsupportedOperationException(
+                getClass().getSimpleName() + " cannot create a replica with the methods " + methods));
+    }
+
+    /**
      * Whether {@link #createReplicaWithoutLeader()} can work: the controller has a way to create a
      * replica's data with no running member to copy from, such as a restore from a backup store
      * (Patroni's {@code no_leader} replica methods). Asked by each cycle; default false.

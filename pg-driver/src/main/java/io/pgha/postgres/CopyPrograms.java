@@ -14,7 +14,7 @@ final class CopyPrograms {
 
     /** A libpq connection string without a password: libpq finds it in the pass file (PGPASSFILE). */
     static String conninfo(ConnUrl u, PgUser user, Optional<String> db, String applicationName) {
-        return "host=" + Gucs.conninfoValue(u.host()) + " port=" + u.port() + " user=" + Gucs.conninfoValue(user.name())
+        return u.conninfoHosts() + " user=" + Gucs.conninfoValue(user.name())
                 + db.map(d -> " dbname=" + Gucs.conninfoValue(d)).orElse("")
                 + " application_name=" + Gucs.conninfoValue(applicationName) + " connect_timeout=10";
     }

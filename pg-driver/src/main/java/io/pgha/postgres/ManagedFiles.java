@@ -33,6 +33,11 @@ final class ManagedFiles {
     static final String SUPERUSER_MAP = "pgha_superuser";
     static final String UPSTREAM_MEMBER = "pgha.upstream_member";
     static final String UPSTREAM_URL = "pgha.upstream_url";
+    /** A standby cluster's remote primary: {@code on} when the upstream is one. */
+    static final String UPSTREAM_REMOTE = "pgha.upstream_remote";
+    static final String UPSTREAM_SLOT = "pgha.upstream_slot";
+    /** The recovery settings that came with the upstream, each under this prefix, so a restarted JVM reads the role back whole. */
+    static final String UPSTREAM_RECOVERY = "pgha.upstream_recovery_";
     private static final Pattern INCLUDE = Pattern.compile("(?m)^\\s*include\\s*=?\\s*'pgha\\.conf'");
 
     /** The role pgha wants the server to have; what {@code pgha.conf} encodes beyond the fixed settings. */
@@ -197,14 +202,29 @@ final class ManagedFiles {
                 s.put(k, v);
             }
         });
+        // a standby cluster's settings (its restore_command, the standby leader's recovery_min_apply_delay) win
+        role.upstream().map(Upstream::recoverySettings).orElse(Map.of()).forEach((k, v) -> {
+            if (RECOVERY_SETTINGS.contains(k) && v.indexOf('\n') < 0 && v.indexOf('\r') < 0) {
+                s.put(k, v);
+            }
+        });
         s.put("recovery_target_timeline", "latest");
         // a point-in-time restore's targets, for its first recovery only (they go once it has ended)
         s.putAll(bootstrapRecovery);
-        s.put("primary_conninfo", role.upstream().map(this::primaryConninfo).orElse(""));
-        s.put("primary_slot_name", role.upstream().isPresent() && cfg.useReplicationSlots() ? cfg.slotName() : "");
+        s.put("primary_conninfo", role.upstream().filter(u -> !u.connectionUrl().isEmpty()).map(this::primaryConninfo).orElse(""));
+        s.put("primary_slot_name", role.upstream().map(this::slotOnUpstream).orElse(""));
         s.put("synchronous_standby_names", role.sync().toSetting());
         s.put(UPSTREAM_MEMBER, role.upstream().map(Upstream::member).orElse(""));
         s.put(UPSTREAM_URL, role.upstream().map(Upstream::connectionUrl).orElse(""));
+        role.upstream().filter(Upstream::remote).ifPresent(u -> {
+            s.put(UPSTREAM_REMOTE, "on");
+            s.put(UPSTREAM_SLOT, u.primarySlotName().orElse(""));
+        });
+        role.upstream().map(Upstream::recoverySettings).orElse(Map.of()).forEach((k, v) -> {
+            if (RECOVERY_SETTINGS.contains(k) && v.indexOf('\n') < 0 && v.indexOf('\r') < 0) {
+                s.put(UPSTREAM_RECOVERY + k, v);
+            }
+        });
 
         StringBuilder sb = new StringBuilder();
         sb.append("# Written by pgha for member '").append(cfg.name()).append("'. Rewritten on every start, follow,\n")
@@ -215,11 +235,22 @@ final class ManagedFiles {
         return sb.toString();
     }
 
+    /**
+     * The slot this member streams through on {@code up}: its own (named after it) on a member of
+     * this cluster when slots are used; on a standby cluster's remote primary, the
+     * {@code primary_slot_name} of {@code standby_cluster} or none, as in Patroni.
+     */
+    String slotOnUpstream(Upstream up) {
+        if (up.remote()) {
+            return up.primarySlotName().orElse("");
+        }
+        return cfg.useReplicationSlots() ? cfg.slotName() : "";
+    }
+
     /** No password inline: the walreceiver reads it from the pass file. */
     String primaryConninfo(Upstream up) {
         ConnUrl u = ConnUrl.parse(up.connectionUrl());
-        return "host=" + Gucs.conninfoValue(u.host())
-                + " port=" + u.port()
+        return u.conninfoHosts()
                 + " user=" + Gucs.conninfoValue(cfg.replicationUser().name())
                 + " passfile=" + Gucs.conninfoValue(passFile().toString())
                 + " application_name=" + Gucs.conninfoValue(cfg.name())
@@ -323,7 +354,17 @@ final class ManagedFiles {
             Map<String, String> v = Gucs.readQuoted(Files.readString(conf, StandardCharsets.UTF_8));
             String member = v.getOrDefault(UPSTREAM_MEMBER, "");
             String url = v.getOrDefault(UPSTREAM_URL, "");
-            Optional<Upstream> up = member.isEmpty() || url.isEmpty() ? Optional.empty() : Optional.of(new Upstream(member, url));
+            boolean remote = "on".equals(v.get(UPSTREAM_REMOTE));
+            Map<String, String> recovery = new java.util.TreeMap<>();
+            v.forEach((k, x) -> {
+                if (k.startsWith(UPSTREAM_RECOVERY)) {
+                    recovery.put(k.substring(UPSTREAM_RECOVERY.length()), x);
+                }
+            });
+            String slot = v.getOrDefault(UPSTREAM_SLOT, "");
+            Optional<Upstream> up = member.isEmpty() || (url.isEmpty() && !remote) ? Optional.empty()
+                    : Optional.of(remote ? Upstream.remote(member, url, slot.isEmpty() ? Optional.empty() : Optional.of(slot), recovery)
+                            : new Upstream(member, url).withRecoverySettings(recovery));
             return new Role(up, SyncNames.parse(v.getOrDefault("synchronous_standby_names", "")));
         } catch (IOException e) {
             throw new DataDirectoryException("cannot read " + conf + ": " + e.getMessage(), e);

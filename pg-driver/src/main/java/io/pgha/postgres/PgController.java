@@ -175,6 +175,20 @@ public final class PgController implements PostgresController {
         return runner.changing("clone from " + source.member(), () -> provisioning.cloneFrom(source));
     }
 
+    /**
+     * The standby leader's copy of a remote primary with {@code standby_cluster.create_replica_methods}:
+     * {@code basebackup} is pg_basebackup (with this controller's basebackup options, if it has any),
+     * another name one of the methods this controller was built with ({@code postgresql.create_replica_methods}).
+     */
+    @Override
+    public CompletionStage<Void> cloneFrom(Upstream source, List<String> methods) {
+        Objects.requireNonNull(source, "source");
+        if (methods.isEmpty()) {
+            return cloneFrom(source);
+        }
+        return runner.changing("clone from " + source.member(), () -> provisioning.cloneFrom(source, methods));
+    }
+
     @Override
     public CompletionStage<List<io.pgha.spi.ReplicationSlot>> syncSlots(io.pgha.spi.SlotPlan plan) {
         java.util.Objects.requireNonNull(plan, "plan");

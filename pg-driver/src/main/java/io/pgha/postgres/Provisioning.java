@@ -310,6 +310,26 @@ final class Provisioning {
         create(Optional.of(source), cfg.replicaMethods());
     }
 
+    /**
+     * {@link #cloneFrom(Upstream)} with the methods named in {@code names}, in order (a standby
+     * cluster's {@code standby_cluster.create_replica_methods}).
+     *
+     * @throws io.pgha.ConfigurationException naming a method this controller does not have
+     */
+    void cloneFrom(Upstream source, List<String> names) {
+        List<ReplicaMethod> methods = new ArrayList<>();
+        for (String name : names) {
+            Optional<ReplicaMethod> m = cfg.replicaMethods().stream().filter(x -> x.name().equals(name)).findFirst();
+            if (m.isEmpty() && !name.equals("basebackup")) {
+                throw new io.pgha.ConfigurationException("standby_cluster.create_replica_methods", "'" + name
+                        + "' is not one of this member's postgresql.create_replica_methods ("
+                        + cfg.replicaMethods().stream().map(ReplicaMethod::name).toList() + ") nor basebackup");
+            }
+            methods.add(m.orElseGet(ReplicaMethod::basebackup));
+        }
+        create(Optional.of(source), methods);
+    }
+
     /** Whether a replica can be created while no member runs: some method is a command marked no_leader. */
     boolean canCreateWithoutLeader() {
         return cfg.replicaMethods().stream().anyMatch(ReplicaMethod::noLeader);

@@ -80,7 +80,7 @@ final class RoleChanges {
     /** Makes the server a standby of {@code upstream} (of nobody when empty), starting it if it is stopped. */
     void follow(Optional<Upstream> upstream, Duration timeout) {
         dataDir.requireInitialized();
-        upstream.ifPresent(u -> ConnUrl.parse(u.connectionUrl()));
+        upstream.filter(u -> !u.connectionUrl().isEmpty()).ifPresent(u -> ConnUrl.parse(u.connectionUrl()));
         Optional<PidFile> pm = dataDir.livePostmaster();
         boolean running = pm.isPresent();
         boolean ready = pm.filter(PidFile::ready).isPresent();
@@ -90,7 +90,8 @@ final class RoleChanges {
             throw new ServerStateException(cfg.name() + ": cannot follow " + upstream.map(Upstream::member).orElse("nobody")
                     + " while running as a primary: stop it first");
         }
-        if (upstream.isPresent() && cfg.useReplicationSlots()) {
+        // a standby cluster's remote primary is another cluster's: its slot is its operator's to create (Patroni)
+        if (upstream.isPresent() && !upstream.get().remote() && cfg.useReplicationSlots()) {
             ensureSlotOn(upstream.get());
         }
         ManagedFiles.Role next = new ManagedFiles.Role(upstream, SynchronousStandbys.NONE);
@@ -107,7 +108,7 @@ final class RoleChanges {
             // primary_conninfo and primary_slot_name are reloadable since 13: the walreceiver restarts on its own
             process.reload();
             if (ready) {
-                awaitSetting("primary_conninfo", upstream.map(files::primaryConninfo).orElse(""));
+                awaitSetting("primary_conninfo", upstream.filter(u -> !u.connectionUrl().isEmpty()).map(files::primaryConninfo).orElse(""));
             }
         } else {
             process.stop(StopMode.FAST, timeout);

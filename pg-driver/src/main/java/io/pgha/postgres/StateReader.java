@@ -252,8 +252,11 @@ final class StateReader {
         if (senderHost == null) {
             return false;
         }
-        ConnUrl u = ConnUrl.parse(up.connectionUrl());
-        return u.port() == senderPort && u.host().equalsIgnoreCase(senderHost);
+        if (up.connectionUrl().isEmpty()) {
+            return false; // an archive-only standby cluster streams from nobody
+        }
+        // a standby cluster's remote may list several hosts: the walreceiver is on whichever took writes
+        return ConnUrl.parse(up.connectionUrl()).names(senderHost, senderPort);
     }
 
     /** Where {@code timeline} began, from its history file; ZERO on timeline 1 or when the file is missing. */

@@ -52,6 +52,45 @@ class ManagedFilesTest {
     }
 
     @Test
+    void a_standby_leader_streams_from_every_remote_host_through_the_standby_clusters_slot_with_its_recovery_settings() throws IOException {
+        PgConfig cfg = config();
+        Files.createDirectories(cfg.dataDirectory());
+        ManagedFiles files = new ManagedFiles(cfg, new Fs(OptionalInt.empty(), OptionalInt.empty()));
+        files.setDynamicRecovery(Map.of("restore_command", "cluster's own"));
+        Upstream remote = Upstream.remote("remote_member", "postgres://10.9.0.1:5433,10.9.0.2:5434/postgres", Optional.of("dr_slot"),
+                Map.of("restore_command", "cp /arch/%f %p", "recovery_min_apply_delay", "5min"));
+
+        files.writeServerFiles(new ManagedFiles.Role(Optional.of(remote), SynchronousStandbys.NONE), Map.of());
+
+        String conf = Files.readString(cfg.dataDirectory().resolve("pgha.conf"));
+        assertThat(conf).contains("primary_conninfo = 'host=10.9.0.1,10.9.0.2 port=5433,5434 target_session_attrs=read-write"
+                        + " user=replicator passfile=" + cfg.workDirectory().resolve("pgpass") + " application_name=node-1 connect_timeout=5'")
+                .as("the remote's slot, never one named after this member").contains("primary_slot_name = 'dr_slot'")
+                .as("the standby cluster's restore_command wins over the cluster's recovery_conf")
+                .contains("restore_command = 'cp /arch/%f %p'").doesNotContain("cluster's own")
+                .contains("recovery_min_apply_delay = '5min'")
+                .doesNotContain("pw");
+        assertThat(files.readRole()).as("read back whole after a JVM restart")
+                .isEqualTo(new ManagedFiles.Role(Optional.of(remote), SynchronousStandbys.NONE));
+    }
+
+    @Test
+    void a_standby_leader_of_a_remote_without_primary_slot_name_streams_through_no_slot() throws IOException {
+        PgConfig cfg = config();
+        Files.createDirectories(cfg.dataDirectory());
+        ManagedFiles files = new ManagedFiles(cfg, new Fs(OptionalInt.empty(), OptionalInt.empty()));
+        Upstream remote = Upstream.remote("remote_member", "postgres://10.9.0.1:5433/postgres", Optional.empty(), Map.of());
+
+        files.writeServerFiles(new ManagedFiles.Role(Optional.of(remote), SynchronousStandbys.NONE), Map.of());
+
+        String conf = Files.readString(cfg.dataDirectory().resolve("pgha.conf"));
+        assertThat(conf).contains("primary_conninfo = 'host=10.9.0.1 port=5433 user=replicator")
+                .contains("primary_slot_name = ''")
+                .doesNotContain("target_session_attrs");
+        assertThat(files.readRole().upstream()).contains(remote);
+    }
+
+    @Test
     void the_include_line_is_added_once_and_a_users_settings_stay() throws IOException {
         PgConfig cfg = config();
         Files.createDirectories(cfg.dataDirectory());

@@ -97,6 +97,35 @@ public final class DynamicConfig {
         return bool(root.get("failsafe_mode"), "failsafe_mode");
     }
 
+    /**
+     * {@code standby_cluster}: the cluster replicates from a remote primary (Patroni's standby
+     * cluster); empty when the section is absent or sets none of {@code host}, {@code port},
+     * {@code restore_command}. A value of the wrong shape is a problem naming its key, and the
+     * section is then not in force (a node does not act on half a section).
+     */
+    public Optional<StandbyCluster> standbyCluster() {
+        try {
+            return StandbyCluster.parse(root.get("standby_cluster"));
+        } catch (io.pgha.ConfigurationException e) {
+            problems.add(e.getMessage());
+            return Optional.empty();
+        }
+    }
+
+    /**
+     * Why the {@code standby_cluster} section cannot be read, when it is there but of the wrong
+     * shape (empty when it is absent or good). A node must then neither promote nor bootstrap a
+     * normal cluster: the operator asked for a standby cluster.
+     */
+    public Optional<String> standbyClusterProblem() {
+        try {
+            StandbyCluster.parse(root.get("standby_cluster"));
+            return Optional.empty();
+        } catch (io.pgha.ConfigurationException e) {
+            return Optional.of(e.getMessage());
+        }
+    }
+
     /** {@code postgresql.use_slots}: members stream through physical slots, which pgha manages (Patroni's default: on). */
     public Optional<Boolean> useSlots() {
         JsonNode pg = root.get("postgresql");
@@ -296,6 +325,7 @@ public final class DynamicConfig {
         fresh.recoveryConf();
         fresh.useSlots();
         fresh.failsafeMode();
+        fresh.standbyCluster();
         fresh.memberSlotsTtl();
         fresh.permanentSlots();
         fresh.ignoreSlots();
@@ -330,13 +360,12 @@ public final class DynamicConfig {
     private static final java.util.Set<String> ACTED_ON = java.util.Set.of("ttl", "loop_wait", "retry_timeout",
             "maximum_lag_on_failover", "primary_start_timeout", "master_start_timeout", "pause", "synchronous_mode",
             "synchronous_mode_strict", "synchronous_node_count", "check_timeline", "postgresql", "slots", "ignore_slots",
-            "member_slots_ttl", "failsafe_mode");
+            "member_slots_ttl", "failsafe_mode", "standby_cluster");
     /** The {@code postgresql} keys a node acts on ({@code use_slots} is read when the agent starts). */
     private static final java.util.Set<String> POSTGRESQL_ACTED_ON = java.util.Set.of("use_pg_rewind", "use_slots", "parameters",
             "pg_hba", "pg_ident", "recovery_conf");
     /** Patroni's dynamic keys pgha does not act on yet, with what happens instead. */
     private static final java.util.Map<String, String> NOT_YET = java.util.Map.of(
-            "standby_cluster", "not supported yet: this cluster runs as a normal cluster, its leader a primary",
             "max_timelines_history", "not supported yet: the whole timeline history is kept",
             "primary_stop_timeout", "not supported yet: a primary's stop waits for its shutdown",
             "master_stop_timeout", "not supported yet: a primary's stop waits for its shutdown",
@@ -367,6 +396,17 @@ public final class DynamicConfig {
                 out.add(k + ": unknown key, ignored");
             }
         });
+        JsonNode standby = root.get("standby_cluster");
+        if (standby != null && standby.isObject()) {
+            standby.fieldNames().forEachRemaining(k -> {
+                if (!StandbyCluster.KEYS.contains(k)) {
+                    out.add("standby_cluster." + k + ": unknown key, ignored");
+                }
+            });
+            if (!standby.isEmpty() && standbyCluster().isEmpty() && problems.stream().noneMatch(p -> p.startsWith("standby_cluster"))) {
+                out.add("standby_cluster: sets none of host, port and restore_command: this is not a standby cluster");
+            }
+        }
         JsonNode pg = root.get("postgresql");
         if (pg != null && pg.isObject()) {
             pg.fieldNames().forEachRemaining(k -> {

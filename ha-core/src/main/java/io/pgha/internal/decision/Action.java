@@ -170,10 +170,26 @@ public sealed interface Action permits Action.Quick, Action.LongRunning {
         @Override public String describe() { return "check divergence from " + upstream.member(); }
     }
 
-    /** Create a new cluster (initdb) and start it as the primary. */
-    record Bootstrap() implements LongRunning {
+    /**
+     * Create a new cluster (initdb) and start it as the primary; or, in a standby cluster
+     * ({@code standbyOf} present), copy the remote primary's data and start it as the standby
+     * leader that streams from it (Patroni's {@code bootstrap_standby_leader}). Either way the
+     * initialize key gets the system identifier and the node takes the leader lock.
+     */
+    record Bootstrap(Optional<Upstream> standbyOf, List<String> replicaMethods) implements LongRunning {
+        public Bootstrap {
+            java.util.Objects.requireNonNull(standbyOf);
+            replicaMethods = List.copyOf(replicaMethods);
+        }
+
+        public Bootstrap() {
+            this(Optional.empty(), List.of());
+        }
+
         @Override public <R> R accept(LongRunning.Visitor<R> v) { return v.bootstrap(this); }
-        @Override public String describe() { return "bootstrap a new cluster"; }
+        @Override public String describe() {
+            return standbyOf.map(u -> "bootstrap a standby leader from " + u.member()).orElse("bootstrap a new cluster");
+        }
     }
 
     /** Copy data from a running member, then start streaming from it. */

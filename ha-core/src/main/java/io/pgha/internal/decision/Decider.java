@@ -7,6 +7,7 @@ import io.pgha.internal.cluster.Cluster;
 import io.pgha.internal.cluster.FailoverRequest;
 import io.pgha.internal.cluster.HistoryEntry;
 import io.pgha.internal.cluster.Member;
+import io.pgha.internal.cluster.StandbyCluster;
 import io.pgha.internal.cluster.SyncState;
 import io.pgha.internal.cluster.TimelineHistory;
 import io.pgha.internal.decision.Action.AcquireLock;
@@ -153,6 +154,11 @@ public final class Decider {
 
     /** The role implied by an observation and our hold on the lock. */
     public static Role roleOf(Optional<PostgresState> pg, boolean holdsLock, boolean fatal) {
+        return roleOf(pg, holdsLock, fatal, false);
+    }
+
+    /** The role implied by an observation and our hold on the lock; in a standby cluster the lock holder is its standby leader. */
+    public static Role roleOf(Optional<PostgresState> pg, boolean holdsLock, boolean fatal, boolean standbyCluster) {
         if (fatal) {
             return Role.FAILED;
         }
@@ -164,7 +170,8 @@ public final class Decider {
             case UNINITIALIZED -> Role.UNINITIALIZED;
             case STOPPED, CRASHED -> Role.STOPPED;
             case STARTING -> Role.STARTING;
-            case RUNNING -> p.inRecovery() ? Role.REPLICA : (holdsLock ? Role.PRIMARY : Role.DEMOTING);
+            case RUNNING -> p.inRecovery() ? (holdsLock && standbyCluster ? Role.STANDBY_LEADER : Role.REPLICA)
+                    : (holdsLock ? Role.PRIMARY : Role.DEMOTING);
         };
     }
 
@@ -289,12 +296,25 @@ public final class Decider {
         }
         if (c.initialize().isEmpty()) {
             if (!in.tags().canFailover()) {
-                return Decision.nothing("waiting for leader to bootstrap (this member is nofailover)");
+                return Decision.nothing("waiting for " + leaderWord(in) + " to bootstrap (this member is nofailover)");
+            }
+            Optional<StandbyCluster> standby = in.config().standbyCluster();
+            if (in.config().unreadableStandbyCluster().isPresent()) {
+                return Decision.nothing(unreadable(in) + ": not bootstrapping a new cluster");
+            }
+            if (standby.isPresent()) {
+                if (!standby.get().streams()) {
+                    return Decision.nothing("standby_cluster sets no host or port: pgha creates a standby leader's data only with"
+                            + " pg_basebackup from the remote primary, so this cluster cannot bootstrap");
+                }
+                // Patroni's bootstrap_standby_leader: the winner of the initialize race copies the remote primary
+                return Decision.of("trying to bootstrap a new standby leader from " + standby.get().describe(), new ClaimInitialize(),
+                        new Action.Bootstrap(Optional.of(standby.get().remoteUpstream()), standby.get().createReplicaMethods()));
             }
             return Decision.of("trying to bootstrap a new cluster", new ClaimInitialize(), new Action.Bootstrap());
         }
         if (c.initialize().get().isEmpty()) {
-            return Decision.nothing("waiting for leader to bootstrap: another member is bootstrapping");
+            return Decision.nothing("waiting for " + leaderWord(in) + " to bootstrap: another member is bootstrapping");
         }
         if (in.canCreateReplicaWithoutLeader()) {
             // Patroni's no_leader replica methods: restore from a backup, then race for the lock with that data
@@ -361,7 +381,15 @@ public final class Decider {
                                 : "primary did not come back within primary_start_timeout (" + startTimeout.toSeconds() + "s): failing over",
                         new Demote(DemoteMode.IMMEDIATE));
             }
+            if (pg.inRecovery() && in.config().isStandbyCluster()) {
+                Upstream remote = in.config().standbyCluster().get().remoteUpstream();
+                return Decision.of("starting as the standby leader (holding the leader lock), following "
+                        + in.config().standbyCluster().get().describe(), new RenewLock(), new Follow(Optional.of(remote)));
+            }
             if (!pg.inRecovery()) {
+                if (in.config().isStandbyCluster()) {
+                    return Decision.of(DEMOTE_CLUSTER_REFUSED + ": starting primary after a stop", new RenewLock(), new StartPostgres());
+                }
                 return Decision.of("starting primary after " + (pg.runState() == RunState.CRASHED ? "a crash" : "a stop")
                         + " (holding the leader lock)", new RenewLock(), new StartPostgres());
             }
@@ -378,6 +406,11 @@ public final class Decider {
                 return gate.get();
             }
             return Decision.of("starting as a replica of '" + up.get().member() + "'", new Follow(up));
+        }
+        if (in.config().isStandbyCluster() && pg.inRecovery()) {
+            // Patroni's _get_node_to_follow: with no standby leader, a member of a standby cluster follows the remote primary
+            return Decision.of("starting as a replica of the " + in.config().standbyCluster().get().describe()
+                    + ": the standby cluster has no standby leader", new Follow(Optional.of(in.config().standbyCluster().get().remoteUpstream())));
         }
         return Decision.of("starting as a read-only replica: the cluster has no leader", new Follow(Optional.empty()));
     }
@@ -451,9 +484,24 @@ public final class Decider {
             }
             return Decision.nothing("following a different leader because I am not the healthiest node: " + v.reason());
         }
+        if (pg.inRecovery() && in.config().unreadableStandbyCluster().isPresent()) {
+            return Decision.nothing(unreadable(in) + ": not racing for the lock, which would promote this standby");
+        }
         List<Action> steps = new ArrayList<>();
         steps.add(new AcquireLock());
         fo.ifPresent(f -> steps.add(new ClearFailover(f.version())));
+        if (pg.inRecovery() && in.config().isStandbyCluster()) {
+            // a standby cluster's new leader is a standby leader: it follows the remote primary and is never promoted
+            Upstream remote = in.config().standbyCluster().get().remoteUpstream();
+            if (!pg.upstream().map(remote::equals).orElse(false)) {
+                steps.add(new Follow(Optional.of(remote)));
+            }
+            return new Decision("promoted self to a standby leader by acquiring the session lock (" + v.reason() + ")", steps, false);
+        }
+        if (!pg.inRecovery() && in.config().isStandbyCluster()) {
+            return new Decision(DEMOTE_CLUSTER_REFUSED + ": acquired the session lock as a running primary (" + v.reason() + ")",
+                    steps, false);
+        }
         if (pg.inRecovery()) {
             steps.addAll(prePromote(in, c));
             steps.add(new Promote());
@@ -543,7 +591,9 @@ public final class Decider {
             }
         }
         int clusterTimeline = c.history().clusterTimeline();
-        if ((in.config().settings().checkTimeline() || !pg.inRecovery()) && pg.timeline() > 0 && pg.timeline() < clusterTimeline) {
+        // Patroni: no timeline check in a standby cluster, whose timelines are the remote primary's
+        if (!in.config().isStandbyCluster()
+                && (in.config().settings().checkTimeline() || !pg.inRecovery()) && pg.timeline() > 0 && pg.timeline() < clusterTimeline) {
             return Verdict.no("timeline " + pg.timeline() + " is behind the cluster timeline " + clusterTimeline);
         }
         for (PeerStatus p : in.peers().values()) {
@@ -602,8 +652,15 @@ public final class Decider {
 
     private static Decision asLeader(DecisionInput in, Cluster c, PostgresState pg) {
         boolean paused = in.config().paused();
-        if (paused && !pg.isRunningPrimary()) {
+        boolean standby = in.config().isStandbyCluster();
+        if (paused && !pg.isRunningPrimary() && !(standby && pg.isRunningReplica())) {
             return Decision.of("paused: postgres is not a running primary: releasing the leader lock", new ReleaseLock());
+        }
+        if (pg.inRecovery() && standby) {
+            return asStandbyLeader(in, c, pg);
+        }
+        if (pg.inRecovery() && in.config().unreadableStandbyCluster().isPresent()) {
+            return Decision.of(unreadable(in) + ": not promoting, not changing what this standby follows", new RenewLock());
         }
         if (pg.inRecovery()) {
             List<Action> steps = new ArrayList<>();
@@ -638,7 +695,57 @@ public final class Decider {
             return Decision.of("recording the end of timeline " + (pg.timeline() - 1) + " in the history",
                     new RenewLock(), new WriteHistory(entries, c.history().version()));
         }
+        if (standby) {
+            return Decision.of(DEMOTE_CLUSTER_REFUSED + "; " + (paused ? "PAUSE: " : "") + "no action. I am (" + in.me()
+                    + "), the leader with the lock", new RenewLock());
+        }
         return Decision.of((paused ? "PAUSE: " : "") + "no action. I am (" + in.me() + "), the leader with the lock", new RenewLock());
+    }
+
+    /**
+     * What the lock holder of a standby cluster says while its PostgreSQL is a primary: Patroni
+     * would demote it to a standby leader ({@code demote-cluster}); pgha does not do that yet, and
+     * says so in every such decision (the engine logs the warning once).
+     */
+    public static final String DEMOTE_CLUSTER_REFUSED = "standby_cluster is set but this leader runs as a primary: turning a"
+            + " running cluster into a standby cluster (demote-cluster) is not supported, it stays a normal cluster";
+
+    /**
+     * The lock holder of a standby cluster (Patroni's {@code process_healthy_cluster} with
+     * {@code is_standby_cluster}): it serves a switchover by handing the lock on, and otherwise
+     * follows the remote primary and renews the lock. It is never promoted while
+     * {@code standby_cluster} is set; removing it promotes (Patroni's {@code promote-cluster}).
+     */
+    private static Decision asStandbyLeader(DecisionInput in, Cluster c, PostgresState pg) {
+        boolean paused = in.config().paused();
+        if (c.failover().isPresent() && !paused) {
+            return leaderSideFailover(in, c, pg, c.failover().get());
+        }
+        if (c.config().isEmpty()) {
+            return Decision.of("the cluster has no dynamic configuration: writing this node's", new RenewLock(), new WriteConfig());
+        }
+        StandbyCluster sc = in.config().standbyCluster().get();
+        Upstream remote = sc.remoteUpstream();
+        if (!paused && !pg.upstream().map(remote::equals).orElse(false)) {
+            return Decision.of("the standby leader follows the " + sc.describe()
+                    + pg.upstream().map(u -> " (it followed '" + u.member() + "')").orElse(""), new RenewLock(),
+                    new Follow(Optional.of(remote)));
+        }
+        return Decision.of((paused ? "PAUSE: " : "") + "no action. I am (" + in.me() + "), the standby leader with the lock",
+                new RenewLock());
+    }
+
+    /**
+     * A {@code standby_cluster} section of the wrong shape (written past the API's checks) is not
+     * read as "no standby cluster": that would promote a disaster-recovery copy beside its remote
+     * primary because of a typo.
+     */
+    private static String unreadable(DecisionInput in) {
+        return "standby_cluster cannot be read (" + in.config().unreadableStandbyCluster().get() + ")";
+    }
+
+    private static String leaderWord(DecisionInput in) {
+        return in.config().isStandbyCluster() ? "standby_leader" : "leader";
     }
 
     /**
@@ -910,6 +1017,12 @@ public final class Decider {
 
     /** The member to stream from: the {@code replicatefrom} member when it runs, else the leader. */
     static Optional<Upstream> upstreamFor(DecisionInput in, Cluster c) {
+        // Patroni's _get_node_to_follow: in a standby cluster every member restores with its restore_command
+        Map<String, String> recovery = in.config().standbyCluster().map(StandbyCluster::cascadeRecovery).orElse(Map.of());
+        return memberToFollow(in, c).map(u -> recovery.isEmpty() ? u : u.withRecoverySettings(recovery));
+    }
+
+    private static Optional<Upstream> memberToFollow(DecisionInput in, Cluster c) {
         MemberTags tags = in.tags();
         if (tags.replicatefrom().isPresent() && !tags.replicatefrom().get().equals(in.me())) {
             Optional<Member> cascade = c.member(tags.replicatefrom().get())

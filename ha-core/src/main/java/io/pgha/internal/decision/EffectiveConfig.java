@@ -4,6 +4,7 @@ import io.pgha.ConfigurationException;
 import io.pgha.HaSettings;
 import io.pgha.SynchronousMode;
 import io.pgha.internal.cluster.DynamicConfig;
+import io.pgha.internal.cluster.StandbyCluster;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -14,13 +15,55 @@ import java.util.List;
  * Patroni does. The lease's ttl is fixed for the life of the session and is not taken from the
  * store.
  */
-public record EffectiveConfig(HaSettings settings, boolean paused, List<String> warnings) {
+public record EffectiveConfig(HaSettings settings, boolean paused, List<String> warnings,
+                              java.util.Optional<StandbyCluster> standbyCluster, java.util.Optional<String> unreadableStandbyCluster) {
+    /** Logged once by each node of a standby cluster whose dynamic configuration asks for synchronous mode. */
+    public static final String SYNC_IGNORED_IN_STANDBY_CLUSTER =
+            "synchronous_mode is ignored in a standby cluster (as in Patroni): the standby leader streams asynchronously";
+
     public EffectiveConfig {
         warnings = List.copyOf(warnings);
+        java.util.Objects.requireNonNull(standbyCluster);
+        java.util.Objects.requireNonNull(unreadableStandbyCluster);
+    }
+
+    public EffectiveConfig(HaSettings settings, boolean paused, List<String> warnings) {
+        this(settings, paused, warnings, java.util.Optional.empty(), java.util.Optional.empty());
+    }
+
+    /**
+     * This configuration with the {@code standby_cluster} section of {@code dynamic} (see
+     * {@link #withStandbyCluster}); a section of the wrong shape is kept as
+     * {@link #unreadableStandbyCluster()}, so no node promotes or runs initdb because of a typo in it.
+     */
+    public EffectiveConfig withStandbyClusterOf(DynamicConfig dynamic) {
+        EffectiveConfig c = withStandbyCluster(dynamic.standbyCluster());
+        return new EffectiveConfig(c.settings, c.paused, c.warnings, c.standbyCluster, dynamic.standbyClusterProblem());
     }
 
     public static EffectiveConfig of(HaSettings s) {
         return new EffectiveConfig(s, false, List.of());
+    }
+
+    /**
+     * This configuration in a standby cluster (or not, when empty): synchronous mode is off there,
+     * as in Patroni, with a warning when it was asked for.
+     */
+    public EffectiveConfig withStandbyCluster(java.util.Optional<StandbyCluster> standby) {
+        if (standby.isEmpty() || !settings.synchronousMode().enabled()) {
+            return new EffectiveConfig(settings, paused, warnings, standby, java.util.Optional.empty());
+        }
+        List<String> w = new ArrayList<>(warnings);
+        w.add(SYNC_IGNORED_IN_STANDBY_CLUSTER);
+        HaSettings s = new HaSettings(settings.ttl(), settings.loopWait(), settings.retryTimeout(), settings.maximumLagOnFailover(),
+                settings.primaryStartTimeout(), settings.fencingMargin(), settings.peerTimeout(), SynchronousMode.OFF,
+                settings.synchronousNodeCount(), settings.usePgRewind(), settings.checkTimeline());
+        return new EffectiveConfig(s, paused, w, standby, java.util.Optional.empty());
+    }
+
+    /** Whether the cluster is a standby cluster (Patroni's {@code is_standby_cluster}). */
+    public boolean isStandbyCluster() {
+        return standbyCluster.isPresent();
     }
 
     public static EffectiveConfig merge(HaSettings local, DynamicConfig dynamic) {
@@ -87,6 +130,7 @@ public record EffectiveConfig(HaSettings settings, boolean paused, List<String> 
         boolean rewind = dynamic.usePgRewind().orElse(local.usePgRewind());
         boolean checkTimeline = dynamic.checkTimeline().orElse(local.checkTimeline());
         boolean paused = dynamic.paused().orElse(false);
+        dynamic.standbyCluster(); // read before the problems are collected, so a bad section is named
         warnings.addAll(dynamic.problems());
         HaSettings merged;
         try {
@@ -96,7 +140,7 @@ public record EffectiveConfig(HaSettings settings, boolean paused, List<String> 
             warnings.add("dynamic configuration ignored: " + e.getMessage());
             merged = local;
         }
-        return new EffectiveConfig(merged, paused, warnings);
+        return new EffectiveConfig(merged, paused, warnings).withStandbyClusterOf(dynamic);
     }
 
     public long ttlNanos() {

@@ -415,9 +415,9 @@ final class ActionRunner {
         boolean wasRunning = ctx.pg().map(PostgresState::isRunning).orElse(false);
         HaEvent.PostgresChange change;
         String role;
-        if (a instanceof Action.Bootstrap) {
+        if (a instanceof Action.Bootstrap b) {
             change = HaEvent.PostgresChange.STARTED;
-            role = "primary";
+            role = b.standbyOf().isPresent() ? "standby_leader" : "primary";
         } else if (a instanceof Action.Promote) {
             change = HaEvent.PostgresChange.ROLE_CHANGED;
             role = "primary";
@@ -440,8 +440,11 @@ final class ActionRunner {
             change = standby && wasPrimary ? HaEvent.PostgresChange.ROLE_CHANGED : HaEvent.PostgresChange.STARTED;
         } else if (a instanceof Action.Follow || a instanceof Action.CloneFrom || a instanceof Action.CreateReplicaWithoutLeader
                 || a instanceof Action.Rewind) {
-            role = "replica";
-            if (wasPrimary) {
+            boolean standbyLeader = a instanceof Action.Follow f && f.upstream().map(Upstream::remote).orElse(false);
+            role = standbyLeader ? "standby_leader" : "replica";
+            if (standbyLeader && !"standby_leader".equals(lastRole) && wasRunning) {
+                change = HaEvent.PostgresChange.ROLE_CHANGED; // a replica that took the lock in a standby cluster (Patroni: on_role_change)
+            } else if (wasPrimary) {
                 change = HaEvent.PostgresChange.ROLE_CHANGED;
             } else if (!wasRunning) {
                 change = HaEvent.PostgresChange.STARTED;
@@ -467,7 +470,16 @@ final class ActionRunner {
 
         @Override
         public CompletionStage<Optional<ActionOutcome>> bootstrap(Action.Bootstrap a) {
-            return nothing(ActionRunner.this.bootstrap());
+            if (a.standbyOf().isPresent()) {
+                // Patroni's bootstrap_standby_leader: the remote primary's copy, streaming from it, is the new cluster
+                Upstream remote = a.standbyOf().get();
+                return nothing(ActionRunner.this.bootstrap(() -> op(pg.cloneFrom(remote, a.replicaMethods()))
+                        .thenCompose(v -> op(pg.follow(Optional.of(remote), timeout)))
+                        .thenCompose(v -> pg.observe())
+                        .thenApply(state -> state.systemId().orElseThrow(() -> new IllegalStateException(
+                                "the copy of the remote primary reports no system identifier")))));
+            }
+            return nothing(ActionRunner.this.bootstrap(pg::bootstrap));
         }
 
         @Override
@@ -590,9 +602,9 @@ final class ActionRunner {
         return mode == DemoteMode.OFFLINE ? release.thenCompose(v -> pg.follow(Optional.empty(), timeout)) : release;
     }
 
-    private CompletionStage<Void> bootstrap() {
+    private CompletionStage<Void> bootstrap(java.util.function.Supplier<CompletionStage<String>> create) {
         long retry = loop.config().settings().retryTimeout().toNanos();
-        return pg.bootstrap().thenCompose(sysid -> Futures.storeCall(session::readAuthoritative, retry, cfg.loopScheduler())
+        return create.get().thenCompose(sysid -> Futures.storeCall(session::readAuthoritative, retry, cfg.loopScheduler())
                 .thenCompose(snapshot -> {
                     long version = snapshot.get(ClusterKey.INITIALIZE).map(DcsEntry::version).orElse(DcsEntry.ABSENT);
                     return store(s -> s.compareAndSet(ClusterKey.INITIALIZE, sysid, version), retry);
@@ -600,7 +612,7 @@ final class ActionRunner {
                 .thenCompose(ok -> store(s -> s.compareAndSet(ClusterKey.CONFIG, DynamicConfigs.encode(cfg.settings(), cfg.initialConfig()),
                         DcsEntry.ABSENT), retry))
                 .thenCompose(ok -> lease.acquire())
-                .thenAccept(acquired -> LOG.info("{}: bootstrapped a new cluster (system identifier {}){}", me, sysid,
+                .thenAccept(acquired -> LOG.info("{}: bootstrapped a new {} (system identifier {}){}", me, loop.config().isStandbyCluster() ? "standby cluster" : "cluster", sysid,
                         acquired ? " and took the leader lock" : ", but the leader lock was taken"))
         ).exceptionallyCompose(e -> {
             LOG.error("{}: bootstrap failed: {}; releasing the initialize key", me, Futures.describe(e));

@@ -560,6 +560,11 @@ public final class HaEngine {
             c.warnings().forEach(w -> warnOnce("store: " + w));
             cluster = Optional.of(c);
             EffectiveConfig merged = EffectiveConfig.merge(cfg.settings(), c.dynamicConfig(), leaseGuarantee);
+            if (c.config().isEmpty()) {
+                // a new cluster: the bootstrap configuration says whether it is a standby cluster, so the
+                // race winner clones the remote primary instead of running initdb (Patroni's bootstrap_standby_leader)
+                merged = merged.withStandbyClusterOf(cfg.initialConfig().map(DynamicConfig::new).orElse(DynamicConfig.EMPTY));
+            }
             merged.warnings().forEach(w -> warnOnce("config: " + w));
             c.dynamicConfig().notActedOn().forEach(w -> warnOnce("config: " + w));
             config = merged;
@@ -616,6 +621,10 @@ public final class HaEngine {
                 memory, now, cfg.wallClock().instant(), cfg.bugs(), canCreateReplicaWithoutLeader(), failsafe.freshLeader(now),
                 watchdog.ready(), slots.logicalSlotsToCopy(actions.epoch()));
         Decision d = Decider.decide(in);
+        if (d.reason().contains(Decider.DEMOTE_CLUSTER_REFUSED)) {
+            warnOnce(Decider.DEMOTE_CLUSTER_REFUSED + "; remove standby_cluster from the dynamic configuration, or rebuild"
+                    + " this cluster as a standby cluster");
+        }
         report.decided(d);
         d.actions().stream().filter(Action.WriteFailsafe.class::isInstance).map(Action.WriteFailsafe.class::cast)
                 .forEach(w -> failsafe.writing(w.members()));
@@ -768,7 +777,8 @@ public final class HaEngine {
     private void updateRole(Optional<PostgresState> pgState, Optional<Cluster> cluster) {
         boolean named = cluster.or(() -> lastCluster).map(c -> c.isLeader(me)).orElse(false);
         boolean holds = named && lease.view().isValid(cfg.ticker().read());
-        Role next = Decider.roleOf(pgState.isPresent() ? pgState : observer.lastPostgres(), holds, memory.fatal().isPresent());
+        Role next = Decider.roleOf(pgState.isPresent() ? pgState : observer.lastPostgres(), holds, memory.fatal().isPresent(),
+                config.isStandbyCluster());
         if (next == Role.DEMOTING && memory.action().map(a -> a.action() instanceof Action.Bootstrap).orElse(false)) {
             next = Role.STARTING; // a new cluster runs as a primary just before its first leader lock
         }

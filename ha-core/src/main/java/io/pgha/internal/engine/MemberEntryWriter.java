@@ -88,12 +88,15 @@ final class MemberEntryWriter {
         }).orElse("unknown");
         if (action.map(a -> a.action() instanceof Action.CloneFrom || a.action() instanceof Action.CreateReplicaWithoutLeader).orElse(false)) {
             state = "creating replica";
+        } else if (action.map(a -> a.action() instanceof Action.Bootstrap b && b.standbyOf().isPresent()).orElse(false)) {
+            state = "creating replica"; // Patroni's standby leader bootstrap is a clone
         } else if (action.map(a -> a.action() instanceof Action.Bootstrap).orElse(false)) {
             state = "initializing new cluster";
         }
         String roleName = switch (role) {
             case PRIMARY -> "primary";
             case REPLICA -> "replica";
+            case STANDBY_LEADER -> "standby_leader";
             case UNINITIALIZED -> "uninitialized";
             case DEMOTING -> "demoted";
             default -> p.map(x -> x.inRecovery() ? "replica" : "primary").orElse("uninitialized");

@@ -29,18 +29,20 @@ final class HealthCheck {
      */
     static int evaluate(String path, Map<String, String> query, NodeFacts f, long ttlNanos, long maxLag) {
         boolean ok = switch (path) {
-            case "/", "/primary", "/master", "/read-write", "/leader" -> f.leader();
-            case "/standby-leader", "/standby_leader" -> false;
+            case "/", "/primary", "/master", "/read-write" -> f.leader();
+            // Patroni: /leader answers for whoever holds the lock, the primary or a standby cluster's standby leader
+            case "/leader" -> f.leader() || f.standbyLeader();
+            case "/standby-leader", "/standby_leader" -> f.standbyLeader();
             case "/replica" -> replica(query, f, true);
-            case "/read-only" -> f.leader() || replica(query, f, false);
+            case "/read-only" -> f.leader() || f.standbyLeader() || replica(query, f, false);
             case "/sync", "/synchronous" -> f.inSyncKey() && replica(query, f, false);
-            case "/read-only-sync" -> f.leader() || (f.inSyncKey() && replica(query, f, false));
+            case "/read-only-sync" -> f.leader() || f.standbyLeader() || (f.inSyncKey() && replica(query, f, false));
             case "/async", "/asynchronous" -> !f.inSyncKey() && replica(query, f, false);
             case "/health" -> f.running();
             // a node that gave up (its data belongs to another cluster, ...) is not alive, whatever its last cycle
             case "/liveness" -> f.view().status().role() != io.pgha.Role.FAILED
                     && (f.paused() || f.sinceCycle() <= (f.leader() ? ttlNanos : 2 * ttlNanos));
-            case "/readiness" -> f.leader() || (f.replica() && f.streaming()
+            case "/readiness" -> f.leader() || f.standbyLeader() || (f.replica() && f.streaming()
                     && f.lag().map(l -> l <= lagParam(query).orElse(maxLag)).orElse(false));
             default -> throw new IllegalArgumentException("not a health check: " + path);
         };
@@ -48,8 +50,8 @@ final class HealthCheck {
     }
 
     private static boolean replica(Map<String, String> query, NodeFacts f, boolean honourNoloadbalance) {
-        if (!f.running() || !f.replica()) {
-            return false;
+        if (!f.running() || !f.replica() || f.standbyLeader()) {
+            return false; // Patroni: the standby leader answers /standby-leader, /leader and /read-only, not /replica
         }
         if (honourNoloadbalance && f.tags().noloadbalance()) {
             return false;

@@ -103,7 +103,8 @@ public final class HttpPeerClient implements PeerClient {
         }
         boolean running = "running".equals(n.path("state").asText());
         String role = n.path("role").asText("");
-        boolean primary = role.equals("primary") || role.equals("master") || role.equals("standby_leader");
+        // a standby cluster's standby leader is a standby: it is in recovery and its WAL is what it received
+        boolean primary = role.equals("primary") || role.equals("master");
         JsonNode x = n.path("xlog");
         long wal = primary ? x.path("location").asLong(0)
                 : Math.max(x.path("received_location").asLong(0), x.path("replayed_location").asLong(0));

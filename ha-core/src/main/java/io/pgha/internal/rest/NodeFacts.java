@@ -16,13 +16,22 @@ import java.util.Optional;
  * once per request from the engine's last cycle and its live lease belief.
  *
  * @param leader      holds the leader lock with a lease that is certainly valid <em>now</em> and runs as a primary
+ * @param standbyLeader holds the leader lock with a lease that is certainly valid now and runs as the standby
+ *                    leader of a standby cluster (a standby that streams from the remote primary)
  * @param replica     runs as a standby
  * @param lag         bytes behind the leader's last optime, or empty when unknown
  * @param sinceCycle  nanoseconds since the HA loop last finished a cycle
  */
 record NodeFacts(String name, String scope, MemberTags tags, EngineView view, boolean running, boolean leader, boolean replica,
                  boolean streaming, boolean inSyncKey, Optional<Long> lag, long sinceCycle, boolean paused, Optional<Cluster> cluster,
-                 boolean failsafeActive) {
+                 boolean failsafeActive, boolean standbyLeader) {
+
+    NodeFacts(String name, String scope, MemberTags tags, EngineView view, boolean running, boolean leader, boolean replica,
+              boolean streaming, boolean inSyncKey, Optional<Long> lag, long sinceCycle, boolean paused, Optional<Cluster> cluster,
+              boolean failsafeActive) {
+        this(name, scope, tags, view, running, leader, replica, streaming, inSyncKey, lag, sinceCycle, paused, cluster, failsafeActive,
+                false);
+    }
 
     /** This node's facts now, from its engine. */
     static NodeFacts of(HaEngine engine) {
@@ -43,6 +52,8 @@ record NodeFacts(String name, String scope, MemberTags tags, EngineView view, bo
         boolean named = cluster.map(c -> c.isLeader(name)).orElse(false);
         boolean leader = named && liveLease.isValid(now) && pg.map(PostgresState::isRunningPrimary).orElse(false)
                 && view.status().role() == Role.PRIMARY;
+        boolean standbyLeader = named && liveLease.isValid(now) && pg.map(PostgresState::isRunningReplica).orElse(false)
+                && view.status().role() == Role.STANDBY_LEADER;
         boolean replica = pg.map(PostgresState::isRunningReplica).orElse(false);
         boolean streaming = pg.map(PostgresState::streaming).orElse(false);
         boolean inSync = cluster.flatMap(Cluster::sync).map(s -> s.standbys().contains(name)).orElse(false);
@@ -55,7 +66,7 @@ record NodeFacts(String name, String scope, MemberTags tags, EngineView view, bo
             }
         }
         return new NodeFacts(name, scope, tags, view, running, leader, replica, streaming, inSync, lag, now - view.lastCycleAt(),
-                view.config().paused(), cluster, failsafeActive);
+                view.config().paused(), cluster, failsafeActive, standbyLeader);
     }
 
     Optional<PostgresState> pg() {

@@ -135,6 +135,7 @@ final class StatusDocuments {
         return switch (f.view().status().role()) {
             case PRIMARY -> "primary";
             case REPLICA -> "replica";
+            case STANDBY_LEADER -> "standby_leader";
             case DEMOTING -> "demoted";
             case UNINITIALIZED -> "uninitialized";
             default -> pg.get().inRecovery() ? "replica" : "primary";
@@ -151,7 +152,8 @@ final class StatusDocuments {
             o.put("name", m.name());
             boolean isLeader = c.isLeader(m.name());
             boolean sync = c.sync().map(s -> s.standbys().contains(m.name())).orElse(false);
-            o.put("role", isLeader ? "leader" : sync ? "sync_standby" : m.role().equals("primary") ? "primary" : "replica");
+            o.put("role", isLeader ? (m.role().equals("standby_leader") ? "standby_leader" : "leader")
+                    : sync ? "sync_standby" : m.role().equals("primary") ? "primary" : "replica");
             o.put("state", isLeader || !"running".equals(m.state()) ? m.state()
                     : m.replicationState().orElse("running"));
             m.apiUrl().ifPresent(u -> o.put("api_url", u));
@@ -233,7 +235,8 @@ final class StatusDocuments {
         gauge(sb, "patroni_primary", "Value is 1 if this node is the leader, 0 otherwise.", labels, f.leader() ? 1 : 0);
         gauge(sb, "patroni_xlog_location", "Current location of the Postgres transaction log, 0 if this node is not the leader.", labels,
                 f.leader() ? pg.map(p -> p.writeLsn().value()).orElse(0L) : 0);
-        gauge(sb, "patroni_standby_leader", "Value is 1 if this node is the standby_leader, 0 otherwise.", labels, 0);
+        gauge(sb, "patroni_standby_leader", "Value is 1 if this node is the standby_leader, 0 otherwise.", labels,
+                f.standbyLeader() ? 1 : 0);
         gauge(sb, "patroni_replica", "Value is 1 if this node is a replica, 0 otherwise.", labels, f.replica() ? 1 : 0);
         gauge(sb, "patroni_sync_standby", "Value is 1 if this node is a sync standby, 0 otherwise.", labels,
                 f.replica() && f.inSyncKey() ? 1 : 0);

@@ -36,6 +36,7 @@ import io.pgha.spi.RunState;
 import io.pgha.spi.SynchronousStandbys;
 import java.time.Duration;
 import java.util.List;
+import java.util.Optional;
 import java.util.function.Predicate;
 import java.util.stream.Stream;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -423,7 +424,82 @@ class DecisionTableTest {
                         "lost the leader lock before the promotion finished", List.of(CancelAction.class, Demote.class)),
                 row("a new leader records the end of the previous timeline",
                         Situation.of().iLead().pg(primary(1000, 2, List.of(), SynchronousStandbys.NONE)),
-                        "recording the end of timeline 1", List.of(RenewLock.class, WriteHistory.class)));
+                        "recording the end of timeline 1", List.of(RenewLock.class, WriteHistory.class)),
+
+                // ------------------------------------------------------------------ standby cluster (Patroni's standby_cluster)
+                row("an empty node of a new standby cluster bootstraps by cloning the remote primary instead of running initdb",
+                        Situation.of().standbyCluster().noConfig().uninitialized().noInitializeKey(),
+                        "trying to bootstrap a new standby leader from remote primary 10.9.0.1:5433",
+                        List.of(ClaimInitialize.class, Bootstrap.class),
+                        d -> ((Bootstrap) d.actions().get(1)).standbyOf().equals(Optional.of(Situation.remotePrimary()))),
+                row("a new standby cluster's first member copies the remote with standby_cluster's create_replica_methods",
+                        Situation.of().dynamicConfig("{\"standby_cluster\": {\"host\": \"10.9.0.1\", \"port\": 5433,"
+                                + " \"create_replica_methods\": [\"pgbackrest\", \"basebackup\"]}}").noConfig().uninitialized().noInitializeKey(),
+                        "trying to bootstrap a new standby leader", List.of(ClaimInitialize.class, Bootstrap.class),
+                        d -> ((Bootstrap) d.actions().get(1)).replicaMethods().equals(List.of("pgbackrest", "basebackup"))),
+                row("a standby cluster with neither host nor port cannot bootstrap, and says why",
+                        Situation.of().dynamicConfig("{\"standby_cluster\": {\"restore_command\": \"cp /arch/%f %p\"}}")
+                                .uninitialized().noInitializeKey(),
+                        "sets no host or port", List.of()),
+                row("an empty node of a standby cluster waits for the standby leader to bootstrap",
+                        Situation.of().standbyCluster().uninitialized().initializeKey(""),
+                        "waiting for standby_leader to bootstrap", List.of()),
+                row("the standby leader follows the remote primary and is not promoted",
+                        Situation.of().standbyCluster().iLead().runningReplicaOf("n2", 1000),
+                        "the standby leader follows the remote primary 10.9.0.1:5433", List.of(RenewLock.class, Follow.class),
+                        d -> ((Follow) d.actions().get(1)).upstream().equals(Optional.of(Situation.remotePrimary()))),
+                row("the standby leader that follows the remote primary only renews its lock",
+                        Situation.of().standbyCluster().iLead().pg(Situation.replicaOf(Situation.remotePrimary(), 1000)),
+                        "no action. I am (n1), the standby leader with the lock", List.of(RenewLock.class)),
+                row("a stopped standby leader starts again following the remote primary",
+                        Situation.of().standbyCluster().iLead().pg(down(RunState.STOPPED, true)),
+                        "starting as the standby leader", List.of(RenewLock.class, Follow.class),
+                        d -> ((Follow) d.actions().get(1)).upstream().map(io.pgha.spi.Upstream::remote).orElse(false)),
+                row("a stopped member of a standby cluster with no standby leader starts following the remote primary",
+                        Situation.of().standbyCluster().pg(down(RunState.STOPPED, true)),
+                        "the standby cluster has no standby leader", List.of(Follow.class),
+                        d -> ((Follow) d.actions().get(0)).upstream().equals(Optional.of(Situation.remotePrimary()))),
+                row("failover in a standby cluster: the healthiest standby takes the lock as the new standby leader, without promoting",
+                        Situation.of().standbyCluster().runningReplicaOf("n2", 1000).peer("n3", true, 900, 1),
+                        "promoted self to a standby leader by acquiring the session lock", List.of(AcquireLock.class, Follow.class),
+                        d -> ((Follow) d.actions().get(1)).upstream().equals(Optional.of(Situation.remotePrimary()))),
+                row("failover in a standby cluster: a standby behind a peer leaves the standby leader role to it",
+                        Situation.of().standbyCluster().runningReplicaOf("n2", 800).peer("n3", true, 900, 1),
+                        "'n3' has more WAL", List.of()),
+                row("a member of a standby cluster cascades from the standby leader, with the standby cluster's restore_command",
+                        Situation.of().standbyCluster().leader("n2").member("n2", "standby_leader", 900)
+                                .runningReplicaOf("n3", 1000).divergence("n2", DivergenceCheck.NOT_DIVERGED),
+                        "changing upstream from 'n3' to 'n2'", List.of(Follow.class),
+                        d -> ((Follow) d.actions().get(0)).upstream()
+                                .map(u -> !u.remote() && u.member().equals("n2")
+                                        && u.recoverySettings().equals(java.util.Map.of("restore_command", "cp /arch/%f %p")))
+                                .orElse(false)),
+                row("switchover in a standby cluster: the standby leader hands its role over by a graceful stop",
+                        Situation.of().standbyCluster().iLead().pg(Situation.replicaOf(Situation.remotePrimary(), 1000))
+                                .member("n2", "replica", 1000).failover(ME, "n2").peer("n2", true, 1000, 1),
+                        "demoting myself in favour of 'n2'", List.of(RenewLock.class, Demote.class), demote(DemoteMode.GRACEFUL)),
+                row("removing standby_cluster promotes the standby leader (Patroni's promote-cluster)",
+                        Situation.of().iLead().pg(Situation.replicaOf(Situation.remotePrimary(), 1000)),
+                        "promoted self to leader because I had the session lock", List.of(RenewLock.class, Promote.class)),
+                row("a standby cluster's leader that runs as a primary is not demoted: demote-cluster is refused, and said so",
+                        Situation.of().standbyCluster().iLead().runningPrimary(1000),
+                        "demote-cluster", List.of(RenewLock.class)),
+                row("a standby leader whose standby_cluster section became unreadable is neither promoted nor retargeted",
+                        Situation.of().dynamicConfig("{\"standby_cluster\": {\"host\": \"10.9.0.1\", \"port\": \"x\"}}").iLead()
+                                .pg(Situation.replicaOf(Situation.remotePrimary(), 1000)),
+                        "standby_cluster cannot be read (standby_cluster.port:", List.of(RenewLock.class)),
+                row("a standby does not race for a free lock while standby_cluster is unreadable: winning would promote it",
+                        Situation.of().dynamicConfig("{\"standby_cluster\": {\"host\": \"10.9.0.1\", \"port\": \"x\"}}")
+                                .runningReplicaOf("n2", 1000),
+                        "not racing for the lock", List.of()),
+                row("a new cluster whose bootstrap standby_cluster is unreadable is not bootstrapped with initdb",
+                        Situation.of().dynamicConfig("{\"standby_cluster\": {\"host\": \"10.9.0.1\", \"port\": \"x\"}}").noConfig()
+                                .uninitialized().noInitializeKey(),
+                        "not bootstrapping a new cluster", List.of()),
+                row("synchronous mode is ignored in a standby cluster: the standby leader writes no sync key",
+                        Situation.of().standbyCluster().syncMode(SynchronousMode.ON).iLead()
+                                .pg(Situation.replicaOf(Situation.remotePrimary(), 1000)),
+                        "the standby leader with the lock", List.of(RenewLock.class)));
     }
 
     private static Arguments row(String sentence, Situation s, String reason, List<Class<? extends Action>> steps) {

@@ -31,6 +31,38 @@ class EffectiveConfigTest {
     }
 
     @Test
+    void synchronousModeIsIgnoredInAStandbyClusterWithAWarning() throws Exception {
+        EffectiveConfig c = EffectiveConfig.merge(HaSettings.defaults(), dynamic(
+                "{\"synchronous_mode\":true,\"standby_cluster\":{\"host\":\"10.9.0.1\",\"port\":5432}}"));
+        assertThat(c.isStandbyCluster()).isTrue();
+        assertThat(c.standbyCluster().orElseThrow().remoteUpstream().connectionUrl()).isEqualTo("postgres://10.9.0.1:5432/postgres");
+        assertThat(c.syncMode()).isEqualTo(SynchronousMode.OFF);
+        assertThat(c.warnings()).containsExactly(EffectiveConfig.SYNC_IGNORED_IN_STANDBY_CLUSTER);
+    }
+
+    @Test
+    void aStandbyClusterSectionOfTheWrongShapeIsNotActedOnAndNamedByItsKey() throws Exception {
+        EffectiveConfig c = EffectiveConfig.merge(HaSettings.defaults(), dynamic(
+                "{\"synchronous_mode\":true,\"standby_cluster\":{\"host\":\"10.9.0.1\",\"port\":\"five\"}}"));
+        assertThat(c.isStandbyCluster()).isFalse();
+        assertThat(c.syncMode()).isEqualTo(SynchronousMode.ON);
+        assertThat(c.warnings()).singleElement().satisfies(w -> assertThat(w).startsWith("standby_cluster.port: expected a port"));
+    }
+
+    @Test
+    void severalRemoteHostsMakeOneMultiHostUrlWithAPortEachOrOneForAll() throws Exception {
+        assertThat(EffectiveConfig.merge(HaSettings.defaults(), dynamic(
+                "{\"standby_cluster\":{\"host\":\"a, b\",\"port\":\"5432,5433\"}}")).standbyCluster().orElseThrow()
+                .remoteUpstream().connectionUrl()).isEqualTo("postgres://a:5432,b:5433/postgres");
+        assertThat(EffectiveConfig.merge(HaSettings.defaults(), dynamic(
+                "{\"standby_cluster\":{\"host\":\"a,b\",\"port\":6432}}")).standbyCluster().orElseThrow()
+                .remoteUpstream().connectionUrl()).isEqualTo("postgres://a:6432,b:6432/postgres");
+        assertThat(EffectiveConfig.merge(HaSettings.defaults(), dynamic(
+                "{\"standby_cluster\":{\"host\":\"a, b\",\"port\":\"5432,5433\"}}")).standbyCluster().orElseThrow().describe())
+                .isEqualTo("remote primary (the writable one of) a:5432, b:5433");
+    }
+
+    @Test
     void anUnsafeCombinationIsAdjustedLikePatroniWithAWarning() throws Exception {
         EffectiveConfig c = EffectiveConfig.merge(HaSettings.defaults(), dynamic("{\"loop_wait\":20,\"retry_timeout\":10}"));
         assertThat(c.settings().loopWait()).isEqualTo(Duration.ofSeconds(10));

@@ -116,6 +116,34 @@ final class Situation {
         return new Situation();
     }
 
+    /** The remote primary's section in these rows: Patroni's standby_cluster with a restore_command and an apply delay. */
+    static final String STANDBY_CLUSTER = "{\"standby_cluster\": {\"host\": \"10.9.0.1\", \"port\": 5433, \"primary_slot_name\": \"dr\","
+            + " \"restore_command\": \"cp /arch/%f %p\", \"recovery_min_apply_delay\": \"5min\"}}";
+
+    /** The cluster is a standby cluster of the remote primary {@code 10.9.0.1:5433}. */
+    Situation standbyCluster() {
+        return dynamicConfig(STANDBY_CLUSTER);
+    }
+
+    /** The upstream the standby leader of {@link #standbyCluster()} follows. */
+    static Upstream remotePrimary() {
+        return io.pgha.internal.cluster.StandbyCluster.parse(readJson(STANDBY_CLUSTER).get("standby_cluster")).orElseThrow().remoteUpstream();
+    }
+
+    private static com.fasterxml.jackson.databind.JsonNode readJson(String json) {
+        try {
+            return io.pgha.internal.cluster.ClusterCodec.JSON.readTree(json);
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
+    /** A running standby that streams from {@code upstream}. */
+    static PostgresState replicaOf(Upstream upstream, long wal) {
+        return new PostgresState(RunState.RUNNING, true, Optional.of("7000000000000000001"), 1, Lsn.ZERO, Lsn.ZERO,
+                Lsn.of(wal), Lsn.of(wal), Optional.of(upstream), true, List.of(), SynchronousStandbys.NONE, Lsn.ZERO, 150000, List.of());
+    }
+
     // ------------------------------------------------------------------ postgres
 
     static PostgresState replica(String upstream, boolean streaming, long wal, int timeline) {
@@ -344,7 +372,7 @@ final class Situation {
         Optional<Cluster> cluster = dcsDown ? Optional.empty() : Optional.of(new Cluster(7, initialize, initialize.isPresent() ? 3 : DcsEntry.ABSENT,
                 configPresent ? Optional.of(new ConfigEntry(dyn, 4)) : Optional.empty(), leader, leader.isPresent() ? 5 : DcsEntry.ABSENT,
                 members, failover, sync, history, optime, leaderSlots, failsafe, List.of()));
-        EffectiveConfig config = new EffectiveConfig(settings, paused, List.of());
+        EffectiveConfig config = new EffectiveConfig(settings, paused, List.of()).withStandbyClusterOf(dyn);
         return new DecisionInput(ME, tags, cluster, dcsDown ? Optional.of("connection refused") : Optional.empty(), Optional.of(pg),
                 Optional.empty(), lease, peers, config, memory, NOW, WALL).withReplicaWithoutLeader(replicaWithoutLeader).withFailsafeLeader(failsafeHeard).withWatchdogReady(watchdogReady)
                 .withLogicalSlotsToCopy(logicalSlotsToCopy);

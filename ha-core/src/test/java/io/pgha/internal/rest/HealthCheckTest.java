@@ -26,6 +26,32 @@ class HealthCheckTest {
                 false, Optional.empty(), false);
     }
 
+    /** A running streaming standby that holds the lock of a standby cluster, or (when not {@code standbyLeader}) an ordinary replica. */
+    private static NodeFacts standby(boolean standbyLeader) {
+        NodeFacts f = facts(standbyLeader ? Role.STANDBY_LEADER : Role.REPLICA, 1);
+        return new NodeFacts("n1", "c", MemberTags.DEFAULT, f.view(), true, false, true, true, false, Optional.of(0L), 1,
+                false, Optional.empty(), false, standbyLeader);
+    }
+
+    @Test
+    void theStandbyLeaderAnswersAsTheStandbyLeaderAndTheLeaderButNeverAsAPrimaryOrAReplica() {
+        NodeFacts f = standby(true);
+        for (String path : new String[] {"/standby-leader", "/standby_leader", "/leader", "/read-only", "/health", "/read-only-sync"}) {
+            assertThat(HealthCheck.evaluate(path, Map.of(), f, TTL, 0)).as(path).isEqualTo(200);
+        }
+        for (String path : new String[] {"/", "/primary", "/master", "/read-write", "/replica", "/async", "/sync"}) {
+            assertThat(HealthCheck.evaluate(path, Map.of(), f, TTL, 0)).as(path).isEqualTo(503);
+        }
+    }
+
+    @Test
+    void aCascadingReplicaOfAStandbyClusterIsAReplicaAndNotTheStandbyLeader() {
+        NodeFacts f = standby(false);
+        assertThat(HealthCheck.evaluate("/replica", Map.of(), f, TTL, 0)).isEqualTo(200);
+        assertThat(HealthCheck.evaluate("/standby-leader", Map.of(), f, TTL, 0)).isEqualTo(503);
+        assertThat(HealthCheck.evaluate("/leader", Map.of(), f, TTL, 0)).isEqualTo(503);
+    }
+
     @Test
     void aNodeWhoseLoopRunsIsAlive() {
         assertThat(HealthCheck.evaluate("/liveness", Map.of(), facts(Role.REPLICA, 1), TTL, 0)).isEqualTo(200);

@@ -44,7 +44,7 @@ import picocli.CommandLine.Spec;
         subcommands = {ListCommand.class, TopologyCommand.class, SwitchoverCommand.class, FailoverCommand.class,
                 PauseCommand.class, ResumeCommand.class, HistoryCommand.class, ShowConfigCommand.class, EditConfigCommand.class,
                 RestartCommand.class, ReinitCommand.class, ReloadCommand.class, FlushCommand.class, QueryCommand.class,
-                DsnCommand.class, RemoveCommand.class, VersionCommand.class})
+                DsnCommand.class, RemoveCommand.class, PromoteClusterCommand.class, DemoteClusterCommand.class, VersionCommand.class})
 public final class Ctl implements Callable<Integer> {
     /** pghactl's own version ({@code pghactl version}, {@code --version}). */
     static final String VERSION = "0.1.0";

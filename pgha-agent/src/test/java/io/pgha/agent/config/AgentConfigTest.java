@@ -42,11 +42,11 @@ class AgentConfigTest {
     @Test
     void dynamicKeysANodeDoesNotActOnAreListedAtStart() {
         AgentConfig c = AgentConfig.parse("scope: s\nname: n1\netcd3: {hosts: 127.0.0.1:2379}\n"
-                + "bootstrap:\n  dcs: {ttl: 30, standby_cluster: {host: a}, loop_wiat: 5}\n"
+                + "bootstrap:\n  dcs: {ttl: 30, max_timelines_history: 5, loop_wiat: 5}\n"
                 + "postgresql:\n  listen: 127.0.0.1:5432\n  data_dir: /tmp/x\n  authentication: {replication: {username: r, password: p}}\n",
                 "t.yml");
-        assertThat(c.warnings()).contains("bootstrap.dcs.standby_cluster: not supported yet: this cluster runs as a normal cluster,"
-                + " its leader a primary", "bootstrap.dcs.loop_wiat: unknown key, ignored");
+        assertThat(c.warnings()).contains("bootstrap.dcs.max_timelines_history: not supported yet: the whole timeline history is kept",
+                "bootstrap.dcs.loop_wiat: unknown key, ignored");
     }
 
     @Test
