@@ -97,6 +97,21 @@ class StandbyClusterEndToEndTest {
                 .contains("target_session_attrs=read-write");
         assertThat(queryOne(bOther, "SELECT setting FROM pg_settings WHERE name = 'primary_conninfo'"))
                 .contains("port=" + bLeader.pgPort);
+        // the cascading member streams through its own slot, which the standby leader keeps as a primary would
+        assertThat(queryOne(bOther, "SELECT setting FROM pg_settings WHERE name = 'primary_slot_name'"))
+                .isEqualTo(io.pgha.spi.SlotNames.forMember(bOther.name));
+        await("the cascading member's slot on the standby leader is in use").atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(300))
+                .until(() -> "true".equals(queryOne(bLeader, "SELECT coalesce((SELECT active::text FROM pg_replication_slots WHERE slot_name = '"
+                        + io.pgha.spi.SlotNames.forMember(bOther.name) + "'), 'absent')")));
+        // and keeps it while that member is down, as a primary keeps a departed member's slot for member_slots_ttl
+        b.crash(bOther);
+        await("the standby leader keeps the slot of a member that is down").during(Duration.ofSeconds(3)).atMost(Duration.ofSeconds(10))
+                .pollInterval(Duration.ofMillis(300)).until(() -> "false".equals(queryOne(bLeader,
+                        "SELECT coalesce((SELECT active::text FROM pg_replication_slots WHERE slot_name = '"
+                                + io.pgha.spi.SlotNames.forMember(bOther.name) + "'), 'absent')")));
+        b.start(bOther);
+        await("the member streams again").atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(300))
+                .failFast("an agent of B exited", b::anAgentDied).until(this::standbyClusterHealthy);
         assertThat(ctl(0, "list")).containsPattern("\\| " + bLeader.name + " +\\| [^|]+\\| Standby Leader \\|");
         assertThat(ctl(1, "demote-cluster", "--force", "--host", "127.0.0.1")).contains("demote-cluster is not supported by pgha");
 
@@ -154,6 +169,9 @@ class StandbyClusterEndToEndTest {
                 .until(() -> count(other(b, bPrimary)) == 5);
         assertThat(b.get(bPrimary, "/standby-leader")).isEqualTo(503);
         assertThat(count(aNewPrimary)).as("A never sees B's writes").isEqualTo(4);
+
+        // every slot synchronisation on B succeeded: the standby leader kept its members' slots, nobody dropped one in use
+        assertThat(b.logs(100_000)).doesNotContain("could not synchronise the replication slots");
 
         System.out.printf("standby cluster: B healthy %d ms after the test began; a row written on A's new primary reached both"
                         + " of B's members %d ms after A's failover; B's new standby leader %d ms after its old one was killed;"

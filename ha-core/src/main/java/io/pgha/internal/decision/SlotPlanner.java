@@ -54,7 +54,8 @@ public final class SlotPlanner {
     /**
      * @param me              this member
      * @param cluster         the cluster as read this cycle
-     * @param primaryWithLock this member holds the lock and its server is a running primary
+     * @param leaderWithLock  this member holds the lock and its server runs as the leader's: a running
+     *                        primary, or in a standby cluster the standby leader's running standby
      * @param runningReplica  this member's server is a running standby
      * @param canFailover     this member may become the leader (not {@code nofailover})
      * @param replayed        how far a standby has replayed (advance targets stop there)
@@ -62,7 +63,7 @@ public final class SlotPlanner {
      * @param unneededSince   slot name to the ticker time this node first found it unneeded
      * @param now             ticker time now
      */
-    public record Input(String me, Cluster cluster, boolean primaryWithLock, boolean runningReplica, boolean canFailover,
+    public record Input(String me, Cluster cluster, boolean leaderWithLock, boolean runningReplica, boolean canFailover,
                         Lsn replayed, List<ReplicationSlot> existing, Map<String, Long> unneededSince, long now) {
         public Input {
             Objects.requireNonNull(me);
@@ -106,7 +107,7 @@ public final class SlotPlanner {
     /** The plan, or empty when this member manages no slots now ({@code use_slots: false}, or neither a primary with the lock nor a running standby). */
     public static Optional<Result> plan(Input in) {
         DynamicConfig config = in.cluster().dynamicConfig();
-        if (!config.useSlots().orElse(true) || !(in.primaryWithLock() || in.runningReplica())) {
+        if (!config.useSlots().orElse(true) || !(in.leaderWithLock() || in.runningReplica())) {
             return Optional.empty();
         }
         String mySlot = SlotNames.forMember(in.me());
@@ -121,7 +122,7 @@ public final class SlotPlanner {
             // the upstream the member's own node chooses (Decider.upstreamFor): its replicatefrom member while that runs
             Optional<String> from = m.tags().replicatefrom().filter(r -> !r.equals(m.name()))
                     .filter(r -> in.cluster().member(r).map(u -> u.isRunning() && !u.connUrl().isEmpty()).orElse(false));
-            boolean streamsFromMe = in.primaryWithLock() ? from.map(in.me()::equals).orElse(true) : from.map(in.me()::equals).orElse(false);
+            boolean streamsFromMe = in.leaderWithLock() ? from.map(in.me()::equals).orElse(true) : from.map(in.me()::equals).orElse(false);
             if (streamsFromMe) {
                 physical.put(slot, Optional.empty());
             }
@@ -132,11 +133,18 @@ public final class SlotPlanner {
         Map<String, ReplicationSlot> have = new HashMap<>();
         in.existing().forEach(s -> have.put(s.name(), s));
         // a replica that may fail over holds copies of the permanent logical slots
-        boolean holdsLogicalCopies = !in.primaryWithLock() && in.canFailover();
+        // Patroni's _get_permanent_slots: a standby cluster keeps physical slots only (a standby can
+        // neither create a logical slot nor decode from one before PostgreSQL 16); a section that
+        // cannot be read still names a standby cluster (DynamicConfig.standbyClusterProblem)
+        boolean standbyCluster = config.standbyCluster().isPresent() || config.standbyClusterProblem().isPresent();
+        boolean holdsLogicalCopies = !in.leaderWithLock() && in.canFailover() && !standbyCluster;
         config.permanentSlots().forEach((name, kind) -> {
+            if (kind.isPresent() && standbyCluster) {
+                return;
+            }
             if (kind.isPresent()) {
                 ReplicationSlot mine = have.get(name);
-                if (in.primaryWithLock()) {
+                if (in.leaderWithLock()) {
                     logical.put(name, kind.get());
                 } else if (holdsLogicalCopies && mine != null && !sameLogical(mine, kind.get()) && !config.paused().orElse(false)) {
                     drop.add(name); // another kind of slot under this name: dropped, then copied afresh
@@ -150,8 +158,8 @@ public final class SlotPlanner {
                         }
                     }
                 }
-            } else if (!name.equals(mySlot) && (in.primaryWithLock() || in.canFailover())) {
-                Optional<Lsn> target = in.primaryWithLock() ? Optional.empty()
+            } else if (!name.equals(mySlot) && (in.leaderWithLock() || in.canFailover())) {
+                Optional<Lsn> target = in.leaderWithLock() ? Optional.empty()
                         : Optional.ofNullable(in.cluster().leaderSlots().get(name)).filter(v -> v > 0).map(Lsn::new)
                                 .map(l -> l.compareTo(in.replayed()) > 0 ? in.replayed() : l);
                 physical.merge(name, target, (a, b) -> b);
@@ -166,7 +174,7 @@ public final class SlotPlanner {
                 continue;
             }
             if (!s.isPhysical()) {
-                if (!in.primaryWithLock() && !config.paused().orElse(false)) {
+                if (!in.leaderWithLock() && !config.paused().orElse(false)) {
                     // no longer in slots, or this replica may not fail over: its copy goes (Patroni drops no slot while paused)
                     drop.add(s.name());
                 }

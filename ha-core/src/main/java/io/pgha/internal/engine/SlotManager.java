@@ -89,7 +89,10 @@ final class SlotManager {
         if (inFlight || unsupported) {
             return;
         }
-        boolean primary = holdsLock && pg.isRunningPrimary();
+        // a standby cluster's standby leader keeps its members' slots as a primary does (Patroni's
+        // _get_members_slots for the standby_leader role): they cascade from it through them
+        boolean standbyLeader = holdsLock && pg.isRunningReplica() && cluster.dynamicConfig().standbyCluster().isPresent();
+        boolean primary = holdsLock && pg.isRunningPrimary() || standbyLeader;
         Optional<SlotPlanner.Result> planned = SlotPlanner.plan(new SlotPlanner.Input(me, cluster, primary, pg.isRunningReplica(),
                 canFailover, pg.replayLsn(), existing, unneededSince, now));
         if (planned.isEmpty()) {

@@ -43,6 +43,26 @@ class SlotPlannerTest {
     }
 
     @Test
+    void aStandbyLeaderKeepsItsMembersSlotsAndThePermanentPhysicalOnesButNoLogicalSlotIsPlannedInAStandbyCluster() {
+        String config = "{\"standby_cluster\": {\"host\": \"10.9.0.1\", \"port\": 5433}, \"slots\": {\"archiver\": {\"type\": \"physical\"},"
+                + " \"cdc\": {\"type\": \"logical\", \"database\": \"app\", \"plugin\": \"pgoutput\"}}}";
+        Cluster onStandbyLeader = cluster(Situation.of().iLead().member(Situation.ME, "standby_leader", 800).member("n2", "replica", 800)
+                .dynamicConfig(config).leaderSlots(Map.of("cdc", 700L)));
+        Cluster onCascade = cluster(Situation.of().leader("n2").member("n2", "standby_leader", 800).member(Situation.ME, "replica", 800)
+                .dynamicConfig(config).leaderSlots(Map.of("cdc", 700L)));
+
+        SlotPlanner.Result leader = SlotPlanner.plan(new SlotPlanner.Input(Situation.ME, onStandbyLeader, true, true, true, Lsn.of(5000),
+                List.of(), Map.of(), NOW)).orElseThrow();
+        SlotPlanner.Result cascade = plan(onCascade, false, true, List.of(), Map.of(), NOW);
+
+        assertThat(leader.plan().physical()).containsOnlyKeys("n2", "archiver");
+        assertThat(leader.plan().logical()).isEmpty();
+        assertThat(cascade.plan().logical()).isEmpty();
+        assertThat(cascade.holdsLogicalCopies()).isFalse();
+        assertThat(cascade.toCopy(List.of(), Map.of("cdc", 700L))).isEmpty();
+    }
+
+    @Test
     void aReplicaHasSlotsOnlyForTheMembersCascadingFromIt() {
         Cluster c = cluster(Situation.of().leader("n2").member("n2", "primary", 800).member(Situation.ME, "replica", 800)
                 .member("n3", "replica", 800, MemberTags.DEFAULT.withReplicatefrom(Situation.ME)).member("n4", "replica", 800));
