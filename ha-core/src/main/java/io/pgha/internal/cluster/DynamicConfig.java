@@ -72,21 +72,22 @@ public final class DynamicConfig {
         return v.isPresent() ? OptionalInt.of((int) v.getAsLong()) : OptionalInt.empty();
     }
 
-    /** {@code synchronous_mode} ({@code true/false/"on"/"off"}) combined with {@code synchronous_mode_strict}. */
+    /**
+     * {@code synchronous_mode} ({@code true/false/"on"/"off"/"quorum"}) combined with
+     * {@code synchronous_mode_strict}.
+     */
     public Optional<SynchronousMode> synchronousMode() {
         JsonNode mode = root.get("synchronous_mode");
         if (mode == null || mode.isNull()) {
             return Optional.empty();
         }
-        Optional<Boolean> on = bool(mode, "synchronous_mode");
+        boolean quorum = mode.isTextual() && mode.asText().trim().equalsIgnoreCase("quorum");
+        Optional<Boolean> on = quorum ? Optional.of(true) : bool(mode, "synchronous_mode");
         if (on.isEmpty()) {
             return Optional.empty();
         }
-        if (!on.get()) {
-            return Optional.of(SynchronousMode.OFF);
-        }
-        boolean strict = bool(root.get("synchronous_mode_strict"), "synchronous_mode_strict").orElse(false);
-        return Optional.of(strict ? SynchronousMode.STRICT : SynchronousMode.ON);
+        boolean strict = on.get() && bool(root.get("synchronous_mode_strict"), "synchronous_mode_strict").orElse(false);
+        return Optional.of(SynchronousMode.of(on.get(), quorum, strict));
     }
 
     /**
