@@ -500,9 +500,10 @@ class SimulationTest {
                 .mapToLong(Simulation.Result::mostLostAfterPublication).max().orElse(0);
         System.out.printf("simulated %d seeds in %.1f s (%.1f seeds/s, %d virtual s, %d leader changes, %d automatic failovers, "
                         + "%d acked commits, %d lost in async mode, at most %d in one async failover, %d of them after the leader's last published optime); slowest convergence after heal %d ms%n"
-                        + "  failsafe_mode in %d seeds; faults drawn: %s%n  violations: %s%n",
+                        + "  failsafe_mode in %d seeds, quorum commit in %d; faults drawn: %s%n  violations: %s%n",
                 results.size(), secs, results.size() / secs, virtual, changes, failovers, acked, lostAsync, worstAsyncLoss, worstAfterPublication,
-                maxConv.toMillis(), results.stream().filter(r -> r.config().failsafeMode()).count(), kinds,
+                maxConv.toMillis(), results.stream().filter(r -> r.config().failsafeMode()).count(),
+                results.stream().filter(r -> r.config().syncMode().quorum()).count(), kinds,
                 broken.isEmpty() ? "none" : broken);
         return results;
     }
