@@ -88,8 +88,11 @@ final class QuorumStateResolver {
         this.leaderWanted = leaderWanted;
     }
 
+    /** PostgreSQL matches standby names case-insensitively, and so do Patroni's {@code CaseInsensitiveSet}s. */
     private static Set<String> set(Collection<String> c) {
-        return new TreeSet<>(c);
+        Set<String> s = new TreeSet<>(String.CASE_INSENSITIVE_ORDER);
+        s.addAll(c);
+        return s;
     }
 
     private static Set<String> union(Set<String> a, Collection<String> b) {
@@ -121,8 +124,8 @@ final class QuorumStateResolver {
      * contains the other.
      */
     void checkInvariants() {
-        Set<String> v = union(voters, Set.of(leader));
-        Set<String> s = union(sync, Set.of(leaderWanted));
+        Set<String> v = union(voters, List.of(leader));
+        Set<String> s = union(sync, List.of(leaderWanted));
         int nodes = union(v, s).size();
         if (!voters.isEmpty() && !(nodes <= quorum + numsync + 1)) {
             throw new QuorumError("quorum and sync not guaranteed to overlap: nodes " + nodes + " > quorum " + quorum
@@ -173,7 +176,7 @@ final class QuorumStateResolver {
             // fewer standbys confirmed than numsync: raise the quorum so that a race still finds one that has every commit
             newQuorum += Math.max(numsync - numsyncConfirmed, 0);
         }
-        if (leader.equals(oldLeader) && newQuorum == quorum && newVoters.equals(voters)) {
+        if (leader.equalsIgnoreCase(oldLeader) && newQuorum == quorum && newVoters.equals(voters)) {
             if (!voters.isEmpty()) {
                 return;
             }
@@ -205,8 +208,8 @@ final class QuorumStateResolver {
 
     private void generate() {
         try {
-            if (!leaderWanted.equals(leader)) { // failover: the old leader becomes a voter
-                Set<String> v = union(minus(voters, Set.of(leaderWanted)), Set.of(leader));
+            if (!leaderWanted.equalsIgnoreCase(leader)) { // failover: the old leader becomes a voter
+                Set<String> v = union(minus(voters, List.of(leaderWanted)), List.of(leader));
                 if (sync.isEmpty()) {
                     syncUpdate(v.size() - quorum, v);
                 }
@@ -220,7 +223,7 @@ final class QuorumStateResolver {
         } catch (QuorumError e) {
             quorumUpdate(sync.size() - numsync, sync);
         }
-        if (!leader.equals(leaderWanted)) {
+        if (!leader.equalsIgnoreCase(leaderWanted)) {
             throw new QuorumError("leader " + leader + " is not " + leaderWanted);
         }
         if (numsyncConfirmed == 0 && !and(sync, active).isEmpty()) {
