@@ -200,14 +200,15 @@ class SimulationTest {
             c -> c.withNodes(5).withSyncMode(SynchronousMode.ON).withSyncNodeCount(2).withWritesPerTick(8).withMaxFaults(12));
 
     // quorum commit: 3 nodes wait for ANY 1 of 2 voters with quorum 1, so a crashed leader's commits may be on one voter
-    // only; a candidate that does not wait for that voter's "not ahead" answer promotes without them
+    // only; a candidate that does not wait for that voter's "not ahead" answer promotes without them.
+    // Calibrated: caught in 16 of seeds 1-100 (PROMOTES_WITHOUT_QUORUM) and 5 of seeds 1-100 (QUORUM_TOO_LOW)
     static final BugHunt PROMOTES_WITHOUT_QUORUM = hunt(PlantedBug.PROMOTES_WITHOUT_QUORUM, Invariant.NO_ACKNOWLEDGED_COMMIT_LOST,
             EnumSet.of(Fault.NODE_CRASH, Fault.PEER_PARTITION), 100, 0.12, "3 nodes, quorum mode, 8 writes per tick, up to 8 faults",
             c -> c.withNodes(3).withSyncMode(SynchronousMode.QUORUM).withWritesPerTick(8).withMaxFaults(8));
     // the key's quorum 1 written as 0: a voter promotes without hearing from the other, which may alone hold commits.
     // (Five nodes, ANY 1 of 4 with quorum 3 written as 2, caught it in 1 seed of 100 at five times the cost.)
     static final BugHunt QUORUM_ONE_TOO_LOW = hunt(PlantedBug.QUORUM_TOO_LOW, Invariant.NO_ACKNOWLEDGED_COMMIT_LOST,
-            EnumSet.of(Fault.NODE_CRASH, Fault.PEER_PARTITION), 100, 0.01, "3 nodes, quorum mode, 8 writes per tick, up to 8 faults",
+            EnumSet.of(Fault.NODE_CRASH, Fault.PEER_PARTITION), 100, 0.04, "3 nodes, quorum mode, 8 writes per tick, up to 8 faults",
             c -> c.withNodes(3).withSyncMode(SynchronousMode.QUORUM).withWritesPerTick(8).withMaxFaults(8));
 
     static final List<BugHunt> HUNTS = List.of(NEVER_FENCING, STALE_VIEWS_AFTER_A_FREEZE, STALE_VIEWS_AND_LOST_REPLIES,

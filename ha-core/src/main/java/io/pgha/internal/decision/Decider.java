@@ -559,6 +559,13 @@ public final class Decider {
                 if (oldLeader.isPresent() && syncMode && !c.sync().map(s -> s.allowsPromotionOf(me)).orElse(false)) {
                     return Verdict.no("synchronous mode: a switchover candidate must be a synchronous standby");
                 }
+                if (quorum && oldLeader.isPresent()) {
+                    // stricter than Patroni, which promotes the named candidate at once: under ANY k a voter need not
+                    // hold every acknowledged commit, and the leader key may have lapsed (a frozen leader) rather
+                    // than been handed over after a clean stop, so the candidate gathers its quorum like any other
+                    Verdict v = quorumHealthiest(in, c, positionInHistory(pg.walPosition(), pg.timeline(), c.history()), true);
+                    return v.ok() ? Verdict.yes("this member is the switchover candidate, " + v.reason()) : v;
+                }
                 return Verdict.yes("this member is the manual failover candidate");
             }
             if (candidate.isPresent()) {

@@ -410,6 +410,19 @@ class DecisionTableTest {
                         Situation.of().syncMode(SynchronousMode.QUORUM).quorumKey("n2", 1, ME, "n3").runningReplicaOf("n2", 1000)
                                 .nofailoverPeer("n3", 900),
                         "quorum 1 not reached", List.of()),
+                row("in quorum mode the named switchover candidate still needs quorum voters that are not ahead",
+                        Situation.of().syncMode(SynchronousMode.QUORUM).quorumKey("n2", 1, ME, "n3").runningReplicaOf("n2", 1000)
+                                .failover("n2", ME),
+                        "quorum 1 not reached", List.of()),
+                row("in quorum mode the named switchover candidate promotes with its quorum",
+                        Situation.of().syncMode(SynchronousMode.QUORUM).quorumKey("n2", 1, ME, "n3").runningReplicaOf("n2", 1000)
+                                .failover("n2", ME).peer("n2", true, 1000, 1),
+                        "switchover candidate, manual failover: quorum 1 reached",
+                        List.of(AcquireLock.class, ClearFailover.class, SetSyncStandbys.class, Promote.class)),
+                row("a switchover in quorum mode is not raced by a member outside the sync key",
+                        Situation.of().syncMode(SynchronousMode.QUORUM).quorumKey("n2", 1, "n3").runningReplicaOf("n2", 1000)
+                                .failover("n2", null).peer("n3", true, 900, 1),
+                        "raced only by the voters", List.of()),
                 row("the quorum leader without a sync key writes one naming itself",
                         Situation.of().syncMode(SynchronousMode.QUORUM).iLead().runningPrimary(1000),
                         "enabling synchronous replication", List.of(RenewLock.class, WriteSync.class),
