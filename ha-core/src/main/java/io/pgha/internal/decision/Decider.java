@@ -563,7 +563,7 @@ public final class Decider {
                     // stricter than Patroni, which promotes the named candidate at once: under ANY k a voter need not
                     // hold every acknowledged commit, and the leader key may have lapsed (a frozen leader) rather
                     // than been handed over after a clean stop, so the candidate gathers its quorum like any other
-                    Verdict v = quorumHealthiest(in, c, positionInHistory(pg.walPosition(), pg.timeline(), c.history()), true);
+                    Verdict v = quorumHealthiest(in, c, positionInHistory(pg.walPosition(), pg.timeline(), c.history()), true, true);
                     return v.ok() ? Verdict.yes("this member is the switchover candidate, " + v.reason()) : v;
                 }
                 return Verdict.yes("this member is the manual failover candidate");
@@ -606,7 +606,7 @@ public final class Decider {
             return Verdict.no("timeline " + pg.timeline() + " is behind the cluster timeline " + clusterTimeline);
         }
         if (quorum) {
-            return quorumHealthiest(in, c, mine, manual);
+            return quorumHealthiest(in, c, mine, manual, false);
         }
         for (PeerStatus p : in.peers().values()) {
             if (p.member().equals(me) || !p.running() || p.nofailover() || p.failoverPriority() <= 0) {
@@ -650,7 +650,7 @@ public final class Decider {
      * members of the voting set (this node and its votes) include one that holds it; that member is
      * this node, or it answered that it is not ahead, so this node holds the commit too.
      */
-    private static Verdict quorumHealthiest(DecisionInput in, Cluster c, Lsn mine, boolean manual) {
+    private static Verdict quorumHealthiest(DecisionInput in, Cluster c, Lsn mine, boolean manual, boolean namedCandidate) {
         String me = in.me();
         SyncState key = c.sync().get();
         Set<String> votingSet = key.members();
@@ -683,7 +683,8 @@ public final class Decider {
             }
             if (theirs.value() > 0) {
                 boolean formerLeader = key.leader().map(p.member()::equals).orElse(false);
-                if (cmp == 0 && in.tags().failoverPriority() < p.failoverPriority() && !formerLeader) {
+                // the operator's named candidate is not outranked by failover_priority
+                if (cmp == 0 && in.tags().failoverPriority() < p.failoverPriority() && !formerLeader && !namedCandidate) {
                     return Verdict.no("'" + p.member() + "' has the same WAL and a higher failover_priority");
                 }
                 votes++;

@@ -416,7 +416,7 @@ class DecisionTableTest {
                         "quorum 1 not reached", List.of()),
                 row("in quorum mode the named switchover candidate promotes with its quorum",
                         Situation.of().syncMode(SynchronousMode.QUORUM).quorumKey("n2", 1, ME, "n3").runningReplicaOf("n2", 1000)
-                                .failover("n2", ME).peer("n2", true, 1000, 1),
+                                .failover("n2", ME).peer("n2", true, 1000, 1).peer("n3", true, 1000, 5),
                         "switchover candidate, manual failover: quorum 1 reached",
                         List.of(AcquireLock.class, ClearFailover.class, SetSyncStandbys.class, Promote.class)),
                 row("a switchover in quorum mode is not raced by a member outside the sync key",
