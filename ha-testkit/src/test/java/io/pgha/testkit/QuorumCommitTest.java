@@ -107,6 +107,45 @@ class QuorumCommitTest {
         assertThat(c.runUntil(() -> settled(c, 2, 2), Duration.ofSeconds(120))).as("settled: " + syncKey(c)).isTrue();
     }
 
+    @Test
+    void strictQuorumModeKeepsWaitingForTheVotersWhenEveryStandbyIsGone() {
+        VirtualCluster c = cluster(3, "{\"synchronous_mode\": \"quorum\", \"synchronous_mode_strict\": true}").start();
+        assertThat(c.runUntil(() -> settled(c, 1, 1), Duration.ofSeconds(90))).isTrue();
+        VirtualCluster.Member primary = leader(c);
+        c.members().stream().filter(m -> m != primary).forEach(VirtualCluster.Member::killNode);
+        c.members().stream().filter(m -> m != primary).forEach(m -> m.postgres().crash());
+        c.advance(Duration.ofSeconds(30));
+
+        List<Long> acked = new ArrayList<>();
+        assertThat(primary.postgres().write(acked::add)).as("the primary takes the write").isPresent();
+        c.advance(Duration.ofSeconds(30));
+        assertThat(acked).as("acknowledged without a standby").isEmpty();
+        String[] voters = others(c, primary);
+        assertThat(primary.postgres().synchronousStandbys().toSetting()).as("still waiting for either voter")
+                .isEqualTo("ANY 1 (\"" + voters[0] + "\",\"" + voters[1] + "\")");
+    }
+
+    @Test
+    void nonStrictQuorumModeDropsToAsynchronousWhenEveryStandbyIsGone() {
+        VirtualCluster c = cluster(3, "{\"synchronous_mode\": \"quorum\"}").start();
+        assertThat(c.runUntil(() -> settled(c, 1, 1), Duration.ofSeconds(90))).isTrue();
+        VirtualCluster.Member primary = leader(c);
+        c.members().stream().filter(m -> m != primary).forEach(VirtualCluster.Member::killNode);
+        c.members().stream().filter(m -> m != primary).forEach(m -> m.postgres().crash());
+
+        assertThat(c.runUntil(() -> primary.postgres().synchronousStandbys().isEmpty()
+                && syncKey(c).path("sync_standby").isNull(), Duration.ofSeconds(60)))
+                .as("no voters, no setting: " + syncKey(c)).isTrue();
+        List<Long> acked = new ArrayList<>();
+        primary.postgres().write(acked::add);
+        c.advance(Duration.ofSeconds(1));
+        assertThat(acked).as("acknowledged asynchronously").hasSize(1);
+    }
+
+    private static String[] others(VirtualCluster c, VirtualCluster.Member primary) {
+        return c.members().stream().filter(m -> m != primary).map(VirtualCluster.Member::name).sorted().toArray(String[]::new);
+    }
+
     /** Patroni's quorum_commit.feature, step 4: quorum to on (multisync) and back. */
     @Test
     void switchingFromQuorumToOnAndBackAtRunTimeConverges() {
