@@ -919,7 +919,7 @@ public final class Decider {
         for (ReplicationConnection r : pg.replication()) {
             rows.put(r.applicationName(), r);
         }
-        List<ReplicationConnection> eligible = pg.replication().stream()
+        List<ReplicationConnection> eligible = withinSyncnodeLag(c, pg, pg.replication()).stream()
                 .filter(ReplicationConnection::isStreaming)
                 .filter(r -> !r.applicationName().equals(in.me()))
                 .filter(r -> c.member(r.applicationName()).map(m -> !m.tags().nosync()).orElse(false))
@@ -1008,7 +1008,7 @@ public final class Decider {
         int wanted = in.config().settings().synchronousNodeCount();
         // Patroni's SyncHandler.current_state in quorum mode: streaming, listable standbys, those tagged
         // nofailover only while fewer than synchronous_node_count others qualify
-        List<ReplicationConnection> streaming = pg.replication().stream()
+        List<ReplicationConnection> streaming = withinSyncnodeLag(c, pg, pg.replication()).stream()
                 .filter(ReplicationConnection::isStreaming)
                 .filter(r -> !r.applicationName().equals(in.me()))
                 .filter(r -> c.member(r.applicationName()).map(m -> !m.tags().nosync()).orElse(false))
@@ -1076,6 +1076,21 @@ public final class Decider {
             case RESTART -> Decision.soon("quorum commit: waiting for the standbys named in synchronous_standby_names to confirm",
                     renew);
         });
+    }
+
+    /**
+     * The replication rows {@code maximum_lag_on_syncnode} lets be synchronous (Patroni's
+     * {@code SyncHandler.current_state}): all when it is {@code <= 0}, else those whose flush position
+     * is within it of the most advanced row's, or of the primary's when only one row streams. Only
+     * the choice of standbys changes: the order of naming and publishing them stays the same.
+     */
+    static List<ReplicationConnection> withinSyncnodeLag(Cluster c, PostgresState pg, List<ReplicationConnection> rows) {
+        long maxLag = c.dynamicConfig().maximumLagOnSyncnode().orElse(-1);
+        if (maxLag <= 0 || rows.isEmpty()) {
+            return rows;
+        }
+        long max = rows.size() > 1 ? rows.stream().mapToLong(r -> r.flushLsn().value()).max().getAsLong() : pg.walPosition().value();
+        return rows.stream().filter(r -> max - r.flushLsn().value() <= maxLag).toList();
     }
 
     /** The same setting for PostgreSQL: the same names and count, and the same method unless it makes no difference. */

@@ -483,6 +483,20 @@ class DecisionTableTest {
                         Situation.of().syncMode(SynchronousMode.QUORUM).iLead().quorumKey(ME, 0)
                                 .pg(primary(1000, 1, List.of(), SynchronousStandbys.any(1, List.of("n2")))),
                         "clearing synchronous_standby_names", List.of(RenewLock.class, SetSyncStandbys.class)),
+                row("the quorum leader drops a voter lagging more than maximum_lag_on_syncnode behind the most advanced standby, from the setting first",
+                        Situation.of().syncMode(SynchronousMode.QUORUM).iLead().quorumKey(ME, 1, "n2", "n3").syncChangedAt(900)
+                                .dynamicConfig("{\"maximum_lag_on_syncnode\": 1000}")
+                                .member("n2", "replica", 1000).member("n3", "replica", 1000)
+                                .pg(primary(5000, 1, List.of(quorumStandby("n2", 4900), quorumStandby("n3", 2000)),
+                                        SynchronousStandbys.any(1, List.of("n2", "n3")))),
+                        "setting synchronous_standby_names to 'ANY 1 (\"n2\")'", List.of(RenewLock.class, SetSyncStandbys.class)),
+                row("the synchronous leader unpublishes a standby lagging more than maximum_lag_on_syncnode",
+                        Situation.of().syncMode(SynchronousMode.ON).iLead().syncKey(ME, "n2").syncChangedAt(900)
+                                .dynamicConfig("{\"maximum_lag_on_syncnode\": 1000}")
+                                .member("n2", "replica", 1000).member("n3", "replica", 1000)
+                                .pg(primary(5000, 1, List.of(syncStandby("n2", 2000), standby("n3", 4900)),
+                                        SynchronousStandbys.all(List.of("n2")))),
+                        "unpublishing [n2]", List.of(RenewLock.class, WriteSync.class)),
                 row("a crashed quorum primary does not fail over while fewer than quorum + 1 voters run",
                         Situation.of().syncMode(SynchronousMode.QUORUM).iLead().quorumKey(ME, 1, "n2", "n3")
                                 .pg(down(RunState.CRASHED, false)).member("n2", "replica", 900).stoppedMember("n3")
