@@ -17,7 +17,10 @@ import java.util.Set;
 import java.util.TreeSet;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.extension.ExtensionContext;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -31,6 +34,7 @@ import org.junit.jupiter.api.extension.TestWatcher;
  * is on the new primary, whose sync key and {@code /quorum} answers follow the new topology.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class QuorumModeTest {
     private static final ObjectMapper JSON = new ObjectMapper();
     private LocalCluster cluster;
@@ -83,6 +87,7 @@ class QuorumModeTest {
     }
 
     @Test
+    @Order(1)
     void aKilledPrimaryLosesNoAcknowledgedCommitAndQuorumAnswersFollowTheVoters() throws Exception {
         Node old = cluster.node(cluster.leader().orElseThrow());
         List<Node> standbys = cluster.nodes().stream().filter(n -> n != old).toList();
@@ -143,5 +148,31 @@ class QuorumModeTest {
                 .until(() -> keyIs(now.name, Set.of(other.name, old.name), 1) && cluster.get(old, "/quorum") == 200);
         System.out.printf("quorum mode after the old primary rejoined: sync key %s, synchronous_standby_names %s%n", syncKey(),
                 synchronousStandbyNames(now));
+    }
+
+    /** Patroni's quorum_commit.feature, step 4: quorum to on (multisync) and back, with PATCH /config. */
+    @Test
+    @Order(2)
+    void switchingFromQuorumToOnAndBackAtRunTimeConverges() {
+        await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(200)).until(cluster::healthy);
+        Node primary = cluster.node(cluster.leader().orElseThrow());
+        Set<String> standbys = new TreeSet<>(cluster.nodes().stream().filter(n -> n != primary).map(n -> n.name).toList());
+        await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(200)).until(() -> keyIs(primary.name, standbys, 1));
+
+        assertThat(cluster.call(primary, "PATCH", "/config", "{\"synchronous_mode\": \"on\"}", true).statusCode()).isEqualTo(200);
+        await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(200)).until(() -> {
+            JsonNode k = syncKey();
+            String voter = k.path("sync_standby").asText("");
+            return k.path("quorum").asInt(-1) == 0 && standbys.contains(voter)
+                    && synchronousStandbyNames(primary).equals("FIRST 1 (\"" + voter + "\")")
+                    && cluster.get(cluster.node(voter), "/sync") == 200 && cluster.get(cluster.node(voter), "/quorum") == 503;
+        });
+        System.out.printf("quorum -> on: sync key %s, synchronous_standby_names %s%n", syncKey(), synchronousStandbyNames(primary));
+
+        assertThat(cluster.call(primary, "PATCH", "/config", "{\"synchronous_mode\": \"quorum\"}", true).statusCode()).isEqualTo(200);
+        String anyOneOfBoth = "ANY 1 (" + String.join(",", standbys.stream().map(n -> "\"" + n + "\"").toList()) + ")";
+        await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(200))
+                .until(() -> keyIs(primary.name, standbys, 1) && synchronousStandbyNames(primary).equals(anyOneOfBoth));
+        System.out.printf("on -> quorum: sync key %s, synchronous_standby_names %s%n", syncKey(), synchronousStandbyNames(primary));
     }
 }
