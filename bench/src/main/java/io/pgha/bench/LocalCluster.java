@@ -321,10 +321,15 @@ public final class LocalCluster implements AutoCloseable {
                     .filter(n -> get(n, "/primary") == 200).map(n -> n.name).toList();
             return primaries.size() == 1 ? Optional.of(primaries.get(0)) : Optional.empty();
         }
+        return key("leader");
+    }
+
+    /** The value of the cluster's key {@code name} ({@code leader}, {@code sync}, ...) in this class's etcd, if present. */
+    public Optional<String> key(String name) {
         try {
             HttpRequest r = HttpRequest.newBuilder(URI.create(etcd.clientUrl() + "/v3/kv/range")).timeout(Duration.ofSeconds(3))
                     .POST(HttpRequest.BodyPublishers.ofString("{\"key\":\"" + Base64.getEncoder().encodeToString(
-                            ("/service/" + scope + "/leader").getBytes(StandardCharsets.UTF_8)) + "\"}")).build();
+                            ("/service/" + scope + "/" + name).getBytes(StandardCharsets.UTF_8)) + "\"}")).build();
             String body = http.send(r, HttpResponse.BodyHandlers.ofString()).body();
             int v = body.indexOf("\"value\":\"");
             if (v < 0) {

@@ -213,6 +213,13 @@ public final class FakePostgres implements PostgresController {
         }
     }
 
+    /** The {@code synchronous_standby_names} this server runs with. */
+    public SynchronousStandbys synchronousStandbys() {
+        synchronized (lock) {
+            return syncNames;
+        }
+    }
+
     public int walRecords() {
         synchronized (lock) {
             return wal.size();
@@ -297,7 +304,9 @@ public final class FakePostgres implements PostgresController {
                         if (s.runState == RunState.RUNNING && s.inRecovery && s.streaming
                                 && s.upstream.map(u -> u.connectionUrl().equals(connectionUrl())).orElse(false)) {
                             boolean sync = syncNames.names().contains(s.name);
-                            rows.add(new ReplicationConnection(s.name, "streaming", sync ? "sync" : "async",
+                            // PostgreSQL's pg_stat_replication.sync_state: 'quorum' for every standby of ANY n (...)
+                            String state = !sync ? "async" : syncNames.isQuorum() ? "quorum" : "sync";
+                            rows.add(new ReplicationConnection(s.name, "streaming", state,
                                     Lsn.of(s.lastLsn()), Lsn.of(s.lastLsn())));
                         }
                     }

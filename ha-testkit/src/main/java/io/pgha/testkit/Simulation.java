@@ -232,6 +232,10 @@ public final class Simulation {
             boolean failsafe = late.nextInt(3) == 0;
             // five-node clusters in synchronous mode wait for two standbys in half the seeds
             int syncCount = nodes == 5 && mode.enabled() && late.nextBoolean() ? 2 : 1;
+            // half the seeds in synchronous mode run quorum commit instead (synchronous_mode: quorum), drawn last
+            if (mode.enabled() && late.nextBoolean()) {
+                mode = SynchronousMode.of(true, true, mode.strict());
+            }
             return new Config(seed, nodes, mode, EnumSet.allOf(Fault.class), Set.of(), ttl, loopWait, retry, startTimeout, lag,
                     Duration.ofSeconds(60), 4, DEFAULT_CLOCK_DRIFT, 1, false, Set.of(), failsafe, syncCount);
         }

@@ -70,17 +70,18 @@ class RestApiTest {
         String leader = cluster.leader().orElseThrow();
         String replica = cluster.replicaName();
         for (String p : new String[] {"/", "/primary", "/master", "/leader", "/read-write", "/read-only", "/health", "/liveness",
-                "/readiness"}) {
+                "/readiness", "/read-only-sync", "/read-only-quorum"}) {
             assertThat(get(leader, p)).as("primary " + p).isEqualTo(200);
         }
-        for (String p : new String[] {"/replica", "/async", "/sync"}) {
+        for (String p : new String[] {"/replica", "/async", "/sync", "/quorum"}) {
             assertThat(get(leader, p)).as("primary " + p).isEqualTo(503);
         }
         for (String p : new String[] {"/replica", "/read-only", "/async", "/health", "/liveness", "/readiness",
                 "/replica?lag=10MB", "/replica?replication_state=streaming"}) {
             assertThat(get(replica, p)).as("replica " + p).isEqualTo(200);
         }
-        for (String p : new String[] {"/", "/primary", "/master", "/read-write", "/sync", "/replica?replication_state=stopped"}) {
+        for (String p : new String[] {"/", "/primary", "/master", "/read-write", "/sync", "/quorum", "/read-only-sync",
+                "/read-only-quorum", "/replica?replication_state=stopped"}) {
             assertThat(get(replica, p)).as("replica " + p).isEqualTo(503);
         }
         assertThat(get(replica, "/replica?lag=abc")).isEqualTo(400);

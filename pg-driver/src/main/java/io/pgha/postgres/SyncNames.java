@@ -7,8 +7,8 @@ import java.util.List;
 
 /**
  * Reads {@code synchronous_standby_names} back into a {@link SynchronousStandbys}. pgha writes the
- * {@code FIRST n (...)} form; a hand-written {@code a, b}, {@code 2 (a, b)} or {@code ANY n (...)}
- * is read as well, as the nearest FIRST value (the SPI has no quorum form).
+ * {@code FIRST n (...)} and (quorum commit) {@code ANY n (...)} forms; a hand-written {@code a, b} or
+ * {@code 2 (a, b)} is read as well, as PostgreSQL reads it: a FIRST value.
  */
 final class SyncNames {
     private SyncNames() {
@@ -20,6 +20,7 @@ final class SyncNames {
             return SynchronousStandbys.NONE;
         }
         int count = 1;
+        boolean any = false;
         String list = s;
         String upper = s.toUpperCase(java.util.Locale.ROOT);
         int open = s.indexOf('(');
@@ -29,6 +30,7 @@ final class SyncNames {
                 head = head.substring(5).strip();
             } else if (head.startsWith("ANY")) {
                 head = head.substring(3).strip();
+                any = true;
             }
             try {
                 count = head.isEmpty() ? 1 : Integer.parseInt(head);
@@ -42,7 +44,7 @@ final class SyncNames {
             return SynchronousStandbys.NONE;
         }
         count = Math.max(1, Math.min(count, names.size()));
-        return new SynchronousStandbys(count, names);
+        return any ? SynchronousStandbys.any(count, names) : new SynchronousStandbys(count, names);
     }
 
     private static List<String> splitNames(String list) {

@@ -111,9 +111,13 @@ class ParsingTest {
         assertThat(SyncNames.parse("FIRST 2 (\"a\",\"b\")")).isEqualTo(new SynchronousStandbys(2, List.of("a", "b")));
         assertThat(SyncNames.parse("a, B")).isEqualTo(new SynchronousStandbys(1, List.of("a", "b")));
         assertThat(SyncNames.parse("2 (a, b, c)")).isEqualTo(new SynchronousStandbys(2, List.of("a", "b", "c")));
-        assertThat(SyncNames.parse("ANY 1 (\"x\"\"y\")")).isEqualTo(new SynchronousStandbys(1, List.of("x\"y")));
+        assertThat(SyncNames.parse("ANY 1 (\"x\"\"y\")")).isEqualTo(SynchronousStandbys.any(1, List.of("x\"y")));
+        assertThat(SyncNames.parse("any 2 (a, b, c)")).isEqualTo(SynchronousStandbys.any(2, List.of("a", "b", "c")));
         SynchronousStandbys s = new SynchronousStandbys(1, List.of("node-1", "Node 2"));
         assertThat(SyncNames.parse(s.toSetting())).isEqualTo(s);
+        SynchronousStandbys quorum = SynchronousStandbys.any(1, List.of("node-1", "Node 2"));
+        assertThat(quorum.toSetting()).isEqualTo("ANY 1 (\"node-1\",\"Node 2\")");
+        assertThat(SyncNames.parse(quorum.toSetting())).isEqualTo(quorum);
     }
 
     @Test

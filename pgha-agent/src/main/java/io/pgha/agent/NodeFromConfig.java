@@ -33,8 +33,9 @@ public final class NodeFromConfig {
             b.maximumLagOnFailover(d.get("maximum_lag_on_failover").asLong());
         }
         seconds(d, "primary_start_timeout").or(() -> seconds(d, "master_start_timeout")).ifPresent(b::primaryStartTimeout);
-        if (d.path("synchronous_mode").asBoolean(false) || "on".equals(d.path("synchronous_mode").asText())) {
-            b.synchronousMode(d.path("synchronous_mode_strict").asBoolean(false) ? SynchronousMode.STRICT : SynchronousMode.ON);
+        boolean quorum = "quorum".equalsIgnoreCase(d.path("synchronous_mode").asText().trim());
+        if (quorum || d.path("synchronous_mode").asBoolean(false) || "on".equals(d.path("synchronous_mode").asText())) {
+            b.synchronousMode(SynchronousMode.of(true, quorum, d.path("synchronous_mode_strict").asBoolean(false)));
         }
         if (d.has("synchronous_node_count")) {
             b.synchronousNodeCount(d.get("synchronous_node_count").asInt(1));

@@ -281,12 +281,28 @@ public final class ClusterCodec {
         } else if (s != null && s.isArray()) {
             s.forEach(x -> standbys.add(x.asText()));
         }
-        return Optional.of(new SyncState(text(n, "leader"), standbys, e.version()));
+        // Patroni's SyncState.from_node: int(quorum) when the key names a leader, else 0
+        int quorum = 0;
+        JsonNode q = n.get("quorum");
+        if (q != null && (q.isIntegralNumber() || q.isTextual())) {
+            try {
+                quorum = Math.max(0, Integer.parseInt(q.asText().trim()));
+            } catch (NumberFormatException bad) {
+                warnings.add("sync: quorum '" + q.asText() + "' is not a number, read as 0");
+            }
+        }
+        return Optional.of(new SyncState(text(n, "leader"), standbys, quorum, e.version()));
     }
 
     public static String encodeSync(String leader, Set<String> standbys) {
+        return encodeSync(leader, standbys, 0);
+    }
+
+    /** The {@code sync} key as Patroni writes it: {@code {"leader": .., "quorum": q, "sync_standby": "a,b" | null}}. */
+    public static String encodeSync(String leader, Set<String> standbys, int quorum) {
         ObjectNode n = JSON.createObjectNode();
         n.put("leader", leader);
+        n.put("quorum", quorum);
         if (standbys.isEmpty()) {
             n.putNull("sync_standby");
         } else {

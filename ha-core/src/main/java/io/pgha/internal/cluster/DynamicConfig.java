@@ -49,6 +49,19 @@ public final class DynamicConfig {
         return longValue(root.get("maximum_lag_on_failover"), "maximum_lag_on_failover");
     }
 
+    /**
+     * {@code maximum_lag_on_syncnode}: a standby further behind the most advanced one (the primary
+     * when only one streams) is not chosen as synchronous; {@code <= 0} (Patroni's default -1): no limit.
+     */
+    public OptionalLong maximumLagOnSyncnode() {
+        OptionalLong v = longValue(root.get("maximum_lag_on_syncnode"), "maximum_lag_on_syncnode");
+        if (v.isPresent() && v.getAsLong() < -1) {
+            problems.add("maximum_lag_on_syncnode: must be >= -1, got " + v.getAsLong() + "; read as -1");
+            return OptionalLong.of(-1);
+        }
+        return v;
+    }
+
     public Optional<Duration> primaryStartTimeout() {
         Optional<Duration> v = seconds("primary_start_timeout");
         return v.isPresent() ? v : seconds("master_start_timeout");
@@ -72,21 +85,22 @@ public final class DynamicConfig {
         return v.isPresent() ? OptionalInt.of((int) v.getAsLong()) : OptionalInt.empty();
     }
 
-    /** {@code synchronous_mode} ({@code true/false/"on"/"off"}) combined with {@code synchronous_mode_strict}. */
+    /**
+     * {@code synchronous_mode} ({@code true/false/"on"/"off"/"quorum"}) combined with
+     * {@code synchronous_mode_strict}.
+     */
     public Optional<SynchronousMode> synchronousMode() {
         JsonNode mode = root.get("synchronous_mode");
         if (mode == null || mode.isNull()) {
             return Optional.empty();
         }
-        Optional<Boolean> on = bool(mode, "synchronous_mode");
+        boolean quorum = mode.isTextual() && mode.asText().trim().equalsIgnoreCase("quorum");
+        Optional<Boolean> on = quorum ? Optional.of(true) : bool(mode, "synchronous_mode");
         if (on.isEmpty()) {
             return Optional.empty();
         }
-        if (!on.get()) {
-            return Optional.of(SynchronousMode.OFF);
-        }
-        boolean strict = bool(root.get("synchronous_mode_strict"), "synchronous_mode_strict").orElse(false);
-        return Optional.of(strict ? SynchronousMode.STRICT : SynchronousMode.ON);
+        boolean strict = on.get() && bool(root.get("synchronous_mode_strict"), "synchronous_mode_strict").orElse(false);
+        return Optional.of(SynchronousMode.of(on.get(), quorum, strict));
     }
 
     /**
@@ -360,7 +374,7 @@ public final class DynamicConfig {
     private static final java.util.Set<String> ACTED_ON = java.util.Set.of("ttl", "loop_wait", "retry_timeout",
             "maximum_lag_on_failover", "primary_start_timeout", "master_start_timeout", "pause", "synchronous_mode",
             "synchronous_mode_strict", "synchronous_node_count", "check_timeline", "postgresql", "slots", "ignore_slots",
-            "member_slots_ttl", "failsafe_mode", "standby_cluster");
+            "member_slots_ttl", "failsafe_mode", "standby_cluster", "maximum_lag_on_syncnode");
     /** The {@code postgresql} keys a node acts on ({@code use_slots} is read when the agent starts). */
     private static final java.util.Set<String> POSTGRESQL_ACTED_ON = java.util.Set.of("use_pg_rewind", "use_slots", "parameters",
             "pg_hba", "pg_ident", "recovery_conf");
@@ -369,7 +383,6 @@ public final class DynamicConfig {
             "max_timelines_history", "not supported yet: the whole timeline history is kept",
             "primary_stop_timeout", "not supported yet: a primary's stop waits for its shutdown",
             "master_stop_timeout", "not supported yet: a primary's stop waits for its shutdown",
-            "maximum_lag_on_syncnode", "not supported yet: a lagging synchronous standby is not replaced for its lag",
             "primary_race_backoff", "not supported yet: a leader race starts at once");
     /** Keys a store section may leave in {@code bootstrap.dcs} (the book chapter's file does): read by the agent, not the engine. */
     private static final java.util.Set<String> STORE_SECTIONS = java.util.Set.of("etcd", "etcd3", "zookeeper", "consul",

@@ -121,13 +121,19 @@ public sealed interface Action permits Action.Quick, Action.LongRunning {
     }
 
     /** Compare-and-set the {@code sync} key. */
-    record WriteSync(String leader, Set<String> standbys, long expectedVersion) implements Quick {
+    record WriteSync(String leader, Set<String> standbys, int quorum, long expectedVersion) implements Quick {
         @Override public <R> R accept(Quick.Visitor<R> v) { return v.writeSync(this); }
         public WriteSync {
             standbys = Set.copyOf(standbys);
         }
+        /** A key without a quorum (synchronous_mode on, or a leader taking the key over). */
+        public WriteSync(String leader, Set<String> standbys, long expectedVersion) {
+            this(leader, standbys, 0, expectedVersion);
+        }
         @Override public boolean isGate() { return true; }
-        @Override public String describe() { return "write sync key " + leader + " " + new java.util.TreeSet<>(standbys); }
+        @Override public String describe() {
+            return "write sync key " + leader + " " + new java.util.TreeSet<>(standbys) + (quorum > 0 ? " quorum " + quorum : "");
+        }
     }
 
     /** Delete the {@code sync} key (synchronous mode turned off). */

@@ -435,9 +435,20 @@ public final class Decider {
     static boolean failoverPossible(DecisionInput in, Cluster c) {
         boolean sync = in.config().syncMode().enabled() && !in.plants(PlantedBug.IGNORES_SYNC_KEY);
         Optional<SyncState> s = c.sync();
-        return c.members().values().stream().anyMatch(m -> !m.name().equals(in.me()) && m.isRunning()
+        long candidates = c.members().values().stream().filter(m -> !m.name().equals(in.me()) && m.isRunning()
                 && m.tags().canFailover() && !m.isPrimary()
-                && (!sync || s.map(st -> st.allowsPromotionOf(m.name())).orElse(false)));
+                && (!sync || s.map(st -> st.allowsPromotionOf(m.name())).orElse(false))).count();
+        if (quorumActive(in, c) && !in.plants(PlantedBug.PROMOTES_WITHOUT_QUORUM)) {
+            // Patroni's is_failover_possible: "quorum_votes" starts at -1 and counts the healthy voters, so
+            // a failover needs quorum + 1 of them (one to promote, quorum to confirm it)
+            return candidates - 1 >= c.sync().get().quorum();
+        }
+        return candidates > 0;
+    }
+
+    /** Patroni's {@code quorum_commit_mode_is_active}: quorum mode and a {@code sync} key that names a leader. */
+    static boolean quorumActive(DecisionInput in, Cluster c) {
+        return in.config().syncMode().quorum() && c.sync().map(st -> !st.isEmpty()).orElse(false);
     }
 
     // ------------------------------------------------------------------ no leader (step 12)
@@ -516,12 +527,46 @@ public final class Decider {
         if (!mode.enabled()) {
             return List.of();
         }
+        if (mode.quorum()) {
+            return List.of(quorumPrePromote(in, c));
+        }
         List<Action> steps = new ArrayList<>();
         steps.add(new WriteSync(in.me(), Set.of(), c.sync().map(SyncState::version).orElse(DcsEntry.ABSENT)));
-        if (mode == SynchronousMode.STRICT) {
+        if (mode.strict()) {
             steps.add(new SetSyncStandbys(SynchronousStandbys.all(List.of(STRICT_PLACEHOLDER))));
         }
         return steps;
+    }
+
+    /**
+     * Quorum mode before promoting (Patroni's {@code _process_quorum_prepromote}): the {@code sync}
+     * key is left as the old leader wrote it, and {@code synchronous_standby_names} is set so that
+     * the key's promise holds for the commits this node will acknowledge: its members (old leader and
+     * voters, without this node) with {@code ANY |members| - quorum - 1}, one more when this node
+     * was not a voter; at least {@code synchronous_node_count} in strict mode. The quorum resolver
+     * takes over once this node leads and writes itself into the key.
+     */
+    private static Action quorumPrePromote(DecisionInput in, Cluster c) {
+        boolean active = quorumActive(in, c);
+        int quorum = active ? c.sync().get().quorum() : 0;
+        Set<String> sync = new TreeSet<>(c.sync().map(SyncState::members).orElse(Set.of()));
+        int numsync = sync.size() - quorum - 1;
+        if (!sync.remove(in.me())) {
+            numsync += 1;
+        }
+        int minSync = in.config().syncMode().strict() ? in.config().settings().synchronousNodeCount() : 0;
+        numsync = Math.max(numsync, minSync);
+        return new SetSyncStandbys(anyOf(numsync, sync));
+    }
+
+    /** {@code ANY n (names)}, with the strict placeholder for no names and n >= 1, n kept within 1..|names|. */
+    static SynchronousStandbys anyOf(int n, Set<String> names) {
+        if (names.isEmpty()) {
+            return n >= 1 ? SynchronousStandbys.all(List.of(STRICT_PLACEHOLDER)) : SynchronousStandbys.NONE;
+        }
+        // ANY 0 is not a setting PostgreSQL takes, and more than the names would block for good: waiting for
+        // more standbys is always safe, so 0 becomes 1
+        return SynchronousStandbys.any(Math.max(1, Math.min(n, names.size())), List.copyOf(new TreeSet<>(names)));
     }
 
     record Verdict(boolean ok, String reason) {
@@ -550,12 +595,25 @@ public final class Decider {
         boolean manual = fo.isPresent();
         Optional<String> oldLeader = fo.flatMap(FailoverRequest::leader);
         boolean syncMode = in.config().syncMode().enabled();
+        boolean quorum = quorumActive(in, c);
+        if (quorum && manual && oldLeader.isPresent() && !c.sync().get().allowsPromotionOf(me)) {
+            // Patroni's is_healthiest_node: a switchover in synchronous mode (quorum too) is raced only by
+            // the members of the sync key (voters and the former leader)
+            return Verdict.no("quorum mode: a switchover is raced only by the voters and the former leader");
+        }
         if (manual) {
             Optional<String> candidate = fo.get().candidate();
             if (candidate.map(me::equals).orElse(false)) {
                 // a switchover keeps synchronous guarantees; only an explicit failover may pick an async node
                 if (oldLeader.isPresent() && syncMode && !c.sync().map(s -> s.allowsPromotionOf(me)).orElse(false)) {
                     return Verdict.no("synchronous mode: a switchover candidate must be a synchronous standby");
+                }
+                if (quorum && oldLeader.isPresent()) {
+                    // stricter than Patroni, which promotes the named candidate at once: under ANY k a voter need not
+                    // hold every acknowledged commit, and the leader key may have lapsed (a frozen leader) rather
+                    // than been handed over after a clean stop, so the candidate gathers its quorum like any other
+                    Verdict v = quorumHealthiest(in, c, positionInHistory(pg.walPosition(), pg.timeline(), c.history()), true, true);
+                    return v.ok() ? Verdict.yes("this member is the switchover candidate, " + v.reason()) : v;
                 }
                 return Verdict.yes("this member is the manual failover candidate");
             }
@@ -579,7 +637,9 @@ public final class Decider {
             }
         }
         boolean sync = syncMode && !in.plants(PlantedBug.IGNORES_SYNC_KEY);
-        if (sync && !c.sync().map(s -> s.allowsPromotionOf(me)).orElse(false)) {
+        // in quorum mode a member outside the voters may race too: it needs one confirmation more
+        // (Patroni: "they just need to get enough votes to reach quorum + 1")
+        if (sync && !quorum && !c.sync().map(s -> s.allowsPromotionOf(me)).orElse(false)) {
             return Verdict.no("synchronous mode: this member is not a synchronous standby");
         }
         Lsn mine = positionInHistory(pg.walPosition(), pg.timeline(), c.history());
@@ -595,6 +655,9 @@ public final class Decider {
         if (!in.config().isStandbyCluster()
                 && (in.config().settings().checkTimeline() || !pg.inRecovery()) && pg.timeline() > 0 && pg.timeline() < clusterTimeline) {
             return Verdict.no("timeline " + pg.timeline() + " is behind the cluster timeline " + clusterTimeline);
+        }
+        if (quorum) {
+            return quorumHealthiest(in, c, mine, manual, false);
         }
         for (PeerStatus p : in.peers().values()) {
             if (p.member().equals(me) || !p.running() || p.nofailover() || p.failoverPriority() <= 0) {
@@ -622,6 +685,71 @@ public final class Decider {
             }
         }
         return Verdict.yes(manual ? "manual failover: no better candidate" : "the healthiest node at " + mine);
+    }
+
+    /**
+     * The quorum branch of Patroni's {@code _is_healthiest_node}. The voting set is the {@code sync}
+     * key's leader and voters. Every running member of it that answered and is not ahead of this
+     * node is a vote; a member of it ahead of this node stops the race, unless it is the former
+     * leader (its WAL may hold commits nobody acknowledged). This node wins with {@code quorum}
+     * votes when it is in the voting set, {@code quorum + 1} when not, or when it is the former
+     * leader and nobody is ahead.
+     *
+     * <p>Why {@code quorum} votes are enough (the invariant {@link QuorumStateResolver} keeps): with
+     * {@code N} voters, {@code ANY numsync} on the primary and {@code N <= quorum + numsync}, every
+     * acknowledged commit is on the primary and {@code numsync} voters, so any {@code quorum + 1}
+     * members of the voting set (this node and its votes) include one that holds it; that member is
+     * this node, or it answered that it is not ahead, so this node holds the commit too.
+     */
+    private static Verdict quorumHealthiest(DecisionInput in, Cluster c, Lsn mine, boolean manual, boolean namedCandidate) {
+        String me = in.me();
+        SyncState key = c.sync().get();
+        Set<String> votingSet = key.members();
+        for (PeerStatus p : in.peers().values()) {
+            // stricter than Patroni, which asks the voting set only: any member still running as primary stops the race
+            if (!p.member().equals(me) && p.running() && !p.inRecovery()) {
+                return Verdict.no("primary '" + p.member() + "' is still alive");
+            }
+        }
+        int votes = votingSet.contains(me) ? 0 : -1;
+        int ahead = 0;
+        List<String> voters = new ArrayList<>();
+        for (PeerStatus p : in.peers().values()) {
+            // Patroni asks the voting set only, and skips members that may not promote (failover_limitation)
+            if (p.member().equals(me) || !votingSet.contains(p.member()) || !p.running() || p.nofailover()
+                    || p.failoverPriority() <= 0) {
+                continue;
+            }
+            if (!p.inRecovery()) {
+                return Verdict.no("primary '" + p.member() + "' is still alive");
+            }
+            Lsn theirs = positionInHistory(p.walPosition(), p.timeline(), c.history());
+            int cmp = theirs.compareTo(mine);
+            if (cmp > 0) {
+                ahead++;
+                if (!key.leader().map(p.member()::equals).orElse(false)) {
+                    return Verdict.no("'" + p.member() + "' has more WAL (" + theirs + " > " + mine + ")");
+                }
+                continue; // the former leader may hold WAL nobody acknowledged: not a reason to stay out
+            }
+            if (theirs.value() > 0) {
+                boolean formerLeader = key.leader().map(p.member()::equals).orElse(false);
+                // the operator's named candidate is not outranked by failover_priority
+                if (cmp == 0 && in.tags().failoverPriority() < p.failoverPriority() && !formerLeader && !namedCandidate) {
+                    return Verdict.no("'" + p.member() + "' has the same WAL and a higher failover_priority");
+                }
+                votes++;
+                voters.add(p.member());
+            }
+        }
+        int needed = key.quorum();
+        boolean formerLeaderAlone = ahead == 0 && key.leader().map(me::equals).orElse(false);
+        if (votes >= needed || formerLeaderAlone || in.plants(PlantedBug.PROMOTES_WITHOUT_QUORUM)) {
+            return Verdict.yes((manual ? "manual failover: " : "") + "quorum " + needed + " reached at " + mine
+                    + " (not ahead: " + voters + (votingSet.contains(me) ? "" : ", one more as a non-voter") + ")");
+        }
+        return Verdict.no("quorum " + needed + " not reached: " + Math.max(votes, 0) + " of the voting set " + votingSet
+                + " answered not ahead (" + voters + ")" + (votingSet.contains(me) ? "" : "; a non-voter needs one more"));
     }
 
     /**
@@ -806,6 +934,15 @@ public final class Decider {
         List<String> candidates = fo.candidate().map(List::of).orElseGet(() -> c.members().keySet().stream()
                 .filter(n -> !n.equals(in.me())).sorted().toList());
         List<String> problems = new ArrayList<>();
+        if (quorumActive(in, c) && fo.candidate().isEmpty()) {
+            // Patroni's is_failover_possible: without a named candidate, quorum mode needs quorum + 1 healthy voters
+            List<String> healthy = candidates.stream().filter(n -> candidateProblem(in, c, pg, n, true).isEmpty()).toList();
+            int quorum = c.sync().get().quorum();
+            if (healthy.size() - 1 < quorum) {
+                return Decision.of("manual " + (switchover ? "switchover" : "failover") + ": quorum " + quorum
+                        + " can not be reached (healthy voters " + healthy + "); clearing the request", renew, clear);
+            }
+        }
         for (String name : candidates) {
             Optional<String> problem = candidateProblem(in, c, pg, name, switchover);
             if (problem.isEmpty()) {
@@ -869,17 +1006,28 @@ public final class Decider {
             }
             return Optional.empty();
         }
+        if (mode.quorum()) {
+            return quorumStep(in, c, pg);
+        }
         long version = key.map(SyncState::version).orElse(DcsEntry.ABSENT);
         if (key.isEmpty() || !key.get().leader().map(in.me()::equals).orElse(false)) {
             return Optional.of(Decision.soon("synchronous mode: taking over the sync key", renew,
                     new WriteSync(in.me(), Set.of(), version)));
+        }
+        SynchronousStandbys setting = pg.synchronousStandbys();
+        if (setting.isQuorum() && setting.count() < setting.names().size() && !key.get().standbys().isEmpty()) {
+            // leaving quorum mode: under ANY k of n no single standby is known to hold every acknowledged
+            // commit, so the key lists none until the setting waits for all it names (Patroni's
+            // _process_multisync_replication: only standbys in sync_state 'sync' may stay in the key)
+            return Optional.of(Decision.soon("synchronous mode: unpublishing " + key.get().standbys()
+                    + " while synchronous_standby_names is '" + setting.toSetting() + "'", renew, new WriteSync(in.me(), Set.of(), version)));
         }
         Set<String> published = key.get().standbys();
         Map<String, ReplicationConnection> rows = new java.util.HashMap<>();
         for (ReplicationConnection r : pg.replication()) {
             rows.put(r.applicationName(), r);
         }
-        List<ReplicationConnection> eligible = pg.replication().stream()
+        List<ReplicationConnection> eligible = withinSyncnodeLag(c, pg, pg.replication()).stream()
                 .filter(ReplicationConnection::isStreaming)
                 .filter(r -> !r.applicationName().equals(in.me()))
                 .filter(r -> c.member(r.applicationName()).map(m -> !m.tags().nosync()).orElse(false))
@@ -896,7 +1044,7 @@ public final class Decider {
                 desired.add(r.applicationName());
             }
         }
-        boolean strictKeep = mode == SynchronousMode.STRICT && desired.isEmpty();
+        boolean strictKeep = mode.strict() && desired.isEmpty();
         if (!strictKeep) {
             Set<String> unpublish = new TreeSet<>(published);
             unpublish.removeAll(desired);
@@ -910,7 +1058,8 @@ public final class Decider {
         Set<String> wantedSetting = strictKeep ? (published.isEmpty() ? Set.of(STRICT_PLACEHOLDER) : published) : desired;
         Optional<Decision> nameFirst = Optional.empty();
         Optional<Lsn> marker = in.memory().syncChangedAtFlush();
-        if (!new TreeSet<>(wantedSetting).equals(current) || marker.isEmpty()) {
+        boolean quorumLeftover = setting.isQuorum() && setting.count() < setting.names().size();
+        if (!new TreeSet<>(wantedSetting).equals(current) || marker.isEmpty() || quorumLeftover) {
             // also when the setting looks right but this node has not set it since it started or was
             // last promoted: it may be left from an earlier tenure (or from before an agent restart
             // while PostgreSQL ran), and the position from which it holds is unknown; setting it
@@ -942,6 +1091,122 @@ public final class Decider {
                     new WriteSync(in.me(), next, version)));
         }
         return nameFirst;
+    }
+
+    /**
+     * One step of quorum commit bookkeeping (Patroni's {@code _process_quorum_replication}), or empty
+     * when nothing needs to change: strict mode's fallback first, then the first transition
+     * {@link QuorumStateResolver} orders from the {@code sync} key, {@code synchronous_standby_names}
+     * and the standbys streaming now. One transition a cycle, each followed by a new decision on
+     * what the node then observes (Patroni applies them all in one cycle; the resolver starts from
+     * any half-done state, so the path is the same, and an unconfirmed standby only raises the quorum).
+     */
+    static Optional<Decision> quorumStep(DecisionInput in, Cluster c, PostgresState pg) {
+        RenewLock renew = new RenewLock();
+        Optional<SyncState> key = c.sync();
+        long version = key.map(SyncState::version).orElse(DcsEntry.ABSENT);
+        if (key.isEmpty() || key.get().isEmpty()) {
+            return Optional.of(Decision.soon("quorum commit: enabling synchronous replication in the sync key", renew,
+                    new WriteSync(in.me(), Set.of(), 0, version)));
+        }
+        SyncState k = key.get();
+        SynchronousStandbys setting = pg.synchronousStandbys();
+        Set<String> sync = new TreeSet<>(setting.names());
+        int numsync = setting.count();
+        int wanted = in.config().settings().synchronousNodeCount();
+        // Patroni's SyncHandler.current_state in quorum mode: streaming, listable standbys, those tagged
+        // nofailover only while fewer than synchronous_node_count others qualify
+        List<ReplicationConnection> streaming = withinSyncnodeLag(c, pg, pg.replication()).stream()
+                .filter(ReplicationConnection::isStreaming)
+                .filter(r -> !r.applicationName().equals(in.me()))
+                .filter(r -> c.member(r.applicationName()).map(m -> !m.tags().nosync()).orElse(false))
+                .sorted(Comparator.<ReplicationConnection, Boolean>comparing(
+                        r -> c.member(r.applicationName()).map(m -> !m.tags().canFailover()).orElse(true))
+                        .thenComparing(ReplicationConnection::applicationName))
+                .toList();
+        Set<String> active = new TreeSet<>();
+        Optional<Lsn> marker = in.memory().syncChangedAtFlush();
+        int confirmed = 0;
+        for (ReplicationConnection r : streaming) {
+            boolean nofailover = c.member(r.applicationName()).map(m -> !m.tags().canFailover()).orElse(true);
+            if (!nofailover || active.size() < wanted) {
+                active.add(r.applicationName());
+                // counts as synchronous only once it flushed past where the primary was when the setting last changed
+                if (sync.contains(r.applicationName()) && r.isSynchronous() && marker.isPresent()
+                        && r.flushLsn().compareTo(marker.get()) >= 0) {
+                    confirmed++;
+                }
+            }
+        }
+        int minSync = in.config().syncMode().strict() ? wanted : 0;
+        boolean keyIsMine = k.leader().map(in.me()::equals).orElse(false);
+        if (keyIsMine && active.size() < minSync) {
+            // Patroni's _handle_synchronous_strict_mode: keep waiting for the voters the key names (or the placeholder)
+            SynchronousStandbys keep = anyOf(Math.max(minSync, k.standbys().size() - k.quorum()), k.standbys());
+            if (!sameSetting(keep, setting)) {
+                return Optional.of(Decision.soon("quorum commit, strict: too few standbys stream; setting synchronous_standby_names to '"
+                        + keep.toSetting() + "' (commits wait)", renew, new SetSyncStandbys(keep)));
+            }
+            return Optional.empty();
+        }
+        if (keyIsMine && minSync == 0 && active.isEmpty() && k.standbys().isEmpty() && !setting.isEmpty()) {
+            return Optional.of(Decision.of("quorum commit: no standby streams and the sync key lists none: clearing synchronous_standby_names",
+                    renew, new SetSyncStandbys(SynchronousStandbys.NONE)));
+        }
+        List<QuorumStateResolver.Transition> steps;
+        try {
+            steps = new QuorumStateResolver(k.leader().get(), k.quorum(), k.standbys(), numsync, sync, confirmed, active,
+                    wanted, in.me()).transitions();
+        } catch (QuorumStateResolver.QuorumError e) {
+            return Optional.of(Decision.of("quorum commit: the sync state cannot be reconciled, changing nothing: " + e.getMessage(), renew));
+        }
+        if (steps.isEmpty()) {
+            if (!setting.isEmpty() && !setting.isQuorum() && !sync.contains(STRICT_PLACEHOLDER)) {
+                // FIRST n -> ANY n: what switching from synchronous_mode on leaves behind
+                SynchronousStandbys any = anyOf(numsync, sync);
+                return Optional.of(Decision.soon("quorum commit: setting synchronous_standby_names to '" + any.toSetting() + "'",
+                        renew, new SetSyncStandbys(any)));
+            }
+            return Optional.empty();
+        }
+        QuorumStateResolver.Transition t = steps.get(0);
+        return Optional.of(switch (t.kind()) {
+            case SYNC -> {
+                SynchronousStandbys value = t.names().isEmpty() ? SynchronousStandbys.NONE : anyOf(t.num(), t.names());
+                yield Decision.soon("quorum commit: setting synchronous_standby_names to '" + value.toSetting() + "'", renew,
+                        new SetSyncStandbys(value));
+            }
+            case QUORUM -> {
+                int quorum = in.plants(PlantedBug.QUORUM_TOO_LOW) ? Math.max(0, t.num() - 1) : t.num();
+                yield Decision.soon("quorum commit: setting leader to " + t.leader() + ", quorum to " + quorum + " of "
+                        + t.names(), renew, new WriteSync(t.leader(), t.names(), quorum, version));
+            }
+            case RESTART -> Decision.soon("quorum commit: waiting for the standbys named in synchronous_standby_names to confirm",
+                    renew);
+        });
+    }
+
+    /**
+     * The replication rows {@code maximum_lag_on_syncnode} lets be synchronous (Patroni's
+     * {@code SyncHandler.current_state}): all when it is {@code <= 0}, else those whose flush position
+     * is within it of the most advanced row's, or of the primary's when only one row streams. Only
+     * the choice of standbys changes: the order of naming and publishing them stays the same.
+     */
+    static List<ReplicationConnection> withinSyncnodeLag(Cluster c, PostgresState pg, List<ReplicationConnection> rows) {
+        long maxLag = c.dynamicConfig().maximumLagOnSyncnode().orElse(-1);
+        if (maxLag <= 0 || rows.isEmpty()) {
+            return rows;
+        }
+        long max = rows.size() > 1 ? rows.stream().mapToLong(r -> r.flushLsn().value()).max().getAsLong() : pg.walPosition().value();
+        return rows.stream().filter(r -> max - r.flushLsn().value() <= maxLag).toList();
+    }
+
+    /** The same setting for PostgreSQL: the same names and count, and the same method unless it makes no difference. */
+    static boolean sameSetting(SynchronousStandbys a, SynchronousStandbys b) {
+        if (!new TreeSet<>(a.names()).equals(new TreeSet<>(b.names())) || a.count() != b.count()) {
+            return false;
+        }
+        return a.method() == b.method() || a.count() == a.names().size() || a.names().size() <= 1;
     }
 
     private static Decision asFollower(DecisionInput in, Cluster c, PostgresState pg) {

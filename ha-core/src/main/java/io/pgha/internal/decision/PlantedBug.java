@@ -132,5 +132,19 @@ public enum PlantedBug {
      * own memory of a failsafe request was lost (its agent restarted) does not ask the primary that
      * runs on without the store, and takes the key beside it.
      */
-    FAILSAFE_RACES_WITHOUT_ASKING
+    FAILSAFE_RACES_WITHOUT_ASKING,
+    /**
+     * Breaks "in quorum mode a candidate promotes only after {@code quorum} voters answered that they
+     * are not ahead of it" (Patroni's {@code _is_healthiest_node} quorum check): any answer, or none,
+     * is enough, so a standby that missed commits acknowledged by voters it did not hear from takes
+     * over.
+     */
+    PROMOTES_WITHOUT_QUORUM,
+    /**
+     * Breaks "with N voters and {@code ANY numsync} a promotion needs {@code N - numsync}
+     * confirmations" (Patroni's {@code QuorumStateResolver} arithmetic): the leader writes the
+     * {@code sync} key's quorum one lower than the resolver computed, so a candidate and its
+     * confirmations can all lie outside the standbys that acknowledged a commit.
+     */
+    QUORUM_TOO_LOW
 }

@@ -71,7 +71,9 @@ public final class SwitchoverCheck {
             if (!m.get().tags().canFailover()) {
                 return refuse(412, "candidate '" + name + "' is tagged nofailover");
             }
-            boolean syncMode = c.dynamicConfig().synchronousMode().map(io.pgha.SynchronousMode::enabled).orElse(syncModeByDefault);
+            // Patroni's api.py is_failover_possible: quorum mode does not require the candidate in the sync
+            // key here (the leader still checks it: a switchover goes to a voter, see Decider.candidateProblem)
+            boolean syncMode = c.dynamicConfig().synchronousMode().map(mode -> mode.enabled() && !mode.quorum()).orElse(syncModeByDefault);
             if (!r.failover() && syncMode && !c.sync().map(s -> s.standbys().contains(name)).orElse(false)) {
                 return refuse(412, "candidate name does not match with sync_standby");
             }

@@ -288,7 +288,7 @@ final class ActionRunner {
 
         @Override
         public CompletionStage<StepResult> writeSync(Action.WriteSync w) {
-            return store(s -> s.compareAndSet(ClusterKey.SYNC, ClusterCodec.encodeSync(w.leader(), w.standbys()), w.expectedVersion()));
+            return store(s -> s.compareAndSet(ClusterKey.SYNC, ClusterCodec.encodeSync(w.leader(), w.standbys(), w.quorum()), w.expectedVersion()));
         }
 
         @Override

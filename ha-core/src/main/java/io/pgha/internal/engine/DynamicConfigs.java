@@ -52,8 +52,12 @@ final class DynamicConfigs {
         n.put("retry_timeout", seconds(s.retryTimeout()));
         n.put("maximum_lag_on_failover", s.maximumLagOnFailover());
         n.put("primary_start_timeout", seconds(s.primaryStartTimeout()));
-        n.put("synchronous_mode", s.synchronousMode().enabled());
-        n.put("synchronous_mode_strict", s.synchronousMode() == io.pgha.SynchronousMode.STRICT);
+        if (s.synchronousMode().quorum()) {
+            n.put("synchronous_mode", "quorum");
+        } else {
+            n.put("synchronous_mode", s.synchronousMode().enabled());
+        }
+        n.put("synchronous_mode_strict", s.synchronousMode().strict());
         n.put("synchronous_node_count", s.synchronousNodeCount());
         n.put("check_timeline", s.checkTimeline());
         n.putObject("postgresql").put("use_pg_rewind", s.usePgRewind());

@@ -16,7 +16,7 @@ final class HealthCheck {
     static boolean isHealthPath(String path) {
         return switch (path) {
             case "/", "/primary", "/master", "/leader", "/read-write", "/replica", "/read-only", "/sync", "/synchronous",
-                    "/async", "/asynchronous", "/health", "/liveness", "/readiness", "/read-only-sync", "/standby-leader",
+                    "/async", "/asynchronous", "/health", "/liveness", "/readiness", "/read-only-sync", "/read-only-synchronous", "/quorum", "/read-only-quorum", "/standby-leader",
                     "/standby_leader" -> true;
             default -> false;
         };
@@ -35,8 +35,10 @@ final class HealthCheck {
             case "/standby-leader", "/standby_leader" -> f.standbyLeader();
             case "/replica" -> replica(query, f, true);
             case "/read-only" -> f.leader() || f.standbyLeader() || replica(query, f, false);
-            case "/sync", "/synchronous" -> f.inSyncKey() && replica(query, f, false);
-            case "/read-only-sync" -> f.leader() || f.standbyLeader() || (f.inSyncKey() && replica(query, f, false));
+            case "/sync", "/synchronous" -> f.syncStandby() && replica(query, f, false);
+            case "/read-only-sync", "/read-only-synchronous" -> f.leader() || f.standbyLeader() || (f.syncStandby() && replica(query, f, false));
+            case "/quorum" -> f.quorumStandby() && replica(query, f, false);
+            case "/read-only-quorum" -> f.leader() || f.standbyLeader() || (f.quorumStandby() && replica(query, f, false));
             case "/async", "/asynchronous" -> !f.inSyncKey() && replica(query, f, false);
             case "/health" -> f.running();
             // a node that gave up (its data belongs to another cluster, ...) is not alive, whatever its last cycle

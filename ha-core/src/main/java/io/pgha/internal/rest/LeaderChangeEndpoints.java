@@ -55,7 +55,7 @@ final class LeaderChangeEndpoints {
             throw new HttpError(r.status(), r.message());
         });
         Cluster c = store.freshCluster();
-        SwitchoverCheck.check(request, c, engine.config().wallClock().instant(), engine.view().config().syncMode().enabled())
+        SwitchoverCheck.check(request, c, engine.config().wallClock().instant(), engine.view().config().syncMode().enabled() && !engine.view().config().syncMode().quorum())
                 .ifPresent(r -> {
                     throw new HttpError(r.status(), r.message());
                 });

@@ -33,6 +33,21 @@ record NodeFacts(String name, String scope, MemberTags tags, EngineView view, bo
                 false);
     }
 
+    /** {@code synchronous_mode: quorum}: the sync key lists voters, and a standby in it is a quorum standby. */
+    boolean quorumMode() {
+        return view.config().syncMode().quorum();
+    }
+
+    /** A replica listed in the sync key outside quorum mode (Patroni's {@code sync_standby}). */
+    boolean syncStandby() {
+        return inSyncKey && !quorumMode();
+    }
+
+    /** A replica listed in the sync key as a voter in quorum mode (Patroni's {@code quorum_standby}). */
+    boolean quorumStandby() {
+        return inSyncKey && quorumMode();
+    }
+
     /** This node's facts now, from its engine. */
     static NodeFacts of(HaEngine engine) {
         EngineView v = engine.view();

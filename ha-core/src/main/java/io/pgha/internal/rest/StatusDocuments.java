@@ -80,8 +80,8 @@ final class StatusDocuments {
         if (f.paused()) {
             n.put("pause", true);
         }
-        if (f.inSyncKey()) {
-            n.put("sync_standby", true);
+        if (f.replica() && f.inSyncKey()) {
+            n.put(f.quorumMode() ? "quorum_standby" : "sync_standby", true);
         }
         // not in Patroni's document: which fences stop this server's writes when the lease runs out
         ObjectNode fence = n.putObject("write_fence");
@@ -152,8 +152,10 @@ final class StatusDocuments {
             o.put("name", m.name());
             boolean isLeader = c.isLeader(m.name());
             boolean sync = c.sync().map(s -> s.standbys().contains(m.name())).orElse(false);
+            String syncRole = c.dynamicConfig().synchronousMode().map(io.pgha.SynchronousMode::quorum).orElse(false)
+                    ? "quorum_standby" : "sync_standby";
             o.put("role", isLeader ? (m.role().equals("standby_leader") ? "standby_leader" : "leader")
-                    : sync ? "sync_standby" : m.role().equals("primary") ? "primary" : "replica");
+                    : sync ? syncRole : m.role().equals("primary") ? "primary" : "replica");
             o.put("state", isLeader || !"running".equals(m.state()) ? m.state()
                     : m.replicationState().orElse("running"));
             m.apiUrl().ifPresent(u -> o.put("api_url", u));
@@ -239,7 +241,9 @@ final class StatusDocuments {
                 f.standbyLeader() ? 1 : 0);
         gauge(sb, "patroni_replica", "Value is 1 if this node is a replica, 0 otherwise.", labels, f.replica() ? 1 : 0);
         gauge(sb, "patroni_sync_standby", "Value is 1 if this node is a sync standby, 0 otherwise.", labels,
-                f.replica() && f.inSyncKey() ? 1 : 0);
+                f.replica() && f.syncStandby() ? 1 : 0);
+        gauge(sb, "patroni_quorum_standby", "Value is 1 if this node is a quorum standby, 0 otherwise.", labels,
+                f.replica() && f.quorumStandby() ? 1 : 0);
         gauge(sb, "patroni_xlog_received_location", "Current location of the received Postgres transaction log, 0 if this node is not a replica.",
                 labels, f.replica() ? pg.map(p -> p.receiveLsn().value()).orElse(0L) : 0);
         gauge(sb, "patroni_xlog_replayed_location", "Current location of the replayed Postgres transaction log, 0 if this node is not a replica.",

@@ -130,4 +130,21 @@ class ClusterCodecTest {
         assertThat(c.leaderOptime()).hasValue(777);
         assertThat(c.failover().orElseThrow().leader()).contains("n0");
     }
+
+    @Test
+    void theSyncKeyOfQuorumModeIsWrittenAndReadAsPatroniWritesIt() throws Exception {
+        String written = ClusterCodec.encodeSync("n0", Set.of("n2", "n1"), 1);
+        assertThat(ClusterCodec.JSON.readTree(written)).isEqualTo(ClusterCodec.JSON.readTree(
+                "{\"leader\":\"n0\",\"quorum\":1,\"sync_standby\":\"n1,n2\"}"));
+        SyncState back = ClusterCodec.decode(new ClusterSnapshot(1, Map.of(ClusterKey.SYNC, new DcsEntry(written, 7)), Map.of()))
+                .sync().orElseThrow();
+        assertThat(back.quorum()).isEqualTo(1);
+        assertThat(back.standbys()).containsExactly("n1", "n2");
+        assertThat(back.members()).containsExactly("n0", "n1", "n2");
+        // Patroni's SyncState.from_node: no leader, no quorum
+        SyncState noLeader = ClusterCodec.decode(new ClusterSnapshot(1, Map.of(ClusterKey.SYNC,
+                new DcsEntry("{\"leader\":null,\"quorum\":2,\"sync_standby\":\"n1\"}", 8)), Map.of())).sync().orElseThrow();
+        assertThat(noLeader.quorum()).isZero();
+        assertThat(noLeader.isEmpty()).isTrue();
+    }
 }

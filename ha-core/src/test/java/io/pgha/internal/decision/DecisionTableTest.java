@@ -5,6 +5,7 @@ import static io.pgha.internal.decision.Situation.down;
 import static io.pgha.internal.decision.Situation.primary;
 import static io.pgha.internal.decision.Situation.replica;
 import static io.pgha.internal.decision.Situation.standby;
+import static io.pgha.internal.decision.Situation.quorumStandby;
 import static io.pgha.internal.decision.Situation.syncStandby;
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -393,6 +394,132 @@ class DecisionTableTest {
                 row("with synchronous mode turned off the leader deletes the sync key",
                         Situation.of().iLead().syncKey(ME, "n2").runningPrimary(1000),
                         "synchronous mode is off", List.of(RenewLock.class, DeleteSync.class)),
+
+                // ------------------------------------------------------------------ quorum commit (synchronous_mode: quorum)
+                row("in quorum mode a voter promotes once quorum voters answered not ahead, after setting ANY over the others",
+                        Situation.of().syncMode(SynchronousMode.QUORUM).quorumKey("n2", 1, ME, "n3").runningReplicaOf("n2", 1000)
+                                .peer("n3", true, 900, 1),
+                        "quorum 1 reached", List.of(AcquireLock.class, SetSyncStandbys.class, Promote.class),
+                        d -> ((SetSyncStandbys) d.actions().get(1)).value().toSetting().equals("ANY 1 (\"n2\",\"n3\")")),
+                row("in quorum mode a voter that hears from fewer than quorum voters does not race",
+                        Situation.of().syncMode(SynchronousMode.QUORUM).quorumKey("n2", 1, ME, "n3").runningReplicaOf("n2", 1000),
+                        "quorum 1 not reached", List.of()),
+                row("in quorum mode a voter defers to a voter that is ahead",
+                        Situation.of().syncMode(SynchronousMode.QUORUM).quorumKey("n2", 1, ME, "n3").runningReplicaOf("n2", 1000)
+                                .peer("n3", true, 1100, 1),
+                        "'n3' has more WAL", List.of()),
+                row("in quorum mode the former leader being ahead does not stop the race, and its answer is no vote",
+                        Situation.of().syncMode(SynchronousMode.QUORUM).quorumKey("n2", 1, ME, "n3").runningReplicaOf("n2", 1000)
+                                .peer("n2", true, 1100, 1).peer("n3", true, 1000, 1),
+                        "quorum 1 reached", List.of(AcquireLock.class, SetSyncStandbys.class, Promote.class)),
+                row("in quorum mode a non-voter needs one confirmation more than the quorum",
+                        Situation.of().syncMode(SynchronousMode.QUORUM).quorumKey("n2", 1, "n3", "n4").runningReplicaOf("n2", 1000)
+                                .peer("n3", true, 900, 1),
+                        "a non-voter needs one more", List.of()),
+                row("in quorum mode a non-voter with quorum + 1 confirmations promotes, waiting for one more standby",
+                        Situation.of().syncMode(SynchronousMode.QUORUM).quorumKey("n2", 1, "n3", "n4").runningReplicaOf("n2", 1000)
+                                .peer("n3", true, 900, 1).peer("n4", true, 900, 1),
+                        "quorum 1 reached", List.of(AcquireLock.class, SetSyncStandbys.class, Promote.class),
+                        d -> ((SetSyncStandbys) d.actions().get(1)).value().toSetting().equals("ANY 2 (\"n2\",\"n3\",\"n4\")")),
+                row("in quorum mode the former leader counts as healthy when nobody is ahead",
+                        Situation.of().syncMode(SynchronousMode.QUORUM).quorumKey(ME, 1, "n2", "n3").runningReplicaOf(null, 1000),
+                        "quorum 1 reached", List.of(AcquireLock.class, SetSyncStandbys.class, Promote.class)),
+                row("in quorum mode a voter tagged nofailover gives no vote",
+                        Situation.of().syncMode(SynchronousMode.QUORUM).quorumKey("n2", 1, ME, "n3").runningReplicaOf("n2", 1000)
+                                .nofailoverPeer("n3", 900),
+                        "quorum 1 not reached", List.of()),
+                row("in quorum mode the named switchover candidate still needs quorum voters that are not ahead",
+                        Situation.of().syncMode(SynchronousMode.QUORUM).quorumKey("n2", 1, ME, "n3").runningReplicaOf("n2", 1000)
+                                .failover("n2", ME),
+                        "quorum 1 not reached", List.of()),
+                row("in quorum mode the named switchover candidate promotes with its quorum",
+                        Situation.of().syncMode(SynchronousMode.QUORUM).quorumKey("n2", 1, ME, "n3").runningReplicaOf("n2", 1000)
+                                .failover("n2", ME).peer("n2", true, 1000, 1).peer("n3", true, 1000, 5),
+                        "switchover candidate, manual failover: quorum 1 reached",
+                        List.of(AcquireLock.class, ClearFailover.class, SetSyncStandbys.class, Promote.class)),
+                row("a switchover in quorum mode is not raced by a member outside the sync key",
+                        Situation.of().syncMode(SynchronousMode.QUORUM).quorumKey("n2", 1, "n3").runningReplicaOf("n2", 1000)
+                                .failover("n2", null).peer("n3", true, 900, 1),
+                        "raced only by the voters", List.of()),
+                row("the quorum leader without a sync key writes one naming itself",
+                        Situation.of().syncMode(SynchronousMode.QUORUM).iLead().runningPrimary(1000),
+                        "enabling synchronous replication", List.of(RenewLock.class, WriteSync.class),
+                        d -> ((WriteSync) d.actions().get(1)).standbys().isEmpty() && ((WriteSync) d.actions().get(1)).quorum() == 0),
+                row("the quorum leader names new standbys in synchronous_standby_names first when it is empty",
+                        Situation.of().syncMode(SynchronousMode.QUORUM).iLead().quorumKey(ME, 0)
+                                .member("n2", "replica", 1000).member("n3", "replica", 1000)
+                                .pg(primary(1000, 1, List.of(standby("n2", 1000), standby("n3", 1000)), SynchronousStandbys.NONE)),
+                        "ANY 1 (\"n2\",\"n3\")", List.of(RenewLock.class, SetSyncStandbys.class)),
+                row("the quorum leader waits while no named standby confirmed",
+                        Situation.of().syncMode(SynchronousMode.QUORUM).iLead().quorumKey(ME, 0).syncChangedAt(990)
+                                .member("n2", "replica", 1000).member("n3", "replica", 1000)
+                                .pg(primary(1000, 1, List.of(quorumStandby("n2", 950), quorumStandby("n3", 950)),
+                                        SynchronousStandbys.any(1, List.of("n2", "n3")))),
+                        "waiting for the standbys", List.of(RenewLock.class)),
+                row("the quorum leader writes the voters with quorum = voters - numsync once a named standby confirmed",
+                        Situation.of().syncMode(SynchronousMode.QUORUM).iLead().quorumKey(ME, 0).syncChangedAt(900)
+                                .member("n2", "replica", 1000).member("n3", "replica", 1000)
+                                .pg(primary(1000, 1, List.of(quorumStandby("n2", 950), quorumStandby("n3", 950)),
+                                        SynchronousStandbys.any(1, List.of("n2", "n3")))),
+                        "quorum to 1 of [n2, n3]", List.of(RenewLock.class, WriteSync.class),
+                        d -> ((WriteSync) d.actions().get(1)).quorum() == 1
+                                && ((WriteSync) d.actions().get(1)).standbys().equals(java.util.Set.of("n2", "n3"))),
+                row("a new quorum leader takes the key over with the former leader among the voters and the quorum kept",
+                        Situation.of().syncMode(SynchronousMode.QUORUM).iLead().quorumKey("n2", 1, ME, "n3").syncChangedAt(900)
+                                .member("n2", "replica", 1000).member("n3", "replica", 1000)
+                                .pg(primary(1000, 1, List.of(quorumStandby("n3", 950)), SynchronousStandbys.any(1, List.of("n2", "n3")))),
+                        "setting leader to n1, quorum to 1 of [n2, n3]", List.of(RenewLock.class, WriteSync.class)),
+                row("the quorum leader raises the quorum before synchronous_standby_names waits for fewer standbys",
+                        Situation.of().syncMode(SynchronousMode.QUORUM).iLead().quorumKey(ME, 0, "n2", "n3").syncChangedAt(900)
+                                .member("n2", "replica", 1000).member("n3", "replica", 1000)
+                                .pg(primary(1000, 1, List.of(quorumStandby("n2", 950), quorumStandby("n3", 950)),
+                                        SynchronousStandbys.any(2, List.of("n2", "n3")))),
+                        "quorum to 1 of [n2, n3]", List.of(RenewLock.class, WriteSync.class)),
+                row("with synchronous_node_count raised the quorum leader sets ANY 2 before lowering the quorum",
+                        Situation.of().syncMode(SynchronousMode.QUORUM).syncNodeCount(2).iLead().quorumKey(ME, 1, "n2", "n3")
+                                .syncChangedAt(900).member("n2", "replica", 1000).member("n3", "replica", 1000)
+                                .pg(primary(1000, 1, List.of(quorumStandby("n2", 950), quorumStandby("n3", 950)),
+                                        SynchronousStandbys.any(1, List.of("n2", "n3")))),
+                        "ANY 2 (\"n2\",\"n3\")", List.of(RenewLock.class, SetSyncStandbys.class)),
+                row("switched to quorum mode the leader turns FIRST n into ANY n",
+                        Situation.of().syncMode(SynchronousMode.QUORUM).iLead().quorumKey(ME, 0, "n2").syncChangedAt(900)
+                                .member("n2", "replica", 1000)
+                                .pg(primary(1000, 1, List.of(syncStandby("n2", 950)), SynchronousStandbys.all(List.of("n2")))),
+                        "ANY 1 (\"n2\")", List.of(RenewLock.class, SetSyncStandbys.class)),
+                row("switched from quorum to on, the leader unpublishes every voter while ANY k of more than k holds",
+                        Situation.of().syncMode(SynchronousMode.ON).iLead().quorumKey(ME, 1, "n2", "n3").syncChangedAt(900)
+                                .member("n2", "replica", 1000).member("n3", "replica", 1000)
+                                .pg(primary(1000, 1, List.of(quorumStandby("n2", 950), quorumStandby("n3", 950)),
+                                        SynchronousStandbys.any(1, List.of("n2", "n3")))),
+                        "unpublishing [n2, n3]", List.of(RenewLock.class, WriteSync.class),
+                        d -> ((WriteSync) d.actions().get(1)).standbys().isEmpty()),
+                row("strict quorum mode without a streaming standby keeps waiting for the voters",
+                        Situation.of().syncMode(SynchronousMode.QUORUM_STRICT).iLead().quorumKey(ME, 1, "n2", "n3")
+                                .pg(primary(1000, 1, List.of(), SynchronousStandbys.NONE)),
+                        "ANY 1 (\"n2\",\"n3\")", List.of(RenewLock.class, SetSyncStandbys.class)),
+                row("quorum mode without a streaming standby and without voters drops to asynchronous",
+                        Situation.of().syncMode(SynchronousMode.QUORUM).iLead().quorumKey(ME, 0)
+                                .pg(primary(1000, 1, List.of(), SynchronousStandbys.any(1, List.of("n2")))),
+                        "clearing synchronous_standby_names", List.of(RenewLock.class, SetSyncStandbys.class)),
+                row("the quorum leader drops a voter lagging more than maximum_lag_on_syncnode behind the most advanced standby, from the setting first",
+                        Situation.of().syncMode(SynchronousMode.QUORUM).iLead().quorumKey(ME, 1, "n2", "n3").syncChangedAt(900)
+                                .dynamicConfig("{\"maximum_lag_on_syncnode\": 1000}")
+                                .member("n2", "replica", 1000).member("n3", "replica", 1000)
+                                .pg(primary(5000, 1, List.of(quorumStandby("n2", 4900), quorumStandby("n3", 2000)),
+                                        SynchronousStandbys.any(1, List.of("n2", "n3")))),
+                        "setting synchronous_standby_names to 'ANY 1 (\"n2\")'", List.of(RenewLock.class, SetSyncStandbys.class)),
+                row("the synchronous leader unpublishes a standby lagging more than maximum_lag_on_syncnode",
+                        Situation.of().syncMode(SynchronousMode.ON).iLead().syncKey(ME, "n2").syncChangedAt(900)
+                                .dynamicConfig("{\"maximum_lag_on_syncnode\": 1000}")
+                                .member("n2", "replica", 1000).member("n3", "replica", 1000)
+                                .pg(primary(5000, 1, List.of(syncStandby("n2", 2000), standby("n3", 4900)),
+                                        SynchronousStandbys.all(List.of("n2")))),
+                        "unpublishing [n2]", List.of(RenewLock.class, WriteSync.class)),
+                row("a crashed quorum primary does not fail over while fewer than quorum + 1 voters run",
+                        Situation.of().syncMode(SynchronousMode.QUORUM).iLead().quorumKey(ME, 1, "n2", "n3")
+                                .pg(down(RunState.CRASHED, false)).member("n2", "replica", 900).stoppedMember("n3")
+                                .primaryStartTimeout(Duration.ZERO),
+                        "starting primary after a crash", List.of(RenewLock.class, StartPostgres.class)),
 
                 // ------------------------------------------------------------------ pause
                 row("a paused leader only renews",

@@ -63,6 +63,19 @@ class EffectiveConfigTest {
     }
 
     @Test
+    void synchronousModeQuorumIsReadWithItsStrictVariantAndWithoutAWarning() throws Exception {
+        assertThat(EffectiveConfig.merge(HaSettings.defaults(), dynamic("{\"synchronous_mode\":\"quorum\"}")).settings().synchronousMode())
+                .isEqualTo(SynchronousMode.QUORUM);
+        EffectiveConfig strict = EffectiveConfig.merge(HaSettings.defaults(),
+                dynamic("{\"synchronous_mode\":\"Quorum\",\"synchronous_mode_strict\":true,\"synchronous_node_count\":2}"));
+        assertThat(strict.settings().synchronousMode()).isEqualTo(SynchronousMode.QUORUM_STRICT);
+        assertThat(strict.settings().synchronousNodeCount()).isEqualTo(2);
+        assertThat(strict.warnings()).isEmpty();
+        assertThat(EffectiveConfig.merge(HaSettings.defaults(), dynamic("{\"synchronous_mode\":\"quorom\"}")).warnings())
+                .anySatisfy(w -> assertThat(w).contains("synchronous_mode"));
+    }
+
+    @Test
     void anUnsafeCombinationIsAdjustedLikePatroniWithAWarning() throws Exception {
         EffectiveConfig c = EffectiveConfig.merge(HaSettings.defaults(), dynamic("{\"loop_wait\":20,\"retry_timeout\":10}"));
         assertThat(c.settings().loopWait()).isEqualTo(Duration.ofSeconds(10));

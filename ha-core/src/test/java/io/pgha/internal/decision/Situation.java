@@ -171,6 +171,11 @@ final class Situation {
         return new ReplicationConnection(name, "streaming", "sync", Lsn.of(flush), Lsn.of(flush));
     }
 
+    /** A streaming standby of an {@code ANY n (...)} setting ({@code sync_state = quorum}). */
+    static ReplicationConnection quorumStandby(String name, long flush) {
+        return new ReplicationConnection(name, "streaming", "quorum", Lsn.of(flush), Lsn.of(flush));
+    }
+
     Situation pg(PostgresState state) {
         this.pg = state;
         return this;
@@ -275,6 +280,18 @@ final class Situation {
     Situation syncKey(String leaderName, String... standbys) {
         this.sync = Optional.of(new SyncState(Optional.of(leaderName), Set.of(standbys), 55));
         return this;
+    }
+
+    /** The sync key of quorum mode: leader, Patroni's quorum, the voters. */
+    Situation quorumKey(String leaderName, int quorum, String... voters) {
+        this.sync = Optional.of(new SyncState(Optional.of(leaderName), Set.of(voters), quorum, 55));
+        return this;
+    }
+
+    Situation syncNodeCount(int n) {
+        HaSettings s = settings;
+        return settings(new HaSettings(s.ttl(), s.loopWait(), s.retryTimeout(), s.maximumLagOnFailover(), s.primaryStartTimeout(),
+                s.fencingMargin(), s.peerTimeout(), s.synchronousMode(), n, s.usePgRewind(), s.checkTimeline()));
     }
 
     Situation history(int... endedTimelines) {

@@ -198,4 +198,13 @@ class MemberTableTest {
         b.add("config", "{\"synchronous_mode\":true}", 2);
         assertThat(MemberTable.render(state(b), false, Format.PRETTY)).contains("| postgresql1 | 127.0.0.1:5433 | Sync Standby |");
     }
+
+    @Test
+    void aVoterIsAQuorumStandbyInQuorumMode() {
+        SnapshotBuilder b = batman();
+        b.add("sync", "{\"leader\":\"postgresql0\",\"quorum\":1,\"sync_standby\":\"postgresql1\"}", 1);
+        b.add("config", "{\"synchronous_mode\":\"quorum\"}", 2);
+        assertThat(MemberTable.render(state(b), false, Format.PRETTY))
+                .contains("| postgresql1 | 127.0.0.1:5433 | Quorum Standby |").doesNotContain("Sync Standby");
+    }
 }
