@@ -706,6 +706,12 @@ public final class HaNode implements AutoCloseable {
                 owned.add(es::shutdown);
                 events = es;
             }
+            // every task of this node runs with its scope and name in the MDC, on whichever thread
+            io.pgha.internal.NodeLogContext logContext = new io.pgha.internal.NodeLogContext(scope, name);
+            loop = logContext.wrap(loop);
+            guard = logContext.wrap(guard);
+            heartbeat = logContext.wrap(heartbeat);
+            events = logContext.wrap(events);
             String api = apiUrl != null ? apiUrl : restApi != null ? restApi.apiUrl() : null;
             PeerClient peers = peerClient != null ? peerClient
                     : new HttpPeerClient(restApi == null ? Optional.empty() : restApi.sslContext(),
