@@ -29,7 +29,8 @@ final class StoreFactory {
             case ZOOKEEPER -> "io.pgha.dcs.zookeeper.ZooKeeperDcs";
             case CONSUL -> "io.pgha.dcs.consul.ConsulDcs";
         };
-        if (!ClassUtils.isPresent(module, StoreFactory.class.getClassLoader())) {
+        // the application's class loader (the thread context one), which a test may filter
+        if (!ClassUtils.isPresent(module, ClassUtils.getDefaultClassLoader())) {
             throw new ConfigurationException("pgha.dcs.type", p.type().name().toLowerCase(java.util.Locale.ROOT)
                     + " needs io.pgha:dcs-" + (p.type() == PghaProperties.StoreType.ZOOKEEPER ? "zookeeper"
                     : p.type().name().toLowerCase(java.util.Locale.ROOT)) + " on the classpath");
