@@ -32,6 +32,7 @@ import org.springframework.web.servlet.function.ServerResponse;
 @AutoConfiguration
 @ConditionalOnProperty(prefix = "pgha", name = "enabled", havingValue = "true", matchIfMissing = true)
 @EnableConfigurationProperties(PghaProperties.class)
+@org.springframework.context.annotation.Import(PghaHealthIndicatorConfiguration.class)
 public class PghaAutoConfiguration {
 
     @Bean
@@ -124,17 +125,6 @@ public class PghaAutoConfiguration {
                     metrics.add(node);
                 }
             };
-        }
-    }
-
-    /** {@code /actuator/health}'s {@code pgha} component. */
-    @Configuration(proxyBeanMethods = false)
-    @ConditionalOnClass(name = "org.springframework.boot.health.contributor.HealthIndicator")
-    static class HealthIndicatorConfiguration {
-        @Bean
-        @ConditionalOnMissingBean(name = "pghaHealthIndicator")
-        PghaHealthIndicator pghaHealthIndicator(HaNode node) {
-            return new PghaHealthIndicator(node);
         }
     }
 
