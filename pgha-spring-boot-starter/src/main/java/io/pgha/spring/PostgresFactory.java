@@ -29,7 +29,8 @@ final class PostgresFactory {
         String superuser = orDefault(pg.superuser().username(), "postgres");
         pg.superuser().passwordIfSet().ifPresentOrElse(pw -> b.superuser(superuser, pw), () -> b.superuser(superuser));
         String replicator = orDefault(pg.replication().username(), "replicator");
-        b.replicationUser(replicator, pg.replication().passwordIfSet().orElse(""));
+        b.replicationUser(replicator, pg.replication().passwordIfSet().orElseThrow(() -> new ConfigurationException(
+                "pgha.postgresql.replication.password", "required: replicas authenticate with it")));
         if (!pg.hba().isEmpty()) {
             b.hba(pg.hba());
         }
