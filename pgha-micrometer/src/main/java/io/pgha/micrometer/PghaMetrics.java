@@ -106,23 +106,36 @@ public final class PghaMetrics implements MeterBinder {
 
     /** Wraps a store so every member session opened through it times its lease renewals. */
     public Dcs instrument(Dcs dcs) {
-        Objects.requireNonNull(dcs, "dcs");
-        return new Dcs() {
-            @Override
-            public DcsSession open(SessionSpec spec) {
-                return instrument(dcs.open(spec));
-            }
+        return new InstrumentedDcs(Objects.requireNonNull(dcs, "dcs"));
+    }
 
-            @Override
-            public Duration leaseGuarantee(Duration ttl) {
-                return dcs.leaseGuarantee(ttl);
-            }
+    /** The store, opening instrumented sessions; its name says what it wraps (it appears in configuration errors). */
+    private final class InstrumentedDcs implements Dcs {
+        private final Dcs delegate;
 
-            @Override
-            public void close() {
-                dcs.close();
-            }
-        };
+        InstrumentedDcs(Dcs delegate) {
+            this.delegate = delegate;
+        }
+
+        @Override
+        public DcsSession open(SessionSpec spec) {
+            return instrument(delegate.open(spec));
+        }
+
+        @Override
+        public Duration leaseGuarantee(Duration ttl) {
+            return delegate.leaseGuarantee(ttl);
+        }
+
+        @Override
+        public void close() {
+            delegate.close();
+        }
+
+        @Override
+        public String toString() {
+            return "InstrumentedDcs[" + delegate + "]";
+        }
     }
 
     /** Wraps one store session so it times its lease renewals. */
