@@ -45,7 +45,11 @@ public class PghaAutoConfiguration {
     @ConditionalOnMissingBean
     public PostgresController pghaPostgres(PghaProperties properties) {
         requireNames(properties);
-        return PostgresFactory.create(properties);
+        try {
+            return PostgresFactory.create(properties);
+        } catch (ConfigurationException e) {
+            throw PropertyNames.renamed(e);
+        }
     }
 
     /** Built here, started by {@link HaNodeLifecycle}; the lifecycle, not a destroy method, stops it. */
@@ -55,6 +59,16 @@ public class PghaAutoConfiguration {
                            ObjectProvider<HaNodeCustomizer> customizers, ObjectProvider<NodeInstrumentation> instrumentations,
                            ApplicationEventPublisher publisher) {
         requireNames(properties);
+        try {
+            return buildNode(properties, dcs, postgres, customizers, instrumentations, publisher);
+        } catch (ConfigurationException e) {
+            throw PropertyNames.renamed(e);
+        }
+    }
+
+    private static HaNode buildNode(PghaProperties properties, Dcs dcs, PostgresController postgres,
+                                    ObjectProvider<HaNodeCustomizer> customizers, ObjectProvider<NodeInstrumentation> instrumentations,
+                                    ApplicationEventPublisher publisher) {
         java.util.List<NodeInstrumentation> instruments = instrumentations.orderedStream().toList();
         Dcs store = dcs;
         for (NodeInstrumentation i : instruments) {

@@ -111,6 +111,30 @@ class PghaAutoConfigurationTest {
     }
 
     @Test
+    void aTimingTheBuilderRefusesIsReportedUnderItsSpringPropertyName() {
+        runner.withUserConfiguration(FakeParts.class).withPropertyValues("pgha.name=n1", "pgha.loop-wait=20s").run(ctx -> {
+            assertThat(ctx).hasFailed();
+            Throwable reported = ctx.getStartupFailure();
+            while (!(reported instanceof ConfigurationException) && reported.getCause() != null) {
+                reported = reported.getCause();
+            }
+            // loop_wait (20s) + 2 * retry_timeout (1s) exceeds the ttl (3s): the builder names Patroni's key, the context the property
+            assertThat(reported).isInstanceOf(ConfigurationException.class);
+            assertThat(((ConfigurationException) reported).setting()).isIn("pgha.ttl", "pgha.loop-wait");
+            assertThat(reported.getCause()).isInstanceOf(ConfigurationException.class);
+        });
+    }
+
+    @Test
+    void pghaRestapiEnabledStartsTheBuiltInRestServer() {
+        runner.withUserConfiguration(FakeParts.class)
+                .withPropertyValues("pgha.name=n1", "pgha.restapi.enabled=true", "pgha.restapi.port=0").run(ctx -> {
+                    assertThat(ctx).hasNotFailed();
+                    assertThat(ctx.getBean(HaNode.class).restAddress()).isPresent();
+                });
+    }
+
+    @Test
     void withoutMicrometerTheNodeIsBuiltWithoutMetrics() {
         runner.withUserConfiguration(FakeParts.class).withClassLoader(new FilteredClassLoader(MeterBinder.class))
                 .withPropertyValues("pgha.name=n1").run(ctx ->
