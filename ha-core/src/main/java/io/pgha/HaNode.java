@@ -113,6 +113,15 @@ public final class HaNode implements AutoCloseable {
         return engine.status();
     }
 
+    /**
+     * Patroni's {@code failsafe_mode_is_active}: this primary runs on without the store because every
+     * member confirmed it, or this member confirmed a primary's failsafe request within the ttl.
+     * Live, not as of the last cycle (what {@code /metrics} reports).
+     */
+    public boolean failsafeActive() {
+        return engine.failsafeActive();
+    }
+
     /** The settings this node was built with (the cluster's dynamic configuration may override them at run time). */
     public HaSettings settings() {
         return config.settings();
