@@ -36,7 +36,7 @@ import java.util.function.ToDoubleFunction;
  * {@code patroni.xlog.replayed.location}, {@code patroni.postgres.timeline}, {@code patroni.postgres.server.version},
  * {@code patroni.pending.restart}, {@code patroni.is.paused}, {@code patroni.cluster.unlocked},
  * {@code patroni.failsafe.mode.is.active}, {@code patroni.dcs.last.seen}. pgha's own:
- * {@code pgha.cycles} (HA cycles run), {@code pgha.lease.renewal} (a timer, tag {@code outcome}
+ * {@code pgha.cycles} (HA cycles run), {@code pgha.cycle} (a timer: cycles finished and how long they took), {@code pgha.lease.renewal} (a timer, tag {@code outcome}
  * {@code renewed}/{@code lost}/{@code error}), {@code pgha.lease.renewal.failures},
  * {@code pgha.lease.since.renewal} (seconds since the last successful renewal; NaN before the first),
  * {@code pgha.fenced}, {@code pgha.failovers}, {@code pgha.switchovers}, {@code pgha.action.failures},
@@ -243,6 +243,10 @@ public final class PghaMetrics implements MeterBinder {
         gauge(r, "patroni.dcs.last.seen", "Epoch seconds of the last successful read of the store, 0 if none", tags, node,
                 n -> n.status().dcsLastSeen().map(java.time.Instant::getEpochSecond).orElse(0L));
         FunctionCounter.builder("pgha.cycles", node, n -> n.status().cycles()).description("HA cycles run").tags(tags).register(r);
+        io.micrometer.core.instrument.FunctionTimer.builder("pgha.cycle", node, n -> n.status().cyclesCompleted(),
+                        n -> n.status().cycleTime().toNanos(), java.util.concurrent.TimeUnit.NANOSECONDS)
+                .description("HA cycles that finished and how long they took, from observing to writing the member entry")
+                .tags(tags).register(r);
         counter(r, "pgha.lease.renewal.failures", "Lease renewals that lost the lease or failed", tags, c.renewalFailures);
         counter(r, "pgha.fenced", "Times the in-process fence stopped PostgreSQL's writes", tags, c.fenced);
         counter(r, "pgha.failovers", "Automatic promotions of this node after the leader was lost", tags, c.failovers);

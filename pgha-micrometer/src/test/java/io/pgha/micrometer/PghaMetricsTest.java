@@ -64,6 +64,9 @@ class PghaMetricsTest {
         assertThat(gauge("pgha.lease.since.renewal", first)).isBetween(0.0, 10.0);
         assertThat(gauge("pgha.lease.since.renewal", other)).isNaN();
         assertThat(counter("pgha.cycles", first)).isPositive();
+        io.micrometer.core.instrument.FunctionTimer cycle = registry.get("pgha.cycle").tag("pgha.member", first).functionTimer();
+        assertThat(cycle.count()).isPositive().isLessThanOrEqualTo(counter("pgha.cycles", first));
+        assertThat(cycle.totalTime(java.util.concurrent.TimeUnit.NANOSECONDS)).isPositive();
         assertThat(counter("pgha.failovers", first) + counter("pgha.failovers", other)).isZero();
 
         // the primary's JVM and its PostgreSQL die: a replica takes over after the ttl
