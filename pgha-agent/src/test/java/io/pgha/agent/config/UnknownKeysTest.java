@@ -236,8 +236,8 @@ class UnknownKeysTest {
 
     @Test
     void otherSectionsKeepListingUnknownKeysAsUnsupported() {
-        AgentConfig c = parse(NODE + ETCD + PG + "thread_pool_size: 8\nlog: {level: INFO}\npostgresql_extra: 1\n");
-        assertThat(c.unsupported()).containsExactlyInAnyOrder("thread_pool_size", "log", "postgresql_extra");
+        AgentConfig c = parse(NODE + ETCD + PG + "thread_pool_size: 8\nlog: {level: INFO, colour: true}\npostgresql_extra: 1\n");
+        assertThat(c.unsupported()).containsExactlyInAnyOrder("thread_pool_size", "log.colour", "postgresql_extra");
     }
 
     @Test
