@@ -139,8 +139,19 @@ public record AgentConfig(String scope, String namespace, String name, Optional<
         }
     }
 
-    /** A login with its password. */
-    public record Credentials(String username, Optional<Secret> password) {
+    /**
+     * A login with its password, and the libpq TLS keys of its connections (Patroni's
+     * {@code sslmode}, {@code sslrootcert}, {@code sslcert}, {@code sslkey}, {@code sslcrl},
+     * {@code sslcrldir}, {@code sslnegotiation}; {@code sslpassword} apart, as a secret).
+     */
+    public record Credentials(String username, Optional<Secret> password, Map<String, String> ssl, Optional<Secret> sslPassword) {
+        public Credentials {
+            ssl = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(ssl));
+        }
+
+        public Credentials(String username, Optional<Secret> password) {
+            this(username, password, Map.of(), Optional.empty());
+        }
     }
 
     /**
@@ -813,7 +824,11 @@ public record AgentConfig(String scope, String namespace, String name, Optional<
 
         private Credentials credentials(YamlNode c) {
             c.requireKnownKeys(PatroniKeys.PG_USER);
-            return new Credentials(c.string("username"), c.optSecret("password"));
+            Map<String, String> ssl = new LinkedHashMap<>();
+            for (String k : List.of("sslmode", "sslrootcert", "sslcert", "sslkey", "sslcrl", "sslcrldir", "sslnegotiation")) {
+                c.optString(k).filter(v -> !v.isBlank()).ifPresent(v -> ssl.put(k, v));
+            }
+            return new Credentials(c.string("username"), c.optSecret("password"), ssl, c.optSecret("sslpassword"));
         }
 
         /** Patroni's {@code watchdog}: its mode words ({@code require}, {@code auto}, {@code disable}, {@code false}, ...). */
