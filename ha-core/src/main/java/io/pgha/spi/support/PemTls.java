@@ -33,7 +33,7 @@ import javax.net.ssl.TrustManagerFactory;
  * the file, never a key's content or its passphrase; failures are {@link PemException}s.
  */
 public final class PemTls {
-    private static final Pattern BLOCK = Pattern.compile("-----BEGIN ([A-Z0-9 ]+)-----([^-]+)-----END \\1-----");
+    private static final Pattern BLOCK = Pattern.compile("-----BEGIN ([A-Z0-9 ]+)-----(.*?)-----END \\1-----", Pattern.DOTALL);
 
     private PemTls() {
     }
