@@ -3,7 +3,6 @@ package io.pgha.dcs.zookeeper;
 import io.pgha.ConfigurationException;
 import io.pgha.spi.support.PemTls;
 import io.pgha.spi.support.PemTls.PemFile;
-import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.File;
 import java.io.IOException;
@@ -19,8 +18,6 @@ import java.security.GeneralSecurityException;
 import java.security.PrivateKey;
 import java.security.Signature;
 import java.security.cert.Certificate;
-import java.security.cert.CertificateFactory;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Base64;
 import java.util.Comparator;
@@ -40,8 +37,6 @@ import java.util.stream.Stream;
  */
 final class ZkPem {
     private static final Pattern FIRST_PRIVATE_KEY = Pattern.compile("-----BEGIN ([A-Z0-9 ]*)PRIVATE KEY-----");
-    private static final Pattern CERTIFICATE =
-            Pattern.compile("-----BEGIN CERTIFICATE-----([A-Za-z0-9+/=\\s]+)-----END CERTIFICATE-----");
     private static final Set<PosixFilePermission> OWNER_ONLY_DIRECTORY = PosixFilePermissions.fromString("rwx------");
     private static final Set<PosixFilePermission> OWNER_ONLY_FILE = PosixFilePermissions.fromString("rw-------");
     private static final byte[] PROBE = "pgha: does this key belong to the certificate?".getBytes(StandardCharsets.US_ASCII);
@@ -100,31 +95,11 @@ final class ZkPem {
     }
 
     private static List<Certificate> certificates(PemFile file) {
-        String text = text(file);
-        if (!FIRST_PRIVATE_KEY.matcher(text).find()) {
-            try {
-                return PemTls.certificates(file);
-            } catch (IOException e) {
-                throw cannotRead(file, e);
-            }
+        try {
+            return PemTls.certificates(file); // also from a file that holds the key and the chain
+        } catch (IOException e) {
+            throw cannotRead(file, e);
         }
-        // the key and the chain in one file: the JDK's certificate parser stops at the key, so the
-        // certificate blocks are taken out first
-        List<Certificate> out = new ArrayList<>();
-        Matcher m = CERTIFICATE.matcher(text);
-        while (m.find()) {
-            try {
-                byte[] der = Base64.getMimeDecoder().decode(m.group(1).trim());
-                out.add(CertificateFactory.getInstance("X.509").generateCertificate(new ByteArrayInputStream(der)));
-            } catch (GeneralSecurityException | IllegalArgumentException e) {
-                throw new ConfigurationException(file.setting(), "certificate " + (out.size() + 1) + " in " + file.path()
-                        + " cannot be parsed (" + e.getMessage() + ")");
-            }
-        }
-        if (out.isEmpty()) {
-            throw new ConfigurationException(file.setting(), "no certificate in " + file.path());
-        }
-        return out;
     }
 
     private static PrivateKey privateKey(PemFile file) {

@@ -84,24 +84,34 @@ public final class PemTls {
                 tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
                 tmf.init(trust);
             }
-            KeyManagerFactory kmf = null;
-            if (certificate.isPresent()) {
-                List<Certificate> chain = certificates(certificate.get());
-                PrivateKey key = privateKey(privateKey.orElseThrow(), keyPassword);
-                char[] none = new char[0];
-                KeyStore ks = KeyStore.getInstance(KeyStore.getDefaultType());
-                ks.load(null, null);
-                ks.setKeyEntry("pgha", key, none, chain.toArray(new Certificate[0]));
-                kmf = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
-                kmf.init(ks, none);
-            }
+            javax.net.ssl.KeyManager[] keys = certificate.isPresent()
+                    ? keyManagers(certificate.get(), privateKey.orElseThrow(), keyPassword) : null;
             SSLContext ctx = SSLContext.getInstance("TLS");
-            ctx.init(kmf == null ? null : kmf.getKeyManagers(), tmf == null ? null : tmf.getTrustManagers(), null);
+            ctx.init(keys, tmf == null ? null : tmf.getTrustManagers(), null);
             return ctx;
         } catch (GeneralSecurityException | IOException e) {
             String setting = certificate.or(() -> trustedCa).map(PemFile::setting).orElse("tls");
             throw new ConfigurationException(setting, "cannot set up TLS: " + e.getMessage());
         }
+    }
+
+    /**
+     * Key managers that present {@code certificate} (a chain, leaf first) with {@code privateKey},
+     * held in memory only.
+     *
+     * @throws PemException naming the setting of the file that cannot be used
+     */
+    public static javax.net.ssl.KeyManager[] keyManagers(PemFile certificate, PemFile privateKey, Optional<String> keyPassword)
+            throws IOException, GeneralSecurityException {
+        List<Certificate> chain = certificates(certificate);
+        PrivateKey key = privateKey(privateKey, keyPassword);
+        char[] none = new char[0];
+        KeyStore ks = KeyStore.getInstance("PKCS12");
+        ks.load(null, null);
+        ks.setKeyEntry("pgha", key, none, chain.toArray(new Certificate[0]));
+        KeyManagerFactory kmf = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
+        kmf.init(ks, none);
+        return kmf.getKeyManagers();
     }
 
     /**

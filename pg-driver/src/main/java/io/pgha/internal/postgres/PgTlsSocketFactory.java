@@ -4,7 +4,6 @@ import io.pgha.ConfigurationException;
 import io.pgha.spi.support.PemTls;
 import io.pgha.spi.support.PemTls.PemFile;
 
-import javax.net.ssl.KeyManagerFactory;
 import javax.net.ssl.ManagerFactoryParameters;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLSocketFactory;
@@ -21,7 +20,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.GeneralSecurityException;
 import java.security.KeyStore;
-import java.security.PrivateKey;
 import java.security.cert.CRL;
 import java.security.cert.CertPathBuilder;
 import java.security.cert.CertStore;
@@ -77,22 +75,15 @@ public final class PgTlsSocketFactory extends SSLSocketFactory {
                     ? trustManagers(setting, rootCert.orElseThrow(() -> new ConfigurationException(setting + ".sslrootcert",
                             "is required with sslmode=" + mode)), crls(setting, info))
                     : new TrustManager[] {new TrustAnything()};
-            KeyManagerFactory kmf = null;
+            javax.net.ssl.KeyManager[] keys = null;
             String cert = info.getProperty("sslcert");
             String key = info.getProperty("sslkey");
             if (cert != null && key != null) {
-                List<Certificate> chain = PemTls.certificates(new PemFile(setting + ".sslcert", Path.of(cert)));
-                PrivateKey pk = PemTls.privateKey(new PemFile(setting + ".sslkey", Path.of(key)),
+                keys = PemTls.keyManagers(new PemFile(setting + ".sslcert", Path.of(cert)), new PemFile(setting + ".sslkey", Path.of(key)),
                         Optional.ofNullable(info.getProperty("sslpassword")));
-                char[] none = new char[0];
-                KeyStore ks = KeyStore.getInstance("PKCS12");
-                ks.load(null, null);
-                ks.setKeyEntry("client", pk, none, chain.toArray(new Certificate[0]));
-                kmf = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
-                kmf.init(ks, none);
             }
             SSLContext ctx = SSLContext.getInstance("TLS");
-            ctx.init(kmf == null ? null : kmf.getKeyManagers(), trust, null);
+            ctx.init(keys, trust, null);
             delegate = ctx.getSocketFactory();
         } catch (IOException | GeneralSecurityException e) {
             throw new ConfigurationException(setting, "cannot set up TLS to PostgreSQL: " + e.getMessage());
