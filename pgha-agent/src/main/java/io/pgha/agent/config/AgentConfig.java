@@ -60,7 +60,8 @@ public record AgentConfig(String scope, String namespace, String name, Optional<
     /** The {@code restapi} section. */
     public record RestApi(HostPort listen, Optional<HostPort> connectAddress, Optional<String> username, Optional<Secret> password,
                           Optional<Path> certfile, Optional<Path> keyfile, Optional<Path> cafile, Optional<String> verifyClient,
-                          List<String> allowlist, boolean allowlistIncludeMembers, Optional<Integer> threadPoolSize) {
+                          List<String> allowlist, boolean allowlistIncludeMembers, Optional<Integer> threadPoolSize,
+                          Optional<Secret> keyfilePassword) {
         public RestApi {
             allowlist = List.copyOf(allowlist);
         }
@@ -408,6 +409,10 @@ public record AgentConfig(String scope, String namespace, String name, Optional<
             if (key.isPresent() && cert.isEmpty()) {
                 throw new ConfigurationException(n.key("keyfile"), "needs restapi.certfile too");
             }
+            Optional<Secret> keyPassword = n.optSecret("keyfile_password").filter(p -> !p.isEmpty());
+            if (keyPassword.isPresent() && cert.isEmpty()) {
+                throw new ConfigurationException(n.key("keyfile_password"), "needs restapi.certfile too");
+            }
             List<String> allowlist = n.stringList("allowlist");
             boolean includeMembers = n.optBool("allowlist_include_members").orElse(false);
             Optional<Integer> threads = n.optString("thread_pool_size").map(v -> {
@@ -418,7 +423,7 @@ public record AgentConfig(String scope, String namespace, String name, Optional<
                 }
             });
             return new RestApi(listen, connect, login.map(CtlConfig.BasicAuth::username), login.map(CtlConfig.BasicAuth::password),
-                    cert, key, n.optString("cafile").map(Path::of), verify, allowlist, includeMembers, threads);
+                    cert, key, n.optString("cafile").map(Path::of), verify, allowlist, includeMembers, threads, keyPassword);
         }
 
         private Optional<String> verifyClient(YamlNode restapi) {
