@@ -126,12 +126,14 @@ record PgSsl(String setting, Map<String, String> keys) {
      * out so that libpq before 17, which does not know the key, still reads the string.
      */
     String conninfo(Optional<String> service) {
+        // in one fixed order, so the same keys always make the same primary_conninfo (no needless reload)
         StringBuilder sb = new StringBuilder();
-        keys.forEach((k, v) -> {
-            if (!k.equals("sslpassword") && !(k.equals("sslnegotiation") && v.equals("postgres"))) {
+        for (String k : KEYS) {
+            String v = keys.get(k);
+            if (v != null && !k.equals("sslpassword") && !(k.equals("sslnegotiation") && v.equals("postgres"))) {
                 sb.append(' ').append(k).append('=').append(Gucs.conninfoValue(v));
             }
-        });
+        }
         if (password().isPresent()) {
             sb.append(" service=").append(Gucs.conninfoValue(service.orElseThrow()));
         }
