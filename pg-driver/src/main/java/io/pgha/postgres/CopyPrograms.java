@@ -51,9 +51,19 @@ final class CopyPrograms {
     }
 
     /** Turns a failed pg_basebackup / pg_rewind into the exception that names the problem. */
-    static PostgresException failure(String member, Commands.Result r, ConnUrl u, PgUser user, String what) {
+    static PostgresException failure(String member, Commands.Result r, ConnUrl u, PgUser user, String what, Jdbc jdbc,
+                                     boolean replication) {
         String out = r.stderr() + "\n" + r.stdout();
         Optional<String> tls = tlsKey(out, user.ssl());
+        if (tls.isPresent() && tls.get().endsWith(".sslrootcert")
+                && (user.ssl().get("sslcrl").isPresent() || user.ssl().get("sslcrldir").isPresent())) {
+            // libpq says only "certificate verify failed", for a foreign CA and a revoked certificate alike: pgha's own
+            // check of the same files tells them apart
+            Optional<String> precise = jdbc.tlsDiagnosis(u.host(), u.port(), user, replication);
+            if (precise.isPresent()) {
+                tls = precise;
+            }
+        }
         if (tls.isPresent()) {
             return new TlsFailedException(tls.get(), member + ": " + what + ": " + u.hostPort() + " as user '" + user.name()
                     + "' with sslmode=" + user.ssl().mode() + " (" + r.tail() + ")");

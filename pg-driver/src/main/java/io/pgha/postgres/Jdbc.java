@@ -251,14 +251,32 @@ final class Jdbc implements AutoCloseable {
         return new PostgresException(what + " on " + target + " failed: " + msg + (state == null ? "" : " (SQLSTATE " + state + ")"));
     }
 
+    /**
+     * Which of the role's TLS keys refuses {@code host:port}, by pgha's own handshake with the same
+     * files; empty if it connects or fails for another reason.
+     */
+    Optional<String> tlsDiagnosis(String host, int port, PgUser user, boolean replication) {
+        try (Connection c = open(host, port, "postgres", user, replication)) {
+            return Optional.empty();
+        } catch (SQLException e) {
+            return tlsKey(e, user.ssl());
+        } catch (RuntimeException e) {
+            return Optional.empty();
+        }
+    }
+
     /** Which of the role's TLS keys a failed handshake points at, if the failure is TLS's. */
     static Optional<String> tlsKey(Throwable e, PgSsl ssl) {
         for (Throwable t = e; t != null; t = t.getCause()) {
-            String m = String.valueOf(t.getMessage());
+            // first, anywhere in the chain: a revocation (the JDK wraps it in a CertificateException)
             if (t instanceof java.security.cert.CertPathValidatorException cpv
-                    && cpv.getReason() == java.security.cert.CertPathValidatorException.BasicReason.REVOKED) {
+                    && (cpv.getReason() == java.security.cert.CertPathValidatorException.BasicReason.REVOKED
+                    || cpv.getReason() == java.security.cert.CertPathValidatorException.BasicReason.UNDETERMINED_REVOCATION_STATUS)) {
                 return Optional.of(ssl.setting() + (ssl.get("sslcrl").isPresent() ? ".sslcrl" : ".sslcrldir"));
             }
+        }
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            String m = String.valueOf(t.getMessage());
             if (t instanceof java.security.cert.CertificateException || t instanceof java.security.cert.CertPathValidatorException
                     || t instanceof java.security.cert.CertPathBuilderException) {
                 return Optional.of(ssl.setting() + ".sslrootcert");

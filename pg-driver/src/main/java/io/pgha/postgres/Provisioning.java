@@ -395,7 +395,7 @@ final class Provisioning {
             }
         }));
         if (!r.ok()) {
-            throw CopyPrograms.failure(cfg.name(), r, u, cfg.replicationUser(), "clone from " + source.member());
+            throw CopyPrograms.failure(cfg.name(), r, u, cfg.replicationUser(), "clone from " + source.member(), jdbc, true);
         }
     }
 

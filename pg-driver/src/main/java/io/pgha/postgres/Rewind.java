@@ -82,7 +82,7 @@ final class Rewind {
         }
         Commands.Result r = cmds.run(Commands.Cmd.of(cfg.operationTimeout(), argv));
         if (!r.ok()) {
-            PostgresException failure = CopyPrograms.failure(cfg.name(), r, u, cfg.rewindRole(), "rewind from " + source.member());
+            PostgresException failure = CopyPrograms.failure(cfg.name(), r, u, cfg.rewindRole(), "rewind from " + source.member(), jdbc, false);
             if (!cfg.removeDataDirectoryOnRewindFailure() || failure instanceof AuthenticationFailedException) {
                 // the target may be half-rewound: it must not come up as a primary
                 runner.quietly(files::writeStandbySignal);

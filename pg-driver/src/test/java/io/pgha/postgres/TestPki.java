@@ -46,6 +46,14 @@ final class TestPki {
             pki.sign("replicator", "replicator", List.of(), List.of("-passin", "env:KEYPASS"));
             pki.openssl("genrsa", "-traditional", "-out", "rewinder.key", "2048");
             pki.sign("rewinder", "rewinder", List.of(), List.of());
+            // revocation lists of the CA: one that revokes nothing, then one that revokes the server's certificate
+            Files.writeString(dir.resolve("ca.cnf"), "[ca]\ndefault_ca = test\n[test]\ndatabase = index.txt\n"
+                    + "crlnumber = crlnumber\ndefault_md = sha256\ndefault_crl_days = 2\n");
+            Files.writeString(dir.resolve("index.txt"), "");
+            Files.writeString(dir.resolve("crlnumber"), "01\n");
+            pki.openssl("ca", "-config", "ca.cnf", "-keyfile", "ca.key", "-cert", "ca.crt", "-gencrl", "-out", "nothing-revoked.crl");
+            pki.openssl("ca", "-config", "ca.cnf", "-keyfile", "ca.key", "-cert", "ca.crt", "-revoke", "server.crt");
+            pki.openssl("ca", "-config", "ca.cnf", "-keyfile", "ca.key", "-cert", "ca.crt", "-gencrl", "-out", "server-revoked.crl");
             pki.ownByServerUser();
             return pki;
         } catch (IOException e) {

@@ -183,6 +183,26 @@ class TlsToPostgresTest {
                 });
     }
 
+    @Test
+    @Order(8)
+    void a_revoked_server_certificate_is_refused_naming_the_revocation_list_and_an_unrevoked_one_passes() {
+        Path revoked = pki.dir().resolve("server-revoked.crl");
+        PgController checksNothingRevoked = sandbox.register(tls(over(a, "a4"), pki.ca(), pki.ca())
+                .ssl("replication", "sslcrl", pki.dir().resolve("nothing-revoked.crl").toString()).build());
+        PgController checksRevoked = sandbox.register(tls(over(a, "a5"), pki.ca(), pki.ca())
+                .ssl("replication", "sslcrl", revoked.toString()).build());
+        PgController clonesRevoked = sandbox.register(tls(sandbox.builder("w"), pki.ca(), pki.ca())
+                .ssl("replication", "sslcrl", revoked.toString()).build());
+
+        assertThat(await(checksNothingRevoked.checkDivergence(upstream(b)))).isNotNull();
+        assertThatThrownBy(() -> await(checksRevoked.checkDivergence(upstream(b))))
+                .isInstanceOfSatisfying(TlsFailedException.class,
+                        e -> assertThat(e.setting()).isEqualTo("postgresql.authentication.replication.sslcrl"));
+        assertThatThrownBy(() -> await(clonesRevoked.cloneFrom(upstream(b))))
+                .isInstanceOfSatisfying(TlsFailedException.class,
+                        e -> assertThat(e.setting()).as(e.getMessage()).isEqualTo("postgresql.authentication.replication.sslcrl"));
+    }
+
     private PgController.Builder over(PgController running, String name) {
         return PgController.builder().name(name).dataDirectory(running.dataDirectory())
                 .workDirectory(sandbox.root().resolve(name + ".pgha")).port(ConnUrl.parse(running.connectionUrl()).port())
