@@ -444,7 +444,8 @@ public final class ZooKeeperDcs implements Dcs {
          * Presents this client certificate on TLS connections (Patroni's {@code zookeeper.cert} and
          * {@code zookeeper.key}); needs {@link #trustedCa}. {@code certificatePem} holds the
          * certificate chain, leaf first; {@code privateKeyPem} its unencrypted RSA or EC private key,
-         * PKCS#8 ({@code BEGIN PRIVATE KEY}) or PKCS#1 ({@code BEGIN RSA PRIVATE KEY}).
+         * PKCS#8 ({@code BEGIN PRIVATE KEY}), PKCS#1 ({@code BEGIN RSA PRIVATE KEY}) or SEC1
+         * ({@code BEGIN EC PRIVATE KEY}), read by {@code PemTls}.
          *
          * <p>ZooKeeper's client reads the key and the chain from <em>one</em> PEM file. If both
          * arguments are the same file and its key is PKCS#8, ZooKeeper reads that file as it is.

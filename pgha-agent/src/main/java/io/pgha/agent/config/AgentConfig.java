@@ -88,7 +88,7 @@ public record AgentConfig(String scope, String namespace, String name, Optional<
 
         /**
          * {@code zookeeper:}. With {@code use_ssl}, {@code cacert} (PEM) verifies the servers and
-         * {@code cert} / {@code key} (PEM, PKCS#8) are the client certificate; {@code verify: false}
+         * {@code cert} / {@code key} (PEM; the key PKCS#8, PKCS#1 RSA or SEC1 EC, unencrypted) are the client certificate; {@code verify: false}
          * turns off host name verification only.
          */
         /**
