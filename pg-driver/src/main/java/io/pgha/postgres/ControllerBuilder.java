@@ -711,6 +711,12 @@ abstract sealed class ControllerBuilder permits PgController.Builder {
             runAs = Optional.empty();
         }
         Binaries bin = Binaries.locate(Optional.ofNullable(binDirectory));
+        for (PgUser u : List.of(superuser, replicationUser, rewindUser == null ? superuser : rewindUser)) {
+            if (u.ssl().get("sslnegotiation").filter("direct"::equals).isPresent() && bin.major() < 17) {
+                throw new ConfigurationException(u.ssl().setting() + ".sslnegotiation", "direct needs PostgreSQL 17's libpq; "
+                        + bin.dir() + " holds PostgreSQL " + bin.version());
+            }
+        }
         if (bin.major() > Binaries.MAX_TESTED_MAJOR) {
             LoggerFactory.getLogger(PgController.class).warn("PostgreSQL {} in {} is newer than pgha was tested with ({} to {})",
                     bin.version(), bin.dir(), Binaries.MIN_MAJOR, Binaries.MAX_TESTED_MAJOR);

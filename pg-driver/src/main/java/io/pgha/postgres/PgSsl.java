@@ -140,6 +140,29 @@ record PgSsl(String setting, Map<String, String> keys) {
         return sb.toString();
     }
 
+    /**
+     * The same keys as a libpq URI's query ({@code ?sslmode=verify-full&sslrootcert=...}), for the
+     * URL an operator's command is given; empty without keys.
+     */
+    String uriQuery(String service) {
+        String conninfo = conninfo(Optional.of(service));
+        if (conninfo.isEmpty()) {
+            return "";
+        }
+        StringBuilder sb = new StringBuilder();
+        for (String k : KEYS) {
+            String v = keys.get(k);
+            if (v != null && !k.equals("sslpassword") && !(k.equals("sslnegotiation") && v.equals("postgres"))) {
+                sb.append(sb.length() == 0 ? '?' : '&').append(k).append('=')
+                        .append(java.net.URLEncoder.encode(v, java.nio.charset.StandardCharsets.UTF_8).replace("+", "%20"));
+            }
+        }
+        if (password().isPresent()) {
+            sb.append(sb.length() == 0 ? '?' : '&').append("service=").append(service);
+        }
+        return sb.toString();
+    }
+
     @Override
     public String toString() {
         Map<String, String> shown = new LinkedHashMap<>(keys);

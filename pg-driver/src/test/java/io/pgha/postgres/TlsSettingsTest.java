@@ -82,6 +82,33 @@ class TlsSettingsTest {
     }
 
     @Test
+    void direct_tls_negotiation_needs_the_libpq_of_postgresql_17() {
+        PgController.Builder b = builder().ssl("superuser", "sslmode", "require").ssl("superuser", "sslnegotiation", "direct");
+        if (Binaries.locate(Optional.empty()).major() < 17) {
+            assertThatThrownBy(b::build).isInstanceOfSatisfying(ConfigurationException.class, e -> {
+                assertThat(e.setting()).isEqualTo("postgresql.authentication.superuser.sslnegotiation");
+                assertThat(e.getMessage()).contains("PostgreSQL 17");
+            });
+        } else {
+            b.build().close();
+        }
+    }
+
+    @Test
+    void an_operators_command_gets_the_keys_in_the_url_query_and_the_passphrase_only_by_its_service() {
+        Map<String, String> keys = new LinkedHashMap<>();
+        keys.put("sslrootcert", "/etc/pg tls/ca.crt");
+        keys.put("sslmode", "verify-full");
+        keys.put("sslkey", "/k.key");
+        keys.put("sslpassword", "s3cret");
+        PgSsl ssl = new PgSsl("postgresql.authentication.superuser", keys);
+
+        assertThat(ssl.uriQuery("pgha_superuser"))
+                .isEqualTo("?sslmode=verify-full&sslrootcert=%2Fetc%2Fpg%20tls%2Fca.crt&sslkey=%2Fk.key&service=pgha_superuser");
+        assertThat(PgSsl.NONE.uriQuery("pgha_superuser")).isEmpty();
+    }
+
+    @Test
     void a_connection_string_carries_the_keys_but_names_the_passphrase_only_by_its_service() throws Exception {
         Map<String, String> keys = new LinkedHashMap<>();
         keys.put("sslmode", "verify-full");
