@@ -221,8 +221,12 @@ public final class PemTls {
             throw new PemException(file, PemException.Problem.UNSUPPORTED_FORMAT, "the encrypted key in " + file.path()
                     + " is not an EncryptedPrivateKeyInfo");
         }
-        // PBES2's parameters name the real scheme (PBEWithHmacSHA256AndAES_256); getAlgName() says only "PBES2"
-        String algorithm = info.getAlgParameters() == null ? info.getAlgName() : info.getAlgParameters().toString();
+        // PBES1 (PBEWithSHA1AndDESede) is named by getAlgName(); for PBES2 it says only "PBES2", and the
+        // parameters name the real scheme (PBEWithHmacSHA256AndAES_256)
+        String algorithm = info.getAlgName();
+        if ((algorithm.equalsIgnoreCase("PBES2") || algorithm.equals("1.2.840.113549.1.5.13")) && info.getAlgParameters() != null) {
+            algorithm = info.getAlgParameters().toString();
+        }
         javax.crypto.Cipher cipher;
         javax.crypto.SecretKey pbeKey;
         try {

@@ -121,6 +121,21 @@ class PemTlsTest {
     }
 
     @Test
+    void a_pkcs8_key_encrypted_with_the_older_pbes1_scheme_is_read_with_its_passphrase() throws Exception {
+        String alg = "PBEWithSHA1AndDESede"; // openssl pkcs8 -topk8 -v1 PBE-SHA1-3DES
+        PBEParameterSpec spec = new PBEParameterSpec(new byte[] {1, 2, 3, 4, 5, 6, 7, 8}, 2048);
+        Cipher c = Cipher.getInstance(alg);
+        c.init(Cipher.ENCRYPT_MODE, SecretKeyFactory.getInstance(alg).generateSecret(new PBEKeySpec("old scheme".toCharArray())), spec);
+        AlgorithmParameters params = AlgorithmParameters.getInstance(alg);
+        params.init(spec);
+        byte[] der = new EncryptedPrivateKeyInfo(params, c.doFinal(rsa.getPrivate().getEncoded())).getEncoded();
+
+        PrivateKey k = PemTls.privateKey(file("pbes1.key", pem("ENCRYPTED PRIVATE KEY", der)), Optional.of("old scheme"));
+
+        assertThat(k.getEncoded()).isEqualTo(rsa.getPrivate().getEncoded());
+    }
+
+    @Test
     void an_encrypted_key_with_a_wrong_passphrase_is_a_typed_error_that_shows_no_passphrase() throws Exception {
         PemFile f = file("enc-wrong.key", pem("ENCRYPTED PRIVATE KEY", encrypt(rsa.getPrivate().getEncoded(), "right one")));
 
