@@ -249,10 +249,12 @@ public final class ZooKeeperDcs implements Dcs {
         private static final String TRUST_STORE_TYPE = "zookeeper.ssl.trustStore.type";
         private static final String KEY_STORE_LOCATION = "zookeeper.ssl.keyStore.location";
         private static final String KEY_STORE_TYPE = "zookeeper.ssl.keyStore.type";
+        private static final String KEY_STORE_PASSWORD = "zookeeper.ssl.keyStore.password";
+        private static final String KEY_PASSWORD = "zookeeper.key_password";
         /** What {@link #trustedCa} and {@link #clientCertificate} set, so not to be given as client properties too. */
         private static final Set<String> TLS_PROPERTIES = Set.of(ZKClientConfig.SECURE_CLIENT,
                 ZKClientConfig.ZOOKEEPER_CLIENT_CNXN_SOCKET, TRUST_STORE_LOCATION, TRUST_STORE_TYPE,
-                "zookeeper.ssl.trustStore.password", KEY_STORE_LOCATION, KEY_STORE_TYPE, "zookeeper.ssl.keyStore.password");
+                "zookeeper.ssl.trustStore.password", KEY_STORE_LOCATION, KEY_STORE_TYPE, KEY_STORE_PASSWORD);
 
         private String hosts;
         private CuratorFramework client;
@@ -263,6 +265,7 @@ public final class ZooKeeperDcs implements Dcs {
         private Path trustedCa;
         private Path certificatePem;
         private Path privateKeyPem;
+        private String keyPassword;
         private final Map<String, String> clientProperties = new LinkedHashMap<>();
 
         private Builder() {
@@ -469,6 +472,27 @@ public final class ZooKeeperDcs implements Dcs {
         }
 
         /**
+         * Like {@link #clientCertificate(Path, Path)} for an encrypted key ({@code BEGIN ENCRYPTED
+         * PRIVATE KEY}) and its passphrase (Patroni's {@code zookeeper.key_password}). The copy
+         * {@link #build()} writes for ZooKeeper's client holds the key encrypted again with the same
+         * passphrase, never in the clear; a wrong passphrase fails {@link #build()} with a
+         * {@link io.pgha.spi.support.PemException} naming {@code zookeeper.key}.
+         *
+         * @throws ConfigurationException as {@link #clientCertificate(Path, Path)}, or
+         *                                ({@code zookeeper.key_password}) for an empty passphrase
+         * @throws NullPointerException   if an argument is null
+         */
+        public Builder clientCertificate(Path certificatePem, Path privateKeyPem, String keyPassword) {
+            Objects.requireNonNull(keyPassword, KEY_PASSWORD);
+            if (keyPassword.isEmpty()) {
+                throw new ConfigurationException(KEY_PASSWORD, "cannot be empty");
+            }
+            clientCertificate(certificatePem, privateKeyPem);
+            this.keyPassword = keyPassword;
+            return this;
+        }
+
+        /**
          * Any other ZooKeeper client property ({@link ZKClientConfig}), e.g. for SASL, or TLS options
          * such as {@code zookeeper.ssl.protocol}. A service whose TLS material is in JKS or PKCS#12 key
          * stores can name them here ({@code zookeeper.client.secure}, {@code zookeeper.clientCnxnSocket},
@@ -546,10 +570,13 @@ public final class ZooKeeperDcs implements Dcs {
             if (certificatePem != null) {
                 // last: it may write a file, which the store then owns
                 ZkPem.KeyStoreFile keyStore = ZkPem.clientKeyStore(new PemTls.PemFile(CERT, certificatePem),
-                        new PemTls.PemFile(KEY, privateKeyPem));
+                        new PemTls.PemFile(KEY, privateKeyPem), Optional.ofNullable(keyPassword));
                 ownedDirectory = keyStore.ownedDirectory().orElse(null);
                 props.put(KEY_STORE_LOCATION, keyStore.file().toString());
                 props.put(KEY_STORE_TYPE, "PEM");
+                if (keyPassword != null) {
+                    props.put(KEY_STORE_PASSWORD, keyPassword); // in memory only: ZooKeeper's client configuration
+                }
             }
             String ns = namespace == null ? "/service" : namespace;
             String root = chroot == null || chroot.equals("/") ? ns : chroot + ("/".equals(ns) ? "" : ns);

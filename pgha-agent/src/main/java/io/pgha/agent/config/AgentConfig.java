@@ -97,14 +97,15 @@ public record AgentConfig(String scope, String namespace, String name, Optional<
          * {@code digestAuth}: the {@code digest} credentials of {@code auth_data} ({@code user:password}).
          */
         record ZooKeeper(List<String> hosts, boolean useSsl, Optional<Path> cacert, Optional<Path> cert, Optional<Path> key,
-                         boolean verify, Map<String, List<String>> setAcls, Optional<Secret> digestAuth) implements DcsConfig {
+                         boolean verify, Map<String, List<String>> setAcls, Optional<Secret> digestAuth,
+                         Optional<Secret> keyPassword) implements DcsConfig {
             public ZooKeeper {
                 setAcls = Map.copyOf(setAcls);
             }
 
             public ZooKeeper(List<String> hosts, boolean useSsl, Optional<Path> cacert, Optional<Path> cert, Optional<Path> key,
                              boolean verify) {
-                this(hosts, useSsl, cacert, cert, key, verify, Map.of(), Optional.empty());
+                this(hosts, useSsl, cacert, cert, key, verify, Map.of(), Optional.empty(), Optional.empty());
             }
         }
 
@@ -562,9 +563,9 @@ public record AgentConfig(String scope, String namespace, String name, Optional<
             Optional<Path> cert = z.optString("cert").map(Path::of);
             Optional<Path> key = z.optString("key").map(Path::of);
             boolean verify = z.optBool("verify").orElse(true);
-            if (z.optSecret("key_password").isPresent()) {
-                throw new ConfigurationException(z.key("key_password"), "encrypted keys are not supported; give an unencrypted "
-                        + "PKCS#8 key ('openssl pkcs8 -topk8 -nocrypt') readable only by the agent's user");
+            Optional<Secret> keyPassword = z.optSecret("key_password").filter(p -> !p.isEmpty());
+            if (keyPassword.isPresent() && key.isEmpty()) {
+                throw new ConfigurationException(z.key("key_password"), "needs zookeeper.cert and zookeeper.key (it is the key's passphrase)");
             }
             if (!ssl && (cacert.isPresent() || cert.isPresent() || key.isPresent())) {
                 throw new ConfigurationException(z.key("use_ssl"), "must be true when cacert, cert or key is set");
@@ -603,7 +604,7 @@ public record AgentConfig(String scope, String namespace, String name, Optional<
                     }
                 });
             }
-            return new DcsConfig.ZooKeeper(hosts, ssl, cacert, cert, key, verify, acls, digest);
+            return new DcsConfig.ZooKeeper(hosts, ssl, cacert, cert, key, verify, acls, digest, keyPassword);
         }
 
         private DcsConfig consul(YamlNode c) {
