@@ -61,7 +61,8 @@ public record AgentConfig(String scope, String namespace, String name, Optional<
     /** The {@code restapi} section. */
     public record RestApi(HostPort listen, Optional<HostPort> connectAddress, Optional<String> username, Optional<Secret> password,
                           Optional<Path> certfile, Optional<Path> keyfile, Optional<Path> cafile, Optional<String> verifyClient,
-                          List<String> allowlist, boolean allowlistIncludeMembers, Optional<Integer> threadPoolSize) {
+                          List<String> allowlist, boolean allowlistIncludeMembers, Optional<Integer> threadPoolSize,
+                          Optional<Secret> keyfilePassword) {
         public RestApi {
             allowlist = List.copyOf(allowlist);
         }
@@ -88,7 +89,7 @@ public record AgentConfig(String scope, String namespace, String name, Optional<
 
         /**
          * {@code zookeeper:}. With {@code use_ssl}, {@code cacert} (PEM) verifies the servers and
-         * {@code cert} / {@code key} (PEM, PKCS#8) are the client certificate; {@code verify: false}
+         * {@code cert} / {@code key} (PEM; the key PKCS#8, PKCS#1 RSA or SEC1 EC, unencrypted) are the client certificate; {@code verify: false}
          * turns off host name verification only.
          */
         /**
@@ -97,14 +98,15 @@ public record AgentConfig(String scope, String namespace, String name, Optional<
          * {@code digestAuth}: the {@code digest} credentials of {@code auth_data} ({@code user:password}).
          */
         record ZooKeeper(List<String> hosts, boolean useSsl, Optional<Path> cacert, Optional<Path> cert, Optional<Path> key,
-                         boolean verify, Map<String, List<String>> setAcls, Optional<Secret> digestAuth) implements DcsConfig {
+                         boolean verify, Map<String, List<String>> setAcls, Optional<Secret> digestAuth,
+                         Optional<Secret> keyPassword) implements DcsConfig {
             public ZooKeeper {
                 setAcls = Map.copyOf(setAcls);
             }
 
             public ZooKeeper(List<String> hosts, boolean useSsl, Optional<Path> cacert, Optional<Path> cert, Optional<Path> key,
                              boolean verify) {
-                this(hosts, useSsl, cacert, cert, key, verify, Map.of(), Optional.empty());
+                this(hosts, useSsl, cacert, cert, key, verify, Map.of(), Optional.empty(), Optional.empty());
             }
         }
 
@@ -140,8 +142,19 @@ public record AgentConfig(String scope, String namespace, String name, Optional<
         }
     }
 
-    /** A login with its password. */
-    public record Credentials(String username, Optional<Secret> password) {
+    /**
+     * A login with its password, and the libpq TLS keys of its connections (Patroni's
+     * {@code sslmode}, {@code sslrootcert}, {@code sslcert}, {@code sslkey}, {@code sslcrl},
+     * {@code sslcrldir}, {@code sslnegotiation}; {@code sslpassword} apart, as a secret).
+     */
+    public record Credentials(String username, Optional<Secret> password, Map<String, String> ssl, Optional<Secret> sslPassword) {
+        public Credentials {
+            ssl = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(ssl));
+        }
+
+        public Credentials(String username, Optional<Secret> password) {
+            this(username, password, Map.of(), Optional.empty());
+        }
     }
 
     /**
@@ -399,6 +412,10 @@ public record AgentConfig(String scope, String namespace, String name, Optional<
             if (key.isPresent() && cert.isEmpty()) {
                 throw new ConfigurationException(n.key("keyfile"), "needs restapi.certfile too");
             }
+            Optional<Secret> keyPassword = n.optSecret("keyfile_password").filter(p -> !p.isEmpty());
+            if (keyPassword.isPresent() && cert.isEmpty()) {
+                throw new ConfigurationException(n.key("keyfile_password"), "needs restapi.certfile too");
+            }
             List<String> allowlist = n.stringList("allowlist");
             boolean includeMembers = n.optBool("allowlist_include_members").orElse(false);
             Optional<Integer> threads = n.optString("thread_pool_size").map(v -> {
@@ -409,7 +426,7 @@ public record AgentConfig(String scope, String namespace, String name, Optional<
                 }
             });
             return new RestApi(listen, connect, login.map(CtlConfig.BasicAuth::username), login.map(CtlConfig.BasicAuth::password),
-                    cert, key, n.optString("cafile").map(Path::of), verify, allowlist, includeMembers, threads);
+                    cert, key, n.optString("cafile").map(Path::of), verify, allowlist, includeMembers, threads, keyPassword);
         }
 
         private Optional<String> verifyClient(YamlNode restapi) {
@@ -548,9 +565,9 @@ public record AgentConfig(String scope, String namespace, String name, Optional<
             Optional<Path> cert = z.optString("cert").map(Path::of);
             Optional<Path> key = z.optString("key").map(Path::of);
             boolean verify = z.optBool("verify").orElse(true);
-            if (z.optSecret("key_password").isPresent()) {
-                throw new ConfigurationException(z.key("key_password"), "encrypted keys are not supported; give an unencrypted "
-                        + "PKCS#8 key ('openssl pkcs8 -topk8 -nocrypt') readable only by the agent's user");
+            Optional<Secret> keyPassword = z.optSecret("key_password").filter(p -> !p.isEmpty());
+            if (keyPassword.isPresent() && key.isEmpty()) {
+                throw new ConfigurationException(z.key("key_password"), "needs zookeeper.cert and zookeeper.key (it is the key's passphrase)");
             }
             if (!ssl && (cacert.isPresent() || cert.isPresent() || key.isPresent())) {
                 throw new ConfigurationException(z.key("use_ssl"), "must be true when cacert, cert or key is set");
@@ -589,7 +606,7 @@ public record AgentConfig(String scope, String namespace, String name, Optional<
                     }
                 });
             }
-            return new DcsConfig.ZooKeeper(hosts, ssl, cacert, cert, key, verify, acls, digest);
+            return new DcsConfig.ZooKeeper(hosts, ssl, cacert, cert, key, verify, acls, digest, keyPassword);
         }
 
         private DcsConfig consul(YamlNode c) {
@@ -815,7 +832,11 @@ public record AgentConfig(String scope, String namespace, String name, Optional<
 
         private Credentials credentials(YamlNode c) {
             c.requireKnownKeys(PatroniKeys.PG_USER);
-            return new Credentials(c.string("username"), c.optSecret("password"));
+            Map<String, String> ssl = new LinkedHashMap<>();
+            for (String k : List.of("sslmode", "sslrootcert", "sslcert", "sslkey", "sslcrl", "sslcrldir", "sslnegotiation")) {
+                c.optString(k).filter(v -> !v.isBlank()).ifPresent(v -> ssl.put(k, v));
+            }
+            return new Credentials(c.string("username"), c.optSecret("password"), ssl, c.optSecret("sslpassword"));
         }
 
         /** Patroni's {@code log} section; a value pgha cannot honour is an error naming its key. */
