@@ -5,11 +5,11 @@
 #     deploys it to a file repository, installing it into a private local repository on the way:
 #     never into ~/.m2, which is only read (a chained, read-only tail) so nothing is downloaded twice.
 #  2. Checks the deployed set: every published module has its jar, sources jar, javadoc jar and an
-#     Automatic-Module-Name; pgha-bom and pgha-parent are there; pgha-examples and pgha-bench are not.
+#     Automatic-Module-Name; pgha-bom and pgha-parent are there; the examples and pgha-bench are not.
 #  3. Makes a user's project of its own from the README's "Embed it" blocks as they are written (the
 #     BOM and pgha-core, pgha-dcs-etcd, pgha-pg-driver; bench/consumer/), compiles it with the
 #     enforcer's dependencyConvergence, and checks that its runtime libraries are exactly those of
-#     pgha's own examples module (what the tests run with; less the examples' logging binding).
+#     pgha's own examples module (what the tests run with; less the examples' logging backend).
 #  4. Runs the README's snippet against a real etcd and PostgreSQL until the node is primary, then
 #     closes it (skipped with PGHA_CONSUMER_RUN=false, or when etcd or PostgreSQL is missing).
 #
@@ -51,7 +51,8 @@ step "building pgha $version: install into $repo, deploy to $work/remote"
 
 # 2. what a release would publish
 step "checking the deployed artifacts"
-published=(pgha-core pgha-testkit pgha-pg-driver pgha-dcs-etcd pgha-dcs-zookeeper pgha-dcs-consul pgha-agent)
+published=(pgha-core pgha-testkit pgha-pg-driver pgha-dcs-etcd pgha-dcs-zookeeper pgha-dcs-consul pgha-agent pgha-micrometer
+  pgha-spring-boot-starter)
 dir="$work/remote/io/pgha"
 for pom in pgha-bom pgha-parent; do
   ls "$dir/$pom/$version/"*.pom >/dev/null 2>&1 || fail "$pom's pom was not deployed"
@@ -68,7 +69,7 @@ for a in "${published[@]}"; do
   unzip -l "$jar" | grep -q ' io/pgha/internal/decision/PlantedBug' && [ "$a" != pgha-core ] && fail "$a carries pgha-core's classes"
   step "  $a: jar, sources, javadoc; module $name"
 done
-for a in pgha-examples pgha-bench; do
+for a in pgha-examples pgha-example-spring-boot-app pgha-bench; do
   [ ! -e "$dir/$a" ] || fail "$a was deployed (it must never be)"
 done
 extra="$(ls "$dir" | grep -v -x -e pgha-bom -e pgha-parent $(printf -- '-e %s ' "${published[@]}") || true)"
@@ -103,7 +104,7 @@ step "compiling it against the installed artifacts (enforcer: dependencyConverge
   || { tail -40 "$c/build.log" >&2; fail "the user's project did not build (log above)"; }
 
 step "comparing its runtime libraries with pgha's examples module's"
-norm() { sed -n 's/^ *\([^ :]*:[^ :]*:[^ :]*:[^ ]*\).*/\1/p' "$1" | sed -E 's/:(compile|runtime)$//' | grep -v -e '^org.slf4j:slf4j-simple:' | sort -u; }
+norm() { sed -n 's/^ *\([^ :]*:[^ :]*:[^ :]*:[^ ]*\).*/\1/p' "$1" | sed -E 's/:(compile|runtime)$//' | grep -v -e '^org.slf4j:slf4j-simple:' -e '^ch.qos.logback:' | sort -u; }
 norm "$c/deps.txt" >"$work/consumer.set"
 norm "$work/src/examples/target/runtime-deps.txt" | grep -v '^io.pgha:pgha-examples:' >"$work/examples.set"
 [ "$(wc -l <"$work/consumer.set")" -gt 20 ] || fail "the user's dependency list looks empty: $(cat "$c/deps.txt")"

@@ -113,6 +113,15 @@ public final class HaNode implements AutoCloseable {
         return engine.status();
     }
 
+    /**
+     * Patroni's {@code failsafe_mode_is_active}: this primary runs on without the store because every
+     * member confirmed it, or this member confirmed a primary's failsafe request within the ttl.
+     * Live, not as of the last cycle (what {@code /metrics} reports).
+     */
+    public boolean failsafeActive() {
+        return engine.failsafeActive();
+    }
+
     /** The settings this node was built with (the cluster's dynamic configuration may override them at run time). */
     public HaSettings settings() {
         return config.settings();
@@ -706,6 +715,12 @@ public final class HaNode implements AutoCloseable {
                 owned.add(es::shutdown);
                 events = es;
             }
+            // every task of this node runs with its scope and name in the MDC, on whichever thread
+            io.pgha.internal.NodeLogContext logContext = new io.pgha.internal.NodeLogContext(scope, name);
+            loop = logContext.wrap(loop);
+            guard = logContext.wrap(guard);
+            heartbeat = logContext.wrap(heartbeat);
+            events = logContext.wrap(events);
             String api = apiUrl != null ? apiUrl : restApi != null ? restApi.apiUrl() : null;
             PeerClient peers = peerClient != null ? peerClient
                     : new HttpPeerClient(restApi == null ? Optional.empty() : restApi.sslContext(),

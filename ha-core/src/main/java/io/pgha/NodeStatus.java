@@ -22,12 +22,24 @@ import java.util.Optional;
  * @param cycles       how many HA cycles ran
  * @param externalFence what stops PostgreSQL's writes if this JVM freezes past its lease (see
  *                     {@link io.pgha.spi.PostgresController#externalFence()}); empty: only the
- *                     engine's in-process fence, which a frozen JVM cannot run
+ *                     engine's in-process fence, which a frozen JVM cannot run * @param cyclesCompleted how many HA cycles finished (a cycle in progress is not counted)
+ * @param cycleTime    the time the finished cycles took together, from observing to writing the
+ *                     member entry (a meter's total: {@code cycleTime / cyclesCompleted} is the mean)
  */
 public record NodeStatus(String member, String scope, Role role, Optional<String> leader, boolean leaseValid,
                          Optional<PostgresState> postgres, boolean dcsReachable, Optional<Instant> dcsLastSeen,
-                         boolean paused, String lastDecision, long cycles, Optional<String> externalFence) {
+                         boolean paused, String lastDecision, long cycles, Optional<String> externalFence,
+                         long cyclesCompleted, java.time.Duration cycleTime) {
+    /** A snapshot without cycle timings (none finished yet). */
+    public NodeStatus(String member, String scope, Role role, Optional<String> leader, boolean leaseValid,
+                      Optional<PostgresState> postgres, boolean dcsReachable, Optional<Instant> dcsLastSeen,
+                      boolean paused, String lastDecision, long cycles, Optional<String> externalFence) {
+        this(member, scope, role, leader, leaseValid, postgres, dcsReachable, dcsLastSeen, paused, lastDecision, cycles, externalFence,
+                0, java.time.Duration.ZERO);
+    }
+
     public NodeStatus {
+        Objects.requireNonNull(cycleTime);
         Objects.requireNonNull(member);
         Objects.requireNonNull(scope);
         Objects.requireNonNull(role);

@@ -133,6 +133,7 @@ public final class RestApiConfig {
         private char[] password;
         private Path certificate;
         private Path privateKey;
+        private String keyPassword;
         private Path trustedCa;
         private SSLContext sslContext;
         private ClientAuth clientAuth;
@@ -247,6 +248,25 @@ public final class RestApiConfig {
         }
 
         /**
+         * Like {@link #certificate(Path, Path)} for an encrypted key (PEM {@code ENCRYPTED PRIVATE
+         * KEY}) and its passphrase (Patroni's {@code restapi.keyfile_password}). A wrong passphrase
+         * fails {@link #build()} with a {@link io.pgha.spi.support.PemException} naming
+         * {@code restapi.keyfile}.
+         *
+         * @throws ConfigurationException if already set, a file cannot be read or the passphrase is empty
+         * @throws NullPointerException   if an argument is null
+         */
+        public Builder certificate(Path certificatePem, Path privateKeyPem, String keyPassword) {
+            Objects.requireNonNull(keyPassword, "restapi.keyfile_password");
+            if (keyPassword.isEmpty()) {
+                throw new ConfigurationException("restapi.keyfile_password", "cannot be empty");
+            }
+            certificate(certificatePem, privateKeyPem);
+            this.keyPassword = keyPassword;
+            return this;
+        }
+
+        /**
          * The CA(s), PEM, that sign client certificates (Patroni's {@code restapi.cafile}); used with
          * {@link #clientAuth}, and by this node's own calls to its peers' APIs.
          *
@@ -348,7 +368,7 @@ public final class RestApiConfig {
             if (certificate != null) {
                 tls = PemTls.sslContext(Optional.ofNullable(trustedCa).map(p -> new PemTls.PemFile("restapi.cafile", p)),
                         Optional.of(new PemTls.PemFile("restapi.certfile", certificate)),
-                        Optional.of(new PemTls.PemFile("restapi.keyfile", privateKey)));
+                        Optional.of(new PemTls.PemFile("restapi.keyfile", privateKey)), Optional.ofNullable(keyPassword));
             }
             return new RestApiConfig(this, tls);
         }

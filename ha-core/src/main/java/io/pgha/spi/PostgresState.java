@@ -23,6 +23,7 @@ import java.util.Optional;
  * @param timelineStart       where the current timeline began (from its history file); {@link Lsn#ZERO} on timeline 1
  * @param serverVersion       {@code server_version_num} (e.g. {@code 150018}); {@code 0} when unknown
  * @param pendingRestart      running: settings whose new value waits for a restart; empty otherwise
+ * @param times               running: when the server started, the replay's time and pause; {@link ServerTimes#UNKNOWN} otherwise
  */
 public record PostgresState(
         RunState runState,
@@ -39,9 +40,20 @@ public record PostgresState(
         SynchronousStandbys synchronousStandbys,
         Lsn timelineStart,
         int serverVersion,
-        List<PendingSetting> pendingRestart) {
+        List<PendingSetting> pendingRestart,
+        ServerTimes times) {
+
+    /** A state without {@link ServerTimes} (the components before they were added). */
+    public PostgresState(RunState runState, boolean inRecovery, Optional<String> systemId, int timeline, Lsn writeLsn, Lsn flushLsn,
+                         Lsn receiveLsn, Lsn replayLsn, Optional<Upstream> upstream, boolean streaming,
+                         List<ReplicationConnection> replication, SynchronousStandbys synchronousStandbys, Lsn timelineStart,
+                         int serverVersion, List<PendingSetting> pendingRestart) {
+        this(runState, inRecovery, systemId, timeline, writeLsn, flushLsn, receiveLsn, replayLsn, upstream, streaming, replication,
+                synchronousStandbys, timelineStart, serverVersion, pendingRestart, ServerTimes.UNKNOWN);
+    }
 
     public PostgresState {
+        Objects.requireNonNull(times, "times");
         Objects.requireNonNull(runState, "runState");
         Objects.requireNonNull(systemId, "systemId");
         Objects.requireNonNull(writeLsn, "writeLsn");
@@ -70,7 +82,7 @@ public record PostgresState(
                 .writeLsn(writeLsn).flushLsn(flushLsn).receiveLsn(receiveLsn).replayLsn(replayLsn)
                 .upstream(upstream).streaming(streaming).replication(replication)
                 .synchronousStandbys(synchronousStandbys).timelineStart(timelineStart).serverVersion(serverVersion)
-                .pendingRestart(pendingRestart);
+                .pendingRestart(pendingRestart).times(times);
     }
 
     /** Builds a {@link PostgresState}; every setter rejects {@code null} and negative numbers. */
@@ -90,6 +102,7 @@ public record PostgresState(
         private Lsn timelineStart = Lsn.ZERO;
         private int serverVersion;
         private List<PendingSetting> pendingRestart = List.of();
+        private ServerTimes times = ServerTimes.UNKNOWN;
 
         private Builder(RunState runState) {
             this.runState = Objects.requireNonNull(runState, "runState");
@@ -178,6 +191,11 @@ public record PostgresState(
          *                               without an upstream, or a running server without a system
          *                               identifier
          */
+        public Builder times(ServerTimes times) {
+            this.times = Objects.requireNonNull(times, "times");
+            return this;
+        }
+
         public PostgresState build() {
             if (streaming && upstream.isEmpty()) {
                 throw new IllegalStateException("streaming requires an upstream");
@@ -186,7 +204,7 @@ public record PostgresState(
                 throw new IllegalStateException("a running server has a system identifier");
             }
             return new PostgresState(runState, inRecovery, systemId, timeline, writeLsn, flushLsn, receiveLsn, replayLsn,
-                    upstream, streaming, replication, synchronousStandbys, timelineStart, serverVersion, pendingRestart);
+                    upstream, streaming, replication, synchronousStandbys, timelineStart, serverVersion, pendingRestart, times);
         }
     }
 

@@ -1,5 +1,6 @@
 package io.pgha.testkit;
 
+import io.pgha.spi.support.ForwardingDcsSession;
 import io.pgha.HaEvent;
 import io.pgha.HaNode;
 import io.pgha.MemberTags;

@@ -94,6 +94,31 @@ class RestApiTlsTest {
     }
 
     @Test
+    void anEncryptedKeyIsReadWithKeyfilePasswordAndAWrongOneIsNamedWithoutShowingIt() throws Exception {
+        Path encrypted = dir.resolve("server-encrypted.key");
+        Process p = new ProcessBuilder("openssl", "pkcs8", "-topk8", "-v2", "aes-256-cbc", "-in", pem.serverKey().toString(),
+                "-out", encrypted.toString(), "-passout", "pass:rest-key-pass").redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        assertThat(p.waitFor()).as(out).isZero();
+        assertThat(Files.readString(encrypted)).contains("BEGIN ENCRYPTED PRIVATE KEY");
+
+        RestApiConfig ok = RestApiConfig.builder().listen("127.0.0.1", 0)
+                .certificate(pem.serverCertificate(), encrypted, "rest-key-pass").build();
+
+        assertThat(ok).isNotNull();
+        assertThatThrownBy(() -> RestApiConfig.builder().listen("127.0.0.1", 0)
+                .certificate(pem.serverCertificate(), encrypted, "not-the-pass").build())
+                .isInstanceOfSatisfying(io.pgha.spi.support.PemException.class, e -> {
+                    assertThat(e.setting()).isEqualTo("restapi.keyfile");
+                    assertThat(e.problem()).isEqualTo(io.pgha.spi.support.PemException.Problem.WRONG_PASSWORD);
+                    assertThat(e.getMessage()).doesNotContain("not-the-pass").doesNotContain("rest-key-pass");
+                });
+        assertThatThrownBy(() -> RestApiConfig.builder().listen("127.0.0.1", 0).certificate(pem.serverCertificate(), encrypted).build())
+                .isInstanceOfSatisfying(io.pgha.spi.support.PemException.class,
+                        e -> assertThat(e.problem()).isEqualTo(io.pgha.spi.support.PemException.Problem.PASSWORD_REQUIRED));
+    }
+
+    @Test
     void aFileThatHoldsNoKeyIsNamedBySettingWithoutItsContent() throws Exception {
         Path notAKey = Files.writeString(dir.resolve("not-a-key.pem"), "secret-material-that-must-not-show");
         assertThatThrownBy(() -> RestApiConfig.builder().listen("127.0.0.1", 0).certificate(pem.serverCertificate(), notAKey).build())

@@ -1,5 +1,6 @@
 package io.pgha.testkit;
 
+import io.pgha.spi.support.ForwardingDcsSession;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.pgha.HaEvent;

@@ -71,9 +71,11 @@ final class Commands {
 
     private final Optional<String> runAs;
     private final Path passFile;
+    private final Path serviceFile;
     private final Redactor redactor;
 
-    Commands(Optional<String> runAs, Path passFile, Redactor redactor) {
+    Commands(Optional<String> runAs, Path passFile, Path serviceFile, Redactor redactor) {
+        this.serviceFile = serviceFile;
         this.runAs = runAs;
         this.passFile = passFile;
         this.redactor = redactor;
@@ -98,6 +100,8 @@ final class Commands {
         env.keySet().removeIf(k -> k.startsWith("PG") || k.startsWith("LC_") || k.equals("LANG") || k.equals("LANGUAGE"));
         env.put("LC_ALL", "C");
         env.put("PGPASSFILE", passFile.toString());
+        // the passphrases of client keys (sslpassword), for connection strings that name service=pgha_<role>
+        env.put("PGSERVICEFILE", serviceFile.toString());
         env.put("PGCONNECT_TIMEOUT", "10");
         env.putAll(cmd.env());
         pb.redirectInput(cmd.stdin().map(s -> ProcessBuilder.Redirect.from(s.toFile()))

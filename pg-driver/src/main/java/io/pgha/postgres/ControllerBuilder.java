@@ -70,6 +70,7 @@ abstract sealed class ControllerBuilder permits PgController.Builder {
     private Duration crashPollInterval;
     private final List<PgListener> listeners = new ArrayList<>();
     private final List<PgRole> bootstrapRoles = new ArrayList<>();
+    private final Map<String, Map<String, String>> ssl = new LinkedHashMap<>();
 
     ControllerBuilder() {
     }
@@ -282,6 +283,40 @@ abstract sealed class ControllerBuilder permits PgController.Builder {
     public PgController.Builder replicationUser(String user, String password) {
         requireUnset(this.replicationUser, "postgresql.authentication.replication");
         this.replicationUser = user("postgresql.authentication.replication", user, password);
+        return self();
+    }
+
+    /**
+     * One of libpq's TLS connection keys for the connections pgha makes as one of its roles: Patroni's
+     * {@code postgresql.authentication.<role>.<key>}. {@code role} is {@code superuser} (pgha's own
+     * connections to its server and to peers, the source check before pg_rewind when no rewind role is
+     * set), {@code replication} (a standby's {@code primary_conninfo}, pg_basebackup) or {@code rewind}
+     * (pg_rewind's source; without a rewind role pg_rewind logs in as the superuser with its keys).
+     * {@code key} is one of {@code sslmode} ({@code disable}, {@code allow}, {@code prefer} (libpq's
+     * default), {@code require}, {@code verify-ca}, {@code verify-full}), {@code sslrootcert} (a PEM
+     * file of CA certificates, or {@code system}), {@code sslcert} and {@code sslkey} (the client's PEM
+     * certificate and key: PKCS#8, encrypted PKCS#8, PKCS#1 RSA or SEC1 EC), {@code sslpassword} (the
+     * key's passphrase, never written into a connection string or an argument), {@code sslcrl} (a PEM
+     * file of revocation lists), {@code sslcrldir} (a directory of them) and {@code sslnegotiation}
+     * ({@code postgres} or {@code direct}, PostgreSQL 17). Files must be readable here and, for
+     * {@code primary_conninfo}, pg_basebackup and pg_rewind, by the server's user. Checked at once;
+     * the combination ({@code sslcert} with {@code sslkey}, a root certificate for {@code verify-*})
+     * at {@link #build()}.
+     *
+     * @throws ConfigurationException naming {@code postgresql.authentication.<role>.<key>}, for an
+     *                                unknown role or key, a bad value, an unreadable file, or a second call
+     * @throws NullPointerException   if an argument is null
+     */
+    public PgController.Builder ssl(String role, String key, String value) {
+        Objects.requireNonNull(role, "postgresql.authentication role");
+        Objects.requireNonNull(key, "postgresql.authentication." + role + " key");
+        String setting = "postgresql.authentication." + role;
+        Objects.requireNonNull(value, setting + "." + key);
+        require(List.of("superuser", "replication", "rewind").contains(role), setting,
+                "expected superuser, replication or rewind");
+        Map<String, String> keys = ssl.computeIfAbsent(role, r -> new LinkedHashMap<>());
+        requireUnset(keys.get(key), setting + "." + key);
+        keys.put(key, PgSsl.check(setting, key, value));
         return self();
     }
 
@@ -615,6 +650,14 @@ abstract sealed class ControllerBuilder permits PgController.Builder {
         String connect = connectHost != null ? connectHost : listen;
         String local = wildcard || List.of(listen.split(",")).stream().map(String::strip)
                 .anyMatch(a -> a.equals("127.0.0.1") || a.equals("localhost")) ? "127.0.0.1" : connect;
+        superuser = withSsl(superuser, "superuser");
+        replicationUser = withSsl(replicationUser, "replication");
+        if (rewindUser != null) {
+            rewindUser = withSsl(rewindUser, "rewind");
+        } else if (ssl.containsKey("rewind")) {
+            throw new ConfigurationException("postgresql.authentication.rewind", "has TLS keys but no rewind role: pg_rewind logs in"
+                    + " as the superuser, with postgresql.authentication.superuser's keys");
+        }
         checkSameRole(replicationUser, "postgresql.authentication.replication");
         if (rewindUser != null) {
             checkSameRole(rewindUser, "postgresql.authentication.rewind");
@@ -668,6 +711,12 @@ abstract sealed class ControllerBuilder permits PgController.Builder {
             runAs = Optional.empty();
         }
         Binaries bin = Binaries.locate(Optional.ofNullable(binDirectory));
+        for (PgUser u : List.of(superuser, replicationUser, rewindUser == null ? superuser : rewindUser)) {
+            if (u.ssl().get("sslnegotiation").filter("direct"::equals).isPresent() && bin.major() < 17) {
+                throw new ConfigurationException(u.ssl().setting() + ".sslnegotiation", "direct needs PostgreSQL 17's libpq; "
+                        + bin.dir() + " holds PostgreSQL " + bin.version());
+            }
+        }
         if (bin.major() > Binaries.MAX_TESTED_MAJOR) {
             LoggerFactory.getLogger(PgController.class).warn("PostgreSQL {} in {} is newer than pgha was tested with ({} to {})",
                     bin.version(), bin.dir(), Binaries.MIN_MAJOR, Binaries.MAX_TESTED_MAJOR);
@@ -715,6 +764,12 @@ abstract sealed class ControllerBuilder permits PgController.Builder {
             Thread.currentThread().interrupt();
             throw new ConfigurationException("postgresql.run_as_user", "interrupted while looking up user '" + user + "'");
         }
+    }
+
+    private PgUser withSsl(PgUser u, String role) {
+        PgSsl s = new PgSsl("postgresql.authentication." + role, ssl.getOrDefault(role, Map.of()));
+        s.checkCombination();
+        return u.withSsl(s);
     }
 
     private static PgUser user(String what, String user, String password) {

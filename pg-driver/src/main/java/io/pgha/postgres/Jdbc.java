@@ -7,6 +7,7 @@ import java.net.ConnectException;
 import java.net.SocketTimeoutException;
 import java.sql.Connection;
 import java.sql.SQLException;
+import java.util.Optional;
 import java.util.Properties;
 import java.util.concurrent.atomic.AtomicReference;
 
@@ -121,12 +122,35 @@ final class Jdbc implements AutoCloseable {
                 p.remove("password");
             }
         }
+        if (!p.containsKey(io.pgha.internal.postgres.UnixSocketFactory.SOCKET_PATH)) {
+            tls(p, user.ssl());
+        }
         String h = host.contains(":") ? "[" + host + "]" : host;
         Connection c = DRIVER.connect("jdbc:postgresql://" + h + ":" + port + "/" + db, p);
         if (c == null) {
             throw new SQLException("pgjdbc refused the URL");
         }
         return c;
+    }
+
+    /**
+     * The role's TLS keys as pgjdbc properties. Over the Unix-domain socket there is no TLS, as with
+     * libpq. Without keys pgjdbc keeps its own defaults ({@code sslmode=prefer}, as libpq's).
+     */
+    private static void tls(Properties p, PgSsl ssl) {
+        if (!ssl.configured()) {
+            return;
+        }
+        p.setProperty("sslmode", ssl.mode());
+        p.setProperty("sslfactory", io.pgha.internal.postgres.PgTlsSocketFactory.class.getName());
+        p.setProperty(io.pgha.internal.postgres.PgTlsSocketFactory.SETTING, ssl.setting());
+        ssl.get("sslrootcert").ifPresent(v -> p.setProperty("sslrootcert", v));
+        ssl.get("sslcert").ifPresent(v -> p.setProperty("sslcert", v));
+        ssl.get("sslkey").ifPresent(v -> p.setProperty("sslkey", v));
+        ssl.get("sslpassword").ifPresent(v -> p.setProperty("sslpassword", v));
+        ssl.get("sslcrl").ifPresent(v -> p.setProperty(io.pgha.internal.postgres.PgTlsSocketFactory.CRL, v));
+        ssl.get("sslcrldir").ifPresent(v -> p.setProperty(io.pgha.internal.postgres.PgTlsSocketFactory.CRL_DIR, v));
+        ssl.get("sslnegotiation").ifPresent(v -> p.setProperty("sslNegotiation", v));
     }
 
     /** Drops the pooled connection (the server is being stopped or restarted). */
@@ -205,6 +229,16 @@ final class Jdbc implements AutoCloseable {
         if ("28P01".equals(state) || "28000".equals(state)) {
             return new AuthenticationFailedException(what + ": " + target + " rejected user '" + user.name() + "': " + msg);
         }
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof io.pgha.ConfigurationException bad) {
+                return new TlsFailedException(bad.setting(), what + ": " + target + ": " + redactor.scrub(bad.getMessage()));
+            }
+        }
+        Optional<String> tlsKey = tlsKey(e, user.ssl());
+        if (tlsKey.isPresent()) {
+            return new TlsFailedException(tlsKey.get(), what + ": " + target + " as user '" + user.name() + "' with sslmode="
+                    + user.ssl().mode() + ": " + msg);
+        }
         if (isTimeout(e)) {
             return new PostgresTimeoutException(what + ": " + target + " did not answer in time (connect timeout "
                     + cfg.connectTimeout().toMillis() + " ms, statement timeout " + cfg.statementTimeout().toMillis() + " ms): " + msg);
@@ -215,6 +249,51 @@ final class Jdbc implements AutoCloseable {
             }
         }
         return new PostgresException(what + " on " + target + " failed: " + msg + (state == null ? "" : " (SQLSTATE " + state + ")"));
+    }
+
+    /**
+     * Which of the role's TLS keys refuses {@code host:port}, by pgha's own handshake with the same
+     * files; empty if it connects or fails for another reason.
+     */
+    Optional<String> tlsDiagnosis(String host, int port, PgUser user, boolean replication) {
+        try (Connection c = open(host, port, "postgres", user, replication)) {
+            return Optional.empty();
+        } catch (SQLException e) {
+            return tlsKey(e, user.ssl());
+        } catch (RuntimeException e) {
+            return Optional.empty();
+        }
+    }
+
+    /** Which of the role's TLS keys a failed handshake points at, if the failure is TLS's. */
+    static Optional<String> tlsKey(Throwable e, PgSsl ssl) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            // first, anywhere in the chain: a revocation (the JDK wraps it in a CertificateException)
+            if (t instanceof java.security.cert.CertPathValidatorException cpv
+                    && (cpv.getReason() == java.security.cert.CertPathValidatorException.BasicReason.REVOKED
+                    || cpv.getReason() == java.security.cert.CertPathValidatorException.BasicReason.UNDETERMINED_REVOCATION_STATUS)) {
+                return Optional.of(ssl.setting() + (ssl.get("sslcrl").isPresent() ? ".sslcrl" : ".sslcrldir"));
+            }
+        }
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            String m = String.valueOf(t.getMessage());
+            if (t instanceof java.security.cert.CertificateException || t instanceof java.security.cert.CertPathValidatorException
+                    || t instanceof java.security.cert.CertPathBuilderException) {
+                return Optional.of(ssl.setting() + ".sslrootcert");
+            }
+            if (m.contains("Received fatal alert") && ssl.get("sslcert").isPresent()) {
+                return Optional.of(ssl.setting() + ".sslcert"); // the server refused our certificate in the handshake
+            }
+            if (m.contains("could not be verified by hostnameverifier") || m.contains("does not support SSL")) {
+                return Optional.of(ssl.setting() + ".sslmode");
+            }
+        }
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof javax.net.ssl.SSLException) {
+                return Optional.of(ssl.setting() + ".sslmode");
+            }
+        }
+        return Optional.empty();
     }
 
     /** SQLSTATE 57P03: the postmaster runs but does not take connections yet (recovery) or any more (shutdown). */

@@ -254,7 +254,8 @@ final class ManagedFiles {
                 + " user=" + Gucs.conninfoValue(cfg.replicationUser().name())
                 + " passfile=" + Gucs.conninfoValue(passFile().toString())
                 + " application_name=" + Gucs.conninfoValue(cfg.name())
-                + " connect_timeout=5";
+                + " connect_timeout=5"
+                + cfg.replicationUser().ssl().conninfo(Optional.of(cfg.replicationUser().serviceName()));
     }
 
     /**
@@ -325,6 +326,30 @@ final class ManagedFiles {
         }
         byUser.forEach((u, p) -> sb.append("*:*:*:").append(passEscape(u)).append(':').append(passEscape(p)).append('\n'));
         fs.write(passFile(), sb.toString(), Fs.FILE_600);
+        writeServiceFile();
+    }
+
+    /**
+     * pgha's libpq service file (PGSERVICEFILE for every program pgha runs, and so for the
+     * postmaster and its walreceiver): the only place a client key's passphrase ({@code sslpassword})
+     * is written, one {@code [pgha_<role>]} section per role that has one, named by {@code service=}
+     * in the role's connection strings. libpq has no environment variable and no file of its own for
+     * it; Patroni writes it into {@code primary_conninfo}, which pgha does not (any reader of the
+     * settings would see it).
+     */
+    Path serviceFile() {
+        return cfg.workDirectory().resolve("pg_service.conf");
+    }
+
+    void writeServiceFile() {
+        StringBuilder sb = new StringBuilder("# written by pgha: the passphrases of the client keys of pgha's roles (sslpassword)\n");
+        java.util.Set<String> done = new java.util.HashSet<>();
+        for (PgUser u : List.of(cfg.superuser(), cfg.replicationUser(), cfg.rewindRole())) {
+            if (u.ssl().password().isPresent() && done.add(u.serviceName())) {
+                sb.append('[').append(u.serviceName()).append("]\n").append("sslpassword=").append(u.ssl().password().get()).append('\n');
+            }
+        }
+        fs.write(serviceFile(), sb.toString(), Fs.FILE_600);
     }
 
     private static String passEscape(String s) {

@@ -85,11 +85,14 @@ public final class PgController implements PostgresController {
             secrets.add(cfg.superuser().password());
         }
         cfg.rewindUser().ifPresent(u -> secrets.add(u.password()));
+        for (PgUser u : List.of(cfg.superuser(), cfg.replicationUser(), cfg.rewindRole())) {
+            u.ssl().password().ifPresent(secrets::add); // a client key's passphrase is a secret too
+        }
         Redactor redactor = new Redactor(secrets);
         PgListeners listeners = new PgListeners(cfg.name(), listenerList);
         Fs fs = new Fs(uid, gid);
         this.files = new ManagedFiles(cfg, fs);
-        Commands cmds = new Commands(cfg.runAsUser(), files.passFile(), redactor);
+        Commands cmds = new Commands(cfg.runAsUser(), files.passFile(), files.serviceFile(), redactor);
         this.jdbc = new Jdbc(cfg, redactor);
         this.runner = new OperationRunner(cfg.name(), redactor);
         this.fence = new WriteFence(cfg.dataDirectory(), pid -> listeners.emit(new PgEvent.FenceFired(cfg.name(), pid)));

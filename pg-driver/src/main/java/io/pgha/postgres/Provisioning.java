@@ -162,7 +162,8 @@ final class Provisioning {
         List<String> argv = new ArrayList<>(command);
         argv.add(cfg.superuserSocket().isPresent()
                 ? "postgres://" + cfg.superuser().name() + "@" + socketHost(cfg.localSocketDirectory().get()) + ":" + cfg.port() + "/postgres"
-                : "postgres://" + cfg.superuser().name() + "@" + cfg.localHost() + ":" + cfg.port() + "/postgres");
+                : "postgres://" + cfg.superuser().name() + "@" + cfg.localHost() + ":" + cfg.port() + "/postgres"
+                        + cfg.superuser().ssl().uriQuery(cfg.superuser().serviceName()));
         Commands.Result r = cmds.run(Commands.Cmd.of(cfg.operationTimeout(), argv));
         if (!r.ok()) {
             throw operatorCommandFailed("post_bootstrap", command, r);
@@ -395,7 +396,7 @@ final class Provisioning {
             }
         }));
         if (!r.ok()) {
-            throw CopyPrograms.failure(cfg.name(), r, u, cfg.replicationUser(), "clone from " + source.member());
+            throw CopyPrograms.failure(cfg.name(), r, u, cfg.replicationUser(), "clone from " + source.member(), jdbc, true);
         }
     }
 

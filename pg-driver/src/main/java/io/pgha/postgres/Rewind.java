@@ -82,8 +82,10 @@ final class Rewind {
         }
         Commands.Result r = cmds.run(Commands.Cmd.of(cfg.operationTimeout(), argv));
         if (!r.ok()) {
-            PostgresException failure = CopyPrograms.failure(cfg.name(), r, u, cfg.rewindRole(), "rewind from " + source.member());
-            if (!cfg.removeDataDirectoryOnRewindFailure() || failure instanceof AuthenticationFailedException) {
+            PostgresException failure = CopyPrograms.failure(cfg.name(), r, u, cfg.rewindRole(), "rewind from " + source.member(), jdbc, false);
+            // a refused login or TLS handshake is a configuration problem a fresh copy would not solve
+            if (!cfg.removeDataDirectoryOnRewindFailure() || failure instanceof AuthenticationFailedException
+                    || failure instanceof TlsFailedException) {
                 // the target may be half-rewound: it must not come up as a primary
                 runner.quietly(files::writeStandbySignal);
                 throw failure;

@@ -6,6 +6,7 @@ import io.pgha.spi.PostgresException;
 import io.pgha.spi.PostgresState;
 import io.pgha.spi.ReplicationConnection;
 import io.pgha.spi.RunState;
+import io.pgha.spi.ServerTimes;
 import io.pgha.spi.Upstream;
 
 import java.io.IOException;
@@ -14,6 +15,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.ResultSet;
 import java.sql.Statement;
+import java.time.Instant;
+import java.time.OffsetDateTime;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -144,6 +147,7 @@ final class StateReader {
             int timeline;
             String sync;
             int checkpointTimeline;
+            ServerTimes times;
             try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery("""
                     SELECT pg_is_in_recovery(),
                            current_setting('server_version_num')::int,
@@ -155,7 +159,10 @@ final class StateReader {
                            CASE WHEN pg_is_in_recovery() THEN 0
                                 ELSE ('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))::bit(32)::int END,
                            current_setting('synchronous_standby_names'),
-                           (SELECT timeline_id FROM pg_control_checkpoint())""")) {
+                           (SELECT timeline_id FROM pg_control_checkpoint()),
+                           pg_postmaster_start_time(),
+                           pg_last_xact_replay_timestamp(),
+                           CASE WHEN pg_is_in_recovery() THEN pg_is_wal_replay_paused() ELSE false END""")) {
                 rs.next();
                 inRecovery = rs.getBoolean(1);
                 version = rs.getInt(2);
@@ -167,6 +174,8 @@ final class StateReader {
                 timeline = rs.getInt(8);
                 sync = rs.getString(9);
                 checkpointTimeline = rs.getInt(10);
+                times = new ServerTimes(instant(rs.getObject(11, OffsetDateTime.class)), instant(rs.getObject(12, OffsetDateTime.class)),
+                        rs.getBoolean(13));
             }
             boolean streaming = false;
             boolean receiverReportedTimeline = false;
@@ -228,8 +237,12 @@ final class StateReader {
                     inRecovery ? Lsn.ZERO : write, inRecovery ? Lsn.ZERO : flush,
                     inRecovery ? receive : Lsn.ZERO, inRecovery ? replay : Lsn.ZERO,
                     inRecovery ? r.upstream() : Optional.empty(), streaming, replication, SyncNames.parse(sync),
-                    timelineStart(timeline), version, pending);
+                    timelineStart(timeline), version, pending, times);
         });
+    }
+
+    private static Optional<Instant> instant(OffsetDateTime t) {
+        return Optional.ofNullable(t).map(OffsetDateTime::toInstant);
     }
 
     private PostgresState fileState(RunState rs) {

@@ -12,6 +12,10 @@
  *       are written. Programs find it through {@code PGPASSFILE}, the walreceiver through
  *       {@code passfile=} in {@code primary_conninfo}. The work directory is outside the data
  *       directory, so backups and copies of the data never carry it.</li>
+ *   <li>{@code <work>/pg_service.conf} (mode 0600, owned by the server's user): the passphrases of
+ *       the roles' client keys ({@code sslpassword}), one {@code [pgha_<role>]} section each, found
+ *       through {@code PGSERVICEFILE} (set for every program pgha runs, so the postmaster and its
+ *       walreceiver have it) and {@code service=pgha_<role>} in the role's connection strings.</li>
  *   <li>{@code <work>/postgresql.log}: the server log ({@code pg_ctl -l}).</li>
  * </ul>
  *

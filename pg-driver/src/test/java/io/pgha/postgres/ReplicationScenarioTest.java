@@ -124,6 +124,23 @@ class ReplicationScenarioTest {
         assertThat(Files.readString(b.dataDirectory().resolve("pgha.conf"))).contains("port = '" + port(b) + "'");
         // the slot was made on the upstream before the walreceiver came
         assertThat(count(a, "SELECT count(*) FROM pg_replication_slots WHERE slot_name IN ('b', 'c') AND active")).isEqualTo(2);
+        reportsWhenItStartedTheCommitTimeItReplayedAndAPausedReplay(b);
+    }
+
+    /** Patroni's postmaster_start_time, xlog.replayed_timestamp and xlog.paused, read from a streaming replica. */
+    private void reportsWhenItStartedTheCommitTimeItReplayedAndAPausedReplay(PgController replica) throws Exception {
+        exec(a, "CREATE TABLE replay_probe (x int)"); // a commit for the replica to replay
+        await().atMost(T).until(() -> await(replica.observe()).times().lastReplayed().isPresent());
+        PostgresState state = await(replica.observe());
+        assertThat(state.times().postmasterStart()).hasValueSatisfying(t -> assertThat(t).isBefore(java.time.Instant.now()));
+        assertThat(state.times().replayPaused()).isFalse();
+        assertThat(await(a.observe()).times().lastReplayed()).as("a primary replays nothing").isEmpty();
+
+        exec(replica, "SELECT pg_wal_replay_pause()");
+        assertThat(await(replica.observe()).times().replayPaused()).isTrue();
+        exec(replica, "SELECT pg_wal_replay_resume()");
+        assertThat(await(replica.observe()).times().replayPaused()).isFalse();
+        exec(a, "DROP TABLE replay_probe");
     }
 
     @Test

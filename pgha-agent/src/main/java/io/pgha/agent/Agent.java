@@ -5,6 +5,7 @@ import io.pgha.HaEvent;
 import io.pgha.HaNode;
 import io.pgha.PghaException;
 import io.pgha.agent.config.AgentConfig;
+import io.pgha.agent.logging.LogSetup;
 import io.pgha.postgres.PgController;
 import io.pgha.spi.Dcs;
 import java.io.PrintWriter;
@@ -103,6 +104,7 @@ public final class Agent implements Callable<Integer> {
         PgController pg = null;
         try {
             c = AgentConfig.read(config);
+            LogSetup.apply(c.log());
             c.warnings().forEach(w -> LOG.warn("{}", w));
             // keys a warning above already named are not listed again
             List<String> unnamed = c.unsupported().stream()

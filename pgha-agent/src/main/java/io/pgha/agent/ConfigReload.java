@@ -4,6 +4,7 @@ import io.pgha.ConfigurationException;
 import io.pgha.HaNode;
 import io.pgha.PghaException;
 import io.pgha.agent.config.AgentConfig;
+import io.pgha.agent.logging.LogSetup;
 import io.pgha.postgres.PgController;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -66,6 +67,11 @@ final class ConfigReload implements Runnable {
         if (!commands.equals(commands(current))) {
             callbacks.update(commands);
             applied.add("postgresql.callbacks");
+        }
+        if (!next.log().equals(current.log())) {
+            // as Patroni re-reads its log section on a reload
+            LogSetup.apply(next.log());
+            applied.add("log");
         }
         List<String> needRestart = needingRestart(current, next);
         current = next;

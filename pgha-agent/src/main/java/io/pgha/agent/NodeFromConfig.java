@@ -62,7 +62,9 @@ public final class NodeFromConfig {
         if (r.username().isPresent()) {
             b.credentials(r.username().get(), r.password().map(Secret::revealString).orElse(""));
         }
-        r.certfile().ifPresent(cert -> b.certificate(cert, r.keyfile().orElse(cert)));
+        r.certfile().ifPresent(cert -> r.keyfilePassword().ifPresentOrElse(
+                pw -> b.certificate(cert, r.keyfile().orElse(cert), pw.revealString()),
+                () -> b.certificate(cert, r.keyfile().orElse(cert))));
         // without certfile, build() refuses these rather than ignore them
         r.cafile().ifPresent(b::trustedCa);
         if (!r.allowlist().isEmpty()) {

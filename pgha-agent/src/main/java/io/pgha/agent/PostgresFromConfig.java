@@ -80,6 +80,10 @@ final class PostgresFromConfig {
         }
         b.replicationUser(p.replication().username(), password("postgresql.authentication.replication.password", p.replication()));
         p.rewind().ifPresent(r -> b.rewindUser(r.username(), password("postgresql.authentication.rewind.password", r)));
+        // Patroni's postgresql.authentication.<role>.ssl*: the TLS keys of pgha's connections as that role
+        ssl(b, "superuser", su);
+        ssl(b, "replication", p.replication());
+        p.rewind().ifPresent(r -> ssl(b, "rewind", r));
         for (String opt : c.bootstrap().initdb()) {
             String k = opt.contains("=") ? opt.substring(2, opt.indexOf('=')) : opt.substring(2);
             String v = opt.contains("=") ? opt.substring(opt.indexOf('=') + 1) : "";
@@ -139,5 +143,10 @@ final class PostgresFromConfig {
     private static String password(String setting, AgentConfig.Credentials c) {
         return c.password().map(Secret::revealString)
                 .orElseThrow(() -> new ConfigurationException(setting, "is required for user '" + c.username() + "'"));
+    }
+
+    private static void ssl(PgController.Builder b, String role, AgentConfig.Credentials c) {
+        c.ssl().forEach((k, v) -> b.ssl(role, k, v));
+        c.sslPassword().ifPresent(pw -> b.ssl(role, "sslpassword", pw.revealString()));
     }
 }

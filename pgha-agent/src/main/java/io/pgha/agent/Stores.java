@@ -59,7 +59,9 @@ public final class Stores {
             if (z.useSsl()) {
                 // PEM straight to ZooKeeper's client; a key in the certificate file needs no key setting
                 b.trustedCa(z.cacert().orElseThrow());
-                z.cert().ifPresent(cert -> b.clientCertificate(cert, z.key().orElse(cert)));
+                z.cert().ifPresent(cert -> z.keyPassword().ifPresentOrElse(
+                        pw -> b.clientCertificate(cert, z.key().orElse(cert), pw.revealString()),
+                        () -> b.clientCertificate(cert, z.key().orElse(cert))));
                 if (!z.verify()) {
                     b.clientProperty("zookeeper.ssl.hostnameVerification", "false");
                 }

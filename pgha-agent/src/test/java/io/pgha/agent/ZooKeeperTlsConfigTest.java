@@ -87,6 +87,33 @@ class ZooKeeperTlsConfigTest {
         }
     }
 
+    @Test
+    void anEncryptedKeyWithPatronisKeyPasswordElectsOverTlsAndAWrongPassphraseIsNamed() throws Exception {
+        Path encrypted = dir.resolve("client-encrypted.key");
+        Process p = new ProcessBuilder("openssl", "pkcs8", "-topk8", "-v2", "aes-256-cbc", "-in", pem.clientKey().toString(),
+                "-out", encrypted.toString(), "-passout", "pass:zk-key-pass").redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        assertThat(p.waitFor()).as(out).isZero();
+        AgentConfig c = config("  use_ssl: true\n  cacert: " + pem.ca() + "\n  cert: " + pem.clientCertificate()
+                + "\n  key: " + encrypted + "\n  key_password: zk-key-pass\n");
+        assertThat(c.unsupported()).noneMatch(k -> k.startsWith("zookeeper"));
+
+        try (Dcs dcs = Stores.open(c, Duration.ofSeconds(2));
+             DcsSession s = dcs.open(SessionSpec.member("tls-enc", "n1", Duration.ofSeconds(6), Duration.ofSeconds(2)))) {
+            await().atMost(Duration.ofSeconds(30)).ignoreExceptions()
+                    .until(() -> s.read().toCompletableFuture().get(5, TimeUnit.SECONDS) != null);
+            assertThat(s.acquireLeader().toCompletableFuture().join()).isTrue();
+        }
+        AgentConfig wrong = config("  use_ssl: true\n  cacert: " + pem.ca() + "\n  cert: " + pem.clientCertificate()
+                + "\n  key: " + encrypted + "\n  key_password: not-it\n");
+        assertThatThrownBy(() -> Stores.open(wrong, Duration.ofSeconds(1)))
+                .isInstanceOfSatisfying(io.pgha.spi.support.PemException.class, e -> {
+                    assertThat(e.setting()).isEqualTo("zookeeper.key");
+                    assertThat(e.problem()).isEqualTo(io.pgha.spi.support.PemException.Problem.WRONG_PASSWORD);
+                    assertThat(e.getMessage()).doesNotContain("not-it").doesNotContain("zk-key-pass");
+                });
+    }
+
     private static boolean acquires(String namespace, String setAcls) {
         AgentConfig c = AgentConfig.parse("scope: acl\nname: n1\nnamespace: " + namespace + "\nrestapi: {listen: 127.0.0.1:8008}\n"
                 + "zookeeper:\n  hosts:\n  - 127.0.0.1:" + securePort + "\n  use_ssl: true\n  cacert: " + pem.ca()
@@ -131,7 +158,7 @@ class ZooKeeperTlsConfigTest {
         assertThatThrownBy(() -> config("  use_ssl: true\n  cacert: " + pem.ca() + "\n  cert: " + pem.clientCertificate() + "\n"))
                 .isInstanceOf(ConfigurationException.class).hasMessageContaining("zookeeper.key");
         assertThatThrownBy(() -> config("  use_ssl: true\n  cacert: " + pem.ca() + "\n  key_password: hunter2-secret\n"))
-                .isInstanceOf(ConfigurationException.class).hasMessageContaining("zookeeper.key_password")
+                .as("a passphrase without a key").isInstanceOf(ConfigurationException.class).hasMessageContaining("zookeeper.key_password")
                 .hasMessageNotContaining("hunter2-secret");
         assertThatThrownBy(() -> Stores.open(config("  use_ssl: true\n  cacert: " + pem.clientKey() + "\n"), Duration.ofSeconds(1)))
                 .isInstanceOf(ConfigurationException.class).hasMessageContaining("zookeeper.cacert");

@@ -299,7 +299,7 @@ public final class ConsulDcs implements Dcs {
 
         /**
          * A client certificate for agents that set {@code verify_incoming}: the PEM certificate
-         * (chain) and its PEM private key, PKCS#8 or PKCS#1 RSA, unencrypted (Patroni's
+         * (chain) and its PEM private key, PKCS#8, PKCS#1 RSA or SEC1 EC, unencrypted ({@code PemTls}; Patroni's
          * {@code consul.cert} and {@code consul.key}). Needs an {@code https} URL.
          *
          * @throws ConfigurationException ({@code consul.cert}) if it was already set, or

@@ -18,7 +18,7 @@ import io.pgha.spi.SessionSpec;
 import io.pgha.spi.Subscription;
 import io.pgha.testkit.Closer;
 import io.pgha.testkit.FakePostgres;
-import io.pgha.testkit.ForwardingDcsSession;
+import io.pgha.spi.support.ForwardingDcsSession;
 import io.pgha.testkit.RealNodes;
 import io.pgha.testkit.servers.ConsulAgent;
 import java.time.Duration;

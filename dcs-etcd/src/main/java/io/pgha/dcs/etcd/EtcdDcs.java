@@ -379,8 +379,8 @@ public final class EtcdDcs implements Dcs {
         }
 
         /**
-         * A client certificate (chain) and its private key, PEM files, the key PKCS#8 or PKCS#1 RSA
-         * and unencrypted (Patroni's {@code etcd3.cert} and {@code etcd3.key}), for etcd's
+         * A client certificate (chain) and its private key, PEM files, the key PKCS#8, PKCS#1 RSA or
+         * SEC1 EC and unencrypted ({@code PemTls}; Patroni's {@code etcd3.cert} and {@code etcd3.key}), for etcd's
          * {@code --client-cert-auth}. Needs {@code https} endpoints.
          *
          * @throws ConfigurationException ({@code etcd3.cert}) if it was already set, or

@@ -3,7 +3,6 @@ package io.pgha.dcs.zookeeper;
 import io.pgha.ConfigurationException;
 import io.pgha.spi.support.PemTls;
 import io.pgha.spi.support.PemTls.PemFile;
-import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.File;
 import java.io.IOException;
@@ -19,8 +18,6 @@ import java.security.GeneralSecurityException;
 import java.security.PrivateKey;
 import java.security.Signature;
 import java.security.cert.Certificate;
-import java.security.cert.CertificateFactory;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Base64;
 import java.util.Comparator;
@@ -40,8 +37,6 @@ import java.util.stream.Stream;
  */
 final class ZkPem {
     private static final Pattern FIRST_PRIVATE_KEY = Pattern.compile("-----BEGIN ([A-Z0-9 ]*)PRIVATE KEY-----");
-    private static final Pattern CERTIFICATE =
-            Pattern.compile("-----BEGIN CERTIFICATE-----([A-Za-z0-9+/=\\s]+)-----END CERTIFICATE-----");
     private static final Set<PosixFilePermission> OWNER_ONLY_DIRECTORY = PosixFilePermissions.fromString("rwx------");
     private static final Set<PosixFilePermission> OWNER_ONLY_FILE = PosixFilePermissions.fromString("rw-------");
     private static final byte[] PROBE = "pgha: does this key belong to the certificate?".getBytes(StandardCharsets.US_ASCII);
@@ -75,16 +70,27 @@ final class ZkPem {
      *                                written
      */
     static KeyStoreFile clientKeyStore(PemFile certificate, PemFile privateKey) {
+        return clientKeyStore(certificate, privateKey, Optional.empty());
+    }
+
+    /**
+     * Like {@link #clientKeyStore(PemFile, PemFile)} for a key with a passphrase (Patroni's
+     * {@code zookeeper.key_password}): the file written holds the key encrypted again with that
+     * passphrase, in the PBES1 scheme ZooKeeper's reader decrypts (it cannot name PBES2, what
+     * openssl writes by default), and the store gives ZooKeeper the passphrase as
+     * {@code zookeeper.ssl.keyStore.password}. The decrypted key is never written.
+     */
+    static KeyStoreFile clientKeyStore(PemFile certificate, PemFile privateKey, Optional<String> password) {
         List<Certificate> chain = certificates(certificate);
-        PrivateKey key = privateKey(privateKey);
+        PrivateKey key = privateKey(privateKey, password);
         if (!belongsTo(key, chain.get(0))) {
             throw new ConfigurationException(privateKey.setting(), "the key in " + privateKey.path()
                     + " does not belong to the first certificate in " + certificate.path());
         }
-        if (sameFile(certificate.path(), privateKey.path()) && firstKeyIsPkcs8(privateKey)) {
+        if (password.isEmpty() && sameFile(certificate.path(), privateKey.path()) && firstKeyIsPkcs8(privateKey)) {
             return new KeyStoreFile(certificate.path(), Optional.empty());
         }
-        return writeJoined(key, chain, privateKey);
+        return writeJoined(key, chain, privateKey, password);
     }
 
     /**
@@ -100,37 +106,17 @@ final class ZkPem {
     }
 
     private static List<Certificate> certificates(PemFile file) {
-        String text = text(file);
-        if (!FIRST_PRIVATE_KEY.matcher(text).find()) {
-            try {
-                return PemTls.certificates(file);
-            } catch (IOException e) {
-                throw cannotRead(file, e);
-            }
+        try {
+            return PemTls.certificates(file); // also from a file that holds the key and the chain
+        } catch (IOException e) {
+            throw cannotRead(file, e);
         }
-        // the key and the chain in one file: the JDK's certificate parser stops at the key, so the
-        // certificate blocks are taken out first
-        List<Certificate> out = new ArrayList<>();
-        Matcher m = CERTIFICATE.matcher(text);
-        while (m.find()) {
-            try {
-                byte[] der = Base64.getMimeDecoder().decode(m.group(1).trim());
-                out.add(CertificateFactory.getInstance("X.509").generateCertificate(new ByteArrayInputStream(der)));
-            } catch (GeneralSecurityException | IllegalArgumentException e) {
-                throw new ConfigurationException(file.setting(), "certificate " + (out.size() + 1) + " in " + file.path()
-                        + " cannot be parsed (" + e.getMessage() + ")");
-            }
-        }
-        if (out.isEmpty()) {
-            throw new ConfigurationException(file.setting(), "no certificate in " + file.path());
-        }
-        return out;
     }
 
-    private static PrivateKey privateKey(PemFile file) {
+    private static PrivateKey privateKey(PemFile file, Optional<String> password) {
         PrivateKey key;
         try {
-            key = PemTls.privateKey(file);
+            key = PemTls.privateKey(file, password);
         } catch (IOException e) {
             throw cannotRead(file, e);
         }
@@ -172,7 +158,7 @@ final class ZkPem {
         }
     }
 
-    private static KeyStoreFile writeJoined(PrivateKey key, List<Certificate> chain, PemFile privateKey) {
+    private static KeyStoreFile writeJoined(PrivateKey key, List<Certificate> chain, PemFile privateKey, Optional<String> password) {
         Path dir = null;
         byte[] pem = null;
         try {
@@ -191,7 +177,7 @@ final class ZkPem {
                 ownerOnly(file.toFile());
             }
             file.toFile().deleteOnExit();
-            pem = pem(key, chain);
+            pem = pem(key, chain, password);
             try (OutputStream out = Files.newOutputStream(file, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
                 out.write(pem);
             }
@@ -209,16 +195,39 @@ final class ZkPem {
         }
     }
 
-    /** The key as PKCS#8, then the chain. */
-    private static byte[] pem(PrivateKey key, List<Certificate> chain) throws GeneralSecurityException {
+    /** The key as PKCS#8 (encrypted with {@code password} if there is one), then the chain. */
+    private static byte[] pem(PrivateKey key, List<Certificate> chain, Optional<String> password) throws GeneralSecurityException {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         byte[] der = key.getEncoded();
-        block(out, "PRIVATE KEY", der);
+        if (password.isPresent()) {
+            byte[] encrypted = encrypt(der, password.get());
+            block(out, "ENCRYPTED PRIVATE KEY", encrypted);
+        } else {
+            block(out, "PRIVATE KEY", der);
+        }
         Arrays.fill(der, (byte) 0);
         for (Certificate c : chain) {
             block(out, "CERTIFICATE", c.getEncoded());
         }
         return out.toByteArray();
+    }
+
+    /** PKCS#8 encrypted with PBEWithSHA1AndDESede: what {@code org.apache.zookeeper.util.PemReader} decrypts. */
+    private static byte[] encrypt(byte[] pkcs8, String password) throws GeneralSecurityException {
+        String algorithm = "PBEWithSHA1AndDESede";
+        byte[] salt = new byte[20];
+        new java.security.SecureRandom().nextBytes(salt);
+        javax.crypto.spec.PBEParameterSpec spec = new javax.crypto.spec.PBEParameterSpec(salt, 10_000);
+        javax.crypto.Cipher cipher = javax.crypto.Cipher.getInstance(algorithm);
+        cipher.init(javax.crypto.Cipher.ENCRYPT_MODE, javax.crypto.SecretKeyFactory.getInstance(algorithm)
+                .generateSecret(new javax.crypto.spec.PBEKeySpec(password.toCharArray())), spec);
+        java.security.AlgorithmParameters params = java.security.AlgorithmParameters.getInstance(algorithm);
+        params.init(spec);
+        try {
+            return new javax.crypto.EncryptedPrivateKeyInfo(params, cipher.doFinal(pkcs8)).getEncoded();
+        } catch (IOException e) {
+            throw new GeneralSecurityException(e.getMessage(), e);
+        }
     }
 
     private static void block(ByteArrayOutputStream out, String label, byte[] der) {

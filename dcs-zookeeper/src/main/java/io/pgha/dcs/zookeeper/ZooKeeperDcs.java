@@ -249,10 +249,12 @@ public final class ZooKeeperDcs implements Dcs {
         private static final String TRUST_STORE_TYPE = "zookeeper.ssl.trustStore.type";
         private static final String KEY_STORE_LOCATION = "zookeeper.ssl.keyStore.location";
         private static final String KEY_STORE_TYPE = "zookeeper.ssl.keyStore.type";
+        private static final String KEY_STORE_PASSWORD = "zookeeper.ssl.keyStore.password";
+        private static final String KEY_PASSWORD = "zookeeper.key_password";
         /** What {@link #trustedCa} and {@link #clientCertificate} set, so not to be given as client properties too. */
         private static final Set<String> TLS_PROPERTIES = Set.of(ZKClientConfig.SECURE_CLIENT,
                 ZKClientConfig.ZOOKEEPER_CLIENT_CNXN_SOCKET, TRUST_STORE_LOCATION, TRUST_STORE_TYPE,
-                "zookeeper.ssl.trustStore.password", KEY_STORE_LOCATION, KEY_STORE_TYPE, "zookeeper.ssl.keyStore.password");
+                "zookeeper.ssl.trustStore.password", KEY_STORE_LOCATION, KEY_STORE_TYPE, KEY_STORE_PASSWORD);
 
         private String hosts;
         private CuratorFramework client;
@@ -263,6 +265,7 @@ public final class ZooKeeperDcs implements Dcs {
         private Path trustedCa;
         private Path certificatePem;
         private Path privateKeyPem;
+        private String keyPassword;
         private final Map<String, String> clientProperties = new LinkedHashMap<>();
 
         private Builder() {
@@ -444,7 +447,8 @@ public final class ZooKeeperDcs implements Dcs {
          * Presents this client certificate on TLS connections (Patroni's {@code zookeeper.cert} and
          * {@code zookeeper.key}); needs {@link #trustedCa}. {@code certificatePem} holds the
          * certificate chain, leaf first; {@code privateKeyPem} its unencrypted RSA or EC private key,
-         * PKCS#8 ({@code BEGIN PRIVATE KEY}) or PKCS#1 ({@code BEGIN RSA PRIVATE KEY}).
+         * PKCS#8 ({@code BEGIN PRIVATE KEY}), PKCS#1 ({@code BEGIN RSA PRIVATE KEY}) or SEC1
+         * ({@code BEGIN EC PRIVATE KEY}), read by {@code PemTls}.
          *
          * <p>ZooKeeper's client reads the key and the chain from <em>one</em> PEM file. If both
          * arguments are the same file and its key is PKCS#8, ZooKeeper reads that file as it is.
@@ -464,6 +468,27 @@ public final class ZooKeeperDcs implements Dcs {
             requireUnset(CERT, this.certificatePem);
             this.certificatePem = ReadableFiles.require(CERT, certificatePem);
             this.privateKeyPem = ReadableFiles.require(KEY, privateKeyPem);
+            return this;
+        }
+
+        /**
+         * Like {@link #clientCertificate(Path, Path)} for an encrypted key ({@code BEGIN ENCRYPTED
+         * PRIVATE KEY}) and its passphrase (Patroni's {@code zookeeper.key_password}). The copy
+         * {@link #build()} writes for ZooKeeper's client holds the key encrypted again with the same
+         * passphrase, never in the clear; a wrong passphrase fails {@link #build()} with a
+         * {@link io.pgha.spi.support.PemException} naming {@code zookeeper.key}.
+         *
+         * @throws ConfigurationException as {@link #clientCertificate(Path, Path)}, or
+         *                                ({@code zookeeper.key_password}) for an empty passphrase
+         * @throws NullPointerException   if an argument is null
+         */
+        public Builder clientCertificate(Path certificatePem, Path privateKeyPem, String keyPassword) {
+            Objects.requireNonNull(keyPassword, KEY_PASSWORD);
+            if (keyPassword.isEmpty()) {
+                throw new ConfigurationException(KEY_PASSWORD, "cannot be empty");
+            }
+            clientCertificate(certificatePem, privateKeyPem);
+            this.keyPassword = keyPassword;
             return this;
         }
 
@@ -545,10 +570,13 @@ public final class ZooKeeperDcs implements Dcs {
             if (certificatePem != null) {
                 // last: it may write a file, which the store then owns
                 ZkPem.KeyStoreFile keyStore = ZkPem.clientKeyStore(new PemTls.PemFile(CERT, certificatePem),
-                        new PemTls.PemFile(KEY, privateKeyPem));
+                        new PemTls.PemFile(KEY, privateKeyPem), Optional.ofNullable(keyPassword));
                 ownedDirectory = keyStore.ownedDirectory().orElse(null);
                 props.put(KEY_STORE_LOCATION, keyStore.file().toString());
                 props.put(KEY_STORE_TYPE, "PEM");
+                if (keyPassword != null) {
+                    props.put(KEY_STORE_PASSWORD, keyPassword); // in memory only: ZooKeeper's client configuration
+                }
             }
             String ns = namespace == null ? "/service" : namespace;
             String root = chroot == null || chroot.equals("/") ? ns : chroot + ("/".equals(ns) ? "" : ns);

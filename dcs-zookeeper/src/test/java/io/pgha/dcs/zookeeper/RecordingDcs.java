@@ -5,7 +5,7 @@ import io.pgha.spi.DcsListener;
 import io.pgha.spi.DcsSession;
 import io.pgha.spi.SessionSpec;
 import io.pgha.spi.Subscription;
-import io.pgha.testkit.ForwardingDcsSession;
+import io.pgha.spi.support.ForwardingDcsSession;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletionStage;

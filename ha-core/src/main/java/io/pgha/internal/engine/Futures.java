@@ -36,14 +36,17 @@ final class Futures {
                                                 Supplier<? extends Throwable> onTimeout) {
         CompletableFuture<T> out = new CompletableFuture<>();
         TaskScheduler.Cancellable timer = scheduler.schedule(() -> out.completeExceptionally(onTimeout.get()), nanos);
-        stage.whenComplete((v, e) -> {
+        // completed in the caller's node context: what reacts to it on the store client's thread logs with the node's keys
+        java.util.Optional<io.pgha.internal.NodeLogContext> context = io.pgha.internal.NodeLogContext.current();
+        java.util.function.BiConsumer<T, Throwable> complete = (v, e) -> {
             timer.cancel();
             if (e != null) {
                 out.completeExceptionally(unwrap(e));
             } else {
                 out.complete(v);
             }
-        });
+        };
+        stage.whenComplete(context.isPresent() ? context.get().wrap(complete) : complete);
         return out;
     }
 

@@ -111,6 +111,9 @@ public final class HaEngine {
     private boolean storeUnansweredThisCycle;
     private int soonCycles;
     private long cycles;
+    /** Cycles that finished, and the ticker time they took together (NodeStatus: a meter's count and total). */
+    private long cyclesCompleted;
+    private long cycleNanos;
     private long lastCycleAt;
     private TaskScheduler.Cancellable nextTick;
     /** Completes the operator's request being carried out. */
@@ -660,6 +663,8 @@ public final class HaEngine {
             }
             cycleRunning = false;
             lastCycleAt = cfg.ticker().read();
+            cyclesCompleted++;
+            cycleNanos += lastCycleAt - start;
             publishStatus();
             if (!running() || memory.fatal().isPresent()) {
                 return;
@@ -794,7 +799,7 @@ public final class HaEngine {
         boolean observed = observer != null;
         report.publish(lastCluster, lv, observed ? observer.lastPostgres() : Optional.empty(), observed && observer.storeReachable(),
                 observed ? observer.storeLastSeen() : Optional.empty(), config, cycles, lastCycleAt,
-                memory.action().map(a -> a.action().describe()));
+                memory.action().map(a -> a.action().describe()), cyclesCompleted, cycleNanos);
     }
 
     private void warnOnce(String warning) {

@@ -84,10 +84,12 @@ final class NodeReport {
      * @param actionRunning the long action in progress, described
      */
     void publish(Optional<Cluster> cluster, LeaseView lease, Optional<PostgresState> postgres, boolean storeReachable,
-                 Optional<Instant> storeLastSeen, EffectiveConfig config, long cycles, long lastCycleAt, Optional<String> actionRunning) {
+                 Optional<Instant> storeLastSeen, EffectiveConfig config, long cycles, long lastCycleAt, Optional<String> actionRunning,
+                 long cyclesCompleted, long cycleNanos) {
         boolean holds = cluster.map(c -> c.isLeader(me)).orElse(false) && lease.isValid(cfg.ticker().read());
         status = new NodeStatus(me, cfg.scope(), role, cluster.flatMap(Cluster::leader), holds, postgres, storeReachable,
-                storeLastSeen, config.paused(), reason, cycles, cfg.postgres().externalFence());
+                storeLastSeen, config.paused(), reason, cycles, cfg.postgres().externalFence(), cyclesCompleted,
+                java.time.Duration.ofNanos(cycleNanos));
         view = new EngineView(status, cluster, postgres, lease, config, lastCycleAt, actionRunning);
     }
 

@@ -3,6 +3,7 @@ package io.pgha.internal.rest;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
+import io.pgha.internal.NodeLogContext;
 import com.sun.net.httpserver.HttpsConfigurator;
 import com.sun.net.httpserver.HttpsParameters;
 import com.sun.net.httpserver.HttpsServer;
@@ -40,6 +41,7 @@ public final class RestServer implements AutoCloseable {
     private final RestApiConfig config;
     private final HaEngine engine;
     private HttpServer server;
+    private final NodeLogContext logContext;
     private ExecutorService pool;
     private final AccessControl access;
     private final StoreAccess store;
@@ -74,6 +76,7 @@ public final class RestServer implements AutoCloseable {
         this.configEndpoints = new ConfigEndpoints(engine, store);
         this.leaderChange = new LeaderChangeEndpoints(engine, store);
         this.nodeActions = new NodeActionEndpoints(engine, reload);
+        this.logContext = new NodeLogContext(engine.config().scope(), engine.config().name());
     }
 
     /** Binds and starts serving. */
@@ -115,7 +118,8 @@ public final class RestServer implements AutoCloseable {
             t.setDaemon(true);
             return t;
         });
-        server.setExecutor(pool);
+        // a request's log lines carry the node's MDC keys, as the loop's do
+        server.setExecutor(logContext.wrap(pool));
         server.createContext("/", this::dispatch);
         server.start();
         LOG.info("{}: REST API listening on {} ({})", name, boundAddress(), config.apiUrl());
@@ -157,7 +161,7 @@ public final class RestServer implements AutoCloseable {
         String method = ex.getRequestMethod().toUpperCase(Locale.ROOT);
         if (UNSAFE.contains(method)) {
             try {
-                adminPool.execute(() -> handle(ex));
+                adminPool.execute(logContext.wrap(() -> handle(ex)));
             } catch (java.util.concurrent.RejectedExecutionException e) {
                 send(ex, method, Reply.text(503, "the node is shutting down"));
             }

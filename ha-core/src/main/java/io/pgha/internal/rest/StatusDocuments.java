@@ -29,6 +29,8 @@ final class StatusDocuments {
             case CRASHED -> "crashed";
             case UNINITIALIZED -> "uninitialized";
         }).orElse("unknown"));
+        pg.filter(PostgresState::isRunning).flatMap(p -> p.times().postmasterStart())
+                .ifPresent(t -> n.put("postmaster_start_time", t.toString()));
         n.put("role", role(f));
         pg.filter(p -> p.serverVersion() > 0).ifPresent(p -> n.put("server_version", p.serverVersion()));
         pg.filter(PostgresState::isRunning).ifPresent(p -> {
@@ -36,8 +38,12 @@ final class StatusDocuments {
             if (p.inRecovery()) {
                 xlog.put("received_location", p.receiveLsn().value());
                 xlog.put("replayed_location", p.replayLsn().value());
-                xlog.putNull("replayed_timestamp");
-                xlog.put("paused", false);
+                if (p.times().lastReplayed().isPresent()) {
+                    xlog.put("replayed_timestamp", p.times().lastReplayed().get().toString());
+                } else {
+                    xlog.putNull("replayed_timestamp");
+                }
+                xlog.put("paused", p.times().replayPaused());
             } else {
                 xlog.put("location", p.writeLsn().value());
             }
@@ -255,7 +261,8 @@ final class StatusDocuments {
         gauge(sb, "patroni_version", "pgha version in Patroni's encoding (major*10000 + minor*100 + patch).", labels,
                 patroniEncoding(ClusterCodec.VERSION));
         gauge(sb, "patroni_postgres_running", "Value is 1 if Postgres is running, 0 otherwise.", labels, running ? 1 : 0);
-        gauge(sb, "patroni_postmaster_start_time", "Epoch seconds since Postgres started (0: unknown).", labels, 0);
+        gauge(sb, "patroni_postmaster_start_time", "Epoch seconds since Postgres started (0: unknown).", labels,
+                pg.filter(PostgresState::isRunning).flatMap(p -> p.times().postmasterStart()).map(StatusDocuments::epochSeconds).orElse(0.0));
         gauge(sb, "patroni_primary", "Value is 1 if this node is the leader, 0 otherwise.", labels, f.leader() ? 1 : 0);
         gauge(sb, "patroni_xlog_location", "Current location of the Postgres transaction log, 0 if this node is not the leader.", labels,
                 f.leader() ? pg.map(p -> p.writeLsn().value()).orElse(0L) : 0);
@@ -270,8 +277,10 @@ final class StatusDocuments {
                 labels, f.replica() ? pg.map(p -> p.receiveLsn().value()).orElse(0L) : 0);
         gauge(sb, "patroni_xlog_replayed_location", "Current location of the replayed Postgres transaction log, 0 if this node is not a replica.",
                 labels, f.replica() ? pg.map(p -> p.replayLsn().value()).orElse(0L) : 0);
-        gauge(sb, "patroni_xlog_replayed_timestamp", "Current timestamp of the replayed Postgres transaction log, 0 if null.", labels, 0);
-        gauge(sb, "patroni_xlog_paused", "Value is 1 if the Postgres xlog is paused, 0 otherwise.", labels, 0);
+        gauge(sb, "patroni_xlog_replayed_timestamp", "Current timestamp of the replayed Postgres transaction log, 0 if null.", labels,
+                pg.filter(PostgresState::isRunningReplica).flatMap(p -> p.times().lastReplayed()).map(StatusDocuments::epochSeconds).orElse(0.0));
+        gauge(sb, "patroni_xlog_paused", "Value is 1 if the Postgres xlog is paused, 0 otherwise.", labels,
+                pg.filter(PostgresState::isRunningReplica).map(p -> p.times().replayPaused() ? 1 : 0).orElse(0));
         gauge(sb, "patroni_postgres_streaming", "Value is 1 if Postgres is streaming, 0 otherwise.", labels, f.streaming() ? 1 : 0);
         gauge(sb, "patroni_postgres_in_archive_recovery", "Value is 1 if Postgres is replicating from archive, 0 otherwise.", labels,
                 f.replica() && !f.streaming() ? 1 : 0);
@@ -297,6 +306,17 @@ final class StatusDocuments {
         sb.append("# HELP ").append(name).append(' ').append(help).append('\n');
         sb.append("# TYPE ").append(name).append(" gauge\n");
         sb.append(name).append(labels).append(' ').append(String.format(Locale.ROOT, "%d", value)).append('\n');
+    }
+
+    /** Patroni writes times as epoch seconds with a fraction. */
+    private static void gauge(StringBuilder sb, String name, String help, String labels, double value) {
+        sb.append("# HELP ").append(name).append(' ').append(help).append('\n');
+        sb.append("# TYPE ").append(name).append(" gauge\n");
+        sb.append(name).append(labels).append(' ').append(String.format(Locale.ROOT, "%.3f", value)).append('\n');
+    }
+
+    private static double epochSeconds(java.time.Instant t) {
+        return t.getEpochSecond() + t.getNano() / 1e9;
     }
 
     private static String escape(String s) {

@@ -27,12 +27,13 @@ import javax.net.ssl.TrustManagerFactory;
 /**
  * TLS material from PEM files, the form Patroni and the stores use ({@code cacert}, {@code cert},
  * {@code key}), turned into an {@link SSLContext} in memory: no key store is written to disk.
- * Keys are PKCS#8 ({@code BEGIN PRIVATE KEY}) or PKCS#1 RSA ({@code BEGIN RSA PRIVATE KEY}),
- * unencrypted; RSA, EC and Ed25519 keys work. Messages name the setting and the file, never a key's
- * content.
+ * The one PEM reader of the project (the REST API, pghactl, the stores, pg-driver's TLS to
+ * PostgreSQL and the test servers): certificates and chains, and keys in PKCS#8, encrypted PKCS#8,
+ * PKCS#1 RSA or SEC1 EC form ({@link #privateKey(PemFile, Optional)}). Messages name the setting and
+ * the file, never a key's content or its passphrase; failures are {@link PemException}s.
  */
 public final class PemTls {
-    private static final Pattern BLOCK = Pattern.compile("-----BEGIN ([A-Z0-9 ]+)-----([^-]+)-----END \\1-----");
+    private static final Pattern BLOCK = Pattern.compile("-----BEGIN ([A-Z0-9 ]+)-----(.*?)-----END \\1-----", Pattern.DOTALL);
 
     private PemTls() {
     }
@@ -58,6 +59,15 @@ public final class PemTls {
      *                                or a certificate is given without its key (or the other way round)
      */
     public static SSLContext sslContext(Optional<PemFile> trustedCa, Optional<PemFile> certificate, Optional<PemFile> privateKey) {
+        return sslContext(trustedCa, certificate, privateKey, Optional.empty());
+    }
+
+    /**
+     * Like {@link #sslContext(Optional, Optional, Optional)}, with the passphrase of an encrypted
+     * private key (Patroni's {@code keyfile_password}, libpq's {@code sslpassword}).
+     */
+    public static SSLContext sslContext(Optional<PemFile> trustedCa, Optional<PemFile> certificate, Optional<PemFile> privateKey,
+                                        Optional<String> keyPassword) {
         if (certificate.isPresent() != privateKey.isPresent()) {
             PemFile given = certificate.orElseGet(privateKey::orElseThrow);
             throw new ConfigurationException(given.setting(), "a client or server certificate needs both the certificate and its key");
@@ -74,24 +84,34 @@ public final class PemTls {
                 tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
                 tmf.init(trust);
             }
-            KeyManagerFactory kmf = null;
-            if (certificate.isPresent()) {
-                List<Certificate> chain = certificates(certificate.get());
-                PrivateKey key = privateKey(privateKey.orElseThrow());
-                char[] none = new char[0];
-                KeyStore ks = KeyStore.getInstance(KeyStore.getDefaultType());
-                ks.load(null, null);
-                ks.setKeyEntry("pgha", key, none, chain.toArray(new Certificate[0]));
-                kmf = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
-                kmf.init(ks, none);
-            }
+            javax.net.ssl.KeyManager[] keys = certificate.isPresent()
+                    ? keyManagers(certificate.get(), privateKey.orElseThrow(), keyPassword) : null;
             SSLContext ctx = SSLContext.getInstance("TLS");
-            ctx.init(kmf == null ? null : kmf.getKeyManagers(), tmf == null ? null : tmf.getTrustManagers(), null);
+            ctx.init(keys, tmf == null ? null : tmf.getTrustManagers(), null);
             return ctx;
         } catch (GeneralSecurityException | IOException e) {
             String setting = certificate.or(() -> trustedCa).map(PemFile::setting).orElse("tls");
             throw new ConfigurationException(setting, "cannot set up TLS: " + e.getMessage());
         }
+    }
+
+    /**
+     * Key managers that present {@code certificate} (a chain, leaf first) with {@code privateKey},
+     * held in memory only.
+     *
+     * @throws PemException naming the setting of the file that cannot be used
+     */
+    public static javax.net.ssl.KeyManager[] keyManagers(PemFile certificate, PemFile privateKey, Optional<String> keyPassword)
+            throws IOException, GeneralSecurityException {
+        List<Certificate> chain = certificates(certificate);
+        PrivateKey key = privateKey(privateKey, keyPassword);
+        char[] none = new char[0];
+        KeyStore ks = KeyStore.getInstance("PKCS12");
+        ks.load(null, null);
+        ks.setKeyEntry("pgha", key, none, chain.toArray(new Certificate[0]));
+        KeyManagerFactory kmf = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
+        kmf.init(ks, none);
+        return kmf.getKeyManagers();
     }
 
     /**
@@ -119,49 +139,123 @@ public final class PemTls {
                 out.add(c);
             }
         } catch (GeneralSecurityException e) {
-            throw new ConfigurationException(file.setting(), "not a PEM certificate file: " + file.path() + " (" + e.getMessage() + ")");
+            throw new PemException(file, PemException.Problem.NOT_PEM, "not a PEM certificate file: " + file.path() + " (" + e.getMessage() + ")");
         }
         if (out.isEmpty()) {
-            throw new ConfigurationException(file.setting(), "no certificate in " + file.path());
+            throw new PemException(file, PemException.Problem.NO_CERTIFICATE, "no certificate in " + file.path());
         }
         return out;
     }
 
     /**
-     * The first private key of a PEM file.
+     * The first private key of a PEM file, which must not be encrypted.
      *
-     * @throws ConfigurationException naming the setting, if the file holds no unencrypted PKCS#8 or PKCS#1 RSA key
+     * @throws PemException naming the setting, if the file holds no key pgha reads (see
+     *                      {@link #privateKey(PemFile, Optional)}) or an encrypted one
      */
     public static PrivateKey privateKey(PemFile file) throws IOException {
+        return privateKey(file, Optional.empty());
+    }
+
+    /**
+     * The first private key of a PEM file: PKCS#8 ({@code BEGIN PRIVATE KEY}), PKCS#8 encrypted
+     * with {@code password} ({@code BEGIN ENCRYPTED PRIVATE KEY}, as {@code openssl pkcs8 -topk8}
+     * writes it: PBES2 with AES, or the older PBES1 schemes the JDK knows), PKCS#1 RSA
+     * ({@code BEGIN RSA PRIVATE KEY}) or SEC1 EC ({@code BEGIN EC PRIVATE KEY}, with its named
+     * curve); RSA, EC and Ed25519 keys. The legacy OpenSSL encryption of a PKCS#1 or SEC1 block
+     * ({@code Proc-Type: 4,ENCRYPTED}) is refused with the command that converts it. Messages name
+     * the setting and the file, never the key or the password.
+     *
+     * @param password the key's passphrase; ignored for an unencrypted key
+     * @throws PemException naming the setting and saying what is wrong ({@link PemException#problem()})
+     */
+    public static PrivateKey privateKey(PemFile file, Optional<String> password) throws IOException {
         String text = Files.readString(file.path(), StandardCharsets.US_ASCII);
         Matcher m = BLOCK.matcher(text);
         while (m.find()) {
             String type = m.group(1);
-            byte[] der = Base64.getMimeDecoder().decode(m.group(2).trim());
-            if (type.equals("PRIVATE KEY")) {
-                return pkcs8(der, file);
+            if (!type.endsWith("PRIVATE KEY")) {
+                continue;
             }
-            if (type.equals("RSA PRIVATE KEY")) {
-                return pkcs8(wrapPkcs1Rsa(der), file);
+            String body = m.group(2);
+            if (body.contains("Proc-Type:") || body.contains("DEK-Info:")) {
+                throw new PemException(file, PemException.Problem.UNSUPPORTED_FORMAT, "the key in " + file.path()
+                        + " uses OpenSSL's legacy PEM encryption; convert it to encrypted PKCS#8 with"
+                        + " 'openssl pkcs8 -topk8 -v2 aes-256-cbc' (or to an unencrypted one with -nocrypt)");
             }
-            if (type.equals("ENCRYPTED PRIVATE KEY")) {
-                throw new ConfigurationException(file.setting(), "encrypted keys are not supported: " + file.path());
+            byte[] der;
+            try {
+                der = Base64.getMimeDecoder().decode(body.trim());
+            } catch (IllegalArgumentException e) {
+                throw new PemException(file, PemException.Problem.NOT_PEM, "the " + type + " block in " + file.path()
+                        + " is not valid base64");
+            }
+            switch (type) {
+                case "PRIVATE KEY":
+                    return pkcs8(der, file);
+                case "RSA PRIVATE KEY":
+                    return pkcs8(wrapPkcs1Rsa(der), file);
+                case "EC PRIVATE KEY":
+                    return pkcs8(Sec1.toPkcs8(der, file), file);
+                case "ENCRYPTED PRIVATE KEY":
+                    return pkcs8(decrypt(der, file, password), file);
+                default:
+                    throw new PemException(file, PemException.Problem.UNSUPPORTED_FORMAT, "a '" + type + "' block in "
+                            + file.path() + " (PKCS#8, encrypted PKCS#8, PKCS#1 RSA and SEC1 EC keys work)");
             }
         }
         // never echo the file's content: it is a secret
-        throw new ConfigurationException(file.setting(), "no PKCS#8 ('PRIVATE KEY') or PKCS#1 ('RSA PRIVATE KEY') PEM block in "
-                + file.path() + " (convert an EC key with: openssl pkcs8 -topk8 -nocrypt)");
+        throw new PemException(file, PemException.Problem.NO_KEY, "no private key PEM block in " + file.path()
+                + " (PKCS#8 'PRIVATE KEY', 'ENCRYPTED PRIVATE KEY', PKCS#1 'RSA PRIVATE KEY' or SEC1 'EC PRIVATE KEY')");
+    }
+
+    private static byte[] decrypt(byte[] der, PemFile file, Optional<String> password) {
+        if (password.isEmpty()) {
+            throw new PemException(file, PemException.Problem.PASSWORD_REQUIRED, "the key in " + file.path()
+                    + " is encrypted and no passphrase was given");
+        }
+        javax.crypto.EncryptedPrivateKeyInfo info;
+        try {
+            info = new javax.crypto.EncryptedPrivateKeyInfo(der);
+        } catch (IOException e) {
+            throw new PemException(file, PemException.Problem.UNSUPPORTED_FORMAT, "the encrypted key in " + file.path()
+                    + " is not an EncryptedPrivateKeyInfo");
+        }
+        // PBES1 (PBEWithSHA1AndDESede) is named by getAlgName(); for PBES2 it says only "PBES2", and the
+        // parameters name the real scheme (PBEWithHmacSHA256AndAES_256)
+        String algorithm = info.getAlgName();
+        if ((algorithm.equalsIgnoreCase("PBES2") || algorithm.equals("1.2.840.113549.1.5.13")) && info.getAlgParameters() != null) {
+            algorithm = info.getAlgParameters().toString();
+        }
+        javax.crypto.Cipher cipher;
+        javax.crypto.SecretKey pbeKey;
+        try {
+            pbeKey = javax.crypto.SecretKeyFactory.getInstance(algorithm)
+                    .generateSecret(new javax.crypto.spec.PBEKeySpec(password.get().toCharArray()));
+            cipher = javax.crypto.Cipher.getInstance(algorithm);
+        } catch (GeneralSecurityException e) {
+            throw new PemException(file, PemException.Problem.UNSUPPORTED_FORMAT, "the key in " + file.path()
+                    + " is encrypted with " + algorithm + ", which this JVM cannot decrypt (use 'openssl pkcs8 -topk8 -v2 aes-256-cbc')");
+        }
+        try {
+            cipher.init(javax.crypto.Cipher.DECRYPT_MODE, pbeKey, info.getAlgParameters());
+            return info.getKeySpec(cipher).getEncoded();
+        } catch (GeneralSecurityException e) {
+            // a wrong passphrase shows as bad padding or as garbage that is not a PKCS#8 structure
+            throw new PemException(file, PemException.Problem.WRONG_PASSWORD, "cannot decrypt the key in " + file.path()
+                    + ": wrong passphrase");
+        }
     }
 
     private static PrivateKey pkcs8(byte[] der, PemFile file) {
-        for (String alg : List.of("RSA", "EC", "Ed25519")) {
+        for (String alg : List.of("RSA", "EC", "Ed25519", "Ed448", "RSASSA-PSS")) {
             try {
                 return KeyFactory.getInstance(alg).generatePrivate(new PKCS8EncodedKeySpec(der));
             } catch (GeneralSecurityException e) {
                 // try the next algorithm
             }
         }
-        throw new ConfigurationException(file.setting(), "a key of an unsupported type in " + file.path()
+        throw new PemException(file, PemException.Problem.UNSUPPORTED_FORMAT, "a key of an unsupported type in " + file.path()
                 + " (RSA, EC and Ed25519 work)");
     }
 
@@ -178,21 +272,6 @@ public final class PemTls {
     }
 
     private static byte[] der(int tag, byte[] content) {
-        int n = content.length;
-        byte[] len;
-        if (n < 0x80) {
-            len = new byte[] {(byte) n};
-        } else if (n < 0x100) {
-            len = new byte[] {(byte) 0x81, (byte) n};
-        } else if (n < 0x10000) {
-            len = new byte[] {(byte) 0x82, (byte) (n >> 8), (byte) n};
-        } else {
-            len = new byte[] {(byte) 0x83, (byte) (n >> 16), (byte) (n >> 8), (byte) n};
-        }
-        byte[] out = new byte[1 + len.length + n];
-        out[0] = (byte) tag;
-        System.arraycopy(len, 0, out, 1, len.length);
-        System.arraycopy(content, 0, out, 1 + len.length, n);
-        return out;
+        return Sec1.Der.encode(tag, content);
     }
 }

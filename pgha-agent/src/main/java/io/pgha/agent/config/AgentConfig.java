@@ -38,12 +38,13 @@ import java.util.Set;
  */
 public record AgentConfig(String scope, String namespace, String name, Optional<RestApi> restapi, DcsConfig dcs,
                           Bootstrap bootstrap, Postgresql postgresql, MemberTags tags, List<String> unsupported,
-                          List<String> warnings, Watchdog watchdog) {
+                          List<String> warnings, Watchdog watchdog, LogSection log) {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     public AgentConfig {
         Objects.requireNonNull(scope);
         Objects.requireNonNull(name);
+        Objects.requireNonNull(log);
         unsupported = List.copyOf(unsupported);
         warnings = List.copyOf(warnings);
     }
@@ -60,7 +61,8 @@ public record AgentConfig(String scope, String namespace, String name, Optional<
     /** The {@code restapi} section. */
     public record RestApi(HostPort listen, Optional<HostPort> connectAddress, Optional<String> username, Optional<Secret> password,
                           Optional<Path> certfile, Optional<Path> keyfile, Optional<Path> cafile, Optional<String> verifyClient,
-                          List<String> allowlist, boolean allowlistIncludeMembers, Optional<Integer> threadPoolSize) {
+                          List<String> allowlist, boolean allowlistIncludeMembers, Optional<Integer> threadPoolSize,
+                          Optional<Secret> keyfilePassword) {
         public RestApi {
             allowlist = List.copyOf(allowlist);
         }
@@ -87,7 +89,7 @@ public record AgentConfig(String scope, String namespace, String name, Optional<
 
         /**
          * {@code zookeeper:}. With {@code use_ssl}, {@code cacert} (PEM) verifies the servers and
-         * {@code cert} / {@code key} (PEM, PKCS#8) are the client certificate; {@code verify: false}
+         * {@code cert} / {@code key} (PEM; the key PKCS#8, PKCS#1 RSA or SEC1 EC, unencrypted) are the client certificate; {@code verify: false}
          * turns off host name verification only.
          */
         /**
@@ -96,14 +98,15 @@ public record AgentConfig(String scope, String namespace, String name, Optional<
          * {@code digestAuth}: the {@code digest} credentials of {@code auth_data} ({@code user:password}).
          */
         record ZooKeeper(List<String> hosts, boolean useSsl, Optional<Path> cacert, Optional<Path> cert, Optional<Path> key,
-                         boolean verify, Map<String, List<String>> setAcls, Optional<Secret> digestAuth) implements DcsConfig {
+                         boolean verify, Map<String, List<String>> setAcls, Optional<Secret> digestAuth,
+                         Optional<Secret> keyPassword) implements DcsConfig {
             public ZooKeeper {
                 setAcls = Map.copyOf(setAcls);
             }
 
             public ZooKeeper(List<String> hosts, boolean useSsl, Optional<Path> cacert, Optional<Path> cert, Optional<Path> key,
                              boolean verify) {
-                this(hosts, useSsl, cacert, cert, key, verify, Map.of(), Optional.empty());
+                this(hosts, useSsl, cacert, cert, key, verify, Map.of(), Optional.empty(), Optional.empty());
             }
         }
 
@@ -139,8 +142,19 @@ public record AgentConfig(String scope, String namespace, String name, Optional<
         }
     }
 
-    /** A login with its password. */
-    public record Credentials(String username, Optional<Secret> password) {
+    /**
+     * A login with its password, and the libpq TLS keys of its connections (Patroni's
+     * {@code sslmode}, {@code sslrootcert}, {@code sslcert}, {@code sslkey}, {@code sslcrl},
+     * {@code sslcrldir}, {@code sslnegotiation}; {@code sslpassword} apart, as a secret).
+     */
+    public record Credentials(String username, Optional<Secret> password, Map<String, String> ssl, Optional<Secret> sslPassword) {
+        public Credentials {
+            ssl = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(ssl));
+        }
+
+        public Credentials(String username, Optional<Secret> password) {
+            this(username, password, Map.of(), Optional.empty());
+        }
     }
 
     /**
@@ -329,7 +343,8 @@ public record AgentConfig(String scope, String namespace, String name, Optional<
                     .orElseThrow(() -> new ConfigurationException("postgresql", "is required")), bootstrap);
             MemberTags tags = root.optObject("tags").map(this::tags).orElse(MemberTags.DEFAULT);
             Watchdog watchdog = root.optObject("watchdog").map(this::watchdog).orElse(Watchdog.DEFAULT);
-            for (String known : List.of("log", "citus", "kubernetes", "raft", "exhibitor")) {
+            LogSection log = root.optObject("log").map(this::log).orElse(LogSection.DEFAULT);
+            for (String known : List.of("citus", "kubernetes", "raft", "exhibitor")) {
                 root.touch(known);
                 if (root.has(known)) {
                     warnings.add(known + ": not supported by pgha, ignored");
@@ -346,7 +361,7 @@ public record AgentConfig(String scope, String namespace, String name, Optional<
                 PatroniKeys.consequenceOfIgnoring(key).ifPresent(c -> warnings.add(key + ": not supported by pgha, ignored: " + c));
             }
             return new AgentConfig(scope, namespace, name, restapi, dcs, bootstrap, pg, tags, List.copyOf(unsupported), warnings,
-                    watchdog);
+                    watchdog, log);
         }
 
         CtlConfig parseForCtl() {
@@ -397,6 +412,10 @@ public record AgentConfig(String scope, String namespace, String name, Optional<
             if (key.isPresent() && cert.isEmpty()) {
                 throw new ConfigurationException(n.key("keyfile"), "needs restapi.certfile too");
             }
+            Optional<Secret> keyPassword = n.optSecret("keyfile_password").filter(p -> !p.isEmpty());
+            if (keyPassword.isPresent() && cert.isEmpty()) {
+                throw new ConfigurationException(n.key("keyfile_password"), "needs restapi.certfile too");
+            }
             List<String> allowlist = n.stringList("allowlist");
             boolean includeMembers = n.optBool("allowlist_include_members").orElse(false);
             Optional<Integer> threads = n.optString("thread_pool_size").map(v -> {
@@ -407,7 +426,7 @@ public record AgentConfig(String scope, String namespace, String name, Optional<
                 }
             });
             return new RestApi(listen, connect, login.map(CtlConfig.BasicAuth::username), login.map(CtlConfig.BasicAuth::password),
-                    cert, key, n.optString("cafile").map(Path::of), verify, allowlist, includeMembers, threads);
+                    cert, key, n.optString("cafile").map(Path::of), verify, allowlist, includeMembers, threads, keyPassword);
         }
 
         private Optional<String> verifyClient(YamlNode restapi) {
@@ -546,9 +565,9 @@ public record AgentConfig(String scope, String namespace, String name, Optional<
             Optional<Path> cert = z.optString("cert").map(Path::of);
             Optional<Path> key = z.optString("key").map(Path::of);
             boolean verify = z.optBool("verify").orElse(true);
-            if (z.optSecret("key_password").isPresent()) {
-                throw new ConfigurationException(z.key("key_password"), "encrypted keys are not supported; give an unencrypted "
-                        + "PKCS#8 key ('openssl pkcs8 -topk8 -nocrypt') readable only by the agent's user");
+            Optional<Secret> keyPassword = z.optSecret("key_password").filter(p -> !p.isEmpty());
+            if (keyPassword.isPresent() && key.isEmpty()) {
+                throw new ConfigurationException(z.key("key_password"), "needs zookeeper.cert and zookeeper.key (it is the key's passphrase)");
             }
             if (!ssl && (cacert.isPresent() || cert.isPresent() || key.isPresent())) {
                 throw new ConfigurationException(z.key("use_ssl"), "must be true when cacert, cert or key is set");
@@ -587,7 +606,7 @@ public record AgentConfig(String scope, String namespace, String name, Optional<
                     }
                 });
             }
-            return new DcsConfig.ZooKeeper(hosts, ssl, cacert, cert, key, verify, acls, digest);
+            return new DcsConfig.ZooKeeper(hosts, ssl, cacert, cert, key, verify, acls, digest, keyPassword);
         }
 
         private DcsConfig consul(YamlNode c) {
@@ -813,7 +832,113 @@ public record AgentConfig(String scope, String namespace, String name, Optional<
 
         private Credentials credentials(YamlNode c) {
             c.requireKnownKeys(PatroniKeys.PG_USER);
-            return new Credentials(c.string("username"), c.optSecret("password"));
+            Map<String, String> ssl = new LinkedHashMap<>();
+            for (String k : List.of("sslmode", "sslrootcert", "sslcert", "sslkey", "sslcrl", "sslcrldir", "sslnegotiation")) {
+                c.optString(k).filter(v -> !v.isBlank()).ifPresent(v -> ssl.put(k, v));
+            }
+            return new Credentials(c.string("username"), c.optSecret("password"), ssl, c.optSecret("sslpassword"));
+        }
+
+        /** Patroni's {@code log} section; a value pgha cannot honour is an error naming its key. */
+        private LogSection log(YamlNode l) {
+            LogSection d = LogSection.DEFAULT;
+            LogSection.Type type = l.optString("type").map(t -> switch (t.trim().toLowerCase(java.util.Locale.ROOT)) {
+                case "plain" -> LogSection.Type.PLAIN;
+                case "json" -> LogSection.Type.JSON;
+                default -> throw new ConfigurationException(l.key("type"), "expected plain or json, got '" + t + "'");
+            }).orElse(d.type());
+            LogSection.Level level = l.optString("level").map(v -> logLevel(l.key("level"), v)).orElse(d.level());
+            LogSection.Level traceback = l.optString("traceback_level").map(v -> logLevel(l.key("traceback_level"), v))
+                    .orElse(d.tracebackLevel());
+            List<LogSection.Field> format = logFormat(l, type);
+            Optional<String> dateformat = l.optString("dateformat").filter(f -> !f.isBlank());
+            Map<String, String> statics = new LinkedHashMap<>();
+            l.optObject("static_fields").ifPresent(f -> List.copyOf(f.rawMap().keySet())
+                    .forEach(k -> statics.put(k, f.optString(k).orElse(""))));
+            if (!statics.isEmpty() && type != LogSection.Type.JSON) {
+                warnings.add(l.key("static_fields") + ": only used with log.type json, ignored");
+            }
+            long queue = l.optLong("max_queue_size").orElse((long) d.maxQueueSize());
+            if (queue < 1 || queue > 1_000_000) {
+                throw new ConfigurationException(l.key("max_queue_size"), "must be between 1 and 1000000, got " + queue);
+            }
+            Optional<Path> dir = l.optString("dir").filter(v -> !v.isBlank()).map(Path::of);
+            Optional<Integer> mode = l.optString("mode").filter(v -> !v.isBlank()).map(v -> {
+                try {
+                    int m = Integer.parseInt(v.trim(), 8);
+                    if (m < 0 || m > 0777) {
+                        throw new NumberFormatException();
+                    }
+                    return m;
+                } catch (NumberFormatException e) {
+                    throw new ConfigurationException(l.key("mode"), "expected octal file permissions such as 0640, got '" + v + "'");
+                }
+            });
+            long fileNum = l.optLong("file_num").orElse((long) d.fileNum());
+            if (fileNum < 1 || fileNum > 1000) {
+                throw new ConfigurationException(l.key("file_num"), "must be between 1 and 1000, got " + fileNum);
+            }
+            long fileSize = l.optLong("file_size").orElse(d.fileSize());
+            if (fileSize < 1024) {
+                throw new ConfigurationException(l.key("file_size"), "must be at least 1024 bytes, got " + fileSize);
+            }
+            Map<String, LogSection.Level> loggers = new LinkedHashMap<>();
+            l.optObject("loggers").ifPresent(lg -> List.copyOf(lg.rawMap().keySet())
+                    .forEach(k -> loggers.put(k, logLevel(lg.key(k), lg.optString(k).orElse("")))));
+            // pgha never repeats an unchanged decision at INFO (it is logged at DEBUG), with or without this key
+            l.optBool("deduplicate_heartbeat_logs");
+            return new LogSection(type, level, traceback, format, dateformat, statics, (int) queue, dir, mode, (int) fileNum, fileSize,
+                    loggers);
+        }
+
+        private static LogSection.Level logLevel(String key, String value) {
+            String v = value.trim().toUpperCase(java.util.Locale.ROOT);
+            return switch (v) {
+                case "DEBUG", "NOTSET" -> LogSection.Level.DEBUG;
+                case "INFO" -> LogSection.Level.INFO;
+                case "WARNING", "WARN" -> LogSection.Level.WARNING;
+                case "ERROR" -> LogSection.Level.ERROR;
+                case "CRITICAL", "FATAL" -> LogSection.Level.CRITICAL;
+                default -> throw new ConfigurationException(key, "expected DEBUG, INFO, WARNING, ERROR or CRITICAL, got '" + value + "'");
+            };
+        }
+
+        /** Plain: one format string. Json: a string or a list of attributes, each a name or {attribute: key}. */
+        private static List<LogSection.Field> logFormat(YamlNode l, LogSection.Type type) {
+            Object raw = l.rawMap().get("format");
+            l.touch("format");
+            if (raw == null) {
+                return type == LogSection.Type.PLAIN ? LogSection.DEFAULT.format()
+                        : List.of(new LogSection.Field("asctime", "asctime"), new LogSection.Field("levelname", "levelname"),
+                                new LogSection.Field("message", "message"));
+            }
+            if (type == LogSection.Type.PLAIN) {
+                if (raw instanceof Map || raw instanceof List) {
+                    throw new ConfigurationException(l.key("format"), "expected a format string with log.type plain");
+                }
+                return List.of(new LogSection.Field(String.valueOf(raw), String.valueOf(raw)));
+            }
+            List<LogSection.Field> fields = new ArrayList<>();
+            if (raw instanceof List<?> items) {
+                for (Object item : items) {
+                    if (item instanceof Map<?, ?> m) {
+                        m.forEach((k, v) -> fields.add(new LogSection.Field(String.valueOf(k), String.valueOf(v))));
+                    } else {
+                        fields.add(new LogSection.Field(String.valueOf(item), String.valueOf(item)));
+                    }
+                }
+            } else if (raw instanceof Map) {
+                throw new ConfigurationException(l.key("format"), "expected a list of attributes or a format string with log.type json");
+            } else {
+                java.util.regex.Matcher m = java.util.regex.Pattern.compile("%\\((\\w+)\\)").matcher(String.valueOf(raw));
+                while (m.find()) {
+                    fields.add(new LogSection.Field(m.group(1), m.group(1)));
+                }
+            }
+            if (fields.isEmpty()) {
+                throw new ConfigurationException(l.key("format"), "names no attribute");
+            }
+            return fields;
         }
 
         /** Patroni's {@code watchdog}: its mode words ({@code require}, {@code auto}, {@code disable}, {@code false}, ...). */

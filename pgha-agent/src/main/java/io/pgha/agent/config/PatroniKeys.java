@@ -117,8 +117,8 @@ final class PatroniKeys {
     static Optional<String> consequenceOfIgnoring(String dottedKey) {
         String last = dottedKey.substring(dottedKey.lastIndexOf('.') + 1);
         if (dottedKey.startsWith("postgresql.authentication.") && PG_USER.contains(last)) {
-            return Optional.of("pgha connects as this user with the client's TLS defaults "
-                    + "(sslmode prefer: no server certificate check, no client certificate)");
+            // the ssl* keys are acted on (read, so never reported here); gssencmode and channel_binding are not
+            return Optional.of("pgha connects as this user with the clients' default for " + last + " (prefer)");
         }
         return Optional.empty();
     }

@@ -172,7 +172,8 @@ public final class Ctl implements Callable<Integer> {
                 b.sslContext(io.pgha.spi.support.PemTls.sslContext(
                         tls.cacert().map(p -> new io.pgha.spi.support.PemTls.PemFile("ctl.cacert", p)),
                         tls.certfile().map(p -> new io.pgha.spi.support.PemTls.PemFile("ctl.certfile", p)),
-                        tls.certfile().map(p -> new io.pgha.spi.support.PemTls.PemFile("ctl.keyfile", tls.keyfile().orElse(p)))));
+                        tls.certfile().map(p -> new io.pgha.spi.support.PemTls.PemFile("ctl.keyfile", tls.keyfile().orElse(p))),
+                        tls.keyfilePassword().map(io.pgha.agent.config.Secret::revealString)));
             }
             http = b.build();
         }

@@ -50,14 +50,8 @@ final class TrustEveryone {
 
     private static javax.net.ssl.KeyManager[] keyManagers(AgentConfig.CtlConfig.RestTls tls)
             throws GeneralSecurityException, java.io.IOException {
-        java.security.KeyStore ks = java.security.KeyStore.getInstance(java.security.KeyStore.getDefaultType());
-        ks.load(null, null);
-        char[] none = new char[0];
-        PemTls.PemFile cert = new PemTls.PemFile("ctl.certfile", tls.certfile().orElseThrow());
-        PemTls.PemFile key = new PemTls.PemFile("ctl.keyfile", tls.keyfile().orElse(tls.certfile().orElseThrow()));
-        ks.setKeyEntry("pghactl", PemTls.privateKey(key), none, PemTls.certificates(cert).toArray(new java.security.cert.Certificate[0]));
-        KeyManagerFactory kmf = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
-        kmf.init(ks, none);
-        return kmf.getKeyManagers();
+        return PemTls.keyManagers(new PemTls.PemFile("ctl.certfile", tls.certfile().orElseThrow()),
+                new PemTls.PemFile("ctl.keyfile", tls.keyfile().orElse(tls.certfile().orElseThrow())),
+                tls.keyfilePassword().map(io.pgha.agent.config.Secret::revealString));
     }
 }

@@ -84,6 +84,50 @@ class AgentConfigTest {
     }
 
     @Test
+    void theLogSectionTakesPatronisKeysAndDefaultsAndNamesABadValue() {
+        String base = "scope: s\nname: n\netcd3: {hosts: 127.0.0.1:2379}\npostgresql:\n  listen: 127.0.0.1:5432\n  data_dir: /tmp/d\n"
+                + "  authentication: {replication: {username: r, password: p}}\n";
+        assertThat(AgentConfig.parse(base, "t").log()).isEqualTo(LogSection.DEFAULT);
+
+        LogSection log = AgentConfig.parse(base + """
+                log:
+                  type: json
+                  level: warning
+                  traceback_level: DEBUG
+                  format: [message, {asctime: '@timestamp'}, {levelname: level}]
+                  dateformat: '%Y-%m-%dT%H:%M:%S'
+                  static_fields: {app: patroni}
+                  max_queue_size: 50
+                  dir: /var/log/pgha
+                  mode: '0640'
+                  file_num: 7
+                  file_size: 1048576
+                  loggers: {io.pgha.dcs.etcd: DEBUG, io.grpc: ERROR}
+                  deduplicate_heartbeat_logs: true
+                """, "t").log();
+        assertThat(log.type()).isEqualTo(LogSection.Type.JSON);
+        assertThat(log.level()).isEqualTo(LogSection.Level.WARNING);
+        assertThat(log.tracebackLevel()).isEqualTo(LogSection.Level.DEBUG);
+        assertThat(log.format()).containsExactly(new LogSection.Field("message", "message"), new LogSection.Field("asctime", "@timestamp"),
+                new LogSection.Field("levelname", "level"));
+        assertThat(log.dateformat()).contains("%Y-%m-%dT%H:%M:%S");
+        assertThat(log.staticFields()).containsEntry("app", "patroni");
+        assertThat(log.maxQueueSize()).isEqualTo(50);
+        assertThat(log.dir()).contains(Path.of("/var/log/pgha"));
+        assertThat(log.mode()).contains(0640);
+        assertThat(log.fileNum()).isEqualTo(7);
+        assertThat(log.fileSize()).isEqualTo(1_048_576L);
+        assertThat(log.loggers()).containsEntry("io.pgha.dcs.etcd", LogSection.Level.DEBUG).containsEntry("io.grpc", LogSection.Level.ERROR);
+
+        assertThatThrownBy(() -> AgentConfig.parse(base + "log: {level: LOUD}\n", "t"))
+                .isInstanceOf(ConfigurationException.class).hasMessageStartingWith("log.level: expected DEBUG, INFO, WARNING, ERROR or CRITICAL");
+        assertThatThrownBy(() -> AgentConfig.parse(base + "log: {mode: rw}\n", "t"))
+                .isInstanceOf(ConfigurationException.class).hasMessageStartingWith("log.mode: expected octal file permissions");
+        assertThatThrownBy(() -> AgentConfig.parse(base + "log: {type: xml}\n", "t"))
+                .isInstanceOf(ConfigurationException.class).hasMessageStartingWith("log.type: expected plain or json");
+    }
+
+    @Test
     void aMissingRequiredKeyIsNamed() {
         assertThatThrownBy(() -> AgentConfig.parse("name: n\netcd3: {host: 127.0.0.1:2379}\n", "test"))
                 .isInstanceOf(ConfigurationException.class).hasMessage("scope: is required");

@@ -121,7 +121,7 @@ class UnknownKeysTest {
     @Test
     void ignoringASettingThatWouldProtectTheNodeIsWarnedWithWhatItLeavesOpen() {
         AgentConfig c = parse(NODE + PG.replace("replication: {username: r, password: p}",
-                "replication: {username: r, password: p, sslmode: verify-full, sslrootcert: /ca.pem}") + """
+                "replication: {username: r, password: p, sslmode: verify-full, sslrootcert: /ca.pem, channel_binding: require}") + """
                 restapi:
                   listen: 127.0.0.1:8008
                   allowlist: [10.0.0.0/8]
@@ -133,12 +133,13 @@ class UnknownKeysTest {
         assertThat(c.warnings()).as("the allowlist is acted on now").noneMatch(w -> w.contains("allowlist"));
         assertThat(c.restapi().orElseThrow().allowlist()).containsExactly("10.0.0.0/8");
         assertThat(c.warnings())
-                .anySatisfy(w -> assertThat(w).startsWith("postgresql.authentication.replication.sslmode: not supported by pgha, "
-                        + "ignored: pgha connects as this user with the client's TLS defaults"))
-                .anySatisfy(w -> assertThat(w).startsWith("postgresql.authentication.replication.sslrootcert: not supported"));
+                .anySatisfy(w -> assertThat(w).startsWith("postgresql.authentication.replication.channel_binding: not supported by pgha, "
+                        + "ignored: pgha connects as this user with the clients' default for channel_binding (prefer)"));
+        assertThat(c.warnings()).as("the ssl* keys are acted on now").noneMatch(w -> w.contains(".ssl"));
         assertThat(c.warnings()).as("set_acls is acted on now").noneMatch(w -> w.contains("set_acls"));
         assertThat(c.unsupported()).doesNotContain("restapi.allowlist", "zookeeper.set_acls")
-                .contains("postgresql.authentication.replication.sslmode");
+                .contains("postgresql.authentication.replication.channel_binding")
+                .doesNotContain("postgresql.authentication.replication.sslmode", "postgresql.authentication.replication.sslrootcert");
     }
 
     @Test
@@ -236,8 +237,8 @@ class UnknownKeysTest {
 
     @Test
     void otherSectionsKeepListingUnknownKeysAsUnsupported() {
-        AgentConfig c = parse(NODE + ETCD + PG + "thread_pool_size: 8\nlog: {level: INFO}\npostgresql_extra: 1\n");
-        assertThat(c.unsupported()).containsExactlyInAnyOrder("thread_pool_size", "log", "postgresql_extra");
+        AgentConfig c = parse(NODE + ETCD + PG + "thread_pool_size: 8\nlog: {level: INFO, colour: true}\npostgresql_extra: 1\n");
+        assertThat(c.unsupported()).containsExactlyInAnyOrder("thread_pool_size", "log.colour", "postgresql_extra");
     }
 
     @Test
@@ -260,6 +261,7 @@ class UnknownKeysTest {
         assertThat(c.restapi().orElseThrow().cafile()).hasValueSatisfying(p -> assertThat(p).hasToString("/ca.pem"));
         assertThat(((AgentConfig.DcsConfig.Etcd) c.dcs()).cacert()).hasValueSatisfying(p -> assertThat(p).hasToString("/etcd-ca.pem"));
         assertThat(c.restapi().orElseThrow().allowlist()).containsExactly("10.0.0.1");
-        assertThat(c.unsupported()).containsExactlyInAnyOrder("postgresql.authentication.replication.sslmode");
+        assertThat(c.postgresql().replication().ssl()).containsEntry("sslmode", "verify-full");
+        assertThat(c.unsupported()).isEmpty();
     }
 }

@@ -1,4 +1,4 @@
-package io.pgha.testkit;
+package io.pgha.spi.support;
 
 import io.pgha.spi.ClusterKey;
 import io.pgha.spi.ClusterSnapshot;
@@ -12,8 +12,9 @@ import java.util.Optional;
 import java.util.concurrent.CompletionStage;
 
 /**
- * A {@link DcsSession} that forwards every call to another one. Tests extend it and override only
- * the calls they watch or hold back (when a lease call was sent, a store that blocks, ...).
+ * A {@link DcsSession} that forwards every call to another one. Extend it and override only the
+ * calls to watch or change: a meter around the lease renewals, a test that holds a call back or
+ * notes when it was sent.
  */
 public class ForwardingDcsSession implements DcsSession {
     protected final DcsSession delegate;

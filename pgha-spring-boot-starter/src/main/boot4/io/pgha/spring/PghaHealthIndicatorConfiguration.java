@@ -1,0 +1,18 @@
+package io.pgha.spring;
+
+import io.pgha.HaNode;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnClass;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
+import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Configuration;
+
+/** {@code /actuator/health}'s {@code pgha} component (Spring Boot 4: {@code spring-boot-health}). */
+@Configuration(proxyBeanMethods = false)
+@ConditionalOnClass(name = "org.springframework.boot.health.contributor.HealthIndicator")
+class PghaHealthIndicatorConfiguration {
+    @Bean
+    @ConditionalOnMissingBean(name = "pghaHealthIndicator")
+    PghaHealthIndicator pghaHealthIndicator(HaNode node) {
+        return new PghaHealthIndicator(node);
+    }
+}
