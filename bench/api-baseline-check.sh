@@ -23,6 +23,9 @@ trap 'rm -rf "$work"' EXIT
 fail() { echo "api-baseline-check: FAILED: $*" >&2; exit 1; }
 step() { echo "api-baseline-check: $*"; }
 
+# one run at a time per private repository (two checkouts on one machine share it)
+exec 9>"$repo.lock"
+flock 9
 rm -rf "$repo/io/pgha"  # the rest (plugins) stays: a second run needs no network
 mkdir -p "$repo"
 chain=()

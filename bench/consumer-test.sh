@@ -30,6 +30,9 @@ trap cleanup EXIT
 fail() { echo "consumer-test: FAILED: $*" >&2; exit 1; }
 step() { echo "consumer-test: $*"; }
 
+# one run at a time per private repository (two checkouts on one machine share it)
+exec 9>"$repo.lock"
+flock 9
 mkdir -p "$repo"
 mvn=("$here/mvnw" -B -ntp -Dmaven.repo.local="$repo")
 # read what ~/.m2 already holds, never write there
