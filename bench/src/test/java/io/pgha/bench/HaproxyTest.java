@@ -112,13 +112,32 @@ class HaproxyTest {
         }
     }
 
+    /** The port of the member a read through {@code port} reached, negated when that member is not in recovery. */
     private int readThrough(int port) throws SQLException {
         try (Connection c = cluster.sql(port); Statement st = c.createStatement();
              ResultSet rs = st.executeQuery("SELECT inet_server_port(), pg_is_in_recovery()")) {
             rs.next();
-            assertThat(rs.getBoolean(2)).as("the read port reaches a replica").isTrue();
-            return rs.getInt(1);
+            return rs.getBoolean(2) ? rs.getInt(1) : -rs.getInt(1);
         }
+    }
+
+    /**
+     * The ports a round of reads through the read port reached, once every read of a round reaches
+     * a replica. HAProxy takes a server out only after {@code fall 2} failed checks 500 ms apart (and
+     * counts servers up until their first checks), so for about a second after it starts, or after
+     * a promotion, a read may still reach the primary: that is HAProxy's check interval, not pgha's.
+     */
+    private java.util.Set<Integer> readsReachOnlyReplicas() {
+        java.util.Set<Integer> reached = new java.util.HashSet<>();
+        await("every read through HAProxy's read port reaches a replica").atMost(Duration.ofSeconds(20))
+                .pollInterval(Duration.ofMillis(200)).ignoreExceptions().until(() -> {
+                    reached.clear();
+                    for (int i = 0; i < 4; i++) {
+                        reached.add(readThrough(readPort));
+                    }
+                    return reached.stream().allMatch(p -> p > 0);
+                });
+        return reached;
     }
 
     private int writesLandOn() {
@@ -133,14 +152,13 @@ class HaproxyTest {
     void writesThroughHaproxyReachTheNewPrimaryAfterASwitchover() throws Exception {
         Node old = cluster.node(cluster.leader().orElseThrow());
         await().atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(200)).until(() -> writesLandOn() == old.pgPort);
-        int replicaPort = readThrough(readPort);
-        assertThat(replicaPort).isNotEqualTo(old.pgPort);
+        assertThat(readsReachOnlyReplicas()).doesNotContain(old.pgPort);
 
         Node target = cluster.nodes().stream().filter(n -> n != old).findFirst().orElseThrow();
         var r = cluster.call(old, "POST", "/switchover", "{\"leader\":\"" + old.name + "\",\"candidate\":\"" + target.name + "\"}", true);
         assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
         await().atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(100)).until(() -> writesLandOn() == target.pgPort);
         await().atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(200)).failFast("an agent exited", cluster::anAgentDied).until(cluster::healthy);
-        assertThat(readThrough(readPort)).isNotEqualTo(target.pgPort);
+        assertThat(readsReachOnlyReplicas()).doesNotContain(target.pgPort);
     }
 }
