@@ -26,12 +26,20 @@ import picocli.CommandLine.Spec;
  * format — HaNode, the etcd store, pg-driver and the REST API. SIGTERM stops it gracefully (a leader
  * stops PostgreSQL, then hands the lock over at once).
  */
-@Command(name = "pgha", mixinStandardHelpOptions = true, version = "pgha 0.1.0",
+@Command(name = "pgha", mixinStandardHelpOptions = true, versionProvider = Agent.Version.class,
         description = "Runs one pgha node from a Patroni-format YAML file.")
 public final class Agent implements Callable<Integer> {
     private static final Logger LOG = LoggerFactory.getLogger(Agent.class);
     /** How long one callback may run (Patroni has no bound; a hung script would otherwise hold every later one). */
     static final java.time.Duration CALLBACK_TIMEOUT = java.time.Duration.ofMinutes(5);
+
+    /** {@code pgha --version}: {@code pgha 0.1.0}, the library's version ({@link io.pgha.PghaVersion}). */
+    public static final class Version implements CommandLine.IVersionProvider {
+        @Override
+        public String[] getVersion() {
+            return new String[] {"pgha " + io.pgha.PghaVersion.current()};
+        }
+    }
 
     @Parameters(index = "0", paramLabel = "CONFIG", description = "the node's configuration (Patroni's patroni.yml format)")
     private Path config;

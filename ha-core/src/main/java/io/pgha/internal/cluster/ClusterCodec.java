@@ -29,8 +29,8 @@ import java.util.TreeSet;
  */
 public final class ClusterCodec {
     public static final ObjectMapper JSON = new ObjectMapper();
-    /** Published as the member entry's {@code version}. */
-    public static final String VERSION = "0.1.0";
+    /** Published as the member entry's {@code version}: {@link io.pgha.PghaVersion#current()}. */
+    public static final String VERSION = io.pgha.PghaVersion.current();
 
     private ClusterCodec() {
     }

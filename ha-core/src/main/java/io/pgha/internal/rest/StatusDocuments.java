@@ -231,13 +231,35 @@ final class StatusDocuments {
         return a;
     }
 
+    /**
+     * A version in Patroni's {@code patroni_version} encoding, {@code major*10000 + minor*100 + patch}:
+     * {@code 0.1.0-SNAPSHOT} is 100, {@code 1.2.3} is 10203; a part that is not a number counts 0.
+     */
+    static int patroniEncoding(String version) {
+        String[] parts = version.split("[-+]", 2)[0].split("\\.");
+        int v = 0;
+        for (int i = 0; i < 3; i++) {
+            int n = 0;
+            if (i < parts.length) {
+                try {
+                    n = Math.min(99, Integer.parseInt(parts[i]));
+                } catch (NumberFormatException e) {
+                    n = 0;
+                }
+            }
+            v = v * 100 + n;
+        }
+        return v;
+    }
+
     /** {@code GET /metrics}: Patroni's gauges in the Prometheus text format. */
     static String metrics(NodeFacts f) {
         StringBuilder sb = new StringBuilder();
         String labels = "{scope=\"" + escape(f.scope()) + "\",name=\"" + escape(f.name()) + "\"}";
         Optional<PostgresState> pg = f.pg();
         boolean running = f.running();
-        gauge(sb, "patroni_version", "pgha version in Patroni's encoding (major*10000 + minor*100 + patch).", labels, 100);
+        gauge(sb, "patroni_version", "pgha version in Patroni's encoding (major*10000 + minor*100 + patch).", labels,
+                patroniEncoding(ClusterCodec.VERSION));
         gauge(sb, "patroni_postgres_running", "Value is 1 if Postgres is running, 0 otherwise.", labels, running ? 1 : 0);
         gauge(sb, "patroni_postmaster_start_time", "Epoch seconds since Postgres started (0: unknown).", labels,
                 pg.filter(PostgresState::isRunning).flatMap(p -> p.times().postmasterStart()).map(StatusDocuments::epochSeconds).orElse(0.0));

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.pgha.ClusterView.Member;
 import io.pgha.ConfigurationException;
 import io.pgha.PghaException;
+import io.pgha.PghaVersion;
 import io.pgha.agent.Stores;
 import io.pgha.agent.config.AgentConfig;
 import io.pgha.spi.ClusterSnapshot;
@@ -39,16 +40,24 @@ import picocli.CommandLine.Spec;
  * the store, the members' REST APIs and the questions asked on standard input. Each command is a
  * class of its own ({@link ListCommand}, {@link RestartCommand}, ...).
  */
-@Command(name = "pghactl", mixinStandardHelpOptions = true, version = "pghactl " + Ctl.VERSION,
+@Command(name = "pghactl", mixinStandardHelpOptions = true, versionProvider = Ctl.Version.class,
         description = "Looks at and operates a pgha (or Patroni) cluster.",
         subcommands = {ListCommand.class, TopologyCommand.class, SwitchoverCommand.class, FailoverCommand.class,
                 PauseCommand.class, ResumeCommand.class, HistoryCommand.class, ShowConfigCommand.class, EditConfigCommand.class,
                 RestartCommand.class, ReinitCommand.class, ReloadCommand.class, FlushCommand.class, QueryCommand.class,
                 DsnCommand.class, RemoveCommand.class, PromoteClusterCommand.class, DemoteClusterCommand.class, VersionCommand.class})
 public final class Ctl implements Callable<Integer> {
-    /** pghactl's own version ({@code pghactl version}, {@code --version}). */
-    static final String VERSION = "0.1.0";
+    /** pghactl's own version ({@code pghactl version}, {@code --version}): the library's, {@link PghaVersion}. */
+    static final String VERSION = PghaVersion.current();
     static final ObjectMapper JSON = new ObjectMapper();
+
+    /** {@code --version} of pghactl and each of its commands: {@code pghactl 0.1.0}. */
+    public static final class Version implements CommandLine.IVersionProvider {
+        @Override
+        public String[] getVersion() {
+            return new String[] {"pghactl " + VERSION};
+        }
+    }
 
     @Option(names = {"-c", "--config-file"}, required = true, description = "a node's configuration (Patroni's format)")
     Path configFile;

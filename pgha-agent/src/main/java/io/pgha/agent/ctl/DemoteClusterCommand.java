@@ -13,7 +13,7 @@ import picocli.CommandLine.Parameters;
  * cluster's primary); it says so instead of writing a {@code standby_cluster} that its nodes would
  * refuse to act on. Build a standby cluster from scratch with {@code bootstrap.dcs.standby_cluster}.
  */
-@Command(name = "demote-cluster", mixinStandardHelpOptions = true, version = "pghactl " + Ctl.VERSION,
+@Command(name = "demote-cluster", mixinStandardHelpOptions = true, versionProvider = Ctl.Version.class,
         description = "Not supported by pgha: turning a running cluster into a standby cluster.")
 final class DemoteClusterCommand implements Callable<Integer> {
     @ParentCommand

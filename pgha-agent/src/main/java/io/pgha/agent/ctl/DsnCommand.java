@@ -10,7 +10,7 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.ParentCommand;
 
 /** {@code pghactl dsn [CLUSTER] [-r ROLE | -m MEMBER]}: {@code host=... port=...} of the leader, or of a member. */
-@Command(name = "dsn", mixinStandardHelpOptions = true, version = "pghactl " + Ctl.VERSION,
+@Command(name = "dsn", mixinStandardHelpOptions = true, versionProvider = Ctl.Version.class,
         description = "Print a libpq DSN (host=... port=...) of the leader, or of a member.")
 final class DsnCommand implements Callable<Integer> {
     @ParentCommand

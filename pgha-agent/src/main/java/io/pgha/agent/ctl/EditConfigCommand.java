@@ -29,7 +29,7 @@ import picocli.CommandLine.ParentCommand;
  * (unless {@code --force}) written: {@code -s}/{@code -p} alone as a {@code PATCH /config} to the
  * leader, everything else as a compare-and-set of the {@code config} key against the version read.
  */
-@Command(name = "edit-config", mixinStandardHelpOptions = true, version = "pghactl " + Ctl.VERSION,
+@Command(name = "edit-config", mixinStandardHelpOptions = true, versionProvider = Ctl.Version.class,
         description = "Change the cluster's dynamic configuration: in $EDITOR, or with -s, -p, --apply, --replace.")
 final class EditConfigCommand implements Callable<Integer> {
     @ParentCommand

@@ -26,7 +26,7 @@ import picocli.CommandLine.ParentCommand;
  * {@code switchover}: {@code DELETE /switchover} on the leader (then the other members); when no
  * member answers, the {@code failover} key is removed from the store.
  */
-@Command(name = "flush", mixinStandardHelpOptions = true, version = "pghactl " + Ctl.VERSION,
+@Command(name = "flush", mixinStandardHelpOptions = true, versionProvider = Ctl.Version.class,
         description = "Discard scheduled events: restart or switchover.")
 final class FlushCommand implements Callable<Integer> {
     @ParentCommand

@@ -12,7 +12,7 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.ParentCommand;
 
 /** {@code pghactl history [CLUSTER] [-f FORMAT]}: the timelines that ended, and why. */
-@Command(name = "history", mixinStandardHelpOptions = true, version = "pghactl " + Ctl.VERSION,
+@Command(name = "history", mixinStandardHelpOptions = true, versionProvider = Ctl.Version.class,
         description = "Show the timeline history.")
 final class HistoryCommand implements Callable<Integer> {
     @ParentCommand

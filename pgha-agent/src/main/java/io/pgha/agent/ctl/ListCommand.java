@@ -14,7 +14,7 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.ParentCommand;
 
 /** {@code pghactl list [CLUSTER ...] [-e] [-t] [-f FORMAT] [-W | -w SECONDS]}: the members table. */
-@Command(name = "list", mixinStandardHelpOptions = true, version = "pghactl " + Ctl.VERSION,
+@Command(name = "list", mixinStandardHelpOptions = true, versionProvider = Ctl.Version.class,
         description = "List the members of the cluster.")
 final class ListCommand implements Callable<Integer> {
     @ParentCommand

@@ -20,7 +20,7 @@ import picocli.CommandLine.Parameters;
  * so the standby leader is promoted and the standby cluster becomes a normal cluster, and waits
  * until the leader entry says {@code primary} and {@code running}.
  */
-@Command(name = "promote-cluster", mixinStandardHelpOptions = true, version = "pghactl " + Ctl.VERSION,
+@Command(name = "promote-cluster", mixinStandardHelpOptions = true, versionProvider = Ctl.Version.class,
         description = "Promote a standby cluster to a normal cluster (removes standby_cluster from the dynamic configuration).")
 final class PromoteClusterCommand implements Callable<Integer> {
     @ParentCommand

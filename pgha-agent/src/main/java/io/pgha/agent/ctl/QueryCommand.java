@@ -34,7 +34,7 @@ import picocli.CommandLine.ParentCommand;
  * prompt, else from the configuration when {@code -U} is its superuser, else {@code PGPASSWORD}), or
  * else as the configuration's {@code postgresql.authentication.superuser}.
  */
-@Command(name = "query", mixinStandardHelpOptions = true, version = "pghactl " + Ctl.VERSION,
+@Command(name = "query", mixinStandardHelpOptions = true, versionProvider = Ctl.Version.class,
         description = "Run SQL on the leader, or on a member.")
 final class QueryCommand implements Callable<Integer> {
     @ParentCommand

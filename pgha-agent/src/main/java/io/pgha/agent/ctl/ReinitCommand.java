@@ -23,7 +23,7 @@ import picocli.CommandLine.ParentCommand;
  * patronictl, it asks which when none is named, and does nothing with {@code --force} alone); with
  * {@code --wait}, polls each one's {@code GET /patroni} until its PostgreSQL runs again.
  */
-@Command(name = "reinit", mixinStandardHelpOptions = true, version = "pghactl " + Ctl.VERSION,
+@Command(name = "reinit", mixinStandardHelpOptions = true, versionProvider = Ctl.Version.class,
         description = "Reinitialize replicas: remove their data and clone again from the leader.")
 final class ReinitCommand implements Callable<Integer> {
     @ParentCommand

@@ -14,7 +14,7 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.ParentCommand;
 
 /** {@code pghactl reload CLUSTER [MEMBER ...] [-r ROLE]}: {@code POST /reload} on each chosen member. */
-@Command(name = "reload", mixinStandardHelpOptions = true, version = "pghactl " + Ctl.VERSION,
+@Command(name = "reload", mixinStandardHelpOptions = true, versionProvider = Ctl.Version.class,
         description = "Make members read their configuration again.")
 final class ReloadCommand implements Callable<Integer> {
     @ParentCommand

@@ -15,7 +15,7 @@ import picocli.CommandLine.ParentCommand;
  * ({@link DcsSession#deleteCluster()}) after patronictl's three questions: the cluster's name, then
  * {@code Yes I am aware}, then, when the cluster has a leader, the leader's name.
  */
-@Command(name = "remove", mixinStandardHelpOptions = true, version = "pghactl " + Ctl.VERSION,
+@Command(name = "remove", mixinStandardHelpOptions = true, versionProvider = Ctl.Version.class,
         description = "Remove the cluster's keys from the store (after three confirmations).")
 final class RemoveCommand implements Callable<Integer> {
     static final String AWARE = "Yes I am aware";

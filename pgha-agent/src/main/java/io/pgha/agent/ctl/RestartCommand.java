@@ -29,7 +29,7 @@ import picocli.CommandLine.ParentCommand;
  * {@code restart_pending}) and patronictl's questions and answers: 200 restarted, 202 scheduled, 409
  * another restart is scheduled, anything else failed.
  */
-@Command(name = "restart", mixinStandardHelpOptions = true, version = "pghactl " + Ctl.VERSION,
+@Command(name = "restart", mixinStandardHelpOptions = true, versionProvider = Ctl.Version.class,
         description = "Restart PostgreSQL on members, now or at a scheduled time.")
 final class RestartCommand implements Callable<Integer> {
     @ParentCommand

@@ -7,7 +7,7 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.ParentCommand;
 
 /** {@code pghactl show-config [CLUSTER]}: the dynamic configuration as YAML. */
-@Command(name = "show-config", mixinStandardHelpOptions = true, version = "pghactl " + Ctl.VERSION,
+@Command(name = "show-config", mixinStandardHelpOptions = true, versionProvider = Ctl.Version.class,
         description = "Show the cluster's dynamic configuration.")
 final class ShowConfigCommand implements Callable<Integer> {
     @ParentCommand

@@ -4,7 +4,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /** {@code pghactl switchover [CLUSTER] [--leader L] [--candidate C] [--scheduled T] [--force]}. */
-@Command(name = "switchover", mixinStandardHelpOptions = true, version = "pghactl " + Ctl.VERSION,
+@Command(name = "switchover", mixinStandardHelpOptions = true, versionProvider = Ctl.Version.class,
         description = "Switch the leader over to another member, gracefully.")
 final class SwitchoverCommand extends LeaderChangeCommand {
     @Option(names = {"--leader", "--primary", "--master"}, description = "the current leader (default: as the store says)")

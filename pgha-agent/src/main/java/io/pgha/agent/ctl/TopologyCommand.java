@@ -12,7 +12,7 @@ import picocli.CommandLine.ParentCommand;
  * {@code pghactl topology [CLUSTER ...]}: the members table as a replication tree, the leader first
  * and each replica under its upstream ({@code replicatefrom}), as patronictl prints it.
  */
-@Command(name = "topology", mixinStandardHelpOptions = true, version = "pghactl " + Ctl.VERSION,
+@Command(name = "topology", mixinStandardHelpOptions = true, versionProvider = Ctl.Version.class,
         description = "Show the members as a replication tree.")
 final class TopologyCommand implements Callable<Integer> {
     @ParentCommand

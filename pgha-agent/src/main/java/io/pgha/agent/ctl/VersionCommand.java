@@ -16,7 +16,7 @@ import picocli.CommandLine.ParentCommand;
  * {@code GET /patroni} reports it ({@code patroni.version}, {@code server_version}):
  * {@code n1: pgha 0.1.0 PostgreSQL 15.4} (a Patroni member: {@code Patroni 4.0.4}).
  */
-@Command(name = "version", mixinStandardHelpOptions = true, version = "pghactl " + Ctl.VERSION,
+@Command(name = "version", mixinStandardHelpOptions = true, versionProvider = Ctl.Version.class,
         description = "Show the version of pghactl, and of the members of a cluster.")
 final class VersionCommand implements Callable<Integer> {
     @ParentCommand
