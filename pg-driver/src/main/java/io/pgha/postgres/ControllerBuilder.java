@@ -298,7 +298,10 @@ abstract sealed class ControllerBuilder permits PgController.Builder {
      * certificate and key: PKCS#8, encrypted PKCS#8, PKCS#1 RSA or SEC1 EC), {@code sslpassword} (the
      * key's passphrase, never written into a connection string or an argument), {@code sslcrl} (a PEM
      * file of revocation lists), {@code sslcrldir} (a directory of them) and {@code sslnegotiation}
-     * ({@code postgres} or {@code direct}, PostgreSQL 17). Files must be readable here and, for
+     * ({@code postgres} or {@code direct}, PostgreSQL 17), {@code gssencmode} and {@code channel_binding}
+     * ({@code disable}, {@code prefer} (libpq's default) or {@code require}; {@code channel_binding=require}
+     * needs TLS and a SCRAM login, so it refuses a server that would take the password without binding it
+     * to the TLS connection). Files must be readable here and, for
      * {@code primary_conninfo}, pg_basebackup and pg_rewind, by the server's user. Checked at once;
      * the combination ({@code sslcert} with {@code sslkey}, a root certificate for {@code verify-*})
      * at {@link #build()}.

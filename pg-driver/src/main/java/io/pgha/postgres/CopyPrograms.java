@@ -28,6 +28,12 @@ final class CopyPrograms {
         if (!ssl.configured()) {
             return Optional.empty();
         }
+        if (ssl.get("channel_binding").isPresent() && out.contains("channel binding")) {
+            return Optional.of(ssl.setting() + ".channel_binding");
+        }
+        if (ssl.get("gssencmode").filter("require"::equals).isPresent() && out.contains("GSSAPI")) {
+            return Optional.of(ssl.setting() + ".gssencmode");
+        }
         if (out.contains("certificate has been revoked") || out.contains("unable to get certificate CRL")
                 || out.contains("could not load SSL certificate revocation list")) {
             return Optional.of(ssl.setting() + (ssl.get("sslcrl").isPresent() ? ".sslcrl" : ".sslcrldir"));

@@ -135,7 +135,7 @@ final class Jdbc implements AutoCloseable {
 
     /**
      * The role's TLS keys as pgjdbc properties. Over the Unix-domain socket there is no TLS, as with
-     * libpq. Without keys pgjdbc keeps its own defaults ({@code sslmode=prefer}, as libpq's).
+     * libpq, and neither GSSAPI encryption nor channel binding (that connection uses peer authentication). Without keys pgjdbc keeps its own defaults ({@code sslmode=prefer}, as libpq's).
      */
     private static void tls(Properties p, PgSsl ssl) {
         if (!ssl.configured()) {
@@ -151,6 +151,9 @@ final class Jdbc implements AutoCloseable {
         ssl.get("sslcrl").ifPresent(v -> p.setProperty(io.pgha.internal.postgres.PgTlsSocketFactory.CRL, v));
         ssl.get("sslcrldir").ifPresent(v -> p.setProperty(io.pgha.internal.postgres.PgTlsSocketFactory.CRL_DIR, v));
         ssl.get("sslnegotiation").ifPresent(v -> p.setProperty("sslNegotiation", v));
+        // libpq's values are pgjdbc's too (pgjdbc also knows gssEncMode=allow, which libpq does not)
+        ssl.get("gssencmode").ifPresent(v -> p.setProperty("gssEncMode", v));
+        ssl.get("channel_binding").ifPresent(v -> p.setProperty("channelBinding", v));
     }
 
     /** Drops the pooled connection (the server is being stopped or restarted). */
@@ -277,6 +280,12 @@ final class Jdbc implements AutoCloseable {
         }
         for (Throwable t = e; t != null; t = t.getCause()) {
             String m = String.valueOf(t.getMessage());
+            if (ssl.get("channel_binding").isPresent() && m.toLowerCase(java.util.Locale.ROOT).contains("channel binding")) {
+                return Optional.of(ssl.setting() + ".channel_binding");
+            }
+            if (ssl.get("gssencmode").filter("require"::equals).isPresent() && m.contains("GSS")) {
+                return Optional.of(ssl.setting() + ".gssencmode");
+            }
             if (t instanceof java.security.cert.CertificateException || t instanceof java.security.cert.CertPathValidatorException
                     || t instanceof java.security.cert.CertPathBuilderException) {
                 return Optional.of(ssl.setting() + ".sslrootcert");

@@ -12,10 +12,11 @@ import java.util.Optional;
 import java.util.Set;
 
 /**
- * libpq's TLS connection keys for one of pgha's roles, as Patroni's
- * {@code postgresql.authentication.<role>.ssl*} hold them: {@code sslmode}, {@code sslrootcert},
+ * libpq's connection-security keys for one of pgha's roles, as Patroni's
+ * {@code postgresql.authentication.<role>.*} hold them: the TLS keys {@code sslmode}, {@code sslrootcert},
  * {@code sslcert}, {@code sslkey}, {@code sslpassword}, {@code sslcrl}, {@code sslcrldir},
- * {@code sslnegotiation}. pgha uses them on every connection it makes as that role: its own JDBC
+ * {@code sslnegotiation}, and {@code gssencmode} (GSSAPI encryption) and {@code channel_binding}
+ * (SCRAM channel binding to the TLS connection). pgha uses them on every connection it makes as that role: its own JDBC
  * connections ({@code io.pgha.internal.postgres.PgTlsSocketFactory}, libpq's rules over the same
  * PEM files), {@code primary_conninfo}, and pg_basebackup's and pg_rewind's source connections.
  * The key's passphrase ({@code sslpassword}) is never in a connection string, an argument or a
@@ -27,8 +28,10 @@ import java.util.Set;
  */
 record PgSsl(String setting, Map<String, String> keys) {
     static final List<String> KEYS = List.of("sslmode", "sslrootcert", "sslcert", "sslkey", "sslpassword", "sslcrl", "sslcrldir",
-            "sslnegotiation");
+            "sslnegotiation", "gssencmode", "channel_binding");
     static final Set<String> MODES = Set.of("disable", "allow", "prefer", "require", "verify-ca", "verify-full");
+    /** libpq's values of {@code gssencmode} and of {@code channel_binding} alike. */
+    static final Set<String> DISABLE_PREFER_REQUIRE = Set.of("disable", "prefer", "require");
     static final PgSsl NONE = new PgSsl("postgresql.authentication", Map.of());
 
     PgSsl {
@@ -57,6 +60,11 @@ record PgSsl(String setting, Map<String, String> keys) {
             case "sslnegotiation" -> {
                 if (!value.equals("postgres") && !value.equals("direct")) {
                     throw new ConfigurationException(where, "expected postgres or direct, got '" + value + "'");
+                }
+            }
+            case "gssencmode", "channel_binding" -> {
+                if (!DISABLE_PREFER_REQUIRE.contains(value)) {
+                    throw new ConfigurationException(where, "expected disable, prefer or require, got '" + value + "'");
                 }
             }
             case "sslpassword" -> {
@@ -93,6 +101,10 @@ record PgSsl(String setting, Map<String, String> keys) {
             // libpq would look for ~/.postgresql/root.crt of whichever user runs it: the JVM's or the server's
             throw new ConfigurationException(setting + ".sslrootcert", "is required with sslmode=" + mode()
                     + " (pgha does not fall back to ~/.postgresql/root.crt)");
+        }
+        if ("require".equals(keys.get("channel_binding")) && mode().equals("disable")) {
+            // channel binding binds SCRAM to the TLS connection: without TLS libpq refuses every connection
+            throw new ConfigurationException(setting + ".channel_binding", "require needs TLS, and sslmode is disable");
         }
         if ("direct".equals(keys.get("sslnegotiation")) && !List.of("require", "verify-ca", "verify-full").contains(mode())) {
             throw new ConfigurationException(setting + ".sslnegotiation", "direct needs sslmode require, verify-ca or verify-full (libpq's rule)");

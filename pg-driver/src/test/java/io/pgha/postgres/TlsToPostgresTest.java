@@ -203,6 +203,47 @@ class TlsToPostgresTest {
                         e -> assertThat(e.setting()).as(e.getMessage()).isEqualTo("postgresql.authentication.replication.sslcrl"));
     }
 
+    @Test
+    @Order(9)
+    void channel_binding_require_logs_in_with_scram_bound_to_tls_and_refuses_a_login_that_cannot_be_bound() {
+        // the superuser logs in with scram-sha-256 over TLS: the password exchange is bound to the TLS connection
+        PgController bound = sandbox.register(tls(over(a, "a6"), pki.ca(), pki.ca())
+                .ssl("superuser", "channel_binding", "require").build());
+        // the replication role logs in with a certificate only (pg_hba "cert"): there is no SCRAM exchange to bind
+        PgController unbindable = sandbox.register(tls(over(a, "a7"), pki.ca(), pki.ca())
+                .ssl("replication", "channel_binding", "require").build());
+
+        PostgresState seen = await(bound.observe());
+        assertThat(seen.isRunningPrimary() || seen.isRunningReplica()).as("a's server answered the bound login").isTrue();
+        assertThatThrownBy(() -> await(unbindable.checkDivergence(upstream(b))))
+                .isInstanceOfSatisfying(TlsFailedException.class, e -> {
+                    assertThat(e.setting()).as(e.getMessage()).isEqualTo("postgresql.authentication.replication.channel_binding");
+                    assertThat(e.getMessage()).doesNotContain(TestPki.REPLICATION_KEY_PASSWORD);
+                });
+    }
+
+    @Test
+    @Order(10)
+    void gssencmode_require_is_refused_by_a_server_without_gssapi_encryption_naming_the_key() {
+        PgController gss = sandbox.register(tls(over(a, "a8"), pki.ca(), pki.ca())
+                .ssl("superuser", "gssencmode", "require").build());
+
+        assertThatThrownBy(() -> await(gss.observe()))
+                .isInstanceOfSatisfying(TlsFailedException.class,
+                        e -> assertThat(e.setting()).as(e.getMessage()).isEqualTo("postgresql.authentication.superuser.gssencmode"));
+    }
+
+    @Test
+    void channel_binding_require_without_tls_is_refused_when_the_controller_is_built() {
+        assertThatThrownBy(() -> sandbox.builder("nobind").ssl("superuser", "sslmode", "disable")
+                .ssl("superuser", "channel_binding", "require").build())
+                .isInstanceOfSatisfying(io.pgha.ConfigurationException.class,
+                        e -> assertThat(e.setting()).isEqualTo("postgresql.authentication.superuser.channel_binding"));
+        assertThatThrownBy(() -> sandbox.builder("badgss").ssl("superuser", "gssencmode", "allow"))
+                .isInstanceOfSatisfying(io.pgha.ConfigurationException.class,
+                        e -> assertThat(e.getMessage()).contains("gssencmode").contains("disable, prefer or require"));
+    }
+
     private PgController.Builder over(PgController running, String name) {
         return PgController.builder().name(name).dataDirectory(running.dataDirectory())
                 .workDirectory(sandbox.root().resolve(name + ".pgha")).port(ConnUrl.parse(running.connectionUrl()).port())

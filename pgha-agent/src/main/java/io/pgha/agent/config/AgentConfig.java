@@ -145,7 +145,8 @@ public record AgentConfig(String scope, String namespace, String name, Optional<
     /**
      * A login with its password, and the libpq TLS keys of its connections (Patroni's
      * {@code sslmode}, {@code sslrootcert}, {@code sslcert}, {@code sslkey}, {@code sslcrl},
-     * {@code sslcrldir}, {@code sslnegotiation}; {@code sslpassword} apart, as a secret).
+     * {@code sslcrldir}, {@code sslnegotiation}, {@code gssencmode}, {@code channel_binding}; {@code sslpassword}
+     * apart, as a secret).
      */
     public record Credentials(String username, Optional<Secret> password, Map<String, String> ssl, Optional<Secret> sslPassword) {
         public Credentials {
@@ -833,7 +834,8 @@ public record AgentConfig(String scope, String namespace, String name, Optional<
         private Credentials credentials(YamlNode c) {
             c.requireKnownKeys(PatroniKeys.PG_USER);
             Map<String, String> ssl = new LinkedHashMap<>();
-            for (String k : List.of("sslmode", "sslrootcert", "sslcert", "sslkey", "sslcrl", "sslcrldir", "sslnegotiation")) {
+            for (String k : List.of("sslmode", "sslrootcert", "sslcert", "sslkey", "sslcrl", "sslcrldir", "sslnegotiation",
+                    "gssencmode", "channel_binding")) {
                 c.optString(k).filter(v -> !v.isBlank()).ifPresent(v -> ssl.put(k, v));
             }
             return new Credentials(c.string("username"), c.optSecret("password"), ssl, c.optSecret("sslpassword"));

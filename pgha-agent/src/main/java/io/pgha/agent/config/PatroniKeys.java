@@ -115,10 +115,9 @@ final class PatroniKeys {
      * for a key whose absence fails safe or does not matter for security.
      */
     static Optional<String> consequenceOfIgnoring(String dottedKey) {
-        String last = dottedKey.substring(dottedKey.lastIndexOf('.') + 1);
-        if (dottedKey.startsWith("postgresql.authentication.") && PG_USER.contains(last)) {
-            // the ssl* keys are acted on (read, so never reported here); gssencmode and channel_binding are not
-            return Optional.of("pgha connects as this user with the clients' default for " + last + " (prefer)");
+        if (dottedKey.equals("restapi.ciphers")) {
+            // Patroni's value is an OpenSSL cipher string; the JVM's suite names and defaults are another vocabulary
+            return Optional.of("the REST API offers the JVM's default TLS cipher suites");
         }
         return Optional.empty();
     }

@@ -103,8 +103,7 @@ class UnknownKeysTest {
 
     @Test
     void keysPatroniKnowsAndPghaDoesNotImplementAreListedNotRefused() {
-        AgentConfig c = parse(NODE + PG.replace("replication: {username: r, password: p}",
-                "replication: {username: r, password: p, channel_binding: require}") + """
+        AgentConfig c = parse(NODE + PG + """
                 restapi:
                   listen: 127.0.0.1:8008
                   ciphers: HIGH
@@ -114,8 +113,7 @@ class UnknownKeysTest {
                   hosts: [127.0.0.1:2181]
                   auth_data: {digest: 'u:p'}
                 """);
-        assertThat(c.unsupported()).containsExactlyInAnyOrder("restapi.ciphers",
-                "restapi.server_tokens", "postgresql.authentication.replication.channel_binding");
+        assertThat(c.unsupported()).containsExactlyInAnyOrder("restapi.ciphers", "restapi.server_tokens");
     }
 
     @Test
@@ -124,6 +122,7 @@ class UnknownKeysTest {
                 "replication: {username: r, password: p, sslmode: verify-full, sslrootcert: /ca.pem, channel_binding: require}") + """
                 restapi:
                   listen: 127.0.0.1:8008
+                  ciphers: 'HIGH:!aNULL'
                   allowlist: [10.0.0.0/8]
                   allowlist_include_members: true
                 zookeeper:
@@ -133,13 +132,16 @@ class UnknownKeysTest {
         assertThat(c.warnings()).as("the allowlist is acted on now").noneMatch(w -> w.contains("allowlist"));
         assertThat(c.restapi().orElseThrow().allowlist()).containsExactly("10.0.0.0/8");
         assertThat(c.warnings())
-                .anySatisfy(w -> assertThat(w).startsWith("postgresql.authentication.replication.channel_binding: not supported by pgha, "
-                        + "ignored: pgha connects as this user with the clients' default for channel_binding (prefer)"));
-        assertThat(c.warnings()).as("the ssl* keys are acted on now").noneMatch(w -> w.contains(".ssl"));
+                .anySatisfy(w -> assertThat(w).isEqualTo("restapi.ciphers: not supported by pgha, "
+                        + "ignored: the REST API offers the JVM's default TLS cipher suites"));
+        assertThat(c.warnings()).as("the ssl* keys, gssencmode and channel_binding are acted on now")
+                .noneMatch(w -> w.contains(".ssl") || w.contains("channel_binding"));
+        assertThat(c.postgresql().replication().ssl()).containsEntry("channel_binding", "require");
         assertThat(c.warnings()).as("set_acls is acted on now").noneMatch(w -> w.contains("set_acls"));
-        assertThat(c.unsupported()).doesNotContain("restapi.allowlist", "zookeeper.set_acls")
-                .contains("postgresql.authentication.replication.channel_binding")
-                .doesNotContain("postgresql.authentication.replication.sslmode", "postgresql.authentication.replication.sslrootcert");
+        assertThat(c.unsupported()).doesNotContain("restapi.allowlist", "zookeeper.set_acls",
+                        "postgresql.authentication.replication.channel_binding", "postgresql.authentication.replication.sslmode",
+                        "postgresql.authentication.replication.sslrootcert")
+                .contains("restapi.ciphers");
     }
 
     @Test
