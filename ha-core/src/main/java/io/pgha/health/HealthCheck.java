@@ -4,7 +4,6 @@ import io.pgha.HaNode;
 import io.pgha.internal.InternalAccess;
 import io.pgha.internal.rest.HealthEndpoint;
 import java.util.List;
-import java.util.Map;
 import java.util.Objects;
 
 /**
@@ -19,7 +18,10 @@ import java.util.Objects;
  * <tr><td>{@code /standby-leader}</td><td>a standby cluster's standby leader</td></tr>
  * <tr><td>{@code /replica?lag=&replication_state=&tag_x=}</td><td>a running replica (not {@code noloadbalance}) within the lag</td></tr>
  * <tr><td>{@code /read-only}</td><td>the leader or a replica</td></tr>
- * <tr><td>{@code /sync} {@code /async} {@code /read-only-sync}</td><td>a replica in (or not in) the sync key</td></tr>
+ * <tr><td>{@code /sync} {@code /async}</td><td>a replica in (or not in) the sync key</td></tr>
+ * <tr><td>{@code /read-only-sync}</td><td>the leader or a replica in the sync key</td></tr>
+ * <tr><td>{@code /quorum} {@code /read-only-quorum}</td><td>a quorum-commit standby ({@code synchronous_mode: quorum}); the
+ * second also the leader</td></tr>
  * <tr><td>{@code /health}</td><td>PostgreSQL runs</td></tr>
  * <tr><td>{@code /liveness}</td><td>the HA loop runs (its last cycle is recent)</td></tr>
  * <tr><td>{@code /readiness}</td><td>the leader, or a streaming replica within {@code maximum_lag_on_failover}</td></tr>
@@ -27,12 +29,7 @@ import java.util.Objects;
  */
 public final class HealthCheck {
     /** Every path {@link #evaluate} answers, aliases included. */
-    public static final List<String> PATHS = List.of("/", "/primary", "/master", "/leader", "/read-write", "/replica", "/read-only",
-            "/sync", "/synchronous", "/async", "/asynchronous", "/health", "/liveness", "/readiness", "/read-only-sync",
-            "/standby-leader", "/standby_leader");
-
-    private static final String JSON = "application/json";
-    private static final String TEXT = "text/plain; charset=utf-8";
+    public static final List<String> PATHS = HealthEndpoint.paths();
 
     private HealthCheck() {
     }
@@ -51,17 +48,6 @@ public final class HealthCheck {
     public static HealthResponse evaluate(HaNode node, HealthRequest request) {
         Objects.requireNonNull(node, "node");
         Objects.requireNonNull(request, "request");
-        if (!HealthEndpoint.isHealthPath(request.path())) {
-            return new HealthResponse(HealthResponse.Outcome.NOT_A_HEALTH_CHECK, 404, TEXT,
-                    "not a health check: " + request.path(), Map.of());
-        }
-        HealthEndpoint.Answer a;
-        try {
-            a = HealthEndpoint.evaluate(InternalAccess.engine(node), request.path(), request.query());
-        } catch (IllegalArgumentException e) {
-            return new HealthResponse(HealthResponse.Outcome.BAD_REQUEST, 400, TEXT, e.getMessage(), Map.of());
-        }
-        return new HealthResponse(a.code() == 200 ? HealthResponse.Outcome.PASSED : HealthResponse.Outcome.FAILED, a.code(), JSON,
-                a.json(), Map.of());
+        return HealthEndpoint.respond(InternalAccess.engine(node), request);
     }
 }

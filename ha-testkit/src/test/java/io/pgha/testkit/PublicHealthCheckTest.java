@@ -97,4 +97,18 @@ class PublicHealthCheckTest {
         assertThat(r.status()).isEqualTo(400).isEqualTo(serverCode(replica, "/replica?lag=ten"));
         assertThat(r.body()).contains("lag");
     }
+
+    @Test
+    void thePublicPathsAreEveryCheckTheBuiltInServerAnswersTheQuorumChecksIncluded() {
+        // the Spring routes are made from this list: a check missing here is a check an embedder cannot mount
+        assertThat(HealthCheck.PATHS).contains("/quorum", "/read-only-quorum", "/read-only-synchronous", "/standby-leader")
+                .allSatisfy(p -> assertThat(HealthCheck.isHealthCheck(p)).as(p).isTrue());
+    }
+
+    @Test
+    void aRepeatedParameterCountsWithItsFirstValueAsInPatroni() throws Exception {
+        String replica = cluster.replicaName();
+        assertThat(serverCode(replica, "/replica?lag=1TB&lag=ten")).isEqualTo(200)
+                .isEqualTo(facade(cluster.node(replica), "/replica?lag=1TB&lag=ten").status());
+    }
 }

@@ -1,8 +1,10 @@
 package io.pgha.internal.rest;
 
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 
 /**
  * Patroni's health-check endpoints as one decision each: 200 when the node fits the role the path
@@ -12,14 +14,15 @@ final class HealthCheck {
     private HealthCheck() {
     }
 
+    /** Every health-check path, aliases included: the one list the built-in server, the public API and the Spring routes use. */
+    static final List<String> PATHS = List.of("/", "/primary", "/master", "/leader", "/read-write", "/replica", "/read-only",
+            "/sync", "/synchronous", "/async", "/asynchronous", "/health", "/liveness", "/readiness", "/read-only-sync",
+            "/read-only-synchronous", "/quorum", "/read-only-quorum", "/standby-leader", "/standby_leader");
+    private static final Set<String> PATH_SET = Set.copyOf(PATHS);
+
     /** Whether {@code path} is a health check (as opposed to a status or action endpoint). */
     static boolean isHealthPath(String path) {
-        return switch (path) {
-            case "/", "/primary", "/master", "/leader", "/read-write", "/replica", "/read-only", "/sync", "/synchronous",
-                    "/async", "/asynchronous", "/health", "/liveness", "/readiness", "/read-only-sync", "/read-only-synchronous", "/quorum", "/read-only-quorum", "/standby-leader",
-                    "/standby_leader" -> true;
-            default -> false;
-        };
+        return PATH_SET.contains(path);
     }
 
     /**

@@ -1,20 +1,27 @@
 package io.pgha.internal.rest;
 
+import io.pgha.health.HealthRequest;
+import io.pgha.health.HealthResponse;
 import io.pgha.internal.engine.HaEngine;
+import java.util.List;
 import java.util.Map;
 
 /**
- * The built-in REST server's health-check branch, callable from outside this package: the public
- * {@link io.pgha.health.HealthCheck} facade answers through it, so an application's own web server
- * and pgha's server decide with the same code ({@link HealthCheck#evaluate}, {@link NodeFacts},
- * {@link StatusDocuments#patroni}). Not for applications.
+ * Patroni's health checks answered as a {@link HealthResponse}, callable from outside this package:
+ * the built-in {@code RestServer} and the public {@link io.pgha.health.HealthCheck} facade both answer
+ * through {@link #respond}, so an application's own web server and pgha's server decide with the same
+ * code ({@link HealthCheck#evaluate}, {@link NodeFacts}, {@link StatusDocuments#patroni}). Not for applications.
  */
 public final class HealthEndpoint {
+    private static final String JSON = "application/json";
+    private static final String TEXT = "text/plain; charset=utf-8";
+
     private HealthEndpoint() {
     }
 
-    /** What one health check answered: its code and the {@code /patroni} document as JSON. */
-    public record Answer(int code, String json) {
+    /** Every health-check path, aliases included. */
+    public static List<String> paths() {
+        return HealthCheck.PATHS;
     }
 
     /** Whether {@code path} (without a trailing slash) is one of Patroni's health checks. */
@@ -23,13 +30,24 @@ public final class HealthEndpoint {
     }
 
     /**
-     * Evaluates a health check as {@code RestServer} does for a GET.
-     *
-     * @throws IllegalArgumentException for a malformed query parameter (the server answers 400)
+     * Evaluates one check against the engine's state now: 200 or 503 with the {@code /patroni}
+     * document, 400 for a malformed parameter, 404 for a path that is not a check. Never throws for
+     * what a client sent.
      */
-    public static Answer evaluate(HaEngine engine, String path, Map<String, String> query) {
+    public static HealthResponse respond(HaEngine engine, HealthRequest request) {
+        if (!HealthCheck.isHealthPath(request.path())) {
+            return new HealthResponse(HealthResponse.Outcome.NOT_A_HEALTH_CHECK, 404, TEXT, "not a health check: " + request.path(),
+                    Map.of());
+        }
         NodeFacts f = NodeFacts.of(engine);
-        int code = HealthCheck.evaluate(path, query, f, f.view().config().ttlNanos(), f.view().config().settings().maximumLagOnFailover());
-        return new Answer(code, StatusDocuments.patroni(f).toString());
+        int code;
+        try {
+            code = HealthCheck.evaluate(request.path(), request.query(), f, f.view().config().ttlNanos(),
+                    f.view().config().settings().maximumLagOnFailover());
+        } catch (IllegalArgumentException e) {
+            return new HealthResponse(HealthResponse.Outcome.BAD_REQUEST, 400, TEXT, e.getMessage(), Map.of());
+        }
+        return new HealthResponse(code == 200 ? HealthResponse.Outcome.PASSED : HealthResponse.Outcome.FAILED, code, JSON,
+                StatusDocuments.patroni(f).toString(), Map.of());
     }
 }

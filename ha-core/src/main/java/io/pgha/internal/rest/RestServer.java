@@ -3,12 +3,14 @@ package io.pgha.internal.rest;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
-import io.pgha.internal.NodeLogContext;
 import com.sun.net.httpserver.HttpsConfigurator;
 import com.sun.net.httpserver.HttpsParameters;
 import com.sun.net.httpserver.HttpsServer;
 import io.pgha.ConfigurationException;
 import io.pgha.RestApiConfig;
+import io.pgha.health.HealthRequest;
+import io.pgha.health.HealthResponse;
+import io.pgha.internal.NodeLogContext;
 import io.pgha.internal.engine.HaEngine;
 import java.io.IOException;
 import java.io.InputStream;
@@ -262,7 +264,7 @@ public final class RestServer implements AutoCloseable {
             try {
                 String k = URLDecoder.decode(eq < 0 ? part : part.substring(0, eq), StandardCharsets.UTF_8);
                 String v = eq < 0 ? "" : URLDecoder.decode(part.substring(eq + 1), StandardCharsets.UTF_8);
-                q.put(k, v);
+                q.putIfAbsent(k, v); // Patroni reads the first value of a repeated parameter (parse_qs(...)[k][0])
             } catch (IllegalArgumentException e) {
                 throw new HttpError(400, "malformed query string");
             }
@@ -275,14 +277,12 @@ public final class RestServer implements AutoCloseable {
     private Reply route(String method, String path, Map<String, String> query, String body) {
         if (HealthCheck.isHealthPath(path)) {
             requireMethod(method, "GET", "HEAD", "OPTIONS");
-            NodeFacts f = NodeFacts.of(engine);
-            int code;
-            try {
-                code = HealthCheck.evaluate(path, query, f, f.view().config().ttlNanos(), f.view().config().settings().maximumLagOnFailover());
-            } catch (IllegalArgumentException e) {
-                throw new HttpError(400, e.getMessage());
+            // the public API's answer, so that every server mounting the checks decides with this code
+            HealthResponse r = HealthEndpoint.respond(engine, new HealthRequest(path, query));
+            if (r.outcome() == HealthResponse.Outcome.BAD_REQUEST) {
+                throw new HttpError(400, r.body());
             }
-            return Reply.json(code, StatusDocuments.patroni(f));
+            return new Reply(r.status(), r.contentType(), r.body(), r.headers());
         }
         switch (path) {
             case "/patroni" -> {
