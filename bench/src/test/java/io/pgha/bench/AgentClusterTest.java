@@ -21,7 +21,6 @@ import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.TestMethodOrder;
-import org.junit.jupiter.api.extension.ExtensionContext;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.extension.TestWatcher;
 
@@ -35,18 +34,13 @@ class AgentClusterTest {
     private LocalCluster cluster;
 
     @RegisterExtension
-    final TestWatcher dumpLogsOnFailure = new TestWatcher() {
-        @Override
-        public void testFailed(ExtensionContext context, Throwable cause) {
-            System.out.println(cluster == null ? "" : cluster.logs(60));
-        }
-    };
+    final TestWatcher dumpLogsOnFailure = ClusterTestSupport.dumpLogsOnFailure(() -> cluster, 60);
 
     @BeforeAll
     void startCluster() {
         cluster = new LocalCluster(3, "    ttl: 5\n    loop_wait: 1\n    retry_timeout: 2\n    maximum_lag_on_failover: 1048576");
         cluster.startAll();
-        await().atMost(Duration.ofSeconds(90)).pollInterval(Duration.ofMillis(500)).failFast("an agent exited", cluster::anAgentDied).until(cluster::healthy);
+        ClusterTestSupport.awaitHealthy(cluster, Duration.ofSeconds(90));
     }
 
     @AfterAll
@@ -128,7 +122,7 @@ class AgentClusterTest {
                 "{\"leader\":\"" + old.name + "\",\"candidate\":\"" + target.name + "\"}", true);
         assertThat(r.body()).isEqualTo("Successfully switched over to \"" + target.name + "\"");
         assertThat(r.statusCode()).isEqualTo(200);
-        await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(200)).failFast("an agent exited", cluster::anAgentDied).until(cluster::healthy);
+        ClusterTestSupport.awaitHealthy(cluster, Duration.ofSeconds(30));
         assertThat(cluster.leader()).contains(target.name);
         assertThat(cluster.get(old, "/replica?replication_state=streaming")).isEqualTo(200);
         try (Connection c = cluster.sql(target.pgPort); Statement st = c.createStatement();
@@ -145,7 +139,7 @@ class AgentClusterTest {
         Node target = aReplica();
         String out = ctl("switchover", "--candidate", target.name, "--force");
         assertThat(out).contains("Successfully switched over to \"" + target.name + "\"");
-        await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(200)).failFast("an agent exited", cluster::anAgentDied).until(cluster::healthy);
+        ClusterTestSupport.awaitHealthy(cluster, Duration.ofSeconds(30));
         assertThat(ctl("pause")).contains("paused");
         assertThat(ctl("list")).contains("Maintenance mode: on");
         assertThat(ctl("resume")).contains("resumed");

@@ -37,8 +37,7 @@ class AgentOnOtherStoresTest {
     private static void failsOver(LocalCluster cluster) {
         try {
             cluster.startAll();
-            await().atMost(Duration.ofSeconds(120)).pollInterval(Duration.ofMillis(500))
-                    .failFast("an agent exited", cluster::anAgentDied).until(cluster::healthy);
+            ClusterTestSupport.awaitHealthy(cluster, Duration.ofSeconds(120));
             String old = cluster.leader().orElseThrow();
             cluster.crash(cluster.node(old));
             await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(200))

@@ -26,8 +26,7 @@ class CallbacksEndToEndTest {
         String callbacks = "  callbacks:\n    on_start: " + cb + "\n    on_role_change: " + cb + "\n";
         try (LocalCluster cluster = LocalCluster.withPostgresql(2, "    ttl: 5\n    loop_wait: 1\n    retry_timeout: 2", callbacks)) {
             cluster.startAll();
-            await().atMost(Duration.ofSeconds(90)).pollInterval(Duration.ofMillis(500)).failFast("an agent exited", cluster::anAgentDied)
-                    .until(cluster::healthy);
+            ClusterTestSupport.awaitHealthy(cluster, Duration.ofSeconds(90));
             String scope = cluster.scope;
             await().atMost(Duration.ofSeconds(20)).until(() -> lines(log).size() >= 2);
             assertThat(lines(log)).containsExactlyInAnyOrder("on_start primary " + scope, "on_start replica " + scope);

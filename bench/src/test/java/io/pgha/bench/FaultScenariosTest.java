@@ -17,7 +17,6 @@ import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.TestMethodOrder;
-import org.junit.jupiter.api.extension.ExtensionContext;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.extension.TestWatcher;
 
@@ -36,12 +35,7 @@ class FaultScenariosTest {
     private WriteProbe probe;
 
     @RegisterExtension
-    final TestWatcher dumpLogsOnFailure = new TestWatcher() {
-        @Override
-        public void testFailed(ExtensionContext context, Throwable cause) {
-            System.out.println(cluster == null ? "" : cluster.logs(300));
-        }
-    };
+    final TestWatcher dumpLogsOnFailure = ClusterTestSupport.dumpLogsOnFailure(() -> cluster, 300);
 
     @BeforeAll
     void startCluster() {
@@ -66,8 +60,7 @@ class FaultScenariosTest {
     }
 
     private void awaitHealthy() {
-        await().atMost(Duration.ofSeconds(90)).pollInterval(Duration.ofMillis(200))
-                .failFast("an agent exited", cluster::anAgentDied).until(cluster::healthy);
+        ClusterTestSupport.awaitHealthy(cluster, Duration.ofSeconds(90));
     }
 
     private Node leader() {

@@ -17,7 +17,6 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
-import org.junit.jupiter.api.extension.ExtensionContext;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.extension.TestWatcher;
 
@@ -35,18 +34,13 @@ class HaproxyTest {
     private final int readPort = LocalCluster.freePort();
 
     @RegisterExtension
-    final TestWatcher dumpLogsOnFailure = new TestWatcher() {
-        @Override
-        public void testFailed(ExtensionContext context, Throwable cause) {
-            System.out.println(cluster == null ? "" : cluster.logs(40));
-        }
-    };
+    final TestWatcher dumpLogsOnFailure = ClusterTestSupport.dumpLogsOnFailure(() -> cluster, 40);
 
     @BeforeAll
     void start() throws IOException {
         cluster = new LocalCluster(3, "    ttl: 5\n    loop_wait: 1\n    retry_timeout: 2");
         cluster.startAll();
-        await().atMost(Duration.ofSeconds(90)).pollInterval(Duration.ofMillis(500)).failFast("an agent exited", cluster::anAgentDied).until(cluster::healthy);
+        ClusterTestSupport.awaitHealthy(cluster, Duration.ofSeconds(90));
         StringBuilder servers = new StringBuilder();
         for (Node n : cluster.nodes()) {
             servers.append("    server ").append(n.name).append(" 127.0.0.1:").append(n.pgPort)
@@ -158,7 +152,7 @@ class HaproxyTest {
         var r = cluster.call(old, "POST", "/switchover", "{\"leader\":\"" + old.name + "\",\"candidate\":\"" + target.name + "\"}", true);
         assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
         await().atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(100)).until(() -> writesLandOn() == target.pgPort);
-        await().atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(200)).failFast("an agent exited", cluster::anAgentDied).until(cluster::healthy);
+        ClusterTestSupport.awaitHealthy(cluster, Duration.ofSeconds(20));
         assertThat(readsReachOnlyReplicas()).doesNotContain(target.pgPort);
     }
 }

@@ -93,8 +93,7 @@ class LogicalSlotFailoverTest {
                 + "    slots:\n      cdc: {type: logical, database: postgres, plugin: test_decoding}");
         cluster.startAll();
         try {
-            await().atMost(Duration.ofSeconds(90)).pollInterval(Duration.ofMillis(200))
-                    .failFast("an agent exited", cluster::anAgentDied).until(cluster::healthy);
+            ClusterTestSupport.awaitHealthy(cluster, Duration.ofSeconds(90));
         } catch (RuntimeException e) {
             System.out.println(cluster.logs(80));
             throw e;
@@ -291,40 +290,32 @@ class LogicalSlotFailoverTest {
 
         @Override
         public void run() {
-            while (!stop.get()) {
-                Optional<String> leader = cluster.leader();
-                if (leader.isEmpty()) {
-                    pause(50);
-                    continue;
-                }
-                try (Connection c = cluster.sql(cluster.node(leader.get()).pgPort); Statement st = c.createStatement()) {
-                    while (!stop.get()) {
-                        if (paused.get()) {
-                            idle.set(true);
-                            pause(20);
-                            continue;
-                        }
-                        idle.set(false);
-                        int id = next;
-                        try {
-                            st.execute("INSERT INTO cdc_probe VALUES (" + id + ")");
-                            next++;
-                        } catch (SQLException e) {
-                            // the outcome is unknown (committed or not): the final table says; a fresh id next time, so none is
-                            // written twice
-                            next++;
-                            cutOff.incrementAndGet();
-                            cutOffIds.add(id);
-                            throw e;
-                        }
-                        acked.put(id, leader.get());
-                        ackedOn.merge(leader.get(), 1, Integer::sum);
-                        pause(15);
+            onThePrimary(stop, (member, st) -> {
+                while (!stop.get()) {
+                    if (paused.get()) {
+                        idle.set(true);
+                        pace(20);
+                        continue;
                     }
-                } catch (SQLException e) {
-                    pause(100);
+                    idle.set(false);
+                    int id = next;
+                    try {
+                        st.execute("INSERT INTO cdc_probe VALUES (" + id + ")");
+                        next++;
+                    } catch (SQLException e) {
+                        // the outcome is unknown (committed or not): the final table says; a fresh id next time, so none is
+                        // written twice
+                        next++;
+                        cutOff.incrementAndGet();
+                        cutOffIds.add(id);
+                        throw e;
+                    }
+                    acked.put(id, member);
+                    ackedOn.merge(member, 1, Integer::sum);
+                    pace(15);
                 }
-            }
+            }, (member, e) -> {
+            });
         }
     }
 
@@ -349,26 +340,17 @@ class LogicalSlotFailoverTest {
 
         @Override
         public void run() {
-            while (!stop.get()) {
-                Optional<String> leader = cluster.leader();
-                if (leader.isEmpty()) {
-                    pause(50);
-                    continue;
-                }
-                Node n = cluster.node(leader.get());
-                try (Connection c = cluster.sql(n.pgPort); Statement st = c.createStatement()) {
-                    while (!stop.get()) {
-                        if (!poll(st, n.name)) {
-                            pause(20);
-                        }
+            onThePrimary(stop, (member, st) -> {
+                while (!stop.get()) {
+                    if (!poll(st, member)) {
+                        pace(20);
                     }
-                } catch (SQLException e) {
-                    if (e.getMessage() != null && e.getMessage().contains("does not exist")) {
-                        errors.add(n.name + ": " + e.getMessage());
-                    }
-                    pause(100);
                 }
-            }
+            }, (member, e) -> {
+                if (e.getMessage() != null && e.getMessage().contains("does not exist")) {
+                    errors.add(member + ": " + e.getMessage());
+                }
+            });
         }
 
         /** One batch; true when it held anything. The slot confirms what it returns, so a batch is processed whole. */
@@ -404,7 +386,34 @@ class LogicalSlotFailoverTest {
         }
     }
 
-    private static void pause(long ms) {
+    /** Work on one connection to the primary; returns or throws when it should reconnect. */
+    @FunctionalInterface
+    private interface OnePrimary {
+        void run(String member, Statement st) throws SQLException;
+    }
+
+    /**
+     * Runs {@code work} on a connection to whichever member leads, until {@code stop}: after an error
+     * (the primary went away, a failover) it reconnects to the member that leads then.
+     */
+    private void onThePrimary(AtomicBoolean stop, OnePrimary work, java.util.function.BiConsumer<String, SQLException> onError) {
+        while (!stop.get()) {
+            Optional<String> leader = cluster.leader();
+            if (leader.isEmpty()) {
+                pace(50);
+                continue;
+            }
+            try (Connection c = cluster.sql(cluster.node(leader.get()).pgPort); Statement st = c.createStatement()) {
+                work.run(leader.get(), st);
+            } catch (SQLException e) {
+                onError.accept(leader.get(), e);
+                pace(100);
+            }
+        }
+    }
+
+    /** Sets the pace of the load threads (a write every 15 ms, a poll every 20 ms): not a wait for a condition. */
+    private static void pace(long ms) {
         try {
             Thread.sleep(ms);
         } catch (InterruptedException e) {

@@ -39,7 +39,6 @@ import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.TestMethodOrder;
-import org.junit.jupiter.api.extension.ExtensionContext;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.extension.TestWatcher;
 
@@ -56,12 +55,7 @@ class PghactlTest {
     private LocalCluster cluster;
 
     @RegisterExtension
-    final TestWatcher dumpLogsOnFailure = new TestWatcher() {
-        @Override
-        public void testFailed(ExtensionContext context, Throwable cause) {
-            System.out.println(cluster == null ? "" : cluster.logs(60));
-        }
-    };
+    final TestWatcher dumpLogsOnFailure = ClusterTestSupport.dumpLogsOnFailure(() -> cluster, 60);
 
     @BeforeAll
     void startCluster() {
@@ -78,8 +72,7 @@ class PghactlTest {
     }
 
     private void awaitHealthy(Duration limit) {
-        await().atMost(limit).pollInterval(Duration.ofMillis(500)).failFast("an agent exited", cluster::anAgentDied)
-                .until(cluster::healthy);
+        ClusterTestSupport.awaitHealthy(cluster, limit);
     }
 
     private Node leader() {

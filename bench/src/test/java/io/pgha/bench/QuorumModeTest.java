@@ -22,7 +22,6 @@ import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.TestInstance;
-import org.junit.jupiter.api.extension.ExtensionContext;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.extension.TestWatcher;
 
@@ -40,19 +39,13 @@ class QuorumModeTest {
     private LocalCluster cluster;
 
     @RegisterExtension
-    final TestWatcher dumpLogsOnFailure = new TestWatcher() {
-        @Override
-        public void testFailed(ExtensionContext context, Throwable cause) {
-            System.out.println(cluster == null ? "" : cluster.logs(120));
-        }
-    };
+    final TestWatcher dumpLogsOnFailure = ClusterTestSupport.dumpLogsOnFailure(() -> cluster, 120);
 
     @BeforeAll
     void start() {
         cluster = new LocalCluster(3, "    ttl: 5\n    loop_wait: 1\n    retry_timeout: 1.5\n    synchronous_mode: quorum");
         cluster.startAll();
-        await().atMost(Duration.ofSeconds(90)).pollInterval(Duration.ofMillis(200))
-                .failFast("an agent exited", cluster::anAgentDied).until(cluster::healthy);
+        ClusterTestSupport.awaitHealthy(cluster, Duration.ofSeconds(90));
     }
 
     @AfterAll

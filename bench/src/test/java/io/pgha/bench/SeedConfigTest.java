@@ -15,7 +15,6 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
-import org.junit.jupiter.api.extension.ExtensionContext;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.extension.TestWatcher;
 
@@ -30,12 +29,7 @@ class SeedConfigTest {
     private LocalCluster cluster;
 
     @RegisterExtension
-    final TestWatcher dumpLogsOnFailure = new TestWatcher() {
-        @Override
-        public void testFailed(ExtensionContext context, Throwable cause) {
-            System.out.println(cluster == null ? "" : cluster.logs(60));
-        }
-    };
+    final TestWatcher dumpLogsOnFailure = ClusterTestSupport.dumpLogsOnFailure(() -> cluster, 60);
 
     private static String seed() throws IOException {
         try (InputStream in = SeedConfigTest.class.getResourceAsStream("/seed/patroni.yml")) {
@@ -67,7 +61,7 @@ class SeedConfigTest {
 
     @Test
     void threeAgentsRunTheSeedChaptersConfigAndPghactlListsTheCluster() {
-        await().atMost(Duration.ofSeconds(120)).pollInterval(Duration.ofSeconds(1)).failFast("an agent exited", cluster::anAgentDied).until(cluster::healthy);
+        ClusterTestSupport.awaitHealthy(cluster, Duration.ofSeconds(120));
         StringWriter out = new StringWriter();
         StringWriter err = new StringWriter();
         int rc = Ctl.run(new String[] {"-c", cluster.node("n1").config.toString(), "list", cluster.scope},
