@@ -27,9 +27,18 @@ final class ClusterTestSupport {
         };
     }
 
-    /** Waits until one primary leads and every member streams from it; fails at once if an agent exits meanwhile. */
+    /**
+     * Waits until one primary leads and every member streams from it; fails at once if an agent exits
+     * meanwhile. On failure it prints the agents' logs first: it is often called from {@code @BeforeAll},
+     * where a failure reaches no {@link TestWatcher}.
+     */
     static void awaitHealthy(LocalCluster cluster, Duration limit) {
-        await().atMost(limit).pollInterval(Duration.ofMillis(200)).failFast("an agent exited", cluster::anAgentDied)
-                .until(cluster::healthy);
+        try {
+            await().atMost(limit).pollInterval(Duration.ofMillis(200)).failFast("an agent exited", cluster::anAgentDied)
+                    .until(cluster::healthy);
+        } catch (RuntimeException | AssertionError e) {
+            System.out.println("the cluster did not become healthy within " + limit.toSeconds() + " s:\n" + cluster.logs(150));
+            throw e;
+        }
     }
 }
