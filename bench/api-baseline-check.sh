@@ -37,7 +37,7 @@ build() { # build <tree> <repository> <log> [maven args...]: pgha-core and what 
 }
 copy() {
   mkdir -p "$1"
-  tar -C "$here" --exclude=./.git --exclude='./*/target' --exclude=./target --exclude=./.cache -cf - . | tar -C "$1" -xf -
+  tar -C "$here" --exclude=./.git --exclude='./*/target' --exclude='./*/*/target' --exclude=./target --exclude=./.cache -cf - . | tar -C "$1" -xf -
 }
 compared() { grep -q "pgha-core-0.1.0.jar" "$1/ha-core/target/japicmp/api-baseline.diff" 2>/dev/null; }
 

@@ -43,7 +43,7 @@ fi
 # 1. build, install (private repository) and deploy (file repository) a copy of this checkout
 step "copying the checkout to $work/src"
 mkdir -p "$work/src"
-tar -C "$here" --exclude=./.git --exclude='./*/target' --exclude=./target --exclude=./.cache -cf - . | tar -C "$work/src" -xf -
+tar -C "$here" --exclude=./.git --exclude='./*/target' --exclude='./*/*/target' --exclude=./target --exclude=./.cache -cf - . | tar -C "$work/src" -xf -
 version="$(sed -n 's|^  <version>\(.*\)</version>|\1|p' "$work/src/bom/pom.xml" | head -1)"
 [ -n "$version" ] || fail "no version in bom/pom.xml"
 step "building pgha $version: install into $repo, deploy to $work/remote"

@@ -1,4 +1,4 @@
-package io.pgha.bench;
+package io.pgha.publishing;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeFalse;
