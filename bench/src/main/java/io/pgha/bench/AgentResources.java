@@ -1,0 +1,135 @@
+package io.pgha.bench;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+
+/**
+ * What one agent process holds, read from outside it as an operator would: {@code /proc} for RSS,
+ * threads, open descriptors and TCP connections to the store, and {@code jcmd} for the heap after a
+ * full collection (which a leak survives and garbage does not).
+ *
+ * @param rssKib             resident set size
+ * @param heapAfterGcKib     heap in use right after {@code GC.run}, or -1 if jcmd could not say
+ * @param threads            the process's threads
+ * @param fds                open file descriptors
+ * @param storeConnections   established TCP connections to the store's port
+ * @param threadNames        how many threads bear each name, digits removed ({@code pgha-n1-rest-3} counts as
+ *                           {@code pgha-n-rest-}; the kernel keeps 15 characters of a name): what grew, when threads grow
+ */
+record AgentResources(long rssKib, long heapAfterGcKib, int threads, int fds, int storeConnections,
+                      java.util.SortedMap<String, Integer> threadNames) {
+    private static final Pattern USED = Pattern.compile("(?:def new generation|tenured generation)\\s+total \\d+K, used (\\d+)K");
+
+    /** Samples process {@code pid}; {@code storePort} is the port its store connections go to. Empty if it exited. */
+    static Optional<AgentResources> of(long pid, int storePort) {
+        try {
+            Path proc = Path.of("/proc", Long.toString(pid));
+            String status = Files.readString(proc.resolve("status"));
+            long rss = field(status, "VmRSS:");
+            int threads = (int) field(status, "Threads:");
+            Set<Long> sockets = new HashSet<>();
+            int fds = 0;
+            try (Stream<Path> s = Files.list(proc.resolve("fd"))) {
+                for (Path fd : (Iterable<Path>) s::iterator) {
+                    fds++;
+                    try {
+                        String target = Files.readSymbolicLink(fd).toString();
+                        if (target.startsWith("socket:[")) {
+                            sockets.add(Long.parseLong(target.substring(8, target.length() - 1)));
+                        }
+                    } catch (IOException e) {
+                        // closed while listing
+                    }
+                }
+            }
+            int store = connectionsTo(storePort, sockets, proc.resolve("net/tcp")) + connectionsTo(storePort, sockets, proc.resolve("net/tcp6"));
+            java.util.SortedMap<String, Integer> names = new java.util.TreeMap<>();
+            try (Stream<Path> tasks = Files.list(proc.resolve("task"))) {
+                for (Path task : (Iterable<Path>) tasks::iterator) {
+                    try {
+                        names.merge(Files.readString(task.resolve("comm")).strip().replaceAll("[0-9]+", ""), 1, Integer::sum);
+                    } catch (IOException e) {
+                        // the thread ended while listing
+                    }
+                }
+            }
+            return Optional.of(new AgentResources(rss, heapAfterGc(pid), threads, fds, store, names));
+        } catch (IOException | RuntimeException e) {
+            return Optional.empty();
+        }
+    }
+
+    private static long field(String status, String name) {
+        for (String line : status.split("\n")) {
+            if (line.startsWith(name)) {
+                return Long.parseLong(line.substring(name.length()).trim().split("\\s+")[0]);
+            }
+        }
+        throw new IllegalStateException("no " + name + " in /proc/<pid>/status");
+    }
+
+    /** Established connections among {@code sockets} whose remote port is {@code port}. */
+    private static int connectionsTo(int port, Set<Long> sockets, Path table) throws IOException {
+        if (!Files.exists(table)) {
+            return 0;
+        }
+        String hexPort = String.format(Locale.ROOT, ":%04X", port);
+        int n = 0;
+        List<String> lines = Files.readAllLines(table);
+        for (String line : lines.subList(1, lines.size())) {
+            String[] f = line.trim().split("\\s+");
+            // sl local rem st tx:rx tr:when retrnsmt uid timeout inode
+            if (f.length > 9 && f[2].endsWith(hexPort) && f[3].equals("01") && sockets.contains(Long.parseLong(f[9]))) {
+                n++;
+            }
+        }
+        return n;
+    }
+
+    /** Heap in use after a full collection (young plus old generation of the serial collector), by jcmd. */
+    private static long heapAfterGc(long pid) {
+        String jcmd = Path.of(System.getProperty("java.home"), "bin", "jcmd").toString();
+        if (run(jcmd, Long.toString(pid), "GC.run").isEmpty()) {
+            return -1;
+        }
+        Optional<String> info = run(jcmd, Long.toString(pid), "GC.heap_info");
+        if (info.isEmpty()) {
+            return -1;
+        }
+        Matcher m = USED.matcher(info.get());
+        long used = 0;
+        boolean any = false;
+        while (m.find()) {
+            used += Long.parseLong(m.group(1));
+            any = true;
+        }
+        return any ? used : -1;
+    }
+
+    private static Optional<String> run(String... cmd) {
+        try {
+            Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+            String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+            if (!p.waitFor(30, TimeUnit.SECONDS) || p.exitValue() != 0) {
+                p.destroyForcibly();
+                return Optional.empty();
+            }
+            return Optional.of(out);
+        } catch (IOException e) {
+            return Optional.empty();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return Optional.empty();
+        }
+    }
+}
