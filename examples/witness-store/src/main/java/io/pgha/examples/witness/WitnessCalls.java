@@ -60,6 +60,8 @@ final class WitnessCalls implements AutoCloseable {
     private final ScheduledThreadPoolExecutor timer;
     private final ThreadLocal<Conn> own = new ThreadLocal<>();
     private final Set<Conn> open = ConcurrentHashMap.newKeySet();
+    /** Stages not completed yet: failed by {@link #close()}, so that nobody waits on a closed store. */
+    private final Set<CompletableFuture<?>> pending = ConcurrentHashMap.newKeySet();
     private volatile boolean schemaReady;
     private volatile boolean closed;
 
@@ -95,10 +97,17 @@ final class WitnessCalls implements AutoCloseable {
         ScheduledFuture<?> alarm = timer.schedule(() -> result.completeExceptionally(new DcsUnreachableException(
                 "the witness database did not answer within " + timeout.toMillis() + " ms (" + what + ")")),
                 timeout.toNanos(), TimeUnit.NANOSECONDS);
-        result.whenComplete((v, e) -> alarm.cancel(false));
+        pending.add(result);
+        result.whenComplete((v, e) -> {
+            alarm.cancel(false);
+            pending.remove(result);
+        });
         try {
             workers.execute(() -> runOnWorker(what, timeout, deadline, transactional, work, result));
         } catch (RejectedExecutionException e) {
+            result.completeExceptionally(new DcsException("this WitnessDcs is closed (" + what + ")"));
+        }
+        if (closed) { // closed while submitting: close() may have missed it
             result.completeExceptionally(new DcsException("this WitnessDcs is closed (" + what + ")"));
         }
         return result;
@@ -263,6 +272,9 @@ final class WitnessCalls implements AutoCloseable {
         closed = true;
         workers.shutdownNow();
         timer.shutdownNow();
+        for (CompletableFuture<?> f : new ArrayList<>(pending)) {
+            f.completeExceptionally(new DcsException("this WitnessDcs was closed"));
+        }
         List<Conn> all = new ArrayList<>(open);
         open.clear();
         for (Conn c : all) {

@@ -97,18 +97,20 @@ final class WitnessSchema {
 
     /** Creates the schema unless it is there already (its last object, the trigger on leases, exists). */
     void ensure(Connection c) throws SQLException {
+        if (!exists(c)) {
+            create(c);
+        }
+    }
+
+    private boolean exists(Connection c) throws SQLException {
         try (java.sql.PreparedStatement st = c.prepareStatement("SELECT 1 FROM pg_trigger t JOIN pg_class r ON r.oid = t.tgrelid"
                 + " JOIN pg_namespace n ON n.oid = r.relnamespace WHERE n.nspname = ? AND r.relname = 'leases'"
                 + " AND t.tgname = 'lease_deleted'")) {
             st.setString(1, schema);
             try (java.sql.ResultSet rs = st.executeQuery()) {
-                if (rs.next()) {
-                    return;
-                }
+                return rs.next();
             }
         }
-        LOG.info("creating the witness schema '{}' (tables leases and keys) in the witness database", schema);
-        create(c);
     }
 
     /**
@@ -120,6 +122,11 @@ final class WitnessSchema {
         c.setAutoCommit(false);
         try (Statement st = c.createStatement()) {
             st.execute("SELECT pg_advisory_xact_lock(" + DDL_LOCK + ")");
+            if (exists(c)) { // another member created it while this one waited for the lock
+                c.commit();
+                return;
+            }
+            LOG.info("creating the witness schema '{}' (tables leases and keys) in the witness database", schema);
             st.execute("CREATE SCHEMA IF NOT EXISTS " + schema);
             st.execute("CREATE SEQUENCE IF NOT EXISTS " + s + "revision");
             st.execute("CREATE TABLE IF NOT EXISTS " + s + "leases ("
