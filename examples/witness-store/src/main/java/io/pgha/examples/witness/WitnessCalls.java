@@ -47,6 +47,8 @@ final class WitnessCalls implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(WitnessCalls.class);
     /** A deadlock or serialization failure rolled the transaction back: it is tried again while time remains. */
     private static final int MAX_ATTEMPTS = 3;
+    /** The bound on creating the schema on first use. */
+    private static final long SCHEMA_TIMEOUT_MS = 30_000;
 
     /** Work on a connection; {@code transactional} work runs between BEGIN and COMMIT. */
     @FunctionalInterface
@@ -177,7 +179,10 @@ final class WitnessCalls implements AutoCloseable {
             throw new SQLException("this WitnessDcs is closed", "08003");
         }
         if (!schemaReady) {
-            c.setNetworkTimeout(Runnable::run, (int) Math.max(1, remainingMs));
+            // Not bounded by this call's deadline: if the DDL takes longer (a cold or busy server), the call's
+            // stage fails at its deadline anyway, while the schema is still created for the calls that follow,
+            // rather than rolled back again and again.
+            c.setNetworkTimeout(Runnable::run, (int) Math.max(SCHEMA_TIMEOUT_MS, remainingMs));
             schema.ensure(c);
             schemaReady = true;
         }

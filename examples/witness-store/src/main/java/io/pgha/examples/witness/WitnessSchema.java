@@ -38,7 +38,9 @@ final class WitnessSchema {
     final String newLease;
     final String reapExpired;
     final String read;
+    final String leader;
     final String leaderForUpdate;
+    final String leaseAlive;
     final String insertLeader;
     final String rebindLeader;
     final String releaseLeader;
@@ -70,12 +72,15 @@ final class WitnessSchema {
         read = "SELECT k.path, k.value, k.version, (SELECT last_value FROM " + s + "revision) FROM " + s + "keys k"
                 + " WHERE k.scope = ? AND " + alive
                 + " UNION ALL SELECT NULL, NULL, NULL, (SELECT last_value FROM " + s + "revision)";
-        leaderForUpdate = "SELECT k.value, k.lease_id, " + alive + " FROM " + s + "keys k"
-                + " WHERE k.scope = ? AND k.path = 'leader' FOR UPDATE";
-        // create-if-absent through the primary key; a key whose lease has expired counts as absent and is taken over
-        insertLeader = "INSERT INTO " + s + "keys AS k (scope, path, value, version, lease_id) VALUES (?, 'leader', ?, ?, ?)"
-                + " ON CONFLICT (scope, path) DO UPDATE SET value = excluded.value, version = excluded.version,"
-                + " lease_id = excluded.lease_id WHERE NOT " + alive;
+        // the leader key: read plainly, then its lease locked (and read in its newest version), then the key locked;
+        // the same order as a renewal (own lease, then key), so that two members never wait for each other
+        leader = "SELECT value, lease_id FROM " + s + "keys WHERE scope = ? AND path = 'leader'";
+        leaderForUpdate = leader + " FOR UPDATE";
+        leaseAlive = "SELECT expires_at > statement_timestamp() FROM " + s + "leases WHERE id = ? FOR SHARE";
+        // create-if-absent through the primary key
+        insertLeader = "INSERT INTO " + s + "keys (scope, path, value, version, lease_id) VALUES (?, 'leader', ?, ?, ?)"
+                + " ON CONFLICT (scope, path) DO NOTHING";
+        // a key whose lease expired counts as absent: taken over (or rebound to our newer lease) with the row locked
         rebindLeader = "UPDATE " + s + "keys SET value = ?, lease_id = ?, version = ? WHERE scope = ? AND path = 'leader'";
         releaseLeader = "DELETE FROM " + s + "keys k WHERE k.scope = ? AND k.path = 'leader' AND k.value = ? AND " + alive;
         writeStatus = "INSERT INTO " + s + "keys (scope, path, value, version) VALUES (?, 'status', ?, ?)"

@@ -19,6 +19,7 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.util.Arrays;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
@@ -54,8 +55,11 @@ import org.slf4j.LoggerFactory;
  * disappears at most ttl plus one network trip after its last renewal was sent.
  *
  * <h2>Atomicity</h2>
- * Create-if-absent is {@code INSERT ... ON CONFLICT (scope, path)}: a key whose lease expired
- * counts as absent and is taken over in the same statement. Compare-and-set compares the
+ * Create-if-absent is {@code INSERT ... ON CONFLICT (scope, path) DO NOTHING}. A leader key whose
+ * lease expired counts as absent: it is taken over, after a locking read of the key and of its lease
+ * shows the lease expired in its newest committed version ({@link #lockLeader}: a plain subquery
+ * would judge by the statement's snapshot, and two members could both take the key, which the
+ * contract suite caught). Compare-and-set compares the
  * {@code version} column. Every write takes a new version from the {@code revision} sequence; the
  * snapshot's revision is that sequence's {@code last_value}, so a read started after a write
  * returns a revision no smaller than the write's ({@link #writeRevision()}).
@@ -65,6 +69,8 @@ import org.slf4j.LoggerFactory;
  */
 final class WitnessSession implements DcsSession {
     private static final Logger LOG = LoggerFactory.getLogger(WitnessSession.class);
+    /** A key that keeps changing under a call is looked at this many times at most. */
+    private static final int MAX_ROUNDS = 5;
 
     private final SessionSpec spec;
     private final WitnessCalls calls;
@@ -142,14 +148,18 @@ final class WitnessSession implements DcsSession {
     public CompletionStage<Boolean> acquireLeader() {
         String me = SessionChecks.requireMember(spec);
         return lease("take the leader key", (c, lease) -> {
-            long v = nextRevision(c);
-            try (PreparedStatement st = c.prepareStatement(schema.insertLeader)) {
-                st.setString(1, scope());
-                st.setBytes(2, StrictUtf8.encode(me));
-                st.setLong(3, v);
-                st.setLong(4, lease);
-                return st.executeUpdate() == 1 ? new Wrote<>(true, v) : new Wrote<>(false, 0);
+            for (int round = 0; round < MAX_ROUNDS; round++) {
+                LeaderRow row = lockLeader(c);
+                if (row == null) {
+                    Wrote<Boolean> created = createLeader(c, me, lease);
+                    if (created.value()) {
+                        return created;
+                    }
+                    continue; // someone created it meanwhile: look at what they wrote
+                }
+                return row.alive() ? new Wrote<>(false, 0) : takeLeader(c, me, lease);
             }
+            throw new SQLException("the leader key kept changing while taking it", "40001");
         });
     }
 
@@ -172,48 +182,112 @@ final class WitnessSession implements DcsSession {
         });
     }
 
-    /** The ownership check and the rebind, in the renewal's transaction, with the leader row locked. */
+    /** The ownership check and the rebind, in the renewal's transaction, with the leader key and its lease locked. */
     private Wrote<Boolean> holdLeader(Connection c, String me, long lease) throws SQLException {
-        byte[] name = StrictUtf8.encode(me);
-        try (PreparedStatement st = c.prepareStatement(schema.leaderForUpdate)) {
+        for (int round = 0; round < MAX_ROUNDS; round++) {
+            LeaderRow row = lockLeader(c);
+            if (row == null) {
+                // absent: created as by acquireLeader (someone may win the race in between: then look again)
+                Wrote<Boolean> created = createLeader(c, me, lease);
+                if (created.value()) {
+                    return created;
+                }
+                continue;
+            }
+            if (!row.alive()) {
+                return takeLeader(c, me, lease); // expired, so absent: ours again under our live lease
+            }
+            if (!Arrays.equals(row.value(), StrictUtf8.encode(me))) {
+                LOG.info("{}: the leader key names another member", me);
+                return new Wrote<>(false, 0);
+            }
+            if (row.lease() != null && row.lease() == lease) {
+                return new Wrote<>(true, 0); // ours, and the lease was just refreshed: nothing to write
+            }
+            LOG.info("{}: rebinding the leader key from lease {} to this session's lease {}", me, row.lease(), lease);
+            return takeLeader(c, me, lease);
+        }
+        throw new SQLException("the leader key kept changing while renewing it", "40001");
+    }
+
+    /** The leader key as it is now, and whether its lease is alive now. */
+    private record LeaderRow(byte[] value, Long lease, boolean alive) {
+    }
+
+    /**
+     * Locks the leader key and the lease it is bound to and tells whether that lease is alive, by
+     * the witness clock, in its newest committed version; {@code null} when there is no key.
+     *
+     * <p>Why the locks: in READ COMMITTED a statement judges a subquery by its own snapshot, so a
+     * lease renewed by a transaction that commits meanwhile would still look expired, and a key
+     * just created (with its new lease) would look dead. A locking read waits for such a
+     * transaction and then returns the row's newest version. The lease is locked before the key,
+     * the order a renewal takes too (its own lease, then the key), so the two never wait for each
+     * other in a cycle.
+     */
+    private LeaderRow lockLeader(Connection c) throws SQLException {
+        for (int round = 0; round < MAX_ROUNDS; round++) {
+            LeaderRow seen = leaderRow(c, schema.leader, true);
+            if (seen == null) {
+                return null;
+            }
+            boolean alive = true; // a key bound to no lease (written by hand) never expires
+            if (seen.lease() != null) {
+                try (PreparedStatement st = c.prepareStatement(schema.leaseAlive)) {
+                    st.setLong(1, seen.lease());
+                    try (ResultSet rs = st.executeQuery()) {
+                        alive = rs.next() && rs.getBoolean(1); // no row: reaped, so expired
+                    }
+                }
+            }
+            LeaderRow locked = leaderRow(c, schema.leaderForUpdate, alive);
+            if (locked == null) {
+                return null; // deleted meanwhile (released, reaped)
+            }
+            if (Objects.equals(locked.lease(), seen.lease()) && Arrays.equals(locked.value(), seen.value())) {
+                return locked;
+            }
+            // rebound or taken over between the two reads: look again
+        }
+        throw new SQLException("the leader key kept changing", "40001");
+    }
+
+    private LeaderRow leaderRow(Connection c, String sql, boolean alive) throws SQLException {
+        try (PreparedStatement st = c.prepareStatement(sql)) {
             st.setString(1, scope());
             try (ResultSet rs = st.executeQuery()) {
                 if (!rs.next()) {
-                    // absent: created as by acquireLeader (someone may win the race in between: then it is not ours)
-                    long v = nextRevision(c);
-                    try (PreparedStatement ins = c.prepareStatement(schema.insertLeader)) {
-                        ins.setString(1, scope());
-                        ins.setBytes(2, name);
-                        ins.setLong(3, v);
-                        ins.setLong(4, lease);
-                        return ins.executeUpdate() == 1 ? new Wrote<>(true, v) : new Wrote<>(false, 0);
-                    }
+                    return null;
                 }
-                boolean alive = rs.getBoolean(3);
-                boolean namesMe = java.util.Arrays.equals(rs.getBytes(1), name);
-                long boundTo = rs.getLong(2);
-                if (alive && !namesMe) {
-                    LOG.info("{}: the leader key names another member", me);
-                    return new Wrote<>(false, 0);
-                }
-                if (alive && boundTo == lease) {
-                    return new Wrote<>(true, 0); // ours, and the lease was just refreshed: nothing to write
-                }
-                // ours under an older lease (this member restarted), or expired (then it is absent): take it
-                if (alive) {
-                    LOG.info("{}: rebinding the leader key from lease {} to this session's lease {}", me, boundTo, lease);
-                }
-                long v = nextRevision(c);
-                try (PreparedStatement up = c.prepareStatement(schema.rebindLeader)) {
-                    up.setBytes(1, name);
-                    up.setLong(2, lease);
-                    up.setLong(3, v);
-                    up.setString(4, scope());
-                    up.executeUpdate();
-                }
-                return new Wrote<>(true, v);
+                long lease = rs.getLong(2);
+                return new LeaderRow(rs.getBytes(1), rs.wasNull() ? null : lease, alive);
             }
         }
+    }
+
+    /** Creates the key if absent ({@code INSERT ... ON CONFLICT DO NOTHING}); false when it exists. */
+    private Wrote<Boolean> createLeader(Connection c, String me, long lease) throws SQLException {
+        long v = nextRevision(c);
+        try (PreparedStatement ins = c.prepareStatement(schema.insertLeader)) {
+            ins.setString(1, scope());
+            ins.setBytes(2, StrictUtf8.encode(me));
+            ins.setLong(3, v);
+            ins.setLong(4, lease);
+            return ins.executeUpdate() == 1 ? new Wrote<>(true, v) : new Wrote<>(false, 0);
+        }
+    }
+
+    /** Writes our name and lease into the key locked by {@link #lockLeader}. */
+    private Wrote<Boolean> takeLeader(Connection c, String me, long lease) throws SQLException {
+        long v = nextRevision(c);
+        try (PreparedStatement up = c.prepareStatement(schema.rebindLeader)) {
+            up.setBytes(1, StrictUtf8.encode(me));
+            up.setLong(2, lease);
+            up.setLong(3, v);
+            up.setString(4, scope());
+            up.executeUpdate();
+        }
+        return new Wrote<>(true, v);
     }
 
     @Override

@@ -16,7 +16,7 @@ class WitnessDcsContractTest extends DcsContractTest {
     // the suite opens the store in its own @BeforeEach: start the server before all
     @BeforeAll
     static void startWitness() throws Exception {
-        witness = PostgresProcess.start();
+        witness = Witnesses.startWarm();
     }
 
     @AfterAll

@@ -44,7 +44,7 @@ class WitnessFaultTest {
 
     @BeforeAll
     static void startWitness() throws Exception {
-        witness = PostgresProcess.start();
+        witness = Witnesses.startWarm();
     }
 
     @AfterAll
@@ -93,7 +93,8 @@ class WitnessFaultTest {
         DcsSession b = closer.add(direct.open(SessionSpec.member(scope, "b", TTL, RETRY)));
         Recorder heard = new Recorder();
         closer.add(a.watch(heard));
-        await("the watch is listening").atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(100)).until(() -> {
+        await("the watch is listening").atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(100))
+                .ignoreExceptionsInstanceOf(DcsUnreachableException.class).until(() -> {
             get(b.touchMember("{\"t\":" + System.nanoTime() + "}"));
             return heard.paths.contains(Optional.of("members/b"));
         });
