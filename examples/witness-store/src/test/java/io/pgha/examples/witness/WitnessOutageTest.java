@@ -66,10 +66,12 @@ class WitnessOutageTest {
                 .until(() -> cluster.members().stream().noneMatch(cluster::acceptsWrites));
 
         witness.restart();
+        long backAt = System.nanoTime();
         WitnessCluster.Member after = await("one primary again once the witness is back").atMost(TTL.plusSeconds(60))
                 .pollInterval(Duration.ofMillis(250)).until(cluster::healthyPrimary, Optional::isPresent).orElseThrow();
-        System.out.printf("WitnessOutageTest: %s took writes for %d ms after the witness went down (ttl %d ms); %s leads again%n",
-                primary.name, ranOnMs, TTL.toMillis(), after.name);
+        System.out.printf("WitnessOutageTest: %s took writes for %d ms after the witness went down (ttl %d ms); %s leads again,"
+                        + " with its replica streaming, %d ms after the witness was back%n",
+                primary.name, ranOnMs, TTL.toMillis(), after.name, TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - backAt));
     }
 
     @Test
