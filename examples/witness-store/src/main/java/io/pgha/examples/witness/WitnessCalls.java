@@ -5,8 +5,6 @@ import io.pgha.spi.DcsUnreachableException;
 import io.pgha.spi.support.DaemonThreads;
 import java.io.IOException;
 import java.sql.Connection;
-import java.sql.PreparedStatement;
-import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
