@@ -164,8 +164,10 @@ public interface DcsSession extends AutoCloseable {
      * Compare-and-set on a versioned key: writes {@code value} if the key's current version equals
      * {@code expectedVersion}, or, when {@code expectedVersion} is {@link DcsEntry#ABSENT}, only if
      * the key does not exist (this is how members race for {@link ClusterKey#INITIALIZE}).
-     * Allowed for {@code INITIALIZE, CONFIG, FAILOVER, SYNC, HISTORY}; {@code LEADER} and
-     * {@code STATUS} are written only through the lease methods ({@link IllegalArgumentException}).
+     * Allowed for {@code INITIALIZE, CONFIG, FAILOVER, SYNC, HISTORY, FAILSAFE} (every key but two;
+     * the engine writes the {@code failsafe_mode} topology with it too); {@code LEADER} and
+     * {@code STATUS} are written only through the lease methods ({@link IllegalArgumentException};
+     * {@link io.pgha.spi.support.SessionChecks#requireVersioned} checks exactly this).
      *
      * <p>Completes {@code true} when written, {@code false} when the version did not match (another
      * writer won). The written key is not bound to any lease. Atomicity: one conditional write.

@@ -41,7 +41,8 @@ import org.junit.jupiter.api.Test;
  * needs it. Each test works on a cluster scope of its own and deletes it afterwards.
  *
  * <p>Covered: the leader key (create-if-absent, renewal, ownership checks, release), lease expiry
- * of the leader key and member entries, compare-and-set and the initialize race, watches (changes by
+ * of the leader key and member entries, compare-and-set (on every key it is allowed for) and the
+ * initialize race, watches (changes by
  * others and lease expiry), closing a session, deleting a cluster, fresh reads (a session reads its
  * own writes; an authoritative read shows what another session wrote; reads are no older than
  * {@link DcsSession#writeRevision()}), and the typed "unreachable" error within
@@ -316,6 +317,22 @@ public abstract class DcsContractTest {
         assertTrue(get(a.compareAndDelete(ClusterKey.FAILOVER, v2)));
         assertTrue(read().get(ClusterKey.FAILOVER).isEmpty());
         assertFalse(get(a.compareAndDelete(ClusterKey.FAILOVER, v2)), "absent");
+    }
+
+    @Test
+    void everyKeyButLeaderAndStatusIsWrittenByCompareAndSet() {
+        DcsSession a = member("a");
+        for (ClusterKey k : ClusterKey.values()) {
+            if (k == ClusterKey.LEADER || k == ClusterKey.STATUS) {
+                continue;
+            }
+            String value = "{\"key\":\"" + k.path() + "\"}";
+            assertTrue(get(a.compareAndSet(k, value, DcsEntry.ABSENT)), "compareAndSet creates " + k);
+            DcsEntry e = read().get(k).orElse(null);
+            assertEquals(value, valueOf(e), "the value of " + k + " (left out of the snapshot?)");
+            assertTrue(get(a.compareAndDelete(k, e.version())), "compareAndDelete removes " + k);
+        }
+        assertTrue(read().keys().isEmpty(), "left: " + read().keys());
     }
 
     @Test

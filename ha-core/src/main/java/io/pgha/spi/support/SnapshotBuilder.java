@@ -37,9 +37,9 @@ public final class SnapshotBuilder {
         /** A member entry. */
         MEMBER,
         /**
-         * Not part of the layout, and left out: Patroni's own extras ({@code optime/leader},
-         * {@code failsafe}), Citus groups, {@code members/} without a name or with a deeper path,
-         * anything else.
+         * Not part of the layout, and left out: Patroni's own extras ({@code optime/leader}),
+         * Citus groups, {@code members/} without a name or with a deeper path, anything else.
+         * ({@code failsafe} is a {@link ClusterKey} and so a {@link #KEY}.)
          */
         NOT_IN_LAYOUT,
         /** Part of the layout, but the value is not UTF-8 text ({@link StrictUtf8}): left out. */
