@@ -66,7 +66,7 @@ final class ConsulLayout {
             if (snapshot.add(path, v.getValue(), v.getModifyIndex()) == SnapshotBuilder.Placement.NOT_TEXT) {
                 warnOnce(v, "the value is not UTF-8 text");
             }
-            // NOT_IN_LAYOUT: Patroni's own extras (failsafe, optime/leader) and anything else, not part of the SPI's model
+            // NOT_IN_LAYOUT: Patroni's own extras (optime/leader) and anything else, not part of the SPI's model
         }
         return snapshot.build(l.index());
     }
