@@ -81,6 +81,7 @@ public final class EtcdDcs implements Dcs {
     private final ScheduledThreadPoolExecutor timer;
     private final ExecutorService callbacks;
     private final Calls calls;
+    private final KeepAlives keepAlives;
     private final Set<EtcdSession> sessions = ConcurrentHashMap.newKeySet();
     private final WarnOnce warnings = new WarnOnce(LOG, MAX_WARNINGS);
     private volatile boolean closed;
@@ -110,6 +111,7 @@ public final class EtcdDcs implements Dcs {
         String where = settings.sharedClient().isPresent() ? "(shared client)"
                 : settings.endpoints().stream().map(u -> u.getHost() + ":" + u.getPort()).collect(Collectors.joining(",", "[", "]"));
         this.calls = new Calls(timer, callbacks, where, Reconnect.of(client)::kick);
+        this.keepAlives = KeepAlives.of(client);
     }
 
     private static Client buildClient(EtcdSettings c, ExecutorService executor) {
@@ -214,6 +216,11 @@ public final class EtcdDcs implements Dcs {
 
     void sessionClosed(EtcdSession s) {
         sessions.remove(s);
+    }
+
+    /** How the sessions send a lease keep-alive. */
+    KeepAlives keepAlives() {
+        return keepAlives;
     }
 
     /** Warnings logged once per subject (a foreign key seen every cycle must not flood the log). */

@@ -22,7 +22,7 @@ import org.slf4j.LoggerFactory;
  * leader key and the member entry, and what the session wrote under it.
  *
  * <p>The lease is granted by the first lease-bound call and refreshed only by the engine's calls
- * ({@code keepAliveOnce} in {@link #with}), never by jetcd's background keep-alive stream: a node
+ * (one keep-alive, {@link KeepAlives#once}, in {@link #with}), never by jetcd's background keep-alive stream: a node
  * whose loop is dead must lose its keys, and that stream ends quietly through {@code onCompleted}
  * when a lease lapses (jetcd #965, #1383). A keep-alive answered with TTL 0 / "lease not found"
  * means the lease is gone for certain: the listeners hear {@link DcsListener#leaseLost} and the next
@@ -93,7 +93,7 @@ final class EtcdLease {
         if (id == 0) {
             return grant(b);
         }
-        return sender.send(b, Retry.SAFE, n -> client.getLeaseClient().keepAliveOnce(id))
+        return sender.send(b, Retry.SAFE, n -> dcs.keepAlives().once(id))
                 .handle((r, e) -> {
                     if (e == null && r.getTTL() > 0) {
                         return CompletableFuture.completedFuture(id);

@@ -1,0 +1,189 @@
+package io.pgha.dcs.etcd;
+
+import static io.pgha.dcs.etcd.Stages.delta;
+import static io.pgha.dcs.etcd.Stages.gauge;
+import static io.pgha.dcs.etcd.Stages.get;
+import static io.pgha.dcs.etcd.Stages.handledCalls;
+import static io.pgha.dcs.etcd.Stages.startedCalls;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.pgha.HaNode;
+import io.pgha.Role;
+import io.pgha.Ticker;
+import io.pgha.spi.ClusterKey;
+import io.pgha.spi.DcsEntry;
+import io.pgha.spi.DcsSession;
+import io.pgha.spi.SessionSpec;
+import io.pgha.testkit.Closer;
+import io.pgha.testkit.FakePostgres;
+import io.pgha.testkit.RealNodes;
+import io.pgha.testkit.servers.EtcdCluster;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * What etcd's operators see of pgha: etcd's own {@code grpc_server_handled_total} shows every call of
+ * three {@link HaNode}s ending OK, over idle cycles, a switchover and a failover (only a watch closed
+ * with its session may end Canceled), and the number of open streams and watchers stays the same
+ * while idle and comes back to it after a failover.
+ */
+class EtcdCleanTrafficTest {
+    private static final Duration TTL = Duration.ofSeconds(3);
+    private static final Duration LOOP_WAIT = Duration.ofSeconds(1);
+    private static final Duration RETRY = Duration.ofSeconds(1);
+    private static final Duration IDLE = Duration.ofSeconds(8);
+    private static final String SCOPE = "clean";
+
+    private final Closer closer = new Closer();
+
+    record Node(String name, EtcdDcs dcs, FakePostgres pg, HaNode node) {
+        boolean isStreamingFrom(String leader) {
+            return pg.isStreaming() && pg.upstream().map(u -> u.member().equals(leader)).orElse(false);
+        }
+
+        boolean isWritablePrimary() {
+            return node.status().role() == Role.PRIMARY && pg.acceptsWrites();
+        }
+    }
+
+    /** What etcd reports at one moment: calls ended by method and code, calls started, open streams and watchers. */
+    record Counts(Map<String, Long> handled, Map<String, Long> started, long watchStreams, long watchers) {
+        static Counts of(EtcdCluster etcd) {
+            String m = etcd.metrics(0);
+            return new Counts(handledCalls(m), startedCalls(m), gauge(m, "etcd_debugging_mvcc_watch_stream_total"),
+                    gauge(m, "etcd_debugging_mvcc_watcher_total"));
+        }
+
+        /** Streams of {@code method} started and not ended yet. */
+        long open(String method) {
+            long ended = handled.entrySet().stream().filter(e -> e.getKey().startsWith(method + "/")).mapToLong(Map.Entry::getValue).sum();
+            return started.getOrDefault(method, 0L) - ended;
+        }
+
+        /** Open watch streams, watchers and keep-alive streams, as one comparable value. */
+        Map<String, Long> streams() {
+            Map<String, Long> s = new TreeMap<>();
+            s.put("Watch streams open", open("Watch"));
+            s.put("LeaseKeepAlive streams open", open("LeaseKeepAlive"));
+            s.put("etcd_debugging_mvcc_watch_stream_total", watchStreams);
+            s.put("etcd_debugging_mvcc_watcher_total", watchers);
+            return s;
+        }
+
+        /** Calls ended since {@code before} with a code other than OK, by method/code. */
+        Map<String, Long> notOkSince(Counts before) {
+            Map<String, Long> d = delta(before.handled, handled);
+            d.keySet().removeIf(k -> k.endsWith("/OK"));
+            return d;
+        }
+    }
+
+    @AfterEach
+    void closeAll() throws Exception {
+        closer.close();
+    }
+
+    private Node start(String name, EtcdCluster etcd, FakePostgres.Network network) {
+        RealNodes.Scheduler proc = closer.add(RealNodes.scheduler("pg-" + name));
+        FakePostgres pg = new FakePostgres(name, network, Ticker.system(), proc, new FakePostgres.Timings());
+        EtcdDcs dcs = closer.add(EtcdDcs.builder().endpoints(etcd.clientUrl()).build());
+        HaNode node = closer.add(HaNode.builder().name(name).scope(SCOPE).dcs(dcs).postgres(pg)
+                .ttl(TTL).loopWait(LOOP_WAIT).retryTimeout(RETRY).build());
+        node.start();
+        return new Node(name, dcs, pg, node);
+    }
+
+    @Test
+    void everyCallOfThreeNodesEndsOkOverIdleCyclesASwitchoverAndAFailoverAndStreamsReturnToTheirIdleCount() throws Exception {
+        EtcdCluster etcd = closer.add(EtcdCluster.single());
+        Warmup.once(etcd.clientUrl());
+        FakePostgres.Network network = new FakePostgres.Network(11);
+        List<Node> nodes = new ArrayList<>();
+        for (String name : List.of("n1", "n2", "n3")) {
+            nodes.add(start(name, etcd, network));
+        }
+        Node leader = awaitSettled(nodes);
+        Counts start = Counts.of(etcd);
+
+        // idle: the same streams all along, and every call ends OK
+        Map<String, Long> idleStreams = start.streams();
+        long idleFrom = System.nanoTime();
+        await("idle cycles").pollDelay(Duration.ofSeconds(1)).pollInterval(Duration.ofMillis(700)).atMost(IDLE.plusSeconds(5))
+                .untilAsserted(() -> {
+                    assertThat(Counts.of(etcd).streams()).as("open streams while idle").isEqualTo(idleStreams);
+                    assertThat(System.nanoTime() - idleFrom).as("idle for long enough").isGreaterThan(IDLE.toNanos());
+                });
+        Counts idle = Counts.of(etcd);
+        report("idle " + IDLE.toSeconds() + " s", start, idle);
+        assertThat(idle.notOkSince(start)).as("calls that did not end OK while idle").isEmpty();
+        assertThat(delta(start.handled, idle.handled)).as("keep-alives were sent while idle").containsKey("LeaseKeepAlive/OK");
+
+        // switchover to another member
+        Node target = nodes.stream().filter(n -> n != leader).findFirst().orElseThrow();
+        try (DcsSession operator = closer.add(EtcdDcs.builder().endpoints(etcd.clientUrl()).build())
+                .open(SessionSpec.observer(SCOPE, Duration.ofSeconds(5)))) {
+            assertThat(get(operator.compareAndSet(ClusterKey.FAILOVER,
+                    "{\"leader\":\"" + leader.name() + "\",\"member\":\"" + target.name() + "\"}", DcsEntry.ABSENT))).isTrue();
+        }
+        assertThat(awaitSettled(nodes)).isEqualTo(target);
+        Counts switched = awaitStreams(etcd, idleStreams, "after the switchover");
+        report("switchover", idle, switched);
+        assertThat(switched.notOkSince(idle)).as("calls that did not end OK during the switchover").isEmpty();
+
+        // failover: the primary's node dies (its watch closes with it: the one call that may end
+        // Canceled), another takes over once its lease has expired
+        RealNodes.kill(target.node());
+        target.pg().crash();
+        List<Node> survivors = nodes.stream().filter(n -> n != target).toList();
+        awaitSettled(survivors);
+        Counts failedOver = Counts.of(etcd);
+        report("failover", switched, failedOver);
+        assertThat(failedOver.notOkSince(switched)).as("calls that did not end OK during the failover, but for the dead"
+                + " node's watch closed with it").isIn(Map.of(), Map.of("Watch/Canceled", 1L));
+
+        // a new member takes the dead one's place (a dead process closes nothing: its client stays as it was)
+        nodes.remove(target);
+        nodes.add(start(target.name() + "-again", etcd, network));
+        awaitSettled(nodes);
+        Counts back = awaitStreams(etcd, idleStreams, "after the failover, with the dead member replaced");
+        report("replacement joined", failedOver, back);
+        assertThat(back.notOkSince(failedOver)).as("calls that did not end OK while the replacement joined").isEmpty();
+
+        // shutdown: only the watches end Canceled
+        for (Node n : nodes) {
+            n.node().close();
+            n.dcs().close();
+        }
+        Counts closed = Counts.of(etcd);
+        report("shutdown", back, closed);
+        assertThat(closed.notOkSince(back)).as("calls that did not end OK at shutdown, but for watches")
+                .isIn(Map.of(), Map.of("Watch/Canceled", (long) nodes.size()));
+        assertThat(delta(back.handled, closed.handled)).as("the leases were revoked").containsEntry("LeaseRevoke/OK", (long) nodes.size());
+    }
+
+    /** Waits for one writable primary and every other node streaming from it; returns the primary. */
+    private static Node awaitSettled(List<Node> nodes) {
+        await("one primary, the others streaming from it").atMost(TTL.plusSeconds(30)).pollInterval(Duration.ofMillis(100))
+                .until(() -> {
+                    List<Node> p = nodes.stream().filter(Node::isWritablePrimary).toList();
+                    return p.size() == 1 && nodes.stream().filter(n -> n.isStreamingFrom(p.get(0).name())).count() == nodes.size() - 1;
+                });
+        return nodes.stream().filter(Node::isWritablePrimary).findFirst().orElseThrow();
+    }
+
+    private static Counts awaitStreams(EtcdCluster etcd, Map<String, Long> expected, String when) {
+        await("open streams " + when + " as while idle").atMost(Duration.ofSeconds(15)).pollInterval(Duration.ofMillis(200))
+                .untilAsserted(() -> assertThat(Counts.of(etcd).streams()).isEqualTo(expected));
+        return Counts.of(etcd);
+    }
+
+    private static void report(String phase, Counts before, Counts after) {
+        System.out.printf("EtcdCleanTrafficTest %s: calls ended %s; streams %s%n", phase, delta(before.handled, after.handled), after.streams());
+    }
+}
