@@ -110,7 +110,8 @@ public final class EtcdDcs implements Dcs {
         }
         String where = settings.sharedClient().isPresent() ? "(shared client)"
                 : settings.endpoints().stream().map(u -> u.getHost() + ":" + u.getPort()).collect(Collectors.joining(",", "[", "]"));
-        this.calls = new Calls(timer, callbacks, where, Reconnect.of(client)::kick);
+        Reconnect reconnect = Reconnect.of(client);
+        this.calls = new Calls(timer, callbacks, where, reconnect::kick, reconnect::trouble);
         this.keepAlives = KeepAlives.of(client);
     }
 
@@ -216,6 +217,11 @@ public final class EtcdDcs implements Dcs {
 
     void sessionClosed(EtcdSession s) {
         sessions.remove(s);
+    }
+
+    /** How many calls failed to reach etcd since it became unreachable; 0 while it is reachable. */
+    long failedCallsInOutage() {
+        return calls.failedCallsInOutage();
     }
 
     /** How the sessions send a lease keep-alive. */

@@ -19,7 +19,10 @@
  *       revision the header revision); the watch: one prefix watch that resumes from its own
  *       position and reports "unknown" when that was compacted;</li>
  *   <li>every call is bounded by {@code retry_timeout}; a request stuck on one member is abandoned
- *       after its share of the budget and, where repeating it is safe, sent to the next member.</li>
+ *       after its share of the budget and, where repeating it is safe, sent to the next member;</li>
+ *   <li>an etcd that cannot be reached is logged as one WARN line naming the cause, a reminder with
+ *       the count now and then, and one INFO line when it is reachable again; failures carry
+ *       one-line messages, never gRPC's diagnostics with their stack traces.</li>
  * </ul>
  */
 package io.pgha.dcs.etcd;
