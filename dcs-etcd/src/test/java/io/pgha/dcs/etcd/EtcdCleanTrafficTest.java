@@ -19,10 +19,17 @@ import io.pgha.testkit.Closer;
 import io.pgha.testkit.FakePostgres;
 import io.pgha.testkit.RealNodes;
 import io.pgha.testkit.servers.EtcdCluster;
+import io.pgha.testkit.FaultProxy;
+import java.io.IOException;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -30,8 +37,8 @@ import org.junit.jupiter.api.Test;
 /**
  * What etcd's operators see of pgha: etcd's own {@code grpc_server_handled_total} shows every call of
  * three {@link HaNode}s ending OK, over idle cycles, a switchover and a failover (only a watch closed
- * with its session may end Canceled), and the number of open streams and watchers stays the same
- * while idle and comes back to it after a failover.
+ * with its session may end Canceled), and the number of TCP connections per member, open streams
+ * and watchers stays the same while idle and comes back to it after a failover.
  */
 class EtcdCleanTrafficTest {
     private static final Duration TTL = Duration.ofSeconds(3);
@@ -42,7 +49,8 @@ class EtcdCleanTrafficTest {
 
     private final Closer closer = new Closer();
 
-    record Node(String name, EtcdDcs dcs, FakePostgres pg, HaNode node) {
+    /** One node: its store connection (through a proxy of its own, so that its TCP connections can be told apart), its PostgreSQL, itself. */
+    record Node(String name, FaultProxy proxy, EtcdDcs dcs, FakePostgres pg, HaNode node) {
         boolean isStreamingFrom(String leader) {
             return pg.isStreaming() && pg.upstream().map(u -> u.member().equals(leader)).orElse(false);
         }
@@ -92,11 +100,12 @@ class EtcdCleanTrafficTest {
     private Node start(String name, EtcdCluster etcd, FakePostgres.Network network) {
         RealNodes.Scheduler proc = closer.add(RealNodes.scheduler("pg-" + name));
         FakePostgres pg = new FakePostgres(name, network, Ticker.system(), proc, new FakePostgres.Timings());
-        EtcdDcs dcs = closer.add(EtcdDcs.builder().endpoints(etcd.clientUrl()).build());
+        FaultProxy proxy = closer.add(FaultProxy.to("127.0.0.1", etcd.member(0).clientPort()));
+        EtcdDcs dcs = closer.add(EtcdDcs.builder().endpoints("http://" + proxy.address()).build());
         HaNode node = closer.add(HaNode.builder().name(name).scope(SCOPE).dcs(dcs).postgres(pg)
                 .ttl(TTL).loopWait(LOOP_WAIT).retryTimeout(RETRY).build());
         node.start();
-        return new Node(name, dcs, pg, node);
+        return new Node(name, proxy, dcs, pg, node);
     }
 
     @Test
@@ -111,12 +120,15 @@ class EtcdCleanTrafficTest {
         Node leader = awaitSettled(nodes);
         Counts start = Counts.of(etcd);
 
-        // idle: the same streams all along, and every call ends OK
+        // idle: the same connections and streams all along, and every call ends OK
         Map<String, Long> idleStreams = start.streams();
+        List<Integer> idleConnections = connections(nodes);
+        assertThat(idleConnections).as("TCP connections to etcd per member").containsOnly(1);
         long idleFrom = System.nanoTime();
         await("idle cycles").pollDelay(Duration.ofSeconds(1)).pollInterval(Duration.ofMillis(700)).atMost(IDLE.plusSeconds(5))
                 .untilAsserted(() -> {
                     assertThat(Counts.of(etcd).streams()).as("open streams while idle").isEqualTo(idleStreams);
+                    assertThat(connections(nodes)).as("TCP connections to etcd per member while idle").isEqualTo(idleConnections);
                     assertThat(System.nanoTime() - idleFrom).as("idle for long enough").isGreaterThan(IDLE.toNanos());
                 });
         Counts idle = Counts.of(etcd);
@@ -126,13 +138,14 @@ class EtcdCleanTrafficTest {
 
         // switchover to another member
         Node target = nodes.stream().filter(n -> n != leader).findFirst().orElseThrow();
-        try (DcsSession operator = closer.add(EtcdDcs.builder().endpoints(etcd.clientUrl()).build())
-                .open(SessionSpec.observer(SCOPE, Duration.ofSeconds(5)))) {
+        try (EtcdDcs operatorDcs = EtcdDcs.builder().endpoints(etcd.clientUrl()).build();
+             DcsSession operator = operatorDcs.open(SessionSpec.observer(SCOPE, Duration.ofSeconds(5)))) {
             assertThat(get(operator.compareAndSet(ClusterKey.FAILOVER,
                     "{\"leader\":\"" + leader.name() + "\",\"member\":\"" + target.name() + "\"}", DcsEntry.ABSENT))).isTrue();
         }
         assertThat(awaitSettled(nodes)).isEqualTo(target);
         Counts switched = awaitStreams(etcd, idleStreams, "after the switchover");
+        assertThat(connections(nodes)).as("TCP connections to etcd per member after the switchover").isEqualTo(idleConnections);
         report("switchover", idle, switched);
         assertThat(switched.notOkSince(idle)).as("calls that did not end OK during the switchover").isEmpty();
 
@@ -140,6 +153,7 @@ class EtcdCleanTrafficTest {
         // Canceled), another takes over once its lease has expired
         RealNodes.kill(target.node());
         target.pg().crash();
+        target.proxy().reset(); // the dead process's connection goes with it
         List<Node> survivors = nodes.stream().filter(n -> n != target).toList();
         awaitSettled(survivors);
         Counts failedOver = Counts.of(etcd);
@@ -147,11 +161,14 @@ class EtcdCleanTrafficTest {
         assertThat(failedOver.notOkSince(switched)).as("calls that did not end OK during the failover, but for the dead"
                 + " node's watch closed with it").isIn(Map.of(), Map.of("Watch/Canceled", 1L));
 
-        // a new member takes the dead one's place (a dead process closes nothing: its client stays as it was)
+        assertThat(connections(survivors)).as("TCP connections to etcd per surviving member").containsOnly(1);
+
+        // a new member takes the dead one's place
         nodes.remove(target);
         nodes.add(start(target.name() + "-again", etcd, network));
         awaitSettled(nodes);
         Counts back = awaitStreams(etcd, idleStreams, "after the failover, with the dead member replaced");
+        assertThat(connections(nodes)).as("TCP connections to etcd per member after the failover").isEqualTo(idleConnections);
         report("replacement joined", failedOver, back);
         assertThat(back.notOkSince(failedOver)).as("calls that did not end OK while the replacement joined").isEmpty();
 
@@ -165,6 +182,35 @@ class EtcdCleanTrafficTest {
         assertThat(closed.notOkSince(back)).as("calls that did not end OK at shutdown, but for watches")
                 .isIn(Map.of(), Map.of("Watch/Canceled", (long) nodes.size()));
         assertThat(delta(back.handled, closed.handled)).as("the leases were revoked").containsEntry("LeaseRevoke/OK", (long) nodes.size());
+    }
+
+    /** Each node's established TCP connections to etcd (to its own proxy), from this process's sockets in /proc. */
+    private static List<Integer> connections(List<Node> nodes) throws IOException {
+        Set<String> mine = new HashSet<>();
+        try (DirectoryStream<Path> fds = Files.newDirectoryStream(Path.of("/proc/self/fd"))) {
+            for (Path fd : fds) {
+                try {
+                    String link = Files.readSymbolicLink(fd).toString();
+                    if (link.startsWith("socket:[")) {
+                        mine.add(link.substring(8, link.length() - 1));
+                    }
+                } catch (IOException e) {
+                    // closed meanwhile
+                }
+            }
+        }
+        Map<Integer, Integer> byRemotePort = new TreeMap<>();
+        for (String table : List.of("/proc/self/net/tcp", "/proc/self/net/tcp6")) {
+            for (String line : Files.readAllLines(Path.of(table))) {
+                String[] f = line.trim().split("\\s+");
+                // sl local_address rem_address st tx:rx tr:when retrnsmt uid timeout inode; state 01 = ESTABLISHED
+                if (f.length > 9 && f[3].equals("01") && mine.contains(f[9])) {
+                    int port = Integer.parseInt(f[2].substring(f[2].indexOf(':') + 1), 16);
+                    byRemotePort.merge(port, 1, Integer::sum);
+                }
+            }
+        }
+        return nodes.stream().map(n -> byRemotePort.getOrDefault(n.proxy().port(), 0)).toList();
     }
 
     /** Waits for one writable primary and every other node streaming from it; returns the primary. */
