@@ -13,6 +13,7 @@ import io.grpc.stub.ClientCalls;
 import io.grpc.stub.StreamObserver;
 import java.lang.reflect.Field;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -73,36 +74,46 @@ final class KeepAlives {
         // cancellation apply to this call
         ClientCall<LeaseKeepAliveRequest, io.etcd.jetcd.api.LeaseKeepAliveResponse> call =
                 channel.newCall(LeaseGrpc.getLeaseKeepAliveMethod(), options);
+        AtomicBoolean ended = new AtomicBoolean();
         out.whenComplete((r, e) -> {
-            if (e != null) {
-                // abandoned by the caller before etcd ended the call (a no-op once it has ended)
+            if (e != null && !ended.get()) {
+                // abandoned by the caller before the call ended
                 call.cancel("the keep-alive was abandoned", null);
             }
         });
-        // request, half-close, one answer, then etcd's OK: gRPC's unary client flow
-        ClientCalls.asyncUnaryCall(call, LeaseKeepAliveRequest.newBuilder().setID(leaseId).build(), new StreamObserver<>() {
-            private io.etcd.jetcd.api.LeaseKeepAliveResponse answer;
+        try {
+            // request, half-close, one answer, then etcd's OK: gRPC's unary client flow
+            ClientCalls.asyncUnaryCall(call, LeaseKeepAliveRequest.newBuilder().setID(leaseId).build(), new StreamObserver<>() {
+                private io.etcd.jetcd.api.LeaseKeepAliveResponse answer;
 
-            @Override
-            public void onNext(io.etcd.jetcd.api.LeaseKeepAliveResponse value) {
-                answer = value;
-            }
-
-            @Override
-            public void onError(Throwable t) {
-                out.completeExceptionally(t);
-            }
-
-            @Override
-            public void onCompleted() {
-                if (answer == null) {
-                    out.completeExceptionally(Status.UNAVAILABLE.withDescription("etcd ended the keep-alive without an answer")
-                            .asRuntimeException());
-                } else {
-                    out.complete(new LeaseKeepAliveResponse(answer));
+                @Override
+                public void onNext(io.etcd.jetcd.api.LeaseKeepAliveResponse value) {
+                    answer = value;
                 }
-            }
-        });
+
+                @Override
+                public void onError(Throwable t) {
+                    ended.set(true);
+                    out.completeExceptionally(t);
+                }
+
+                @Override
+                public void onCompleted() {
+                    ended.set(true);
+                    if (answer == null) {
+                        out.completeExceptionally(Status.UNAVAILABLE.withDescription("etcd ended the keep-alive without an answer")
+                                .asRuntimeException());
+                    } else {
+                        out.complete(new LeaseKeepAliveResponse(answer));
+                    }
+                }
+            });
+        } catch (RuntimeException e) {
+            // the call was cancelled before the request went out (the caller gave up meanwhile):
+            // whether it reached etcd is unknown, never a refusal
+            out.completeExceptionally(Status.CANCELLED.withDescription("the keep-alive was abandoned before it was sent")
+                    .withCause(e).asRuntimeException());
+        }
         return out;
     }
 }
