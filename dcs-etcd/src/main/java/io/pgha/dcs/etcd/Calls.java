@@ -37,6 +37,8 @@ final class Calls {
     private static final Logger LOG = LoggerFactory.getLogger(Calls.class);
     /** Pause before repeating a request that failed at once (connection refused, no leader). */
     private static final long RETRY_PAUSE_NANOS = TimeUnit.MILLISECONDS.toNanos(50);
+    /** A call that failed to reach etcd with less than this left of its budget ran out of time. */
+    private static final long END_OF_BUDGET_NANOS = TimeUnit.MILLISECONDS.toNanos(20);
 
     private final ScheduledExecutorService timer;
     private final Executor callbacks;
@@ -125,8 +127,7 @@ final class Calls {
                 String t = trouble.get();
                 unreachable(started, "no answer within retry_timeout (" + budget.toMillis() + " ms)" + (t == null ? "" : ", " + t));
             }
-            fail(out, new DcsUnreachableException("etcd at " + endpoints + " did not answer within retry_timeout ("
-                    + budget.toMillis() + " ms) while trying to " + what));
+            fail(out, timedOut(what, budget));
         }, b.remaining());
         CompletableFuture<T> inner;
         try {
@@ -139,6 +140,11 @@ final class Calls {
             boolean first = settled.compareAndSet(false, true);
             if (e != null) {
                 DcsException x = Failures.translate(e, what, endpoints);
+                if (x instanceof DcsUnreachableException && b.remaining() < END_OF_BUDGET_NANOS) {
+                    // gRPC's deadline or the last attempt's timer came a moment before the call's own:
+                    // the same words, so that a node's log line stays the same through an outage
+                    x = timedOut(what, budget);
+                }
                 if (first && x instanceof DcsUnreachableException) {
                     unreachable(started, Failures.reason(e));
                 }
@@ -151,6 +157,11 @@ final class Calls {
             }
         });
         return out;
+    }
+
+    private DcsUnreachableException timedOut(String what, Duration budget) {
+        return new DcsUnreachableException("etcd at " + endpoints + " did not answer within retry_timeout (" + budget.toMillis()
+                + " ms) while trying to " + what);
     }
 
     /** A call begun at {@code started} failed to reach etcd. */

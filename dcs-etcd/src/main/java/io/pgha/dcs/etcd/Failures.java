@@ -184,6 +184,8 @@ final class Failures {
 
     private static final Pattern GRPC_DIAGNOSTICS = Pattern.compile("\\s*\\[(closed|open|buffered_nanos|remote_addr)=.*$", Pattern.DOTALL);
     private static final Pattern RESOLUTION_DELAY = Pattern.compile("\\s*Name resolution delay [0-9.]+ seconds\\.?");
+    /** gRPC's "deadline exceeded after 0.994264524s": a number that differs every time would make every line new. */
+    private static final Pattern ELAPSED = Pattern.compile(" after -?[0-9.]+(ns|s)\\b");
     private static final int MAX_LINE = 300;
 
     /** The message's first line, without gRPC's bracketed diagnostics, at most {@value #MAX_LINE} characters. */
@@ -193,6 +195,7 @@ final class Failures {
         }
         String m = GRPC_DIAGNOSTICS.matcher(message).replaceFirst("");
         m = RESOLUTION_DELAY.matcher(m).replaceAll("");
+        m = ELAPSED.matcher(m).replaceAll("");
         int nl = m.indexOf('\n');
         if (nl >= 0) {
             m = m.substring(0, nl);
