@@ -1,7 +1,9 @@
 package io.pgha.dcs.etcd;
 
 import io.grpc.Context;
+import io.pgha.spi.DcsException;
 import io.pgha.spi.DcsUnreachableException;
+import io.pgha.spi.support.RepeatedCondition;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
@@ -12,6 +14,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Function;
 import java.util.function.IntFunction;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -24,22 +27,38 @@ import org.slf4j.LoggerFactory;
  * attempt timer: a request stuck on a hung etcd member is abandoned and, when repeating it is
  * safe, sent again, and gRPC's round-robin balancer then picks another member. That is how a dead
  * member does not eat the whole budget while another one is alive.
+ *
+ * <p>An etcd that cannot be reached is logged here, as a {@link RepeatedCondition}: one WARN line
+ * naming the cause when calls begin to fail, a reminder with the count now and then, one INFO line
+ * when a call is answered again ("etcd at [h:2379] is reachable again after 12.3 s, 12 failed
+ * calls"). The failures themselves carry one-line messages ({@link Failures#describe}).
  */
 final class Calls {
     private static final Logger LOG = LoggerFactory.getLogger(Calls.class);
     /** Pause before repeating a request that failed at once (connection refused, no leader). */
     private static final long RETRY_PAUSE_NANOS = TimeUnit.MILLISECONDS.toNanos(50);
+    /** A call that failed to reach etcd with less than this left of its budget ran out of time. */
+    private static final long END_OF_BUDGET_NANOS = TimeUnit.MILLISECONDS.toNanos(20);
 
     private final ScheduledExecutorService timer;
     private final Executor callbacks;
     private final String endpoints;
     private final Runnable reconnect;
+    /** What is wrong with the connection, when something is (for the outage line). */
+    private final Supplier<String> trouble;
+    /** etcd unreachable: one line when it begins, a reminder now and then, one line when it ends. */
+    private final RepeatedCondition outage;
+    /** When the newest successful call ended ({@link System#nanoTime()}); a call begun before that proves nothing new when it fails. */
+    private volatile long lastSuccess = System.nanoTime() - Long.MAX_VALUE / 2;
 
-    Calls(ScheduledExecutorService timer, Executor callbacks, String endpoints, Runnable reconnect) {
+    Calls(ScheduledExecutorService timer, Executor callbacks, String endpoints, Runnable reconnect, Supplier<String> trouble) {
         this.timer = timer;
         this.callbacks = callbacks;
         this.endpoints = endpoints;
         this.reconnect = reconnect;
+        this.trouble = trouble;
+        this.outage = new RepeatedCondition(LOG, "etcd at " + endpoints + " is unreachable", "etcd at " + endpoints
+                + " is reachable again", "failed calls");
     }
 
     /** A call is about to wait on the channel: do not let it wait for gRPC's reconnect back-off. */
@@ -100,9 +119,16 @@ final class Calls {
     <T> CompletableFuture<T> call(String what, Duration budget, Duration attempt, Function<Budget, CompletableFuture<T>> body) {
         Budget b = new Budget(budget, attempt);
         CompletableFuture<T> out = new CompletableFuture<>();
+        long started = System.nanoTime();
+        AtomicBoolean settled = new AtomicBoolean();
         reconnectNow();
-        ScheduledFuture<?> deadline = schedule(() -> fail(out, new DcsUnreachableException("etcd at " + endpoints
-                + " did not answer within retry_timeout (" + budget.toMillis() + " ms) while trying to " + what)), b.remaining());
+        ScheduledFuture<?> deadline = schedule(() -> {
+            if (settled.compareAndSet(false, true)) {
+                String t = trouble.get();
+                unreachable(started, "no answer within retry_timeout (" + budget.toMillis() + " ms)" + (t == null ? "" : ", " + t));
+            }
+            fail(out, timedOut(what, budget));
+        }, b.remaining());
         CompletableFuture<T> inner;
         try {
             inner = body.apply(b);
@@ -111,13 +137,51 @@ final class Calls {
         }
         inner.whenComplete((v, e) -> {
             deadline.cancel(false);
+            boolean first = settled.compareAndSet(false, true);
             if (e != null) {
-                fail(out, Failures.translate(e, what, endpoints));
+                DcsException x = Failures.translate(e, what, endpoints);
+                if (x instanceof DcsUnreachableException && b.remaining() < END_OF_BUDGET_NANOS) {
+                    // gRPC's deadline or the last attempt's timer came a moment before the call's own:
+                    // the same words, so that a node's log line stays the same through an outage
+                    x = timedOut(what, budget);
+                }
+                if (first && x instanceof DcsUnreachableException) {
+                    unreachable(started, Failures.reason(e));
+                }
+                fail(out, x);
             } else {
+                if (first) {
+                    reachable();
+                }
                 succeed(out, v);
             }
         });
         return out;
+    }
+
+    private DcsUnreachableException timedOut(String what, Duration budget) {
+        return new DcsUnreachableException("etcd at " + endpoints + " did not answer within retry_timeout (" + budget.toMillis()
+                + " ms) while trying to " + what);
+    }
+
+    /** A call begun at {@code started} failed to reach etcd. */
+    private void unreachable(long started, String reason) {
+        if (started - lastSuccess < 0) {
+            // begun before the newest success: no news about etcd now
+            return;
+        }
+        outage.occurred(reason);
+    }
+
+    /** A call reached etcd and was answered. */
+    private void reachable() {
+        lastSuccess = System.nanoTime();
+        outage.ended();
+    }
+
+    /** How many calls failed to reach etcd since it became unreachable; 0 while it is reachable. */
+    long failedCallsInOutage() {
+        return outage.occurrences();
     }
 
     private <T> void succeed(CompletableFuture<T> out, T value) {

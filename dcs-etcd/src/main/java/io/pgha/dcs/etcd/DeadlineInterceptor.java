@@ -14,7 +14,7 @@ import java.util.concurrent.TimeUnit;
  * down waits until it comes back, possibly minutes later. The session stops waiting after
  * {@code retry_timeout} anyway; this deadline makes gRPC drop the abandoned request too, instead
  * of delivering a stale write much later. (The lease keep-alive stream gets one as well: pgha uses
- * it only for one-shot keep-alives, never for jetcd's background keep-alive.)
+ * it only for one-request keep-alives, {@link KeepAlives}, never for jetcd's background keep-alive.)
  */
 final class DeadlineInterceptor implements ClientInterceptor {
     private static final String WATCH = "etcdserverpb.Watch/Watch";

@@ -81,6 +81,7 @@ public final class EtcdDcs implements Dcs {
     private final ScheduledThreadPoolExecutor timer;
     private final ExecutorService callbacks;
     private final Calls calls;
+    private final KeepAlives keepAlives;
     private final Set<EtcdSession> sessions = ConcurrentHashMap.newKeySet();
     private final WarnOnce warnings = new WarnOnce(LOG, MAX_WARNINGS);
     private volatile boolean closed;
@@ -109,7 +110,9 @@ public final class EtcdDcs implements Dcs {
         }
         String where = settings.sharedClient().isPresent() ? "(shared client)"
                 : settings.endpoints().stream().map(u -> u.getHost() + ":" + u.getPort()).collect(Collectors.joining(",", "[", "]"));
-        this.calls = new Calls(timer, callbacks, where, Reconnect.of(client)::kick);
+        Reconnect reconnect = Reconnect.of(client);
+        this.calls = new Calls(timer, callbacks, where, reconnect::kick, reconnect::trouble);
+        this.keepAlives = KeepAlives.of(client);
     }
 
     private static Client buildClient(EtcdSettings c, ExecutorService executor) {
@@ -214,6 +217,16 @@ public final class EtcdDcs implements Dcs {
 
     void sessionClosed(EtcdSession s) {
         sessions.remove(s);
+    }
+
+    /** How many calls failed to reach etcd since it became unreachable; 0 while it is reachable. */
+    long failedCallsInOutage() {
+        return calls.failedCallsInOutage();
+    }
+
+    /** How the sessions send a lease keep-alive. */
+    KeepAlives keepAlives() {
+        return keepAlives;
     }
 
     /** Warnings logged once per subject (a foreign key seen every cycle must not flood the log). */

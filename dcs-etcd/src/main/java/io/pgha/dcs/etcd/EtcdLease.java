@@ -22,7 +22,7 @@ import org.slf4j.LoggerFactory;
  * leader key and the member entry, and what the session wrote under it.
  *
  * <p>The lease is granted by the first lease-bound call and refreshed only by the engine's calls
- * ({@code keepAliveOnce} in {@link #with}), never by jetcd's background keep-alive stream: a node
+ * (one keep-alive, {@link KeepAlives#once}, in {@link #with}), never by jetcd's background keep-alive stream: a node
  * whose loop is dead must lose its keys, and that stream ends quietly through {@code onCompleted}
  * when a lease lapses (jetcd #965, #1383). A keep-alive answered with TTL 0 / "lease not found"
  * means the lease is gone for certain: the listeners hear {@link DcsListener#leaseLost} and the next
@@ -58,6 +58,9 @@ final class EtcdLease {
     private String memberValue;
     private long memberLease;
     private boolean closed;
+    /** Lease-bound writes under way ({@link #with}); {@link #close()} waits for them through {@link #drained}. */
+    private int writing;
+    private CompletableFuture<Void> drained;
 
     EtcdLease(EtcdDcs dcs, SessionSpec spec, Client client, Sender sender, DcsListeners listeners) {
         this.dcs = dcs;
@@ -72,14 +75,43 @@ final class EtcdLease {
 
     /** Refreshes the lease (granting one if there is none or it is gone), then runs {@code body} with its id. */
     <T> CompletableFuture<T> with(Budget b, Function<Long, CompletableFuture<T>> body) {
-        return refresh(b).thenCompose(lease -> body.apply(lease).exceptionallyCompose(e -> {
+        // Not sent once the session is closed, and close() waits for the writes under way before it
+        // revokes the lease: a write after the revoke would only be refused ("lease not found",
+        // which etcd counts as a NotFound call).
+        Function<Long, CompletableFuture<T>> unlessClosed = lease -> {
+            synchronized (this) {
+                if (closed) {
+                    return CompletableFuture.failedFuture(new DcsException("the session is closed"));
+                }
+                writing++;
+            }
+            CompletableFuture<T> f;
+            try {
+                f = body.apply(lease);
+            } catch (RuntimeException e) {
+                f = CompletableFuture.failedFuture(e);
+            }
+            return f.whenComplete((v, e) -> doneWriting());
+        };
+        return refresh(b).thenCompose(lease -> unlessClosed.apply(lease).exceptionallyCompose(e -> {
             // the lease expired between the keep-alive and the write: once more with a new one
             if (Failures.classify(e) == Failures.Kind.LEASE_NOT_FOUND && gone(lease, "lease " + Long.toHexString(lease)
                     + " was not found when writing with it")) {
-                return refresh(b).thenCompose(body);
+                return refresh(b).thenCompose(unlessClosed);
             }
             return CompletableFuture.failedFuture(e);
         }));
+    }
+
+    private void doneWriting() {
+        CompletableFuture<Void> d;
+        synchronized (this) {
+            writing--;
+            d = writing == 0 ? drained : null;
+        }
+        if (d != null) {
+            d.complete(null);
+        }
     }
 
     private CompletableFuture<Long> refresh(Budget b) {
@@ -93,7 +125,7 @@ final class EtcdLease {
         if (id == 0) {
             return grant(b);
         }
-        return sender.send(b, Retry.SAFE, n -> client.getLeaseClient().keepAliveOnce(id))
+        return sender.send(b, Retry.SAFE, n -> dcs.keepAlives().once(id))
                 .handle((r, e) -> {
                     if (e == null && r.getTTL() > 0) {
                         return CompletableFuture.completedFuture(id);
@@ -246,11 +278,13 @@ final class EtcdLease {
 
     /**
      * Revokes the lease, which deletes the member entry and (if still bound to it) the leader key
-     * now instead of at ttl. Waited for, but never longer than retry_timeout. No call uses the lease
-     * afterwards.
+     * now instead of at ttl, after the writes with it that are under way. Waited for, but never
+     * much longer than retry_timeout. No call uses the lease afterwards.
      */
     void close() {
         long lease;
+        CompletableFuture<Void> writes;
+        long deadline = System.nanoTime() + spec.retryTimeout().toNanos();
         synchronized (this) {
             if (closed) {
                 return;
@@ -258,12 +292,27 @@ final class EtcdLease {
             closed = true;
             lease = leaseId;
             leaseId = 0;
+            if (writing > 0) {
+                drained = new CompletableFuture<>();
+            }
+            writes = drained;
         }
         if (lease == 0) {
             return;
         }
         try {
-            client.getLeaseClient().revoke(lease).get(spec.retryTimeout().toMillis(), TimeUnit.MILLISECONDS);
+            if (writes != null) {
+                // a write under way goes first (each is bounded by retry_timeout itself)
+                try {
+                    writes.get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+                } catch (java.util.concurrent.TimeoutException e) {
+                    LOG.debug("{}: a write with lease {} is still under way; revoking it anyway", spec.member().orElse("observer"),
+                            Long.toHexString(lease));
+                }
+            }
+            // at least a moment for the revoke, even when the writes took the whole time
+            long left = Math.max(deadline - System.nanoTime(), TimeUnit.MILLISECONDS.toNanos(200));
+            client.getLeaseClient().revoke(lease).get(left, TimeUnit.NANOSECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         } catch (Exception e) {

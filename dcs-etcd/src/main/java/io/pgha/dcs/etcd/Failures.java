@@ -10,7 +10,9 @@ import java.io.IOException;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
+import java.util.Locale;
 import java.util.concurrent.TimeoutException;
+import java.util.regex.Pattern;
 
 /**
  * Sorts what jetcd throws into the SPI's two outcomes: {@link DcsUnreachableException} (the store
@@ -141,14 +143,101 @@ final class Failures {
         };
     }
 
-    /** One line: class and message, without stack or secrets (jetcd never echoes the password). */
+    /**
+     * One line, without stack or secrets (jetcd never echoes the password): the gRPC code or the
+     * class, the message's first line without gRPC's diagnostics, and the network cause when one is
+     * known, e.g. {@code "DEADLINE_EXCEEDED: Context deadline exceeded after 0.99s (connection refused)"}.
+     * gRPC's diagnostics of a wait-for-ready request ({@code [closed=[], open=[[wait_for_ready, Last
+     * Pick Failure=Status{... cause=...}]]}) hold the last connection failure with its whole stack
+     * trace, which must not reach the log.
+     */
     static String describe(Throwable t) {
         t = unwrap(t);
-        String m = t.getMessage();
-        String name = t.getClass().getSimpleName();
-        if (t instanceof EtcdException e && e.getErrorCode() != null) {
-            name = e.getErrorCode().name();
+        String m = tidy(t.getMessage());
+        String head;
+        if (t instanceof io.grpc.StatusRuntimeException || t instanceof io.grpc.StatusException || t instanceof DcsException) {
+            // the message starts with the gRPC code, or is pgha's own sentence
+            head = m.isEmpty() ? t.getClass().getSimpleName() : m;
+        } else {
+            String name = t.getClass().getSimpleName();
+            if (t instanceof EtcdException e && e.getErrorCode() != null) {
+                name = e.getErrorCode().name();
+            }
+            head = m.isEmpty() ? name : name + ": " + m;
         }
-        return m == null || m.isBlank() ? name : name + ": " + m;
+        String cause = networkCause(t);
+        return cause == null || head.toLowerCase(Locale.ROOT).contains(cause) ? head : head + " (" + cause + ")";
+    }
+
+    /** The cause of a failure to reach etcd in a few words, for the line that reports an outage. */
+    static String reason(Throwable t) {
+        t = unwrap(t);
+        String cause = networkCause(t);
+        if (cause != null) {
+            return cause;
+        }
+        if (classify(t) == Kind.NO_LEADER) {
+            return "etcd has no raft leader";
+        }
+        return describe(t);
+    }
+
+    private static final Pattern GRPC_DIAGNOSTICS = Pattern.compile("\\s*\\[(closed|open|buffered_nanos|remote_addr)=.*$", Pattern.DOTALL);
+    private static final Pattern RESOLUTION_DELAY = Pattern.compile("\\s*Name resolution delay [0-9.]+ seconds\\.?");
+    /** gRPC's "deadline exceeded after 0.994264524s": a number that differs every time would make every line new. */
+    private static final Pattern ELAPSED = Pattern.compile(" after -?[0-9.]+(ns|s)\\b");
+    private static final int MAX_LINE = 300;
+
+    /** The message's first line, without gRPC's bracketed diagnostics, at most {@value #MAX_LINE} characters. */
+    static String tidy(String message) {
+        if (message == null) {
+            return "";
+        }
+        String m = GRPC_DIAGNOSTICS.matcher(message).replaceFirst("");
+        m = RESOLUTION_DELAY.matcher(m).replaceAll("");
+        m = ELAPSED.matcher(m).replaceAll("");
+        int nl = m.indexOf('\n');
+        if (nl >= 0) {
+            m = m.substring(0, nl);
+        }
+        m = m.strip();
+        if (m.endsWith(".")) {
+            m = m.substring(0, m.length() - 1);
+        }
+        return m.length() > MAX_LINE ? m.substring(0, MAX_LINE) + "..." : m;
+    }
+
+    /** Known network causes, looked for anywhere in the failure (gRPC puts the last one into its diagnostics text). */
+    private static final String[][] NETWORK_CAUSES = {
+        {"connection refused", "connection refused"},
+        {"connection reset", "connection reset"},
+        {"no route to host", "no route to host"},
+        {"network is unreachable", "network unreachable"},
+        {"connection timed out", "connect timed out"},
+        {"unresolvedaddressexception", "unknown host"},
+        {"unknownhostexception", "unknown host"},
+        {"broken pipe", "connection broken"},
+    };
+
+    /** The network cause of {@code t} in a few words, or null when it shows none. */
+    static String networkCause(Throwable t) {
+        StringBuilder text = new StringBuilder();
+        int depth = 0;
+        for (Throwable c = t; c != null && depth < 10; c = c.getCause(), depth++) {
+            if (c instanceof javax.net.ssl.SSLException) {
+                return "TLS: " + tidy(c.getMessage());
+            }
+            text.append(c.getClass().getSimpleName()).append(' ').append(c.getMessage()).append('\n');
+            if (c.getCause() == c) {
+                break;
+            }
+        }
+        String all = text.toString().toLowerCase(Locale.ROOT);
+        for (String[] k : NETWORK_CAUSES) {
+            if (all.contains(k[0])) {
+                return k[1];
+            }
+        }
+        return null;
     }
 }

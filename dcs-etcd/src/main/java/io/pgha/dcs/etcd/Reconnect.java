@@ -42,6 +42,18 @@ final class Reconnect {
         }
     }
 
+    /** Why the channel cannot carry a request now, in a few words, or null when it can (or is unknown). */
+    String trouble() {
+        if (channel == null) {
+            return null;
+        }
+        return switch (channel.getState(false)) {
+            case TRANSIENT_FAILURE -> "cannot connect";
+            case CONNECTING -> "still connecting";
+            default -> null;
+        };
+    }
+
     /** If the channel is not READY, lets every member in back-off be tried again now. */
     void kick() {
         if (channel == null) {

@@ -74,6 +74,31 @@ class FailuresTest {
     }
 
     @Test
+    void aFailureIsOneLineWithoutGrpcsDiagnosticsAndNamesTheNetworkCause() {
+        // what gRPC says of a wait-for-ready request to an etcd that is down, stack trace included
+        String diagnostics = "Context deadline exceeded after 0.994264524s. Name resolution delay 0.000000000 seconds. [closed=[],"
+                + " open=[[wait_for_ready, Last Pick Failure=Status{code=UNAVAILABLE, description=io exception,"
+                + " cause=io.netty.channel.AbstractChannel$AnnotatedConnectException: finishConnect(..) failed with error(-111):"
+                + " Connection refused: /127.0.0.1:2379\nCaused by: java.net.ConnectException: finishConnect(..) failed with"
+                + " error(-111): Connection refused\n\tat io.netty.channel.unix.Errors.newConnectException0(Errors.java:166)\n"
+                + "}, connecting_and_lb_delay=995021024ns, was_still_waiting]]]";
+        Throwable down = new CompletionException(Status.DEADLINE_EXCEEDED.withDescription(diagnostics).asRuntimeException());
+        assertThat(Failures.describe(down)).isEqualTo("DEADLINE_EXCEEDED: Context deadline exceeded (connection refused)");
+        assertThat(Failures.reason(down)).isEqualTo("connection refused");
+        assertThat(Failures.translate(down, "read the cluster", "[h:1]").getMessage())
+                .isEqualTo("etcd at [h:1] could not be reached to read the cluster: DEADLINE_EXCEEDED: Context deadline exceeded"
+                        + " (connection refused)");
+
+        assertThat(Failures.describe(Status.UNAVAILABLE.withDescription("io exception")
+                .withCause(new java.io.IOException("Connection reset by peer")).asRuntimeException()))
+                .isEqualTo("UNAVAILABLE: io exception (connection reset)");
+        assertThat(Failures.describe(new ConnectException("Connection refused"))).isEqualTo("ConnectException: Connection refused");
+        assertThat(Failures.reason(Status.UNAVAILABLE.withDescription("etcdserver: no leader").asRuntimeException()))
+                .isEqualTo("etcd has no raft leader");
+        assertThat(Failures.reason(new DcsUnreachableException("no answer within 500 ms"))).isEqualTo("no answer within 500 ms");
+    }
+
+    @Test
     void etcdsOwnTimeoutsDuringALeaderElectionAreAnUnknownOutcomeNotARefusal() {
         for (String d : new String[] {"context deadline exceeded", "etcdserver: request timed out",
                 "etcdserver: leader changed", "etcdserver: request timed out, possibly due to previous leader failure"}) {

@@ -71,6 +71,46 @@ final class Stages {
         return m;
     }
 
+    /**
+     * etcd's own count of gRPC calls ended, by {@code method/code} ({@code grpc_server_handled_total}),
+     * e.g. {@code LeaseKeepAlive/Unavailable}.
+     */
+    static Map<String, Long> handledCalls(String metrics) {
+        Map<String, Long> m = new TreeMap<>();
+        Matcher x = Pattern.compile("^grpc_server_handled_total\\{([^}]*)\\} ([0-9.e+]+)$", Pattern.MULTILINE).matcher(metrics);
+        while (x.find()) {
+            Matcher method = Pattern.compile("grpc_method=\"([^\"]+)\"").matcher(x.group(1));
+            Matcher code = Pattern.compile("grpc_code=\"([^\"]+)\"").matcher(x.group(1));
+            String name = (method.find() ? method.group(1) : "?") + "/" + (code.find() ? code.group(1) : "?");
+            long n = (long) Double.parseDouble(x.group(2));
+            if (n > 0) {
+                m.merge(name, n, Long::sum);
+            }
+        }
+        return m;
+    }
+
+    /** The value of an unlabelled gauge or counter in etcd's metrics, e.g. {@code etcd_debugging_mvcc_watcher_total}. */
+    static long gauge(String metrics, String name) {
+        Matcher x = Pattern.compile("^" + Pattern.quote(name) + " ([0-9.e+]+)$", Pattern.MULTILINE).matcher(metrics);
+        if (!x.find()) {
+            throw new AssertionError("etcd's metrics have no " + name);
+        }
+        return (long) Double.parseDouble(x.group(1));
+    }
+
+    /** {@code after - before} per key, leaving out keys that did not change. */
+    static Map<String, Long> delta(Map<String, Long> before, Map<String, Long> after) {
+        Map<String, Long> d = new TreeMap<>();
+        after.forEach((k, v) -> {
+            long n = v - before.getOrDefault(k, 0L);
+            if (n != 0) {
+                d.put(k, n);
+            }
+        });
+        return d;
+    }
+
     /** Records every report of a watch. */
     static final class Recorder implements DcsListener {
         final List<Optional<String>> paths = new CopyOnWriteArrayList<>();

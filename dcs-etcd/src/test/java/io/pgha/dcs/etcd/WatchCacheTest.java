@@ -22,7 +22,7 @@ class WatchCacheTest {
 
     private final AtomicLong clock = new AtomicLong(1_000_000_000L);
     private final ScheduledThreadPoolExecutor timer = new ScheduledThreadPoolExecutor(1);
-    private final WatchCache cache = new WatchCache(FRESH, clock::get, new Calls(timer, Runnable::run, "test", () -> { }));
+    private final WatchCache cache = new WatchCache(FRESH, clock::get, new Calls(timer, Runnable::run, "test", () -> { }, () -> null));
 
     @AfterEach
     void stopTimer() {

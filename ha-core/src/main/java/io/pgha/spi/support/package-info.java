@@ -15,6 +15,9 @@
  *       "not ours";</li>
  *   <li>{@link io.pgha.spi.support.WarnOnce}: one warning per subject (a foreign key seen every
  *       cycle must not flood the log);</li>
+ *   <li>{@link io.pgha.spi.support.RepeatedCondition}: a condition that repeats (the store cannot be
+ *       reached) as a handful of lines: its beginning with the cause, a reminder with the count now
+ *       and then, its end with how long it lasted;</li>
  *   <li>{@link io.pgha.spi.support.DcsListeners} and {@link io.pgha.spi.support.GuardedListener}:
  *       the listeners of one session, each behind a guard that keeps its exceptions out of the
  *       store's threads and delivers nothing once closed, and the fan-out of
