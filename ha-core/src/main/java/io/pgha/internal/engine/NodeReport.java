@@ -58,14 +58,46 @@ final class NodeReport {
         return view;
     }
 
-    /** Keeps the reason of a decision; logged at info when it changed. */
+    /**
+     * Keeps the reason of a decision; logged at info when it changed beyond its details, so that a
+     * condition that lasts (the store unreachable, with a cause and a time left that differ each
+     * cycle) is one line, and the next line is the change.
+     */
     void decided(Decision d) {
-        if (!d.reason().equals(reason)) {
+        if (!condition(d.reason()).equals(condition(reason))) {
             LOG.info("{}: {}{}", me, d.reason(), d.isNothing() ? "" : " -> " + d.describe());
         } else {
             LOG.debug("{}: {}", me, d.reason());
         }
         reason = d.reason();
+    }
+
+    /** Reasons whose details (in parentheses: the cause, the time left) change from cycle to cycle while the condition lasts. */
+    private static final java.util.List<String> LASTING_CONDITIONS = java.util.List.of("DCS is not accessible (",
+            "could not observe postgres (");
+
+    /**
+     * A reason as a condition: for a lasting condition (the store unreachable, PostgreSQL not
+     * observable) without what is in parentheses; any other reason as it is (a member name in
+     * parentheses, "following a leader ('n2')", is a change worth a line).
+     */
+    static String condition(String reason) {
+        if (LASTING_CONDITIONS.stream().noneMatch(reason::startsWith)) {
+            return reason;
+        }
+        StringBuilder sb = new StringBuilder(reason.length());
+        int depth = 0;
+        for (int i = 0; i < reason.length(); i++) {
+            char c = reason.charAt(i);
+            if (c == '(') {
+                depth++;
+            } else if (c == ')' && depth > 0) {
+                depth--;
+            } else if (depth == 0) {
+                sb.append(c);
+            }
+        }
+        return sb.toString();
     }
 
     void setRole(Role next) {
