@@ -517,7 +517,8 @@ public final class ManyNodes {
     }
 
     private static final class Consul extends Store {
-        private final ConsulAgent agent = ConsulAgent.start();
+        /** {@code -Dpgha.bench.consul.hcl='limits { http_max_conns_per_client = 4000 }'}: extra agent configuration. */
+        private final ConsulAgent agent = ConsulAgent.start(System.getProperty("pgha.bench.consul.hcl", ""));
         private final ConsulDcs dcs = ConsulDcs.builder().endpoints(agent.url()).minSessionTtl(Duration.ofSeconds(1)).build();
 
         @Override
