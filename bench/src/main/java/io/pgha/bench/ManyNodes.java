@@ -144,8 +144,8 @@ public final class ManyNodes {
             row("requests the store server received per node per s", idle.serverRequestsPerNode < 0 ? "n/a"
                     : String.format(Locale.ROOT, "%.3f (%s)", idle.serverRequestsPerNode, store.requestMetric()));
             row("watches the store server holds", watches);
-            row("failover, leader's store session lost (lease revoked)", lostSession.map(ManyNodes::ms).orElse("n/a (1-node clusters)"));
-            row("failover, leader crashed silently (lease expires)", silentCrash.map(ManyNodes::ms).orElse("n/a (1-node clusters)"));
+            row("failover, leader's store session lost (lease revoked)", lostSession.map(ManyNodes::ms).orElse(clusterSize > 1 ? "n/a (no leader to stop)" : "n/a (1-node clusters)"));
+            row("failover, leader crashed silently (lease expires)", silentCrash.map(ManyNodes::ms).orElse(clusterSize > 1 ? "n/a (no leader to stop)" : "n/a (1-node clusters)"));
             System.out.println();
             System.out.println("threads by kind (with nodes): " + threadKinds);
 
