@@ -519,7 +519,17 @@ public final class ManyNodes {
     private static final class Consul extends Store {
         /** {@code -Dpgha.bench.consul.hcl='limits { http_max_conns_per_client = 4000 }'}: extra agent configuration. */
         private final ConsulAgent agent = ConsulAgent.start(System.getProperty("pgha.bench.consul.hcl", ""));
-        private final ConsulDcs dcs = ConsulDcs.builder().endpoints(agent.url()).minSessionTtl(Duration.ofSeconds(1)).build();
+        /** {@code -Dpgha.bench.consul.callThreads=N}: the ConsulDcs's pool for blocking calls (default 4). */
+        private final ConsulDcs dcs = consulDcs(agent.url());
+
+        private static ConsulDcs consulDcs(String url) {
+            ConsulDcs.Builder b = ConsulDcs.builder().endpoints(url).minSessionTtl(Duration.ofSeconds(1));
+            String threads = System.getProperty("pgha.bench.consul.callThreads");
+            if (threads != null) {
+                b.callThreads(Integer.parseInt(threads));
+            }
+            return b.build();
+        }
 
         @Override
         String name() {
