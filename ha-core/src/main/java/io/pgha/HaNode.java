@@ -45,7 +45,9 @@ import java.util.concurrent.TimeoutException;
  * }
  * }</pre>
  *
- * <p>Many nodes may live in one JVM: a node has no static state. {@link #close()} is graceful: a
+ * <p>Many nodes may live in one JVM: a node has no static state. By default each runs four threads
+ * of its own; nodes built with one {@link NodeScheduling} share a fixed number of threads, and nodes
+ * given one {@link Dcs} share its client, connection and threads. {@link #close()} is graceful: a
  * leader stops PostgreSQL and releases the leader key only after PostgreSQL stopped, so a replica
  * takes over at once instead of after the ttl.
  */
@@ -243,6 +245,7 @@ public final class HaNode implements AutoCloseable {
         private com.fasterxml.jackson.databind.node.ObjectNode initialConfig;
         private Ticker ticker;
         private TaskScheduler scheduler;
+        private NodeScheduling scheduling;
         private java.util.concurrent.Executor executor;
         private Clock clock;
         private Runnable configReloader;
@@ -553,6 +556,7 @@ public final class HaNode implements AutoCloseable {
          * Where the loop, the lease heartbeat and the fence timer run (default: three daemon threads
          * of the node's own, so that a store call stuck on one cannot delay the fence on another).
          * A single scheduler given here runs all three: it must never block, or fencing may be late.
+         * To run many nodes on a few threads, use {@link #scheduling(NodeScheduling)} instead.
          *
          * @throws ConfigurationException if already set
          * @throws NullPointerException   if the argument is null
@@ -564,7 +568,25 @@ public final class HaNode implements AutoCloseable {
         }
 
         /**
-         * Where listeners are called (default: one daemon thread of the node's own).
+         * Runs this node on threads shared with other nodes instead of four of its own: its loop,
+         * lease heartbeat, fence timer and listener calls each go to the matching pool of
+         * {@code scheduling}, where its tasks still run one at a time and in order. Its peer requests
+         * use the HTTP client {@code scheduling} shares among its nodes. The node does not own the
+         * shared threads: closing it leaves them running. Excludes {@link #scheduler} (and so
+         * {@link #ticker}); {@link #executor} may still name where listeners are called.
+         *
+         * @throws ConfigurationException if already set
+         * @throws NullPointerException   if the argument is null
+         */
+        public Builder scheduling(NodeScheduling scheduling) {
+            requireUnset("scheduling", this.scheduling);
+            this.scheduling = Objects.requireNonNull(scheduling, "scheduling");
+            return this;
+        }
+
+        /**
+         * Where listeners are called (default: one daemon thread of the node's own, or the shared
+         * event pool of {@link #scheduling}).
          *
          * @throws ConfigurationException if already set
          * @throws NullPointerException   if the argument is null
@@ -670,6 +692,16 @@ public final class HaNode implements AutoCloseable {
                         + "accepting writes beside a new primary. Use one that has (pg-driver's does), or accept that with "
                         + "withoutExternalFence()");
             }
+            if (scheduling != null && scheduler != null) {
+                throw new ConfigurationException("scheduling", "scheduling(...) and scheduler(...) exclude each other: "
+                        + "the shared threads keep the loop, the lease heartbeat and the fence apart, a single scheduler does not");
+            }
+            if (scheduling != null && ticker != null) {
+                throw new ConfigurationException("ticker", "the shared scheduling runs on System.nanoTime(): a custom ticker needs scheduler(...)");
+            }
+            if (scheduling != null && scheduling.isClosed()) {
+                throw new ConfigurationException("scheduling", "is closed");
+            }
             if ((ticker == null) != (scheduler == null)) {
                 throw new ConfigurationException(ticker == null ? "ticker" : "scheduler",
                         "ticker and scheduler go together: a custom scheduler needs the ticker whose time it runs on");
@@ -694,7 +726,11 @@ public final class HaNode implements AutoCloseable {
             TaskScheduler loop = scheduler;
             TaskScheduler guard = scheduler;
             TaskScheduler heartbeat = scheduler;
-            if (scheduler == null) {
+            if (scheduling != null) {
+                loop = scheduling.pools().loopLane();
+                guard = scheduling.pools().guardLane();
+                heartbeat = scheduling.pools().leaseLane();
+            } else if (scheduler == null) {
                 ThreadTaskScheduler l = new ThreadTaskScheduler("pgha-" + name + "-loop");
                 ThreadTaskScheduler g = new ThreadTaskScheduler("pgha-" + name + "-guard");
                 ThreadTaskScheduler h = new ThreadTaskScheduler("pgha-" + name + "-lease");
@@ -706,7 +742,9 @@ public final class HaNode implements AutoCloseable {
                 heartbeat = h;
             }
             java.util.concurrent.Executor events = executor;
-            if (events == null) {
+            if (events == null && scheduling != null) {
+                events = scheduling.pools().eventLane();
+            } else if (events == null) {
                 ExecutorService es = Executors.newSingleThreadExecutor(r -> {
                     Thread t = new Thread(r, "pgha-" + name + "-events");
                     t.setDaemon(true);
@@ -722,9 +760,12 @@ public final class HaNode implements AutoCloseable {
             heartbeat = logContext.wrap(heartbeat);
             events = logContext.wrap(events);
             String api = apiUrl != null ? apiUrl : restApi != null ? restApi.apiUrl() : null;
+            Optional<javax.net.ssl.SSLContext> peerTls = restApi == null ? Optional.empty() : restApi.sslContext();
+            Optional<String> peerUser = restApi == null ? Optional.empty() : restApi.username();
+            Optional<char[]> peerPassword = restApi == null ? Optional.empty() : restApi.password();
             PeerClient peers = peerClient != null ? peerClient
-                    : new HttpPeerClient(restApi == null ? Optional.empty() : restApi.sslContext(),
-                            restApi == null ? Optional.empty() : restApi.username(), restApi == null ? Optional.empty() : restApi.password());
+                    : scheduling != null ? new HttpPeerClient(scheduling.pools().httpClient(peerTls), peerUser, peerPassword)
+                    : new HttpPeerClient(peerTls, peerUser, peerPassword);
             EngineConfig cfg = new EngineConfig(name, scope, settings, tags, dcs, postgres, Optional.of(peers),
                     Optional.ofNullable(api), ticker != null ? ticker : Ticker.system(),
                     clock != null ? clock : Clock.systemUTC(), loop, guard, heartbeat, events, listeners, bugs,

@@ -1,10 +1,11 @@
 package io.pgha;
 
 /**
- * Runs tasks after a delay measured on the node's {@link Ticker}. The default scheduler uses two
- * daemon threads per node (one for the HA loop, one for the lease guard, so a stuck loop cannot
- * delay fencing); a test passes a virtual-time scheduler instead, and then the ticker must read the
- * same virtual time.
+ * Runs tasks after a delay measured on the node's {@link Ticker}. By default a node runs its HA
+ * loop, its lease heartbeat and its fence timer on three daemon threads of its own, so a stuck loop
+ * cannot delay fencing; {@link NodeScheduling} keeps the same separation on threads that many nodes
+ * share. A test passes a virtual-time scheduler instead, and then the ticker must read the same
+ * virtual time.
  */
 @FunctionalInterface
 public interface TaskScheduler {

@@ -33,11 +33,20 @@ public final class HttpPeerClient implements PeerClient {
      *                 Patroni's {@code restapi.authentication}); sent with {@code POST /failsafe} only
      */
     public HttpPeerClient(Optional<SSLContext> tls, Optional<String> username, Optional<char[]> password) {
-        HttpClient.Builder b = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).version(HttpClient.Version.HTTP_1_1);
-        tls.ifPresent(b::sslContext);
-        this.client = b.build();
+        this(newClient(tls), username, password);
+    }
+
+    /** On a client shared with other nodes (one per TLS context: {@code io.pgha.internal.engine.SharedPools#httpClient}). */
+    public HttpPeerClient(HttpClient client, Optional<String> username, Optional<char[]> password) {
+        this.client = java.util.Objects.requireNonNull(client, "client");
         this.authorization = username.flatMap(u -> password.map(p -> "Basic " + java.util.Base64.getEncoder().encodeToString(
                 (u + ":" + new String(p)).getBytes(java.nio.charset.StandardCharsets.UTF_8))));
+    }
+
+    private static HttpClient newClient(Optional<SSLContext> tls) {
+        HttpClient.Builder b = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).version(HttpClient.Version.HTTP_1_1);
+        tls.ifPresent(b::sslContext);
+        return b.build();
     }
 
     /** Patroni's {@code POST /failsafe}: accepted only on 200 with the body {@code Accepted}. */
