@@ -245,8 +245,8 @@ final class PostmasterWatch implements AutoCloseable {
         long pid;
         boolean expected;
         synchronized (this) {
-            if (watched == 0 || alive()) {
-                return;
+            if (closed || watched == 0 || alive()) {
+                return; // closed: the stat file is, too, and an exit would be made up
             }
             pid = watched;
             watched = 0;

@@ -102,6 +102,8 @@ class PostmasterWatchTest {
 
         await().atMost(T).until(() -> watchConnections(c, watcher) == 0);
         assertThat(PidFile.read(c.dataDirectory())).as("closing the controller leaves the server running").isPresent();
+        assertThat(events).as("the watch connection's end at close is not taken for the postmaster's")
+                .noneMatch(e -> e instanceof PgEvent.PostmasterExited);
     }
 
     private static void awaitWatchConnection(PgController c) {
