@@ -172,7 +172,10 @@ final class PostmasterWatch implements AutoCloseable {
 
     /** The watch thread: holds a watch connection to the watched postmaster's server and blocks reading it. */
     private void waitForExits() {
-        long backoffMs = 0;
+        // not at once: a server that has just started is being set up (bootstrap, users), on
+        // connections with a short connect timeout that a second login at the same moment would
+        // only slow down; the poll covers the first second
+        long backoffMs = RECONNECT_MIN_MS;
         while (true) {
             long pid;
             synchronized (this) {
