@@ -6,4 +6,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bin/install-test-deps
 cp="$(bin/bench-classpath)"
-exec java -Xms32m -Xmx512m -XX:+UseSerialGC ${BENCH_JAVA_OPTS:-} -cp "$cp" io.pgha.bench.Bench "$@"
+# the agents are started with bin/pgha, as an operator starts them (its JVM options, its class-data archive, the shaded jar)
+exec java -Xms32m -Xmx512m -XX:+UseSerialGC -Dpgha.bench.agentLauncher="$PWD/bin/pgha" ${BENCH_JAVA_OPTS:-} -cp "$cp" io.pgha.bench.Bench "$@"

@@ -201,9 +201,15 @@ public final class LocalCluster implements AutoCloseable {
     /** Starts the member's agent as a separate JVM with extra environment variables. */
     public void start(Node n, Map<String, String> env) {
         List<String> cmd = new ArrayList<>();
-        cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-        cmd.addAll(agentJvmOptions());
-        cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), "io.pgha.agent.Agent", n.config.toString()));
+        String launcher = System.getProperty(AGENT_LAUNCHER);
+        if (launcher != null) {
+            // as an operator starts it: bin/pgha (its JVM options and class-data archive, the shaded jar); it execs java, so the pid is the JVM's
+            cmd.addAll(List.of(launcher, n.config.toString()));
+        } else {
+            cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+            cmd.addAll(agentJvmOptions());
+            cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), "io.pgha.agent.Agent", n.config.toString()));
+        }
         try {
             ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true)
                     .redirectOutput(ProcessBuilder.Redirect.appendTo(n.log.toFile()));
@@ -228,12 +234,20 @@ public final class LocalCluster implements AutoCloseable {
         return List.of(opts.trim().split("\\s+"));
     }
 
+    /**
+     * A system property: the path of {@code bin/pgha}, to start each agent with it instead of
+     * {@code java -cp <this JVM's class path>} (bench/run.sh sets it, so the benchmark measures the
+     * agent as it is deployed). Unset (the tests), agents run from the class path with {@link #agentJvmOptions()}.
+     */
+    public static final String AGENT_LAUNCHER = "pgha.bench.agentLauncher";
+
     /** Keep in step with bin/pgha. */
     static final String DEFAULT_AGENT_JVM_OPTIONS =
             "-Xms16m -Xmx64m -XX:+UseSerialGC -Xss512k -XX:TieredStopAtLevel=1 -XX:ReservedCodeCacheSize=24m "
                     + "-XX:MaxMetaspaceSize=64m -XX:CICompilerCount=1 -XX:-UsePerfData -Dio.netty.allocator.numDirectArenas=1 "
                     + "-Dio.netty.allocator.numHeapArenas=1 -XX:+UnlockDiagnosticVMOptions -XX:GuaranteedSafepointInterval=0 "
-                    + "-XX:AsyncDeflationInterval=5000";
+                    + "-XX:AsyncDeflationInterval=5000 -XX:ArchiveRelocationMode=0 -XX:MinHeapFreeRatio=10 -XX:MaxHeapFreeRatio=20 "
+                    + "-XX:TrimNativeHeapInterval=60000";
 
     /** SIGTERM: a graceful stop; waits for the agent to exit. */
     public void stop(Node n) {

@@ -23,7 +23,8 @@ final class Scenarios {
     }
 
     void awaitHealthy() {
-        Waits.until("a healthy cluster", cluster::healthy, Duration.ofSeconds(120), 100);
+        // pgha.bench.healthySeconds: longer on a machine that other work slows down (start-up, initdb, base backups)
+        Waits.until("a healthy cluster", cluster::healthy, Duration.ofSeconds(Long.getLong("pgha.bench.healthySeconds", 120)), 100);
     }
 
     Node leader() {

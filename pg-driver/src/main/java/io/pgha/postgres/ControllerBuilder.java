@@ -611,9 +611,11 @@ abstract sealed class ControllerBuilder permits PgController.Builder {
     }
 
     /**
-     * How often the postmaster's pid is checked for an unexpected exit; default 250 ms. Each
-     * check is one pread(2), but the wake-up around it costs about 0.15 ms of CPU on a small
-     * VM: at 250 ms that is 0.06 % of a core, and a crash is seen 125 ms after it on average.
+     * How often the postmaster's pid is checked for an unexpected exit while the watch connection
+     * is not up; default 250 ms. An exit is normally seen at once, without polling: pgha holds an
+     * idle connection to its server whose backend exits with the postmaster. While that connection
+     * is up the pid is checked only every 10 s (or this interval, if longer) as a fallback; while it
+     * is not (the server is starting, shutting down or refuses the connection), at this interval.
      *
      * @throws ConfigurationException if already set, or the value is not allowed
      * @throws NullPointerException   if an argument is null

@@ -89,6 +89,34 @@ final class Jdbc implements AutoCloseable {
         return open(host, port, db, user, replication, cfg.statementTimeout());
     }
 
+    /** The {@code application_name} of the postmaster watch's connection (see {@link #openWatcher()}). */
+    String watcherApplicationName() {
+        return "pgha-" + cfg.name() + "-postmaster-watch";
+    }
+
+    /**
+     * A connection to the local server as the superuser that is meant to stay idle: its backend
+     * exits when the postmaster dies, so a read blocked on it returns then. It has no socket
+     * timeout (the read blocks until the backend ends it, or {@link Connection#abort} closes it) and
+     * no {@code idle_session_timeout}; it runs no statements after this one.
+     */
+    Connection openWatcher() throws SQLException {
+        Connection c = open(cfg.localHost(), cfg.port(), "postgres", cfg.superuser(), false);
+        try {
+            try (java.sql.Statement st = c.createStatement()) {
+                st.execute("SET application_name = '" + watcherApplicationName().replace("'", "''") + "'");
+                if (c.getMetaData().getDatabaseMajorVersion() >= 14) {
+                    st.execute("SET idle_session_timeout = 0");
+                }
+            }
+            c.setNetworkTimeout(Runnable::run, 0);
+            return c;
+        } catch (SQLException | RuntimeException e) {
+            closeQuietly(c);
+            throw e;
+        }
+    }
+
     Connection open(String host, int port, String db, PgUser user, boolean replication, java.time.Duration statementTimeout)
             throws SQLException {
         Properties p = new Properties();

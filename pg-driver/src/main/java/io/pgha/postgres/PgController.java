@@ -96,8 +96,8 @@ public final class PgController implements PostgresController {
         this.jdbc = new Jdbc(cfg, redactor);
         this.runner = new OperationRunner(cfg.name(), redactor);
         this.fence = new WriteFence(cfg.dataDirectory(), pid -> listeners.emit(new PgEvent.FenceFired(cfg.name(), pid)));
-        this.watch = new PostmasterWatch(runner.scheduler(), runner.callbacks(), cfg.crashPollInterval(),
-                (pid, expected) -> {
+        this.watch = new PostmasterWatch(cfg.name(), runner.scheduler(), runner.callbacks(), cfg.crashPollInterval(),
+                jdbc::openWatcher, (pid, expected) -> {
                     jdbc.invalidate();
                     if (!expected) {
                         LOG.warn("{}: postmaster {} exited unexpectedly", cfg.name(), pid);

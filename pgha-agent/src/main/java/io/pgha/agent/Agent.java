@@ -48,6 +48,11 @@ public final class Agent implements Callable<Integer> {
     private CommandLine.Model.CommandSpec spec;
 
     public static void main(String[] args) {
+        // Netty (under the etcd client) registers JFR events by default: that loads the Flight
+        // Recorder's classes (some 85) into every agent, which never records; an explicit -D wins
+        if (System.getProperty("io.netty.jfr.enabled") == null) {
+            System.setProperty("io.netty.jfr.enabled", "false");
+        }
         quietJul();
         System.exit(run(args, new PrintWriter(System.out, true), new PrintWriter(System.err, true)));
     }

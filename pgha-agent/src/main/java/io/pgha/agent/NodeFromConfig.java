@@ -46,7 +46,11 @@ public final class NodeFromConfig {
         if (d.has("check_timeline")) {
             b.checkTimeline(d.get("check_timeline").asBoolean(false));
         }
-        c.restapi().ifPresent(r -> b.restApi(restApi(r)));
+        Optional<RestApiConfig> rest = c.restapi().map(NodeFromConfig::restApi);
+        rest.ifPresent(b::restApi);
+        // HaNode's own peer client, made only when a race or failsafe mode first needs it
+        b.peerClient(new LazyPeerClient(() -> new io.pgha.internal.rest.HttpPeerClient(rest.flatMap(RestApiConfig::sslContext),
+                rest.flatMap(RestApiConfig::username), rest.flatMap(RestApiConfig::password)), true));
         AgentConfig.Watchdog w = c.watchdog();
         if (w.mode() != io.pgha.WatchdogMode.OFF) {
             Duration ttl = seconds(d, "ttl").orElse(Duration.ofSeconds(30));

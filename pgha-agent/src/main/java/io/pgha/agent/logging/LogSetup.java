@@ -39,8 +39,8 @@ import org.slf4j.bridge.SLF4JBridgeHandler;
  */
 public final class LogSetup {
     /** The clients under the stores log a lot at INFO: WARNING unless {@code log.loggers} says otherwise. */
-    private static final Map<String, Level> QUIET = Map.of("io.grpc", Level.WARN, "io.netty", Level.WARN, "io.vertx", Level.WARN,
-            "io.etcd", Level.WARN, "org.apache.zookeeper", Level.WARN, "org.apache.curator", Level.WARN, "org.apache.http", Level.WARN);
+    private static final Map<String, Level> QUIET = DefaultLogging.QUIET.stream()
+            .collect(java.util.stream.Collectors.toUnmodifiableMap(n -> n, n -> Level.WARN));
 
     private LogSetup() {
     }
