@@ -49,7 +49,10 @@ class RestApiAdminPoolTest {
             await().atMost(Duration.ofSeconds(10)).until(() -> threadsInRestart() >= 1);
             HttpResponse<String> health = http.send(HttpRequest.newBuilder(URI.create(url + "/health")).timeout(Duration.ofSeconds(2))
                     .build(), HttpResponse.BodyHandlers.ofString());
-            assertThat(health.statusCode()).isEqualTo(200);
+            // answered at once, with the status document: 200, or 503 if the fake server is between a stop and a start
+            // of one of the restarts (the claim is that the check is not queued behind them, not what it finds)
+            assertThat(health.statusCode()).isIn(200, 503);
+            assertThat(health.body()).contains("\"state\"");
             assertThat(waiting).noneMatch(CompletableFuture::isDone);
         }
     }
