@@ -44,13 +44,13 @@ class PublishingTest {
         Path log = Files.createDirectories(Path.of("target")).resolve(Path.of(script).getFileName() + ".log");
         Process p = new ProcessBuilder("bash", root.resolve(script).toString()).directory(root.toFile())
                 .redirectErrorStream(true).redirectOutput(log.toFile()).start();
-        boolean done = p.waitFor(8, TimeUnit.MINUTES);
+        boolean done = p.waitFor(15, TimeUnit.MINUTES);
         if (!done) {
             p.descendants().forEach(ProcessHandle::destroy);
             p.destroy();
         }
         String out = Files.readString(log, StandardCharsets.UTF_8);
-        assertThat(done).as("%s finished within 8 minutes:%n%s", script, out).isTrue();
+        assertThat(done).as("%s finished within 15 minutes:%n%s", script, out).isTrue();
         assertThat(p.exitValue()).as("%s exit code:%n%s", script, out).isZero();
         assertThat(out).contains(ok);
     }
