@@ -298,13 +298,13 @@ final class Agent implements AutoCloseable {
             noteAnswer(started, e.getStatusCode(), e.getStatusContent());
             throw refused(what, e.getStatusCode(), e.getStatusContent());
         } catch (ConsulException | JsonParseException | IllegalStateException | NullPointerException e) {
-            outage.answered();
+            outage.answered(started);
             throw new DcsException("Consul agent " + url + " answered malformed data (" + what + "): " + e.getClass().getSimpleName());
         }
         if (answer instanceof HttpResponse r) {
             noteAnswer(started, r.getStatusCode(), r.getContent());
         } else {
-            outage.answered();
+            outage.answered(started);
         }
         return answer;
     }
@@ -314,7 +314,7 @@ final class Agent implements AutoCloseable {
         if (status >= 500 || status == 429) {
             outage.failed(started, "HTTP " + status + " " + brief(content));
         } else {
-            outage.answered();
+            outage.answered(started);
         }
     }
 

@@ -12,14 +12,18 @@ import org.slf4j.LoggerFactory;
  * as a {@link RepeatedCondition}: one WARN line naming the cause when calls begin to fail, a reminder
  * with the count now and then, one INFO line when a call is answered again ("Consul agent at
  * [http://h:8500] is reachable again after 12.3 s, 12 failed calls"). A failure of a call begun
- * before the newest answer is not news and starts nothing.
+ * before the newest answer is not news and starts nothing; nor does an answer to a call begun before
+ * the newest failure end anything (an agent that stops gracefully answers some requests in flight
+ * after it has cut off others).
  */
 final class Outage {
     private static final Logger LOG = LoggerFactory.getLogger(Outage.class);
 
     private final RepeatedCondition condition;
-    /** When the newest answered call ended ({@link System#nanoTime()}); a call begun before that proves nothing new when it fails. */
+    /** When the newest answer that counted came ({@link System#nanoTime()}); a call begun before that proves nothing new when it fails. */
     private volatile long lastAnswer = System.nanoTime() - Long.MAX_VALUE / 2;
+    /** When the newest failure that counted came; an answer to a call begun before that proves nothing new either. */
+    private volatile long lastFailure = System.nanoTime() - Long.MAX_VALUE / 2;
 
     Outage(URI agent) {
         this.condition = new RepeatedCondition(LOG, "Consul agent at [" + agent + "] is unreachable",
@@ -31,11 +35,18 @@ final class Outage {
         if (started - lastAnswer < 0) {
             return; // begun before the newest answer: no news about the agent now
         }
+        lastFailure = System.nanoTime();
         condition.occurred(reason);
     }
 
-    /** A call was answered (with a result or with the agent's refusal). */
-    void answered() {
+    /**
+     * A call begun at {@code started} was answered (with a result or a refusal). An answer to a call
+     * begun before the newest failure (one the agent was still finishing while it went away) ends nothing.
+     */
+    void answered(long started) {
+        if (started - lastFailure < 0) {
+            return;
+        }
         lastAnswer = System.nanoTime();
         condition.ended();
     }

@@ -38,7 +38,8 @@ import org.slf4j.LoggerFactory;
  * by its connections: one WARN line naming the cause when calls begin to fail, a reminder with the
  * count now and then, one INFO line when a call is answered again ("ZooKeeper at [h:2181] is
  * reachable again after 12.3 s, 12 failed calls"). A failure of a call begun before the newest
- * answer is not news and starts nothing.
+ * answer is not news and starts nothing, nor does an answer to a call begun before the newest
+ * failure end anything.
  */
 final class ZkConnection {
     private static final Logger LOG = LoggerFactory.getLogger(ZkConnection.class);
@@ -112,8 +113,10 @@ final class ZkConnection {
      */
     static final class Outage {
         private final RepeatedCondition condition;
-        /** When the newest answered call ended ({@link System#nanoTime()}); a call begun before that proves nothing new when it fails. */
+        /** When the newest answer that counted came ({@link System#nanoTime()}); a call begun before that proves nothing new when it fails. */
         private volatile long lastAnswer = System.nanoTime() - Long.MAX_VALUE / 2;
+        /** When the newest failure that counted came; an answer to a call begun before that proves nothing new either. */
+        private volatile long lastFailure = System.nanoTime() - Long.MAX_VALUE / 2;
 
         Outage(String servers) {
             this(new RepeatedCondition(LOG, "ZooKeeper at [" + servers + "] is unreachable",
@@ -129,11 +132,18 @@ final class ZkConnection {
             if (started - lastAnswer < 0) {
                 return; // begun before the newest answer: no news about the ensemble now
             }
+            lastFailure = System.nanoTime();
             condition.occurred(reason);
         }
 
-        /** A call was answered (with a result or with ZooKeeper's refusal). */
-        void answered() {
+        /**
+         * A call begun at {@code started} was answered (with a result or a refusal). An answer to a call
+         * begun before the newest failure (one the ensemble was still finishing while it went away) ends nothing.
+         */
+        void answered(long started) {
+            if (started - lastFailure < 0) {
+                return;
+            }
             lastAnswer = System.nanoTime();
             condition.ended();
         }
@@ -282,7 +292,7 @@ final class ZkConnection {
         result.whenComplete((v, e) -> {
             timeout.cancel(false);
             if (e == null || Zk.unwrap(e) instanceof org.apache.zookeeper.KeeperException) {
-                outage.answered();
+                outage.answered(started);
             } else if (Zk.unwrap(e) instanceof Unreached u) {
                 outage.failed(started, u.reason);
             }
