@@ -63,18 +63,23 @@ final class Agent implements AutoCloseable {
     private final CloseableHttpClient http;
     private final ConsulRawClient raw;
     private final ConsulClient client;
+    /** The store's "agent unreachable", shared by its agents. */
+    private final Outage outage;
+    /** Closed: a request cut off by closing is no news about the agent. */
+    private volatile boolean closed;
 
     /** For ordinary calls: read and connect timeouts from {@code retry_timeout}. */
-    Agent(ConsulSettings settings, Duration retryTimeout) {
-        this(settings, retryTimeout, retryTimeout);
+    Agent(ConsulSettings settings, Duration retryTimeout, Outage outage) {
+        this(settings, retryTimeout, retryTimeout, outage);
     }
 
     /**
      * @param callTimeout   bound on connecting and on waiting for a pooled connection
      * @param socketTimeout bound on one read (longer for blocking queries, which hold the answer back)
      */
-    Agent(ConsulSettings settings, Duration callTimeout, Duration socketTimeout) {
+    Agent(ConsulSettings settings, Duration callTimeout, Duration socketTimeout, Outage outage) {
         this.url = settings.url();
+        this.outage = outage;
         RegistryBuilder<ConnectionSocketFactory> sockets = RegistryBuilder.<ConnectionSocketFactory>create()
                 .register("http", PlainConnectionSocketFactory.getSocketFactory());
         settings.sslContext().ifPresent(ctx -> sockets.register("https", new SSLConnectionSocketFactory(ctx)));
@@ -129,6 +134,10 @@ final class Agent implements AutoCloseable {
 
     URI url() {
         return url;
+    }
+
+    Outage outage() {
+        return outage;
     }
 
     // ------------------------------------------------------------------ KV
@@ -271,20 +280,65 @@ final class Agent implements AutoCloseable {
     // ------------------------------------------------------------------ errors
 
     private <T> T call(String what, Supplier<T> request) {
+        long started = System.nanoTime();
+        T answer;
         try {
-            return request.get();
+            answer = request.get();
         } catch (TransportException e) {
             Throwable cause = e.getCause() != null ? e.getCause() : e;
             if (cause instanceof javax.net.ssl.SSLHandshakeException || cause instanceof javax.net.ssl.SSLPeerUnverifiedException) {
                 // the agent answered, and the TLS settings do not fit it: a configuration error, not an outage
                 throw new DcsException("Consul agent " + url + " refused the TLS handshake (" + what + "): " + describe(cause), cause);
             }
+            if (!closed) {
+                outage.failed(started, reason(cause));
+            }
             throw new DcsUnreachableException("Consul agent " + url + " unreachable (" + what + "): " + describe(cause), cause);
         } catch (OperationException e) {
+            noteAnswer(started, e.getStatusCode(), e.getStatusContent());
             throw refused(what, e.getStatusCode(), e.getStatusContent());
         } catch (ConsulException | JsonParseException | IllegalStateException | NullPointerException e) {
+            outage.answered(started);
             throw new DcsException("Consul agent " + url + " answered malformed data (" + what + "): " + e.getClass().getSimpleName());
         }
+        if (answer instanceof HttpResponse r) {
+            noteAnswer(started, r.getStatusCode(), r.getContent());
+        } else {
+            outage.answered(started);
+        }
+        return answer;
+    }
+
+    /** An answer with this status: a 5xx or 429 means the agent cannot serve (no leader, no way to its servers). */
+    private void noteAnswer(long started, int status, String content) {
+        if (status >= 500 || status == 429) {
+            outage.failed(started, "HTTP " + status + " " + brief(content));
+        } else {
+            outage.answered(started);
+        }
+    }
+
+    /** Why a request got no answer, in a few words. */
+    static String reason(Throwable t) {
+        if (t instanceof java.net.ConnectException) {
+            return "connection refused";
+        }
+        if (t instanceof org.apache.http.conn.ConnectTimeoutException) {
+            return "connecting timed out";
+        }
+        if (t instanceof java.net.SocketTimeoutException) {
+            return "no answer in time";
+        }
+        if (t instanceof java.net.UnknownHostException) {
+            return "unknown host " + t.getMessage();
+        }
+        if (t instanceof org.apache.http.NoHttpResponseException) {
+            return "the agent closed the connection without answering";
+        }
+        if (t instanceof java.net.SocketException && t.getMessage() != null && t.getMessage().contains("reset")) {
+            return "connection reset";
+        }
+        return describe(t);
     }
 
     private DcsException refused(String what, int status, String content) {
@@ -299,9 +353,10 @@ final class Agent implements AutoCloseable {
         return new DcsException(msg);
     }
 
+    /** The exception's class and the first line of its message. */
     private static String describe(Throwable t) {
         String m = t.getMessage();
-        return t.getClass().getSimpleName() + (m == null ? "" : ": " + m);
+        return t.getClass().getSimpleName() + (m == null ? "" : ": " + m.lines().findFirst().orElse("").strip());
     }
 
     static String brief(String content) {
@@ -314,6 +369,7 @@ final class Agent implements AutoCloseable {
 
     @Override
     public void close() {
+        closed = true;
         try {
             http.close();
         } catch (IOException e) {

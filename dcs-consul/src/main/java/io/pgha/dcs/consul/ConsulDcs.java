@@ -92,11 +92,14 @@ public final class ConsulDcs implements Dcs {
     private final ConsulSettings settings;
     private final ExecutorService calls;
     private final Map<Duration, Agent> agents = new HashMap<>();
+    /** The agent unreachable: logged once when it begins, now and then while it lasts, once when it ends. */
+    private final Outage outage;
     private final List<ConsulSession> open = new ArrayList<>();
     private boolean closed;
 
     private ConsulDcs(ConsulSettings settings) {
         this.settings = settings;
+        this.outage = new Outage(settings.url());
         ThreadPoolExecutor pool = new ThreadPoolExecutor(settings.callThreads(), settings.callThreads(), 30, TimeUnit.SECONDS,
                 new LinkedBlockingQueue<>(), DaemonThreads.factory("pgha-consul-call"));
         pool.allowCoreThreadTimeOut(true);
@@ -137,11 +140,16 @@ public final class ConsulDcs implements Dcs {
             if (closed) {
                 throw new IllegalStateException("this ConsulDcs is closed");
             }
-            Agent agent = agents.computeIfAbsent(spec.retryTimeout(), t -> new Agent(settings, t));
+            Agent agent = agents.computeIfAbsent(spec.retryTimeout(), t -> new Agent(settings, t, outage));
             ConsulSession s = new ConsulSession(spec, settings, agent, calls, this::forget);
             open.add(s);
             return s;
         }
+    }
+
+    /** For tests in this package: how many calls failed to reach the agent since it became unreachable; 0 while reachable. */
+    long failedCallsInOutage() {
+        return outage.failedCalls();
     }
 
     private synchronized void forget(ConsulSession s) {

@@ -329,7 +329,7 @@ final class ConsulSession implements DcsSession {
             if (closed) {
                 throw new IllegalStateException("the session is closed");
             }
-            w = new ConsulWatch(settings, spec, layout, lease, listeners.add(listener));
+            w = new ConsulWatch(settings, spec, layout, lease, listeners.add(listener), agent.outage());
             watches.add(w);
         }
         w.start();

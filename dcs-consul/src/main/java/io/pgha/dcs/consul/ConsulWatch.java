@@ -51,7 +51,8 @@ final class ConsulWatch {
     private final Thread thread;
     private volatile boolean closed;
 
-    ConsulWatch(ConsulSettings settings, SessionSpec spec, ConsulLayout layout, ConsulLease lease, GuardedListener listener) {
+    ConsulWatch(ConsulSettings settings, SessionSpec spec, ConsulLayout layout, ConsulLease lease, GuardedListener listener,
+                Outage outage) {
         this.settings = settings;
         this.spec = spec;
         this.layout = layout;
@@ -59,7 +60,8 @@ final class ConsulWatch {
         this.listener = listener;
         Duration wait = settings.watchWait();
         // the agent holds the answer back for up to wait + wait/16 (its jitter)
-        this.agent = new Agent(settings, spec.retryTimeout(), wait.plus(wait.dividedBy(16)).plus(spec.retryTimeout()).plusSeconds(1));
+        this.agent = new Agent(settings, spec.retryTimeout(), wait.plus(wait.dividedBy(16)).plus(spec.retryTimeout()).plusSeconds(1),
+                outage);
         this.thread = DaemonThreads.thread("pgha-consul-watch-" + spec.scope() + "-" + spec.member().orElse("observer"), this::run);
     }
 

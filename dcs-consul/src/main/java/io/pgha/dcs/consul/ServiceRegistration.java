@@ -92,6 +92,9 @@ final class ServiceRegistration {
             present = true;
             registered = w.get();
             LOG.info("{}: registered as Consul service {} with tag {}", member, serviceName, w.get().role());
+        } catch (io.pgha.spi.DcsUnreachableException e) {
+            // the agent cannot be reached: the store's outage line says so; registering is tried again next time
+            LOG.debug("{}: Consul service registration failed: {}", member, e.getMessage());
         } catch (DcsException e) {
             LOG.warn("{}: Consul service registration failed: {}", member, e.getMessage());
         }

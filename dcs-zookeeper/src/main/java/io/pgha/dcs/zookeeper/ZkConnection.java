@@ -2,6 +2,7 @@ package io.pgha.dcs.zookeeper;
 
 import io.pgha.spi.DcsException;
 import io.pgha.spi.DcsUnreachableException;
+import io.pgha.spi.support.RepeatedCondition;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.Set;
@@ -32,6 +33,13 @@ import org.slf4j.LoggerFactory;
  * simulated by a client timer, may arrive after the replacement session is already connected, and
  * a {@code RECONNECTED} may carry a new session. What counts is whether the handle's session id
  * changed (two-leaders-after-reconnect, CURATOR-696) or the handle is dead.
+ *
+ * <p>An ensemble that cannot be reached is logged as the store's {@link RepeatedCondition}, shared
+ * by its connections: one WARN line naming the cause when calls begin to fail, a reminder with the
+ * count now and then, one INFO line when a call is answered again ("ZooKeeper at [h:2181] is
+ * reachable again after 12.3 s, 12 failed calls"). A failure of a call begun before the newest
+ * answer is not news and starts nothing, nor does an answer to a call begun before the newest
+ * failure end anything.
  */
 final class ZkConnection {
     private static final Logger LOG = LoggerFactory.getLogger(ZkConnection.class);
@@ -63,6 +71,8 @@ final class ZkConnection {
     private final long stallNanos;
     private final Set<Events> listeners = new CopyOnWriteArraySet<>();
     private final ConnectionStateListener stateListener = (c, state) -> refresh(state);
+    /** The store's "ZooKeeper unreachable" condition, shared by its connections. */
+    private final Outage outage;
 
     // guarded by this
     private boolean started;
@@ -74,8 +84,9 @@ final class ZkConnection {
      *                   socket closed, so the client moves to another server of the ensemble; 0 never
      */
     private ZkConnection(String name, Supplier<CuratorFramework> factory, CuratorFramework client, ScheduledExecutorService timer,
-                         ExecutorService blocking, long stallNanos) {
+                         ExecutorService blocking, long stallNanos, Outage outage) {
         this.name = name;
+        this.outage = outage;
         this.factory = factory;
         this.client = client;
         this.owned = factory != null;
@@ -86,13 +97,72 @@ final class ZkConnection {
 
     /** A connection over clients of its own, made by {@code factory} (one now, another each time a session is ended). */
     static ZkConnection owned(String name, Supplier<CuratorFramework> factory, ScheduledExecutorService timer, ExecutorService blocking,
-                              long stallNanos) {
-        return new ZkConnection(name, factory, factory.get(), timer, blocking, stallNanos);
+                              long stallNanos, Outage outage) {
+        return new ZkConnection(name, factory, factory.get(), timer, blocking, stallNanos, outage);
     }
 
     /** A connection over the service's own client, which is neither started nor closed here. */
-    static ZkConnection shared(String name, CuratorFramework client, ScheduledExecutorService timer, ExecutorService blocking) {
-        return new ZkConnection(name, null, client, timer, blocking, 0);
+    static ZkConnection shared(String name, CuratorFramework client, ScheduledExecutorService timer, ExecutorService blocking,
+                               Outage outage) {
+        return new ZkConnection(name, null, client, timer, blocking, 0, outage);
+    }
+
+    /**
+     * "ZooKeeper unreachable" for one store: calls that failed to reach the ensemble, and calls that
+     * were answered, from all of its connections.
+     */
+    static final class Outage {
+        private final RepeatedCondition condition;
+        /** When the newest answer that counted came ({@link System#nanoTime()}); a call begun before that proves nothing new when it fails. */
+        private volatile long lastAnswer = System.nanoTime() - Long.MAX_VALUE / 2;
+        /** When the newest failure that counted came; an answer to a call begun before that proves nothing new either. */
+        private volatile long lastFailure = System.nanoTime() - Long.MAX_VALUE / 2;
+
+        Outage(String servers) {
+            this(new RepeatedCondition(LOG, "ZooKeeper at [" + servers + "] is unreachable",
+                    "ZooKeeper at [" + servers + "] is reachable again", "failed calls"));
+        }
+
+        Outage(RepeatedCondition condition) {
+            this.condition = condition;
+        }
+
+        /** A call begun at {@code started} failed to reach the ensemble, for this reason (one line). */
+        void failed(long started, String reason) {
+            if (started - lastAnswer < 0) {
+                return; // begun before the newest answer: no news about the ensemble now
+            }
+            lastFailure = System.nanoTime();
+            condition.occurred(reason);
+        }
+
+        /**
+         * A call begun at {@code started} was answered (with a result or a refusal). An answer to a call
+         * begun before the newest failure (one the ensemble was still finishing while it went away) ends nothing.
+         */
+        void answered(long started) {
+            if (started - lastFailure < 0) {
+                return;
+            }
+            lastAnswer = System.nanoTime();
+            condition.ended();
+        }
+
+        /** How many calls failed to reach the ensemble since it became unreachable; 0 while it is reachable. */
+        long failedCalls() {
+            return condition.occurrences();
+        }
+    }
+
+    /** A call that did not reach the ensemble, with the reason in one line for the outage's log line. */
+    private static final class Unreached extends DcsUnreachableException {
+        private static final long serialVersionUID = 1L;
+        private final String reason;
+
+        Unreached(String message, String reason, Throwable cause) {
+            super(message, cause);
+            this.reason = reason;
+        }
     }
 
     boolean owned() {
@@ -215,9 +285,18 @@ final class ZkConnection {
             return result;
         }
         LastError last = new LastError();
+        long budgetMs = TimeUnit.NANOSECONDS.toMillis(left);
         ScheduledFuture<?> timeout = timer.schedule(() -> result.completeExceptionally(
-                unreachable(what, "no answer within retry_timeout", last.error)), left, TimeUnit.NANOSECONDS);
-        result.whenComplete((v, e) -> timeout.cancel(false));
+                unreachable(what, "no answer within retry_timeout (" + budgetMs + " ms)", last.error)), left, TimeUnit.NANOSECONDS);
+        long started = System.nanoTime();
+        result.whenComplete((v, e) -> {
+            timeout.cancel(false);
+            if (e == null || Zk.unwrap(e) instanceof org.apache.zookeeper.KeeperException) {
+                outage.answered(started);
+            } else if (Zk.unwrap(e) instanceof Unreached u) {
+                outage.failed(started, u.reason);
+            }
+        });
         try {
             ensureStarted();
             requireUsable();
@@ -338,14 +417,19 @@ final class ZkConnection {
     private DcsUnreachableException unreachable(String what, String why, Throwable cause) {
         String detail = cause == null ? "" : " (last error: " + describe(cause) + ")";
         boolean connected = connectedHandle() != null;
-        return new DcsUnreachableException("ZooKeeper: " + what + ": " + why
-                + (connected ? "" : "; not connected to any server") + detail, cause);
+        String reason = why + (connected ? "" : "; not connected to any server") + detail;
+        return new Unreached("ZooKeeper: " + what + ": " + reason, reason, cause);
     }
 
+    /** One line: the exception's message (its first line), or its class's name when it has none. */
     static String describe(Throwable t) {
         Throwable c = Zk.unwrap(t);
         String m = c.getMessage();
-        return m == null || m.isBlank() ? c.getClass().getSimpleName() : m;
+        if (m == null || m.isBlank()) {
+            return c.getClass().getSimpleName();
+        }
+        int nl = m.indexOf('\n');
+        return nl < 0 ? m : m.substring(0, nl).strip();
     }
 
     /**

@@ -77,6 +77,8 @@ public final class ZooKeeperDcs implements Dcs {
     private final String id;
     /** The temp directory of the joined client key file this store wrote, if it wrote one; deleted on close. */
     private final Path ownedDirectory;
+    /** The ensemble unreachable: logged once when it begins, now and then while it lasts, once when it ends. */
+    private final ZkConnection.Outage outage;
 
     // guarded by this
     private ZkConnection observerConnection;
@@ -90,7 +92,9 @@ public final class ZooKeeperDcs implements Dcs {
         this.timer = new ScheduledThreadPoolExecutor(1, DaemonThreads.factory(id + "-timer"));
         this.timer.setRemoveOnCancelPolicy(true);
         this.blocking = Executors.newCachedThreadPool(DaemonThreads.factory(id + "-close"));
-        this.sharedConnection = shared == null ? null : ZkConnection.shared(id + "-shared", shared, timer, blocking);
+        this.outage = new ZkConnection.Outage(shared == null ? settings.connectString().orElseThrow()
+                : shared.getZookeeperClient().getCurrentConnectionString());
+        this.sharedConnection = shared == null ? null : ZkConnection.shared(id + "-shared", shared, timer, blocking, outage);
     }
 
     public static Builder builder() {
@@ -125,13 +129,13 @@ public final class ZooKeeperDcs implements Dcs {
             } else if (spec.member().isPresent()) {
                 String name = id + "-" + spec.scope() + "-" + spec.memberName();
                 conn = ZkConnection.owned(name, () -> newClient(name, spec.ttl(), spec.retryTimeout()), timer, blocking,
-                        stallNanos(spec.retryTimeout()));
+                        stallNanos(spec.retryTimeout()), outage);
                 ownsConnection = true;
             } else {
                 if (observerConnection == null) {
                     String name = id + "-observer";
                     observerConnection = ZkConnection.owned(name, () -> newClient(name, spec.ttl(), spec.retryTimeout()), timer,
-                            blocking, stallNanos(spec.retryTimeout()));
+                            blocking, stallNanos(spec.retryTimeout()), outage);
                 }
                 conn = observerConnection;
                 ownsConnection = false;
@@ -175,6 +179,8 @@ public final class ZooKeeperDcs implements Dcs {
                 // no watch on /zookeeper/config: fewer requests, and dynamic reconfiguration is not used
                 .ensembleTracker(false)
                 .zkClientConfig(zc)
+                // handles that can end a session quietly while no server answers (ZkHandle)
+                .zookeeperFactory(ZkHandle.factory(zc))
                 .threadFactory(DaemonThreads.factory(name));
         settings.digest().ifPresent(d -> b.authorization("digest", d.getBytes(StandardCharsets.UTF_8)));
         return b.build();
@@ -611,6 +617,11 @@ public final class ZooKeeperDcs implements Dcs {
     /** For tests in this package: what this store was built with. */
     ZkSettings settings() {
         return settings;
+    }
+
+    /** For tests in this package: how many calls failed to reach the ensemble since it became unreachable; 0 while reachable. */
+    long failedCallsInOutage() {
+        return outage.failedCalls();
     }
 
     /** For tests in this package: the sessions open now. */

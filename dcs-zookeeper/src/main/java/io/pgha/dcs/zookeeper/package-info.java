@@ -76,5 +76,17 @@
  * {@link io.pgha.spi.DcsEntry#ABSENT} means create-if-absent. A key deleted and created again starts
  * at version 0 again, so a writer holding version 0 of the earlier incarnation can overwrite the
  * new one; Patroni on ZooKeeper has the same property.
+ *
+ * <h2>Logs</h2>
+ * An ensemble that cannot be reached is logged once per store as a
+ * {@link io.pgha.spi.support.RepeatedCondition}: one WARN line naming the cause when calls begin to
+ * fail, a reminder with the count now and then, one INFO line when a call is answered again. Failures
+ * carry one-line messages. A handle closed while no server answers lets go of its connection without
+ * {@code closeSession} (nobody would answer it; the server expires the session), so ZooKeeper's client
+ * does not log an ERROR for it ({@code ZkHandle}). ZooKeeper's and Curator's own loggers log every
+ * reconnection attempt: {@code org.apache.zookeeper.ClientCnxn} with a stack trace at WARN, Curator
+ * each connection timeout and simulated session expiry at WARN; an embedder sets
+ * {@code org.apache.zookeeper.ClientCnxn} and {@code org.apache.curator} to ERROR and the rest of
+ * {@code org.apache.zookeeper} to WARN.
  */
 package io.pgha.dcs.zookeeper;

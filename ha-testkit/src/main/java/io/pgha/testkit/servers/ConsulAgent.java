@@ -61,6 +61,8 @@ public final class ConsulAgent implements AutoCloseable {
     private final String token;
     /** A server that writes its state to {@code dir/data} (not {@code -dev}, which keeps it in memory only). */
     private final boolean keepsData;
+    /** The agent's {@code -log-level}. */
+    private String logLevel = "warn";
     private Process process;
     private Process watchdog;
 
@@ -104,6 +106,17 @@ public final class ConsulAgent implements AutoCloseable {
      */
     public static ConsulAgent startWithData() {
         ConsulAgent a = new ConsulAgent("", false, null, true);
+        a.launchWithFreshPorts();
+        return a;
+    }
+
+    /**
+     * Starts an agent with extra HCL configuration that logs at {@code logLevel} ({@code "debug"}
+     * logs every HTTP request: method, URL, client address and latency) into {@link #logLines()}.
+     */
+    public static ConsulAgent startLogging(String extraHcl, String logLevel) {
+        ConsulAgent a = new ConsulAgent(extraHcl, false, null);
+        a.logLevel = logLevel;
         a.launchWithFreshPorts();
         return a;
     }
@@ -274,6 +287,15 @@ public final class ConsulAgent implements AutoCloseable {
         }
     }
 
+    /** Every line the agent has logged so far (at its log level; WARN by default), across restarts. */
+    public List<String> logLines() {
+        try {
+            return Files.readAllLines(dir.resolve("agent.log"), StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            return List.of();
+        }
+    }
+
     /** The last lines of the agent's log, for failure messages. */
     public String logTail() {
         try {
@@ -323,7 +345,7 @@ public final class ConsulAgent implements AutoCloseable {
                 "-serf-lan-port", String.valueOf(serfLanPort), "-serf-wan-port", String.valueOf(serfWanPort),
                 "-server-port", String.valueOf(serverPort),
                 "-node", node, "-data-dir", dir.resolve("data").toString(),
-                "-config-file", dir.resolve("agent.hcl").toString(), "-log-level", "warn"));
+                "-config-file", dir.resolve("agent.hcl").toString(), "-log-level", logLevel));
         Process p = new ProcessBuilder(cmd)
                 .redirectErrorStream(true)
                 .redirectOutput(ProcessBuilder.Redirect.appendTo(dir.resolve("agent.log").toFile()))

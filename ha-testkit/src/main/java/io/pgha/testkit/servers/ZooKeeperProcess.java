@@ -23,7 +23,9 @@ import java.util.stream.Stream;
 
 /**
  * A standalone ZooKeeper server (a single-server "ensemble") in a process of its own, on a free
- * loopback port, in a temp folder, with the admin server off. {@link #stop()} is a graceful stop,
+ * loopback port, in a temp folder, with the admin server off and the monitoring four-letter words on
+ * ({@link #fourLetterWord}: {@code mntr}, {@code cons}, {@code wchs}, ...). Its log, at WARN, is
+ * {@code zookeeper.log} in its folder ({@link #logLines()}). {@link #stop()} is a graceful stop,
  * {@link #kill()} {@code kill -9}, {@link #pause()} {@code SIGSTOP}; {@link #start()} starts it
  * again on the same port with the same data, so the sessions and znodes it had come back with it.
  * {@link #close()} kills it and deletes its folder (and a shutdown hook kills it if the JVM exits
@@ -73,7 +75,7 @@ public final class ZooKeeperProcess implements AutoCloseable {
         cfg.put("clientPort", Integer.toString(port));
         cfg.put("clientPortAddress", "127.0.0.1");
         cfg.put("admin.enableServer", "false");
-        cfg.put("4lw.commands.whitelist", "ruok,srvr,stat");
+        cfg.put("4lw.commands.whitelist", "ruok,srvr,stat,mntr,cons,wchs,wchc,dump");
         cfg.put("minSessionTimeout", "1000");
         cfg.put("maxSessionTimeout", "60000");
         // a 64 MB preallocated transaction log makes the first write of a fresh server slow on a busy disk
@@ -89,6 +91,12 @@ public final class ZooKeeperProcess implements AutoCloseable {
         cmd.add("-Xmx128m");
         cmd.add("-XX:+UseSerialGC");
         cmd.add("-Dorg.slf4j.simpleLogger.defaultLogLevel=warn");
+        // a class path with logback (rather than slf4j-simple) would log everything at DEBUG without this
+        Path logback = dir.resolve("logback.xml");
+        Files.writeString(logback, "<configuration>\n  <appender name=\"OUT\" class=\"ch.qos.logback.core.ConsoleAppender\">\n"
+                + "    <encoder><pattern>%d{HH:mm:ss.SSS} [%thread] %-5level %logger - %msg%n</pattern></encoder>\n  </appender>\n"
+                + "  <root level=\"WARN\"><appender-ref ref=\"OUT\"/></root>\n</configuration>\n");
+        cmd.add("-Dlogback.configurationFile=" + logback);
         cmd.add("-cp");
         cmd.add(serverClassPath());
         cmd.add("org.apache.zookeeper.server.quorum.QuorumPeerMain");
@@ -224,6 +232,21 @@ public final class ZooKeeperProcess implements AutoCloseable {
         return Long.parseLong(m.group(1));
     }
 
+    /**
+     * The server's answer to a four-letter word ({@code mntr}, {@code cons}, {@code wchs}, {@code wchc},
+     * {@code dump}, {@code srvr}, {@code stat}, {@code ruok}), from a connection of its own (which
+     * {@code cons} lists too).
+     *
+     * @throws IOException if the server does not answer
+     */
+    public String fourLetterWord(String word) throws IOException {
+        String s = fourLetterWordOrNull(word);
+        if (s == null) {
+            throw new IOException("ZooKeeper on port " + port + " did not answer '" + word + "'");
+        }
+        return s;
+    }
+
     private String fourLetterWordOrNull(String word) {
         try (Socket s = new Socket()) {
             s.connect(new InetSocketAddress("127.0.0.1", port), 500);
@@ -283,6 +306,15 @@ public final class ZooKeeperProcess implements AutoCloseable {
             throw new IllegalStateException("could not send SIG" + sig + " to ZooKeeper", e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+        }
+    }
+
+    /** Every line the server has logged so far (WARN and above, and whatever it printed), across restarts. */
+    public List<String> logLines() {
+        try {
+            return Files.readAllLines(dir.resolve("zookeeper.log"), StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            return List.of();
         }
     }
 
