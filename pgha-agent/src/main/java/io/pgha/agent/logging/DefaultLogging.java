@@ -24,6 +24,11 @@ public final class DefaultLogging extends ContextAwareBase implements Configurat
     /** The libraries below pgha that log at INFO more than an operator wants to read. */
     static final List<String> QUIET = List.of("io.grpc", "io.netty", "io.vertx", "io.etcd", "org.apache.zookeeper",
             "org.apache.curator", "org.apache.http");
+    /**
+     * Loggers that repeat a stack trace at WARN for every retry while ZooKeeper is unreachable (the store says it
+     * once, with a count and its end): ERROR only.
+     */
+    static final List<String> ERRORS_ONLY = List.of("org.apache.zookeeper.ClientCnxn", "org.apache.curator");
     static final String PATTERN = "%d{\"yyyy-MM-dd HH:mm:ss,SSS\"} %level: %msg%n";
 
     @Override
@@ -44,6 +49,9 @@ public final class DefaultLogging extends ContextAwareBase implements Configurat
         stderr.start();
         for (String name : QUIET) {
             ctx.getLogger(name).setLevel(Level.WARN);
+        }
+        for (String name : ERRORS_ONLY) {
+            ctx.getLogger(name).setLevel(Level.ERROR);
         }
         ch.qos.logback.classic.Logger root = ctx.getLogger(Logger.ROOT_LOGGER_NAME);
         root.setLevel(Level.INFO);

@@ -39,8 +39,10 @@ import org.slf4j.bridge.SLF4JBridgeHandler;
  */
 public final class LogSetup {
     /** The clients under the stores log a lot at INFO: WARNING unless {@code log.loggers} says otherwise. */
-    private static final Map<String, Level> QUIET = DefaultLogging.QUIET.stream()
-            .collect(java.util.stream.Collectors.toUnmodifiableMap(n -> n, n -> Level.WARN));
+    private static final Map<String, Level> QUIET = java.util.stream.Stream.concat(
+                    DefaultLogging.QUIET.stream().filter(n -> !DefaultLogging.ERRORS_ONLY.contains(n)).map(n -> Map.entry(n, Level.WARN)),
+                    DefaultLogging.ERRORS_ONLY.stream().map(n -> Map.entry(n, Level.ERROR)))
+            .collect(java.util.stream.Collectors.toUnmodifiableMap(Map.Entry::getKey, Map.Entry::getValue));
 
     private LogSetup() {
     }
