@@ -40,6 +40,12 @@ class EnsembleFaultTest {
     private final List<AutoCloseable> closeables = new ArrayList<>();
     private CuratorFramework raw;
 
+    static {
+        // the quorum peers run in this JVM, and ZooKeeper asks for System.exit on a fatal server error (exit code 2 killed
+        // the whole test JVM once in a suite run): log it instead, so the test fails with a reason rather than a dead fork
+        org.apache.zookeeper.util.ServiceUtils.setSystemExitProcedure(org.apache.zookeeper.util.ServiceUtils.LOG_ONLY);
+    }
+
     @BeforeEach
     void startEnsemble() throws Exception {
         cluster = new TestingCluster(3);
