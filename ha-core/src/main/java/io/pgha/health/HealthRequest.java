@@ -30,7 +30,12 @@ public record HealthRequest(String path, Map<String, String> query) {
         return new HealthRequest(path, Map.of());
     }
 
-    /** A request from a path and a raw (still percent-encoded) query string such as {@code lag=10MB&replication_state=streaming}. */
+    /**
+     * A request from a path and a raw (still percent-encoded) query string such as
+     * {@code lag=10MB&replication_state=streaming}; a repeated parameter counts with its first value, as in Patroni.
+     *
+     * @throws IllegalArgumentException if the query string is not valid percent-encoding (the client's mistake: answer 400)
+     */
     public static HealthRequest of(String path, String rawQuery) {
         Map<String, String> q = new LinkedHashMap<>();
         if (rawQuery != null && !rawQuery.isEmpty()) {

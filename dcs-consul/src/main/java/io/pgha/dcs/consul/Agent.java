@@ -22,6 +22,7 @@ import com.google.gson.JsonParseException;
 import com.google.gson.JsonParser;
 import io.pgha.spi.DcsException;
 import io.pgha.spi.DcsUnreachableException;
+import io.pgha.spi.support.StoreOutage;
 import java.io.IOException;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
@@ -64,12 +65,12 @@ final class Agent implements AutoCloseable {
     private final ConsulRawClient raw;
     private final ConsulClient client;
     /** The store's "agent unreachable", shared by its agents. */
-    private final Outage outage;
+    private final StoreOutage outage;
     /** Closed: a request cut off by closing is no news about the agent. */
     private volatile boolean closed;
 
     /** For ordinary calls: read and connect timeouts from {@code retry_timeout}. */
-    Agent(ConsulSettings settings, Duration retryTimeout, Outage outage) {
+    Agent(ConsulSettings settings, Duration retryTimeout, StoreOutage outage) {
         this(settings, retryTimeout, retryTimeout, outage);
     }
 
@@ -77,7 +78,7 @@ final class Agent implements AutoCloseable {
      * @param callTimeout   bound on connecting and on waiting for a pooled connection
      * @param socketTimeout bound on one read (longer for blocking queries, which hold the answer back)
      */
-    Agent(ConsulSettings settings, Duration callTimeout, Duration socketTimeout, Outage outage) {
+    Agent(ConsulSettings settings, Duration callTimeout, Duration socketTimeout, StoreOutage outage) {
         this.url = settings.url();
         this.outage = outage;
         RegistryBuilder<ConnectionSocketFactory> sockets = RegistryBuilder.<ConnectionSocketFactory>create()
@@ -136,7 +137,7 @@ final class Agent implements AutoCloseable {
         return url;
     }
 
-    Outage outage() {
+    StoreOutage outage() {
         return outage;
     }
 

@@ -6,6 +6,7 @@ import io.pgha.spi.DcsSession;
 import io.pgha.spi.SessionSpec;
 import io.pgha.spi.support.DaemonThreads;
 import io.pgha.spi.support.PemTls;
+import io.pgha.spi.support.StoreOutage;
 import java.net.URI;
 import java.net.URISyntaxException;
 import java.nio.file.Path;
@@ -89,17 +90,19 @@ public final class ConsulDcs implements Dcs {
         STALE
     }
 
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(ConsulDcs.class);
+
     private final ConsulSettings settings;
     private final ExecutorService calls;
     private final Map<Duration, Agent> agents = new HashMap<>();
     /** The agent unreachable: logged once when it begins, now and then while it lasts, once when it ends. */
-    private final Outage outage;
+    private final StoreOutage outage;
     private final List<ConsulSession> open = new ArrayList<>();
     private boolean closed;
 
     private ConsulDcs(ConsulSettings settings) {
         this.settings = settings;
-        this.outage = new Outage(settings.url());
+        this.outage = new StoreOutage(LOG, "Consul agent at [" + settings.url() + "]");
         ThreadPoolExecutor pool = new ThreadPoolExecutor(settings.callThreads(), settings.callThreads(), 30, TimeUnit.SECONDS,
                 new LinkedBlockingQueue<>(), DaemonThreads.factory("pgha-consul-call"));
         pool.allowCoreThreadTimeOut(true);

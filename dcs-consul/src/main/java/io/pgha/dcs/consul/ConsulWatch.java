@@ -6,6 +6,7 @@ import io.pgha.spi.DcsListener;
 import io.pgha.spi.SessionSpec;
 import io.pgha.spi.support.DaemonThreads;
 import io.pgha.spi.support.GuardedListener;
+import io.pgha.spi.support.StoreOutage;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -52,7 +53,7 @@ final class ConsulWatch {
     private volatile boolean closed;
 
     ConsulWatch(ConsulSettings settings, SessionSpec spec, ConsulLayout layout, ConsulLease lease, GuardedListener listener,
-                Outage outage) {
+                StoreOutage outage) {
         this.settings = settings;
         this.spec = spec;
         this.layout = layout;

@@ -2,7 +2,7 @@ package io.pgha.dcs.zookeeper;
 
 import io.pgha.spi.DcsException;
 import io.pgha.spi.DcsUnreachableException;
-import io.pgha.spi.support.RepeatedCondition;
+import io.pgha.spi.support.StoreOutage;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.Set;
@@ -34,7 +34,7 @@ import org.slf4j.LoggerFactory;
  * a {@code RECONNECTED} may carry a new session. What counts is whether the handle's session id
  * changed (two-leaders-after-reconnect, CURATOR-696) or the handle is dead.
  *
- * <p>An ensemble that cannot be reached is logged as the store's {@link RepeatedCondition}, shared
+ * <p>An ensemble that cannot be reached is logged as the store's {@link StoreOutage}, shared
  * by its connections: one WARN line naming the cause when calls begin to fail, a reminder with the
  * count now and then, one INFO line when a call is answered again ("ZooKeeper at [h:2181] is
  * reachable again after 12.3 s, 12 failed calls"). A failure of a call begun before the newest
@@ -72,7 +72,7 @@ final class ZkConnection {
     private final Set<Events> listeners = new CopyOnWriteArraySet<>();
     private final ConnectionStateListener stateListener = (c, state) -> refresh(state);
     /** The store's "ZooKeeper unreachable" condition, shared by its connections. */
-    private final Outage outage;
+    private final StoreOutage outage;
 
     // guarded by this
     private boolean started;
@@ -84,7 +84,7 @@ final class ZkConnection {
      *                   socket closed, so the client moves to another server of the ensemble; 0 never
      */
     private ZkConnection(String name, Supplier<CuratorFramework> factory, CuratorFramework client, ScheduledExecutorService timer,
-                         ExecutorService blocking, long stallNanos, Outage outage) {
+                         ExecutorService blocking, long stallNanos, StoreOutage outage) {
         this.name = name;
         this.outage = outage;
         this.factory = factory;
@@ -97,61 +97,14 @@ final class ZkConnection {
 
     /** A connection over clients of its own, made by {@code factory} (one now, another each time a session is ended). */
     static ZkConnection owned(String name, Supplier<CuratorFramework> factory, ScheduledExecutorService timer, ExecutorService blocking,
-                              long stallNanos, Outage outage) {
+                              long stallNanos, StoreOutage outage) {
         return new ZkConnection(name, factory, factory.get(), timer, blocking, stallNanos, outage);
     }
 
     /** A connection over the service's own client, which is neither started nor closed here. */
     static ZkConnection shared(String name, CuratorFramework client, ScheduledExecutorService timer, ExecutorService blocking,
-                               Outage outage) {
+                               StoreOutage outage) {
         return new ZkConnection(name, null, client, timer, blocking, 0, outage);
-    }
-
-    /**
-     * "ZooKeeper unreachable" for one store: calls that failed to reach the ensemble, and calls that
-     * were answered, from all of its connections.
-     */
-    static final class Outage {
-        private final RepeatedCondition condition;
-        /** When the newest answer that counted came ({@link System#nanoTime()}); a call begun before that proves nothing new when it fails. */
-        private volatile long lastAnswer = System.nanoTime() - Long.MAX_VALUE / 2;
-        /** When the newest failure that counted came; an answer to a call begun before that proves nothing new either. */
-        private volatile long lastFailure = System.nanoTime() - Long.MAX_VALUE / 2;
-
-        Outage(String servers) {
-            this(new RepeatedCondition(LOG, "ZooKeeper at [" + servers + "] is unreachable",
-                    "ZooKeeper at [" + servers + "] is reachable again", "failed calls"));
-        }
-
-        Outage(RepeatedCondition condition) {
-            this.condition = condition;
-        }
-
-        /** A call begun at {@code started} failed to reach the ensemble, for this reason (one line). */
-        void failed(long started, String reason) {
-            if (started - lastAnswer < 0) {
-                return; // begun before the newest answer: no news about the ensemble now
-            }
-            lastFailure = System.nanoTime();
-            condition.occurred(reason);
-        }
-
-        /**
-         * A call begun at {@code started} was answered (with a result or a refusal). An answer to a call
-         * begun before the newest failure (one the ensemble was still finishing while it went away) ends nothing.
-         */
-        void answered(long started) {
-            if (started - lastFailure < 0) {
-                return;
-            }
-            lastAnswer = System.nanoTime();
-            condition.ended();
-        }
-
-        /** How many calls failed to reach the ensemble since it became unreachable; 0 while it is reachable. */
-        long failedCalls() {
-            return condition.occurrences();
-        }
     }
 
     /** A call that did not reach the ensemble, with the reason in one line for the outage's log line. */

@@ -7,6 +7,7 @@ import io.pgha.spi.SessionSpec;
 import io.pgha.spi.support.DaemonThreads;
 import io.pgha.spi.support.PemTls;
 import io.pgha.spi.support.ReadableFiles;
+import io.pgha.spi.support.StoreOutage;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -78,7 +79,7 @@ public final class ZooKeeperDcs implements Dcs {
     /** The temp directory of the joined client key file this store wrote, if it wrote one; deleted on close. */
     private final Path ownedDirectory;
     /** The ensemble unreachable: logged once when it begins, now and then while it lasts, once when it ends. */
-    private final ZkConnection.Outage outage;
+    private final StoreOutage outage;
 
     // guarded by this
     private ZkConnection observerConnection;
@@ -92,8 +93,10 @@ public final class ZooKeeperDcs implements Dcs {
         this.timer = new ScheduledThreadPoolExecutor(1, DaemonThreads.factory(id + "-timer"));
         this.timer.setRemoveOnCancelPolicy(true);
         this.blocking = Executors.newCachedThreadPool(DaemonThreads.factory(id + "-close"));
-        this.outage = new ZkConnection.Outage(shared == null ? settings.connectString().orElseThrow()
-                : shared.getZookeeperClient().getCurrentConnectionString());
+        // logged as the connections' own lines
+        this.outage = new StoreOutage(org.slf4j.LoggerFactory.getLogger(ZkConnection.class), "ZooKeeper at ["
+                + (shared == null ? settings.connectString().orElseThrow() : shared.getZookeeperClient().getCurrentConnectionString())
+                + "]");
         this.sharedConnection = shared == null ? null : ZkConnection.shared(id + "-shared", shared, timer, blocking, outage);
     }
 

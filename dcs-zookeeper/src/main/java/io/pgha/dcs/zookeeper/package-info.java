@@ -79,7 +79,7 @@
  *
  * <h2>Logs</h2>
  * An ensemble that cannot be reached is logged once per store as a
- * {@link io.pgha.spi.support.RepeatedCondition}: one WARN line naming the cause when calls begin to
+ * {@link io.pgha.spi.support.StoreOutage}: one WARN line naming the cause when calls begin to
  * fail, a reminder with the count now and then, one INFO line when a call is answered again. Failures
  * carry one-line messages. A handle closed while no server answers lets go of its connection without
  * {@code closeSession} (nobody would answer it; the server expires the session), so ZooKeeper's client

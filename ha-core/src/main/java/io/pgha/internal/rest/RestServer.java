@@ -17,9 +17,7 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.BindException;
 import java.net.InetSocketAddress;
-import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
-import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
@@ -251,25 +249,13 @@ public final class RestServer implements AutoCloseable {
         }
     }
 
+    /** The query parameters, parsed as the public health API parses them (the first value of a repeated one, as Patroni). */
     static Map<String, String> query(String raw) {
-        Map<String, String> q = new LinkedHashMap<>();
-        if (raw == null || raw.isEmpty()) {
-            return q;
+        try {
+            return HealthRequest.of("/", raw).query();
+        } catch (IllegalArgumentException e) {
+            throw new HttpError(400, "malformed query string");
         }
-        for (String part : raw.split("&")) {
-            if (part.isEmpty()) {
-                continue;
-            }
-            int eq = part.indexOf('=');
-            try {
-                String k = URLDecoder.decode(eq < 0 ? part : part.substring(0, eq), StandardCharsets.UTF_8);
-                String v = eq < 0 ? "" : URLDecoder.decode(part.substring(eq + 1), StandardCharsets.UTF_8);
-                q.putIfAbsent(k, v); // Patroni reads the first value of a repeated parameter (parse_qs(...)[k][0])
-            } catch (IllegalArgumentException e) {
-                throw new HttpError(400, "malformed query string");
-            }
-        }
-        return q;
     }
 
     // ============================================================================ routing
