@@ -3,7 +3,7 @@ package io.pgha.dcs.etcd;
 import io.grpc.Context;
 import io.pgha.spi.DcsException;
 import io.pgha.spi.DcsUnreachableException;
-import io.pgha.spi.support.RepeatedCondition;
+import io.pgha.spi.support.StoreOutage;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
@@ -28,7 +28,7 @@ import org.slf4j.LoggerFactory;
  * safe, sent again, and gRPC's round-robin balancer then picks another member. That is how a dead
  * member does not eat the whole budget while another one is alive.
  *
- * <p>An etcd that cannot be reached is logged here, as a {@link RepeatedCondition}: one WARN line
+ * <p>An etcd that cannot be reached is logged here, as a {@link StoreOutage}: one WARN line
  * naming the cause when calls begin to fail, a reminder with the count now and then, one INFO line
  * when a call is answered again ("etcd at [h:2379] is reachable again after 12.3 s, 12 failed
  * calls"). The failures themselves carry one-line messages ({@link Failures#describe}).
@@ -47,9 +47,7 @@ final class Calls {
     /** What is wrong with the connection, when something is (for the outage line). */
     private final Supplier<String> trouble;
     /** etcd unreachable: one line when it begins, a reminder now and then, one line when it ends. */
-    private final RepeatedCondition outage;
-    /** When the newest successful call ended ({@link System#nanoTime()}); a call begun before that proves nothing new when it fails. */
-    private volatile long lastSuccess = System.nanoTime() - Long.MAX_VALUE / 2;
+    private final StoreOutage outage;
 
     Calls(ScheduledExecutorService timer, Executor callbacks, String endpoints, Runnable reconnect, Supplier<String> trouble) {
         this.timer = timer;
@@ -57,8 +55,7 @@ final class Calls {
         this.endpoints = endpoints;
         this.reconnect = reconnect;
         this.trouble = trouble;
-        this.outage = new RepeatedCondition(LOG, "etcd at " + endpoints + " is unreachable", "etcd at " + endpoints
-                + " is reachable again", "failed calls");
+        this.outage = new StoreOutage(LOG, "etcd at " + endpoints);
     }
 
     /** A call is about to wait on the channel: do not let it wait for gRPC's reconnect back-off. */
@@ -125,7 +122,7 @@ final class Calls {
         ScheduledFuture<?> deadline = schedule(() -> {
             if (settled.compareAndSet(false, true)) {
                 String t = trouble.get();
-                unreachable(started, "no answer within retry_timeout (" + budget.toMillis() + " ms)" + (t == null ? "" : ", " + t));
+                outage.failed(started, "no answer within retry_timeout (" + budget.toMillis() + " ms)" + (t == null ? "" : ", " + t));
             }
             fail(out, timedOut(what, budget));
         }, b.remaining());
@@ -146,12 +143,12 @@ final class Calls {
                     x = timedOut(what, budget);
                 }
                 if (first && x instanceof DcsUnreachableException) {
-                    unreachable(started, Failures.reason(e));
+                    outage.failed(started, Failures.reason(e));
                 }
                 fail(out, x);
             } else {
                 if (first) {
-                    reachable();
+                    outage.answered(started);
                 }
                 succeed(out, v);
             }
@@ -164,24 +161,9 @@ final class Calls {
                 + " ms) while trying to " + what);
     }
 
-    /** A call begun at {@code started} failed to reach etcd. */
-    private void unreachable(long started, String reason) {
-        if (started - lastSuccess < 0) {
-            // begun before the newest success: no news about etcd now
-            return;
-        }
-        outage.occurred(reason);
-    }
-
-    /** A call reached etcd and was answered. */
-    private void reachable() {
-        lastSuccess = System.nanoTime();
-        outage.ended();
-    }
-
     /** How many calls failed to reach etcd since it became unreachable; 0 while it is reachable. */
     long failedCallsInOutage() {
-        return outage.occurrences();
+        return outage.failedCalls();
     }
 
     private <T> void succeed(CompletableFuture<T> out, T value) {
