@@ -1,6 +1,5 @@
 package io.pgha.testkit;
 
-import io.pgha.spi.support.ForwardingDcsSession;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
@@ -10,12 +9,9 @@ import io.pgha.Ticker;
 import io.pgha.internal.engine.ThreadTaskScheduler;
 import io.pgha.spi.ClusterKey;
 import io.pgha.spi.ClusterSnapshot;
-import io.pgha.spi.Dcs;
 import io.pgha.spi.DcsSession;
 import io.pgha.spi.SessionSpec;
 import java.time.Duration;
-import java.util.Optional;
-import java.util.concurrent.CompletionStage;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.AfterEach;
@@ -30,7 +26,7 @@ class FencingOnRealThreadsTest {
     private final InMemoryDcs store = InMemoryDcs.create();
     private final ThreadTaskScheduler pgThread = new ThreadTaskScheduler("fake-postgres");
     private final CountDownLatch unblock = new CountDownLatch(1);
-    private volatile boolean blocking;
+    private final GatedDcs gated = new GatedDcs(store, unblock);
     private HaNode node;
 
     @AfterEach
@@ -47,14 +43,14 @@ class FencingOnRealThreadsTest {
     void writesStopBeforeTheLeaseExpiresWhenTheStoreClientBlocksTheLoopThread() {
         FakePostgres pg = new FakePostgres("n1", new FakePostgres.Network(1), Ticker.system(), pgThread, new FakePostgres.Timings());
         pg.setExternalFence(false); // only the engine's own fence may save us here
-        node = HaNode.builder().name("n1").scope("fencing").dcs(new BlockingDcs(store)).postgres(pg).withoutExternalFence()
+        node = HaNode.builder().name("n1").scope("fencing").dcs(gated).postgres(pg).withoutExternalFence()
                 .ttl(Duration.ofSeconds(6)).loopWait(Duration.ofSeconds(1)).retryTimeout(Duration.ofSeconds(2))
                 .fencingMargin(Duration.ofSeconds(1))
                 .build().start();
         await().atMost(Duration.ofSeconds(20)).until(() -> node.status().role() == Role.PRIMARY && pg.acceptsWrites());
 
         DcsSession observer = store.open(SessionSpec.observer("fencing", Duration.ofSeconds(1)));
-        blocking = true;
+        gated.mode = GatedDcs.Mode.BLOCK;
         AtomicLong fencedAt = new AtomicLong();
         AtomicLong keyGoneAt = new AtomicLong();
         await().atMost(Duration.ofSeconds(15)).pollInterval(Duration.ofMillis(10)).until(() -> {
@@ -88,76 +84,5 @@ class FencingOnRealThreadsTest {
         await().atMost(Duration.ofSeconds(15)).pollInterval(Duration.ofMillis(10)).until(() -> !pg.acceptsWrites());
         assertThat(Duration.ofNanos(System.nanoTime() - blockedAt)).as("writes stopped within a ttl of the last renewal")
                 .isLessThan(Duration.ofSeconds(6).plus(Duration.ofSeconds(1)));
-    }
-
-    /** Delegates to a store, but once {@code blocking} is set every call blocks the calling thread. */
-    private final class BlockingDcs implements Dcs {
-        private final Dcs delegate;
-
-        BlockingDcs(Dcs delegate) {
-            this.delegate = delegate;
-        }
-
-        @Override
-        public DcsSession open(SessionSpec spec) {
-            DcsSession s = delegate.open(spec);
-            return new ForwardingDcsSession(s) {
-                private <T> T gate(java.util.function.Supplier<T> call) {
-                    if (blocking) {
-                        try {
-                            unblock.await();
-                        } catch (InterruptedException e) {
-                            Thread.currentThread().interrupt();
-                        }
-                    }
-                    return call.get();
-                }
-
-                @Override
-                public CompletionStage<ClusterSnapshot> read() {
-                    return gate(s::read);
-                }
-
-                @Override
-                public CompletionStage<Boolean> acquireLeader() {
-                    return gate(s::acquireLeader);
-                }
-
-                @Override
-                public CompletionStage<Boolean> renewLeader(Optional<String> status) {
-                    return gate(() -> s.renewLeader(status));
-                }
-
-                @Override
-                public CompletionStage<Boolean> releaseLeader() {
-                    return gate(s::releaseLeader);
-                }
-
-                @Override
-                public CompletionStage<Void> touchMember(String value) {
-                    return gate(() -> s.touchMember(value));
-                }
-
-                @Override
-                public CompletionStage<Boolean> compareAndSet(ClusterKey key, String value, long expectedVersion) {
-                    return gate(() -> s.compareAndSet(key, value, expectedVersion));
-                }
-
-                @Override
-                public CompletionStage<Boolean> compareAndDelete(ClusterKey key, long expectedVersion) {
-                    return gate(() -> s.compareAndDelete(key, expectedVersion));
-                }
-
-                @Override
-                public CompletionStage<Void> deleteCluster() {
-                    return gate(s::deleteCluster);
-                }
-            };
-        }
-
-        @Override
-        public void close() {
-            delegate.close();
-        }
     }
 }

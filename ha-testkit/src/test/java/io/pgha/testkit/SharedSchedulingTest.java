@@ -11,21 +11,12 @@ import io.pgha.Role;
 import io.pgha.Ticker;
 import io.pgha.internal.engine.ThreadTaskScheduler;
 import io.pgha.spi.ClusterKey;
-import io.pgha.spi.ClusterSnapshot;
 import io.pgha.spi.Dcs;
-import io.pgha.spi.DcsSession;
-import io.pgha.spi.DcsUnreachableException;
-import io.pgha.spi.SessionSpec;
-import io.pgha.spi.support.ForwardingDcsSession;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Optional;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionStage;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.function.Supplier;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -80,7 +71,7 @@ class SharedSchedulingTest {
     void aStoreCallStuckOnTheOnlyLoopAndLeaseThreadsDelaysNoNodesFence() {
         // one thread per pool: the stuck call holds every loop and every heartbeat, only the guard stays free
         shared = NodeScheduling.builder().loopThreads(1).guardThreads(1).leaseThreads(1).eventThreads(1).build();
-        GatedDcs gated = new GatedDcs(store);
+        GatedDcs gated = new GatedDcs(store, unblock);
         HaNode stuck = start(singleNode("stuck", gated));
         FakePostgres stuckPg = servers.get(0);
         HaNode bystander = start(singleNode("bystander", store));
@@ -101,7 +92,7 @@ class SharedSchedulingTest {
     @Test
     void aStoreCallStuckOnOneLoopThreadLeavesTheOtherNodesLeadingWhenThePoolHasAThreadToSpare() {
         shared = NodeScheduling.builder().loopThreads(2).guardThreads(1).leaseThreads(2).eventThreads(1).build();
-        GatedDcs gated = new GatedDcs(store);
+        GatedDcs gated = new GatedDcs(store, unblock);
         HaNode stuck = start(singleNode("stuck", gated));
         FakePostgres stuckPg = servers.get(0);
         HaNode bystander = start(singleNode("bystander", store));
@@ -133,7 +124,7 @@ class SharedSchedulingTest {
         });
         HaNode listening = start(withListener);
         FakePostgres listeningPg = servers.get(0);
-        GatedDcs gated = new GatedDcs(store);
+        GatedDcs gated = new GatedDcs(store, unblock);
         HaNode cutOff = start(singleNode("cutoff", gated));
         FakePostgres cutOffPg = servers.get(1);
         await().atMost(Duration.ofSeconds(20)).until(() -> listenerBlocked.getCount() == 0 && allLead(List.of(listening, cutOff))
@@ -244,88 +235,6 @@ class SharedSchedulingTest {
                 keyGoneAt.set(now);
             }
             return fencedAt.get() != 0 && keyGoneAt.get() != 0;
-        }
-    }
-
-    /** A store whose calls, once switched, block their caller's thread or fail as unreachable. */
-    private final class GatedDcs implements Dcs {
-        enum Mode { PASS, BLOCK, FAIL }
-
-        private final Dcs delegate;
-        volatile Mode mode = Mode.PASS;
-
-        GatedDcs(Dcs delegate) {
-            this.delegate = delegate;
-        }
-
-        @Override
-        public DcsSession open(SessionSpec spec) {
-            DcsSession s = delegate.open(spec);
-            return new ForwardingDcsSession(s) {
-                private <T> CompletionStage<T> gate(Supplier<CompletionStage<T>> call) {
-                    if (mode == Mode.FAIL) {
-                        return CompletableFuture.failedFuture(new DcsUnreachableException("cut off by the test"));
-                    }
-                    if (mode == Mode.BLOCK) {
-                        try {
-                            unblock.await();
-                        } catch (InterruptedException e) {
-                            Thread.currentThread().interrupt();
-                        }
-                    }
-                    return call.get();
-                }
-
-                @Override
-                public CompletionStage<ClusterSnapshot> read() {
-                    return gate(s::read);
-                }
-
-                @Override
-                public CompletionStage<ClusterSnapshot> readAuthoritative() {
-                    return gate(s::readAuthoritative);
-                }
-
-                @Override
-                public CompletionStage<Boolean> acquireLeader() {
-                    return gate(s::acquireLeader);
-                }
-
-                @Override
-                public CompletionStage<Boolean> renewLeader(Optional<String> status) {
-                    return gate(() -> s.renewLeader(status));
-                }
-
-                @Override
-                public CompletionStage<Boolean> releaseLeader() {
-                    return gate(s::releaseLeader);
-                }
-
-                @Override
-                public CompletionStage<Void> touchMember(String value) {
-                    return gate(() -> s.touchMember(value));
-                }
-
-                @Override
-                public CompletionStage<Boolean> compareAndSet(ClusterKey key, String value, long expectedVersion) {
-                    return gate(() -> s.compareAndSet(key, value, expectedVersion));
-                }
-
-                @Override
-                public CompletionStage<Boolean> compareAndDelete(ClusterKey key, long expectedVersion) {
-                    return gate(() -> s.compareAndDelete(key, expectedVersion));
-                }
-
-                @Override
-                public CompletionStage<Void> deleteCluster() {
-                    return gate(s::deleteCluster);
-                }
-            };
-        }
-
-        @Override
-        public void close() {
-            delegate.close();
         }
     }
 }
