@@ -128,7 +128,10 @@ public final class Simulation {
 
     /** What the checker holds the cluster to; a failed run names the one it broke first. */
     public enum Invariant {
-        /** The cluster formed (one primary, every member streaming) before any fault. */
+        /**
+         * The cluster formed (one primary, every member streaming) within 120 s of virtual time, before
+         * the fault phase: with {@link Config#formationFaults()}, after its answers stopped being lost.
+         */
         CLUSTER_FORMS("the cluster forms"),
         /** Never two servers accepting writes at the same virtual instant. */
         SINGLE_WRITER("never two writable primaries"),
@@ -189,12 +192,15 @@ public final class Simulation {
      * @param faultsOnTheLeader every fault aims at the leader of the moment (by default a third of
      *                     them pick a member at random): sharper runs for a bug that two faults on
      *                     the same leader expose
+     * @param formationFaults the store loses half of every member's answers while the cluster forms
+     *                     (with {@link Fault#LOST_REPLIES} among the faults): the bootstrap claim, the
+     *                     first leader key and the configuration are written with outcomes unknown
      */
     public record Config(long seed, int nodes, SynchronousMode syncMode, Set<Fault> faults, Set<PlantedBug> bugs,
                          Duration ttl, Duration loopWait, Duration retryTimeout, Duration primaryStartTimeout,
                          long maximumLagOnFailover, Duration faultPhase, int maxFaults, double clockDrift,
                          int writesPerTick, boolean faultsOnTheLeader, Set<Fault> suppressed, boolean failsafeMode,
-                         int syncNodeCount) {
+                         int syncNodeCount, boolean formationFaults) {
         /** The default {@link #clockDrift()}: drifting clocks stay within what the lease math tolerates. */
         public static final double DEFAULT_CLOCK_DRIFT = 0.9;
 
@@ -236,55 +242,64 @@ public final class Simulation {
             if (mode.enabled() && late.nextBoolean()) {
                 mode = SynchronousMode.of(true, true, mode.strict());
             }
+            // a quarter of the seeds form their cluster while the store loses answers, drawn after everything else
+            boolean formationFaults = late.nextInt(4) == 0;
             return new Config(seed, nodes, mode, EnumSet.allOf(Fault.class), Set.of(), ttl, loopWait, retry, startTimeout, lag,
-                    Duration.ofSeconds(60), 4, DEFAULT_CLOCK_DRIFT, 1, false, Set.of(), failsafe, syncCount);
+                    Duration.ofSeconds(60), 4, DEFAULT_CLOCK_DRIFT, 1, false, Set.of(), failsafe, syncCount, formationFaults);
         }
 
         /** The same run waiting for {@code n} synchronous standbys ({@code synchronous_node_count}). */
         public Config withSyncNodeCount(int n) {
             return new Config(seed, nodes, syncMode, faults, bugs, ttl, loopWait, retryTimeout, primaryStartTimeout,
-                    maximumLagOnFailover, faultPhase, maxFaults, clockDrift, writesPerTick, faultsOnTheLeader, suppressed, failsafeMode, n);
+                    maximumLagOnFailover, faultPhase, maxFaults, clockDrift, writesPerTick, faultsOnTheLeader, suppressed, failsafeMode, n, formationFaults);
+        }
+
+        /** The same run with or without lost answers while the cluster forms ({@link #formationFaults()}). */
+        public Config withFormationFaults(boolean on) {
+            return new Config(seed, nodes, syncMode, faults, bugs, ttl, loopWait, retryTimeout, primaryStartTimeout,
+                    maximumLagOnFailover, faultPhase, maxFaults, clockDrift, writesPerTick, faultsOnTheLeader, suppressed, failsafeMode,
+                    syncNodeCount, on);
         }
 
         /** The same run with {@code failsafe_mode} on or off. */
         public Config withFailsafeMode(boolean on) {
             return new Config(seed, nodes, syncMode, faults, bugs, ttl, loopWait, retryTimeout, primaryStartTimeout,
-                    maximumLagOnFailover, faultPhase, maxFaults, clockDrift, writesPerTick, faultsOnTheLeader, suppressed, on, syncNodeCount);
+                    maximumLagOnFailover, faultPhase, maxFaults, clockDrift, writesPerTick, faultsOnTheLeader, suppressed, on, syncNodeCount, formationFaults);
         }
 
         public Config withBugs(Set<PlantedBug> b) {
             return new Config(seed, nodes, syncMode, faults, b, ttl, loopWait, retryTimeout, primaryStartTimeout,
-                    maximumLagOnFailover, faultPhase, maxFaults, clockDrift, writesPerTick, faultsOnTheLeader, suppressed, failsafeMode, syncNodeCount);
+                    maximumLagOnFailover, faultPhase, maxFaults, clockDrift, writesPerTick, faultsOnTheLeader, suppressed, failsafeMode, syncNodeCount, formationFaults);
         }
 
         public Config withFaults(Set<Fault> f) {
             return new Config(seed, nodes, syncMode, f, bugs, ttl, loopWait, retryTimeout, primaryStartTimeout,
-                    maximumLagOnFailover, faultPhase, maxFaults, clockDrift, writesPerTick, faultsOnTheLeader, suppressed, failsafeMode, syncNodeCount);
+                    maximumLagOnFailover, faultPhase, maxFaults, clockDrift, writesPerTick, faultsOnTheLeader, suppressed, failsafeMode, syncNodeCount, formationFaults);
         }
 
         public Config withNodes(int n) {
             return new Config(seed, n, syncMode, faults, bugs, ttl, loopWait, retryTimeout, primaryStartTimeout,
-                    maximumLagOnFailover, faultPhase, maxFaults, clockDrift, writesPerTick, faultsOnTheLeader, suppressed, failsafeMode, syncNodeCount);
+                    maximumLagOnFailover, faultPhase, maxFaults, clockDrift, writesPerTick, faultsOnTheLeader, suppressed, failsafeMode, syncNodeCount, formationFaults);
         }
 
         public Config withSyncMode(SynchronousMode mode) {
             return new Config(seed, nodes, mode, faults, bugs, ttl, loopWait, retryTimeout, primaryStartTimeout,
-                    maximumLagOnFailover, faultPhase, maxFaults, clockDrift, writesPerTick, faultsOnTheLeader, suppressed, failsafeMode, syncNodeCount);
+                    maximumLagOnFailover, faultPhase, maxFaults, clockDrift, writesPerTick, faultsOnTheLeader, suppressed, failsafeMode, syncNodeCount, formationFaults);
         }
 
         public Config withMaxFaults(int n) {
             return new Config(seed, nodes, syncMode, faults, bugs, ttl, loopWait, retryTimeout, primaryStartTimeout,
-                    maximumLagOnFailover, faultPhase, n, clockDrift, writesPerTick, faultsOnTheLeader, suppressed, failsafeMode, syncNodeCount);
+                    maximumLagOnFailover, faultPhase, n, clockDrift, writesPerTick, faultsOnTheLeader, suppressed, failsafeMode, syncNodeCount, formationFaults);
         }
 
         public Config withClockDrift(double multipleOfTheBound) {
             return new Config(seed, nodes, syncMode, faults, bugs, ttl, loopWait, retryTimeout, primaryStartTimeout,
-                    maximumLagOnFailover, faultPhase, maxFaults, multipleOfTheBound, writesPerTick, faultsOnTheLeader, suppressed, failsafeMode, syncNodeCount);
+                    maximumLagOnFailover, faultPhase, maxFaults, multipleOfTheBound, writesPerTick, faultsOnTheLeader, suppressed, failsafeMode, syncNodeCount, formationFaults);
         }
 
         public Config withFaultsOnTheLeader(boolean onTheLeader) {
             return new Config(seed, nodes, syncMode, faults, bugs, ttl, loopWait, retryTimeout, primaryStartTimeout,
-                    maximumLagOnFailover, faultPhase, maxFaults, clockDrift, writesPerTick, onTheLeader, suppressed, failsafeMode, syncNodeCount);
+                    maximumLagOnFailover, faultPhase, maxFaults, clockDrift, writesPerTick, onTheLeader, suppressed, failsafeMode, syncNodeCount, formationFaults);
         }
 
         /**
@@ -293,12 +308,12 @@ public final class Simulation {
          */
         public Config withSuppressed(Set<Fault> kinds) {
             return new Config(seed, nodes, syncMode, faults, bugs, ttl, loopWait, retryTimeout, primaryStartTimeout,
-                    maximumLagOnFailover, faultPhase, maxFaults, clockDrift, writesPerTick, faultsOnTheLeader, kinds, failsafeMode, syncNodeCount);
+                    maximumLagOnFailover, faultPhase, maxFaults, clockDrift, writesPerTick, faultsOnTheLeader, kinds, failsafeMode, syncNodeCount, formationFaults);
         }
 
         public Config withWritesPerTick(int n) {
             return new Config(seed, nodes, syncMode, faults, bugs, ttl, loopWait, retryTimeout, primaryStartTimeout,
-                    maximumLagOnFailover, faultPhase, maxFaults, clockDrift, n, faultsOnTheLeader, suppressed, failsafeMode, syncNodeCount);
+                    maximumLagOnFailover, faultPhase, maxFaults, clockDrift, n, faultsOnTheLeader, suppressed, failsafeMode, syncNodeCount, formationFaults);
         }
 
         /** The fencing margin the members run with (the default for these timings). */
@@ -401,6 +416,9 @@ public final class Simulation {
         }
         if (config.failsafeMode() != drawn.failsafeMode()) {
             sb.append(" -Dpgha.sim.failsafe=").append(config.failsafeMode());
+        }
+        if (config.formationFaults() != drawn.formationFaults()) {
+            sb.append(" -Dpgha.sim.formationFaults=").append(config.formationFaults());
         }
         if (config.maxFaults() != drawn.maxFaults()) {
             sb.append(" -Dpgha.sim.maxFaults=").append(config.maxFaults());
@@ -519,6 +537,7 @@ public final class Simulation {
     private Result execute() {
         time.afterEachStep(this::checkStep);
         cluster.start();
+        loseRepliesWhileForming();
 
         Optional<Duration> convergence = Optional.empty();
         if (!time.runUntil(cluster::isHealthy, Duration.ofSeconds(120))) {
@@ -734,6 +753,30 @@ public final class Simulation {
     }
 
     // ------------------------------------------------------------------ faults
+
+    /**
+     * {@link Config#formationFaults()}: for two ttls from the boot, the store applies every member's
+     * requests but loses half of its answers. A claimant that never hears that its bootstrap claim
+     * took effect must still see the cluster formed (within the 120 s the formation is given).
+     */
+    private void loseRepliesWhileForming() {
+        if (!cfg.formationFaults() || !cfg.faults().contains(Fault.LOST_REPLIES)) {
+            return;
+        }
+        long length = cfg.ttl().multipliedBy(2).toNanos();
+        String what = Fault.LOST_REPLIES + " on every member while the cluster forms for " + Duration.ofNanos(length).toMillis() + " ms";
+        if (cfg.suppressed().contains(Fault.LOST_REPLIES)) {
+            note("--- fault suppressed: " + what);
+            return;
+        }
+        faultLog.add(String.format(Locale.ROOT, "%.3f %s", time.elapsed().toNanos() / 1e9, what));
+        faultCounts.merge(Fault.LOST_REPLIES, 1, Integer::sum);
+        note("--- fault: " + what);
+        cluster.members().forEach(m -> dcs.loseReplies(m.name(), true));
+        time.runUntil(time.read() + length);
+        cluster.members().forEach(m -> dcs.loseReplies(m.name(), false));
+        note("--- fault ended: lost replies while forming");
+    }
 
     private List<Runnable> injectFaults() {
         List<Runnable> heals = new ArrayList<>();

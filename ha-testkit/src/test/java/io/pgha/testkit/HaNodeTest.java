@@ -218,6 +218,34 @@ class HaNodeTest {
     }
 
     @Test
+    void aBootstrapClaimThatNobodyWorksOnIsClearedAfterATtlAndTheClusterForms() {
+        VirtualCluster c = cluster(3);
+        // what a claimant leaves when it dies after claiming, or never hears that its create took effect
+        c.operator().compareAndSet(ClusterKey.INITIALIZE, "", DcsEntry.ABSENT);
+        c.start();
+        c.advance(TTL.minusSeconds(1));
+        assertThat(c.dcs().peek(c.scope(), ClusterKey.INITIALIZE)).as("the claim is honoured for a ttl").contains("");
+        assertThat(c.writers()).isEmpty();
+
+        assertThat(c.runUntil(c::isHealthy, Duration.ofSeconds(30))).as("the cluster forms once the claim is cleared").isTrue();
+        assertThat(c.dcs().peek(c.scope(), ClusterKey.INITIALIZE)).hasValueSatisfying(v -> assertThat(v).startsWith("7"));
+        assertThat(log).anySatisfy(l -> assertThat(l).contains("the bootstrap claim is abandoned"));
+    }
+
+    @Test
+    void aClaimWhoseClaimantIsStillCreatingTheDataIsNotClearedHoweverLongItTakes() {
+        VirtualCluster c = cluster(3);
+        c.members().forEach(m -> m.postgres().timings().bootstrap = TTL.multipliedBy(4));
+        c.start();
+        assertThat(c.runUntil(() -> c.dcs().peek(c.scope(), ClusterKey.INITIALIZE).isPresent(), Duration.ofSeconds(10))).isTrue();
+        c.advance(TTL.multipliedBy(3));
+        assertThat(c.dcs().peek(c.scope(), ClusterKey.INITIALIZE)).as("still the first claim, a slow initdb later").contains("");
+        assertThat(c.runUntil(c::isHealthy, Duration.ofSeconds(60))).isTrue();
+        assertThat(c.members().stream().mapToInt(m -> m.postgres().bootstrapAttempts()).sum()).as("one initdb in the cluster").isEqualTo(1);
+        assertThat(log).noneSatisfy(l -> assertThat(l).contains("the bootstrap claim is abandoned"));
+    }
+
+    @Test
     void aBootstrapThatKeepsFailingIsRetriedOncePerLoopNotInATightLoop() {
         VirtualCluster c = cluster(1);
         c.member("n1").postgres().failBootstraps(true);

@@ -75,6 +75,10 @@ class SimulationTest {
         if (failsafe != null) {
             config = config.withFailsafeMode(Boolean.parseBoolean(failsafe));
         }
+        String formation = System.getProperty("pgha.sim.formationFaults");
+        if (formation != null) {
+            config = config.withFormationFaults(Boolean.parseBoolean(formation));
+        }
         String syncMode = System.getProperty("pgha.sim.syncMode");
         if (syncMode != null) {
             config = config.withSyncMode(io.pgha.SynchronousMode.valueOf(syncMode));
@@ -153,7 +157,7 @@ class SimulationTest {
             EnumSet.of(Fault.NODE_CRASH, Fault.PEER_PARTITION), 100, 0.12, "3 nodes, synchronous mode on, 8 writes per tick, up to 8 faults",
             c -> c.withNodes(3).withSyncMode(SynchronousMode.ON).withWritesPerTick(8).withMaxFaults(8));
     static final BugHunt PUBLISHED_BEFORE_NAMED = hunt(PlantedBug.PUBLISHES_BEFORE_NAMING, Invariant.NO_ACKNOWLEDGED_COMMIT_LOST,
-            EnumSet.of(Fault.NODE_CRASH), 100, 0.05, "3 nodes, synchronous mode on, 8 writes per tick, up to 10 faults",
+            EnumSet.of(Fault.NODE_CRASH), 200, 0.025, "3 nodes, synchronous mode on, 8 writes per tick, up to 10 faults",
             c -> c.withNodes(3).withSyncMode(SynchronousMode.ON).withWritesPerTick(8).withMaxFaults(10));
     static final BugHunt WAL_NOT_COMPARED = hunt(PlantedBug.SKIPS_WAL_COMPARISON, Invariant.NO_AVOIDABLE_FAILOVER_LOSS,
             EnumSet.of(Fault.NODE_CRASH), 150, 0.14, "asynchronous mode, 4 writes per tick, up to 8 faults",
@@ -201,21 +205,26 @@ class SimulationTest {
 
     // quorum commit: 3 nodes wait for ANY 1 of 2 voters with quorum 1, so a crashed leader's commits may be on one voter
     // only; a candidate that does not wait for that voter's "not ahead" answer promotes without them.
-    // Calibrated: caught in 16 of seeds 1-100 (PROMOTES_WITHOUT_QUORUM) and 5 of seeds 1-100 (QUORUM_TOO_LOW)
+    // Calibrated: caught in 18 of seeds 1-100 (PROMOTES_WITHOUT_QUORUM) and 6 of seeds 1-150 (QUORUM_TOO_LOW; 3 to 5 in 100,
+    // depending on how each change of timing reshuffles the seeds)
     static final BugHunt PROMOTES_WITHOUT_QUORUM = hunt(PlantedBug.PROMOTES_WITHOUT_QUORUM, Invariant.NO_ACKNOWLEDGED_COMMIT_LOST,
             EnumSet.of(Fault.NODE_CRASH, Fault.PEER_PARTITION), 100, 0.12, "3 nodes, quorum mode, 8 writes per tick, up to 8 faults",
             c -> c.withNodes(3).withSyncMode(SynchronousMode.QUORUM).withWritesPerTick(8).withMaxFaults(8));
     // the key's quorum 1 written as 0: a voter promotes without hearing from the other, which may alone hold commits.
     // (Five nodes, ANY 1 of 4 with quorum 3 written as 2, caught it in 1 seed of 100 at five times the cost.)
     static final BugHunt QUORUM_ONE_TOO_LOW = hunt(PlantedBug.QUORUM_TOO_LOW, Invariant.NO_ACKNOWLEDGED_COMMIT_LOST,
-            EnumSet.of(Fault.NODE_CRASH, Fault.PEER_PARTITION), 100, 0.04, "3 nodes, quorum mode, 8 writes per tick, up to 8 faults",
+            EnumSet.of(Fault.NODE_CRASH, Fault.PEER_PARTITION), 150, 0.02, "3 nodes, quorum mode, 8 writes per tick, up to 8 faults",
             c -> c.withNodes(3).withSyncMode(SynchronousMode.QUORUM).withWritesPerTick(8).withMaxFaults(8));
+
+    // the claimant's create takes effect but its answer is lost: with the bug the empty key is waited on forever
+    static final BugHunt ABANDONED_CLAIM_KEPT = hunt(PlantedBug.KEEPS_ABANDONED_CLAIMS, Invariant.CLUSTER_FORMS,
+            EnumSet.of(Fault.LOST_REPLIES), 40, 0.25, "answers lost while the cluster forms", c -> c.withFormationFaults(true));
 
     static final List<BugHunt> HUNTS = List.of(NEVER_FENCING, STALE_VIEWS_AFTER_A_FREEZE, STALE_VIEWS_AND_LOST_REPLIES,
             LEASE_FROM_THE_ANSWER, UNKNOWN_RENEWAL, SYNC_KEY_IGNORED, PUBLISHED_BEFORE_NAMED, WAL_NOT_COMPARED,
             FENCES_DROPPED_AT_THE_STOP, KEY_HANDED_OVER, NO_MARGIN, RELEASED_BEFORE_STOPPED, NO_REWIND, QUITS_AFTER_AN_OUTAGE, LAG_IGNORED,
             SLOW_PROMOTION_ABANDONED, FAILSAFE_ONE_ANSWER, FAILSAFE_ANSWER_FORGOTTEN, WAITS_FOR_ONE,
-            FAILSAFE_UNLISTED_RACE, FAILSAFE_NOT_ASKED, PROMOTES_WITHOUT_QUORUM, QUORUM_ONE_TOO_LOW);
+            FAILSAFE_UNLISTED_RACE, FAILSAFE_NOT_ASKED, PROMOTES_WITHOUT_QUORUM, QUORUM_ONE_TOO_LOW, ABANDONED_CLAIM_KEPT);
 
     @Test
     void aQuorumCandidateThatPromotesWithoutQuorumConfirmationsIsCaughtLosingAcknowledgedCommits() throws Exception {
@@ -356,22 +365,24 @@ class SimulationTest {
         assertThat(notNeeded).as("fault kinds that no planted-bug catch needs").isEmpty();
     }
 
-    /**
-     * Every invariant a run checks after the cluster formed is one that some planted bug breaks and
-     * its hunt catches. {@code CLUSTER_FORMS} is not among them: it is the run's precondition (a run
-     * whose cluster never formed shows nothing), checked before any fault, and every hunt's clean
-     * control passes it.
-     */
     @Test
     void aLeaderThatAbandonsASlowPromotionIsCaughtAsTwoWritersWhenThePromotionCompletesAnyway() throws Exception {
         assertCaught(SLOW_PROMOTION_ABANDONED);
     }
 
+    /**
+     * Every invariant a run checks is one that some planted bug breaks and its hunt catches, the
+     * formation too: a run may form its cluster while the store loses answers.
+     */
     @Test
     void everyInvariantIsBrokenByAPlantedBugThatItsHuntCatches() {
-        Set<Invariant> checkedAfterFormation = EnumSet.complementOf(EnumSet.of(Invariant.CLUSTER_FORMS));
         assertThat(HUNTS.stream().map(BugHunt::caughtBy).collect(Collectors.toSet()))
-                .as("invariants that some planted-bug hunt sees broken").containsExactlyInAnyOrderElementsOf(checkedAfterFormation);
+                .as("invariants that some planted-bug hunt sees broken").containsExactlyInAnyOrder(Invariant.values());
+    }
+
+    @Test
+    void aClusterThatWaitsForeverOnAnAbandonedBootstrapClaimIsCaughtNeverForming() throws Exception {
+        assertCaught(ABANDONED_CLAIM_KEPT);
     }
 
     @Test

@@ -19,7 +19,7 @@ public sealed interface Action permits Action.Quick, Action.LongRunning {
     String describe();
 
     /** A step the loop awaits before it runs the next one. */
-    sealed interface Quick extends Action permits AcquireLock, RenewLock, ReleaseLock, ClaimInitialize, WriteInitialize, WriteConfig,
+    sealed interface Quick extends Action permits AcquireLock, RenewLock, ReleaseLock, ClaimInitialize, ClearInitialize, WriteInitialize, WriteConfig,
             ClearFailover, WriteSync, DeleteSync, WriteHistory, WriteFailsafe, SetSyncStandbys, CheckDivergence, ReloadPostgres, AnswerRequest,
             CancelAction, Fail {
         /** Whether a failure of this step cancels the rest of the decision. */
@@ -35,6 +35,7 @@ public sealed interface Action permits Action.Quick, Action.LongRunning {
             R renewLock(RenewLock a);
             R releaseLock(ReleaseLock a);
             R claimInitialize(ClaimInitialize a);
+            R clearInitialize(ClearInitialize a);
             R writeInitialize(WriteInitialize a);
             R writeConfig(WriteConfig a);
             R clearFailover(ClearFailover a);
@@ -99,6 +100,15 @@ public sealed interface Action permits Action.Quick, Action.LongRunning {
         @Override public <R> R accept(Quick.Visitor<R> v) { return v.claimInitialize(this); }
         @Override public boolean isGate() { return true; }
         @Override public String describe() { return "claim initialize key"; }
+    }
+
+    /**
+     * Delete an abandoned bootstrap claim (the empty {@code initialize} key at this version), so
+     * that the members race for it again.
+     */
+    record ClearInitialize(long expectedVersion) implements Quick {
+        @Override public <R> R accept(Quick.Visitor<R> v) { return v.clearInitialize(this); }
+        @Override public String describe() { return "clear abandoned bootstrap claim"; }
     }
 
     /** Record our system identifier in the {@code initialize} key (taking over an existing data directory). */

@@ -314,7 +314,8 @@ public final class Decider {
             return Decision.of("trying to bootstrap a new cluster", new ClaimInitialize(), new Action.Bootstrap());
         }
         if (c.initialize().get().isEmpty()) {
-            return Decision.nothing("waiting for " + leaderWord(in) + " to bootstrap: another member is bootstrapping");
+            return abandonedClaim(in, c).orElseGet(() ->
+                    Decision.nothing("waiting for " + leaderWord(in) + " to bootstrap: another member is bootstrapping"));
         }
         if (in.canCreateReplicaWithoutLeader()) {
             // Patroni's no_leader replica methods: restore from a backup, then race for the lock with that data
@@ -322,6 +323,30 @@ public final class Decider {
                     new Action.CreateReplicaWithoutLeader());
         }
         return Decision.nothing("waiting for a leader to clone from: the cluster is initialized but has no leader");
+    }
+
+    /** The member states of a member creating a new cluster's data: initdb, a bootstrap method, a standby leader's clone. */
+    static final Set<String> BOOTSTRAPPING_STATES = Set.of("initializing new cluster", "running custom bootstrap script", "creating replica");
+
+    /**
+     * Clears a bootstrap claim that nobody works on: the empty {@code initialize} key unchanged for
+     * a ttl while no member entry shows a bootstrap. Its claimant died, or never learned that its
+     * create took effect (the answer was lost, so it reads the claim as another member's); without
+     * this the cluster would wait for an operator forever (as Patroni does). Clearing is a
+     * compare-and-delete of the version seen, and a claimant fills only the version it read after
+     * claiming, so a claim made again meanwhile is neither cleared nor filled by the wrong member.
+     */
+    private static Optional<Decision> abandonedClaim(DecisionInput in, Cluster c) {
+        if (in.bugs().contains(PlantedBug.KEEPS_ABANDONED_CLAIMS)) {
+            return Optional.empty();
+        }
+        Optional<String> working = c.members().values().stream().filter(m -> BOOTSTRAPPING_STATES.contains(m.state()))
+                .map(Member::name).findFirst();
+        long ttl = in.config().settings().ttl().toNanos();
+        return in.memory().bootstrapClaim()
+                .filter(seen -> working.isEmpty() && seen.version() == c.initializeVersion() && in.now() - seen.since() >= ttl)
+                .map(seen -> Decision.of("the bootstrap claim is abandoned (no member has shown a bootstrap for "
+                        + in.config().settings().ttl().toSeconds() + " s): clearing it", new Action.ClearInitialize(seen.version())));
     }
 
     private static Optional<Upstream> cloneSource(DecisionInput in, Cluster c) {
@@ -639,7 +664,10 @@ public final class Decider {
         boolean sync = syncMode && !in.plants(PlantedBug.IGNORES_SYNC_KEY);
         // in quorum mode a member outside the voters may race too: it needs one confirmation more
         // (Patroni: "they just need to get enough votes to reach quorum + 1")
-        if (sync && !quorum && !c.sync().map(s -> s.allowsPromotionOf(me)).orElse(false)) {
+        // Patroni: a sync key that names no leader restricts nobody. No leader in synchronous mode acknowledged a
+        // commit without one: a leader publishes itself in the key before its first promotion or sync change
+        // (a bootstrap whose last writes were lost leaves the only member with data, and no key)
+        if (sync && !quorum && !c.sync().filter(s -> !s.isEmpty()).map(s -> s.allowsPromotionOf(me)).orElse(true)) {
             return Verdict.no("synchronous mode: this member is not a synchronous standby");
         }
         Lsn mine = positionInHistory(pg.walPosition(), pg.timeline(), c.history());

@@ -19,12 +19,14 @@ import java.util.OptionalLong;
  *                              PostgreSQL ran) proves nothing about what was acknowledged before
  * @param fatal                 the reason the node stopped for good
  * @param request               an operator's request waiting to be carried out
+ * @param bootstrapClaim        the empty {@code initialize} key (a bootstrap claim) this node has been seeing, and since
+ *                              when: a claim that nobody works on is cleared after a ttl
  */
 public record NodeMemory(Optional<RunningAction> action, OptionalLong primaryUnhealthySince,
                          Optional<DivergenceResult> divergence, Optional<Lsn> syncChangedAtFlush, Optional<String> fatal,
-                         Optional<AdminRequest> request) {
+                         Optional<AdminRequest> request, Optional<ClaimSighting> bootstrapClaim) {
     public static final NodeMemory INITIAL = new NodeMemory(Optional.empty(), OptionalLong.empty(), Optional.empty(), Optional.empty(),
-            Optional.empty(), Optional.empty());
+            Optional.empty(), Optional.empty(), Optional.empty());
 
     public NodeMemory {
         Objects.requireNonNull(action);
@@ -33,6 +35,11 @@ public record NodeMemory(Optional<RunningAction> action, OptionalLong primaryUnh
         Objects.requireNonNull(syncChangedAtFlush);
         Objects.requireNonNull(fatal);
         Objects.requireNonNull(request);
+        Objects.requireNonNull(bootstrapClaim);
+    }
+
+    /** The bootstrap claim at {@code version} of the {@code initialize} key, first seen at ticker time {@code since}. */
+    public record ClaimSighting(long version, long since) {
     }
 
     /** A long action running in the async slot. */
@@ -44,31 +51,46 @@ public record NodeMemory(Optional<RunningAction> action, OptionalLong primaryUnh
     }
 
     public NodeMemory withAction(Optional<RunningAction> a) {
-        return new NodeMemory(a, primaryUnhealthySince, divergence, syncChangedAtFlush, fatal, request);
+        return new NodeMemory(a, primaryUnhealthySince, divergence, syncChangedAtFlush, fatal, request, bootstrapClaim);
     }
 
     public NodeMemory withPrimaryUnhealthySince(OptionalLong since) {
-        return new NodeMemory(action, since, divergence, syncChangedAtFlush, fatal, request);
+        return new NodeMemory(action, since, divergence, syncChangedAtFlush, fatal, request, bootstrapClaim);
     }
 
     public NodeMemory withDivergence(Optional<DivergenceResult> d) {
-        return new NodeMemory(action, primaryUnhealthySince, d, syncChangedAtFlush, fatal, request);
+        return new NodeMemory(action, primaryUnhealthySince, d, syncChangedAtFlush, fatal, request, bootstrapClaim);
     }
 
     public NodeMemory withSyncChangedAtFlush(Lsn lsn) {
-        return new NodeMemory(action, primaryUnhealthySince, divergence, Optional.of(lsn), fatal, request);
+        return new NodeMemory(action, primaryUnhealthySince, divergence, Optional.of(lsn), fatal, request, bootstrapClaim);
     }
 
     /** A new tenure as primary: where {@code synchronous_standby_names} took effect is unknown until it is set again. */
     public NodeMemory withSyncChangeUnknown() {
-        return new NodeMemory(action, primaryUnhealthySince, divergence, Optional.empty(), fatal, request);
+        return new NodeMemory(action, primaryUnhealthySince, divergence, Optional.empty(), fatal, request, bootstrapClaim);
     }
 
     public NodeMemory withRequest(Optional<AdminRequest> r) {
-        return new NodeMemory(action, primaryUnhealthySince, divergence, syncChangedAtFlush, fatal, r);
+        return new NodeMemory(action, primaryUnhealthySince, divergence, syncChangedAtFlush, fatal, r, bootstrapClaim);
     }
 
     public NodeMemory withFatal(String reason) {
-        return new NodeMemory(action, primaryUnhealthySince, divergence, syncChangedAtFlush, Optional.of(reason), request);
+        return new NodeMemory(action, primaryUnhealthySince, divergence, syncChangedAtFlush, Optional.of(reason), request, bootstrapClaim);
+    }
+
+    /**
+     * This node's sighting of a bootstrap claim after a view that shows {@code initialize} as
+     * {@code claimVersion} ({@code empty} when the key is absent or holds a system identifier): a new
+     * claim (another version) is timed from {@code now}.
+     */
+    public NodeMemory withBootstrapClaimSeen(java.util.OptionalLong claimVersion, long now) {
+        Optional<ClaimSighting> next = claimVersion.isEmpty() ? Optional.empty()
+                : bootstrapClaim.filter(c -> c.version() == claimVersion.getAsLong())
+                        .or(() -> Optional.of(new ClaimSighting(claimVersion.getAsLong(), now)));
+        if (next.equals(bootstrapClaim)) {
+            return this;
+        }
+        return new NodeMemory(action, primaryUnhealthySince, divergence, syncChangedAtFlush, fatal, request, next);
     }
 }

@@ -146,5 +146,11 @@ public enum PlantedBug {
      * {@code sync} key's quorum one lower than the resolver computed, so a candidate and its
      * confirmations can all lie outside the standbys that acknowledged a commit.
      */
-    QUORUM_TOO_LOW
+    QUORUM_TOO_LOW,
+    /**
+     * Breaks "a bootstrap claim that nobody works on is cleared after a ttl": the empty
+     * {@code initialize} key is waited on forever, so a claimant whose create took effect but whose
+     * answer was lost (or that died while bootstrapping) leaves a cluster that never forms.
+     */
+    KEEPS_ABANDONED_CLAIMS
 }

@@ -271,6 +271,11 @@ final class ActionRunner {
         }
 
         @Override
+        public CompletionStage<StepResult> clearInitialize(Action.ClearInitialize c) {
+            return store(s -> s.compareAndDelete(ClusterKey.INITIALIZE, c.expectedVersion()));
+        }
+
+        @Override
         public CompletionStage<StepResult> writeInitialize(Action.WriteInitialize w) {
             return store(s -> s.compareAndSet(ClusterKey.INITIALIZE, w.systemId(), w.expectedVersion()));
         }
@@ -602,28 +607,48 @@ final class ActionRunner {
         return mode == DemoteMode.OFFLINE ? release.thenCompose(v -> pg.follow(Optional.empty(), timeout)) : release;
     }
 
+    /**
+     * Creates the data of a new cluster under this node's bootstrap claim, then records its system
+     * identifier in that claim. The claim's version is read before the data is created and the
+     * identifier is written only over that version: a claim cleared as abandoned meanwhile (this
+     * node frozen or cut off for a ttl) and made again by another member is not ours to fill.
+     */
     private CompletionStage<Void> bootstrap(java.util.function.Supplier<CompletionStage<String>> create) {
         long retry = loop.config().settings().retryTimeout().toNanos();
-        return create.get().thenCompose(sysid -> Futures.storeCall(session::readAuthoritative, retry, cfg.loopScheduler())
+        long[] claim = {DcsEntry.ABSENT};
+        return Futures.storeCall(session::readAuthoritative, retry, cfg.loopScheduler())
                 .thenCompose(snapshot -> {
-                    long version = snapshot.get(ClusterKey.INITIALIZE).map(DcsEntry::version).orElse(DcsEntry.ABSENT);
-                    return store(s -> s.compareAndSet(ClusterKey.INITIALIZE, sysid, version), retry);
+                    Optional<DcsEntry> key = snapshot.get(ClusterKey.INITIALIZE);
+                    if (key.isEmpty() || !key.get().value().isEmpty()) {
+                        throw new IllegalStateException("the bootstrap claim is gone (the initialize key is "
+                                + key.map(k -> "'" + k.value() + "'").orElse("absent") + ")");
+                    }
+                    claim[0] = key.get().version();
+                    return create.get();
                 })
-                .thenCompose(ok -> store(s -> s.compareAndSet(ClusterKey.CONFIG, DynamicConfigs.encode(cfg.settings(), cfg.initialConfig()),
-                        DcsEntry.ABSENT), retry))
-                .thenCompose(ok -> lease.acquire())
-                .thenAccept(acquired -> LOG.info("{}: bootstrapped a new {} (system identifier {}){}", me, loop.config().isStandbyCluster() ? "standby cluster" : "cluster", sysid,
-                        acquired ? " and took the leader lock" : ", but the leader lock was taken"))
-        ).exceptionallyCompose(e -> {
-            LOG.error("{}: bootstrap failed: {}; releasing the initialize key", me, Futures.describe(e));
-            return Futures.call(session::readAuthoritative)
-                    .thenCompose(s -> s.get(ClusterKey.INITIALIZE).filter(x -> x.value().isEmpty())
-                            .map(x -> store(ss -> ss.compareAndDelete(ClusterKey.INITIALIZE, x.version()), retry))
-                            .orElse(CompletableFuture.completedFuture(false)))
-                    .handle((x, e2) -> {
+                .thenCompose(sysid -> store(s -> s.compareAndSet(ClusterKey.INITIALIZE, sysid, claim[0]), retry)
+                        .thenApply(ok -> {
+                            if (!ok) {
+                                throw new IllegalStateException("the bootstrap claim changed while the data was created (cleared as"
+                                        + " abandoned, or taken by another member); not recording system identifier " + sysid);
+                            }
+                            return sysid;
+                        }))
+                .thenCompose(sysid -> store(s -> s.compareAndSet(ClusterKey.CONFIG, DynamicConfigs.encode(cfg.settings(), cfg.initialConfig()),
+                        DcsEntry.ABSENT), retry)
+                        .thenCompose(ok -> lease.acquire())
+                        .thenAccept(acquired -> LOG.info("{}: bootstrapped a new {} (system identifier {}){}", me,
+                                loop.config().isStandbyCluster() ? "standby cluster" : "cluster", sysid,
+                                acquired ? " and took the leader lock" : ", but the leader lock was taken")))
+                .exceptionallyCompose(e -> {
+                    LOG.error("{}: bootstrap failed: {}; releasing the initialize key", me, Futures.describe(e));
+                    // only our own claim, and only while it is still a claim
+                    CompletionStage<Boolean> release = claim[0] == DcsEntry.ABSENT ? CompletableFuture.completedFuture(false)
+                            : store(ss -> ss.compareAndDelete(ClusterKey.INITIALIZE, claim[0]), retry);
+                    return release.handle((x, e2) -> {
                         throw new CompletionException(Futures.unwrap(e));
                     });
-        });
+                });
     }
 
     private CompletableFuture<Boolean> store(Function<DcsSession, CompletionStage<Boolean>> call, long retry) {

@@ -584,6 +584,7 @@ public final class HaEngine {
                     actions.epoch());
         }
         trackPrimaryHealth(cluster, pgState, cfg.ticker().read());
+        cluster.ifPresent(this::trackBootstrapClaim);
         Optional<Cluster> c = cluster;
         Optional<String> dErr = dcsError;
         PeerProbe peers = observer.probePeers(c, config);
@@ -691,6 +692,12 @@ public final class HaEngine {
                 emit(new HaEvent.LeaderChanged(me, before, c.leader()));
             }
         }
+    }
+
+    /** Times how long the view has shown the same bootstrap claim (an empty {@code initialize} key). */
+    private void trackBootstrapClaim(Cluster c) {
+        OptionalLong claim = c.initialize().filter(String::isEmpty).isPresent() ? OptionalLong.of(c.initializeVersion()) : OptionalLong.empty();
+        memory = memory.withBootstrapClaimSeen(claim, cfg.ticker().read());
     }
 
     private void trackPrimaryHealth(Optional<Cluster> cluster, Optional<PostgresState> pgState, long now) {

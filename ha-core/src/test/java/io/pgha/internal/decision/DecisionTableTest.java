@@ -9,6 +9,7 @@ import static io.pgha.internal.decision.Situation.quorumStandby;
 import static io.pgha.internal.decision.Situation.syncStandby;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.pgha.HaSettings;
 import io.pgha.MemberTags;
 import io.pgha.SynchronousMode;
 import io.pgha.internal.decision.Action.AcquireLock;
@@ -67,6 +68,17 @@ class DecisionTableTest {
                         "trying to bootstrap a new cluster", List.of(ClaimInitialize.class, Bootstrap.class)),
                 row("an empty node waits while another member bootstraps",
                         Situation.of().uninitialized().initializeKey(""),
+                        "another member is bootstrapping", List.of()),
+                row("an empty node clears a bootstrap claim that no member has worked on for a ttl",
+                        Situation.of().uninitialized().initializeKey("").claimSeenFor(HaSettings.defaults().ttl()),
+                        "the bootstrap claim is abandoned", List.of(Action.ClearInitialize.class),
+                        d -> ((Action.ClearInitialize) d.actions().get(0)).expectedVersion() == 3),
+                row("an empty node honours a bootstrap claim for a ttl",
+                        Situation.of().uninitialized().initializeKey("").claimSeenFor(HaSettings.defaults().ttl().minusSeconds(1)),
+                        "another member is bootstrapping", List.of()),
+                row("an empty node honours a bootstrap claim however old while a member shows it initializing the cluster",
+                        Situation.of().uninitialized().initializeKey("").claimSeenFor(Duration.ofMinutes(10))
+                                .memberInState("n2", "initializing new cluster"),
                         "another member is bootstrapping", List.of()),
                 row("an empty nofailover node never bootstraps the cluster",
                         Situation.of().uninitialized().noInitializeKey().tags(MemberTags.DEFAULT.withNofailover(true)),
@@ -334,6 +346,9 @@ class DecisionTableTest {
                 row("in synchronous mode a replica that is not a synchronous standby does not race",
                         Situation.of().syncMode(SynchronousMode.ON).syncKey("n2", "n3").runningReplicaOf("n2", 1000),
                         "not a synchronous standby", List.of()),
+                row("in synchronous mode a sync key that names no leader restricts nobody, as in Patroni",
+                        Situation.of().syncMode(SynchronousMode.ON).runningReplicaOf("n2", 1000),
+                        "promoted self", List.of(AcquireLock.class, WriteSync.class, Promote.class)),
                 row("in synchronous mode a synchronous standby publishes itself as sync leader before promoting",
                         Situation.of().syncMode(SynchronousMode.ON).syncKey("n2", ME).runningReplicaOf("n2", 1000),
                         "promoted self", List.of(AcquireLock.class, WriteSync.class, Promote.class),

@@ -375,6 +375,19 @@ final class Situation {
         return this;
     }
 
+    /** This node has seen the empty initialize key (version 3, as {@link #input} builds it) for {@code d}. */
+    Situation claimSeenFor(Duration d) {
+        memory = memory.withBootstrapClaimSeen(OptionalLong.of(3), NOW - d.toNanos());
+        return this;
+    }
+
+    /** A member entry in {@code state} ("initializing new cluster", ...), with no PostgreSQL running yet. */
+    Situation memberInState(String name, String state) {
+        members.put(name, new Member(name, "postgres://" + name + ":5432/postgres", Optional.empty(), state, "uninitialized",
+                Lsn.ZERO, Lsn.ZERO, Lsn.ZERO, 0, MemberTags.DEFAULT, Optional.empty(), 1));
+        return this;
+    }
+
     Situation syncChangedAt(long flush) {
         memory = memory.withSyncChangedAtFlush(Lsn.of(flush));
         return this;
