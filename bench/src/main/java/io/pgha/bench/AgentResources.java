@@ -19,6 +19,12 @@ import java.util.stream.Stream;
  * full collection (which a leak survives and garbage does not).
  *
  * @param rssKib             resident set size
+ * @param rssAnonKib         of it, anonymous memory (heap, stacks, malloc, code cache): what a leak grows
+ * @param rssFileKib         of it, file pages (the jar, the class-data archive, libjvm.so): page cache that grows as more
+ *                           of a mapped file is touched, shared with other processes, not a leak
+ * @param nativeCommittedKib what the JVM's native memory tracking shows committed per category ("Java Heap", "Class",
+ *                           "Thread", "Code", ...), when the agent runs with {@code -XX:NativeMemoryTracking=summary}
+ *                           ({@code PGHA_JAVA_OPTS}); empty otherwise
  * @param heapAfterGcKib     heap in use right after {@code GC.run}, or -1 if jcmd could not say
  * @param threads            the process's threads
  * @param fds                open file descriptors
@@ -26,8 +32,10 @@ import java.util.stream.Stream;
  * @param threadNames        how many threads bear each name, digits removed ({@code pgha-n1-rest-3} counts as
  *                           {@code pgha-n-rest-}; the kernel keeps 15 characters of a name): what grew, when threads grow
  */
-record AgentResources(long rssKib, long heapAfterGcKib, int threads, int fds, int storeConnections,
-                      java.util.SortedMap<String, Integer> threadNames) {
+record AgentResources(long rssKib, long rssAnonKib, long rssFileKib, long heapAfterGcKib, int threads, int fds, int storeConnections,
+                      java.util.SortedMap<String, Integer> threadNames, java.util.SortedMap<String, Long> nativeCommittedKib) {
+    /** One category of {@code VM.native_memory summary}: "-  Java Heap (reserved=65536KB, committed=16384KB)". */
+    private static final Pattern NMT = Pattern.compile("(?m)^-\\s+([A-Za-z][A-Za-z ]*?)\\s+\\(reserved=\\d+KB, committed=(\\d+)KB\\)");
     private static final Pattern USED = Pattern.compile("(?:def new generation|tenured generation)\\s+total \\d+K, used (\\d+)K");
 
     /** Samples process {@code pid}; {@code storePort} is the port its store connections go to. Empty if it exited. */
@@ -63,7 +71,8 @@ record AgentResources(long rssKib, long heapAfterGcKib, int threads, int fds, in
                     }
                 }
             }
-            return Optional.of(new AgentResources(rss, heapAfterGc(pid), threads, fds, store, names));
+            return Optional.of(new AgentResources(rss, field(status, "RssAnon:"), field(status, "RssFile:"), heapAfterGc(pid), threads, fds,
+                    store, names, nativeMemory(pid)));
         } catch (IOException | RuntimeException e) {
             return Optional.empty();
         }
@@ -94,6 +103,19 @@ record AgentResources(long rssKib, long heapAfterGcKib, int threads, int fds, in
             }
         }
         return n;
+    }
+
+    /** Committed KiB per native-memory-tracking category; empty when the JVM does not track. */
+    private static java.util.SortedMap<String, Long> nativeMemory(long pid) {
+        java.util.SortedMap<String, Long> out = new java.util.TreeMap<>();
+        String jcmd = Path.of(System.getProperty("java.home"), "bin", "jcmd").toString();
+        run(jcmd, Long.toString(pid), "VM.native_memory", "summary").ifPresent(text -> {
+            Matcher m = NMT.matcher(text);
+            while (m.find()) {
+                out.put(m.group(1).strip(), Long.parseLong(m.group(2)));
+            }
+        });
+        return out;
     }
 
     /** Heap in use after a full collection (young plus old generation of the serial collector), by jcmd. */

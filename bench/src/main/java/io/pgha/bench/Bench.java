@@ -83,6 +83,17 @@ public final class Bench {
                 IDLE_WINDOW.toSeconds(), SETTLE.toSeconds());
         footprint("ttl " + ttl + " s, loop_wait " + loop + " s", fp);
         footprint("Patroni's defaults: ttl 30 s, loop_wait 10 s", fpDefaults);
+        breakdown("ttl " + ttl + " s, loop_wait " + loop + " s", fp);
+        breakdown("Patroni's defaults", fpDefaults);
+    }
+
+    /** Where the idle leader's memory and CPU went: shared versus private pages, and the threads that ran. */
+    static void breakdown(String settings, Scenarios.Footprint fp) {
+        System.out.printf(Locale.ROOT, "%nidle leader (%s): memory (KiB, smaps_rollup) %s%n", settings, fp.memory());
+        long total = fp.threadTicks().values().stream().mapToLong(Long::longValue).sum();
+        System.out.printf(Locale.ROOT, "  CPU ticks (1/100 s) in %.0f s, %d in all:", fp.windowSeconds(), total);
+        fp.threadTicks().entrySet().stream().limit(12).forEach(e -> System.out.printf(Locale.ROOT, " %s %d;", e.getKey(), e.getValue()));
+        System.out.println();
     }
 
     private static final Duration IDLE_WINDOW = Duration.ofSeconds(Long.getLong("pgha.bench.idleSeconds", 60));

@@ -191,6 +191,13 @@ public final class LongRun {
             List<Sample> last = r.of(member, total - window, Long.MAX_VALUE);
             row(out, member, "heap after GC, KiB", first, last, s -> s.resources().heapAfterGcKib());
             row(out, member, "RSS, KiB", first, last, s -> s.resources().rssKib());
+            row(out, member, "RSS anonymous, KiB", first, last, s -> s.resources().rssAnonKib());
+            row(out, member, "RSS file pages, KiB", first, last, s -> s.resources().rssFileKib());
+            java.util.Set<String> categories = new java.util.TreeSet<>();
+            first.forEach(s -> categories.addAll(s.resources().nativeCommittedKib().keySet()));
+            for (String c : categories) {
+                row(out, member, "NMT committed " + c + ", KiB", first, last, s -> s.resources().nativeCommittedKib().getOrDefault(c, -1L));
+            }
             row(out, member, "threads", first, last, s -> s.resources().threads());
             row(out, member, "open file descriptors", first, last, s -> s.resources().fds());
             row(out, member, "connections to the store", first, last, s -> s.resources().storeConnections());

@@ -8,6 +8,7 @@ import java.sql.Statement;
 import java.time.Duration;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 
@@ -188,7 +189,16 @@ final class Scenarios {
     }
 
     /** Footprint of one idle agent process and the store traffic of the whole cluster. */
-    record Footprint(long rssKib, long heapUsedKib, int threads, double cpuPercent, double dcsRequestsPerSecondPerNode) {
+    /**
+     * The leader agent's idle footprint over a window.
+     *
+     * @param memory       {@code /proc/<pid>/smaps_rollup} at the end (KiB): Rss, Pss, Shared_Clean, Private_Clean,
+     *                     Private_Dirty, Anonymous — what of the RSS is page cache shared with other agents
+     * @param threadTicks  CPU ticks (1/100 s) each thread spent in the window, by thread name with digits folded
+     *                     ("grpc-default-executor-#"), most first
+     */
+    record Footprint(long rssKib, long heapUsedKib, int threads, double cpuPercent, double dcsRequestsPerSecondPerNode,
+                     Map<String, Long> memory, Map<String, Long> threadTicks, double windowSeconds) {
     }
 
     Footprint idleFootprint(Duration settle, Duration window) throws Exception {
@@ -198,15 +208,57 @@ final class Scenarios {
         Node n = leader();
         long pid = n.pid();
         long ticks0 = cpuTicks(pid);
+        Map<String, Long> threads0 = threadTicks(pid);
         double req0 = etcdRequests();
         long t0 = System.nanoTime();
         Thread.sleep(window.toMillis());
         long ticks1 = cpuTicks(pid);
+        Map<String, Long> threads1 = threadTicks(pid);
         double req1 = etcdRequests();
         double secs = (System.nanoTime() - t0) / 1e9;
         double cpu = (ticks1 - ticks0) / 100.0 / secs * 100;
+        Map<String, Long> byName = new java.util.TreeMap<>();
+        threads1.forEach((tid, ticks) -> {
+            long spent = ticks - threads0.getOrDefault(tid, 0L);
+            if (spent > 0) {
+                byName.merge(tid.substring(tid.indexOf(' ') + 1), spent, Long::sum);
+            }
+        });
+        Map<String, Long> sorted = new java.util.LinkedHashMap<>();
+        byName.entrySet().stream().sorted(Map.Entry.<String, Long>comparingByValue().reversed()).forEach(e -> sorted.put(e.getKey(), e.getValue()));
         return new Footprint(statusField(pid, "VmRSS"), heapUsed(pid), (int) statusField(pid, "Threads"), cpu,
-                (req1 - req0) / secs / cluster.nodes().size());
+                (req1 - req0) / secs / cluster.nodes().size(), smapsRollup(pid), sorted, secs);
+    }
+
+    /** CPU ticks per thread, keyed "tid name" with the name's digits folded to '#'. */
+    private static Map<String, Long> threadTicks(long pid) throws java.io.IOException {
+        Map<String, Long> out = new java.util.HashMap<>();
+        try (var tasks = java.nio.file.Files.list(java.nio.file.Path.of("/proc", String.valueOf(pid), "task"))) {
+            for (java.nio.file.Path t : tasks.toList()) {
+                try {
+                    String stat = java.nio.file.Files.readString(t.resolve("stat"));
+                    String name = stat.substring(stat.indexOf('(') + 1, stat.lastIndexOf(')')).replaceAll("\\d+", "#");
+                    String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+                    out.put(t.getFileName() + " " + name, Long.parseLong(f[11]) + Long.parseLong(f[12]));
+                } catch (java.io.IOException | RuntimeException gone) {
+                    // the thread ended meanwhile
+                }
+            }
+        }
+        return out;
+    }
+
+    /** The process's memory by kind, from {@code smaps_rollup} (KiB). */
+    private static Map<String, Long> smapsRollup(long pid) throws java.io.IOException {
+        Map<String, Long> out = new java.util.LinkedHashMap<>();
+        List<String> wanted = List.of("Rss", "Pss", "Shared_Clean", "Shared_Dirty", "Private_Clean", "Private_Dirty", "Anonymous");
+        for (String l : java.nio.file.Files.readAllLines(java.nio.file.Path.of("/proc", String.valueOf(pid), "smaps_rollup"))) {
+            int colon = l.indexOf(':');
+            if (colon > 0 && wanted.contains(l.substring(0, colon))) {
+                out.put(l.substring(0, colon), Long.parseLong(l.substring(colon + 1).trim().split("\\s+")[0]));
+            }
+        }
+        return out;
     }
 
     private static long cpuTicks(long pid) throws java.io.IOException {
