@@ -201,6 +201,9 @@ public final class LocalCluster implements AutoCloseable {
     /** Starts the member's agent as a separate JVM with extra environment variables. */
     public void start(Node n, Map<String, String> env) {
         List<String> cmd = new ArrayList<>();
+        // an agent is reloaded with SIGHUP, as an operator does; a signal this JVM inherited as ignored (the suite run
+        // under nohup) stays ignored in its children, and the JVM then cannot take SIGHUP: env resets it before the exec
+        cmd.addAll(List.of("env", "--default-signal=HUP"));
         String launcher = System.getProperty(AGENT_LAUNCHER);
         if (launcher != null) {
             // as an operator starts it: bin/pgha (its JVM options and class-data archive, the shaded jar); it execs java, so the pid is the JVM's

@@ -80,13 +80,18 @@ public final class Agent implements Callable<Integer> {
     /** As Patroni: SIGHUP re-reads the configuration file; a refused file is logged and changes nothing. */
     private static void onSighup(HaNode node) {
         try {
-            sun.misc.Signal.handle(new sun.misc.Signal("HUP"), sig -> {
+            sun.misc.SignalHandler before = sun.misc.Signal.handle(new sun.misc.Signal("HUP"), sig -> {
                 try {
                     node.reload();
                 } catch (RuntimeException e) {
                     LOG.error("reload on SIGHUP refused, running on with the configuration as it was: {}", e.getMessage());
                 }
             });
+            if (before == sun.misc.SignalHandler.SIG_IGN) {
+                // the JVM leaves a signal ignored at its start ignored, and says so only by this answer
+                LOG.warn("SIGHUP is ignored in this process (it was ignored when pgha started, as under nohup): reload with"
+                        + " POST /reload or pghactl reload, or start pgha without nohup");
+            }
         } catch (IllegalArgumentException e) {
             LOG.warn("SIGHUP cannot be handled on this JVM ({}): reload with POST /reload or pghactl reload", e.getMessage());
         }
