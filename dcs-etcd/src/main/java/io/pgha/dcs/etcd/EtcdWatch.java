@@ -60,6 +60,10 @@ final class EtcdWatch implements Subscription, SharedWatch.Subscriber {
 
     void start() {
         shared.subscribe(this);
+        if (closed.get()) {
+            // the session closed this watch before it had subscribed: close()'s unsubscribe came too early
+            shared.unsubscribe(this);
+        }
     }
 
     // ================================================================== from the shared watch, under its lock
@@ -91,8 +95,7 @@ final class EtcdWatch implements Subscription, SharedWatch.Subscriber {
             return;
         }
         List<Optional<String>> report = new ArrayList<>(events.size());
-        long ownLease = lease.id();
-        long ownDelete = 0;
+        List<Long> deletedLeases = new ArrayList<>();
         boolean memberDeleted = false;
         for (WatchEvent e : events) {
             KeyValue kv = e.getKeyValue();
@@ -100,30 +103,34 @@ final class EtcdWatch implements Subscription, SharedWatch.Subscriber {
             report.add(path);
             if (e.getEventType() == WatchEvent.EventType.DELETE) {
                 KeyValue prev = e.getPrevKV();
-                if (ownDelete == 0 && prev != null && ownLease != 0 && prev.getLease() == ownLease) {
-                    ownDelete = ownLease;
+                if (prev != null && prev.getLease() != 0) {
+                    deletedLeases.add(prev.getLease());
                 }
                 if (memberPath != null && path.filter(memberPath::equals).isPresent()) {
                     memberDeleted = true;
                 }
             }
         }
-        long deletedLease = ownDelete;
         boolean memberGone = memberDeleted;
-        deliveries.execute(() -> {
-            for (Optional<String> p : report) {
-                listener.clusterChanged(p);
-            }
-            if (closed.get()) {
-                return;
-            }
-            if (memberGone) {
-                lease.memberKeyDeleted();
-            }
-            if (deletedLease != 0) {
-                lease.ownKeyDeleted(deletedLease);
-            }
-        });
+        // the lease is asked on the delivery thread: under the shared lock only the cache's (a leaf) is taken
+        deliveries.execute(() -> afterEvents(report, memberGone, deletedLeases));
+    }
+
+    /** On this watch's delivery thread: tells the listener, then what the events mean for the session's lease. */
+    private void afterEvents(List<Optional<String>> report, boolean memberDeleted, List<Long> deletedLeases) {
+        for (Optional<String> p : report) {
+            listener.clusterChanged(p);
+        }
+        if (closed.get()) {
+            return;
+        }
+        if (memberDeleted) {
+            lease.memberKeyDeleted();
+        }
+        long own = lease.id();
+        if (own != 0 && deletedLeases.contains(own)) {
+            lease.ownKeyDeleted(own);
+        }
     }
 
     @Override
