@@ -133,6 +133,20 @@ class EtcdSharedWatchTest {
     }
 
     @Test
+    void theSharedWatchCoversOneClustersPrefixOrTheWholeNamespaceNeverPartOfAScopesName() {
+        assertThat(covering("/service/a/", "/service/a/")).isEqualTo("/service/a/");
+        assertThat(covering("/service/a/", "/service/b/")).isEqualTo("/service/");
+        assertThat(covering("/service/ab/", "/service/ac/")).as("scopes with a common start").isEqualTo("/service/");
+        assertThat(covering("/service/a/", "/service/a-other/")).isEqualTo("/service/");
+        assertThat(covering("/service/", "/service/x/")).as("already the namespace").isEqualTo("/service/");
+        assertThat(covering("/a/", "/b/")).as("namespace '/'").isEqualTo("/");
+    }
+
+    private static String covering(String a, String b) {
+        return EtcdLayout.text(SharedWatch.covering(bytes(a), bytes(b)));
+    }
+
+    @Test
     void aSessionThatJoinsARunningWatchHearsUnknownAndThenEveryChangeOfItsClusterInOrder() {
         String scope = scope();
         String other = scope();
