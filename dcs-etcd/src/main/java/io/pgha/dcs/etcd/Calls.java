@@ -75,6 +75,11 @@ final class Calls {
         return timer;
     }
 
+    /** The executor on which results and watch deliveries reach the sessions' callers. */
+    Executor callbacks() {
+        return callbacks;
+    }
+
     /** The time left for one session call. */
     static final class Budget {
         private final long deadline;

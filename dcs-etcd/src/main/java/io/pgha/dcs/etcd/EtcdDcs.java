@@ -82,6 +82,8 @@ public final class EtcdDcs implements Dcs {
     private final ExecutorService callbacks;
     private final Calls calls;
     private final KeepAlives keepAlives;
+    /** The one etcd watch every session's watches share. */
+    private final SharedWatch watch;
     private final Set<EtcdSession> sessions = ConcurrentHashMap.newKeySet();
     private final WarnOnce warnings = new WarnOnce(LOG, MAX_WARNINGS);
     private volatile boolean closed;
@@ -113,6 +115,7 @@ public final class EtcdDcs implements Dcs {
         Reconnect reconnect = Reconnect.of(client);
         this.calls = new Calls(timer, callbacks, where, reconnect::kick, reconnect::trouble);
         this.keepAlives = KeepAlives.of(client);
+        this.watch = new SharedWatch(client, calls);
     }
 
     private static Client buildClient(EtcdSettings c, ExecutorService executor) {
@@ -203,6 +206,7 @@ public final class EtcdDcs implements Dcs {
         for (EtcdSession s : new ArrayList<>(sessions)) {
             s.close();
         }
+        watch.close();
         if (ownsClient) {
             try {
                 client.close();
@@ -222,6 +226,11 @@ public final class EtcdDcs implements Dcs {
     /** How many calls failed to reach etcd since it became unreachable; 0 while it is reachable. */
     long failedCallsInOutage() {
         return calls.failedCallsInOutage();
+    }
+
+    /** The one etcd watch the sessions' watches subscribe to. */
+    SharedWatch sharedWatch() {
+        return watch;
     }
 
     /** How the sessions send a lease keep-alive. */

@@ -66,4 +66,9 @@ final class EtcdLayout {
     static ByteSequence utf8(String s) {
         return ByteSequence.from(s, StandardCharsets.UTF_8);
     }
+
+    /** A key or prefix as text, for log lines. */
+    static String text(ByteSequence b) {
+        return b == null ? "(nothing)" : b.toString(StandardCharsets.UTF_8);
+    }
 }

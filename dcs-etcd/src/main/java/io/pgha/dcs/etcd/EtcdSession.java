@@ -44,7 +44,7 @@ import org.slf4j.LoggerFactory;
  * One member's (or an observer's) view of one cluster on etcd. A member session holds one
  * {@link EtcdLease} that binds the leader key and the member entry; it is refreshed by
  * {@link #acquireLeader}, {@link #renewLeader} and {@link #touchMember}, and by nothing else.
- * Its watches are {@link EtcdWatch}es.
+ * Its watches are {@link EtcdWatch}es, subscribers of the {@link EtcdDcs}'s one {@link SharedWatch}.
  *
  * <p>A member session with a watch keeps a {@link WatchCache}: its reads, and the renewals that
  * change nothing, are then answered from what the watch delivered, whenever the cache is provably
@@ -427,7 +427,7 @@ final class EtcdSession implements DcsSession {
                 throw new IllegalStateException("the session is closed");
             }
             boolean feeds = cache != null && cacheFeeder == null;
-            w = new EtcdWatch(this, layout, lease, client.getWatchClient(), calls, listeners.add(listener), feeds ? cache : null);
+            w = new EtcdWatch(this, layout, lease, dcs.sharedWatch(), calls.callbacks(), listeners.add(listener), feeds ? cache : null);
             if (feeds) {
                 cacheFeeder = w;
             }

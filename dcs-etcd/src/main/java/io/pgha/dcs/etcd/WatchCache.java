@@ -28,7 +28,8 @@ import java.util.function.LongSupplier;
  * watch has caught up. In an etcd shared with other clusters the revision moves without events
  * under our prefix, so the cache falls behind and the session reads from etcd; only etcd's periodic
  * progress notifications (sent to a watch that has delivered everything, in line with its events)
- * move it forward without events.
+ * move it forward without events, and events of the other clusters that the same {@link EtcdDcs}
+ * watches ({@link SharedWatch}: its position is every subscriber's).
  *
  * <p>The session never asks for a progress report: before etcd 3.4.24 and 3.5.8 (etcd-io/etcd#15220)
  * the answer to {@code RequestProgress} bypasses the watch's event queue and carries the store's
@@ -44,7 +45,7 @@ import java.util.function.LongSupplier;
  * watch applies its events before it tells the engine about them. A watch that lost its position
  * (compaction) or broke empties the cache until the next direct read.
  *
- * <p>Thread-safe; the watch calls in under its own lock, the session from any thread.
+ * <p>Thread-safe; the watch calls in under the shared watch's lock, the session from any thread.
  */
 final class WatchCache {
     /** Waiting this long for the watch to catch up is cheaper than a read of our own. */

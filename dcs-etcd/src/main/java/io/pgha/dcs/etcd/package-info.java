@@ -16,8 +16,9 @@
  *   <li>{@code config}, {@code failover}, {@code sync}, {@code history}, {@code initialize}:
  *       compare-and-set on {@code mod_revision} ({@code create_revision == 0} for "absent");</li>
  *   <li>reads: one range request on the prefix (versions are {@code mod_revision}, the snapshot's
- *       revision the header revision); the watch: one prefix watch that resumes from its own
- *       position and reports "unknown" when that was compacted;</li>
+ *       revision the header revision); the watch: one prefix watch per {@code EtcdDcs}, shared by
+ *       all its sessions' watches, that resumes from its own position and reports "unknown" when
+ *       that was compacted;</li>
  *   <li>every call is bounded by {@code retry_timeout}; a request stuck on one member is abandoned
  *       after its share of the budget and, where repeating it is safe, sent to the next member;</li>
  *   <li>an etcd that cannot be reached is logged as one WARN line naming the cause, a reminder with
