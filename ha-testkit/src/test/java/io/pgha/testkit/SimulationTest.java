@@ -109,10 +109,10 @@ class SimulationTest {
      * must catch it, and the invariant that must. A seed counts as a catch only if the same run
      * without the bug keeps that invariant: the catch is the bug's, not the engine's.
      */
-    record BugHunt(PlantedBug bug, Simulation.Invariant caughtBy, Set<Fault> faults, int seeds, double share,
+    record BugHunt(PlantedBug bug, Simulation.Invariant caughtBy, Set<Fault> faults, long firstSeed, int seeds, double share,
                    String setupDescription, UnaryOperator<Simulation.Config> setup) {
         List<Simulation.Config> configs() {
-            return LongStream.rangeClosed(1, seeds).mapToObj(this::config).toList();
+            return LongStream.range(firstSeed, firstSeed + seeds).mapToObj(this::config).toList();
         }
 
         Simulation.Config config(long seed) {
@@ -127,18 +127,18 @@ class SimulationTest {
 
         @Override
         public String toString() {
-            return bug + " caught by " + caughtBy + " in at least " + Math.round(share * 100) + "% of seeds 1-" + seeds + " under "
+            return bug + " caught by " + caughtBy + " in at least " + Math.round(share * 100) + "% of seeds " + firstSeed + "-" + (firstSeed + seeds - 1) + " under "
                     + faults.stream().sorted().toList() + (setupDescription.isEmpty() ? "" : ", " + setupDescription);
         }
     }
 
     private static BugHunt hunt(PlantedBug bug, Simulation.Invariant caughtBy, Set<Fault> faults, int seeds, double share) {
-        return new BugHunt(bug, caughtBy, faults, seeds, share, "", c -> c);
+        return new BugHunt(bug, caughtBy, faults, 1, seeds, share, "", c -> c);
     }
 
     private static BugHunt hunt(PlantedBug bug, Simulation.Invariant caughtBy, Set<Fault> faults, int seeds, double share,
                                 String setupDescription, UnaryOperator<Simulation.Config> setup) {
-        return new BugHunt(bug, caughtBy, faults, seeds, share, setupDescription, setup);
+        return new BugHunt(bug, caughtBy, faults, 1, seeds, share, setupDescription, setup);
     }
 
     private static final UnaryOperator<Simulation.Config> ON_THE_LEADER = c -> c.withFaultsOnTheLeader(true).withMaxFaults(8);
@@ -220,11 +220,19 @@ class SimulationTest {
     static final BugHunt ABANDONED_CLAIM_KEPT = hunt(PlantedBug.KEEPS_ABANDONED_CLAIMS, Invariant.CLUSTER_FORMS,
             EnumSet.of(Fault.LOST_REPLIES), 40, 0.25, "answers lost while the cluster forms", c -> c.withFormationFaults(true));
 
+    // Found by the 20,000-seed run in seed 2679: a switchover, the store frozen before the new leader rewrote the sync
+    // key, the new leader crashed; the key's old leader promoted alone while the other voter held the new leader's
+    // commits. Random draws rarely line the three up (2 of 200 sharp seeds under quorum mode, switchovers, freezes and
+    // crashes on the leader), so the hunt starts at that seed, with every fault kind as the seed draws them.
+    static final BugHunt FORMER_LEADER_ON_A_STALE_KEY = new BugHunt(PlantedBug.FORMER_LEADER_TRUSTS_STALE_KEY,
+            Invariant.NO_ACKNOWLEDGED_COMMIT_LOST, EnumSet.allOf(Fault.class), 2679, 100, 0.01, "the seeds' own draws", c -> c);
+
     static final List<BugHunt> HUNTS = List.of(NEVER_FENCING, STALE_VIEWS_AFTER_A_FREEZE, STALE_VIEWS_AND_LOST_REPLIES,
             LEASE_FROM_THE_ANSWER, UNKNOWN_RENEWAL, SYNC_KEY_IGNORED, PUBLISHED_BEFORE_NAMED, WAL_NOT_COMPARED,
             FENCES_DROPPED_AT_THE_STOP, KEY_HANDED_OVER, NO_MARGIN, RELEASED_BEFORE_STOPPED, NO_REWIND, QUITS_AFTER_AN_OUTAGE, LAG_IGNORED,
             SLOW_PROMOTION_ABANDONED, FAILSAFE_ONE_ANSWER, FAILSAFE_ANSWER_FORGOTTEN, WAITS_FOR_ONE,
-            FAILSAFE_UNLISTED_RACE, FAILSAFE_NOT_ASKED, PROMOTES_WITHOUT_QUORUM, QUORUM_ONE_TOO_LOW, ABANDONED_CLAIM_KEPT);
+            FAILSAFE_UNLISTED_RACE, FAILSAFE_NOT_ASKED, PROMOTES_WITHOUT_QUORUM, QUORUM_ONE_TOO_LOW, ABANDONED_CLAIM_KEPT,
+            FORMER_LEADER_ON_A_STALE_KEY);
 
     @Test
     void aQuorumCandidateThatPromotesWithoutQuorumConfirmationsIsCaughtLosingAcknowledgedCommits() throws Exception {
@@ -378,6 +386,11 @@ class SimulationTest {
     void everyInvariantIsBrokenByAPlantedBugThatItsHuntCatches() {
         assertThat(HUNTS.stream().map(BugHunt::caughtBy).collect(Collectors.toSet()))
                 .as("invariants that some planted-bug hunt sees broken").containsExactlyInAnyOrder(Invariant.values());
+    }
+
+    @Test
+    void aFormerLeaderThatCountsItselfHealthyOnASyncKeyAnotherLeaderCouldNotRewriteIsCaughtLosingAcknowledgedCommits() throws Exception {
+        assertCaught(FORMER_LEADER_ON_A_STALE_KEY);
     }
 
     @Test

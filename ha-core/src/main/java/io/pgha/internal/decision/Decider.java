@@ -771,7 +771,14 @@ public final class Decider {
             }
         }
         int needed = key.quorum();
-        boolean formerLeaderAlone = ahead == 0 && key.leader().map(me::equals).orElse(false);
+        // Patroni counts the sync key's leader healthy alone when nobody answering is ahead: it held every commit the
+        // key's voters acknowledged. Not once another member led after it (a switchover, then a store freeze that kept
+        // the new leader from rewriting the key): that leader's commits wait for ANY of the others and may be on a
+        // member that did not answer. Seen in a view, or as a later timeline in the history.
+        boolean stillTheLastLeader = in.plants(PlantedBug.FORMER_LEADER_TRUSTS_STALE_KEY)
+                || (in.memory().lastLeaderSeen().map(l -> l.leader().equals(me)).orElse(true)
+                        && in.pg().map(p -> p.timeline() <= 0 || p.timeline() >= c.history().clusterTimeline()).orElse(true));
+        boolean formerLeaderAlone = ahead == 0 && key.leader().map(me::equals).orElse(false) && stillTheLastLeader;
         if (votes >= needed || formerLeaderAlone || in.plants(PlantedBug.PROMOTES_WITHOUT_QUORUM)) {
             return Verdict.yes((manual ? "manual failover: " : "") + "quorum " + needed + " reached at " + mine
                     + " (not ahead: " + voters + (votingSet.contains(me) ? "" : ", one more as a non-voter") + ")");

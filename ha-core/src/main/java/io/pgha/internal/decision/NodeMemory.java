@@ -21,12 +21,14 @@ import java.util.OptionalLong;
  * @param request               an operator's request waiting to be carried out
  * @param bootstrapClaim        the empty {@code initialize} key (a bootstrap claim) this node has been seeing, and since
  *                              when: a claim that nobody works on is cleared after a ttl
+ * @param lastLeaderSeen        the newest leader key this node saw (empty until it saw one): a former leader that saw
+ *                              another member take over since does not count itself as holding every commit
  */
 public record NodeMemory(Optional<RunningAction> action, OptionalLong primaryUnhealthySince,
                          Optional<DivergenceResult> divergence, Optional<Lsn> syncChangedAtFlush, Optional<String> fatal,
-                         Optional<AdminRequest> request, Optional<ClaimSighting> bootstrapClaim) {
+                         Optional<AdminRequest> request, Optional<ClaimSighting> bootstrapClaim, Optional<LeaderSighting> lastLeaderSeen) {
     public static final NodeMemory INITIAL = new NodeMemory(Optional.empty(), OptionalLong.empty(), Optional.empty(), Optional.empty(),
-            Optional.empty(), Optional.empty(), Optional.empty());
+            Optional.empty(), Optional.empty(), Optional.empty(), Optional.empty());
 
     public NodeMemory {
         Objects.requireNonNull(action);
@@ -36,6 +38,7 @@ public record NodeMemory(Optional<RunningAction> action, OptionalLong primaryUnh
         Objects.requireNonNull(fatal);
         Objects.requireNonNull(request);
         Objects.requireNonNull(bootstrapClaim);
+        Objects.requireNonNull(lastLeaderSeen);
     }
 
     /** The bootstrap claim at {@code version} of the {@code initialize} key, first seen at ticker time {@code since}. */
@@ -51,32 +54,32 @@ public record NodeMemory(Optional<RunningAction> action, OptionalLong primaryUnh
     }
 
     public NodeMemory withAction(Optional<RunningAction> a) {
-        return new NodeMemory(a, primaryUnhealthySince, divergence, syncChangedAtFlush, fatal, request, bootstrapClaim);
+        return new NodeMemory(a, primaryUnhealthySince, divergence, syncChangedAtFlush, fatal, request, bootstrapClaim, lastLeaderSeen);
     }
 
     public NodeMemory withPrimaryUnhealthySince(OptionalLong since) {
-        return new NodeMemory(action, since, divergence, syncChangedAtFlush, fatal, request, bootstrapClaim);
+        return new NodeMemory(action, since, divergence, syncChangedAtFlush, fatal, request, bootstrapClaim, lastLeaderSeen);
     }
 
     public NodeMemory withDivergence(Optional<DivergenceResult> d) {
-        return new NodeMemory(action, primaryUnhealthySince, d, syncChangedAtFlush, fatal, request, bootstrapClaim);
+        return new NodeMemory(action, primaryUnhealthySince, d, syncChangedAtFlush, fatal, request, bootstrapClaim, lastLeaderSeen);
     }
 
     public NodeMemory withSyncChangedAtFlush(Lsn lsn) {
-        return new NodeMemory(action, primaryUnhealthySince, divergence, Optional.of(lsn), fatal, request, bootstrapClaim);
+        return new NodeMemory(action, primaryUnhealthySince, divergence, Optional.of(lsn), fatal, request, bootstrapClaim, lastLeaderSeen);
     }
 
     /** A new tenure as primary: where {@code synchronous_standby_names} took effect is unknown until it is set again. */
     public NodeMemory withSyncChangeUnknown() {
-        return new NodeMemory(action, primaryUnhealthySince, divergence, Optional.empty(), fatal, request, bootstrapClaim);
+        return new NodeMemory(action, primaryUnhealthySince, divergence, Optional.empty(), fatal, request, bootstrapClaim, lastLeaderSeen);
     }
 
     public NodeMemory withRequest(Optional<AdminRequest> r) {
-        return new NodeMemory(action, primaryUnhealthySince, divergence, syncChangedAtFlush, fatal, r, bootstrapClaim);
+        return new NodeMemory(action, primaryUnhealthySince, divergence, syncChangedAtFlush, fatal, r, bootstrapClaim, lastLeaderSeen);
     }
 
     public NodeMemory withFatal(String reason) {
-        return new NodeMemory(action, primaryUnhealthySince, divergence, syncChangedAtFlush, Optional.of(reason), request, bootstrapClaim);
+        return new NodeMemory(action, primaryUnhealthySince, divergence, syncChangedAtFlush, Optional.of(reason), request, bootstrapClaim, lastLeaderSeen);
     }
 
     /**
@@ -91,6 +94,22 @@ public record NodeMemory(Optional<RunningAction> action, OptionalLong primaryUnh
         if (next.equals(bootstrapClaim)) {
             return this;
         }
-        return new NodeMemory(action, primaryUnhealthySince, divergence, syncChangedAtFlush, fatal, request, next);
+        return new NodeMemory(action, primaryUnhealthySince, divergence, syncChangedAtFlush, fatal, request, next, lastLeaderSeen);
+    }
+
+    /**
+     * After a view whose leader key names {@code leader} at {@code version}: kept only if newer than
+     * the one remembered, so that a lagging view cannot bring back an older leader.
+     */
+    public NodeMemory withLeaderSeen(String leader, long version) {
+        if (lastLeaderSeen.map(l -> l.version() >= version).orElse(false)) {
+            return this;
+        }
+        return new NodeMemory(action, primaryUnhealthySince, divergence, syncChangedAtFlush, fatal, request, bootstrapClaim,
+                Optional.of(new LeaderSighting(leader, version)));
+    }
+
+    /** A leader key seen: who held it, at which version of the key. */
+    public record LeaderSighting(String leader, long version) {
     }
 }

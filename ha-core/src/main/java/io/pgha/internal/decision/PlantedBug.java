@@ -152,5 +152,12 @@ public enum PlantedBug {
      * {@code initialize} key is waited on forever, so a claimant whose create took effect but whose
      * answer was lost (or that died while bootstrapping) leaves a cluster that never forms.
      */
-    KEEPS_ABANDONED_CLAIMS
+    KEEPS_ABANDONED_CLAIMS,
+    /**
+     * Breaks "the sync key's leader counts itself healthy alone only while it is still the last
+     * leader": as in Patroni, it promotes without a quorum answer although it saw another member take
+     * the leader key after it (a switchover whose new leader could not rewrite the key before the
+     * store froze and then crashed), so commits that new leader acknowledged on another voter are lost.
+     */
+    FORMER_LEADER_TRUSTS_STALE_KEY
 }

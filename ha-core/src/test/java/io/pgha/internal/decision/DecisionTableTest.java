@@ -439,6 +439,14 @@ class DecisionTableTest {
                 row("in quorum mode the former leader counts as healthy when nobody is ahead",
                         Situation.of().syncMode(SynchronousMode.QUORUM).quorumKey(ME, 1, "n2", "n3").runningReplicaOf(null, 1000),
                         "quorum 1 reached", List.of(AcquireLock.class, SetSyncStandbys.class, Promote.class)),
+                row("in quorum mode the former leader that saw another member lead after it needs its quorum like anyone",
+                        Situation.of().syncMode(SynchronousMode.QUORUM).quorumKey(ME, 1, "n2", "n3").runningReplicaOf(null, 1000)
+                                .leaderSeen("n2"),
+                        "quorum 1 not reached", List.of()),
+                row("in quorum mode the former leader on a timeline behind the history needs its quorum like anyone",
+                        Situation.of().syncMode(SynchronousMode.QUORUM).quorumKey(ME, 1, "n2", "n3").runningReplicaOf(null, 1000)
+                                .history(1),
+                        "quorum 1 not reached", List.of()),
                 row("in quorum mode a voter tagged nofailover gives no vote",
                         Situation.of().syncMode(SynchronousMode.QUORUM).quorumKey("n2", 1, ME, "n3").runningReplicaOf("n2", 1000)
                                 .nofailoverPeer("n3", 900),

@@ -388,6 +388,12 @@ final class Situation {
         return this;
     }
 
+    /** This node last saw {@code leader} holding the leader key. */
+    Situation leaderSeen(String leader) {
+        memory = memory.withLeaderSeen(leader, 99);
+        return this;
+    }
+
     Situation syncChangedAt(long flush) {
         memory = memory.withSyncChangedAtFlush(Lsn.of(flush));
         return this;
