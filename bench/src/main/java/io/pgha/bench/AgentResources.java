@@ -106,7 +106,7 @@ record AgentResources(long rssKib, long rssAnonKib, long rssFileKib, long heapAf
     }
 
     /** Committed KiB per native-memory-tracking category; empty when the JVM does not track. */
-    private static java.util.SortedMap<String, Long> nativeMemory(long pid) {
+    static java.util.SortedMap<String, Long> nativeMemory(long pid) {
         java.util.SortedMap<String, Long> out = new java.util.TreeMap<>();
         String jcmd = Path.of(System.getProperty("java.home"), "bin", "jcmd").toString();
         run(jcmd, Long.toString(pid), "VM.native_memory", "summary").ifPresent(text -> {

@@ -90,6 +90,9 @@ public final class Bench {
     /** Where the idle leader's memory and CPU went: shared versus private pages, and the threads that ran. */
     static void breakdown(String settings, Scenarios.Footprint fp) {
         System.out.printf(Locale.ROOT, "%nidle leader (%s): memory (KiB, smaps_rollup) %s%n", settings, fp.memory());
+        if (!fp.nativeCommittedKib().isEmpty()) {
+            System.out.printf(Locale.ROOT, "  native memory tracking, committed KiB: %s%n", fp.nativeCommittedKib());
+        }
         long total = fp.threadTicks().values().stream().mapToLong(Long::longValue).sum();
         System.out.printf(Locale.ROOT, "  CPU ticks (1/100 s) in %.0f s, %d in all:", fp.windowSeconds(), total);
         fp.threadTicks().entrySet().stream().limit(12).forEach(e -> System.out.printf(Locale.ROOT, " %s %d;", e.getKey(), e.getValue()));

@@ -196,9 +196,11 @@ final class Scenarios {
      *                     Private_Dirty, Anonymous — what of the RSS is page cache shared with other agents
      * @param threadTicks  CPU ticks (1/100 s) each thread spent in the window, by thread name with digits folded
      *                     ("grpc-default-executor-#"), most first
+     * @param nativeCommittedKib native memory tracking's committed KiB per category, when the agents run with
+     *                     {@code -XX:NativeMemoryTracking=summary} in {@code PGHA_JAVA_OPTS}; empty otherwise
      */
     record Footprint(long rssKib, long heapUsedKib, int threads, double cpuPercent, double dcsRequestsPerSecondPerNode,
-                     Map<String, Long> memory, Map<String, Long> threadTicks, double windowSeconds) {
+                     Map<String, Long> memory, Map<String, Long> threadTicks, double windowSeconds, Map<String, Long> nativeCommittedKib) {
     }
 
     Footprint idleFootprint(Duration settle, Duration window) throws Exception {
@@ -227,7 +229,7 @@ final class Scenarios {
         Map<String, Long> sorted = new java.util.LinkedHashMap<>();
         byName.entrySet().stream().sorted(Map.Entry.<String, Long>comparingByValue().reversed()).forEach(e -> sorted.put(e.getKey(), e.getValue()));
         return new Footprint(statusField(pid, "VmRSS"), heapUsed(pid), (int) statusField(pid, "Threads"), cpu,
-                (req1 - req0) / secs / cluster.nodes().size(), smapsRollup(pid), sorted, secs);
+                (req1 - req0) / secs / cluster.nodes().size(), smapsRollup(pid), sorted, secs, AgentResources.nativeMemory(pid));
     }
 
     /** CPU ticks per thread, keyed "tid name" with the name's digits folded to '#'. */
