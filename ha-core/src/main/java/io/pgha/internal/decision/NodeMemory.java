@@ -21,8 +21,8 @@ import java.util.OptionalLong;
  * @param request               an operator's request waiting to be carried out
  * @param bootstrapClaim        the empty {@code initialize} key (a bootstrap claim) this node has been seeing, and since
  *                              when: a claim that nobody works on is cleared after a ttl
- * @param lastLeaderSeen        the newest leader key this node saw (empty until it saw one): a former leader that saw
- *                              another member take over since does not count itself as holding every commit
+ * @param lastLeaderSeen        the leader key in the newest view that showed one (empty until one did): a former leader
+ *                              that saw another member take over since does not count itself as holding every commit
  */
 public record NodeMemory(Optional<RunningAction> action, OptionalLong primaryUnhealthySince,
                          Optional<DivergenceResult> divergence, Optional<Lsn> syncChangedAtFlush, Optional<String> fatal,
@@ -98,18 +98,19 @@ public record NodeMemory(Optional<RunningAction> action, OptionalLong primaryUnh
     }
 
     /**
-     * After a view whose leader key names {@code leader} at {@code version}: kept only if newer than
-     * the one remembered, so that a lagging view cannot bring back an older leader.
+     * After a view at store revision {@code revision} whose leader key names {@code leader}: an older
+     * view (a lagging cache) cannot bring back an older leader. The view's revision, not the key's
+     * version: some stores count a key's versions from zero again when it is created anew.
      */
-    public NodeMemory withLeaderSeen(String leader, long version) {
-        if (lastLeaderSeen.map(l -> l.version() >= version).orElse(false)) {
+    public NodeMemory withLeaderSeen(String leader, long revision) {
+        if (lastLeaderSeen.map(l -> l.revision() > revision || l.revision() == revision && l.leader().equals(leader)).orElse(false)) {
             return this;
         }
         return new NodeMemory(action, primaryUnhealthySince, divergence, syncChangedAtFlush, fatal, request, bootstrapClaim,
-                Optional.of(new LeaderSighting(leader, version)));
+                Optional.of(new LeaderSighting(leader, revision)));
     }
 
-    /** A leader key seen: who held it, at which version of the key. */
-    public record LeaderSighting(String leader, long version) {
+    /** A leader key seen: who held it, in a view at which store revision. */
+    public record LeaderSighting(String leader, long revision) {
     }
 }

@@ -573,7 +573,7 @@ public final class HaEngine {
             config = merged;
             lease.configure(merged);
             noteLeader(c);
-            c.leader().ifPresent(l -> memory = memory.withLeaderSeen(l, c.leaderVersion()));
+            c.leader().ifPresent(l -> memory = memory.withLeaderSeen(l, c.revision()));
             parameters.offer(c);
         }
         observer.notePostgres(raw);
