@@ -391,7 +391,7 @@ public final class Simulation {
 
     /** The one command that replays a seed. */
     public static String replayCommand(long seed) {
-        return "./mvnw -q -pl ha-testkit -am test -Dsurefire.failIfNoSpecifiedTests=false "
+        return "./mvnw -q -pl simulation -am test -Dsurefire.failIfNoSpecifiedTests=false "
                 + "-Dtest=SimulationTest#replaysOneSeed -Dpgha.sim.seed=" + seed;
     }
 
